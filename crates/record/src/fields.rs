@@ -1,0 +1,249 @@
+//! Bounded, checked string fields. Each type can only hold a value that passed its check,
+//! and deserializing one runs the check.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The longest value accepted, in characters.
+            pub const MAX_CHARS: usize = $max;
+
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = FieldError;
+            fn try_from(value: String) -> Result<Self, FieldError> {
+                let chars = value.chars().count();
+                if chars == 0 || chars > $max {
+                    return Err(FieldError::Length { field: $field, max: $max });
+                }
+                let check: fn(&str, &'static str) -> Result<(), FieldError> = $check;
+                check(&value, $field)?;
+                Ok(Self(value))
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = FieldError;
+            fn try_from(value: &str) -> Result<Self, FieldError> {
+                Self::try_from(value.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+fn no_controls(value: &str, field: &'static str) -> Result<(), FieldError> {
+    if value.chars().any(char::is_control) {
+        Err(FieldError::Character { field })
+    } else {
+        Ok(())
+    }
+}
+
+fn single_line(value: &str, field: &'static str) -> Result<(), FieldError> {
+    no_controls(value, field)?;
+    if value.trim() != value {
+        return Err(FieldError::Form { field, expected: "free of leading or trailing spaces" });
+    }
+    Ok(())
+}
+
+/// Prose may break lines, nothing else invisible.
+fn prose(value: &str, field: &'static str) -> Result<(), FieldError> {
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        Err(FieldError::Character { field })
+    } else {
+        Ok(())
+    }
+}
+
+fn hostname(value: &str, field: &'static str) -> Result<(), FieldError> {
+    let form = FieldError::Form { field, expected: "a lowercase host name" };
+    let labels_ok = value.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
+    if labels_ok {
+        Ok(())
+    } else {
+        Err(form)
+    }
+}
+
+fn slug(value: &str, field: &'static str) -> Result<(), FieldError> {
+    let ok = value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::Form { field, expected: "lowercase letters, digits, '-', '_' or '.'" })
+    }
+}
+
+/// A BCP 47 tag of the simple kind browsers send: `en`, `en-GB`, `zh-Hant-TW`.
+fn language_tag(value: &str, field: &'static str) -> Result<(), FieldError> {
+    let mut subtags = value.split('-');
+    let primary_ok = subtags
+        .next()
+        .is_some_and(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    let rest_ok = subtags.all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if primary_ok && rest_ok {
+        Ok(())
+    } else {
+        Err(FieldError::Form { field, expected: "a language tag such as en or en-GB" })
+    }
+}
+
+fn email(value: &str, field: &'static str) -> Result<(), FieldError> {
+    let form = FieldError::Form { field, expected: "an e-mail address" };
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(form);
+    }
+    match value.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') => Ok(()),
+        _ => Err(form),
+    }
+}
+
+/// Only these schemes are ever rendered as links: no `javascript:`, `data:` or `http:`.
+fn allowed_href(value: &str, field: &'static str) -> Result<(), FieldError> {
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(FieldError::Character { field });
+    }
+    let (scheme, rest) = value.split_once(':').ok_or(FieldError::Scheme)?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {
+            let host = rest.strip_prefix("//").ok_or(FieldError::Scheme)?;
+            if host.is_empty() || host.starts_with('/') {
+                Err(FieldError::Form { field, expected: "an https: URL with a host" })
+            } else {
+                Ok(())
+            }
+        }
+        "mailto" | "tel" if !rest.is_empty() => Ok(()),
+        _ => Err(FieldError::Scheme),
+    }
+}
+
+checked_string!(
+    /// The host name of a covered site, as the site declares it (`data-site`).
+    Site, "site", 253, hostname
+);
+checked_string!(
+    /// A notice document's stable identifier.
+    NoticeId, "notice.id", 64, slug
+);
+checked_string!(
+    /// A notice document's version label.
+    NoticeVersion, "notice.version", 64, single_line
+);
+checked_string!(
+    /// A language tag.
+    Language, "language", 35, language_tag
+);
+checked_string!(
+    /// The version of the widget that made a record.
+    WidgetVersion, "widget_version", 32, single_line
+);
+checked_string!(
+    /// An e-mail address, for identified preferences.
+    Email, "email", 254, email
+);
+checked_string!(
+    /// A link target: `https:` with a host, `mailto:` or `tel:`.
+    Href, "href", 2048, allowed_href
+);
+checked_string!(
+    /// Display text from a notice: shown as text, never parsed as markup.
+    PlainText, "text", 4000, prose
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_allow_only_safe_schemes() {
+        for ok in ["https://pci.qualys.com/", "HTTPS://x.example", "mailto:privacy@qualys.com", "tel:+16508016100"] {
+            assert!(Href::try_from(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "http://www.qualys.com",
+            "data:text/html,<script>alert(1)</script>",
+            " https://x.example",
+            "https:///path-only",
+            "https:x.example",
+            "java\tscript:alert(1)",
+            "/relative",
+            "mailto:",
+        ] {
+            assert!(Href::try_from(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sites_are_lowercase_host_names() {
+        assert!(Site::try_from("pci.qualys.com").is_ok());
+        assert!(Site::try_from("localhost").is_ok());
+        for bad in ["PCI.qualys.com", "pci..qualys.com", "-x.com", "a b", "", "x.com:8080", "<script>"] {
+            assert!(Site::try_from(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lengths_are_bounded_in_characters() {
+        assert!(WidgetVersion::try_from("é".repeat(32)).is_ok());
+        assert_eq!(
+            WidgetVersion::try_from("é".repeat(33)),
+            Err(FieldError::Length { field: "widget_version", max: 32 })
+        );
+    }
+
+    #[test]
+    fn languages_and_emails() {
+        assert!(Language::try_from("en-GB").is_ok());
+        assert!(Language::try_from("en_GB").is_err());
+        assert!(Email::try_from("ada@example.com").is_ok());
+        assert!(Email::try_from("ada example.com").is_err());
+        assert!(Email::try_from("ada@localhost").is_err());
+    }
+
+    #[test]
+    fn prose_keeps_markup_as_plain_text_but_refuses_controls() {
+        assert!(PlainText::try_from("<script>alert(1)</script>").is_ok());
+        assert!(PlainText::try_from("line\nbreak").is_ok());
+        assert!(PlainText::try_from("bell\u{7}").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! The consent-record and notice-document schema shared by the Assent widget and the
+//! collector: one definition, validated the same way on both sides.
+//!
+//! Every type here validates itself while it is deserialized, so a value of these types
+//! is always valid: `serde_json::from_str::<ConsentRecord>(body)` is the whole check.
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod canonical;
+mod error;
+mod fields;
+mod notice;
+mod purpose;
+mod record;
+
+pub use canonical::{sha256_hex, ContentHash};
+pub use error::FieldError;
+pub use fields::{Email, Href, Language, NoticeId, NoticeVersion, PlainText, Site, WidgetVersion};
+pub use notice::{Block, Contact, Inline, Link, Notice, NoticePurpose, Section};
+pub use purpose::{ConsentState, LawfulBasis, PurposeChoice, PurposeId, Purposes};
+pub use record::{ConsentRecord, NoticeRef};
