@@ -1,0 +1,113 @@
+//! The hash chain over stored records.
+//!
+//! Each link is `sha256:` + SHA-256 of the previous link and of everything stored about the
+//! record that a verifier must be able to trust: sequence number, receive time, subject
+//! and the record's canonical digest, one per line. Changing, removing or reordering any
+//! stored row breaks every later link.
+
+use assent_record::{sha256_hex, ConsentRecord};
+
+/// The `prev_hash` of the first record.
+pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The chain hash of one record given the previous link.
+pub fn link(prev: &str, seq: i64, received_at: &str, subject: Option<&str>, digest: &str) -> String {
+    let input = format!("{prev}\n{seq}\n{received_at}\n{}\n{digest}", subject.unwrap_or(""));
+    format!("sha256:{}", sha256_hex(input.as_bytes()))
+}
+
+/// One stored row as the verifier sees it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Sequence number, from 1 without gaps.
+    pub seq: i64,
+    /// The record id column.
+    pub record_id: String,
+    /// The stored record (without e-mail), canonical JSON.
+    pub body: String,
+    /// The digest column.
+    pub digest: String,
+    /// HMAC of the subject's address, if any.
+    pub subject: Option<String>,
+    /// The previous link column.
+    pub prev_hash: String,
+    /// This row's link column.
+    pub chain_hash: String,
+    /// Server receive time, RFC 3339.
+    pub received_at: String,
+}
+
+/// Why a row fails verification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Broken {
+    /// A sequence number is missing or repeated.
+    #[error("sequence gap: expected {expected}")]
+    Gap {
+        /// The number that should have come.
+        expected: i64,
+    },
+    /// The body no longer parses as a record.
+    #[error("stored body is not a valid record")]
+    Body,
+    /// The body does not match its id column.
+    #[error("record_id column does not match the body")]
+    RecordId,
+    /// The body's digest differs from the stored digest.
+    #[error("digest does not match the stored body")]
+    Digest,
+    /// `prev_hash` is not the previous row's chain hash.
+    #[error("prev_hash does not match the previous link")]
+    Prev,
+    /// `chain_hash` does not match the recomputed link.
+    #[error("chain_hash does not match the recomputed link")]
+    Link,
+}
+
+/// Walks rows in sequence order, carrying the expected next link.
+#[derive(Debug)]
+pub struct Walker {
+    next_seq: i64,
+    prev: String,
+}
+
+impl Default for Walker {
+    fn default() -> Self {
+        Self { next_seq: 1, prev: GENESIS.to_owned() }
+    }
+}
+
+impl Walker {
+    /// Checks one row; rows must come in `seq` order.
+    pub fn check(&mut self, row: &Row) -> Result<(), Broken> {
+        if row.seq != self.next_seq {
+            return Err(Broken::Gap { expected: self.next_seq });
+        }
+        let record: ConsentRecord = serde_json::from_str(&row.body).map_err(|_| Broken::Body)?;
+        if record.record_id.hyphenated().to_string() != row.record_id {
+            return Err(Broken::RecordId);
+        }
+        if record.digest().as_str() != row.digest {
+            return Err(Broken::Digest);
+        }
+        if row.prev_hash != self.prev {
+            return Err(Broken::Prev);
+        }
+        let expected = link(&self.prev, row.seq, &row.received_at, row.subject.as_deref(), &row.digest);
+        if expected != row.chain_hash {
+            return Err(Broken::Link);
+        }
+        self.next_seq += 1;
+        self.prev = expected;
+        Ok(())
+    }
+
+    /// How many rows passed.
+    pub fn verified(&self) -> i64 {
+        self.next_seq - 1
+    }
+
+    /// The last good link (the chain head after a full walk).
+    pub fn head(&self) -> &str {
+        &self.prev
+    }
+}

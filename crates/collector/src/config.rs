@@ -1,0 +1,277 @@
+//! Command line, environment and config file. Every setting of `serve` is a flag, an
+//! `ASSENT_*` environment variable and a key of the TOML file given by `--config`; flags and
+//! variables win over the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::http::HeaderValue;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::store::Database;
+
+/// The six covered sites of the default notice.
+pub const DEFAULT_ORIGINS: [&str; 6] = [
+    "https://www.qualys.com",
+    "https://qualysguard.qualys.com",
+    "https://pci.qualys.com",
+    "https://freescan.qualys.com",
+    "https://sans20.qualys.com",
+    "https://freemap.qualys.com",
+];
+
+/// Default database: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE: &str = "assent.db";
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// Default POSTs per client IP per minute.
+pub const DEFAULT_RATE_PER_IP: u32 = 120;
+/// Default POSTs per site per minute.
+pub const DEFAULT_RATE_PER_SITE: u32 = 6000;
+
+/// Assent collector: stores consent records in a tamper-evident chain and signs receipts.
+#[derive(Debug, Parser)]
+#[command(name = "assent-collector", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Re-walk the hash chain and report the first broken link, or check one receipt.
+    Verify(VerifyArgs),
+    /// Print stored records as NDJSON, one per line, in chain order.
+    Export(ExportArgs),
+    /// Create a receipt signing key (and optionally a subject key) and print the public JWK.
+    Keygen(KeygenArgs),
+}
+
+/// `serve` options.
+#[derive(Debug, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (keys as the flags, with `_` for `-`).
+    #[arg(long, env = "ASSENT_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// `postgres://…` URL, `sqlite:<file>` or an SQLite file path [default: assent.db].
+    #[arg(long, env = "ASSENT_DATABASE")]
+    pub database: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8787].
+    #[arg(long, env = "ASSENT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Origins allowed to POST records, comma-separated, e.g. `https://pci.qualys.com`
+    /// [default: the six covered Qualys sites].
+    #[arg(long, env = "ASSENT_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Directory of static files to serve at `/` (the demo); `.br` files are used when the
+    /// browser accepts brotli.
+    #[arg(long, env = "ASSENT_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Receipt signing key file, created if missing [default: a new key per start].
+    #[arg(long, env = "ASSENT_RECEIPT_KEY")]
+    pub receipt_key: Option<PathBuf>,
+    /// Subject HMAC key file, created if missing [default: a new key per start].
+    #[arg(long, env = "ASSENT_SUBJECT_KEY")]
+    pub subject_key: Option<PathBuf>,
+    /// POSTs per client IP per minute; 0 turns the limit off [default: 120].
+    #[arg(long, env = "ASSENT_RATE_PER_IP")]
+    pub rate_per_ip: Option<u32>,
+    /// POSTs per site per minute; 0 turns the limit off [default: 6000].
+    #[arg(long, env = "ASSENT_RATE_PER_SITE")]
+    pub rate_per_site: Option<u32>,
+}
+
+/// `verify` options.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The database to walk.
+    #[arg(long, env = "ASSENT_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+    /// Check this receipt (JWS compact) instead of the chain.
+    #[arg(long)]
+    pub receipt: Option<String>,
+    /// The signing key file whose public half checks receipts; with a chain walk, every
+    /// stored receipt is checked too.
+    #[arg(long, env = "ASSENT_RECEIPT_KEY")]
+    pub receipt_key: Option<PathBuf>,
+    /// The public key (a JWK's `x`, base64url), instead of `--receipt-key`.
+    #[arg(long)]
+    pub public_key: Option<String>,
+}
+
+/// `export` options.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The database to read.
+    #[arg(long, env = "ASSENT_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+    /// Only this e-mail address's records (needs `--subject-key`).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// The subject key file the server uses.
+    #[arg(long, env = "ASSENT_SUBJECT_KEY")]
+    pub subject_key: Option<PathBuf>,
+}
+
+/// `keygen` options.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the receipt signing key (must not exist).
+    #[arg(long)]
+    pub receipt_key: PathBuf,
+    /// Also write a subject HMAC key here (must not exist).
+    #[arg(long)]
+    pub subject_key: Option<PathBuf>,
+}
+
+/// A setting that can't be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file can't be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("config file {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An allowed origin is not of the form `scheme://host[:port]`.
+    #[error("allowed origin {0:?} must be scheme://host[:port] with no path, e.g. https://pci.qualys.com (and never *)")]
+    Origin(String),
+    /// The allow-list is empty.
+    #[error("allowed origins must not be empty")]
+    NoOrigins,
+    /// The database setting is unusable.
+    #[error("database setting: {0}")]
+    Database(#[from] crate::store::StoreError),
+    /// The static directory is missing.
+    #[error("static dir {0} is not a directory")]
+    StaticDir(PathBuf),
+}
+
+/// `serve` settings after merging and checking.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where records go.
+    pub database: Database,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// CORS and POST allow-list.
+    pub allowed_origins: Vec<HeaderValue>,
+    /// Static files for the demo.
+    pub static_dir: Option<PathBuf>,
+    /// Receipt key file.
+    pub receipt_key: Option<PathBuf>,
+    /// Subject key file.
+    pub subject_key: Option<PathBuf>,
+    /// POSTs per IP per minute (0: off).
+    pub rate_per_ip: u32,
+    /// POSTs per site per minute (0: off).
+    pub rate_per_site: u32,
+}
+
+impl ServeArgs {
+    /// Merges flags and env over the config file over the defaults, and checks the result.
+    pub fn resolve(self) -> Result<Settings, ConfigError> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => ServeArgs::default(),
+        };
+        let origins = self
+            .allowed_origins
+            .or(file.allowed_origins)
+            .unwrap_or_else(|| DEFAULT_ORIGINS.iter().map(|o| (*o).to_owned()).collect());
+        let static_dir = self.static_dir.or(file.static_dir);
+        if let Some(dir) = &static_dir {
+            if !dir.is_dir() {
+                return Err(ConfigError::StaticDir(dir.clone()));
+            }
+        }
+        let database = self.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        Ok(Settings {
+            database: database.parse()?,
+            listen: self.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8787))),
+            allowed_origins: parse_origins(&origins)?,
+            static_dir,
+            receipt_key: self.receipt_key.or(file.receipt_key),
+            subject_key: self.subject_key.or(file.subject_key),
+            rate_per_ip: self.rate_per_ip.or(file.rate_per_ip).unwrap_or(DEFAULT_RATE_PER_IP),
+            rate_per_site: self.rate_per_site.or(file.rate_per_site).unwrap_or(DEFAULT_RATE_PER_SITE),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|err| ConfigError::Parse { path: path.into(), message: err.to_string() })
+}
+
+/// Checks each origin is exactly `scheme://host[:port]`, as browsers send it.
+pub fn parse_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError> {
+    let parsed: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let bad = || ConfigError::Origin(origin.to_owned());
+            let (scheme, host) = origin.split_once("://").ok_or_else(bad)?;
+            let host_ok = !host.is_empty()
+                && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b));
+            if !matches!(scheme, "http" | "https") || !host_ok {
+                return Err(bad());
+            }
+            HeaderValue::from_str(origin).map_err(|_| bad())
+        })
+        .collect::<Result<_, _>>()?;
+    if parsed.is_empty() {
+        return Err(ConfigError::NoOrigins);
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_must_be_exact() {
+        assert!(parse_origins(&["https://pci.qualys.com".into(), "http://127.0.0.1:8787".into()]).is_ok());
+        for bad in ["*", "https://pci.qualys.com/", "pci.qualys.com", "ftp://x.com", "https://PCI.qualys.com"] {
+            assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
+        }
+        assert!(matches!(parse_origins(&[]), Err(ConfigError::NoOrigins)));
+    }
+
+    #[test]
+    fn the_example_config_parses_with_the_six_sites() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("collector.example.toml");
+        let file = read_file(&path).unwrap();
+        assert_eq!(file.allowed_origins.unwrap(), DEFAULT_ORIGINS.map(String::from).to_vec());
+        let settings = ServeArgs { config: Some(path), ..Default::default() }.resolve().unwrap();
+        assert_eq!(settings.allowed_origins.len(), 6);
+    }
+
+    #[test]
+    fn a_bad_config_says_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\nallowed_origin = []\n").unwrap();
+        let err = ServeArgs { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        assert!(err.to_string().contains("allowed_origin"), "{err}");
+    }
+}

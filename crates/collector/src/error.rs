@@ -1,0 +1,122 @@
+//! Errors a request can end in. Each maps to a status and a JSON body
+//! `{ "error": code, "message": ... }` whose message never repeats the request.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// A request's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body is not JSON.
+    #[error("body is not valid JSON (line {line}, column {column})")]
+    MalformedJson {
+        /// Where parsing stopped.
+        line: usize,
+        /// Where parsing stopped.
+        column: usize,
+    },
+    /// The body is JSON but not a valid consent record.
+    #[error("body is not a valid consent record (line {line}, column {column}); see the record schema")]
+    InvalidRecord {
+        /// Where validation stopped.
+        line: usize,
+        /// Where validation stopped.
+        column: usize,
+    },
+    /// A path id that is not a UUID.
+    #[error("record id must be a UUID")]
+    InvalidId,
+    /// The body exceeds the limit.
+    #[error("body exceeds {0} bytes")]
+    BodyTooLarge(usize),
+    /// Neither `application/json` nor `text/plain`.
+    #[error("content type must be application/json or text/plain")]
+    UnsupportedMediaType,
+    /// A POST from an origin not on the allow-list.
+    #[error("origin is not allowed")]
+    OriginNotAllowed,
+    /// Too many requests from one client or for one site.
+    #[error("too many requests; retry later")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// The record id is stored with a different body.
+    #[error("a different record with this record_id is already stored")]
+    Conflict,
+    /// No such record or route.
+    #[error("not found")]
+    NotFound,
+    /// A known route with another method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Anything on our side; the detail goes to the log only.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The machine-readable code, also the `reason` label of the rejection metric.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson { .. } => "malformed_json",
+            Self::InvalidRecord { .. } => "invalid_record",
+            Self::InvalidId => "invalid_record_id",
+            Self::BodyTooLarge(_) => "body_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Conflict => "record_conflict",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson { .. } | Self::InvalidId => StatusCode::BAD_REQUEST,
+            Self::InvalidRecord { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Classifies a record parse failure by position only: serde's own messages quote the
+    /// input (unknown field names, bad enum values), so they are not passed on.
+    pub fn from_parse(err: &serde_json::Error) -> Self {
+        let (line, column) = (err.line(), err.column());
+        match err.classify() {
+            serde_json::error::Category::Data => Self::InvalidRecord { line, column },
+            _ => Self::MalformedJson { line, column },
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(err: crate::store::StoreError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Self::RateLimited { retry_after } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}

@@ -1,0 +1,41 @@
+//! Assent collector: accepts consent records from the covered sites, stores them
+//! append-only in one hash chain, and signs receipts.
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub mod chain;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod limit;
+pub mod metrics;
+pub mod receipt;
+pub mod routes;
+pub mod store;
+pub mod subject;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
+
+pub use routes::app;
+
+/// Everything the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The record store.
+    pub store: Arc<store::Store>,
+    /// Signs receipts.
+    pub receipt_key: Arc<receipt::ReceiptKey>,
+    /// Hashes e-mail addresses.
+    pub subject_key: Arc<subject::SubjectKey>,
+    /// Rate limits.
+    pub limits: Arc<limit::Limits>,
+    /// Metrics.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Origins allowed to POST.
+    pub allowed_origins: Arc<Vec<HeaderValue>>,
+    /// Static files to serve at `/`, if any.
+    pub static_dir: Option<PathBuf>,
+}

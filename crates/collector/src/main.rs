@@ -1,0 +1,36 @@
+use std::process::ExitCode;
+
+use assent_collector::commands;
+use assent_collector::config::{Cli, Command};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("assent-collector: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => commands::serve(args.resolve()?).await,
+            Command::Verify(args) => commands::verify(args).await,
+            Command::Export(args) => commands::export(args).await,
+            Command::Keygen(args) => commands::keygen(args),
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("assent-collector: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Prometheus metrics: records stored, rejections by reason, request latency by route.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Reason {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Route {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+/// The collector's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    stored: Counter<u64, AtomicU64>,
+    rejected: Family<Reason, Counter>,
+    latency: Family<Route, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("assent");
+        let stored = Counter::<u64, AtomicU64>::default();
+        let rejected = Family::<Reason, Counter>::default();
+        let latency =
+            Family::<Route, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
+        registry.register("records_stored", "Records stored (first POST of a record id)", stored.clone());
+        registry.register("records_rejected", "Requests refused, by reason", rejected.clone());
+        registry.register("http_request_duration_seconds", "Request latency by route", latency.clone());
+        Self { registry, stored, rejected, latency }
+    }
+}
+
+impl Metrics {
+    /// One record stored.
+    pub fn stored(&self) {
+        self.stored.inc();
+    }
+
+    /// One request refused, by error code.
+    pub fn rejected(&self, reason: &'static str) {
+        self.rejected.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Middleware timing every request under its route pattern (never the raw path, which
+/// would echo input into labels).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let labels = Route { method, route, status: response.status().as_u16() };
+    state.metrics.latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    response
+}

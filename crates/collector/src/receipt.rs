@@ -1,0 +1,206 @@
+//! Receipts: JWS compact serialization (RFC 7515), EdDSA (Ed25519, RFC 8037), of what was
+//! stored. The visitor can keep one and anyone can check it against the published key.
+
+use assent_record::{ConsentRecord, NoticeRef, Purposes};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// The JWS `typ` of a receipt.
+pub const TYP: &str = "assent-receipt+jws";
+
+/// What a receipt states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The record's id.
+    pub record_id: String,
+    /// Its place in the chain.
+    pub seq: i64,
+    /// The covered site.
+    pub site: String,
+    /// The notice shown, with its content hash.
+    pub notice: NoticeRef,
+    /// Purposes with basis and state.
+    pub purposes: Purposes,
+    /// Whether Global Privacy Control was on.
+    pub gpc: bool,
+    /// The stored record's digest.
+    pub digest: String,
+    /// The chain hash of the record's row.
+    pub chain_hash: String,
+    /// Server receive time, RFC 3339 UTC.
+    pub received_at: String,
+}
+
+impl Claims {
+    /// The claims for a stored record.
+    pub fn new(record: &ConsentRecord, seq: i64, chain_hash: &str, received_at: &str) -> Self {
+        Self {
+            record_id: record.record_id.hyphenated().to_string(),
+            seq,
+            site: record.site.to_string(),
+            notice: record.notice.clone(),
+            purposes: record.purposes.clone(),
+            gpc: record.gpc,
+            digest: record.digest().to_string(),
+            chain_hash: chain_hash.to_owned(),
+            received_at: received_at.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    typ: String,
+    kid: String,
+}
+
+/// Why a receipt does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    /// Not three base64url parts with a JSON header and payload.
+    #[error("not a JWS compact receipt")]
+    Form,
+    /// Not signed with EdDSA.
+    #[error("receipt algorithm is not EdDSA")]
+    Algorithm,
+    /// The signature does not match.
+    #[error("receipt signature does not verify")]
+    Signature,
+}
+
+/// The receipt signing key.
+#[derive(Clone)]
+pub struct ReceiptKey {
+    signing: SigningKey,
+    kid: String,
+}
+
+impl std::fmt::Debug for ReceiptKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiptKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl ReceiptKey {
+    /// The key from its 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let signing = SigningKey::from_bytes(&seed);
+        let kid = key_id(&signing.verifying_key());
+        Self { signing, kid }
+    }
+
+    /// The public half.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// The key id put in every receipt header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Signs the claims.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let header = Header { alg: "EdDSA".into(), typ: TYP.into(), kid: self.kid.clone() };
+        // Plain data with string keys: serializing cannot fail.
+        let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
+        let input = format!("{header}.{payload}");
+        let signature = self.signing.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    /// The public key as a JWK set, for `/.well-known/assent-receipt-key`.
+    pub fn jwks(&self) -> serde_json::Value {
+        jwks(&self.verifying_key())
+    }
+}
+
+/// The JWK set publishing one verifying key.
+pub fn jwks(key: &VerifyingKey) -> serde_json::Value {
+    serde_json::json!({
+        "keys": [{
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "use": "sig",
+            "alg": "EdDSA",
+            "kid": key_id(key),
+            "x": URL_SAFE_NO_PAD.encode(key.as_bytes()),
+        }]
+    })
+}
+
+/// First 16 hex digits of the SHA-256 of the public key.
+pub fn key_id(key: &VerifyingKey) -> String {
+    let mut hex = assent_record::sha256_hex(key.as_bytes());
+    hex.truncate(16);
+    hex
+}
+
+/// A verifying key from its base64url form (a JWK's `x`).
+pub fn verifying_key_from_b64(x: &str) -> Option<VerifyingKey> {
+    let bytes = URL_SAFE_NO_PAD.decode(x.trim()).ok()?;
+    let bytes = <[u8; 32]>::try_from(bytes).ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+/// Checks a receipt's signature and returns what it states.
+pub fn verify(token: &str, key: &VerifyingKey) -> Result<Claims, ReceiptError> {
+    let mut parts = token.trim().split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReceiptError::Form);
+    };
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| ReceiptError::Form);
+    let head: Header = serde_json::from_slice(&decode(header)?).map_err(|_| ReceiptError::Form)?;
+    if head.alg != "EdDSA" {
+        return Err(ReceiptError::Algorithm);
+    }
+    let signature = <[u8; 64]>::try_from(decode(signature)?).map_err(|_| ReceiptError::Form)?;
+    let signed = &token.trim()[..header.len() + 1 + payload.len()];
+    key.verify(signed.as_bytes(), &Signature::from_bytes(&signature))
+        .map_err(|_| ReceiptError::Signature)?;
+    serde_json::from_slice(&decode(payload)?).map_err(|_| ReceiptError::Form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> Claims {
+        let record: ConsentRecord = serde_json::from_value(serde_json::json!({
+            "record_id": "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10",
+            "site": "pci.qualys.com",
+            "notice": {"id": "qualys-privacy-highlights", "version": "2011-12-31",
+                       "hash": format!("sha256:{}", "ab".repeat(32))},
+            "language": "en",
+            "purposes": [{"purpose": "updates", "basis": "consent", "state": "denied"}],
+            "gpc": false,
+            "widget_version": "0.1.0",
+            "client_time": "2026-11-30T22:38:57.123Z",
+        }))
+        .unwrap();
+        Claims::new(&record, 1, crate::chain::GENESIS, "2026-11-30T22:39:00Z")
+    }
+
+    #[test]
+    fn a_receipt_verifies_and_a_tampered_one_fails() {
+        let key = ReceiptKey::from_seed([3; 32]);
+        let token = key.sign(&claims());
+        assert_eq!(verify(&token, &key.verifying_key()), Ok(claims()));
+
+        // Swap the payload for one that says "granted".
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD
+            .encode(String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap().replace("denied", "granted"));
+        let tampered = format!("{}.{forged}.{}", parts[0], parts[2]);
+        assert_eq!(verify(&tampered, &key.verifying_key()), Err(ReceiptError::Signature));
+
+        let other = ReceiptKey::from_seed([4; 32]);
+        assert_eq!(verify(&token, &other.verifying_key()), Err(ReceiptError::Signature));
+        assert_eq!(verify("a.b", &key.verifying_key()), Err(ReceiptError::Form));
+    }
+}

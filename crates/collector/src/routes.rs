@@ -1,0 +1,58 @@
+//! The HTTP surface.
+
+mod meta;
+mod records;
+
+use axum::http::{header, HeaderValue, Method};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::error::AppError;
+use crate::AppState;
+
+/// Every route and its methods, as the OpenAPI file must list them.
+pub const ROUTES: [(&str, &str); 5] = [
+    ("/v1/records", "post"),
+    ("/v1/records/{id}/receipt", "get"),
+    ("/healthz", "get"),
+    ("/metrics", "get"),
+    ("/.well-known/assent-receipt-key", "get"),
+];
+
+/// Largest accepted body: a record is well under 4 KiB.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// The collector's router.
+pub fn app(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(state.allowed_origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600));
+    let api = Router::new()
+        .route("/v1/records", post(records::create))
+        .route("/v1/records/{id}/receipt", get(records::receipt))
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .route("/.well-known/assent-receipt-key", get(meta::receipt_key))
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(cors);
+    let router = match &state.static_dir {
+        Some(dir) => api.fallback_service(ServeDir::new(dir).precompressed_br().append_index_html_on_directories(true)),
+        None => api.fallback(|| async { AppError::NotFound }),
+    };
+    router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::map_response(nosniff))
+        .with_state(state)
+}
+
+/// Every answer is what its content type says; browsers must not guess otherwise.
+async fn nosniff(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}

@@ -1,0 +1,141 @@
+//! `POST /v1/records` and `GET /v1/records/{id}/receipt`.
+
+use std::net::{IpAddr, SocketAddr};
+
+use assent_record::ConsentRecord;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::receipt::Claims;
+use crate::routes::BODY_LIMIT;
+use crate::store::{Appended, Stored};
+use crate::AppState;
+
+/// What a POST or a receipt GET answers.
+#[derive(Debug, Serialize)]
+pub struct ReceiptBody {
+    record_id: String,
+    seq: i64,
+    received_at: String,
+    chain_hash: String,
+    receipt: String,
+}
+
+impl From<Stored> for ReceiptBody {
+    fn from(stored: Stored) -> Self {
+        Self {
+            record_id: stored.record_id,
+            seq: stored.seq,
+            received_at: stored.received_at,
+            chain_hash: stored.chain_hash,
+            receipt: stored.receipt,
+        }
+    }
+}
+
+/// `POST /v1/records`: 201 on first store, 200 with the same receipt on a repeat, 409 when
+/// the id is stored with a different body.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<(StatusCode, Json<ReceiptBody>), AppError> {
+    let outcome = store_record(&state, &headers, request).await;
+    if let Err(err) = &outcome {
+        state.metrics.rejected(err.code());
+    }
+    outcome
+}
+
+async fn store_record(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<(StatusCode, Json<ReceiptBody>), AppError> {
+    // Browsers always send Origin on a POST; a request without one is not from a page.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if !state.allowed_origins.contains(origin) {
+            return Err(AppError::OriginNotAllowed);
+        }
+    }
+    state.limits.check_ip(client_ip(&request)).map_err(|retry_after| AppError::RateLimited { retry_after })?;
+    if !acceptable_type(headers) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))?;
+    let mut record: ConsentRecord = serde_json::from_slice(&body).map_err(|err| AppError::from_parse(&err))?;
+    state
+        .limits
+        .check_site(record.site.as_str())
+        .map_err(|retry_after| AppError::RateLimited { retry_after })?;
+
+    // Only the keyed hash of an address is kept.
+    let subject = record.email.take().map(|email| state.subject_key.subject(&email));
+    let key = state.receipt_key.clone();
+    let store = state.store.clone();
+    // Run the write to completion even if the client goes away meanwhile.
+    let appended = tokio::spawn(async move {
+        store
+            .append(&record, subject, |row| {
+                key.sign(&Claims::new(row.record, row.seq, row.chain_hash, row.received_at))
+            })
+            .await
+    })
+    .await
+    .map_err(|err| AppError::Internal(format!("append task failed: {err}")))??;
+
+    match appended {
+        Appended::Created(stored) => {
+            state.metrics.stored();
+            Ok((StatusCode::CREATED, Json(stored.into())))
+        }
+        Appended::Existing(stored) => Ok((StatusCode::OK, Json(stored.into()))),
+        Appended::Conflict => Err(AppError::Conflict),
+    }
+}
+
+/// `GET /v1/records/{id}/receipt`.
+pub async fn receipt(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    request: Request<Body>,
+) -> Result<Json<ReceiptBody>, AppError> {
+    let ip = client_ip(&request);
+    drop(request);
+    let outcome: Result<Json<ReceiptBody>, AppError> = async {
+        state.limits.check_ip(ip).map_err(|retry_after| AppError::RateLimited { retry_after })?;
+        let Path(id) = id.map_err(|_| AppError::InvalidId)?;
+        let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::InvalidId)?;
+        let stored = state.store.get(&id.hyphenated().to_string()).await?.ok_or(AppError::NotFound)?;
+        Ok(Json(stored.into()))
+    }
+    .await;
+    if let Err(err) = &outcome {
+        state.metrics.rejected(err.code());
+    }
+    outcome
+}
+
+/// The peer address; tests without a socket share one bucket.
+fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip())
+}
+
+/// `application/json`, or `text/plain` as `navigator.sendBeacon` sends a string.
+fn acceptable_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json") || essence.eq_ignore_ascii_case("text/plain")
+}

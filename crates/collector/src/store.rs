@@ -1,0 +1,303 @@
+//! Append-only storage of records in one hash chain, on SQLite or PostgreSQL.
+//!
+//! One code path through `sqlx::Any` serves both; the dialects differ only in their
+//! migrations, connection set-up and how an append takes the chain's lock.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use assent_record::ConsentRecord;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::chain;
+
+/// Where records are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file, created if missing.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl FromStr for Database {
+    type Err = StoreError;
+    /// `postgres://…`, `postgresql://…`, `sqlite:<path>`, or a bare file path for SQLite.
+    fn from_str(value: &str) -> Result<Self, StoreError> {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return Ok(Self::Postgres(value.to_owned()));
+        }
+        let path = value.strip_prefix("sqlite://").or_else(|| value.strip_prefix("sqlite:")).unwrap_or(value);
+        if path.is_empty() || path.contains("://") || path.contains('?') || path.contains('#') || path == ":memory:" {
+            return Err(StoreError::Url);
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Not a database this collector supports.
+    #[error("database must be postgres://…, sqlite:<file> or a file path (no in-memory SQLite: records must survive)")]
+    Url,
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// One stored row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Sequence number, from 1.
+    pub seq: i64,
+    /// The record id.
+    pub record_id: String,
+    /// The covered site.
+    pub site: String,
+    /// HMAC of the subject's address, for identified preferences.
+    pub subject: Option<String>,
+    /// The record without e-mail, canonical JSON.
+    pub body: String,
+    /// The digest of `body`.
+    pub digest: String,
+    /// The previous link.
+    pub prev_hash: String,
+    /// This row's link.
+    pub chain_hash: String,
+    /// Server receive time, RFC 3339 UTC.
+    pub received_at: String,
+    /// The signed receipt.
+    pub receipt: String,
+}
+
+impl Stored {
+    /// The row as the chain verifier sees it.
+    pub fn chain_row(&self) -> chain::Row {
+        chain::Row {
+            seq: self.seq,
+            record_id: self.record_id.clone(),
+            body: self.body.clone(),
+            digest: self.digest.clone(),
+            subject: self.subject.clone(),
+            prev_hash: self.prev_hash.clone(),
+            chain_hash: self.chain_hash.clone(),
+            received_at: self.received_at.clone(),
+        }
+    }
+}
+
+/// What an append did.
+#[derive(Debug)]
+pub enum Appended {
+    /// Stored now.
+    Created(Stored),
+    /// The same record was already stored: here it is.
+    Existing(Stored),
+    /// The id is stored with different content.
+    Conflict,
+}
+
+/// What the signer gets to see of a new row.
+#[derive(Debug)]
+pub struct NewRow<'a> {
+    /// The stored record (no e-mail).
+    pub record: &'a ConsentRecord,
+    /// Its sequence number.
+    pub seq: i64,
+    /// Its link.
+    pub chain_hash: &'a str,
+    /// Receive time.
+    pub received_at: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The record store.
+#[derive(Debug)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+    // Appends in this process queue here rather than on the database lock.
+    append_lock: tokio::sync::Mutex<()>,
+}
+
+const COLUMNS: &str = "seq, record_id, site, subject, body, digest, prev_hash, chain_hash, received_at, receipt";
+
+impl Store {
+    /// Connects and applies migrations.
+    pub async fn open(database: &Database) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, dialect, max) = match database {
+            Database::Sqlite(path) => (format!("sqlite:{}?mode=rwc", path.display()), Dialect::Sqlite, 4),
+            Database::Postgres(url) => (url.clone(), Dialect::Postgres, 8),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // Acknowledged means on disk: WAL with a sync on every commit.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        match dialect {
+            Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Self { pool, dialect, append_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Appends `record` (already stripped of e-mail) unless its id is stored; `sign` makes
+    /// the receipt for a new row.
+    pub async fn append(
+        &self,
+        record: &ConsentRecord,
+        subject: Option<String>,
+        sign: impl FnOnce(NewRow<'_>) -> String,
+    ) -> Result<Appended, StoreError> {
+        let record_id = record.record_id.hyphenated().to_string();
+        let body = record.canonical_json();
+        let digest = record.digest().to_string();
+
+        let _queued = self.append_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            // Other processes append too: one writer at a time keeps one chain. Readers
+            // (receipts, export, verify) are not blocked.
+            tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE").await?;
+        }
+        let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE record_id = $1"))
+            .bind(&record_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = existing {
+            let stored = from_row(&row)?;
+            tx.rollback().await?;
+            return Ok(if stored.digest == digest && stored.subject == subject {
+                Appended::Existing(stored)
+            } else {
+                Appended::Conflict
+            });
+        }
+        let last = sqlx::query("SELECT seq, chain_hash FROM records ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (seq, prev_hash) = match last {
+            Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
+            None => (1, chain::GENESIS.to_owned()),
+        };
+        let received_at = now_rfc3339();
+        let chain_hash = chain::link(&prev_hash, seq, &received_at, subject.as_deref(), &digest);
+        let receipt = sign(NewRow { record, seq, chain_hash: &chain_hash, received_at: &received_at });
+        let stored = Stored {
+            seq,
+            record_id,
+            site: record.site.to_string(),
+            subject,
+            body,
+            digest,
+            prev_hash,
+            chain_hash,
+            received_at,
+            receipt,
+        };
+        sqlx::query(&format!("INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            .bind(stored.seq)
+            .bind(&stored.record_id)
+            .bind(&stored.site)
+            .bind(&stored.subject)
+            .bind(&stored.body)
+            .bind(&stored.digest)
+            .bind(&stored.prev_hash)
+            .bind(&stored.chain_hash)
+            .bind(&stored.received_at)
+            .bind(&stored.receipt)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Appended::Created(stored))
+    }
+
+    /// The stored row of a record id.
+    pub async fn get(&self, record_id: &str) -> Result<Option<Stored>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE record_id = $1"))
+            .bind(record_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Up to `limit` rows after `after_seq`, in order; `subject` narrows to one subject.
+    pub async fn page(&self, after_seq: i64, limit: i64, subject: Option<&str>) -> Result<Vec<Stored>, StoreError> {
+        let rows = match subject {
+            Some(subject) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM records WHERE seq > $1 AND subject = $2 ORDER BY seq LIMIT $3"
+                ))
+                .bind(after_seq)
+                .bind(subject)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                    .bind(after_seq)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn from_row(row: &AnyRow) -> Result<Stored, StoreError> {
+    Ok(Stored {
+        seq: row.try_get("seq")?,
+        record_id: row.try_get("record_id")?,
+        site: row.try_get("site")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body")?,
+        digest: row.try_get("digest")?,
+        prev_hash: row.try_get("prev_hash")?,
+        chain_hash: row.try_get("chain_hash")?,
+        received_at: row.try_get("received_at")?,
+        receipt: row.try_get("receipt")?,
+    })
+}
+
+/// The receive time: UTC, RFC 3339, milliseconds.
+fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+    now.format(&Rfc3339).unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
