@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ed25519_dalek::VerifyingKey;
 use serde_json::json;
 
 use crate::config::{ConfigError, ExportArgs, KeygenArgs, Settings, VerifyArgs};
@@ -121,6 +122,50 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
     }
 
     let store = Store::open(&args.database.parse()?).await?;
+    let outcome = walk(&store, key.as_ref()).await;
+    store.close().await;
+    Ok(match outcome? {
+        Ok(chain) => report(json!({
+            "ok": true,
+            "verified": chain.verified,
+            "head": chain.head,
+            "receipts_checked": key.is_some(),
+        })),
+        Err(broken) => report(json!({
+            "ok": false,
+            "verified": broken.verified,
+            "broken_seq": broken.seq,
+            "record_id": broken.record_id,
+            "reason": broken.reason,
+        })),
+    })
+}
+
+/// A chain that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Rows checked.
+    pub verified: i64,
+    /// The last link.
+    pub head: String,
+}
+
+/// The first row that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenAt {
+    /// Rows that passed before it.
+    pub verified: i64,
+    /// Its sequence number.
+    pub seq: i64,
+    /// Its record id column.
+    pub record_id: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Re-walks the whole chain in order; with a key, also checks every stored receipt
+/// against its row.
+pub async fn walk(store: &Store, key: Option<&VerifyingKey>) -> Result<Result<Verified, BrokenAt>, StoreError> {
     let mut walker = chain::Walker::default();
     let mut after = 0;
     loop {
@@ -129,32 +174,23 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
         after = last.seq;
         for stored in &page {
             let broken = walker.check(&stored.chain_row()).err().map(|e| e.to_string()).or_else(|| {
-                let key = key.as_ref()?;
-                match receipt::verify(&stored.receipt, key) {
+                match receipt::verify(&stored.receipt, key?) {
                     Ok(c) if c.seq == stored.seq && c.chain_hash == stored.chain_hash && c.digest == stored.digest => None,
                     Ok(_) => Some("receipt does not match the row".to_owned()),
                     Err(err) => Some(err.to_string()),
                 }
             });
             if let Some(reason) = broken {
-                store.close().await;
-                return Ok(report(json!({
-                    "ok": false,
-                    "verified": walker.verified(),
-                    "broken_seq": stored.seq,
-                    "record_id": stored.record_id,
-                    "reason": reason,
-                })));
+                return Ok(Err(BrokenAt {
+                    verified: walker.verified(),
+                    seq: stored.seq,
+                    record_id: stored.record_id.clone(),
+                    reason,
+                }));
             }
         }
     }
-    store.close().await;
-    Ok(report(json!({
-        "ok": true,
-        "verified": walker.verified(),
-        "head": walker.head(),
-        "receipts_checked": key.is_some(),
-    })))
+    Ok(Ok(Verified { verified: walker.verified(), head: walker.head().to_owned() }))
 }
 
 fn report(value: serde_json::Value) -> ExitCode {

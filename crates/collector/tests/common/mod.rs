@@ -1,0 +1,115 @@
+//! Helpers shared by the collector's test binaries.
+#![allow(dead_code)]
+
+pub mod postgres;
+pub mod process;
+pub mod suite;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use assent_collector::limit::Limits;
+use assent_collector::metrics::Metrics;
+use assent_collector::receipt::ReceiptKey;
+use assent_collector::store::{Database, Store};
+use assent_collector::subject::SubjectKey;
+use assent_collector::{app, AppState};
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+pub const ORIGIN: &str = "https://pci.qualys.com";
+pub const RECEIPT_SEED: [u8; 32] = [5; 32];
+
+/// A valid record with the given id.
+pub fn record(id: &str) -> Value {
+    json!({
+        "record_id": id,
+        "site": "pci.qualys.com",
+        "notice": {
+            "id": "qualys-privacy-highlights",
+            "version": "2011-12-31",
+            "hash": format!("sha256:{}", "ab".repeat(32)),
+        },
+        "language": "en",
+        "purposes": [
+            {"purpose": "new_products", "basis": "consent", "state": "granted"},
+            {"purpose": "updates", "basis": "consent", "state": "denied"},
+            {"purpose": "security", "basis": "contract"},
+        ],
+        "gpc": false,
+        "widget_version": "0.1.0",
+        "client_time": "2026-11-30T22:38:57.123Z",
+    })
+}
+
+/// A fresh random record id.
+pub fn new_id() -> String {
+    let bytes: [u8; 16] = assent_collector::keys::random().unwrap()[..16].try_into().unwrap();
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// A temp SQLite file that lives as long as the returned guard.
+pub fn sqlite() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::Sqlite(dir.path().join("records.db"));
+    (dir, db)
+}
+
+/// App state over `database` with limits off unless given.
+pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState {
+    AppState {
+        store: Arc::new(Store::open(database).await.unwrap()),
+        receipt_key: Arc::new(ReceiptKey::from_seed(RECEIPT_SEED)),
+        subject_key: Arc::new(SubjectKey::new([9; 32])),
+        limits: Arc::new(Limits::per_minute(per_ip, per_site)),
+        metrics: Arc::new(Metrics::default()),
+        allowed_origins: Arc::new(vec![ORIGIN.parse().unwrap(), "http://127.0.0.1:8787".parse().unwrap()]),
+        static_dir: None,
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// Sends one request through the router without a socket.
+pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply { status, headers, body }
+}
+
+/// A POST of `body` from the allowed origin as `application/json`.
+pub fn post(body: impl Into<Body>) -> Request<Body> {
+    Request::post("/v1/records")
+        .header("content-type", "application/json")
+        .header("origin", ORIGIN)
+        .body(body.into())
+        .unwrap()
+}
+
+/// Serves the app on a real socket on port 0.
+pub async fn serve(state: AppState) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    addr
+}

@@ -1,0 +1,112 @@
+//! Runs the real `assent-collector` binary.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_assent-collector");
+
+/// A `serve` process, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts `serve` on port 0 with limits off, plus `extra` flags, and waits until it
+    /// listens.
+    pub fn start(database: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--database", database, "--listen", "127.0.0.1:0"])
+            .args(["--rate-per-ip", "0", "--rate-per-site", "0"])
+            .args(["--allowed-origins", super::ORIGIN])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Self { child, addr }
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs a subcommand to completion.
+pub fn run(args: &[&str]) -> Output {
+    let output = Command::new(BIN).args(args).env("RUST_LOG", "warn").output().unwrap();
+    output
+}
+
+/// `export` as parsed lines.
+pub fn export(database: &str) -> Vec<serde_json::Value> {
+    let output = run(&["export", "--database", database]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// `verify` as parsed JSON, with its exit status.
+pub fn verify(database: &str, extra: &[&str]) -> (bool, serde_json::Value) {
+    let output = run(&[&["verify", "--database", database], extra].concat());
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("verify said: {}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.success(), report)
+}
+
+/// POSTs records from `tasks` concurrent clients, `each` per client, and returns the ids
+/// whose POST was acknowledged (201 or 200). Stops a client at its first failure.
+pub async fn burst(addrs: &[SocketAddr], tasks: usize, each: usize) -> Vec<String> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let client = client.clone();
+        let addr = addrs[task % addrs.len()];
+        handles.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for _ in 0..each {
+                let id = super::new_id();
+                let sent = client
+                    .post(format!("http://{addr}/v1/records"))
+                    .header("content-type", "application/json")
+                    .body(super::record(&id).to_string())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => acked.push(id),
+                    Ok(r) => panic!("unexpected status {}", r.status()),
+                    Err(_) => break,
+                }
+            }
+            acked
+        }));
+    }
+    let mut acked = Vec::new();
+    for handle in handles {
+        acked.extend(handle.await.unwrap());
+    }
+    acked
+}

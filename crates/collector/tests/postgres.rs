@@ -1,0 +1,38 @@
+//! The same storage behaviour on a real PostgreSQL that the tests start themselves, and two
+//! collector processes sharing it.
+
+mod common;
+
+use assent_collector::store::Database;
+use common::postgres::TempPostgres;
+use common::process::{self, Server};
+use common::suite;
+
+#[tokio::test]
+async fn storage_behaves_as_on_sqlite() {
+    let pg = TempPostgres::start();
+    let db = Database::Postgres(pg.url.clone());
+    suite::idempotent_under_concurrent_posts(&db).await;
+    suite::receipts_verify(&db).await;
+    suite::chain_detects_a_modified_row(&db, &pg.url, "ALTER TABLE records DISABLE TRIGGER records_no_update").await;
+}
+
+#[tokio::test]
+async fn two_processes_keep_one_valid_chain() {
+    let pg = TempPostgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("receipt.key");
+    let key_arg = key.to_str().unwrap();
+    let first = Server::start(&pg.url, &["--receipt-key", key_arg]);
+    let second = Server::start(&pg.url, &["--receipt-key", key_arg]);
+    let acked = process::burst(&[first.addr, second.addr], 8, 25).await;
+    assert_eq!(acked.len(), 200);
+
+    let lines = process::export(&pg.url);
+    assert_eq!(lines.len(), 200);
+    let seqs: Vec<i64> = lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+    let (ok, report) = process::verify(&pg.url, &["--receipt-key", key_arg]);
+    assert!(ok, "{report}");
+    assert_eq!(report["verified"], 200);
+}

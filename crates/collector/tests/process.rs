@@ -1,0 +1,96 @@
+//! The real binary: kill -9 during a burst, and the CLI's export and verify.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::process::{self, Server};
+
+#[tokio::test]
+async fn kill_9_during_a_burst_loses_no_acknowledged_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let db = db.to_str().unwrap().to_owned();
+    let mut server = Server::start(&db, &[]);
+    let addr = server.addr;
+    let burst = tokio::spawn(async move { process::burst(&[addr], 8, 1000).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill();
+    let acked = burst.await.unwrap();
+    assert!(acked.len() > 20, "too few acknowledged before the kill: {}", acked.len());
+    assert!(acked.len() < 8000, "the burst ended before the kill");
+
+    let stored: HashSet<String> =
+        process::export(&db).iter().map(|l| l["record"]["record_id"].as_str().unwrap().to_owned()).collect();
+    let lost: Vec<_> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(lost.is_empty(), "{} acknowledged records lost", lost.len());
+    let (ok, report) = process::verify(&db, &[]);
+    assert!(ok, "{report}");
+
+    // It starts again on the same file and carries on the chain.
+    let server = Server::start(&db, &[]);
+    assert_eq!(process::burst(&[server.addr], 1, 3).await.len(), 3);
+    let (ok, report) = process::verify(&db, &[]);
+    assert!(ok, "{report}");
+    assert_eq!(report["verified"].as_i64().unwrap() as usize, stored.len() + 3);
+}
+
+#[tokio::test]
+async fn cli_keygen_export_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let db = db.to_str().unwrap().to_owned();
+    let key = dir.path().join("receipt.key");
+    let subject_key = dir.path().join("subject.key");
+    let (key_s, subject_s) = (key.to_str().unwrap(), subject_key.to_str().unwrap());
+
+    let keygen = process::run(&["keygen", "--receipt-key", key_s, "--subject-key", subject_s]);
+    assert!(keygen.status.success());
+    let jwks: serde_json::Value = serde_json::from_slice(&keygen.stdout).unwrap();
+    let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
+    assert!(!process::run(&["keygen", "--receipt-key", key_s]).status.success(), "never overwrites a key");
+
+    let server = Server::start(&db, &["--receipt-key", key_s, "--subject-key", subject_s]);
+    let client = reqwest::Client::new();
+    let id = common::new_id();
+    let mut body = common::record(&id);
+    body["email"] = "ada@example.com".into();
+    let reply: serde_json::Value = client
+        .post(format!("http://{}/v1/records", server.addr))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    process::burst(&[server.addr], 1, 2).await;
+    drop(server);
+
+    let lines = process::export(&db);
+    assert_eq!(lines.len(), 3);
+    let first = &lines[0];
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["record"]["record_id"], id.as_str());
+    assert_eq!(first["chain_hash"], reply["chain_hash"]);
+    assert_eq!(first["receipt"], reply["receipt"]);
+    assert!(first["received_at"].is_string());
+    assert!(first["record"].get("email").is_none());
+
+    let mine = process::run(&["export", "--database", &db, "--subject", " ADA@example.com", "--subject-key", subject_s]);
+    assert_eq!(String::from_utf8(mine.stdout).unwrap().lines().count(), 1);
+
+    let (ok, report) = process::verify(&db, &["--receipt-key", key_s]);
+    assert!(ok, "{report}");
+    assert_eq!(report["verified"], 3);
+
+    let receipt = reply["receipt"].as_str().unwrap();
+    let (ok, report) = process::verify(&db, &["--receipt", receipt, "--public-key", &x]);
+    assert!(ok, "{report}");
+    assert_eq!(report["claims"]["record_id"], id.as_str());
+    let tampered = receipt.replacen('.', ".e30", 1);
+    let (ok, _) = process::verify(&db, &["--receipt", &tampered, "--public-key", &x]);
+    assert!(!ok, "a tampered receipt must fail");
+}
