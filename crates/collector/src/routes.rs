@@ -6,6 +6,8 @@ mod records;
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::{get, post};
 use axum::Router;
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -47,6 +49,8 @@ pub fn app(state: AppState) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http())
+        // A bug must still answer with the JSON error, not a dropped connection.
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".into()).into_response()))
         .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
 }

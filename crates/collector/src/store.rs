@@ -182,12 +182,17 @@ impl Store {
         let digest = record.digest().to_string();
 
         let _queued = self.append_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
-        if self.dialect == Dialect::Postgres {
-            // Other processes append too: one writer at a time keeps one chain. Readers
-            // (receipts, export, verify) are not blocked.
-            tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE").await?;
-        }
+        // Other processes may append too: one writer at a time keeps one chain. Readers
+        // (receipts, export, verify) are not blocked. The `seq` primary key refuses a fork
+        // even if this were bypassed.
+        let mut tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE").await?;
+                tx
+            }
+        };
         let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE record_id = $1"))
             .bind(&record_id)
             .fetch_optional(&mut *tx)

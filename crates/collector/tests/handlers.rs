@@ -73,7 +73,7 @@ fn bad_bodies() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("empty", vec![]),
         ("not json", b"record please".to_vec()),
-        ("truncated", record(id).to_string()[..40].as_bytes().to_vec()),
+        ("truncated", record(id).to_string().as_bytes()[..40].to_vec()),
         ("json null", b"null".to_vec()),
         ("json array", b"[]".to_vec()),
         ("json string", format!("\"{marker}\"").into_bytes()),

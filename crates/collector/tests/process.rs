@@ -18,6 +18,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_record() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.kill();
     let acked = burst.await.unwrap();
+    eprintln!("acknowledged before the kill: {}", acked.len());
     assert!(acked.len() > 20, "too few acknowledged before the kill: {}", acked.len());
     assert!(acked.len() < 8000, "the burst ended before the kill");
 
@@ -93,4 +94,20 @@ async fn cli_keygen_export_and_verify() {
     let tampered = receipt.replacen('.', ".e30", 1);
     let (ok, _) = process::verify(&db, &["--receipt", &tampered, "--public-key", &x]);
     assert!(!ok, "a tampered receipt must fail");
+}
+
+#[test]
+fn a_bad_config_stops_the_start_with_a_clear_message() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--allowed-origins", "*"], "allowed origin"),
+        (&["--allowed-origins", "https://pci.qualys.com/path"], "allowed origin"),
+        (&["--database", "mysql://x"], "database"),
+        (&["--static-dir", "/nonexistent/dist"], "static dir"),
+    ];
+    for (args, expected) in cases {
+        let output = process::run(&[&["serve", "--listen", "127.0.0.1:0"], args].concat());
+        assert!(!output.status.success(), "{args:?} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 }
