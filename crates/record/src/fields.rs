@@ -159,6 +159,13 @@ checked_string!(
     /// The host name of a covered site, as the site declares it (`data-site`).
     Site, "site", 253, hostname
 );
+impl Site {
+    /// `localhost`, the site of last resort when a page declares none and has no host name.
+    pub fn localhost() -> Self {
+        Self(String::from("localhost"))
+    }
+}
+
 checked_string!(
     /// A notice document's stable identifier.
     NoticeId, "notice.id", 64, slug

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Trunk post_build hook: turns Trunk's no-modules output into the one embeddable script.
+#   assent.js        = IIFE( wasm-bindgen glue + loader ), wasm SRI and notice hash inlined
+#   integrity.json   = sha384 SRI of assent.js and assent_bg.wasm
+#   *.br             = brotli copies for precompressed serving
+# and writes assent.js's SRI into the demo pages' script tags.
+set -euo pipefail
+staging="${TRUNK_STAGING_DIR:?run by trunk}"
+root=$(cd "$(dirname "$0")/.." && pwd)
+glue="$staging/assent.js"
+wasm="$staging/assent_bg.wasm"
+[ -f "$glue" ] && [ -f "$wasm" ] || { echo "bundle.sh: no assent.js/assent_bg.wasm in $staging" >&2; exit 1; }
+
+sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | base64 -w0)"; }
+
+wasm_sri=$(sri "$wasm")
+notice_hash=$(cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- hash notices/qualys-privacy-highlights.en.json)
+
+bundle=$(mktemp)
+{
+  printf '/*! Assent %s: privacy highlights and notification preferences. */\n(function () {\n"use strict";\n' \
+    "$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
+  cat "$glue"
+  sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_NOTICE_HASH__|$notice_hash|" "$root/loader/loader.js"
+  printf '})();\n'
+} > "$bundle"
+mv "$bundle" "$glue"
+chmod 644 "$glue"
+
+js_sri=$(sri "$glue")
+printf '{\n  "assent.js": "%s",\n  "assent_bg.wasm": "%s"\n}\n' "$js_sri" "$wasm_sri" > "$staging/integrity.json"
+find "$staging" -name '*.html' -exec sed -i "s|__ASSENT_JS_INTEGRITY__|$js_sri|g" {} +
+
+if command -v brotli >/dev/null 2>&1; then
+  brotli -f -q 11 -k "$glue" "$wasm"
+fi

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: sets up the tools (idempotent), then the native tests (record crate,
+# collector with SQLite and a PostgreSQL it starts itself), the browser tests in headless
+# Chromium, the release build with its checks and size budget, and the whole-system tests.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/scripts/setup.sh"
+export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
+export TRUNK_SKIP_VERSION_CHECK=true
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "native tests: record schema and collector"
+cargo test --workspace --exclude assent
+
+step "browser tests: the widget in headless Chromium"
+wasm-pack test --headless --chrome --mode no-install -- --features synthetic-clicks
+
+step "release build: one script, the wasm, SRI hashes and the demo pages"
+trunk build --release
+"$root/scripts/check-dist.sh" dist
+
+if [ -f "$root/e2e/package.json" ]; then
+  step "whole-system tests: widget, collector and database in a real browser"
+  (cd "$root/e2e" && npm test)
+fi

@@ -1,0 +1,17 @@
+//! Every call into Web APIs lives under this module, so the rest of the widget is plain
+//! Rust that works on values. Each submodule wraps one API thinly and returns `Result`s.
+
+pub mod dom;
+pub mod env;
+pub mod http;
+pub mod storage;
+
+use wasm_bindgen::JsValue;
+
+/// A short, safe description of a JavaScript exception for the console.
+pub fn describe(error: &JsValue) -> String {
+    js_sys::Error::from(error.clone())
+        .message()
+        .as_string()
+        .unwrap_or_else(|| String::from("unknown error"))
+}

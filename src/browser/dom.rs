@@ -1,0 +1,74 @@
+//! The widget's place in the host page: one host element with an open shadow root, so
+//! host CSS can't reach the widget and the widget's CSS can't reach the host.
+
+use js_sys::Array;
+use thiserror::Error;
+use wasm_bindgen::JsValue;
+use web_sys::{CssStyleSheet, CustomEvent, CustomEventInit, Document, Element, ShadowRootInit, ShadowRootMode};
+
+/// Why the widget could not be placed in the page.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomError {
+    /// No `document` (not a page).
+    #[error("there is no document")]
+    NoDocument,
+    /// A DOM call threw.
+    #[error("the page refused a DOM operation ({0})")]
+    Refused(String),
+}
+
+fn refused(error: JsValue) -> DomError {
+    DomError::Refused(super::describe(&error))
+}
+
+fn document() -> Result<Document, DomError> {
+    web_sys::window().and_then(|w| w.document()).ok_or(DomError::NoDocument)
+}
+
+/// Where the widget lives: the host element in the page, and the element inside its
+/// shadow root that Yew renders into.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// The element appended to the host page.
+    pub host: Element,
+    /// The root Yew renders into, inside the shadow root.
+    pub root: Element,
+}
+
+/// Appends a host element to the page, attaches an open shadow root styled with `css`
+/// (a constructed stylesheet: no `<style>` element and no `style=`, so a strict
+/// `style-src 'self'` CSP allows it), and returns both ends.
+pub fn mount(css: &str) -> Result<Mount, DomError> {
+    let document = document()?;
+    let host = document.create_element("div").map_err(refused)?;
+    host.set_attribute("data-assent-host", "").map_err(refused)?;
+    let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).map_err(refused)?;
+    let sheet = CssStyleSheet::new().map_err(refused)?;
+    sheet.replace_sync(css).map_err(refused)?;
+    shadow.set_adopted_style_sheets(&Array::of1(&sheet));
+    let root = document.create_element("div").map_err(refused)?;
+    shadow.append_child(&root).map_err(refused)?;
+    let parent: Element = match document.body() {
+        Some(body) => body.into(),
+        None => document.document_element().ok_or(DomError::NoDocument)?,
+    };
+    parent.append_child(&host).map_err(refused)?;
+    Ok(Mount { host, root })
+}
+
+/// Dispatches `name` on `document` with `detail`, for the host page to hear.
+pub fn dispatch(name: &str, detail: &JsValue) -> Result<(), DomError> {
+    let init = CustomEventInit::new();
+    init.set_detail(detail);
+    let event = CustomEvent::new_with_event_init_dict(name, &init).map_err(refused)?;
+    document()?.dispatch_event(&event).map_err(refused)?;
+    Ok(())
+}
+
+/// Moves keyboard focus to `element`, if it is there.
+pub fn focus(element: Option<web_sys::HtmlElement>) {
+    if let Some(element) = element {
+        // Focus can only fail on a detached element; then there is nothing to focus.
+        let _ = element.focus();
+    }
+}

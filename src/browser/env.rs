@@ -1,0 +1,82 @@
+//! Facts about the page and the browser: time, randomness, privacy signals, URLs, console.
+
+use js_sys::Reflect;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use wasm_bindgen::JsValue;
+
+/// Writes a warning to the console, prefixed so a site's developers know who spoke.
+pub fn warn(message: &str) {
+    gloo::console::warn!(format!("Assent: {message}"));
+}
+
+/// Writes an informational line to the console.
+pub fn info(message: &str) {
+    gloo::console::info!(format!("Assent: {message}"));
+}
+
+/// The client's clock, to the millisecond.
+pub fn now() -> OffsetDateTime {
+    let nanos = (js_sys::Date::now() as i128) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A random (version 4) UUID from the browser's CSPRNG. `getRandomValues` works on plain
+/// http pages too, where `crypto.randomUUID` does not exist.
+pub fn random_uuid() -> Option<Uuid> {
+    let crypto = web_sys::window()?.crypto().ok()?;
+    let mut bytes = [0u8; 16];
+    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+/// Whether the browser sends the Global Privacy Control signal.
+pub fn global_privacy_control() -> bool {
+    web_sys::window()
+        .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("globalPrivacyControl")).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// The parts of a URL the widget decides on, as the browser's own parser reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedUrl {
+    /// The whole URL, normalised.
+    pub href: String,
+    /// Scheme with its colon, e.g. `https:`.
+    pub protocol: String,
+    /// Host without port.
+    pub hostname: String,
+    /// Scheme, host and port.
+    pub origin: String,
+}
+
+/// Parses an absolute URL; relative input is refused.
+pub fn parse_absolute_url(input: &str) -> Option<ParsedUrl> {
+    web_sys::Url::new(input).ok().map(|url| parsed(&url))
+}
+
+fn parsed(url: &web_sys::Url) -> ParsedUrl {
+    ParsedUrl { href: url.href(), protocol: url.protocol(), hostname: url.hostname(), origin: url.origin() }
+}
+
+/// Parses `input` relative to the page, as a link on the page would be.
+pub fn parse_url(input: &str) -> Option<ParsedUrl> {
+    let base = web_sys::window()?.document()?.base_uri().ok().flatten();
+    let url = match base {
+        Some(base) => web_sys::Url::new_with_base(input, &base),
+        None => web_sys::Url::new(input),
+    }
+    .ok()?;
+    Some(parsed(&url))
+}
+
+/// The page's origin, e.g. `https://pci.qualys.com`.
+pub fn page_origin() -> Option<String> {
+    web_sys::window()?.location().origin().ok()
+}
+
+/// The page's host name.
+pub fn page_hostname() -> Option<String> {
+    web_sys::window()?.location().hostname().ok()
+}

@@ -1,0 +1,59 @@
+//! `fetch`, always without credentials: consent records carry no cookies.
+
+use thiserror::Error;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
+
+/// Why a request produced no HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FetchError {
+    /// The request could not be built (a URL the browser refuses).
+    #[error("the request could not be made ({0})")]
+    Request(String),
+    /// Network failure, CORS refusal, CSP block or abort: the browser gives no detail.
+    #[error("the network request failed ({0})")]
+    Network(String),
+    /// The response body could not be read.
+    #[error("the response body could not be read ({0})")]
+    Body(String),
+}
+
+fn init(method: &str) -> RequestInit {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_mode(RequestMode::Cors);
+    init.set_credentials(RequestCredentials::Omit);
+    init
+}
+
+async fn send(request: Request) -> Result<Response, FetchError> {
+    let window = web_sys::window().ok_or_else(|| FetchError::Request("no window".into()))?;
+    let response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|e| FetchError::Network(super::describe(&e)))?;
+    response.dyn_into::<Response>().map_err(|_| FetchError::Network("not a Response".into()))
+}
+
+/// POSTs a JSON body; returns the HTTP status.
+pub async fn post_json(url: &str, body: &str) -> Result<u16, FetchError> {
+    let init = init("POST");
+    init.set_body(&body.into());
+    let request = Request::new_with_str_and_init(url, &init).map_err(|e| FetchError::Request(super::describe(&e)))?;
+    request
+        .headers()
+        .set("Content-Type", "application/json")
+        .map_err(|e| FetchError::Request(super::describe(&e)))?;
+    Ok(send(request).await?.status())
+}
+
+/// GETs a URL; returns the status and the body text.
+pub async fn get_text(url: &str) -> Result<(u16, String), FetchError> {
+    let request =
+        Request::new_with_str_and_init(url, &init("GET")).map_err(|e| FetchError::Request(super::describe(&e)))?;
+    let response = send(request).await?;
+    let status = response.status();
+    let text = response.text().map_err(|e| FetchError::Body(super::describe(&e)))?;
+    let text = JsFuture::from(text).await.map_err(|e| FetchError::Body(super::describe(&e)))?;
+    Ok((status, text.as_string().unwrap_or_default()))
+}

@@ -1,0 +1,67 @@
+//! Every word the widget itself says, per language. The notice's own text comes from the
+//! notice document; everything else a visitor reads is here, so adding a language is
+//! adding a catalogue, and no component changes.
+
+/// The widget's words in one language.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Messages {
+    /// Accessible name of the first-visit banner.
+    pub banner_label: &'static str,
+    /// Button: grant every optional notice.
+    pub accept_all: &'static str,
+    /// Button: deny every optional notice.
+    pub decline_all: &'static str,
+    /// Button: open the highlights and preferences.
+    pub open_highlights: &'static str,
+    /// Button: close the highlights.
+    pub close: &'static str,
+    /// Button: save the toggles as they are.
+    pub save: &'static str,
+    /// Heading of the preferences.
+    pub preferences_heading: &'static str,
+    /// Heading of the optional purposes.
+    pub optional_heading: &'static str,
+    /// Heading of the purposes that can't be turned off.
+    pub mandatory_heading: &'static str,
+    /// Shown on a locked purpose.
+    pub always_on: &'static str,
+    /// Text before the full-statement link.
+    pub full_statement_lead: &'static str,
+    /// Status after a save that will be sent.
+    pub saved: &'static str,
+    /// Status after a save kept only in this browser.
+    pub saved_locally: &'static str,
+    /// Label of the telephone number.
+    pub telephone: &'static str,
+    /// Label of the fax number.
+    pub fax: &'static str,
+    /// Accessible name of the covered-sites list.
+    pub links_label: &'static str,
+}
+
+/// English.
+pub const EN: Messages = Messages {
+    banner_label: "Privacy notice",
+    accept_all: "Accept all",
+    decline_all: "Decline all",
+    open_highlights: "Privacy highlights and choices",
+    close: "Close",
+    save: "Save my choices",
+    preferences_heading: "Your notification preferences",
+    optional_heading: "Your choice",
+    mandatory_heading: "Always sent",
+    always_on: "Always on",
+    full_statement_lead: "Read the full statement: ",
+    saved: "Your choices are saved.",
+    saved_locally: "Your choices are saved in this browser.",
+    telephone: "Telephone",
+    fax: "Fax",
+    links_label: "Web sites",
+};
+
+/// The catalogue for a language tag, falling back to English.
+pub fn for_language(tag: &str) -> &'static Messages {
+    // One catalogue so far; a new language adds a constant and a match arm here.
+    let _primary = tag.split('-').next().unwrap_or_default();
+    &EN
+}

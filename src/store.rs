@@ -1,0 +1,149 @@
+//! What the widget keeps in the browser: the visitor's last record (their choice) and the
+//! outbox of records not yet delivered. `localStorage` when it works; otherwise memory for
+//! this page's life, said once in the console. Nothing read from storage is trusted: a
+//! corrupt or foreign entry is reported and ignored, never fatal.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use assent_record::{ConsentRecord, Site};
+
+use crate::browser::env;
+use crate::browser::storage::{LocalStorage, StorageError};
+
+/// Bumped when the stored format changes; old entries are then ignored, not misread.
+const FORMAT: &str = "v1";
+
+#[derive(Debug)]
+enum Backend {
+    Local(LocalStorage),
+    Memory(HashMap<String, String>),
+}
+
+/// The widget's storage for one site.
+#[derive(Debug)]
+pub struct Store {
+    backend: RefCell<Backend>,
+    choice_key: String,
+    outbox_key: String,
+    site: Site,
+}
+
+/// The storage key of a site's choice (the loader reads the same key).
+pub fn choice_key(site: &Site) -> String {
+    format!("assent:{FORMAT}:{site}:choice")
+}
+
+/// The storage key of a site's outbox.
+pub fn outbox_key(site: &Site) -> String {
+    format!("assent:{FORMAT}:{site}:outbox")
+}
+
+impl Store {
+    /// Storage for `site`, in `localStorage` if it takes a write.
+    pub fn open(site: &Site) -> Self {
+        let backend = match LocalStorage::open() {
+            Ok(local) => Backend::Local(local),
+            Err(reason) => {
+                env::warn(&format!("{reason}; your choice is kept for this page only"));
+                Backend::Memory(HashMap::new())
+            }
+        };
+        Self {
+            backend: RefCell::new(backend),
+            choice_key: choice_key(site),
+            outbox_key: outbox_key(site),
+            site: site.clone(),
+        }
+    }
+
+    /// Whether choices outlive the page.
+    pub fn is_persistent(&self) -> bool {
+        matches!(*self.backend.borrow(), Backend::Local(_))
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        let result = match &*self.backend.borrow() {
+            Backend::Local(local) => local.get(key),
+            Backend::Memory(map) => Ok(map.get(key).cloned()),
+        };
+        result.unwrap_or_else(|reason| {
+            env::warn(&reason.to_string());
+            None
+        })
+    }
+
+    fn set(&self, key: &str, value: String) {
+        let failed: Option<StorageError> = match &mut *self.backend.borrow_mut() {
+            Backend::Local(local) => local.set(key, &value).err(),
+            Backend::Memory(map) => {
+                map.insert(key.to_owned(), value.clone());
+                None
+            }
+        };
+        if let Some(reason) = failed {
+            env::warn(&format!("{reason}; keeping your choice for this page only"));
+            self.fall_back_to_memory();
+            if let Backend::Memory(map) = &mut *self.backend.borrow_mut() {
+                map.insert(key.to_owned(), value);
+            }
+        }
+    }
+
+    /// After a failed write, carry what `localStorage` still reads into memory.
+    fn fall_back_to_memory(&self) {
+        let carried: HashMap<String, String> = [&self.choice_key, &self.outbox_key]
+            .into_iter()
+            .filter_map(|key| self.get(key).map(|value| (key.clone(), value)))
+            .collect();
+        *self.backend.borrow_mut() = Backend::Memory(carried);
+    }
+
+    /// The visitor's last record on this site, if a valid one is stored.
+    pub fn choice(&self) -> Option<ConsentRecord> {
+        let raw = self.get(&self.choice_key)?;
+        match serde_json::from_str::<ConsentRecord>(&raw) {
+            Ok(record) if record.site == self.site => Some(record),
+            Ok(_) => {
+                env::warn("the stored choice belongs to another site; asking again");
+                None
+            }
+            Err(_) => {
+                env::warn("the stored choice is unreadable; asking again");
+                None
+            }
+        }
+    }
+
+    /// Keeps `record` as the visitor's choice.
+    pub fn save_choice(&self, record: &ConsentRecord) {
+        self.set(&self.choice_key, record.canonical_json());
+    }
+
+    /// Records waiting to be delivered, oldest first. Unreadable entries are dropped
+    /// with a warning; the valid ones are kept.
+    pub fn outbox(&self) -> Vec<ConsentRecord> {
+        let Some(raw) = self.get(&self.outbox_key) else {
+            return Vec::new();
+        };
+        let Ok(entries) = serde_json::from_str::<Vec<serde_json::Value>>(&raw) else {
+            env::warn("the outbox is unreadable; it is emptied");
+            return Vec::new();
+        };
+        let total = entries.len();
+        let records: Vec<ConsentRecord> =
+            entries.into_iter().filter_map(|entry| serde_json::from_value(entry).ok()).collect();
+        if records.len() < total {
+            env::warn("unreadable records in the outbox were dropped");
+        }
+        records
+    }
+
+    /// Replaces the outbox.
+    pub fn set_outbox(&self, records: &[ConsentRecord]) {
+        match serde_json::to_string(records) {
+            Ok(json) => self.set(&self.outbox_key, json),
+            Err(reason) => env::warn(&format!("the outbox could not be written: {reason}")),
+        }
+    }
+}

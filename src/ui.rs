@@ -1,0 +1,30 @@
+//! The widget's components. They render plain data and emit callbacks; the save flow and
+//! every Web API call live outside (`crate::widget`, `crate::browser`).
+
+mod app;
+mod banner;
+mod blocks;
+mod highlights;
+mod purposes;
+mod state;
+
+pub use app::{App, AppProps};
+
+use web_sys::Event;
+use yew::{Callback, MouseEvent};
+
+/// Whether an event came from the visitor rather than from a script on the host page
+/// (`element.click()` makes untrusted events). Only the visitor may make a choice.
+pub(crate) fn is_trusted(event: &Event) -> bool {
+    cfg!(feature = "synthetic-clicks") || event.is_trusted()
+}
+
+/// A click handler that emits only for the visitor's own clicks.
+pub(crate) fn on_click(callback: &Callback<()>) -> Callback<MouseEvent> {
+    let callback = callback.clone();
+    Callback::from(move |event: MouseEvent| {
+        if is_trusted(&event) {
+            callback.emit(());
+        }
+    })
+}

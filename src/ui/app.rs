@@ -1,0 +1,115 @@
+//! The root component: banner or highlights, wired to the widget's save flow.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::banner::Banner;
+use super::highlights::Highlights;
+use super::state::{Action, Saved, UiState, View};
+use crate::browser::env;
+use crate::preferences::Choices;
+use crate::widget::Widget;
+
+/// Props of [`App`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct AppProps {
+    /// The running widget.
+    pub widget: Rc<Widget>,
+    /// Show the highlights at once.
+    pub open_now: bool,
+}
+
+fn initial_state(props: &AppProps) -> UiState {
+    let notice = &props.widget.shown.notice;
+    let stored = props.widget.current_choice();
+    let view = match (&stored, props.open_now) {
+        (_, true) => View::Highlights,
+        (Some(_), false) => View::Hidden,
+        (None, false) => View::Banner,
+    };
+    UiState {
+        view,
+        choices: stored.as_ref().map_or_else(|| Choices::all(notice, false), |r| Choices::from_record(notice, r)),
+        has_choice: stored.is_some(),
+        saved: None,
+    }
+}
+
+/// The widget's UI.
+#[component]
+pub fn App(props: &AppProps) -> Html {
+    let state = use_reducer(|| initial_state(props));
+    let widget = &props.widget;
+    let messages = widget.messages;
+
+    {
+        let widget = Rc::clone(widget);
+        let dispatcher = state.dispatcher();
+        use_effect_with((), move |_| widget.set_opener(Callback::from(move |()| dispatcher.dispatch(Action::Open))));
+    }
+
+    let save = {
+        let widget = Rc::clone(widget);
+        let dispatcher = state.dispatcher();
+        Callback::from(move |choices: Choices| match widget.save(&choices) {
+            Ok(_) => {
+                let saved = if widget.config.endpoint_url().is_some() { Saved::WillSend } else { Saved::LocalOnly };
+                dispatcher.dispatch(Action::Saved(choices, saved));
+            }
+            Err(reason) => env::warn(&format!("your choice could not be recorded: {reason}")),
+        })
+    };
+    let notice = Rc::clone(&widget.shown.notice);
+    let save_all = |granted: bool| {
+        let save = save.clone();
+        let notice = Rc::clone(&notice);
+        Callback::from(move |()| save.emit(Choices::all(&notice, granted)))
+    };
+    let on_accept_all = save_all(true);
+    let on_decline_all = save_all(false);
+    let dispatch = |action: Action| {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |()| dispatcher.dispatch(action.clone()))
+    };
+    let on_toggle = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |purpose| dispatcher.dispatch(Action::Toggle(purpose)))
+    };
+    let on_save = {
+        let choices = state.choices.clone();
+        Callback::from(move |()| save.emit(choices.clone()))
+    };
+
+    let status = match state.saved {
+        Some(Saved::WillSend) => messages.saved,
+        Some(Saved::LocalOnly) => messages.saved_locally,
+        None => "",
+    };
+    html! {
+        <div class={classes!("assent", widget.config.theme.class())}>
+            <p class="visually-hidden" role="status">{ status }</p>
+            if state.view == View::Banner {
+                <Banner
+                    summary={AttrValue::from(notice.summary.as_str().to_owned())}
+                    {messages}
+                    on_accept_all={on_accept_all.clone()}
+                    on_decline_all={on_decline_all.clone()}
+                    on_open={dispatch(Action::Open)}
+                />
+            }
+            if state.view == View::Highlights {
+                <Highlights
+                    notice={Rc::clone(&notice)}
+                    choices={state.choices.clone()}
+                    {messages}
+                    {on_toggle}
+                    {on_save}
+                    {on_accept_all}
+                    {on_decline_all}
+                    on_close={dispatch(Action::Close)}
+                />
+            }
+        </div>
+    }
+}

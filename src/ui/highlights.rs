@@ -1,0 +1,88 @@
+//! The privacy highlights: every section of the notice, the link to the full statement,
+//! and the notification preferences with their save button.
+
+use std::rc::Rc;
+
+use assent_record::{Notice, PurposeId};
+use web_sys::HtmlElement;
+use yew::prelude::*;
+
+use super::blocks::{inlines, link, NoticeSection};
+use super::on_click;
+use super::purposes::PurposeList;
+use crate::browser::dom;
+use crate::messages::Messages;
+use crate::preferences::Choices;
+
+/// Props of [`Highlights`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct HighlightsProps {
+    /// The notice shown.
+    pub notice: Rc<Notice>,
+    /// Current toggles.
+    pub choices: Choices,
+    /// The widget's words.
+    pub messages: &'static Messages,
+    /// A toggle was flipped.
+    pub on_toggle: Callback<PurposeId>,
+    /// Save the toggles as they are.
+    pub on_save: Callback<()>,
+    /// Grant every optional notice.
+    pub on_accept_all: Callback<()>,
+    /// Deny every optional notice.
+    pub on_decline_all: Callback<()>,
+    /// Close without saving.
+    pub on_close: Callback<()>,
+}
+
+/// The highlights dialog. Non-modal: the page stays usable; focus moves to its title
+/// when it opens and Escape closes it.
+#[component]
+pub fn Highlights(props: &HighlightsProps) -> Html {
+    let title_ref = use_node_ref();
+    {
+        let title_ref = title_ref.clone();
+        use_effect_with((), move |_| dom::focus(title_ref.cast::<HtmlElement>()));
+    }
+    let m = props.messages;
+    let notice = &props.notice;
+    let onkeydown = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Escape" {
+                on_close.emit(());
+            }
+        })
+    };
+    let optional: Vec<_> = notice.optional_purposes().cloned().collect();
+    let mandatory: Vec<_> = notice.mandatory_purposes().cloned().collect();
+    html! {
+        <div class="dialog" role="dialog" aria-labelledby="assent-title" {onkeydown}>
+            <header>
+                <h2 id="assent-title" tabindex="-1" ref={title_ref}>{ notice.title.as_str().to_owned() }</h2>
+                <button type="button" class="close" data-action="close" aria-label={m.close} onclick={on_click(&props.on_close)}>
+                    { "×" }
+                </button>
+            </header>
+            <div class="content">
+                <p class="introduction">{ inlines(&notice.introduction) }</p>
+                { for notice.sections.iter().map(|section| html! {
+                    <NoticeSection key={section.id.as_str()} section={section.clone()} messages={m} />
+                }) }
+                <p class="full-statement">{ m.full_statement_lead }{ link(&notice.full_statement) }</p>
+                <section class="preferences" aria-labelledby="assent-preferences">
+                    <h3 id="assent-preferences">{ m.preferences_heading }</h3>
+                    <PurposeList purposes={optional} heading={m.optional_heading} choices={props.choices.clone()}
+                        on_toggle={props.on_toggle.clone()} messages={m} />
+                    <PurposeList purposes={mandatory} heading={m.mandatory_heading} choices={props.choices.clone()}
+                        on_toggle={props.on_toggle.clone()} messages={m} />
+                </section>
+            </div>
+            <footer class="actions">
+                <button type="button" class="choice" data-action="accept-all" onclick={on_click(&props.on_accept_all)}>{ m.accept_all }</button>
+                <button type="button" class="choice" data-action="decline-all" onclick={on_click(&props.on_decline_all)}>{ m.decline_all }</button>
+                <button type="button" class="choice primary" data-action="save" onclick={on_click(&props.on_save)}>{ m.save }</button>
+            </footer>
+        </div>
+    }
+}

@@ -1,0 +1,91 @@
+//! The notification preferences: a toggle per optional purpose, and the mandatory ones
+//! shown locked with the reason they can't be turned off.
+
+use assent_record::{NoticePurpose, PurposeId};
+use yew::prelude::*;
+
+use super::is_trusted;
+use crate::messages::Messages;
+use crate::preferences::Choices;
+
+/// Props of [`PurposeToggle`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct PurposeToggleProps {
+    /// The purpose as the notice describes it.
+    pub purpose: NoticePurpose,
+    /// On or off.
+    pub checked: bool,
+    /// The visitor flipped it (optional purposes only).
+    pub on_toggle: Callback<PurposeId>,
+    /// The widget's words.
+    pub messages: &'static Messages,
+}
+
+/// One purpose. Mandatory ones are a checked, disabled checkbox: visible, not changeable.
+#[component]
+pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
+    let id = props.purpose.id;
+    let locked = !id.is_optional();
+    let input_id = format!("assent-purpose-{}", id.as_str());
+    let description_id = format!("{input_id}-description");
+    let onchange = {
+        let on_toggle = props.on_toggle.clone();
+        Callback::from(move |event: Event| {
+            if !locked && is_trusted(&event) {
+                on_toggle.emit(id);
+            }
+        })
+    };
+    html! {
+        <li class={classes!("purpose", locked.then_some("locked"))} data-purpose={id.as_str()}>
+            <input type="checkbox" id={input_id.clone()}
+                checked={props.checked || locked}
+                disabled={locked}
+                aria-describedby={description_id.clone()}
+                {onchange} />
+            <label for={input_id}>{ props.purpose.label.as_str().to_owned() }</label>
+            if locked {
+                <span class="badge">{ props.messages.always_on }</span>
+            }
+            <p class="description" id={description_id}>{ props.purpose.description.as_str().to_owned() }</p>
+        </li>
+    }
+}
+
+/// Props of [`PurposeList`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct PurposeListProps {
+    /// The purposes to list.
+    pub purposes: Vec<NoticePurpose>,
+    /// Heading of the group.
+    pub heading: AttrValue,
+    /// Current toggles.
+    pub choices: Choices,
+    /// A toggle was flipped.
+    pub on_toggle: Callback<PurposeId>,
+    /// The widget's words.
+    pub messages: &'static Messages,
+}
+
+/// A group of purposes under a heading.
+#[component]
+pub fn PurposeList(props: &PurposeListProps) -> Html {
+    if props.purposes.is_empty() {
+        return Html::default();
+    }
+    html! {
+        <fieldset class="purposes">
+            <legend>{ props.heading.clone() }</legend>
+            <ul>
+                { for props.purposes.iter().map(|purpose| html! {
+                    <PurposeToggle
+                        key={purpose.id.as_str()}
+                        purpose={purpose.clone()}
+                        checked={props.choices.is_granted(purpose.id)}
+                        on_toggle={props.on_toggle.clone()}
+                        messages={props.messages} />
+                }) }
+            </ul>
+        </fieldset>
+    }
+}

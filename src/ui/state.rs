@@ -1,0 +1,78 @@
+//! What the UI shows, as one reducible state.
+
+use std::rc::Rc;
+
+use assent_record::PurposeId;
+use yew::Reducible;
+
+use crate::preferences::Choices;
+
+/// Which part of the widget is on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Nothing: the visitor has chosen.
+    Hidden,
+    /// The first-visit banner.
+    Banner,
+    /// The privacy highlights with the preferences.
+    Highlights,
+}
+
+/// After a save: whether the choice will reach the endpoint or stays in this browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// It is on its way to the endpoint.
+    WillSend,
+    /// There is no endpoint to send it to.
+    LocalOnly,
+}
+
+/// The UI's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiState {
+    /// What is on screen.
+    pub view: View,
+    /// The toggles.
+    pub choices: Choices,
+    /// Whether the visitor has a choice under this notice.
+    pub has_choice: bool,
+    /// The last save, for the status line.
+    pub saved: Option<Saved>,
+}
+
+/// What can happen to it.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Show the highlights.
+    Open,
+    /// Close the highlights: back to the banner if the visitor has not chosen yet.
+    Close,
+    /// Flip one optional purpose.
+    Toggle(PurposeId),
+    /// A choice was saved.
+    Saved(Choices, Saved),
+}
+
+impl Reducible for UiState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let next = match action {
+            Action::Open if self.view == View::Highlights => return self,
+            Action::Open => UiState { view: View::Highlights, ..(*self).clone() },
+            Action::Close => UiState {
+                view: if self.has_choice { View::Hidden } else { View::Banner },
+                ..(*self).clone()
+            },
+            Action::Toggle(purpose) => UiState { choices: self.choices.toggled(purpose), ..(*self).clone() },
+            Action::Saved(choices, saved) => {
+                UiState { view: View::Hidden, choices, has_choice: true, saved: Some(saved) }
+            }
+        };
+        if next == *self {
+            self
+        } else {
+            Rc::new(next)
+        }
+    }
+}

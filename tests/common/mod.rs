@@ -1,0 +1,157 @@
+//! Helpers for the browser tests: start a widget as the loader would, look inside its
+//! shadow root, click, wait for Yew, and stand in for the network with a scripted `fetch`.
+#![allow(dead_code)]
+
+use assent::config::ScriptAttributes;
+use assent::widget::{self, Started};
+use gloo_timers::future::TimeoutFuture;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlInputElement, ShadowRoot};
+
+#[wasm_bindgen(inline_js = r#"
+const original = { fetch: window.fetch };
+export function stub_fetch() {
+  const state = { calls: [], routes: [] };
+  window.__assentFetch = state;
+  window.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const body = request.method === 'POST' ? await request.text() : null;
+    state.calls.push({ url: request.url, method: request.method, body,
+      credentials: request.credentials, contentType: request.headers.get('content-type') });
+    for (const route of state.routes) {
+      if (request.url.startsWith(route.prefix)) {
+        if (route.status === 0) throw new TypeError('Failed to fetch');
+        return new Response(route.body, { status: route.status });
+      }
+    }
+    throw new TypeError('Failed to fetch');
+  };
+}
+export function route(prefix, status, body) {
+  window.__assentFetch.routes.unshift({ prefix, status, body });
+}
+export function fetch_calls() { return JSON.stringify(window.__assentFetch.calls); }
+export function restore_fetch() { window.fetch = original.fetch; }
+let storageDescriptor = null;
+export function break_local_storage() {
+  storageDescriptor = Object.getOwnPropertyDescriptor(window, 'localStorage');
+  Object.defineProperty(window, 'localStorage', {
+    configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });
+}
+export function restore_local_storage() { Object.defineProperty(window, 'localStorage', storageDescriptor); }
+export function set_item(key, value) { window.localStorage.setItem(key, value); }
+export function get_item(key) { return window.localStorage.getItem(key); }
+export function listen_changes() {
+  window.__assentChanges = [];
+  if (!window.__assentListening) {
+    window.__assentListening = true;
+    document.addEventListener('assent:change', (e) => window.__assentChanges.push(e.detail));
+  }
+}
+export function changes() { return JSON.stringify(window.__assentChanges || []); }
+"#)]
+extern "C" {
+    pub fn stub_fetch();
+    /// Answers requests whose URL starts with `prefix`; status 0 means a network error.
+    pub fn route(prefix: &str, status: u16, body: &str);
+    fn fetch_calls() -> String;
+    pub fn restore_fetch();
+    pub fn break_local_storage();
+    pub fn restore_local_storage();
+    pub fn set_item(key: &str, value: &str);
+    pub fn get_item(key: &str) -> Option<String>;
+    pub fn listen_changes();
+    fn changes() -> String;
+}
+
+pub const ENDPOINT: &str = "https://collector.test/v1/records";
+
+/// The attributes of a script tag for `site` that posts to [`ENDPOINT`].
+pub fn attributes(site: &str) -> ScriptAttributes {
+    ScriptAttributes {
+        site: Some(site.to_owned()),
+        endpoint: Some(ENDPOINT.to_owned()),
+        ..ScriptAttributes::default()
+    }
+}
+
+/// Lets Yew render and pending futures run.
+pub async fn settle() {
+    TimeoutFuture::new(30).await;
+}
+
+/// A widget started as the loader starts it, rendered.
+pub async fn start(attributes: ScriptAttributes) -> Started {
+    let started = widget::start(&attributes, false).await.expect("widget starts");
+    settle().await;
+    started
+}
+
+pub fn shadow(started: &Started) -> ShadowRoot {
+    started.host.shadow_root().expect("open shadow root")
+}
+
+pub fn find(started: &Started, selector: &str) -> Option<Element> {
+    shadow(started).query_selector(selector).expect("valid selector")
+}
+
+pub fn find_all(started: &Started, selector: &str) -> Vec<Element> {
+    let list = shadow(started).query_selector_all(selector).expect("valid selector");
+    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect()
+}
+
+pub fn text(started: &Started, selector: &str) -> String {
+    find(started, selector).and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+pub async fn click(started: &Started, selector: &str) {
+    let element = find(started, selector).unwrap_or_else(|| panic!("no element {selector}"));
+    element.unchecked_into::<HtmlElement>().click();
+    settle().await;
+}
+
+pub fn checkbox(started: &Started, purpose: &str) -> HtmlInputElement {
+    find(started, &format!("li[data-purpose={purpose}] input"))
+        .unwrap_or_else(|| panic!("no toggle for {purpose}"))
+        .unchecked_into()
+}
+
+pub fn banner_shown(started: &Started) -> bool {
+    find(started, "section.banner").is_some()
+}
+
+/// Every request the widget made since [`stub_fetch`].
+pub fn requests() -> Vec<Value> {
+    serde_json::from_str(&fetch_calls()).expect("calls are JSON")
+}
+
+/// The POSTed record bodies, parsed.
+pub fn posted_records() -> Vec<Value> {
+    requests()
+        .into_iter()
+        .filter(|call| call["method"] == "POST")
+        .map(|call| serde_json::from_str(call["body"].as_str().expect("body")).expect("body is JSON"))
+        .collect()
+}
+
+/// `assent:change` details heard since [`listen_changes`].
+pub fn change_events() -> Vec<Value> {
+    serde_json::from_str(&changes()).expect("events are JSON")
+}
+
+pub fn stored_choice(site: &str) -> Option<Value> {
+    get_item(&format!("assent:v1:{site}:choice")).map(|raw| serde_json::from_str(&raw).expect("stored JSON"))
+}
+
+pub fn stored_outbox(site: &str) -> Vec<Value> {
+    get_item(&format!("assent:v1:{site}:outbox"))
+        .map(|raw| serde_json::from_str(&raw).expect("stored JSON"))
+        .unwrap_or_default()
+}
+
+/// Removes the widget from the page, as leaving the page would.
+pub fn remove(started: &Started) {
+    started.host.remove();
+}
