@@ -121,7 +121,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
         });
     }
 
-    let store = Store::open(&args.database.parse()?).await?;
+    let store = Store::open(&args.database.url).await?;
     let outcome = walk(&store, key.as_ref()).await;
     store.close().await;
     Ok(match outcome? {
@@ -209,7 +209,7 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
         (Some(_), None) => return Err(CommandError::Usage("--subject needs --subject-key (the server's)")),
         (None, _) => None,
     };
-    let store = Store::open(&args.database.parse()?).await?;
+    let store = Store::open(&args.database.url).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut after = 0;

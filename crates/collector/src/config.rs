@@ -88,12 +88,20 @@ pub struct ServeArgs {
     pub rate_per_site: Option<u32>,
 }
 
+/// The database `verify` and `export` read.
+#[derive(Debug, Args)]
+pub struct DatabaseArg {
+    /// `postgres://…` URL, `sqlite:<file>` or an SQLite file path.
+    #[arg(long = "database", env = "ASSENT_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub url: Database,
+}
+
 /// `verify` options.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The database to walk.
-    #[arg(long, env = "ASSENT_DATABASE", default_value = DEFAULT_DATABASE)]
-    pub database: String,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArg,
     /// Check this receipt (JWS compact) instead of the chain.
     #[arg(long)]
     pub receipt: Option<String>,
@@ -109,9 +117,9 @@ pub struct VerifyArgs {
 /// `export` options.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The database to read.
-    #[arg(long, env = "ASSENT_DATABASE", default_value = DEFAULT_DATABASE)]
-    pub database: String,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArg,
     /// Only this e-mail address's records (needs `--subject-key`).
     #[arg(long)]
     pub subject: Option<String>,

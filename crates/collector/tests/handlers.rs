@@ -4,7 +4,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{new_id, post, record, send, sqlite, state, ORIGIN};
+use common::{new_id, post, post_as, record, send, sqlite, state, ORIGIN};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -39,11 +39,7 @@ async fn first_post_is_201_repeat_is_200_with_the_same_receipt_and_a_changed_bod
 async fn sendbeacon_text_plain_is_accepted_and_other_types_are_not() {
     let (_dir, db) = sqlite();
     let state = state(&db, 0, 0).await;
-    let beacon = Request::post("/v1/records")
-        .header("content-type", "text/plain;charset=UTF-8")
-        .header("origin", ORIGIN)
-        .body(Body::from(record(&new_id()).to_string()))
-        .unwrap();
+    let beacon = post_as("text/plain;charset=UTF-8", ORIGIN, record(&new_id()).to_string());
     assert_eq!(send(&state, beacon).await.status, StatusCode::CREATED);
 
     for content_type in [Some("application/x-www-form-urlencoded"), Some("multipart/form-data"), None] {
@@ -132,11 +128,7 @@ async fn malformed_oversized_and_wrong_typed_bodies_get_4xx_json_without_echo() 
 async fn disallowed_origin_gets_403_and_cors_answers_only_allowed_origins() {
     let (_dir, db) = sqlite();
     let state = state(&db, 0, 0).await;
-    let evil = Request::post("/v1/records")
-        .header("content-type", "application/json")
-        .header("origin", "https://evil.example")
-        .body(Body::from(record(&new_id()).to_string()))
-        .unwrap();
+    let evil = post_as("application/json", "https://evil.example", record(&new_id()).to_string());
     let reply = send(&state, evil).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.json()["error"], "origin_not_allowed");

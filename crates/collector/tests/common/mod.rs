@@ -17,7 +17,7 @@ use assent_collector::{app, AppState};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tower::ServiceExt;
 
 pub const ORIGIN: &str = "https://pci.qualys.com";
@@ -25,24 +25,9 @@ pub const RECEIPT_SEED: [u8; 32] = [5; 32];
 
 /// A valid record with the given id.
 pub fn record(id: &str) -> Value {
-    json!({
-        "record_id": id,
-        "site": "pci.qualys.com",
-        "notice": {
-            "id": "qualys-privacy-highlights",
-            "version": "2011-12-31",
-            "hash": format!("sha256:{}", "ab".repeat(32)),
-        },
-        "language": "en",
-        "purposes": [
-            {"purpose": "new_products", "basis": "consent", "state": "granted"},
-            {"purpose": "updates", "basis": "consent", "state": "denied"},
-            {"purpose": "security", "basis": "contract"},
-        ],
-        "gpc": false,
-        "widget_version": "0.1.0",
-        "client_time": "2026-11-30T22:38:57.123Z",
-    })
+    let mut record: Value = serde_json::from_str(include_str!("../data/record.json")).unwrap();
+    record["record_id"] = id.into();
+    record
 }
 
 /// A fresh random record id.
@@ -97,9 +82,14 @@ pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
 
 /// A POST of `body` from the allowed origin as `application/json`.
 pub fn post(body: impl Into<Body>) -> Request<Body> {
+    post_as("application/json", ORIGIN, body)
+}
+
+/// A POST of `body` with this content type and origin.
+pub fn post_as(content_type: &str, origin: &str, body: impl Into<Body>) -> Request<Body> {
     Request::post("/v1/records")
-        .header("content-type", "application/json")
-        .header("origin", ORIGIN)
+        .header("content-type", content_type)
+        .header("origin", origin)
         .body(body.into())
         .unwrap()
 }
