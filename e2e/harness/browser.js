@@ -1,0 +1,73 @@
+// Chromium from Debian, driven by playwright-core (never a browser download).
+import { existsSync } from 'node:fs';
+
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.ASSENT_E2E_CHROMIUM || '/usr/bin/chromium';
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/**
+ * Runs in every page before any of its scripts: keeps what the widget tells the host page
+ * (`assent:change`, `assent:error`) and every CSP violation, for the test to read.
+ */
+export function recorderInitScript() {
+  const seen = { changes: [], errors: [], violations: [] };
+  Object.defineProperty(window, '__assentE2E', { value: seen });
+  document.addEventListener('assent:change', (event) => {
+    seen.changes.push(event.detail);
+  }, true);
+  document.addEventListener('assent:error', (event) => {
+    seen.errors.push(event.detail);
+  }, true);
+  document.addEventListener('securitypolicyviolation', (event) => {
+    seen.violations.push({
+      directive: event.effectiveDirective || event.violatedDirective,
+      blocked: event.blockedURI,
+      sample: event.sample,
+      source: event.sourceFile,
+    });
+  }, true);
+}
+
+/** Locators for the widget in `page` (Playwright's CSS locators pierce open shadow roots). */
+export function widgetOf(page) {
+  const host = page.locator('div[data-assent-host]');
+  const banner = host.locator('section.banner');
+  const dialog = host.locator('[role=dialog]');
+  return {
+    host,
+    banner,
+    dialog,
+    bannerButton: (action) => banner.locator(`button[data-action="${action}"]`),
+    dialogButton: (action) => dialog.locator(`[data-action="${action}"]`),
+    toggle: (purpose) => dialog.locator(`li[data-purpose="${purpose}"] input`),
+    preferences: () => page.evaluate(() => window.Assent.preferences()),
+    seen: () => page.evaluate(() => ({
+      changes: window.__assentE2E.changes,
+      errors: window.__assentE2E.errors,
+      violations: window.__assentE2E.violations,
+    })),
+    storage: (site, name) => page.evaluate(
+      ([s, n]) => { try { return window.localStorage.getItem(`assent:v1:${s}:${n}`); } catch { return 'unreadable'; } },
+      [site, name],
+    ),
+  };
+}

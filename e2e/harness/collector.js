@@ -1,0 +1,120 @@
+// The collector as a child process on a fresh SQLite file, on a free loopback port.
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { root } from './paths.js';
+
+const run = promisify(execFile);
+export const binary = join(root, 'target', 'debug', 'assent-collector');
+
+/** Builds the collector once if `cargo test` has not already left the binary behind. */
+export function ensureCollectorBinary() {
+  if (existsSync(binary)) return binary;
+  process.stderr.write(`e2e: ${binary} is missing; building it with cargo build -p assent-collector\n`);
+  const built = spawnSync('cargo', ['build', '-p', 'assent-collector'], { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0 || !existsSync(binary)) {
+    throw new Error(`could not build the collector (cargo build -p assent-collector exited ${built.status})`);
+  }
+  return binary;
+}
+
+const LOG_LIMIT = 200_000;
+
+/**
+ * Starts `assent-collector serve`. Options: `allowedOrigins` (required), `listen`
+ * (default `127.0.0.1:0`), `staticDir`. Resolves once it prints its address.
+ */
+export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir } = {}) {
+  ensureCollectorBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
+  const database = `sqlite:${join(dir, 'assent.db')}`;
+  const args = [
+    'serve', '--database', database, '--listen', listen,
+    '--allowed-origins', allowedOrigins.join(','),
+    // Every test POST comes from 127.0.0.1; the per-IP limit is not under test here.
+    '--rate-per-ip', '0', '--rate-per-site', '0',
+  ];
+  if (staticDir) args.push('--static-dir', staticDir);
+  const child = spawn(binary, args, {
+    cwd: dir,
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info,tower_http=debug' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const append = (chunk) => {
+    log += chunk.toString();
+    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT);
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  const origin = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error('the collector did not print its address within 15 s')), 15_000);
+    const poll = setInterval(() => {
+      const match = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) done(null, match[1]);
+    }, 20);
+    exited.then(({ code, signal }) => done(new Error(`the collector exited early (code ${code}, signal ${signal})`)));
+    let settled = false;
+    function done(error, value) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      if (error) reject(Object.assign(error, { collectorLog: log }));
+      else resolve(value);
+    }
+  }).catch((error) => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${error.message}\n--- collector log ---\n${error.collectorLog}`);
+  });
+
+  return {
+    origin,
+    endpoint: `${origin}/v1/records`,
+    database,
+    log: () => log,
+    /** Every stored row, as `export` prints it: {seq, received_at, record, chain_hash, ...}. */
+    async rows() {
+      const { stdout } = await run(binary, ['export', '--database', database], { cwd: dir, timeout: 15_000 });
+      return stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+    },
+    /** Just the stored records. */
+    async records() {
+      return (await this.rows()).map((row) => row.record);
+    },
+    /**
+     * Polls the export until `until(records)` is true (default: at least `count` records),
+     * or fails after `timeout` ms with what the database holds.
+     */
+    async waitForRecords({ count = 1, until, timeout = 10_000, interval = 150 } = {}) {
+      const check = until || ((records) => records.length >= count);
+      const deadline = Date.now() + timeout;
+      let records = [];
+      for (;;) {
+        records = await this.records();
+        if (check(records)) return records;
+        if (Date.now() >= deadline) {
+          throw new Error(
+            `the database did not reach the expected state within ${timeout} ms; it holds ${records.length} record(s): ${JSON.stringify(records)}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, interval));
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,177 @@
+// One test file's world: a browser, the widget's origin and two host origins, shared by its
+// scenarios; each scenario gets a fresh collector (fresh database) and a fresh browser
+// context. A failing scenario reports its name, the collector's log and the browser console.
+import { after, before, test } from 'node:test';
+
+import { launchBrowser, recorderInitScript, widgetOf } from './browser.js';
+import { ensureCollectorBinary, startCollector } from './collector.js';
+import { startHostServer, startWidgetServer } from './servers.js';
+
+export const SITE = 'pci.qualys.com';
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const OPTIONAL = ['new_products', 'announcements', 'upgrades', 'updates'];
+export const MANDATORY = ['security', 'initial_use', 'expiration', 'product_enhancement', 'migration'];
+
+const TAIL = 12_000;
+
+export function setupSuite() {
+  const world = {};
+  before(async () => {
+    ensureCollectorBinary();
+    world.browser = await launchBrowser();
+    world.widget = await startWidgetServer();
+    world.localhost = await startHostServer({ hostname: 'localhost', widget: world.widget });
+    world.ip = await startHostServer({ hostname: '127.0.0.1', widget: world.widget });
+  });
+  after(async () => {
+    await world.browser?.close();
+    await world.widget?.stop();
+    await world.localhost?.stop();
+    await world.ip?.stop();
+  });
+
+  /**
+   * `scenario(name, fn, options)`: options are `allowedOrigins(world) => [...]` (default:
+   * both host origins), `collector: false` (start none), `initScripts: [fn|{fn,arg}]`,
+   * `timeout` (ms).
+   */
+  world.scenario = (name, fn, options = {}) => {
+    test(name, { timeout: options.timeout ?? 90_000 }, async () => {
+      const s = await begin(world, name, options);
+      try {
+        await fn(s);
+      } catch (error) {
+        throw failure(name, error, s);
+      } finally {
+        await s.end();
+      }
+    });
+  };
+  return world;
+}
+
+async function begin(world, name, options) {
+  const logs = [];
+  const collector = options.collector === false
+    ? null
+    : await startCollector({
+      allowedOrigins: options.allowedOrigins
+        ? options.allowedOrigins(world)
+        : [world.localhost.origin, world.ip.origin],
+      ...(options.collectorOptions ? options.collectorOptions(world) : {}),
+    });
+  const context = await world.browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+    colorScheme: 'light',
+    reducedMotion: 'reduce',
+  });
+  context.setDefaultTimeout(10_000);
+  context.setDefaultNavigationTimeout(15_000);
+  await context.addInitScript(recorderInitScript);
+  for (const script of options.initScripts || []) {
+    await context.addInitScript(script);
+  }
+
+  // Every POST to the collector, with the record id it carried and how it ended.
+  const posts = [];
+  const dialogs = [];
+  const track = (request) => {
+    if (!collector || request.method() !== 'POST' || !request.url().startsWith(collector.endpoint)) return null;
+    let recordId = null;
+    try { recordId = JSON.parse(request.postData() || 'null')?.record_id ?? null; } catch { /* not JSON */ }
+    const entry = { recordId, request, status: null, failure: null, done: false, at: Date.now(), keepalive: null };
+    posts.push(entry);
+    return entry;
+  };
+  const entries = new Map();
+  context.on('request', (request) => {
+    const entry = track(request);
+    if (entry) entries.set(request, entry);
+  });
+  context.on('requestfinished', async (request) => {
+    const entry = entries.get(request);
+    if (!entry) return;
+    const response = await request.response().catch(() => null);
+    entry.status = response ? response.status() : null;
+    entry.done = true;
+  });
+  context.on('requestfailed', (request) => {
+    const entry = entries.get(request);
+    if (!entry) return;
+    entry.failure = request.failure()?.errorText || 'failed';
+    entry.done = true;
+  });
+
+  const watch = (page) => {
+    const label = () => page.url();
+    page.on('console', (m) => logs.push(`[${m.type()}] ${label()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`[pageerror] ${label()}: ${e.stack || e.message}`));
+    page.on('dialog', async (d) => {
+      dialogs.push({ type: d.type(), message: d.message(), url: label() });
+      logs.push(`[dialog ${d.type()}] ${label()}: ${d.message()}`);
+      await d.dismiss().catch(() => {});
+    });
+  };
+  context.on('page', watch);
+
+  return {
+    world,
+    name,
+    collector,
+    context,
+    console: logs,
+    posts,
+    dialogs,
+    widget: world.widget,
+    localhost: world.localhost,
+    ip: world.ip,
+    ui: widgetOf,
+    /** A new tab at `url`, waiting for the `load` event. */
+    async open(url) {
+      const page = await context.newPage();
+      await page.goto(url, { waitUntil: 'load' });
+      return page;
+    },
+    /** Successful (2xx) POSTs per record id. */
+    deliveredCounts() {
+      const counts = {};
+      for (const p of posts) {
+        if (p.status !== null && p.status >= 200 && p.status < 300) counts[p.recordId] = (counts[p.recordId] || 0) + 1;
+      }
+      return counts;
+    },
+    async end() {
+      await context.close().catch(() => {});
+      await collector?.stop();
+    },
+  };
+}
+
+function failure(name, error, s) {
+  const parts = [`scenario failed: ${name}`, String(error?.stack || error)];
+  if (s.collector) parts.push(`--- collector log (last ${TAIL} chars) ---\n${s.collector.log().slice(-TAIL)}`);
+  parts.push(`--- browser console (${s.console.length} lines) ---\n${s.console.slice(-80).join('\n')}`);
+  parts.push(`--- POSTs to the collector ---\n${s.posts.map((p) => `${p.recordId} → ${p.status ?? p.failure ?? 'pending'}`).join('\n') || '(none)'}`);
+  const report = parts.join('\n');
+  process.stderr.write(`\n${report}\n`);
+  const wrapped = new Error(report);
+  wrapped.cause = error;
+  return wrapped;
+}
+
+/** Polls `check()` until it returns a truthy value, or throws with `what` after `timeout` ms. */
+export async function eventually(what, check, { timeout = 10_000, interval = 100 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
