@@ -4,6 +4,8 @@
 pub mod dom;
 pub mod env;
 pub mod http;
+pub mod lifecycle;
+pub mod locks;
 pub mod storage;
 
 use wasm_bindgen::JsValue;

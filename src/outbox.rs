@@ -1,41 +1,54 @@
-//! Records are written here before the first send and leave only when the endpoint has
-//! them, so neither a network failure nor a closed tab loses a choice.
-
-use std::rc::Rc;
+//! Records wait here, in storage, from before their first send until the endpoint has
+//! them. The outbox is bounded in count and age so a site whose endpoint is gone for good
+//! can't fill the visitor's storage; anything dropped is said in the console.
 
 use assent_record::ConsentRecord;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::browser::env;
 use crate::store::Store;
-use crate::transport::{self, Delivery};
+
+/// Most records kept waiting.
+pub const MAX_RECORDS: usize = 50;
+/// Oldest record kept waiting.
+pub const MAX_AGE: Duration = Duration::days(30);
+
+/// The records still waiting, oldest first, after dropping those over the bounds.
+pub fn pending(store: &Store, now: OffsetDateTime) -> Vec<ConsentRecord> {
+    let records = store.outbox();
+    let total = records.len();
+    let kept = bounded(records, now);
+    if kept.len() < total {
+        store.set_outbox(&kept);
+    }
+    kept
+}
+
+/// Drops records older than [`MAX_AGE`], then the oldest beyond [`MAX_RECORDS`].
+fn bounded(mut records: Vec<ConsentRecord>, now: OffsetDateTime) -> Vec<ConsentRecord> {
+    let total = records.len();
+    records.retain(|r| now - r.client_time <= MAX_AGE);
+    let excess = records.len().saturating_sub(MAX_RECORDS);
+    records.drain(..excess);
+    if records.len() < total {
+        env::warn(&format!("{} unsent record(s) were dropped from the outbox (too old or too many)", total - records.len()));
+    }
+    records
+}
 
 /// Adds `record` to the outbox.
 pub fn enqueue(store: &Store, record: &ConsentRecord) {
-    let mut pending = store.outbox();
-    if !pending.iter().any(|r| r.record_id == record.record_id) {
-        pending.push(record.clone());
+    let mut records = store.outbox();
+    if !records.iter().any(|r| r.record_id == record.record_id) {
+        records.push(record.clone());
     }
-    store.set_outbox(&pending);
+    store.set_outbox(&bounded(records, record.client_time));
 }
 
-fn remove(store: &Store, record_id: Uuid) {
-    let mut pending = store.outbox();
-    pending.retain(|r| r.record_id != record_id);
-    store.set_outbox(&pending);
-}
-
-/// Tries to deliver every pending record once, oldest first; delivered ones leave the
-/// outbox, the rest wait for the next page load.
-pub async fn flush(store: Rc<Store>, endpoint: String) {
-    for record in store.outbox() {
-        match transport::deliver(&endpoint, &record).await {
-            Delivery::Delivered => remove(&store, record.record_id),
-            Delivery::NotYet(reason) => {
-                env::info(&format!("a record is kept for a later try: {reason}"));
-                // Same endpoint, same failure likely: leave the rest for the next load.
-                break;
-            }
-        }
-    }
+/// Takes a record out of the outbox.
+pub fn remove(store: &Store, record_id: Uuid) {
+    let mut records = store.outbox();
+    records.retain(|r| r.record_id != record_id);
+    store.set_outbox(&records);
 }

@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use assent_record::ConsentRecord;
 use thiserror::Error;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 use yew::{Callback, Renderer};
 
@@ -14,6 +13,7 @@ use crate::browser::{dom, env};
 use crate::config::{Config, ScriptAttributes};
 use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
+use crate::delivery::Courier;
 use crate::outbox;
 use crate::preferences::{self, Choices, RecordContext, RecordError};
 use crate::store::Store;
@@ -46,6 +46,8 @@ pub struct Widget {
     pub gpc: bool,
     /// The widget's words.
     pub messages: &'static Messages,
+    /// Delivers the outbox; none without a valid endpoint.
+    courier: Option<Rc<Courier>>,
     /// Set by the UI: opens the highlights view.
     opener: RefCell<Option<Callback<()>>>,
 }
@@ -63,14 +65,9 @@ impl Widget {
         let messages = messages::for_language(
             config.lang.as_ref().map_or(shown.notice.language.as_str(), |lang| lang.as_str()),
         );
-        Self {
-            config,
-            shown,
-            store: Rc::new(store),
-            gpc: env::global_privacy_control(),
-            messages,
-            opener: RefCell::new(None),
-        }
+        let store = Rc::new(store);
+        let courier = config.endpoint_url().map(|endpoint| Courier::new(Rc::clone(&store), endpoint.to_owned(), &config.site));
+        Self { config, shown, store, gpc: env::global_privacy_control(), messages, courier, opener: RefCell::new(None) }
     }
 
     /// The visitor's stored record, if it was made under the notice shown now. A record
@@ -84,7 +81,7 @@ impl Widget {
     pub fn save(self: &Rc<Self>, choices: &Choices) -> Result<ConsentRecord, RecordError> {
         let context = RecordContext { site: &self.config.site, shown: &self.shown, gpc: self.gpc };
         let record = preferences::record(&context, choices, env::random_uuid(), env::now())?;
-        if self.config.endpoint_url().is_some() {
+        if self.courier.is_some() {
             outbox::enqueue(&self.store, &record);
         }
         self.store.save_choice(&record);
@@ -92,21 +89,23 @@ impl Widget {
         if let Err(reason) = dom::dispatch(CHANGE_EVENT, &detail) {
             env::warn(&format!("{CHANGE_EVENT} could not be sent: {reason}"));
         }
-        self.flush();
-        Ok(record)
-    }
-
-    /// Sends whatever waits in the outbox, in the background.
-    pub fn flush(&self) {
-        if let Some(endpoint) = self.config.endpoint_url() {
-            spawn_local(outbox::flush(Rc::clone(&self.store), endpoint.to_owned()));
+        if let Some(courier) = &self.courier {
+            courier.send_now();
         }
+        Ok(record)
     }
 
     /// Opens the highlights and preferences.
     pub fn open(&self) {
         if let Some(open) = self.opener.borrow().as_ref() {
             open.emit(());
+        }
+    }
+
+    /// Stops delivering (the records stay in the outbox for the next page).
+    pub fn stop(&self) {
+        if let Some(courier) = &self.courier {
+            courier.stop();
         }
     }
 
@@ -137,6 +136,8 @@ pub async fn start(attributes: &ScriptAttributes, open_now: bool) -> Result<Star
     let mount = dom::mount(CSS)?;
     Renderer::<App>::with_root_and_props(mount.root, AppProps { widget: Rc::clone(&widget), open_now })
         .render();
-    widget.flush();
+    if let Some(courier) = &widget.courier {
+        courier.start();
+    }
     Ok(Started { widget, host: mount.host })
 }

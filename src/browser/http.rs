@@ -35,16 +35,42 @@ async fn send(request: Request) -> Result<Response, FetchError> {
     response.dyn_into::<Response>().map_err(|_| FetchError::Network("not a Response".into()))
 }
 
-/// POSTs a JSON body; returns the HTTP status.
-pub async fn post_json(url: &str, body: &str) -> Result<u16, FetchError> {
+/// What the widget reads of a response to a POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Retry-After` header, when the server sent one and CORS exposes it.
+    pub retry_after: Option<String>,
+}
+
+fn post(url: &str, body: &str, content_type: &str, keepalive: bool) -> Result<Request, FetchError> {
     let init = init("POST");
     init.set_body(&body.into());
+    if keepalive {
+        // web-sys has no setter for `keepalive` yet; it is a plain dictionary member.
+        js_sys::Reflect::set(&init, &"keepalive".into(), &true.into())
+            .map_err(|e| FetchError::Request(super::describe(&e)))?;
+    }
     let request = Request::new_with_str_and_init(url, &init).map_err(|e| FetchError::Request(super::describe(&e)))?;
-    request
-        .headers()
-        .set("Content-Type", "application/json")
-        .map_err(|e| FetchError::Request(super::describe(&e)))?;
-    Ok(send(request).await?.status())
+    request.headers().set("Content-Type", content_type).map_err(|e| FetchError::Request(super::describe(&e)))?;
+    Ok(request)
+}
+
+/// POSTs a JSON body and reads the answer.
+pub async fn post_json(url: &str, body: &str) -> Result<Answer, FetchError> {
+    let response = send(post(url, body, "application/json", false)?).await?;
+    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    Ok(Answer { status: response.status(), retry_after })
+}
+
+/// POSTs a body as `text/plain` with `keepalive`, so the request outlives the page and
+/// needs no CORS preflight. Nobody waits for the answer: the page is going away.
+pub fn post_on_exit(url: &str, body: &str) -> Result<(), FetchError> {
+    let window = web_sys::window().ok_or_else(|| FetchError::Request("no window".into()))?;
+    // The promise is dropped on purpose; the browser finishes the request on its own.
+    let _pending = window.fetch_with_request(&post(url, body, "text/plain", true)?);
+    Ok(())
 }
 
 /// GETs a URL; returns the status and the body text.

@@ -18,12 +18,14 @@ export function stub_fetch() {
   window.fetch = async (input, init) => {
     const request = input instanceof Request ? input : new Request(input, init);
     const body = request.method === 'POST' ? await request.text() : null;
-    state.calls.push({ url: request.url, method: request.method, body,
-      credentials: request.credentials, contentType: request.headers.get('content-type') });
+    state.calls.push({ url: request.url, method: request.method, body, at: performance.now(),
+      credentials: request.credentials, keepalive: request.keepalive,
+      contentType: request.headers.get('content-type') });
     for (const route of state.routes) {
       if (request.url.startsWith(route.prefix)) {
         if (route.status === 0) throw new TypeError('Failed to fetch');
-        return new Response(route.body, { status: route.status });
+        const headers = route.retryAfter ? { 'Retry-After': route.retryAfter } : {};
+        return new Response(route.body, { status: route.status, headers });
       }
     }
     throw new TypeError('Failed to fetch');
@@ -31,6 +33,20 @@ export function stub_fetch() {
 }
 export function route(prefix, status, body) {
   window.__assentFetch.routes.unshift({ prefix, status, body });
+}
+export function route_retry_after(prefix, status, retryAfter) {
+  window.__assentFetch.routes.unshift({ prefix, status, body: '', retryAfter });
+}
+export function fire(target, name) {
+  (target === 'window' ? window : document).dispatchEvent(new Event(name));
+}
+export function errors() { return JSON.stringify(window.__assentErrors || []); }
+export function listen_errors() {
+  window.__assentErrors = [];
+  if (!window.__assentErrorListening) {
+    window.__assentErrorListening = true;
+    document.addEventListener('assent:error', (e) => window.__assentErrors.push(e.detail));
+  }
 }
 export function fetch_calls() { return JSON.stringify(window.__assentFetch.calls); }
 export function restore_fetch() { window.fetch = original.fetch; }
@@ -56,6 +72,11 @@ extern "C" {
     pub fn stub_fetch();
     /// Answers requests whose URL starts with `prefix`; status 0 means a network error.
     pub fn route(prefix: &str, status: u16, body: &str);
+    pub fn route_retry_after(prefix: &str, status: u16, retry_after: &str);
+    /// Dispatches a plain event named `name` on `window` or `document`.
+    pub fn fire(target: &str, name: &str);
+    pub fn listen_errors();
+    fn errors() -> String;
     fn fetch_calls() -> String;
     pub fn restore_fetch();
     pub fn break_local_storage();
@@ -151,7 +172,26 @@ pub fn stored_outbox(site: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Removes the widget from the page, as leaving the page would.
+/// Removes the widget from the page and stops its deliveries, as leaving the page would.
 pub fn remove(started: &Started) {
+    started.widget.stop();
     started.host.remove();
+}
+
+/// `assent:error` details heard since [`listen_errors`].
+pub fn error_events() -> Vec<Value> {
+    serde_json::from_str(&errors()).expect("events are JSON")
+}
+
+/// Waits until `done` holds, up to `limit_ms`; returns whether it did.
+pub async fn wait_until(limit_ms: u32, done: impl Fn() -> bool) -> bool {
+    let mut waited = 0;
+    while !done() {
+        if waited >= limit_ms {
+            return false;
+        }
+        TimeoutFuture::new(25).await;
+        waited += 25;
+    }
+    true
 }

@@ -1,0 +1,187 @@
+//! The courier: gets every record in the outbox to the endpoint. It tries on every page
+//! load, right after each save, when the browser comes back online, and after failures
+//! with capped exponential backoff and jitter (never sooner than the server's
+//! `Retry-After`). When the page is hidden or left, what is pending goes out with
+//! keepalive. Tabs of one site take turns (Web Locks), re-reading the shared outbox each
+//! time, so no tab sends a record another has just delivered.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use assent_record::{ConsentRecord, Site};
+use gloo::events::EventListener;
+use gloo::timers::callback::Timeout;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::browser::{dom, env, lifecycle, locks};
+use crate::outbox;
+use crate::store::Store;
+use crate::transport::{self, Outcome};
+
+/// The event the host page hears when the endpoint refuses a record for good.
+pub const ERROR_EVENT: &str = "assent:error";
+
+const FIRST_DELAY_MS: f64 = 500.0;
+const MAX_DELAY_MS: f64 = 60_000.0;
+
+/// The delay before retry number `attempt` (0-based): doubling from 500 ms, capped at a
+/// minute, with jitter in its upper half so tabs and visitors don't retry in step.
+pub fn backoff(attempt: u32, random: f64) -> Duration {
+    let ceiling = (FIRST_DELAY_MS * 2f64.powi(attempt.min(16) as i32)).min(MAX_DELAY_MS);
+    Duration::from_millis((ceiling * (0.5 + random.clamp(0.0, 1.0) / 2.0)) as u64)
+}
+
+/// How a round over the outbox ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// Nothing left to send.
+    Done,
+    /// A record must be tried again, not before the server's delay if it gave one.
+    Retry(Option<Duration>),
+}
+
+/// Delivers one site's outbox to one endpoint.
+#[derive(Debug)]
+pub struct Courier {
+    store: Rc<Store>,
+    endpoint: String,
+    lock_name: String,
+    /// Failed rounds in a row; reset by a success, a save or the network returning.
+    attempt: Cell<u32>,
+    running: Cell<bool>,
+    stopped: Cell<bool>,
+    /// A trigger came while a round ran: run another right after.
+    again: Cell<bool>,
+    timer: RefCell<Option<Timeout>>,
+    listeners: RefCell<Vec<EventListener>>,
+}
+
+impl Courier {
+    /// A courier for `site`'s outbox; [`Courier::start`] sets it going.
+    pub fn new(store: Rc<Store>, endpoint: String, site: &Site) -> Rc<Self> {
+        Rc::new(Self {
+            store,
+            endpoint,
+            lock_name: format!("assent:{site}:outbox"),
+            attempt: Cell::new(0),
+            running: Cell::new(false),
+            stopped: Cell::new(false),
+            again: Cell::new(false),
+            timer: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Listens for the network and the page's life, and sends what an earlier page left.
+    pub fn start(self: &Rc<Self>) {
+        let online = Rc::downgrade(self);
+        let leaving = Rc::downgrade(self);
+        *self.listeners.borrow_mut() = lifecycle::watch(
+            move || Self::upgrade(&online, |courier| courier.send_now()),
+            move || Self::upgrade(&leaving, |courier| courier.send_on_exit()),
+        );
+        self.send_now();
+    }
+
+    fn upgrade(weak: &Weak<Self>, act: impl FnOnce(&Rc<Self>)) {
+        if let Some(courier) = weak.upgrade() {
+            act(&courier);
+        }
+    }
+
+    /// Tries at once, forgetting any backoff: something changed (a save, the network).
+    pub fn send_now(self: &Rc<Self>) {
+        self.attempt.set(0);
+        self.run();
+    }
+
+    fn run(self: &Rc<Self>) {
+        self.timer.borrow_mut().take();
+        if self.stopped.get() {
+            return;
+        }
+        if self.running.replace(true) {
+            self.again.set(true);
+            return;
+        }
+        let courier = Rc::clone(self);
+        spawn_local(async move {
+            let last = loop {
+                courier.again.set(false);
+                let round = courier.locked_round().await;
+                if !courier.again.get() {
+                    break round;
+                }
+            };
+            courier.running.set(false);
+            if let (Round::Retry(server_delay), false) = (last, courier.stopped.get()) {
+                courier.retry_later(server_delay);
+            }
+        });
+    }
+
+    async fn locked_round(self: &Rc<Self>) -> Round {
+        // If the lock is never granted the round did not run: retry like a failure.
+        let result = Rc::new(Cell::new(Round::Retry(None)));
+        let (courier, out) = (Rc::clone(self), Rc::clone(&result));
+        locks::with_lock(&self.lock_name, move || async move { out.set(courier.round().await) }).await;
+        result.get()
+    }
+
+    /// One pass over the outbox, oldest first, stopping at the first record that must wait.
+    async fn round(&self) -> Round {
+        for record in outbox::pending(&self.store, env::now()) {
+            match transport::deliver(&self.endpoint, &record).await {
+                Outcome::Delivered => outbox::remove(&self.store, record.record_id),
+                Outcome::Rejected { status } => self.reject(&record, status),
+                Outcome::Retry { reason, after } => {
+                    env::info(&format!("a record waits in the outbox for a later try: {reason}"));
+                    return Round::Retry(after);
+                }
+            }
+        }
+        self.attempt.set(0);
+        Round::Done
+    }
+
+    fn reject(&self, record: &ConsentRecord, status: u16) {
+        outbox::remove(&self.store, record.record_id);
+        let message = format!("the endpoint refused the record with HTTP {status}; it will not be sent again");
+        env::warn(&message);
+        let detail = serde_json::json!({ "record_id": record.record_id, "status": status, "message": message });
+        let detail = js_sys::JSON::parse(&detail.to_string()).unwrap_or(wasm_bindgen::JsValue::NULL);
+        if let Err(reason) = dom::dispatch(ERROR_EVENT, &detail) {
+            env::warn(&format!("{ERROR_EVENT} could not be sent: {reason}"));
+        }
+    }
+
+    fn retry_later(self: &Rc<Self>, server_delay: Option<Duration>) {
+        let attempt = self.attempt.get();
+        self.attempt.set(attempt.saturating_add(1));
+        let delay = backoff(attempt, js_sys::Math::random()).max(server_delay.unwrap_or_default());
+        let weak = Rc::downgrade(self);
+        let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        *self.timer.borrow_mut() = Some(Timeout::new(millis, move || {
+            // A timer retry keeps counting; only real changes reset the backoff.
+            Self::upgrade(&weak, |courier| courier.run())
+        }));
+    }
+
+    /// Stops for good: no more timers, no more listeners.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        self.timer.borrow_mut().take();
+        self.listeners.borrow_mut().clear();
+    }
+
+    /// The page is going away: hand what is pending to keepalive requests. The records
+    /// stay in the outbox; the endpoint is idempotent, so the next load's send of one the
+    /// keepalive already delivered is answered 200 (or 409) and clears it.
+    pub fn send_on_exit(&self) {
+        let pending = outbox::pending(&self.store, env::now());
+        if !pending.is_empty() {
+            transport::deliver_on_exit(&self.endpoint, &pending);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Getting records to the endpoint: what each answer means, retries with backoff and
+//! Retry-After, the `online` event, sending as the page goes away, and the outbox's bounds.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use std::time::Duration;
+
+use assent::delivery::backoff;
+use assent::store::Store;
+use assent::transport::{classify, parse_retry_after, Outcome};
+use assent_record::{ConsentRecord, Site};
+use common::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn answers_decide_what_happens_to_a_record() {
+    for status in [200, 201, 204, 409] {
+        assert_eq!(classify(status, None), Outcome::Delivered, "{status}");
+    }
+    for status in [408, 429, 500, 502, 503] {
+        assert!(matches!(classify(status, None), Outcome::Retry { .. }), "{status}");
+    }
+    for status in [400, 401, 403, 404, 413, 422] {
+        assert_eq!(classify(status, None), Outcome::Rejected { status }, "{status}");
+    }
+    assert_eq!(parse_retry_after("7", 0.0), Some(Duration::from_secs(7)));
+    let now = js_sys::Date::parse("Mon, 30 Nov 2026 12:00:00 GMT");
+    assert_eq!(parse_retry_after("Mon, 30 Nov 2026 12:00:03 GMT", now), Some(Duration::from_secs(3)));
+    assert_eq!(parse_retry_after("soon", now), None);
+}
+
+#[wasm_bindgen_test]
+fn backoff_doubles_with_jitter_up_to_a_cap() {
+    assert_eq!(backoff(0, 0.0), Duration::from_millis(250));
+    assert_eq!(backoff(0, 1.0), Duration::from_millis(500));
+    assert_eq!(backoff(3, 1.0), Duration::from_millis(4000));
+    assert_eq!(backoff(30, 1.0), Duration::from_secs(60), "capped");
+    assert!(backoff(30, 0.0) >= Duration::from_secs(30), "jitter never drops below half");
+}
+
+#[wasm_bindgen_test]
+async fn a_conflict_means_the_endpoint_already_has_it() {
+    stub_fetch();
+    route(ENDPOINT, 409, "{\"error\":\"conflict\"}");
+    let w = start(attributes("conflict.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    assert!(wait_until(1000, || stored_outbox("conflict.test").is_empty()).await);
+    remove(&w);
+    restore_fetch();
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_record_is_dropped_and_the_host_told() {
+    stub_fetch();
+    listen_errors();
+    route(ENDPOINT, 400, "{\"error\":\"invalid_record\"}");
+    let w = start(attributes("refused.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    assert!(wait_until(1000, || !error_events().is_empty()).await, "assent:error fired");
+    let stored = stored_choice("refused.test").expect("the choice is still kept locally");
+    let events = error_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["record_id"], stored["record_id"]);
+    assert_eq!(events[0]["status"], 400);
+    assert!(stored_outbox("refused.test").is_empty(), "dropped from the outbox");
+    gloo_timers::future::TimeoutFuture::new(1200).await;
+    assert_eq!(posted_records().len(), 1, "never tried again");
+    remove(&w);
+    restore_fetch();
+}
+
+#[wasm_bindgen_test]
+async fn server_errors_are_retried_with_backoff_in_the_same_page() {
+    stub_fetch();
+    route(ENDPOINT, 500, "oops");
+    let w = start(attributes("retry.test")).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    assert!(wait_until(3000, || posted_records().len() >= 2).await, "retried without a reload");
+    route(ENDPOINT, 201, "{}");
+    assert!(wait_until(5000, || stored_outbox("retry.test").is_empty()).await, "delivered once the server recovers");
+    let posted = posted_records();
+    assert!(posted.len() >= 3 && posted.windows(2).all(|p| p[0] == p[1]), "the same record each time");
+    let at: Vec<f64> = requests().iter().filter_map(|c| c["at"].as_f64()).collect();
+    assert!(at[2] - at[1] > at[1] - at[0] - 50.0, "the wait grows: {at:?}");
+    remove(&w);
+    restore_fetch();
+}
+
+#[wasm_bindgen_test]
+async fn retry_after_is_honoured() {
+    stub_fetch();
+    route_retry_after(ENDPOINT, 429, "2");
+    let w = start(attributes("retry-after.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    gloo_timers::future::TimeoutFuture::new(1200).await;
+    assert_eq!(posted_records().len(), 1, "no retry before Retry-After, though backoff alone would have");
+    route(ENDPOINT, 201, "{}");
+    assert!(wait_until(4000, || stored_outbox("retry-after.test").is_empty()).await, "retried after it");
+    remove(&w);
+    restore_fetch();
+}
+
+#[wasm_bindgen_test]
+async fn coming_back_online_sends_at_once() {
+    stub_fetch();
+    route(ENDPOINT, 0, "");
+    let w = start(attributes("online.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    assert_eq!(stored_outbox("online.test").len(), 1);
+    route(ENDPOINT, 201, "{}");
+    fire("window", "online");
+    assert!(wait_until(200, || stored_outbox("online.test").is_empty()).await, "sent on `online`, not after backoff");
+    remove(&w);
+    restore_fetch();
+}
+
+#[wasm_bindgen_test]
+async fn leaving_the_page_sends_pending_records_with_keepalive() {
+    stub_fetch();
+    route(ENDPOINT, 0, "");
+    let w = start(attributes("leave.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    let before = requests().len();
+    fire("window", "pagehide");
+    settle().await;
+    let calls = requests();
+    let exit = calls.get(before).expect("a request on pagehide");
+    assert_eq!(exit["keepalive"], true);
+    assert_eq!(exit["contentType"], "text/plain", "a simple request: no preflight");
+    assert_eq!(exit["credentials"], "omit");
+    let body: serde_json::Value = serde_json::from_str(exit["body"].as_str().expect("body")).expect("json");
+    assert_eq!(Some(body), stored_choice("leave.test"));
+    assert_eq!(stored_outbox("leave.test").len(), 1, "kept until an answer is seen");
+    remove(&w);
+    restore_fetch();
+}
+
+fn record_at(site: &Site, iso_time: &str, n: u32) -> ConsentRecord {
+    let mut record: serde_json::Value = serde_json::json!({
+        "record_id": format!("00000000-0000-4000-8000-{n:012}"),
+        "site": site.as_str(),
+        "notice": {"id": "n", "version": "1", "hash": format!("sha256:{}", "0".repeat(64))},
+        "language": "en",
+        "purposes": [{"purpose": "updates", "basis": "consent", "state": "granted"}],
+        "gpc": false, "widget_version": "0.1.0", "client_time": iso_time,
+    });
+    record["client_time"] = serde_json::Value::from(iso_time);
+    serde_json::from_value(record).expect("valid record")
+}
+
+#[wasm_bindgen_test]
+fn the_outbox_is_bounded_in_count_and_age() {
+    let site = Site::try_from("bounded.test").expect("site");
+    let store = Store::open(&site);
+    let now = assent::browser::env::now();
+    let fresh = now.format(&time::format_description::well_known::Rfc3339).expect("format");
+    assent::outbox::enqueue(&store, &record_at(&site, "2020-01-01T00:00:00Z", 0));
+    for n in 1..=55 {
+        assent::outbox::enqueue(&store, &record_at(&site, &fresh, n));
+    }
+    let pending = assent::outbox::pending(&store, now);
+    assert_eq!(pending.len(), assent::outbox::MAX_RECORDS);
+    assert_eq!(pending[0].record_id.to_string(), "00000000-0000-4000-8000-000000000006", "oldest dropped first");
+    assert!(pending.iter().all(|r| r.client_time.year() >= 2026), "too old dropped");
+}
