@@ -62,6 +62,7 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         metrics: Arc::new(metrics::Metrics::default()),
         allowed_origins: Arc::new(settings.allowed_origins),
         static_dir: settings.static_dir,
+        client_ip_header: settings.client_ip_header,
     };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

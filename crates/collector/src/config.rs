@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
@@ -86,6 +86,11 @@ pub struct ServeArgs {
     /// POSTs per site per minute; 0 turns the limit off [default: 6000].
     #[arg(long, env = "ASSENT_RATE_PER_SITE")]
     pub rate_per_site: Option<u32>,
+    /// Behind a reverse proxy: the header it puts the client's IP in (`x-real-ip`, or
+    /// `x-forwarded-for`, whose last entry is used). Only set this when every request
+    /// comes through that proxy, or clients can pick their own rate-limit bucket.
+    #[arg(long, env = "ASSENT_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
 }
 
 /// The database `verify` and `export` read.
@@ -167,6 +172,9 @@ pub enum ConfigError {
     /// The database setting is unusable.
     #[error("database setting: {0}")]
     Database(#[from] crate::store::StoreError),
+    /// Not a header name.
+    #[error("client IP header {0:?} is not a valid header name")]
+    Header(String),
     /// The static directory is missing.
     #[error("static dir {0} is not a directory")]
     StaticDir(PathBuf),
@@ -191,6 +199,8 @@ pub struct Settings {
     pub rate_per_ip: u32,
     /// POSTs per site per minute (0: off).
     pub rate_per_site: u32,
+    /// Header with the client IP, behind a proxy.
+    pub client_ip_header: Option<HeaderName>,
 }
 
 impl ServeArgs {
@@ -210,6 +220,10 @@ impl ServeArgs {
                 return Err(ConfigError::StaticDir(dir.clone()));
             }
         }
+        let client_ip_header = match self.client_ip_header.or(file.client_ip_header) {
+            Some(name) => Some(HeaderName::try_from(name.as_str()).map_err(|_| ConfigError::Header(name))?),
+            None => None,
+        };
         let database = self.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
         Ok(Settings {
             database: database.parse()?,
@@ -220,6 +234,7 @@ impl ServeArgs {
             subject_key: self.subject_key.or(file.subject_key),
             rate_per_ip: self.rate_per_ip.or(file.rate_per_ip).unwrap_or(DEFAULT_RATE_PER_IP),
             rate_per_site: self.rate_per_site.or(file.rate_per_site).unwrap_or(DEFAULT_RATE_PER_SITE),
+            client_ip_header,
         })
     }
 }

@@ -54,6 +54,7 @@ pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
 pub fn create(path: &Path) -> Result<[u8; 32], KeyError> {
     let bytes = random()?;
     let write_err = |source| KeyError::Write { path: path.into(), source };
+    crate::store::create_parent(path).map_err(write_err)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -17,7 +17,7 @@ pub mod subject;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 
 pub use routes::app;
 
@@ -38,4 +38,6 @@ pub struct AppState {
     pub allowed_origins: Arc<Vec<HeaderValue>>,
     /// Static files to serve at `/`, if any.
     pub static_dir: Option<PathBuf>,
+    /// Header a trusted proxy puts the client IP in; else the socket peer is the client.
+    pub client_ip_header: Option<HeaderName>,
 }

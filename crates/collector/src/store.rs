@@ -44,6 +44,9 @@ pub enum StoreError {
     /// Not a database this collector supports.
     #[error("database must be postgres://…, sqlite:<file> or a file path (no in-memory SQLite: records must survive)")]
     Url,
+    /// The SQLite file's directory could not be made.
+    #[error("cannot create the database directory: {0}")]
+    Directory(std::io::Error),
     /// The database refused or failed.
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
@@ -139,7 +142,10 @@ impl Store {
     pub async fn open(database: &Database) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let (url, dialect, max) = match database {
-            Database::Sqlite(path) => (format!("sqlite:{}?mode=rwc", path.display()), Dialect::Sqlite, 4),
+            Database::Sqlite(path) => {
+                create_parent(path).map_err(StoreError::Directory)?;
+                (format!("sqlite:{}?mode=rwc", path.display()), Dialect::Sqlite, 4)
+            }
             Database::Postgres(url) => (url.clone(), Dialect::Postgres, 8),
         };
         let pool = AnyPoolOptions::new()
@@ -282,6 +288,14 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// Makes the directory a new file goes in, so `--database .demo/assent.db` just works.
+pub(crate) fn create_parent(path: &std::path::Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
+        _ => Ok(()),
     }
 }
 

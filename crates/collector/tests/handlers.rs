@@ -170,6 +170,18 @@ async fn rate_limits_answer_429_with_retry_after() {
     let retry: u64 = reply.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
 
+    // Behind a proxy, its header tells clients apart.
+    let mut proxied = state(&db, 1, 0).await;
+    proxied.client_ip_header = Some(header::HeaderName::from_static("x-forwarded-for"));
+    let via = |ip: &str| {
+        let mut request = post(record(&new_id()).to_string());
+        request.headers_mut().insert("x-forwarded-for", format!("198.51.100.7, {ip}").parse().unwrap());
+        request
+    };
+    assert_eq!(send(&proxied, via("203.0.113.1")).await.status, StatusCode::CREATED);
+    assert_eq!(send(&proxied, via("203.0.113.2")).await.status, StatusCode::CREATED);
+    assert_eq!(send(&proxied, via("203.0.113.1")).await.status, StatusCode::TOO_MANY_REQUESTS);
+
     let by_site = state(&db, 0, 2).await;
     for _ in 0..2 {
         assert_eq!(send(&by_site, post(record(&new_id()).to_string())).await.status, StatusCode::CREATED);

@@ -63,7 +63,7 @@ async fn store_record(
             return Err(AppError::OriginNotAllowed);
         }
     }
-    state.limits.check_ip(client_ip(&request)).map_err(|retry_after| AppError::RateLimited { retry_after })?;
+    state.limits.check_ip(client_ip(state, &request)).map_err(|retry_after| AppError::RateLimited { retry_after })?;
     if !acceptable_type(headers) {
         return Err(AppError::UnsupportedMediaType);
     }
@@ -107,7 +107,7 @@ pub async fn receipt(
     id: Result<Path<String>, PathRejection>,
     request: Request<Body>,
 ) -> Result<Json<ReceiptBody>, AppError> {
-    let ip = client_ip(&request);
+    let ip = client_ip(&state, &request);
     drop(request);
     let outcome: Result<Json<ReceiptBody>, AppError> = async {
         state.limits.check_ip(ip).map_err(|retry_after| AppError::RateLimited { retry_after })?;
@@ -123,12 +123,20 @@ pub async fn receipt(
     outcome
 }
 
-/// The peer address; tests without a socket share one bucket.
-fn client_ip(request: &Request) -> IpAddr {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip())
+/// The client for rate limiting: the configured proxy header's address if there is one,
+/// else the socket peer (tests without a socket share one bucket).
+fn client_ip(state: &AppState, request: &Request) -> IpAddr {
+    let from_header = state.client_ip_header.as_ref().and_then(|name| {
+        let value = request.headers().get(name)?.to_str().ok()?;
+        // The last entry of a list is the one our own proxy added.
+        value.rsplit(',').next()?.trim().parse().ok()
+    });
+    from_header.unwrap_or_else(|| {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip())
+    })
 }
 
 /// `application/json`, or `text/plain` as `navigator.sendBeacon` sends a string.

@@ -53,6 +53,7 @@ pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState 
         metrics: Arc::new(Metrics::default()),
         allowed_origins: Arc::new(vec![ORIGIN.parse().unwrap(), "http://127.0.0.1:8787".parse().unwrap()]),
         static_dir: None,
+        client_ip_header: None,
     }
 }
 

@@ -73,7 +73,7 @@ pub fn export(database: &str) -> Vec<serde_json::Value> {
 pub fn verify(database: &str, extra: &[&str]) -> (bool, serde_json::Value) {
     let output = run(&[&["verify", "--database", database], extra].concat());
     let report = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("verify said: {}", String::from_utf8_lossy(&output.stderr)));
+        .unwrap_or_else(|_| panic!("verify failed ({}): {:?} {:?}", output.status, output.stdout, String::from_utf8_lossy(&output.stderr)));
     (output.status.success(), report)
 }
 
