@@ -2,11 +2,7 @@
 # The demo: builds the widget and the collector, then serves the six covered-site pages
 # and the collector (embedded SQLite in .demo/) from one process on 127.0.0.1:8787.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-"$root/scripts/setup.sh"
-export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
-export TRUNK_SKIP_VERSION_CHECK=true
+source "$(dirname "$0")/prelude.sh"
 
 trunk build --release
 cargo build --release -p assent-collector

@@ -3,11 +3,7 @@
 # collector with SQLite and a PostgreSQL it starts itself), the browser tests in headless
 # Chromium, the release build with its checks and size budget, and the whole-system tests.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-"$root/scripts/setup.sh"
-export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
-export TRUNK_SKIP_VERSION_CHECK=true
+source "$(dirname "$0")/prelude.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 
