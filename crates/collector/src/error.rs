@@ -30,6 +30,9 @@ pub enum AppError {
     /// The body exceeds the limit.
     #[error("body exceeds {0} bytes")]
     BodyTooLarge(usize),
+    /// The body did not arrive in time.
+    #[error("request body took too long to arrive")]
+    Timeout,
     /// Neither `application/json` nor `text/plain`.
     #[error("content type must be application/json or text/plain")]
     UnsupportedMediaType,
@@ -64,6 +67,7 @@ impl AppError {
             Self::InvalidRecord { .. } => "invalid_record",
             Self::InvalidId => "invalid_record_id",
             Self::BodyTooLarge(_) => "body_too_large",
+            Self::Timeout => "request_timeout",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
@@ -80,6 +84,7 @@ impl AppError {
             Self::MalformedJson { .. } | Self::InvalidId => StatusCode::BAD_REQUEST,
             Self::InvalidRecord { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

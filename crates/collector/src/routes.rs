@@ -27,6 +27,9 @@ pub const ROUTES: [(&str, &str); 5] = [
 /// Largest accepted body: a record is well under 4 KiB.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
+/// Longest wait for a request body.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The collector's router.
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()

@@ -3,6 +3,7 @@
 //! nothing (an unkeyed hash of an address is reversible by guessing).
 
 use assent_record::Email;
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -30,11 +31,11 @@ impl SubjectKey {
     /// The same for an address given as text (the `export --subject` option).
     pub fn subject_of(&self, email: &str) -> String {
         let normalised = email.trim().to_lowercase();
-        // HMAC accepts keys of any length: this cannot fail.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC takes any key length"),
-        };
+        // HMAC zero-pads a short key to the hash's block size (RFC 2104), so the 64-byte
+        // padded key is the same key, and this constructor can't fail.
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(&self.0);
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
         mac.update(normalised.as_bytes());
         let bytes = mac.finalize().into_bytes();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -52,5 +53,11 @@ mod tests {
         assert_eq!(key.subject_of(" Ada@Example.com "), key.subject_of("ada@example.com"));
         assert_ne!(key.subject_of("ada@example.com"), SubjectKey::new([8; 32]).subject_of("ada@example.com"));
         assert!(!key.subject_of("ada@example.com").contains("ada"));
+
+        // The same as HMAC-SHA256 with the 32-byte key as given.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).unwrap();
+        mac.update(b"ada@example.com");
+        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(key.subject_of("ada@example.com"), format!("hmac-sha256:{hex}"));
     }
 }

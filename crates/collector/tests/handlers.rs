@@ -267,7 +267,7 @@ fn the_openapi_file_lists_exactly_the_routes() {
 
     // Every error code the code can produce is documented.
     let text = doc.to_string();
-    for code in ["malformed_json", "invalid_record", "invalid_record_id", "body_too_large", "unsupported_media_type",
+    for code in ["malformed_json", "invalid_record", "invalid_record_id", "body_too_large", "unsupported_media_type", "request_timeout",
         "origin_not_allowed", "rate_limited", "record_conflict", "not_found", "method_not_allowed", "internal"] {
         assert!(text.contains(code), "{code} not in openapi.json");
     }

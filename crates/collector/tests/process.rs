@@ -111,3 +111,19 @@ fn a_bad_config_stops_the_start_with_a_clear_message() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn a_trickled_body_times_out_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = Server::start(db.to_str().unwrap(), &[]);
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = "POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), socket.read_to_string(&mut answer)).await;
+    assert!(read.is_ok(), "no answer in 20 s");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+}
