@@ -23,8 +23,10 @@ async fn two_processes_keep_one_valid_chain() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("receipt.key");
     let key_arg = key.to_str().unwrap();
-    let first = Server::start(&pg.url, &["--receipt-key", key_arg]);
-    let second = Server::start(&pg.url, &["--receipt-key", key_arg]);
+    // Both start at once on the empty database: the migrations must not trip each other.
+    let first = Server::spawn(&pg.url, &["--receipt-key", key_arg]);
+    let second = Server::spawn(&pg.url, &["--receipt-key", key_arg]);
+    let (first, second) = (first.ready(), second.ready());
     let acked = process::burst(&[first.addr, second.addr], 8, 25).await;
     assert_eq!(acked.len(), 200);
 

@@ -13,11 +13,36 @@ pub struct Server {
     pub addr: SocketAddr,
 }
 
+/// A `serve` process that has not said it listens yet.
+pub struct Starting(Child);
+
+impl Starting {
+    /// Waits for the `listening on` line.
+    pub fn ready(mut self) -> Server {
+        let stdout = self.0.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on http://").and_then(|a| a.parse().ok());
+        match addr {
+            Some(addr) => Server { child: self.0, addr },
+            None => {
+                let _ = self.0.kill();
+                panic!("server did not start: {line:?}")
+            }
+        }
+    }
+}
+
 impl Server {
     /// Starts `serve` on port 0 with limits off, plus `extra` flags, and waits until it
     /// listens.
     pub fn start(database: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        Self::spawn(database, extra).ready()
+    }
+
+    /// Starts `serve` without waiting.
+    pub fn spawn(database: &str, extra: &[&str]) -> Starting {
+        let child = Command::new(BIN)
             .args(["serve", "--database", database, "--listen", "127.0.0.1:0"])
             .args(["--rate-per-ip", "0", "--rate-per-site", "0"])
             .args(["--allowed-origins", super::ORIGIN])
@@ -27,16 +52,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
-            .parse()
-            .unwrap();
-        Self { child, addr }
+        Starting(child)
     }
 
     /// SIGKILL, no goodbye.
