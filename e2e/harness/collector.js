@@ -40,12 +40,13 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
   if (staticDir) args.push('--static-dir', staticDir);
   const child = spawn(binary, args, {
     cwd: dir,
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info,tower_http=debug' },
+    env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info,tower_http=debug' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
   const append = (chunk) => {
-    log += chunk.toString();
+    // eslint-disable-next-line no-control-regex
+    log += chunk.toString().replace(/\x1b\[[0-9;]*m/g, '');
     if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT);
   };
   child.stdout.on('data', append);

@@ -1,5 +1,7 @@
 // Where the things under test live, relative to this checkout.
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,20 +10,46 @@ export const dist = join(root, 'dist');
 export const noticesDir = join(root, 'notices');
 export const defaultNoticeFile = join(noticesDir, 'qualys-privacy-highlights.en.json');
 
-/** The built widget's files, or a clear failure when `trunk build --release` has not run. */
+function sri(buffer) {
+  return `sha384-${createHash('sha384').update(buffer).digest('base64')}`;
+}
+
+let snapshot = null;
+
+/**
+ * A consistent copy of the built widget, taken once per test process: others may rebuild
+ * `dist/` while the suite runs, and a script, wasm and hashes from different builds would
+ * fail their integrity checks. Returns {dir, integrity, embeddedNoticeHash}; fails clearly
+ * when `trunk build --release` has not run.
+ */
 export function distFiles() {
+  if (snapshot) return snapshot;
   const script = join(dist, 'assent.js');
-  const integrityFile = join(dist, 'integrity.json');
-  if (!existsSync(script) || !existsSync(integrityFile)) {
-    throw new Error(
-      `the built widget is missing (${script} or ${integrityFile}): run \`trunk build --release\` in ${root} first`,
-    );
+  const wasm = join(dist, 'assent_bg.wasm');
+  if (!existsSync(script) || !existsSync(wasm)) {
+    throw new Error(`the built widget is missing (${script} or ${wasm}): run \`trunk build --release\` in ${root} first`);
   }
-  const integrity = JSON.parse(readFileSync(integrityFile, 'utf8'));
-  const source = readFileSync(script, 'utf8');
-  // The loader carries the embedded notice's hash (records made under it carry the same).
-  const hash = source.match(/sha256:[0-9a-f]{64}/);
-  return { integrity, embeddedNoticeHash: hash ? hash[0] : null };
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-dist-'));
+    cpSync(dist, dir, { recursive: true });
+    const source = readFileSync(join(dir, 'assent.js'));
+    const wasmSri = sri(readFileSync(join(dir, 'assent_bg.wasm')));
+    // The loader checks the wasm against the hash built into it.
+    if (source.includes(wasmSri)) {
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const hash = source.toString('utf8').match(/sha256:[0-9a-f]{64}/);
+      snapshot = {
+        dir,
+        integrity: { 'assent.js': sri(source), 'assent_bg.wasm': wasmSri },
+        embeddedNoticeHash: hash ? hash[0] : null,
+      };
+      return snapshot;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    if (attempt >= 20) throw new Error(`dist/assent.js and dist/assent_bg.wasm are from different builds; rebuild with \`trunk build --release\``);
+    // A build is writing dist/ right now: wait for it to finish.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  }
 }
 
 /** The default notice document as an object (a fresh copy each call). */

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 
-import { dist, distFiles } from './paths.js';
+import { distFiles } from './paths.js';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -43,12 +43,13 @@ export function escapeHtml(value) {
 }
 
 /**
- * Serves `dist/` on http://127.0.0.1:<port>, readable from any origin (the script tag is
+ * Serves (a snapshot of) `dist/` on http://127.0.0.1:<port>, readable from any origin (the script tag is
  * `crossorigin="anonymous"` with `integrity`, and the loader fetches the wasm with one).
  * `requests` lists every path asked for, for scenarios that count wasm downloads.
  */
 export async function startWidgetServer() {
   const files = distFiles();
+  const dist = files.dir;
   const requests = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);

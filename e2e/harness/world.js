@@ -153,11 +153,7 @@ function failure(name, error, s) {
   if (s.collector) parts.push(`--- collector log (last ${TAIL} chars) ---\n${s.collector.log().slice(-TAIL)}`);
   parts.push(`--- browser console (${s.console.length} lines) ---\n${s.console.slice(-80).join('\n')}`);
   parts.push(`--- POSTs to the collector ---\n${s.posts.map((p) => `${p.recordId} → ${p.status ?? p.failure ?? 'pending'}`).join('\n') || '(none)'}`);
-  const report = parts.join('\n');
-  process.stderr.write(`\n${report}\n`);
-  const wrapped = new Error(report);
-  wrapped.cause = error;
-  return wrapped;
+  return new Error(parts.join('\n'));
 }
 
 /** Polls `check()` until it returns a truthy value, or throws with `what` after `timeout` ms. */

@@ -1,0 +1,210 @@
+// Never lose a choice: an unreachable endpoint, server errors, rate limiting, a rejected
+// record, a tab closed right after the click, and two tabs going online together.
+import assert from 'node:assert/strict';
+
+import { SITE, eventually, setupSuite } from '../harness/world.js';
+
+const world = setupSuite();
+const OPEN_LINK = '<footer><a href="#privacy" id="privacy-choices" data-assent-open>Privacy choices</a></footer>';
+
+/** The ids in `records`, each with how often it is there. */
+function multiplicity(records) {
+  const counts = {};
+  for (const r of records) counts[r.record_id] = (counts[r.record_id] || 0) + 1;
+  return counts;
+}
+
+/** Intercepts POSTs to the collector: `answer(n, route)` decides the n-th (from 1). */
+async function interceptPosts(s, answer) {
+  const attempts = [];
+  await s.context.route(`${s.collector.endpoint}*`, async (route) => {
+    const request = route.request();
+    if (request.method() !== 'POST') return route.continue();
+    attempts.push(Date.now());
+    return answer(attempts.length, route);
+  });
+  return attempts;
+}
+
+/** CORS headers a real endpoint would send to the page's origin. */
+function cors(origin, extra = {}) {
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-expose-headers': 'Retry-After',
+    'content-type': 'application/json',
+    ...extra,
+  };
+}
+
+world.scenario('endpoint unreachable across 5 reloads and 3 changes, then reachable: all 3 stored exactly once', async (s) => {
+  await s.context.route(`${s.collector.origin}/**`, (route) => route.abort('connectionrefused'));
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, bodyHtml: OPEN_LINK }));
+  const w = s.ui(page);
+  const ids = [];
+  const reload = async () => {
+    await page.reload({ waitUntil: 'load' });
+  };
+  const change = async (purpose) => {
+    await page.locator('#privacy-choices').click();
+    await w.dialog.waitFor({ state: 'visible' });
+    await w.toggle(purpose).click();
+    await w.dialogButton('save').click();
+    const id = await eventually('the new choice', async () => {
+      const p = await w.preferences();
+      return p && !ids.includes(p.record_id) ? p.record_id : null;
+    });
+    ids.push(id);
+  };
+
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('decline-all').click();
+  ids.push(await eventually('the first choice', async () => (await w.preferences())?.record_id));
+  await reload(); // 1
+  await change('new_products');
+  await reload(); // 2
+  await reload(); // 3
+  await change('updates');
+  await reload(); // 4
+  await reload(); // 5
+  assert.equal(ids.length, 3);
+  assert.equal(new Set(ids).size, 3);
+  assert.equal((await s.collector.records()).length, 0, 'nothing reached the collector while it was unreachable');
+  const outbox = JSON.parse(await w.storage(SITE, 'outbox') || '[]');
+  assert.deepEqual(outbox.map((r) => r.record_id).sort(), [...ids].sort(), 'all three wait in the outbox');
+
+  await s.context.unrouteAll({ behavior: 'ignoreErrors' });
+  await reload();
+  const records = await s.collector.waitForRecords({ count: 3, timeout: 15_000 });
+  // Give any duplicate a moment to show up before counting.
+  await page.waitForLoadState('networkidle');
+  const stored = multiplicity(await s.collector.records());
+  assert.deepEqual(Object.keys(stored).sort(), [...ids].sort(), 'exactly the three choices are stored');
+  for (const id of ids) assert.equal(stored[id], 1, `${id} stored once`);
+  assert.equal(records.length, 3);
+  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+});
+
+world.scenario('HTTP 500 three times, then 200: retried with backoff and stored once, without a reload', async (s) => {
+  const page0 = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const attempts = await interceptPosts(s, (n, route) => (n <= 3
+    ? route.fulfill({ status: 500, headers: cors(s.localhost.origin), body: '{"error":"internal","message":"test"}' })
+    : route.continue()));
+  const page = await s.open(page0);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('accept-all').click();
+  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+  const records = await s.collector.waitForRecords({ count: 1, timeout: 25_000 });
+  assert.equal(records.length, 1);
+  assert.equal(records[0].record_id, id);
+  assert.ok(attempts.length >= 4, `four attempts (${attempts.length})`);
+  // Exponential backoff: the three waits are not a tight loop and they grow.
+  const gaps = attempts.slice(1, 4).map((t, i) => t - attempts[i]);
+  assert.ok(gaps.every((g) => g >= 200), `each retry waits (gaps ${gaps.join(', ')} ms)`);
+  assert.ok(attempts[3] - attempts[0] >= 1000, `backoff grows (gaps ${gaps.join(', ')} ms)`);
+  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+}, { timeout: 60_000 });
+
+world.scenario('HTTP 429 with Retry-After: 1 is honoured, then stored once', async (s) => {
+  const attempts = await interceptPosts(s, (n, route) => (n === 1
+    ? route.fulfill({
+      status: 429,
+      headers: cors(s.localhost.origin, { 'retry-after': '1' }),
+      body: '{"error":"rate_limited","message":"slow down"}',
+    })
+    : route.continue()));
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('decline-all').click();
+  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+  const records = await s.collector.waitForRecords({ count: 1, timeout: 15_000 });
+  assert.equal(records.length, 1);
+  assert.equal(records[0].record_id, id);
+  assert.ok(attempts.length >= 2);
+  assert.ok(attempts[1] - attempts[0] >= 950, `the retry waited for Retry-After (waited ${attempts[1] - attempts[0]} ms)`);
+});
+
+world.scenario('HTTP 400: the record is dropped, assent:error tells the host, no further tries', async (s) => {
+  const attempts = await interceptPosts(s, (n, route) => route.fulfill({
+    status: 400,
+    headers: cors(s.localhost.origin),
+    body: '{"error":"invalid_record","message":"rejected by the test"}',
+  }));
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('accept-all').click();
+  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+  const errors = await eventually('an assent:error event', async () => {
+    const seen = await w.seen();
+    return seen.errors.length > 0 ? seen.errors : null;
+  });
+  assert.equal(errors.length, 1, 'one assent:error');
+  assert.equal(errors[0].record_id, id, 'assent:error names the record');
+  assert.equal(errors[0].status, 400, 'assent:error carries the HTTP status');
+  assert.equal(typeof errors[0].message, 'string', 'assent:error says why');
+  assert.equal(attempts.length, 1, 'one attempt');
+  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+
+  // Let the collector answer now: a record the widget still kept would be sent on load.
+  await s.context.unrouteAll({ behavior: 'ignoreErrors' });
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForLoadState('networkidle');
+  assert.equal(s.posts.length, 1, `no further tries (POSTs: ${s.posts.length})`);
+  assert.equal((await s.collector.records()).length, 0, 'the dropped record is not stored');
+  assert.equal((await w.preferences())?.record_id, id, 'the choice itself is still kept');
+});
+
+world.scenario('tab closed 50 ms after the click: stored by the time the next page load finishes', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('accept-all').click();
+  await new Promise((r) => setTimeout(r, 50));
+  await page.close({ runBeforeUnload: true });
+  await eventually('the tab to close', () => page.isClosed());
+
+  const next = await s.open(url);
+  await next.waitForLoadState('networkidle');
+  const choice = await s.ui(next).preferences();
+  assert.ok(choice, 'the choice was kept');
+  const records = await s.collector.waitForRecords({ count: 1, timeout: 5_000 });
+  assert.equal(records.length, 1, 'exactly one record');
+  assert.equal(records[0].record_id, choice.record_id);
+});
+
+world.scenario('two tabs with queued records go online together: each record stored once', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const a = await s.open(url);
+  const b = await s.open(url);
+  const wa = s.ui(a);
+  const wb = s.ui(b);
+  await wa.banner.waitFor({ state: 'visible' });
+  await wb.banner.waitFor({ state: 'visible' });
+
+  await s.context.setOffline(true);
+  await wa.bannerButton('accept-all').click();
+  const idA = await eventually('tab A choice', async () => (await wa.preferences())?.record_id);
+  await wb.bannerButton('open').click();
+  await wb.dialog.waitFor({ state: 'visible' });
+  await wb.toggle('upgrades').click();
+  await wb.dialogButton('save').click();
+  const idB = await eventually('tab B choice', async () => {
+    const id = (await wb.preferences())?.record_id;
+    return id && id !== idA ? id : null;
+  });
+  const queued = JSON.parse(await wa.storage(SITE, 'outbox') || '[]').map((r) => r.record_id).sort();
+  assert.deepEqual(queued, [idA, idB].sort(), 'both records wait in the shared outbox');
+  assert.equal((await s.collector.records()).length, 0);
+
+  await s.context.setOffline(false);
+  await s.collector.waitForRecords({ count: 2, timeout: 15_000 });
+  await Promise.all([a.waitForLoadState('networkidle'), b.waitForLoadState('networkidle')]);
+  await eventually('every POST to settle', () => s.posts.every((p) => p.done), { timeout: 5_000 });
+  const stored = multiplicity(await s.collector.records());
+  assert.deepEqual(stored, { [idA]: 1, [idB]: 1 }, 'each record stored once');
+  const delivered = s.deliveredCounts();
+  assert.deepEqual(delivered, { [idA]: 1, [idB]: 1 }, `each record sent once across both tabs (${JSON.stringify(delivered)})`);
+});

@@ -1,0 +1,116 @@
+// The loader (no wasm for a returning visitor with nothing to send) and the demo pages as
+// built into dist/, served by the collector itself.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+import { distFiles } from '../harness/paths.js';
+import { assertRecord } from '../harness/records.js';
+import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
+
+const world = setupSuite();
+const dist = distFiles().dir;
+
+world.scenario('returning visitor: no wasm download, Assent.preferences() works, data-assent-open loads it', async (s) => {
+  const url = s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint,
+    bodyHtml: '<footer><a href="#privacy" id="privacy-choices" data-assent-open>Privacy choices</a></footer>',
+  });
+  const first = await s.open(url);
+  const w1 = s.ui(first);
+  await w1.banner.waitFor({ state: 'visible' });
+  await w1.bannerButton('accept-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  await eventually('an empty outbox', async () => ['[]', null].includes(await w1.storage(SITE, 'outbox')));
+  await first.close();
+
+  const wasmSeen = [];
+  const page = await s.context.newPage();
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.endsWith('.wasm')) wasmSeen.push(request.url());
+  });
+  const served = s.widget.wasmRequests();
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForLoadState('networkidle');
+  const w = s.ui(page);
+  assert.deepEqual(wasmSeen, [], 'no request for the wasm');
+  assert.equal(s.widget.wasmRequests(), served, 'the widget origin served no wasm');
+  assert.equal(await w.host.count(), 0, 'nothing mounted');
+  const preferences = await w.preferences();
+  assert.equal(preferences?.record_id, record.record_id, 'Assent.preferences() returns the stored record');
+  assert.deepEqual(preferences, record, 'exactly the stored record');
+
+  await page.locator('#privacy-choices').click();
+  await w.dialog.waitFor({ state: 'visible' });
+  assert.equal(wasmSeen.length, 1, 'the wasm is fetched once on demand');
+  for (const id of OPTIONAL) assert.equal(await w.toggle(id).isChecked(), true, `${id} shows the stored grant`);
+  await w.toggle('updates').click();
+  await w.dialogButton('save').click();
+  const records = await s.collector.waitForRecords({ count: 2 });
+  assert.equal(records[1].site, SITE);
+  assert.equal(records[1].purposes.find((p) => p.purpose === 'updates').state, 'denied');
+});
+
+/** A free loopback port (the demo's allow-list needs the collector's own origin up front). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const demoPort = await freePort();
+const demoOrigin = `http://127.0.0.1:${demoPort}`;
+// The demo pages hard-code this endpoint (and allow it in their CSP); it is rerouted to
+// the test's collector so that nothing here depends on port 8787.
+const DEMO_ENDPOINT_ORIGIN = 'http://127.0.0.1:8787';
+
+world.scenario('the six demo pages, served by the collector: each shows the banner and stores its site', async (s) => {
+  const pages = readdirSync(join(dist, 'sites')).filter((f) => f.endsWith('.html')).sort();
+  assert.equal(pages.length, 6, `six covered-site pages in dist/sites (${pages.join(', ')})`);
+  await s.context.route(`${DEMO_ENDPOINT_ORIGIN}/**`, async (route) => {
+    const request = route.request();
+    const corsHeaders = {
+      'access-control-allow-origin': s.collector.origin,
+      'access-control-allow-methods': 'GET, POST',
+      'access-control-allow-headers': 'content-type',
+    };
+    if (request.method() === 'OPTIONS') return route.fulfill({ status: 204, headers: corsHeaders });
+    const response = await route.fetch({ url: request.url().replace(DEMO_ENDPOINT_ORIGIN, s.collector.origin) });
+    return route.fulfill({ response, headers: { ...response.headers(), ...corsHeaders } });
+  });
+
+  const expected = [];
+  for (const [i, file] of pages.entries()) {
+    const html = readFileSync(join(dist, 'sites', file), 'utf8');
+    const site = html.match(/data-site="([^"]+)"/)?.[1];
+    assert.ok(site, `${file} declares data-site`);
+    assert.match(html, /data-endpoint="http:\/\/127\.0\.0\.1:8787\/v1\/records"/, `${file} posts to the demo collector`);
+    expected.push(site);
+    const page = await s.open(`${s.collector.origin}/sites/${file}`);
+    const w = s.ui(page);
+    await w.banner.waitFor({ state: 'visible' });
+    const accept = i % 2 === 0;
+    await w.bannerButton(accept ? 'accept-all' : 'decline-all').click();
+    const records = await s.collector.waitForRecords({ count: i + 1 });
+    const record = records.at(-1);
+    assertRecord(record, {
+      site,
+      notice: { id: 'qualys-privacy-highlights', version: '2011-12-31', hash: s.widget.embeddedNoticeHash },
+      granted: accept ? OPTIONAL : [],
+    });
+    const pageErrors = s.console.filter((line) => line.startsWith('[pageerror]'));
+    assert.deepEqual(pageErrors, [], `${file}: no page errors`);
+    await page.close();
+  }
+  const stored = (await s.collector.records()).map((r) => r.site).sort();
+  assert.deepEqual(stored, [...expected].sort(), 'one record per covered site');
+}, {
+  allowedOrigins: () => [demoOrigin],
+  collectorOptions: () => ({ staticDir: dist, listen: `127.0.0.1:${demoPort}` }),
+});
