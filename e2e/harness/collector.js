@@ -25,17 +25,17 @@ const LOG_LIMIT = 200_000;
 
 /**
  * Starts `assent-collector serve`. Options: `allowedOrigins` (required), `listen`
- * (default `127.0.0.1:0`), `staticDir`. Resolves once it prints its address.
+ * (default `127.0.0.1:0`), `staticDir`, `ratePerIp` (POSTs per minute; default 0, off). Resolves once it prints its address.
  */
-export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir } = {}) {
+export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0 } = {}) {
   ensureCollectorBinary();
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
   const database = `sqlite:${join(dir, 'assent.db')}`;
   const args = [
     'serve', '--database', database, '--listen', listen,
     '--allowed-origins', allowedOrigins.join(','),
-    // Every test POST comes from 127.0.0.1; the per-IP limit is not under test here.
-    '--rate-per-ip', '0', '--rate-per-site', '0',
+    // Every test POST comes from 127.0.0.1: no per-IP limit unless a scenario asks for one.
+    '--rate-per-ip', String(ratePerIp), '--rate-per-site', '0',
   ];
   if (staticDir) args.push('--static-dir', staticDir);
   const child = spawn(binary, args, {

@@ -97,6 +97,10 @@ export async function startHostServer({ hostname, widget }) {
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     const entry = routes.get(path);
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (!entry || req.method !== 'GET') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
@@ -146,5 +150,52 @@ ${bodyHtml}
       return origin + path;
     },
     stop: () => close(server),
+  };
+}
+
+/**
+ * A TCP gate in front of `target` (an http://127.0.0.1:<port> origin): while `down()`,
+ * every connection is cut at once, so the endpoint is unreachable for every kind of request
+ * the browser makes (page.route can't stop keepalive requests sent while a page unloads).
+ */
+export async function startGate(target) {
+  const { createServer: createTcpServer, connect } = await import('node:net');
+  const targetPort = Number(new URL(target).port);
+  const sockets = new Set();
+  let open = true;
+  const server = createTcpServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await listen(server);
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    down() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+    up() {
+      open = true;
+    },
+    stop() {
+      this.down();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -141,8 +141,11 @@ async function begin(world, name, options) {
       }
       return counts;
     },
+    /** Functions run at the end of the scenario (servers it started). */
+    cleanup: [],
     async end() {
       await context.close().catch(() => {});
+      for (const fn of this.cleanup.reverse()) await fn();
       await collector?.stop();
     },
   };

@@ -2,6 +2,7 @@
 // record, a tab closed right after the click, and two tabs going online together.
 import assert from 'node:assert/strict';
 
+import { startGate } from '../harness/servers.js';
 import { SITE, eventually, setupSuite } from '../harness/world.js';
 
 const world = setupSuite();
@@ -37,8 +38,11 @@ function cors(origin, extra = {}) {
 }
 
 world.scenario('endpoint unreachable across 5 reloads and 3 changes, then reachable: all 3 stored exactly once', async (s) => {
-  await s.context.route(`${s.collector.origin}/**`, (route) => route.abort('connectionrefused'));
-  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, bodyHtml: OPEN_LINK }));
+  // The endpoint is reached through a gate that cuts every connection while it is down.
+  const gate = await startGate(s.collector.origin);
+  s.cleanup.push(() => gate.stop());
+  gate.down();
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: `${gate.origin}/v1/records`, bodyHtml: OPEN_LINK }));
   const w = s.ui(page);
   const ids = [];
   const reload = async () => {
@@ -72,7 +76,7 @@ world.scenario('endpoint unreachable across 5 reloads and 3 changes, then reacha
   const outbox = JSON.parse(await w.storage(SITE, 'outbox') || '[]');
   assert.deepEqual(outbox.map((r) => r.record_id).sort(), [...ids].sort(), 'all three wait in the outbox');
 
-  await s.context.unrouteAll({ behavior: 'ignoreErrors' });
+  gate.up();
   await reload();
   const records = await s.collector.waitForRecords({ count: 3, timeout: 15_000 });
   // Give any duplicate a moment to show up before counting.
@@ -208,3 +212,21 @@ world.scenario('two tabs with queued records go online together: each record sto
   const delivered = s.deliveredCounts();
   assert.deepEqual(delivered, { [idA]: 1, [idB]: 1 }, `each record sent once across both tabs (${JSON.stringify(delivered)})`);
 });
+
+world.scenario("the collector's own 429 tells a page on an allowed origin when to retry (Retry-After readable)", async (s) => {
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: null, title: 'No widget endpoint' }));
+  const answers = await page.evaluate(async (endpoint) => {
+    const out = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(endpoint, {
+        method: 'POST', credentials: 'omit', headers: { 'content-type': 'application/json' }, body: '{}',
+      });
+      out.push({ status: response.status, retryAfter: response.headers.get('retry-after') });
+    }
+    return out;
+  }, s.collector.endpoint);
+  assert.notEqual(answers[0].status, 429, `the first POST is not limited (${JSON.stringify(answers)})`);
+  assert.equal(answers[1].status, 429, `the second POST within the minute is limited (${JSON.stringify(answers)})`);
+  assert.match(String(answers[1].retryAfter), /^\d+$/, `Retry-After is readable from the page (${JSON.stringify(answers)})`);
+  assert.equal((await s.collector.records()).length, 0);
+}, { collectorOptions: () => ({ ratePerIp: 1 }) });
