@@ -153,10 +153,8 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
-                        // Acknowledged means on disk: WAL with a sync on every commit.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        // Acknowledged means on disk: a WAL sync on every commit.
                         conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
                     }
                     Ok(())
                 })
@@ -164,7 +162,16 @@ impl Store {
             .connect(&url)
             .await?;
         match dialect {
-            Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Dialect::Sqlite => {
+                // WAL is a property of the file. Switching to it takes a lock that
+                // busy_timeout does not wait for, so switch once, from one connection, and
+                // only if needed.
+                let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+                }
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?
+            }
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         Ok(Self { pool, dialect, append_lock: tokio::sync::Mutex::new(()) })

@@ -23,3 +23,16 @@ async fn receipts_verify() {
     let (_dir, db) = sqlite();
     suite::receipts_verify(&db).await;
 }
+
+#[tokio::test]
+async fn the_file_is_in_wal_mode_and_reopens() {
+    let (_dir, db) = sqlite();
+    let first = common::state(&db, 0, 0).await;
+    first.store.close().await;
+    let again = common::state(&db, 0, 0).await;
+    assert!(again.store.ping().await.is_ok());
+    let assent_collector::store::Database::Sqlite(path) = &db else { unreachable!() };
+    let pool = sqlx::AnyPool::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
+    assert_eq!(mode, "wal");
+}
