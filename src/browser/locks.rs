@@ -33,7 +33,7 @@ where
         })
     });
     let granted = request.call2(&locks, &JsValue::from_str(name), callback.as_ref().unchecked_ref());
-    if let Ok(promise) = granted.and_then(|p| p.dyn_into::<Promise>().map_err(JsValue::from)) {
+    if let Ok(promise) = granted.and_then(|p| p.dyn_into::<Promise>()) {
         // A rejected lock request means the task did not run; the next trigger retries.
         let _ = JsFuture::from(promise).await;
     }

@@ -91,7 +91,8 @@ fn the_hash_follows_content_not_formatting() {
 
 #[test]
 fn unsafe_or_malformed_notices_are_refused() {
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         ("javascript: link", Box::new(|n| n["full_statement"]["href"] = json!("javascript:alert(1)"))),
         ("http: link", Box::new(|n| n["sections"][1]["blocks"][1]["links"][0]["href"] = json!("http://www.qualys.com"))),
         ("data: link", Box::new(|n| n["introduction"][1]["link"]["href"] = json!("data:text/html,x"))),
