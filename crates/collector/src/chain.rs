@@ -11,8 +11,17 @@ use assent_record::{sha256_hex, ConsentRecord};
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The chain hash of one record given the previous link.
-pub fn link(prev: &str, seq: i64, received_at: &str, subject: Option<&str>, digest: &str) -> String {
-    let input = format!("{prev}\n{seq}\n{received_at}\n{}\n{digest}", subject.unwrap_or(""));
+pub fn link(
+    prev: &str,
+    seq: i64,
+    received_at: &str,
+    subject: Option<&str>,
+    digest: &str,
+) -> String {
+    let input = format!(
+        "{prev}\n{seq}\n{received_at}\n{}\n{digest}",
+        subject.unwrap_or("")
+    );
     format!("sha256:{}", sha256_hex(input.as_bytes()))
 }
 
@@ -72,7 +81,10 @@ pub struct Walker {
 
 impl Default for Walker {
     fn default() -> Self {
-        Self { next_seq: 1, prev: GENESIS.to_owned() }
+        Self {
+            next_seq: 1,
+            prev: GENESIS.to_owned(),
+        }
     }
 }
 
@@ -80,7 +92,9 @@ impl Walker {
     /// Checks one row; rows must come in `seq` order.
     pub fn check(&mut self, row: &Row) -> Result<(), Broken> {
         if row.seq != self.next_seq {
-            return Err(Broken::Gap { expected: self.next_seq });
+            return Err(Broken::Gap {
+                expected: self.next_seq,
+            });
         }
         let record: ConsentRecord = serde_json::from_str(&row.body).map_err(|_| Broken::Body)?;
         if record.record_id.hyphenated().to_string() != row.record_id {
@@ -92,7 +106,13 @@ impl Walker {
         if row.prev_hash != self.prev {
             return Err(Broken::Prev);
         }
-        let expected = link(&self.prev, row.seq, &row.received_at, row.subject.as_deref(), &row.digest);
+        let expected = link(
+            &self.prev,
+            row.seq,
+            &row.received_at,
+            row.subject.as_deref(),
+            &row.digest,
+        );
         if expected != row.chain_hash {
             return Err(Broken::Link);
         }

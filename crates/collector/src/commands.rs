@@ -42,7 +42,9 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
     let receipt_seed = match &settings.receipt_key {
         Some(path) => keys::read_or_create(path)?,
         None => {
-            tracing::warn!("no --receipt-key: receipts are signed with a key that dies with this process");
+            tracing::warn!(
+                "no --receipt-key: receipts are signed with a key that dies with this process"
+            );
             keys::random()?
         }
     };
@@ -53,7 +55,10 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
             keys::random()?
         }
     };
-    let limits = Arc::new(limit::Limits::per_minute(settings.rate_per_ip, settings.rate_per_site));
+    let limits = Arc::new(limit::Limits::per_minute(
+        settings.rate_per_ip,
+        settings.rate_per_site,
+    ));
     let state = AppState {
         store: store.clone(),
         receipt_key: Arc::new(ReceiptKey::from_seed(receipt_seed)),
@@ -78,9 +83,12 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("listening on http://{local}");
     std::io::stdout().flush()?;
-    axum::serve(listener, crate::app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    axum::serve(
+        listener,
+        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -107,15 +115,18 @@ async fn shutdown() {
 /// `verify`: checks one receipt, or walks the chain (and every stored receipt when a key
 /// is given). Exit status 1 when something fails.
 pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
-    let key = match (&args.receipt_key, &args.public_key) {
-        (Some(path), _) => Some(ReceiptKey::from_seed(keys::read(path)?).verifying_key()),
-        (None, Some(x)) => Some(receipt::verifying_key_from_b64(x).ok_or(CommandError::Usage(
-            "--public-key must be the JWK's x: 32 bytes in base64url",
-        ))?),
-        (None, None) => None,
-    };
+    let key =
+        match (&args.receipt_key, &args.public_key) {
+            (Some(path), _) => Some(ReceiptKey::from_seed(keys::read(path)?).verifying_key()),
+            (None, Some(x)) => Some(receipt::verifying_key_from_b64(x).ok_or(
+                CommandError::Usage("--public-key must be the JWK's x: 32 bytes in base64url"),
+            )?),
+            (None, None) => None,
+        };
     if let Some(token) = &args.receipt {
-        let key = key.ok_or(CommandError::Usage("checking a receipt needs --receipt-key or --public-key"))?;
+        let key = key.ok_or(CommandError::Usage(
+            "checking a receipt needs --receipt-key or --public-key",
+        ))?;
         return Ok(match receipt::verify(token, &key) {
             Ok(claims) => report(json!({ "ok": true, "claims": claims })),
             Err(err) => report(json!({ "ok": false, "reason": err.to_string() })),
@@ -166,7 +177,10 @@ pub struct BrokenAt {
 
 /// Re-walks the whole chain in order; with a key, also checks every stored receipt
 /// against its row.
-pub async fn walk(store: &Store, key: Option<&VerifyingKey>) -> Result<Result<Verified, BrokenAt>, StoreError> {
+pub async fn walk(
+    store: &Store,
+    key: Option<&VerifyingKey>,
+) -> Result<Result<Verified, BrokenAt>, StoreError> {
     let mut walker = chain::Walker::default();
     let mut after = 0;
     loop {
@@ -174,13 +188,21 @@ pub async fn walk(store: &Store, key: Option<&VerifyingKey>) -> Result<Result<Ve
         let Some(last) = page.last() else { break };
         after = last.seq;
         for stored in &page {
-            let broken = walker.check(&stored.chain_row()).err().map(|e| e.to_string()).or_else(|| {
-                match receipt::verify(&stored.receipt, key?) {
-                    Ok(c) if c.seq == stored.seq && c.chain_hash == stored.chain_hash && c.digest == stored.digest => None,
+            let broken = walker
+                .check(&stored.chain_row())
+                .err()
+                .map(|e| e.to_string())
+                .or_else(|| match receipt::verify(&stored.receipt, key?) {
+                    Ok(c)
+                        if c.seq == stored.seq
+                            && c.chain_hash == stored.chain_hash
+                            && c.digest == stored.digest =>
+                    {
+                        None
+                    }
                     Ok(_) => Some("receipt does not match the row".to_owned()),
                     Err(err) => Some(err.to_string()),
-                }
-            });
+                });
             if let Some(reason) = broken {
                 return Ok(Err(BrokenAt {
                     verified: walker.verified(),
@@ -191,7 +213,10 @@ pub async fn walk(store: &Store, key: Option<&VerifyingKey>) -> Result<Result<Ve
             }
         }
     }
-    Ok(Ok(Verified { verified: walker.verified(), head: walker.head().to_owned() }))
+    Ok(Ok(Verified {
+        verified: walker.verified(),
+        head: walker.head().to_owned(),
+    }))
 }
 
 fn report(value: serde_json::Value) -> ExitCode {
@@ -207,7 +232,11 @@ fn report(value: serde_json::Value) -> ExitCode {
 pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
     let subject = match (&args.subject, &args.subject_key) {
         (Some(email), Some(path)) => Some(SubjectKey::new(keys::read(path)?).subject_of(email)),
-        (Some(_), None) => return Err(CommandError::Usage("--subject needs --subject-key (the server's)")),
+        (Some(_), None) => {
+            return Err(CommandError::Usage(
+                "--subject needs --subject-key (the server's)",
+            ))
+        }
         (None, _) => None,
     };
     let store = Store::open(&args.database.url).await?;
@@ -220,8 +249,8 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
         after = last.seq;
         for stored in page {
             // The body was written by us from a valid record; keep it verbatim if not.
-            let record: serde_json::Value =
-                serde_json::from_str(&stored.body).unwrap_or(serde_json::Value::String(stored.body.clone()));
+            let record: serde_json::Value = serde_json::from_str(&stored.body)
+                .unwrap_or(serde_json::Value::String(stored.body.clone()));
             let line = json!({
                 "seq": stored.seq,
                 "received_at": stored.received_at,
@@ -249,4 +278,3 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
     println!("{}", key.jwks());
     Ok(ExitCode::SUCCESS)
 }
-

@@ -221,27 +221,47 @@ impl ServeArgs {
             }
         }
         let client_ip_header = match self.client_ip_header.or(file.client_ip_header) {
-            Some(name) => Some(HeaderName::try_from(name.as_str()).map_err(|_| ConfigError::Header(name))?),
+            Some(name) => {
+                Some(HeaderName::try_from(name.as_str()).map_err(|_| ConfigError::Header(name))?)
+            }
             None => None,
         };
-        let database = self.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let database = self
+            .database
+            .or(file.database)
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
         Ok(Settings {
             database: database.parse()?,
-            listen: self.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8787))),
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8787))),
             allowed_origins: parse_origins(&origins)?,
             static_dir,
             receipt_key: self.receipt_key.or(file.receipt_key),
             subject_key: self.subject_key.or(file.subject_key),
-            rate_per_ip: self.rate_per_ip.or(file.rate_per_ip).unwrap_or(DEFAULT_RATE_PER_IP),
-            rate_per_site: self.rate_per_site.or(file.rate_per_site).unwrap_or(DEFAULT_RATE_PER_SITE),
+            rate_per_ip: self
+                .rate_per_ip
+                .or(file.rate_per_ip)
+                .unwrap_or(DEFAULT_RATE_PER_IP),
+            rate_per_site: self
+                .rate_per_site
+                .or(file.rate_per_site)
+                .unwrap_or(DEFAULT_RATE_PER_SITE),
             client_ip_header,
         })
     }
 }
 
 fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    toml::from_str(&text).map_err(|err| ConfigError::Parse { path: path.into(), message: err.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|err| ConfigError::Parse {
+        path: path.into(),
+        message: err.to_string(),
+    })
 }
 
 /// Checks each origin is exactly `scheme://host[:port]`, as browsers send it.
@@ -254,7 +274,9 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError
             let bad = || ConfigError::Origin(origin.to_owned());
             let (scheme, host) = origin.split_once("://").ok_or_else(bad)?;
             let host_ok = !host.is_empty()
-                && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b));
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b));
             if !matches!(scheme, "http" | "https") || !host_ok {
                 return Err(bad());
             }
@@ -273,8 +295,18 @@ mod tests {
 
     #[test]
     fn origins_must_be_exact() {
-        assert!(parse_origins(&["https://pci.qualys.com".into(), "http://127.0.0.1:8787".into()]).is_ok());
-        for bad in ["*", "https://pci.qualys.com/", "pci.qualys.com", "ftp://x.com", "https://PCI.qualys.com"] {
+        assert!(parse_origins(&[
+            "https://pci.qualys.com".into(),
+            "http://127.0.0.1:8787".into()
+        ])
+        .is_ok());
+        for bad in [
+            "*",
+            "https://pci.qualys.com/",
+            "pci.qualys.com",
+            "ftp://x.com",
+            "https://PCI.qualys.com",
+        ] {
             assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
         }
         assert!(matches!(parse_origins(&[]), Err(ConfigError::NoOrigins)));
@@ -284,8 +316,16 @@ mod tests {
     fn the_example_config_parses_with_the_six_sites() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("collector.example.toml");
         let file = read_file(&path).unwrap();
-        assert_eq!(file.allowed_origins.unwrap(), DEFAULT_ORIGINS.map(String::from).to_vec());
-        let settings = ServeArgs { config: Some(path), ..Default::default() }.resolve().unwrap();
+        assert_eq!(
+            file.allowed_origins.unwrap(),
+            DEFAULT_ORIGINS.map(String::from).to_vec()
+        );
+        let settings = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
         assert_eq!(settings.allowed_origins.len(), 6);
     }
 
@@ -294,7 +334,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:1\"\nallowed_origin = []\n").unwrap();
-        let err = ServeArgs { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        let err = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(err.to_string().contains("allowed_origin"), "{err}");
     }
 }

@@ -17,7 +17,9 @@ pub enum AppError {
         column: usize,
     },
     /// The body is JSON but not a valid consent record.
-    #[error("body is not a valid consent record (line {line}, column {column}); see the record schema")]
+    #[error(
+        "body is not a valid consent record (line {line}, column {column}); see the record schema"
+    )]
     InvalidRecord {
         /// Where validation stopped.
         line: usize,
@@ -106,6 +108,12 @@ impl AppError {
     }
 }
 
+impl From<crate::limit::RetryAfter> for AppError {
+    fn from(crate::limit::RetryAfter(retry_after): crate::limit::RetryAfter) -> Self {
+        Self::RateLimited { retry_after }
+    }
+}
+
 impl From<crate::store::StoreError> for AppError {
     fn from(err: crate::store::StoreError) -> Self {
         Self::Internal(err.to_string())
@@ -120,7 +128,9 @@ impl IntoResponse for AppError {
         let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
         let mut response = (self.status(), Json(body)).into_response();
         if let Self::RateLimited { retry_after } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }

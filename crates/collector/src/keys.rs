@@ -42,7 +42,10 @@ pub fn random() -> Result<[u8; 32], KeyError> {
 
 /// Reads a key file.
 pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        path: path.into(),
+        source,
+    })?;
     URL_SAFE_NO_PAD
         .decode(text.trim())
         .ok()
@@ -53,7 +56,10 @@ pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
 /// Writes a new key file; never overwrites one (a lost key would orphan every receipt).
 pub fn create(path: &Path) -> Result<[u8; 32], KeyError> {
     let bytes = random()?;
-    let write_err = |source| KeyError::Write { path: path.into(), source };
+    let write_err = |source| KeyError::Write {
+        path: path.into(),
+        source,
+    };
     crate::store::create_parent(path).map_err(write_err)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

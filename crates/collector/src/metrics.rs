@@ -41,12 +41,30 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("assent");
         let stored = Counter::<u64, AtomicU64>::default();
         let rejected = Family::<Reason, Counter>::default();
-        let latency =
-            Family::<Route, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
-        registry.register("records_stored", "Records stored (first POST of a record id)", stored.clone());
-        registry.register("records_rejected", "Requests refused, by reason", rejected.clone());
-        registry.register("http_request_duration_seconds", "Request latency by route", latency.clone());
-        Self { registry, stored, rejected, latency }
+        let latency = Family::<Route, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
+        registry.register(
+            "records_stored",
+            "Records stored (first POST of a record id)",
+            stored.clone(),
+        );
+        registry.register(
+            "records_rejected",
+            "Requests refused, by reason",
+            rejected.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Request latency by route",
+            latency.clone(),
+        );
+        Self {
+            registry,
+            stored,
+            rejected,
+            latency,
+        }
     }
 }
 
@@ -90,7 +108,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "other".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    let labels = Route { method, route, status: response.status().as_u16() };
-    state.metrics.latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    let labels = Route {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    state
+        .metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
     response
 }

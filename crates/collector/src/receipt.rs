@@ -80,7 +80,9 @@ pub struct ReceiptKey {
 
 impl std::fmt::Debug for ReceiptKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReceiptKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("ReceiptKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,7 +106,11 @@ impl ReceiptKey {
 
     /// Signs the claims.
     pub fn sign(&self, claims: &Claims) -> String {
-        let header = Header { alg: "EdDSA".into(), typ: TYP.into(), kid: self.kid.clone() };
+        let header = Header {
+            alg: "EdDSA".into(),
+            typ: TYP.into(),
+            kid: self.kid.clone(),
+        };
         // Plain data with string keys: serializing cannot fail.
         let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
@@ -150,7 +156,8 @@ pub fn verifying_key_from_b64(x: &str) -> Option<VerifyingKey> {
 /// Checks a receipt's signature and returns what it states.
 pub fn verify(token: &str, key: &VerifyingKey) -> Result<Claims, ReceiptError> {
     let mut parts = token.trim().split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(ReceiptError::Form);
     };
@@ -194,13 +201,22 @@ mod tests {
 
         // Swap the payload for one that says "granted".
         let parts: Vec<&str> = token.split('.').collect();
-        let forged = URL_SAFE_NO_PAD
-            .encode(String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap().replace("denied", "granted"));
+        let forged = URL_SAFE_NO_PAD.encode(
+            String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap())
+                .unwrap()
+                .replace("denied", "granted"),
+        );
         let tampered = format!("{}.{forged}.{}", parts[0], parts[2]);
-        assert_eq!(verify(&tampered, &key.verifying_key()), Err(ReceiptError::Signature));
+        assert_eq!(
+            verify(&tampered, &key.verifying_key()),
+            Err(ReceiptError::Signature)
+        );
 
         let other = ReceiptKey::from_seed([4; 32]);
-        assert_eq!(verify(&token, &other.verifying_key()), Err(ReceiptError::Signature));
+        assert_eq!(
+            verify(&token, &other.verifying_key()),
+            Err(ReceiptError::Signature)
+        );
         assert_eq!(verify("a.b", &key.verifying_key()), Err(ReceiptError::Form));
     }
 }

@@ -4,9 +4,9 @@ mod meta;
 mod records;
 
 use axum::http::{header, HeaderValue, Method};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
@@ -36,6 +36,8 @@ pub fn app(state: AppState) -> Router {
         .allow_origin(AllowOrigin::list(state.allowed_origins.iter().cloned()))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE])
+        // The widget reads Retry-After of a 429 to schedule its retry.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(600));
     let api = Router::new()
         .route("/v1/records", post(records::create))
@@ -46,20 +48,32 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(cors);
     let router = match &state.static_dir {
-        Some(dir) => api.fallback_service(ServeDir::new(dir).precompressed_br().append_index_html_on_directories(true)),
+        Some(dir) => api.fallback_service(
+            ServeDir::new(dir)
+                .precompressed_br()
+                .append_index_html_on_directories(true),
+        ),
         None => api.fallback(|| async { AppError::NotFound }),
     };
     router
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(TraceLayer::new_for_http())
         // A bug must still answer with the JSON error, not a dropped connection.
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".into()).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
         .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
 }
 
 /// Every answer is what its content type says; browsers must not guess otherwise.
 async fn nosniff(mut response: axum::response::Response) -> axum::response::Response {
-    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }

@@ -30,8 +30,16 @@ impl FromStr for Database {
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
             return Ok(Self::Postgres(value.to_owned()));
         }
-        let path = value.strip_prefix("sqlite://").or_else(|| value.strip_prefix("sqlite:")).unwrap_or(value);
-        if path.is_empty() || path.contains("://") || path.contains('?') || path.contains('#') || path == ":memory:" {
+        let path = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+            .unwrap_or(value);
+        if path.is_empty()
+            || path.contains("://")
+            || path.contains('?')
+            || path.contains('#')
+            || path == ":memory:"
+        {
             return Err(StoreError::Url);
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
@@ -135,7 +143,8 @@ pub struct Store {
     append_lock: tokio::sync::Mutex<()>,
 }
 
-const COLUMNS: &str = "seq, record_id, site, subject, body, digest, prev_hash, chain_hash, received_at, receipt";
+const COLUMNS: &str =
+    "seq, record_id, site, subject, body, digest, prev_hash, chain_hash, received_at, receipt";
 
 impl Store {
     /// Connects and applies migrations.
@@ -144,7 +153,11 @@ impl Store {
         let (url, dialect, max) = match database {
             Database::Sqlite(path) => {
                 create_parent(path).map_err(StoreError::Directory)?;
-                (format!("sqlite:{}?mode=rwc", path.display()), Dialect::Sqlite, 4)
+                (
+                    format!("sqlite:{}?mode=rwc", path.display()),
+                    Dialect::Sqlite,
+                    4,
+                )
             }
             Database::Postgres(url) => (url.clone(), Dialect::Postgres, 8),
         };
@@ -166,15 +179,23 @@ impl Store {
                 // WAL is a property of the file. Switching to it takes a lock that
                 // busy_timeout does not wait for, so switch once, from one connection, and
                 // only if needed.
-                let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await?;
+                let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                    .fetch_one(&pool)
+                    .await?;
                 if !mode.eq_ignore_ascii_case("wal") {
-                    sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&pool)
+                        .await?;
                 }
                 sqlx::migrate!("./migrations/sqlite").run(&pool).await?
             }
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Self { pool, dialect, append_lock: tokio::sync::Mutex::new(()) })
+        Ok(Self {
+            pool,
+            dialect,
+            append_lock: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// Closes the pool.
@@ -202,14 +223,17 @@ impl Store {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => {
                 let mut tx = self.pool.begin().await?;
-                tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE").await?;
+                tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE")
+                    .await?;
                 tx
             }
         };
-        let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE record_id = $1"))
-            .bind(&record_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM records WHERE record_id = $1"
+        ))
+        .bind(&record_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some(row) = existing {
             let stored = from_row(&row)?;
             tx.rollback().await?;
@@ -228,7 +252,12 @@ impl Store {
         };
         let received_at = now_rfc3339();
         let chain_hash = chain::link(&prev_hash, seq, &received_at, subject.as_deref(), &digest);
-        let receipt = sign(NewRow { record, seq, chain_hash: &chain_hash, received_at: &received_at });
+        let receipt = sign(NewRow {
+            record,
+            seq,
+            chain_hash: &chain_hash,
+            received_at: &received_at,
+        });
         let stored = Stored {
             seq,
             record_id,
@@ -241,34 +270,43 @@ impl Store {
             received_at,
             receipt,
         };
-        sqlx::query(&format!("INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-            .bind(stored.seq)
-            .bind(&stored.record_id)
-            .bind(&stored.site)
-            .bind(&stored.subject)
-            .bind(&stored.body)
-            .bind(&stored.digest)
-            .bind(&stored.prev_hash)
-            .bind(&stored.chain_hash)
-            .bind(&stored.received_at)
-            .bind(&stored.receipt)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(stored.seq)
+        .bind(&stored.record_id)
+        .bind(&stored.site)
+        .bind(&stored.subject)
+        .bind(&stored.body)
+        .bind(&stored.digest)
+        .bind(&stored.prev_hash)
+        .bind(&stored.chain_hash)
+        .bind(&stored.received_at)
+        .bind(&stored.receipt)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Appended::Created(stored))
     }
 
     /// The stored row of a record id.
     pub async fn get(&self, record_id: &str) -> Result<Option<Stored>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE record_id = $1"))
-            .bind(record_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM records WHERE record_id = $1"
+        ))
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     /// Up to `limit` rows after `after_seq`, in order; `subject` narrows to one subject.
-    pub async fn page(&self, after_seq: i64, limit: i64, subject: Option<&str>) -> Result<Vec<Stored>, StoreError> {
+    pub async fn page(
+        &self,
+        after_seq: i64,
+        limit: i64,
+        subject: Option<&str>,
+    ) -> Result<Vec<Stored>, StoreError> {
         let rows = match subject {
             Some(subject) => {
                 sqlx::query(&format!(
@@ -325,5 +363,6 @@ fn from_row(row: &AnyRow) -> Result<Stored, StoreError> {
 fn now_rfc3339() -> String {
     let now = OffsetDateTime::now_utc();
     let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
-    now.format(&Rfc3339).unwrap_or_else(|_| now.unix_timestamp().to_string())
+    now.format(&Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }

@@ -50,14 +50,28 @@ mod tests {
     #[test]
     fn normalised_addresses_share_a_subject_and_keys_matter() {
         let key = SubjectKey::new([7; 32]);
-        assert_eq!(key.subject_of(" Ada@Example.com "), key.subject_of("ada@example.com"));
-        assert_ne!(key.subject_of("ada@example.com"), SubjectKey::new([8; 32]).subject_of("ada@example.com"));
+        assert_eq!(
+            key.subject_of(" Ada@Example.com "),
+            key.subject_of("ada@example.com")
+        );
+        assert_ne!(
+            key.subject_of("ada@example.com"),
+            SubjectKey::new([8; 32]).subject_of("ada@example.com")
+        );
         assert!(!key.subject_of("ada@example.com").contains("ada"));
 
         // The same as HMAC-SHA256 with the 32-byte key as given.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).unwrap();
         mac.update(b"ada@example.com");
-        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(key.subject_of("ada@example.com"), format!("hmac-sha256:{hex}"));
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            key.subject_of("ada@example.com"),
+            format!("hmac-sha256:{hex}")
+        );
     }
 }

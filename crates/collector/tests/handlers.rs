@@ -39,16 +39,34 @@ async fn first_post_is_201_repeat_is_200_with_the_same_receipt_and_a_changed_bod
 async fn sendbeacon_text_plain_is_accepted_and_other_types_are_not() {
     let (_dir, db) = sqlite();
     let state = state(&db, 0, 0).await;
-    let beacon = post_as("text/plain;charset=UTF-8", ORIGIN, record(&new_id()).to_string());
+    let beacon = post_as(
+        "text/plain;charset=UTF-8",
+        ORIGIN,
+        record(&new_id()).to_string(),
+    );
     assert_eq!(send(&state, beacon).await.status, StatusCode::CREATED);
 
-    for content_type in [Some("application/x-www-form-urlencoded"), Some("multipart/form-data"), None] {
+    for content_type in [
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data"),
+        None,
+    ] {
         let mut request = Request::post("/v1/records").header("origin", ORIGIN);
         if let Some(t) = content_type {
             request = request.header("content-type", t);
         }
-        let reply = send(&state, request.body(Body::from(record(&new_id()).to_string())).unwrap()).await;
-        assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}");
+        let reply = send(
+            &state,
+            request
+                .body(Body::from(record(&new_id()).to_string()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
         assert_eq!(reply.json()["error"], "unsupported_media_type");
     }
 }
@@ -69,7 +87,10 @@ fn bad_bodies() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("empty", vec![]),
         ("not json", b"record please".to_vec()),
-        ("truncated", record(id).to_string().as_bytes()[..40].to_vec()),
+        (
+            "truncated",
+            record(id).to_string().as_bytes()[..40].to_vec(),
+        ),
         ("json null", b"null".to_vec()),
         ("json array", b"[]".to_vec()),
         ("json string", format!("\"{marker}\"").into_bytes()),
@@ -78,21 +99,48 @@ fn bad_bodies() -> Vec<(&'static str, Vec<u8>)> {
         ("deep nesting", "[".repeat(10_000).into_bytes()),
         ("unknown field", with(&["ip"], json!("203.0.113.9"))),
         ("unknown field named like markup", with(&[marker], json!(1))),
-        ("unknown purpose", with(&["purposes"], json!([{"purpose": marker, "basis": "consent", "state": "granted"}]))),
+        (
+            "unknown purpose",
+            with(
+                &["purposes"],
+                json!([{"purpose": marker, "basis": "consent", "state": "granted"}]),
+            ),
+        ),
         ("wrong type id", with(&["record_id"], json!(42))),
         ("id not a uuid", with(&["record_id"], json!(marker))),
         ("site with markup", with(&["site"], json!(marker))),
         ("site too long", with(&["site"], json!("a".repeat(300)))),
         ("gpc as string", with(&["gpc"], json!("true"))),
-        ("purposes as object", with(&["purposes"], json!({"updates": "granted"}))),
+        (
+            "purposes as object",
+            with(&["purposes"], json!({"updates": "granted"})),
+        ),
         ("empty purposes", with(&["purposes"], json!([]))),
-        ("state not an enum", with(&["purposes"], json!([{"purpose": "updates", "basis": "consent", "state": marker}]))),
-        ("mandatory purpose with a state", with(&["purposes"], json!([{"purpose": "security", "basis": "contract", "state": "denied"}]))),
+        (
+            "state not an enum",
+            with(
+                &["purposes"],
+                json!([{"purpose": "updates", "basis": "consent", "state": marker}]),
+            ),
+        ),
+        (
+            "mandatory purpose with a state",
+            with(
+                &["purposes"],
+                json!([{"purpose": "security", "basis": "contract", "state": "denied"}]),
+            ),
+        ),
         ("bad time", with(&["client_time"], json!(marker))),
         ("huge number", with(&["gpc"], json!(1e308))),
         ("email malformed", with(&["email"], json!(marker))),
-        ("notice hash not sha256", with(&["notice", "hash"], json!(marker))),
-        ("trailing garbage", format!("{} {marker}", record(id)).into_bytes()),
+        (
+            "notice hash not sha256",
+            with(&["notice", "hash"], json!(marker)),
+        ),
+        (
+            "trailing garbage",
+            format!("{} {marker}", record(id)).into_bytes(),
+        ),
     ]
 }
 
@@ -104,8 +152,13 @@ async fn malformed_oversized_and_wrong_typed_bodies_get_4xx_json_without_echo() 
         let reply = send(&state, post(body)).await;
         assert!(reply.status.is_client_error(), "{name}: {}", reply.status);
         let json = reply.json();
-        let code = json["error"].as_str().unwrap_or_else(|| panic!("{name}: {json}"));
-        assert!(["malformed_json", "invalid_record"].contains(&code), "{name}: {code}");
+        let code = json["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: {json}"));
+        assert!(
+            ["malformed_json", "invalid_record"].contains(&code),
+            "{name}: {code}"
+        );
         let text = String::from_utf8_lossy(&reply.body);
         for echo in ["MARK", "script", "203.0.113", "\"ip\""] {
             assert!(!text.contains(echo), "{name} echoes input: {text}");
@@ -128,11 +181,18 @@ async fn malformed_oversized_and_wrong_typed_bodies_get_4xx_json_without_echo() 
 async fn disallowed_origin_gets_403_and_cors_answers_only_allowed_origins() {
     let (_dir, db) = sqlite();
     let state = state(&db, 0, 0).await;
-    let evil = post_as("application/json", "https://evil.example", record(&new_id()).to_string());
+    let evil = post_as(
+        "application/json",
+        "https://evil.example",
+        record(&new_id()).to_string(),
+    );
     let reply = send(&state, evil).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.json()["error"], "origin_not_allowed");
-    assert!(reply.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    assert!(reply
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
 
     let preflight = |origin: &str| {
         Request::options("/v1/records")
@@ -144,17 +204,35 @@ async fn disallowed_origin_gets_403_and_cors_answers_only_allowed_origins() {
     };
     let ok = send(&state, preflight("http://127.0.0.1:8787")).await;
     assert!(ok.status.is_success());
-    assert_eq!(ok.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://127.0.0.1:8787");
-    assert!(ok.headers[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap().contains("content-type"));
-    assert!(ok.headers.get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
+    assert_eq!(
+        ok.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://127.0.0.1:8787"
+    );
+    assert!(ok.headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .contains("content-type"));
+    assert!(ok
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+        .is_none());
 
     let denied = send(&state, preflight("https://evil.example")).await;
-    assert!(denied.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "never mirrored");
+    assert!(
+        denied
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none(),
+        "never mirrored"
+    );
 
     let allowed = send(&state, post(record(&new_id()).to_string())).await;
     assert_eq!(allowed.status, StatusCode::CREATED);
     assert_eq!(allowed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], ORIGIN);
-    assert!(allowed.headers.get(header::SET_COOKIE).is_none(), "no cookies, ever");
+    assert!(
+        allowed.headers.get(header::SET_COOKIE).is_none(),
+        "no cookies, ever"
+    );
 }
 
 #[tokio::test]
@@ -162,29 +240,61 @@ async fn rate_limits_answer_429_with_retry_after() {
     let (_dir, db) = sqlite();
     let by_ip = state(&db, 3, 0).await;
     for _ in 0..3 {
-        assert_eq!(send(&by_ip, post(record(&new_id()).to_string())).await.status, StatusCode::CREATED);
+        assert_eq!(
+            send(&by_ip, post(record(&new_id()).to_string()))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
     }
     let reply = send(&by_ip, post(record(&new_id()).to_string())).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(reply.json()["error"], "rate_limited");
-    let retry: u64 = reply.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    let retry: u64 = reply.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry));
+    // A page on an allowed origin may read it.
+    assert_eq!(reply.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], ORIGIN);
+    let exposed = reply.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+        .to_str()
+        .unwrap();
+    assert!(exposed.eq_ignore_ascii_case("retry-after"), "{exposed}");
 
     // Behind a proxy, its header tells clients apart.
     let mut proxied = state(&db, 1, 0).await;
     proxied.client_ip_header = Some(header::HeaderName::from_static("x-forwarded-for"));
     let via = |ip: &str| {
         let mut request = post(record(&new_id()).to_string());
-        request.headers_mut().insert("x-forwarded-for", format!("198.51.100.7, {ip}").parse().unwrap());
+        request.headers_mut().insert(
+            "x-forwarded-for",
+            format!("198.51.100.7, {ip}").parse().unwrap(),
+        );
         request
     };
-    assert_eq!(send(&proxied, via("203.0.113.1")).await.status, StatusCode::CREATED);
-    assert_eq!(send(&proxied, via("203.0.113.2")).await.status, StatusCode::CREATED);
-    assert_eq!(send(&proxied, via("203.0.113.1")).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        send(&proxied, via("203.0.113.1")).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        send(&proxied, via("203.0.113.2")).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        send(&proxied, via("203.0.113.1")).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 
     let by_site = state(&db, 0, 2).await;
     for _ in 0..2 {
-        assert_eq!(send(&by_site, post(record(&new_id()).to_string())).await.status, StatusCode::CREATED);
+        assert_eq!(
+            send(&by_site, post(record(&new_id()).to_string()))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
     }
     let reply = send(&by_site, post(record(&new_id()).to_string())).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
@@ -207,8 +317,15 @@ async fn receipts_health_metrics_and_errors_are_json() {
     let bad_id = send(&state, get("/v1/records/%3Cscript%3E/receipt")).await;
     assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
     assert!(!String::from_utf8_lossy(&bad_id.body).contains("script"));
-    assert_eq!(send(&state, get("/nowhere")).await.json()["error"], "not_found");
-    let wrong_method = send(&state, Request::delete("/v1/records").body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        send(&state, get("/nowhere")).await.json()["error"],
+        "not_found"
+    );
+    let wrong_method = send(
+        &state,
+        Request::delete("/v1/records").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong_method.json()["error"], "method_not_allowed");
 
@@ -217,11 +334,19 @@ async fn receipts_health_metrics_and_errors_are_json() {
     let metrics = send(&state, get("/metrics")).await;
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.contains("assent_records_stored_total 1"), "{text}");
-    assert!(text.contains("assent_records_rejected_total{reason=\"malformed_json\"} 1"), "{text}");
-    assert!(text.contains("assent_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("assent_records_rejected_total{reason=\"malformed_json\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("assent_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("route=\"/v1/records\""), "{text}");
 
-    let jwks = send(&state, get("/.well-known/assent-receipt-key")).await.json();
+    let jwks = send(&state, get("/.well-known/assent-receipt-key"))
+        .await
+        .json();
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
 }
@@ -240,12 +365,26 @@ async fn static_files_are_served_with_brotli_when_accepted() {
     let index = send(&state, get("/")).await;
     assert_eq!(index.status, StatusCode::OK);
     assert_eq!(index.body, b"<p>demo</p>");
-    let br = send(&state, Request::get("/app.js").header("accept-encoding", "br").body(Body::empty()).unwrap()).await;
+    let br = send(
+        &state,
+        Request::get("/app.js")
+            .header("accept-encoding", "br")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(br.headers[header::CONTENT_ENCODING], "br");
     assert_eq!(br.body, b"brotli");
     assert_eq!(send(&state, get("/app.js")).await.body, b"plain");
-    assert_eq!(send(&state, get("/healthz")).await.status, StatusCode::OK, "API routes win over files");
-    assert_eq!(send(&state, get("/missing.html")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&state, get("/healthz")).await.status,
+        StatusCode::OK,
+        "API routes win over files"
+    );
+    assert_eq!(
+        send(&state, get("/missing.html")).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[test]
@@ -256,19 +395,38 @@ fn the_openapi_file_lists_exactly_the_routes() {
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (path.clone(), m.clone())))
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (path.clone(), m.clone()))
+        })
         .filter(|(_, m)| m != "parameters")
         .collect();
     documented.sort();
-    let mut routes: Vec<(String, String)> =
-        assent_collector::routes::ROUTES.iter().map(|(p, m)| ((*p).to_owned(), (*m).to_owned())).collect();
+    let mut routes: Vec<(String, String)> = assent_collector::routes::ROUTES
+        .iter()
+        .map(|(p, m)| ((*p).to_owned(), (*m).to_owned()))
+        .collect();
     routes.sort();
     assert_eq!(documented, routes);
 
     // Every error code the code can produce is documented.
     let text = doc.to_string();
-    for code in ["malformed_json", "invalid_record", "invalid_record_id", "body_too_large", "unsupported_media_type", "request_timeout",
-        "origin_not_allowed", "rate_limited", "record_conflict", "not_found", "method_not_allowed", "internal"] {
+    for code in [
+        "malformed_json",
+        "invalid_record",
+        "invalid_record_id",
+        "body_too_large",
+        "unsupported_media_type",
+        "request_timeout",
+        "origin_not_allowed",
+        "rate_limited",
+        "record_conflict",
+        "not_found",
+        "method_not_allowed",
+        "internal",
+    ] {
         assert!(text.contains(code), "{code} not in openapi.json");
     }
 }

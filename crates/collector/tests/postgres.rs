@@ -14,7 +14,12 @@ async fn storage_behaves_as_on_sqlite() {
     let db = Database::Postgres(pg.url.clone());
     suite::idempotent_under_concurrent_posts(&db).await;
     suite::receipts_verify(&db).await;
-    suite::chain_detects_a_modified_row(&db, &pg.url, "ALTER TABLE records DISABLE TRIGGER records_no_update").await;
+    suite::chain_detects_a_modified_row(
+        &db,
+        &pg.url,
+        "ALTER TABLE records DISABLE TRIGGER records_no_update",
+    )
+    .await;
 }
 
 #[tokio::test]

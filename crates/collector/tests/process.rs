@@ -19,11 +19,17 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_record() {
     server.kill();
     let acked = burst.await.unwrap();
     eprintln!("acknowledged before the kill: {}", acked.len());
-    assert!(acked.len() > 20, "too few acknowledged before the kill: {}", acked.len());
+    assert!(
+        acked.len() > 20,
+        "too few acknowledged before the kill: {}",
+        acked.len()
+    );
     assert!(acked.len() < 8000, "the burst ended before the kill");
 
-    let stored: HashSet<String> =
-        process::export(&db).iter().map(|l| l["record"]["record_id"].as_str().unwrap().to_owned()).collect();
+    let stored: HashSet<String> = process::export(&db)
+        .iter()
+        .map(|l| l["record"]["record_id"].as_str().unwrap().to_owned())
+        .collect();
     let lost: Vec<_> = acked.iter().filter(|id| !stored.contains(*id)).collect();
     assert!(lost.is_empty(), "{} acknowledged records lost", lost.len());
     let (ok, report) = process::verify(&db, &[]);
@@ -34,7 +40,10 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_record() {
     assert_eq!(process::burst(&[server.addr], 1, 3).await.len(), 3);
     let (ok, report) = process::verify(&db, &[]);
     assert!(ok, "{report}");
-    assert_eq!(report["verified"].as_i64().unwrap() as usize, stored.len() + 3);
+    assert_eq!(
+        report["verified"].as_i64().unwrap() as usize,
+        stored.len() + 3
+    );
 }
 
 #[tokio::test]
@@ -50,7 +59,12 @@ async fn cli_keygen_export_and_verify() {
     assert!(keygen.status.success());
     let jwks: serde_json::Value = serde_json::from_slice(&keygen.stdout).unwrap();
     let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
-    assert!(!process::run(&["keygen", "--receipt-key", key_s]).status.success(), "never overwrites a key");
+    assert!(
+        !process::run(&["keygen", "--receipt-key", key_s])
+            .status
+            .success(),
+        "never overwrites a key"
+    );
 
     let server = Server::start(&db, &["--receipt-key", key_s, "--subject-key", subject_s]);
     let client = reqwest::Client::new();
@@ -80,7 +94,15 @@ async fn cli_keygen_export_and_verify() {
     assert!(first["received_at"].is_string());
     assert!(first["record"].get("email").is_none());
 
-    let mine = process::run(&["export", "--database", &db, "--subject", " ADA@example.com", "--subject-key", subject_s]);
+    let mine = process::run(&[
+        "export",
+        "--database",
+        &db,
+        "--subject",
+        " ADA@example.com",
+        "--subject-key",
+        subject_s,
+    ]);
     assert_eq!(String::from_utf8(mine.stdout).unwrap().lines().count(), 1);
 
     let (ok, report) = process::verify(&db, &["--receipt-key", key_s]);
@@ -100,7 +122,10 @@ async fn cli_keygen_export_and_verify() {
 fn a_bad_config_stops_the_start_with_a_clear_message() {
     let cases: [(&[&str], &str); 4] = [
         (&["--allowed-origins", "*"], "allowed origin"),
-        (&["--allowed-origins", "https://pci.qualys.com/path"], "allowed origin"),
+        (
+            &["--allowed-origins", "https://pci.qualys.com/path"],
+            "allowed origin",
+        ),
         (&["--database", "mysql://x"], "database"),
         (&["--static-dir", "/nonexistent/dist"], "static dir"),
     ];
@@ -122,7 +147,8 @@ async fn a_trickled_body_times_out_with_408() {
     let head = "POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
     socket.write_all(head.as_bytes()).await.unwrap();
     let mut answer = String::new();
-    let read = tokio::time::timeout(Duration::from_secs(20), socket.read_to_string(&mut answer)).await;
+    let read =
+        tokio::time::timeout(Duration::from_secs(20), socket.read_to_string(&mut answer)).await;
     assert!(read.is_ok(), "no answer in 20 s");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"request_timeout\""), "{answer}");

@@ -13,7 +13,9 @@ async fn idempotent_under_concurrent_posts() {
 #[tokio::test]
 async fn chain_detects_a_modified_row() {
     let (_dir, db) = sqlite();
-    let assent_collector::store::Database::Sqlite(path) = &db else { unreachable!() };
+    let assent_collector::store::Database::Sqlite(path) = &db else {
+        unreachable!()
+    };
     let url = format!("sqlite:{}", path.display());
     suite::chain_detects_a_modified_row(&db, &url, "DROP TRIGGER records_no_update").await;
 }
@@ -31,8 +33,15 @@ async fn the_file_is_in_wal_mode_and_reopens() {
     first.store.close().await;
     let again = common::state(&db, 0, 0).await;
     assert!(again.store.ping().await.is_ok());
-    let assent_collector::store::Database::Sqlite(path) = &db else { unreachable!() };
-    let pool = sqlx::AnyPool::connect(&format!("sqlite:{}", path.display())).await.unwrap();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
+    let assent_collector::store::Database::Sqlite(path) = &db else {
+        unreachable!()
+    };
+    let pool = sqlx::AnyPool::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
 }

@@ -16,7 +16,13 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::V
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.encode())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
 }
 
 /// `GET /.well-known/assent-receipt-key`: the JWK set that verifies receipts.

@@ -63,30 +63,39 @@ async fn store_record(
             return Err(AppError::OriginNotAllowed);
         }
     }
-    state.limits.check_ip(client_ip(state, &request)).map_err(|retry_after| AppError::RateLimited { retry_after })?;
+    state.limits.check_ip(client_ip(state, &request))?;
     if !acceptable_type(headers) {
         return Err(AppError::UnsupportedMediaType);
     }
     // A client trickling its body must not hold a connection for long.
-    let body = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(request.into_body(), BODY_LIMIT))
-        .await
-        .map_err(|_| AppError::Timeout)?
-        .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))?;
-    let mut record: ConsentRecord = serde_json::from_slice(&body).map_err(|err| AppError::from_parse(&err))?;
-    state
-        .limits
-        .check_site(record.site.as_str())
-        .map_err(|retry_after| AppError::RateLimited { retry_after })?;
+    let body = tokio::time::timeout(
+        BODY_TIMEOUT,
+        axum::body::to_bytes(request.into_body(), BODY_LIMIT),
+    )
+    .await
+    .map_err(|_| AppError::Timeout)?
+    .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))?;
+    let mut record: ConsentRecord =
+        serde_json::from_slice(&body).map_err(|err| AppError::from_parse(&err))?;
+    state.limits.check_site(record.site.as_str())?;
 
     // Only the keyed hash of an address is kept.
-    let subject = record.email.take().map(|email| state.subject_key.subject(&email));
+    let subject = record
+        .email
+        .take()
+        .map(|email| state.subject_key.subject(&email));
     let key = state.receipt_key.clone();
     let store = state.store.clone();
     // Run the write to completion even if the client goes away meanwhile.
     let appended = tokio::spawn(async move {
         store
             .append(&record, subject, |row| {
-                key.sign(&Claims::new(row.record, row.seq, row.chain_hash, row.received_at))
+                key.sign(&Claims::new(
+                    row.record,
+                    row.seq,
+                    row.chain_hash,
+                    row.received_at,
+                ))
             })
             .await
     })
@@ -112,10 +121,14 @@ pub async fn receipt(
     let ip = client_ip(&state, &request);
     drop(request);
     let outcome: Result<Json<ReceiptBody>, AppError> = async {
-        state.limits.check_ip(ip).map_err(|retry_after| AppError::RateLimited { retry_after })?;
+        state.limits.check_ip(ip)?;
         let Path(id) = id.map_err(|_| AppError::InvalidId)?;
         let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::InvalidId)?;
-        let stored = state.store.get(&id.hyphenated().to_string()).await?.ok_or(AppError::NotFound)?;
+        let stored = state
+            .store
+            .get(&id.hyphenated().to_string())
+            .await?
+            .ok_or(AppError::NotFound)?;
         Ok(Json(stored.into()))
     }
     .await;
@@ -143,7 +156,10 @@ fn client_ip(state: &AppState, request: &Request) -> IpAddr {
 
 /// `application/json`, or `text/plain` as `navigator.sendBeacon` sends a string.
 fn acceptable_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let essence = value.split(';').next().unwrap_or("").trim();

@@ -32,8 +32,12 @@ pub fn record(id: &str) -> Value {
 
 /// A fresh random record id.
 pub fn new_id() -> String {
-    let bytes: [u8; 16] = assent_collector::keys::random().unwrap()[..16].try_into().unwrap();
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    let bytes: [u8; 16] = assent_collector::keys::random().unwrap()[..16]
+        .try_into()
+        .unwrap();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// A temp SQLite file that lives as long as the returned guard.
@@ -51,7 +55,10 @@ pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState 
         subject_key: Arc::new(SubjectKey::new([9; 32])),
         limits: Arc::new(Limits::per_minute(per_ip, per_site)),
         metrics: Arc::new(Metrics::default()),
-        allowed_origins: Arc::new(vec![ORIGIN.parse().unwrap(), "http://127.0.0.1:8787".parse().unwrap()]),
+        allowed_origins: Arc::new(vec![
+            ORIGIN.parse().unwrap(),
+            "http://127.0.0.1:8787".parse().unwrap(),
+        ]),
         static_dir: None,
         client_ip_header: None,
     }
@@ -67,8 +74,13 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "not JSON ({}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 }
 
@@ -77,8 +89,18 @@ pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A POST of `body` from the allowed origin as `application/json`.
@@ -100,7 +122,12 @@ pub async fn serve(state: AppState) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     addr
 }

@@ -12,7 +12,12 @@ pub struct TempPostgres {
 
 fn find_bin() -> PathBuf {
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     versions.retain(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists());
     versions.sort();
@@ -25,14 +30,22 @@ fn find_bin() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 /// Runs a PostgreSQL tool as the `postgres` user (it refuses to run as root).
 fn as_postgres(bin: &Path, tool: &str, args: &[&str]) {
     let program = bin.join(tool);
     let output = if is_root() {
-        Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).output()
+        Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(&program)
+            .args(args)
+            .output()
     } else {
         Command::new(&program).args(args).output()
     }
@@ -49,24 +62,78 @@ impl TempPostgres {
     /// initdb, start on a free loopback port, create database `assent`.
     pub fn start() -> Self {
         let bin = find_bin();
-        let dir = tempfile::Builder::new().prefix("assent-pg-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("assent-pg-")
+            .tempdir()
+            .unwrap();
         if is_root() {
-            let status = Command::new("chown").arg("postgres:postgres").arg(dir.path()).status().unwrap();
+            let status = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(dir.path())
+                .status()
+                .unwrap();
             assert!(status.success(), "chown to postgres failed");
         }
         let data = dir.path().join("data");
         let data_s = data.to_str().unwrap();
-        as_postgres(&bin, "initdb", &["-D", data_s, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        as_postgres(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                data_s,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=100",
             dir.path().display()
         );
         let log = dir.path().join("log");
-        as_postgres(&bin, "pg_ctl", &["-D", data_s, "-l", log.to_str().unwrap(), "-o", &options, "-w", "start"]);
+        as_postgres(
+            &bin,
+            "pg_ctl",
+            &[
+                "-D",
+                data_s,
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        );
         // Built before createdb so that a failure there still stops the server.
-        let server = Self { dir, bin, url: format!("postgres://postgres@127.0.0.1:{port}/assent") };
-        as_postgres(&server.bin, "createdb", &["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "assent"]);
+        let server = Self {
+            dir,
+            bin,
+            url: format!("postgres://postgres@127.0.0.1:{port}/assent"),
+        };
+        as_postgres(
+            &server.bin,
+            "createdb",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "assent",
+            ],
+        );
         server
     }
 }
@@ -75,9 +142,20 @@ impl Drop for TempPostgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
         let program = self.bin.join("pg_ctl");
-        let args = ["-D", data.to_str().unwrap_or_default(), "-m", "immediate", "-w", "stop"];
+        let args = [
+            "-D",
+            data.to_str().unwrap_or_default(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ];
         let _ = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).output()
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .output()
         } else {
             Command::new(&program).args(args).output()
         };

@@ -22,9 +22,15 @@ impl Starting {
         let stdout = self.0.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on http://").and_then(|a| a.parse().ok());
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|a| a.parse().ok());
         match addr {
-            Some(addr) => Server { child: self.0, addr },
+            Some(addr) => Server {
+                child: self.0,
+                addr,
+            },
             None => {
                 let _ = self.0.kill();
                 panic!("server did not start: {line:?}")
@@ -70,14 +76,22 @@ impl Drop for Server {
 
 /// Runs a subcommand to completion.
 pub fn run(args: &[&str]) -> Output {
-    let output = Command::new(BIN).args(args).env("RUST_LOG", "warn").output().unwrap();
+    let output = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
     output
 }
 
 /// `export` as parsed lines.
 pub fn export(database: &str) -> Vec<serde_json::Value> {
     let output = run(&["export", "--database", database]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()
@@ -88,15 +102,24 @@ pub fn export(database: &str) -> Vec<serde_json::Value> {
 /// `verify` as parsed JSON, with its exit status.
 pub fn verify(database: &str, extra: &[&str]) -> (bool, serde_json::Value) {
     let output = run(&[&["verify", "--database", database], extra].concat());
-    let report = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("verify failed ({}): {:?} {:?}", output.status, output.stdout, String::from_utf8_lossy(&output.stderr)));
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "verify failed ({}): {:?} {:?}",
+            output.status,
+            output.stdout,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     (output.status.success(), report)
 }
 
 /// POSTs records from `tasks` concurrent clients, `each` per client, and returns the ids
 /// whose POST was acknowledged (201 or 200). Stops a client at its first failure.
 pub async fn burst(addrs: &[SocketAddr], tasks: usize, each: usize) -> Vec<String> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let mut handles = Vec::new();
     for task in 0..tasks {
         let client = client.clone();
@@ -112,7 +135,9 @@ pub async fn burst(addrs: &[SocketAddr], tasks: usize, each: usize) -> Vec<Strin
                     .send()
                     .await;
                 match sent {
-                    Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => acked.push(id),
+                    Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => {
+                        acked.push(id)
+                    }
                     Ok(r) => panic!("unexpected status {}", r.status()),
                     Err(_) => break,
                 }

@@ -32,7 +32,10 @@ pub async fn idempotent_under_concurrent_posts(database: &Database) {
                 .unwrap();
             let status = response.status().as_u16();
             let json: serde_json::Value = response.json().await.unwrap();
-            (status, json["receipt"].as_str().unwrap_or_default().to_owned())
+            (
+                status,
+                json["receipt"].as_str().unwrap_or_default().to_owned(),
+            )
         }));
     }
     let mut created = 0;
@@ -66,7 +69,10 @@ pub async fn chain_detects_a_modified_row(database: &Database, url: &str, bypass
     let mut ids = Vec::new();
     for _ in 0..3 {
         let id = new_id();
-        assert_eq!(send(&state, post(record(&id).to_string())).await.status, StatusCode::CREATED);
+        assert_eq!(
+            send(&state, post(record(&id).to_string())).await.status,
+            StatusCode::CREATED
+        );
         ids.push(id);
     }
     let key = ReceiptKey::from_seed(RECEIPT_SEED).verifying_key();
@@ -74,9 +80,18 @@ pub async fn chain_detects_a_modified_row(database: &Database, url: &str, bypass
     assert_eq!(good.verified, before + 3);
 
     let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    let flip = format!("UPDATE records SET body = replace(body, 'denied', 'granted') WHERE record_id = '{}'", ids[1]);
-    assert!(pool.execute(flip.as_str()).await.is_err(), "UPDATE must be refused");
-    assert!(pool.execute("DELETE FROM records").await.is_err(), "DELETE must be refused");
+    let flip = format!(
+        "UPDATE records SET body = replace(body, 'denied', 'granted') WHERE record_id = '{}'",
+        ids[1]
+    );
+    assert!(
+        pool.execute(flip.as_str()).await.is_err(),
+        "UPDATE must be refused"
+    );
+    assert!(
+        pool.execute("DELETE FROM records").await.is_err(),
+        "DELETE must be refused"
+    );
 
     pool.execute(bypass).await.unwrap();
     pool.execute(flip.as_str()).await.unwrap();
@@ -95,17 +110,33 @@ pub async fn receipts_verify(database: &Database) {
     let mut body = record(&id);
     body["email"] = "Ada@Example.com".into();
     let created = send(&state, post(body.to_string())).await.json();
-    let again = send(&state, Request::get(format!("/v1/records/{id}/receipt")).body(Default::default()).unwrap()).await;
+    let again = send(
+        &state,
+        Request::get(format!("/v1/records/{id}/receipt"))
+            .body(Default::default())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.json(), created);
 
-    let jwks = send(&state, Request::get("/.well-known/assent-receipt-key").body(Default::default()).unwrap()).await;
-    let key = receipt::verifying_key_from_b64(jwks.json()["keys"][0]["x"].as_str().unwrap()).unwrap();
+    let jwks = send(
+        &state,
+        Request::get("/.well-known/assent-receipt-key")
+            .body(Default::default())
+            .unwrap(),
+    )
+    .await;
+    let key =
+        receipt::verifying_key_from_b64(jwks.json()["keys"][0]["x"].as_str().unwrap()).unwrap();
     let token = created["receipt"].as_str().unwrap();
     let claims = receipt::verify(token, &key).unwrap();
     assert_eq!(claims.record_id, id);
     assert_eq!(claims.site, "pci.qualys.com");
-    assert_eq!(claims.notice.hash.as_str(), format!("sha256:{}", "ab".repeat(32)));
+    assert_eq!(
+        claims.notice.hash.as_str(),
+        format!("sha256:{}", "ab".repeat(32))
+    );
     assert_eq!(claims.chain_hash, created["chain_hash"]);
     assert_eq!(claims.received_at, created["received_at"]);
 
