@@ -133,7 +133,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
         });
     }
 
-    let store = Store::open(&args.database.url).await?;
+    let store = Store::open_existing(&args.database.url).await?;
     let outcome = walk(&store, key.as_ref()).await;
     store.close().await;
     Ok(match outcome? {
@@ -239,7 +239,7 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
         }
         (None, _) => None,
     };
-    let store = Store::open(&args.database.url).await?;
+    let store = Store::open_existing(&args.database.url).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut after = 0;

@@ -147,33 +147,10 @@ const COLUMNS: &str =
     "seq, record_id, site, subject, body, digest, prev_hash, chain_hash, received_at, receipt";
 
 impl Store {
-    /// Connects and applies migrations.
+    /// Opens the database for serving: creates an SQLite file if missing, puts it in WAL
+    /// mode, and applies migrations.
     pub async fn open(database: &Database) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let (url, dialect, max) = match database {
-            Database::Sqlite(path) => {
-                create_parent(path).map_err(StoreError::Directory)?;
-                (
-                    format!("sqlite:{}?mode=rwc", path.display()),
-                    Dialect::Sqlite,
-                    4,
-                )
-            }
-            Database::Postgres(url) => (url.clone(), Dialect::Postgres, 8),
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        // Acknowledged means on disk: a WAL sync on every commit.
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await?;
+        let (pool, dialect) = connect(database, true).await?;
         match dialect {
             Dialect::Sqlite => {
                 // WAL is a property of the file. Switching to it takes a lock that
@@ -191,11 +168,22 @@ impl Store {
             }
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Self {
+        Ok(Self::new(pool, dialect))
+    }
+
+    /// Opens an existing database for reading (`export`, `verify`): changes nothing in it,
+    /// and a wrong SQLite path is an error rather than a new empty file.
+    pub async fn open_existing(database: &Database) -> Result<Self, StoreError> {
+        let (pool, dialect) = connect(database, false).await?;
+        Ok(Self::new(pool, dialect))
+    }
+
+    fn new(pool: AnyPool, dialect: Dialect) -> Self {
+        Self {
             pool,
             dialect,
             append_lock: tokio::sync::Mutex::new(()),
-        })
+        }
     }
 
     /// Closes the pool.
@@ -342,6 +330,39 @@ pub(crate) fn create_parent(path: &std::path::Path) -> std::io::Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
         _ => Ok(()),
     }
+}
+
+/// A pool on `database`; `create` lets SQLite make the file (and its directory).
+async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect), StoreError> {
+    sqlx::any::install_default_drivers();
+    let (url, dialect, max) = match database {
+        Database::Sqlite(path) => {
+            if create {
+                create_parent(path).map_err(StoreError::Directory)?;
+            }
+            let mode = if create { "rwc" } else { "rw" };
+            (
+                format!("sqlite:{}?mode={mode}", path.display()),
+                Dialect::Sqlite,
+                4,
+            )
+        }
+        Database::Postgres(url) => (url.clone(), Dialect::Postgres, 8),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(max)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if dialect == Dialect::Sqlite {
+                    // Acknowledged means on disk: a WAL sync on every commit.
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    Ok((pool, dialect))
 }
 
 fn from_row(row: &AnyRow) -> Result<Stored, StoreError> {

@@ -153,3 +153,18 @@ async fn a_trickled_body_times_out_with_408() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"request_timeout\""), "{answer}");
 }
+
+#[test]
+fn export_and_verify_do_not_create_a_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.db");
+    for command in ["export", "verify"] {
+        let output = process::run(&[command, "--database", missing.to_str().unwrap()]);
+        assert!(
+            !output.status.success(),
+            "{command} succeeded on a missing file"
+        );
+        assert!(String::from_utf8_lossy(&output.stderr).contains("database"));
+        assert!(!missing.exists(), "{command} created the file");
+    }
+}
