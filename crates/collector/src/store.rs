@@ -3,6 +3,7 @@
 //! One code path through `sqlx::Any` serves both; the dialects differ only in their
 //! migrations, connection set-up and how an append takes the chain's lock.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -315,6 +316,28 @@ impl Store {
             }
         };
         rows.iter().map(from_row).collect()
+    }
+
+    /// Calls `visit` on every row in chain order (only one subject's with `subject`), a
+    /// page at a time so memory stays bounded; stops at the first `Break` and returns it.
+    pub async fn scan<B>(
+        &self,
+        subject: Option<&str>,
+        mut visit: impl FnMut(Stored) -> ControlFlow<B>,
+    ) -> Result<Option<B>, StoreError> {
+        let mut after = 0;
+        loop {
+            let page = self.page(after, 1000, subject).await?;
+            let Some(last) = page.last() else {
+                return Ok(None);
+            };
+            after = last.seq;
+            for stored in page {
+                if let ControlFlow::Break(value) = visit(stored) {
+                    return Ok(Some(value));
+                }
+            }
+        }
     }
 
     /// Checks that the database answers.

@@ -4,7 +4,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{new_id, post, post_as, record, send, sqlite, state, ORIGIN};
+use common::{new_id, post, post_as, post_new, record, send, sqlite, state, ORIGIN};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -238,16 +238,13 @@ async fn disallowed_origin_gets_403_and_cors_answers_only_allowed_origins() {
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after() {
     let (_dir, db) = sqlite();
+    let status = |state, request| async move { send(&state, request).await.status };
+
     let by_ip = state(&db, 3, 0).await;
     for _ in 0..3 {
-        assert_eq!(
-            send(&by_ip, post(record(&new_id()).to_string()))
-                .await
-                .status,
-            StatusCode::CREATED
-        );
+        assert_eq!(status(by_ip.clone(), post_new()).await, StatusCode::CREATED);
     }
-    let reply = send(&by_ip, post(record(&new_id()).to_string())).await;
+    let reply = send(&by_ip, post_new()).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(reply.json()["error"], "rate_limited");
     let retry: u64 = reply.headers[header::RETRY_AFTER]
@@ -267,36 +264,34 @@ async fn rate_limits_answer_429_with_retry_after() {
     let mut proxied = state(&db, 1, 0).await;
     proxied.client_ip_header = Some(header::HeaderName::from_static("x-forwarded-for"));
     let via = |ip: &str| {
-        let mut request = post(record(&new_id()).to_string());
-        request.headers_mut().insert(
-            "x-forwarded-for",
-            format!("198.51.100.7, {ip}").parse().unwrap(),
-        );
+        let mut request = post_new();
+        let forwarded = format!("198.51.100.7, {ip}").parse().unwrap();
+        request.headers_mut().insert("x-forwarded-for", forwarded);
         request
     };
     assert_eq!(
-        send(&proxied, via("203.0.113.1")).await.status,
+        status(proxied.clone(), via("203.0.113.1")).await,
         StatusCode::CREATED
     );
     assert_eq!(
-        send(&proxied, via("203.0.113.2")).await.status,
+        status(proxied.clone(), via("203.0.113.2")).await,
         StatusCode::CREATED
     );
     assert_eq!(
-        send(&proxied, via("203.0.113.1")).await.status,
+        status(proxied, via("203.0.113.1")).await,
         StatusCode::TOO_MANY_REQUESTS
     );
 
     let by_site = state(&db, 0, 2).await;
-    for _ in 0..2 {
-        assert_eq!(
-            send(&by_site, post(record(&new_id()).to_string()))
-                .await
-                .status,
-            StatusCode::CREATED
-        );
-    }
-    let reply = send(&by_site, post(record(&new_id()).to_string())).await;
+    assert_eq!(
+        status(by_site.clone(), post_new()).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        status(by_site.clone(), post_new()).await,
+        StatusCode::CREATED
+    );
+    let reply = send(&by_site, post_new()).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
 }

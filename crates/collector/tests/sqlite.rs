@@ -13,10 +13,7 @@ async fn idempotent_under_concurrent_posts() {
 #[tokio::test]
 async fn chain_detects_a_modified_row() {
     let (_dir, db) = sqlite();
-    let assent_collector::store::Database::Sqlite(path) = &db else {
-        unreachable!()
-    };
-    let url = format!("sqlite:{}", path.display());
+    let url = common::sqlite_url(&db);
     suite::chain_detects_a_modified_row(&db, &url, "DROP TRIGGER records_no_update").await;
 }
 
@@ -33,10 +30,7 @@ async fn the_file_is_in_wal_mode_and_reopens() {
     first.store.close().await;
     let again = common::state(&db, 0, 0).await;
     assert!(again.store.ping().await.is_ok());
-    let assent_collector::store::Database::Sqlite(path) = &db else {
-        unreachable!()
-    };
-    let pool = sqlx::AnyPool::connect(&format!("sqlite:{}", path.display()))
+    let pool = sqlx::AnyPool::connect(&common::sqlite_url(&db))
         .await
         .unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")

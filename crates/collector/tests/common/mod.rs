@@ -47,6 +47,14 @@ pub fn sqlite() -> (tempfile::TempDir, Database) {
     (dir, db)
 }
 
+/// The sqlx URL of an SQLite database.
+pub fn sqlite_url(database: &Database) -> String {
+    match database {
+        Database::Sqlite(path) => format!("sqlite:{}", path.display()),
+        Database::Postgres(url) => url.clone(),
+    }
+}
+
 /// App state over `database` with limits off unless given.
 pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState {
     AppState {
@@ -106,6 +114,11 @@ pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
 /// A POST of `body` from the allowed origin as `application/json`.
 pub fn post(body: impl Into<Body>) -> Request<Body> {
     post_as("application/json", ORIGIN, body)
+}
+
+/// A POST of a new valid record.
+pub fn post_new() -> Request<Body> {
+    post(record(&new_id()).to_string())
 }
 
 /// A POST of `body` with this content type and origin.

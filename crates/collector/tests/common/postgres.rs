@@ -37,22 +37,27 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a PostgreSQL tool as the `postgres` user (it refuses to run as root).
-fn as_postgres(bin: &Path, tool: &str, args: &[&str]) {
-    let program = bin.join(tool);
-    let output = if is_root() {
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(&program)
-            .args(args)
-            .output()
+/// A PostgreSQL tool, run as the `postgres` user when we are root (it refuses root).
+fn tool(bin: &Path, name: &str) -> Command {
+    let program = bin.join(name);
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
     } else {
-        Command::new(&program).args(args).output()
+        Command::new(program)
     }
-    .unwrap_or_else(|err| panic!("cannot run {}: {err}", program.display()));
+}
+
+/// Runs a tool and insists that it succeeds.
+fn as_postgres(bin: &Path, name: &str, args: &[&str]) {
+    let output = tool(bin, name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {name}: {err}"));
     assert!(
         output.status.success(),
-        "{tool} failed: {}{}",
+        "{name} failed: {}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -141,23 +146,10 @@ impl TempPostgres {
 impl Drop for TempPostgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let program = self.bin.join("pg_ctl");
-        let args = [
-            "-D",
-            data.to_str().unwrap_or_default(),
-            "-m",
-            "immediate",
-            "-w",
-            "stop",
-        ];
-        let _ = if is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&program).args(args).output()
-        };
+        let _ = tool(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
     }
 }

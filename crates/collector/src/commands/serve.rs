@@ -1,0 +1,91 @@
+//! `serve`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::CommandError;
+use crate::config::Settings;
+use crate::keys;
+use crate::receipt::ReceiptKey;
+use crate::store::Store;
+use crate::subject::SubjectKey;
+use crate::{limit, metrics, AppState};
+
+/// `serve`: runs until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
+    let store = Arc::new(Store::open(&settings.database).await?);
+    let receipt_seed = match &settings.receipt_key {
+        Some(path) => keys::read_or_create(path)?,
+        None => {
+            tracing::warn!(
+                "no --receipt-key: receipts are signed with a key that dies with this process"
+            );
+            keys::random()?
+        }
+    };
+    let subject_secret = match &settings.subject_key {
+        Some(path) => keys::read_or_create(path)?,
+        None => {
+            tracing::warn!("no --subject-key: subject hashes will not match after a restart");
+            keys::random()?
+        }
+    };
+    let limits = Arc::new(limit::Limits::per_minute(
+        settings.rate_per_ip,
+        settings.rate_per_site,
+    ));
+    let state = AppState {
+        store: store.clone(),
+        receipt_key: Arc::new(ReceiptKey::from_seed(receipt_seed)),
+        subject_key: Arc::new(SubjectKey::new(subject_secret)),
+        limits: limits.clone(),
+        metrics: Arc::new(metrics::Metrics::default()),
+        allowed_origins: Arc::new(settings.allowed_origins),
+        static_dir: settings.static_dir,
+        client_ip_header: settings.client_ip_header,
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limits.shrink();
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, "listening");
+    // Tests and scripts read the bound address (port 0 picks one) from this line.
+    println!("listening on http://{local}");
+    std::io::stdout().flush()?;
+    axum::serve(
+        listener,
+        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
