@@ -27,6 +27,14 @@ pub enum CommandError {
     /// A key file failed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The listen address can't be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Socket or terminal I/O failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

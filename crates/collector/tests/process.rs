@@ -129,6 +129,20 @@ fn a_bad_config_stops_the_start_with_a_clear_message() {
         (&["--database", "mysql://x"], "database"),
         (&["--static-dir", "/nonexistent/dist"], "static dir"),
     ];
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let busy = [
+        "--listen",
+        taken.as_str(),
+        "--database",
+        db.to_str().unwrap(),
+    ];
+    let output = process::run(&[&["serve"], &busy[..]].concat());
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {taken}")));
+
     for (args, expected) in cases {
         let output = process::run(&[&["serve", "--listen", "127.0.0.1:0"], args].concat());
         assert!(!output.status.success(), "{args:?} started");

@@ -55,7 +55,12 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| CommandError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "listening");
     // Tests and scripts read the bound address (port 0 picks one) from this line.
