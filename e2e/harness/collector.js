@@ -1,6 +1,6 @@
 // The collector as a child process on a fresh SQLite file, on a free loopback port.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,15 +10,28 @@ import { root } from './paths.js';
 const run = promisify(execFile);
 export const binary = join(root, 'target', 'debug', 'assent-collector');
 
-/** Builds the collector once if `cargo test` has not already left the binary behind. */
+let pinned = null;
+
+/**
+ * Builds the collector if `cargo test` has not already left the binary behind, then pins
+ * this process to that build (a hard link, or a copy), so a rebuild while the suite runs
+ * can't swap the binary under a scenario.
+ */
 export function ensureCollectorBinary() {
-  if (existsSync(binary)) return binary;
-  process.stderr.write(`e2e: ${binary} is missing; building it with cargo build -p assent-collector\n`);
-  const built = spawnSync('cargo', ['build', '-p', 'assent-collector'], { cwd: root, stdio: 'inherit' });
-  if (built.status !== 0 || !existsSync(binary)) {
-    throw new Error(`could not build the collector (cargo build -p assent-collector exited ${built.status})`);
+  if (pinned) return pinned;
+  if (!existsSync(binary)) {
+    process.stderr.write(`e2e: ${binary} is missing; building it with cargo build -p assent-collector\n`);
+    const built = spawnSync('cargo', ['build', '-p', 'assent-collector'], { cwd: root, stdio: 'inherit' });
+    if (built.status !== 0 || !existsSync(binary)) {
+      throw new Error(`could not build the collector (cargo build -p assent-collector exited ${built.status})`);
+    }
   }
-  return binary;
+  const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-bin-'));
+  const copy = join(dir, 'assent-collector');
+  try { linkSync(binary, copy); } catch { copyFileSync(binary, copy); }
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  pinned = copy;
+  return pinned;
 }
 
 const LOG_LIMIT = 200_000;
@@ -28,7 +41,7 @@ const LOG_LIMIT = 200_000;
  * (default `127.0.0.1:0`), `staticDir`, `ratePerIp` (POSTs per minute; default 0, off). Resolves once it prints its address.
  */
 export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0 } = {}) {
-  ensureCollectorBinary();
+  const collector = ensureCollectorBinary();
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
   const database = `sqlite:${join(dir, 'assent.db')}`;
   const args = [
@@ -38,7 +51,7 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
     '--rate-per-ip', String(ratePerIp), '--rate-per-site', '0',
   ];
   if (staticDir) args.push('--static-dir', staticDir);
-  const child = spawn(binary, args, {
+  const child = spawn(collector, args, {
     cwd: dir,
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info,tower_http=debug' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,7 +95,7 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
     log: () => log,
     /** Every stored row, as `export` prints it: {seq, received_at, record, chain_hash, ...}. */
     async rows() {
-      const { stdout } = await run(binary, ['export', '--database', database], { cwd: dir, timeout: 15_000 });
+      const { stdout } = await run(collector, ['export', '--database', database], { cwd: dir, timeout: 15_000 });
       return stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
     },
     /** Just the stored records. */
@@ -93,7 +106,7 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
      * Polls the export until `until(records)` is true (default: at least `count` records),
      * or fails after `timeout` ms with what the database holds.
      */
-    async waitForRecords({ count = 1, until, timeout = 10_000, interval = 150 } = {}) {
+    async waitForRecords({ count = 1, until, timeout = 15_000, interval = 150 } = {}) {
       const check = until || ((records) => records.length >= count);
       const deadline = Date.now() + timeout;
       let records = [];

@@ -66,8 +66,8 @@ async function begin(world, name, options) {
     colorScheme: 'light',
     reducedMotion: 'reduce',
   });
-  context.setDefaultTimeout(10_000);
-  context.setDefaultNavigationTimeout(15_000);
+  context.setDefaultTimeout(15_000); // generous: CI machines with two busy cores
+  context.setDefaultNavigationTimeout(20_000);
   await context.addInitScript(recorderInitScript);
   for (const script of options.initScripts || []) {
     await context.addInitScript(script);
@@ -160,7 +160,7 @@ function failure(name, error, s) {
 }
 
 /** Polls `check()` until it returns a truthy value, or throws with `what` after `timeout` ms. */
-export async function eventually(what, check, { timeout = 10_000, interval = 100 } = {}) {
+export async function eventually(what, check, { timeout = 15_000, interval = 100 } = {}) {
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
