@@ -44,8 +44,9 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
   const collector = ensureCollectorBinary();
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
   const database = `sqlite:${join(dir, 'assent.db')}`;
+  const receiptKey = join(dir, 'receipt.key');
   const args = [
-    'serve', '--database', database, '--listen', listen,
+    'serve', '--database', database, '--listen', listen, '--receipt-key', receiptKey,
     '--allowed-origins', allowedOrigins.join(','),
     // Every test POST comes from 127.0.0.1: no per-IP limit unless a scenario asks for one.
     '--rate-per-ip', String(ratePerIp), '--rate-per-site', '0',
@@ -119,6 +120,15 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
           );
         }
         await new Promise((r) => setTimeout(r, interval));
+      }
+    },
+    /** `verify` with the receipt key: the chain and every receipt check out. */
+    async verify() {
+      try {
+        const { stdout } = await run(collector, ['verify', '--database', database, '--receipt-key', receiptKey], { cwd: dir, timeout: 15_000 });
+        return JSON.parse(stdout.trim().split('\n').pop());
+      } catch (error) {
+        return { ok: false, reason: `${error.message} ${error.stdout || ''}` };
       }
     },
     async stop() {

@@ -40,6 +40,11 @@ export function setupSuite() {
       const s = await begin(world, name, options);
       try {
         await fn(s);
+        // Whatever a scenario stored, the chain and its signed receipts must check out.
+        if (s.collector) {
+          const verified = await s.collector.verify();
+          if (!verified.ok) throw new Error(`assent-collector verify failed: ${JSON.stringify(verified)}`);
+        }
       } catch (error) {
         throw failure(name, error, s);
       } finally {
