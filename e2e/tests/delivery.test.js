@@ -160,6 +160,25 @@ world.scenario('HTTP 400: the record is dropped, assent:error tells the host, no
   assert.equal((await w.preferences())?.record_id, id, 'the choice itself is still kept');
 });
 
+world.scenario('HTTP 409 (the server already has it): the record leaves the outbox, no error, no retry', async (s) => {
+  const attempts = await interceptPosts(s, (n, route) => route.fulfill({
+    status: 409,
+    headers: cors(s.localhost.origin),
+    body: '{"error":"conflict","message":"already stored"}',
+  }));
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('accept-all').click();
+  await eventually('the choice', async () => (await w.preferences())?.record_id);
+  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+  assert.deepEqual((await w.seen()).errors, [], 'no assent:error');
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForLoadState('networkidle');
+  assert.equal(attempts.length, 1, `one attempt (${attempts.length})`);
+  assert.equal((await s.collector.records()).length, 0, 'the test answered for the collector');
+});
+
 world.scenario('tab closed 50 ms after the click: stored by the time the next page load finishes', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const page = await s.open(url);
