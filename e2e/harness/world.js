@@ -85,11 +85,14 @@ async function begin(world, name, options) {
     if (!collector || request.method() !== 'POST' || !request.url().startsWith(collector.endpoint)) return null;
     let recordId = null;
     try { recordId = JSON.parse(request.postData() || 'null')?.record_id ?? null; } catch { /* not JSON */ }
-    const entry = { recordId, request, status: null, failure: null, done: false, at: Date.now(), keepalive: null };
+    let tab = null;
+    try { tab = tabs.get(request.frame().page()) ?? null; } catch { /* a request without a frame */ }
+    const entry = { recordId, request, tab, status: null, failure: null, done: false, at: Date.now(), endAt: null };
     posts.push(entry);
     return entry;
   };
   const entries = new Map();
+  const tabs = new Map();
   context.on('request', (request) => {
     const entry = track(request);
     if (entry) entries.set(request, entry);
@@ -99,16 +102,25 @@ async function begin(world, name, options) {
     if (!entry) return;
     const response = await request.response().catch(() => null);
     entry.status = response ? response.status() : null;
+    entry.endAt = Date.now();
+    // The browser's own clock for when the request started and its response ended.
+    const timing = request.timing();
+    if (timing && timing.startTime > 0 && timing.responseEnd >= 0) {
+      entry.at = timing.startTime;
+      entry.endAt = timing.startTime + timing.responseEnd;
+    }
     entry.done = true;
   });
   context.on('requestfailed', (request) => {
     const entry = entries.get(request);
     if (!entry) return;
     entry.failure = request.failure()?.errorText || 'failed';
+    entry.endAt = Date.now();
     entry.done = true;
   });
 
   const watch = (page) => {
+    tabs.set(page, tabs.size + 1);
     const label = () => page.url();
     page.on('console', (m) => logs.push(`[${m.type()}] ${label()}: ${m.text()}`));
     page.on('pageerror', (e) => logs.push(`[pageerror] ${label()}: ${e.stack || e.message}`));
@@ -148,6 +160,19 @@ async function begin(world, name, options) {
     },
     /** Functions run at the end of the scenario (servers it started). */
     cleanup: [],
+    /** Record ids that were in flight twice at the same time (overlapping POSTs). */
+    overlappingSends() {
+      const byId = {};
+      for (const p of posts) (byId[p.recordId] ||= []).push(p);
+      const overlapping = [];
+      for (const [id, list] of Object.entries(byId)) {
+        list.sort((a, b) => a.at - b.at);
+        for (let i = 1; i < list.length; i++) {
+          if (list[i].at < (list[i - 1].endAt ?? Infinity)) overlapping.push(id);
+        }
+      }
+      return overlapping;
+    },
     async end() {
       await context.close().catch(() => {});
       for (const fn of this.cleanup.reverse()) await fn();
@@ -160,7 +185,7 @@ function failure(name, error, s) {
   const parts = [`scenario failed: ${name}`, String(error?.stack || error)];
   if (s.collector) parts.push(`--- collector log (last ${TAIL} chars) ---\n${s.collector.log().slice(-TAIL)}`);
   parts.push(`--- browser console (${s.console.length} lines) ---\n${s.console.slice(-80).join('\n')}`);
-  parts.push(`--- POSTs to the collector ---\n${s.posts.map((p) => `${p.recordId} → ${p.status ?? p.failure ?? 'pending'}`).join('\n') || '(none)'}`);
+  parts.push(`--- POSTs to the collector ---\n${s.posts.map((p) => `tab ${p.tab}: ${p.recordId} [${p.at}..${p.endAt ?? ''}] → ${p.status ?? p.failure ?? 'pending'}`).join('\n') || '(none)'}`);
   return new Error(parts.join('\n'));
 }
 
