@@ -3,6 +3,7 @@
 // It reads its own script tag, fetches the wasm next to itself (checked against its SRI
 // hash), and skips the wasm entirely for a returning visitor whose stored choice was made
 // under the embedded notice and who has nothing waiting to be sent.
+if (window.Assent) return; // the tag twice on one page: the first one runs the widget
 var script = document.currentScript;
 var data = (script && script.dataset) || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
