@@ -11,6 +11,7 @@ pub mod limit;
 pub mod metrics;
 pub mod receipt;
 pub mod routes;
+pub mod server;
 pub mod store;
 pub mod subject;
 

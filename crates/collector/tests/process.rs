@@ -182,3 +182,26 @@ fn export_and_verify_do_not_create_a_missing_database() {
         assert!(!missing.exists(), "{command} created the file");
     }
 }
+
+#[tokio::test]
+async fn trickled_headers_lose_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let server = Server::start(db.to_str().unwrap(), &[]);
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    socket
+        .write_all(b"POST /v1/records HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), socket.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "still open after 20 s");
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "closed too early"
+    );
+    // The server still serves others.
+    assert_eq!(process::burst(&[server.addr], 1, 1).await.len(), 1);
+}

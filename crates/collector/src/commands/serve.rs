@@ -1,7 +1,6 @@
 //! `serve`.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,12 +65,7 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("listening on http://{local}");
     std::io::stdout().flush()?;
-    axum::serve(
-        listener,
-        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    crate::server::run(listener, crate::app(state), shutdown()).await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

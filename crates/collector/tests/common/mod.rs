@@ -134,13 +134,10 @@ pub fn post_as(content_type: &str, origin: &str, body: impl Into<Body>) -> Reque
 pub async fn serve(state: AppState) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    tokio::spawn(assent_collector::server::run(
+        listener,
+        app(state),
+        std::future::pending(),
+    ));
     addr
 }
