@@ -57,15 +57,17 @@ fn post(url: &str, body: &str, content_type: &str, keepalive: bool) -> Result<Re
     Ok(request)
 }
 
-/// POSTs a JSON body and reads the answer.
+/// POSTs a JSON body as `text/plain`: a CORS "simple" request, so there is no preflight
+/// (one round trip, and the same request works with keepalive), and a refusal such as a
+/// 403 for an origin the collector does not serve reaches the endpoint and can be read.
 pub async fn post_json(url: &str, body: &str) -> Result<Answer, FetchError> {
-    let response = send(post(url, body, "application/json", false)?).await?;
+    let response = send(post(url, body, "text/plain", false)?).await?;
     let retry_after = response.headers().get("Retry-After").ok().flatten();
     Ok(Answer { status: response.status(), retry_after })
 }
 
-/// POSTs a body as `text/plain` with `keepalive`, so the request outlives the page and
-/// needs no CORS preflight. Nobody waits for the answer: the page is going away.
+/// POSTs a JSON body like [`post_json`] with `keepalive`, so the request outlives the
+/// page. Nobody waits for the answer: the page is going away.
 pub fn post_on_exit(url: &str, body: &str) -> Result<(), FetchError> {
     let window = web_sys::window().ok_or_else(|| FetchError::Request("no window".into()))?;
     // The promise is dropped on purpose; the browser finishes the request on its own.

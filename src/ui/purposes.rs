@@ -28,10 +28,14 @@ pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
     let locked = !id.is_optional();
     let input_id = format!("assent-purpose-{}", id.as_str());
     let description_id = format!("{input_id}-description");
-    let onchange = {
+    // The click decides, not `change`: a host script's `input.click()` makes an untrusted
+    // click but a trusted `change`. An untrusted click is undone before it takes effect.
+    let onclick = {
         let on_toggle = props.on_toggle.clone();
-        Callback::from(move |event: Event| {
-            if !locked && is_trusted(&event) {
+        Callback::from(move |event: MouseEvent| {
+            if locked || !is_trusted(&event) {
+                event.prevent_default();
+            } else {
                 on_toggle.emit(id);
             }
         })
@@ -42,7 +46,7 @@ pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
                 checked={props.checked || locked}
                 disabled={locked}
                 aria-describedby={description_id.clone()}
-                {onchange} />
+                {onclick} />
             <label for={input_id}>{ props.purpose.label.as_str().to_owned() }</label>
             if locked {
                 <span class="badge">{ props.messages.always_on }</span>
