@@ -382,8 +382,8 @@ async fn static_files_are_served_with_brotli_when_accepted() {
     );
 }
 
-#[test]
-fn the_openapi_file_lists_exactly_the_routes() {
+#[tokio::test]
+async fn the_openapi_file_lists_exactly_the_routes() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut documented: Vec<(String, String)> = doc["paths"]
@@ -405,6 +405,22 @@ fn the_openapi_file_lists_exactly_the_routes() {
         .collect();
     routes.sort();
     assert_eq!(documented, routes);
+
+    // And the router answers each of them with a success (ROUTES is not just a list).
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let stored = new_id();
+    send(&state, post(record(&stored).to_string())).await;
+    for (path, method) in assent_collector::routes::ROUTES {
+        let request = Request::builder()
+            .method(method.to_uppercase().as_str())
+            .uri(path.replace("{id}", &stored))
+            .header("content-type", "application/json")
+            .body(Body::from(record(&new_id()).to_string()))
+            .unwrap();
+        let status = send(&state, request).await.status;
+        assert!(status.is_success(), "{method} {path}: {status}");
+    }
 
     // Every error code the code can produce is documented.
     let text = doc.to_string();
