@@ -127,10 +127,22 @@ impl IntoResponse for AppError {
         }
         let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
         let mut response = (self.status(), Json(body)).into_response();
-        if let Self::RateLimited { retry_after } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        match self {
+            Self::RateLimited { retry_after } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            // Without a CORS header the refused page would see only a network error, and its
+            // widget would retry forever instead of telling the host (`assent:error`). This
+            // answer carries no data and no credentials are ever allowed; successful answers
+            // still go only to the allow-list.
+            Self::OriginNotAllowed => {
+                response
+                    .headers_mut()
+                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            }
+            _ => {}
         }
         response
     }
