@@ -114,3 +114,20 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
   allowedOrigins: () => [demoOrigin],
   collectorOptions: () => ({ staticDir: dist, listen: `127.0.0.1:${demoPort}` }),
 });
+
+world.scenario('the widget leaves no global but window.Assent', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  const added = await page.evaluate(() => {
+    // A blank frame's window has the same built-in globals as this one; the rest were added.
+    const frame = document.createElement('iframe');
+    document.body.append(frame);
+    const builtIn = new Set(Object.getOwnPropertyNames(frame.contentWindow));
+    frame.remove();
+    return Object.getOwnPropertyNames(window).filter((name) => !builtIn.has(name));
+  });
+  assert.deepEqual(added.filter((name) => !/^\d+$/.test(name)), ['Assent']);
+  assert.equal(await page.evaluate(() => Object.isFrozen(window.Assent)), true, 'the API cannot be replaced piecemeal');
+});
