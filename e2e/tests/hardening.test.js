@@ -315,7 +315,8 @@ world.scenario('an origin the collector does not allow: 403, assent:error, the c
   });
   assert.equal(errors[0].record_id, choice.record_id, 'assent:error names the record');
   assert.equal(errors[0].status, 403, 'assent:error carries the 403');
-  assert.ok(s.posts.some((p) => p.status === 403), `the collector answered 403 (POSTs: ${s.posts.map((p) => p.status ?? p.failure).join(', ') || 'none'})`);
+  // Playwright reports a response a moment after the page has it: wait for it.
+  await eventually('the collector answered 403', () => s.posts.some((p) => p.status === 403));
   assert.equal((await s.collector.records()).length, 0, 'the database holds nothing');
   await page.reload({ waitUntil: 'load' });
   await page.waitForLoadState('networkidle');
