@@ -208,6 +208,27 @@ async fn escape_closes_the_highlights_back_to_the_banner() {
 }
 
 #[wasm_bindgen_test]
+async fn the_highlights_take_focus_and_give_it_back() {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window().and_then(|w| w.document()).expect("document");
+    let link: web_sys::HtmlElement = document.create_element("button").expect("button").unchecked_into();
+    link.set_text_content(Some("Privacy choices"));
+    document.body().expect("body").append_child(&link).expect("appended");
+    link.focus().expect("focus");
+
+    let w = start(attributes("focus.test")).await;
+    w.widget.open();
+    settle().await;
+    let focused = shadow(&w).active_element().expect("focus is inside the widget");
+    assert_eq!(focused.id(), "assent-title", "the dialog's title has focus");
+    click(&w, "[data-action=close]").await;
+    let back = document.active_element().expect("focus");
+    assert!(back == *link.unchecked_ref::<web_sys::Element>(), "focus returned to the host's control");
+    link.remove();
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
 async fn hostile_notice_text_is_shown_as_text() {
     let payload = r#"<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">"#;
     let mut doc: Value = serde_json::from_str(notice::EMBEDDED_JSON).expect("json");

@@ -72,3 +72,14 @@ pub fn focus(element: Option<web_sys::HtmlElement>) {
         let _ = element.focus();
     }
 }
+
+/// The element that has keyboard focus in the page, if any.
+pub fn active_element() -> Option<web_sys::HtmlElement> {
+    use wasm_bindgen::JsCast;
+    document().ok()?.active_element()?.dyn_into().ok()
+}
+
+/// Moves focus back to `element` if it is still in the page.
+pub fn restore_focus(element: Option<web_sys::HtmlElement>) {
+    focus(element.filter(|e| e.is_connected()));
+}

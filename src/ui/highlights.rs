@@ -36,13 +36,19 @@ pub struct HighlightsProps {
 }
 
 /// The highlights dialog. Non-modal: the page stays usable; focus moves to its title
-/// when it opens and Escape closes it.
+/// when it opens, Escape closes it, and focus then returns to where it was.
 #[component]
 pub fn Highlights(props: &HighlightsProps) -> Html {
     let title_ref = use_node_ref();
     {
         let title_ref = title_ref.clone();
-        use_effect_with((), move |_| dom::focus(title_ref.cast::<HtmlElement>()));
+        use_effect_with((), move |_| {
+            // Opened from the host page (a `data-assent-open` link, say): focus goes back
+            // there when the highlights close.
+            let opener = dom::active_element();
+            dom::focus(title_ref.cast::<HtmlElement>());
+            move || dom::restore_focus(opener)
+        });
     }
     let m = props.messages;
     let notice = &props.notice;
