@@ -7,7 +7,8 @@ source "$(dirname "$0")/prelude.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "lint: clippy on the native crates and on the widget for wasm32, warnings are errors"
+step "lint: rustfmt, and clippy on the native crates and on the widget for wasm32 (warnings are errors)"
+cargo fmt --all --check
 cargo clippy --workspace --exclude assent --all-targets -- -D warnings
 cargo clippy -p assent --target wasm32-unknown-unknown --features synthetic-clicks --tests -- -D warnings
 

@@ -106,10 +106,14 @@ impl Config {
             endpoint: endpoint(non_empty(&attributes.endpoint)),
             notice_url: non_empty(&attributes.notice).map(notice_url),
             lang: non_empty(&attributes.lang).and_then(|lang| {
-                Language::try_from(lang).map_err(|e| env::warn(&format!("data-lang ignored: {e}"))).ok()
+                Language::try_from(lang)
+                    .map_err(|e| env::warn(&format!("data-lang ignored: {e}")))
+                    .ok()
             }),
             policy_url: non_empty(&attributes.policy_url).and_then(|url| {
-                Href::try_from(url).map_err(|e| env::warn(&format!("data-policy-url ignored: {e}"))).ok()
+                Href::try_from(url)
+                    .map_err(|e| env::warn(&format!("data-policy-url ignored: {e}")))
+                    .ok()
             }),
             theme: match non_empty(&attributes.theme) {
                 None | Some("auto") => Theme::Auto,
@@ -140,7 +144,9 @@ fn site(declared: Option<&str>) -> Site {
     if let Some(declared) = declared {
         match Site::try_from(declared) {
             Ok(site) => return site,
-            Err(e) => env::warn(&format!("data-site ignored: {e}; using the page's host name")),
+            Err(e) => env::warn(&format!(
+                "data-site ignored: {e}; using the page's host name"
+            )),
         }
     }
     env::page_hostname()
@@ -149,7 +155,8 @@ fn site(declared: Option<&str>) -> Site {
 }
 
 fn endpoint(declared: Option<&str>) -> Result<String, EndpointError> {
-    let url = env::parse_absolute_url(declared.ok_or(EndpointError::Missing)?).ok_or(EndpointError::Invalid)?;
+    let url = env::parse_absolute_url(declared.ok_or(EndpointError::Missing)?)
+        .ok_or(EndpointError::Invalid)?;
     match url.protocol.as_str() {
         "https:" => Ok(url.href),
         "http:" if is_loopback(&url) => Ok(url.href),

@@ -125,7 +125,10 @@ impl Courier {
         // If the lock is never granted the round did not run: retry like a failure.
         let result = Rc::new(Cell::new(Round::Retry(None)));
         let (courier, out) = (Rc::clone(self), Rc::clone(&result));
-        locks::with_lock(&self.lock_name, move || async move { out.set(courier.round().await) }).await;
+        locks::with_lock(&self.lock_name, move || async move {
+            out.set(courier.round().await)
+        })
+        .await;
         result.get()
     }
 
@@ -136,7 +139,9 @@ impl Courier {
                 Outcome::Delivered => outbox::remove(&self.store, record.record_id),
                 Outcome::Rejected { status } => self.reject(&record, status),
                 Outcome::Retry { reason, after } => {
-                    env::info(&format!("a record waits in the outbox for a later try: {reason}"));
+                    env::info(&format!(
+                        "a record waits in the outbox for a later try: {reason}"
+                    ));
                     return Round::Retry(after);
                 }
             }
@@ -147,10 +152,13 @@ impl Courier {
 
     fn reject(&self, record: &ConsentRecord, status: u16) {
         outbox::remove(&self.store, record.record_id);
-        let message = format!("the endpoint refused the record with HTTP {status}; it will not be sent again");
+        let message = format!(
+            "the endpoint refused the record with HTTP {status}; it will not be sent again"
+        );
         env::warn(&message);
         let detail = serde_json::json!({ "record_id": record.record_id, "status": status, "message": message });
-        let detail = js_sys::JSON::parse(&detail.to_string()).unwrap_or(wasm_bindgen::JsValue::NULL);
+        let detail =
+            js_sys::JSON::parse(&detail.to_string()).unwrap_or(wasm_bindgen::JsValue::NULL);
         if let Err(reason) = dom::dispatch(ERROR_EVENT, &detail) {
             env::warn(&format!("{ERROR_EVENT} could not be sent: {reason}"));
         }

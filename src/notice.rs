@@ -76,9 +76,14 @@ pub async fn load(config: &Config) -> Result<ShownNotice, NoticeError> {
 /// Applies the site's settings to a notice and hashes the result.
 pub fn shown(mut notice: Notice, config: &Config) -> ShownNotice {
     if let Some(href) = &config.policy_url {
-        notice.full_statement = Link { text: notice.full_statement.text.clone(), href: href.clone() };
+        notice.full_statement = Link {
+            text: notice.full_statement.text.clone(),
+            href: href.clone(),
+        };
     }
     let hash = notice.hash();
-    ShownNotice { notice: Rc::new(notice), hash }
+    ShownNotice {
+        notice: Rc::new(notice),
+        hash,
+    }
 }
-

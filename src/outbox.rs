@@ -32,7 +32,10 @@ fn bounded(mut records: Vec<ConsentRecord>, now: OffsetDateTime) -> Vec<ConsentR
     let excess = records.len().saturating_sub(MAX_RECORDS);
     records.drain(..excess);
     if records.len() < total {
-        env::warn(&format!("{} unsent record(s) were dropped from the outbox (too old or too many)", total - records.len()));
+        env::warn(&format!(
+            "{} unsent record(s) were dropped from the outbox (too old or too many)",
+            total - records.len()
+        ));
     }
     records
 }

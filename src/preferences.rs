@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use assent_record::{ConsentRecord, Language, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes, Site, WidgetVersion};
+use assent_record::{
+    ConsentRecord, Language, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes, Site,
+    WidgetVersion,
+};
 use thiserror::Error;
 
 use crate::notice::ShownNotice;
@@ -19,7 +22,12 @@ impl Choices {
     /// Every optional purpose of `notice` set to `granted`. Nothing is pre-ticked by
     /// default: consent must be an act (CJEU C-673/17, Planet49).
     pub fn all(notice: &Notice, granted: bool) -> Self {
-        Self(notice.optional_purposes().map(|p| (p.id, granted)).collect())
+        Self(
+            notice
+                .optional_purposes()
+                .map(|p| (p.id, granted))
+                .collect(),
+        )
     }
 
     /// The choices a stored record states, for the purposes `notice` offers.
@@ -27,7 +35,15 @@ impl Choices {
         Self(
             notice
                 .optional_purposes()
-                .map(|p| (p.id, record.purposes.state_of(p.id).is_some_and(|s| s.is_granted())))
+                .map(|p| {
+                    (
+                        p.id,
+                        record
+                            .purposes
+                            .state_of(p.id)
+                            .is_some_and(|s| s.is_granted()),
+                    )
+                })
                 .collect(),
         )
     }
@@ -96,7 +112,8 @@ pub fn record(
         language: Language::clone(&notice.language),
         purposes: Purposes::try_from(purposes).map_err(|_| RecordError::NoPurposes)?,
         gpc: context.gpc,
-        widget_version: WidgetVersion::try_from(WIDGET_VERSION).map_err(|_| RecordError::Version)?,
+        widget_version: WidgetVersion::try_from(WIDGET_VERSION)
+            .map_err(|_| RecordError::Version)?,
         client_time,
         email: None,
     })

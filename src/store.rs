@@ -131,8 +131,10 @@ impl Store {
             return Vec::new();
         };
         let total = entries.len();
-        let records: Vec<ConsentRecord> =
-            entries.into_iter().filter_map(|entry| serde_json::from_value(entry).ok()).collect();
+        let records: Vec<ConsentRecord> = entries
+            .into_iter()
+            .filter_map(|entry| serde_json::from_value(entry).ok())
+            .collect();
         if records.len() < total {
             env::warn("unreadable records in the outbox were dropped");
         }

@@ -31,7 +31,10 @@ pub enum Outcome {
 pub fn classify(status: u16, retry_after: Option<Duration>) -> Outcome {
     match status {
         200..=299 | 409 => Outcome::Delivered,
-        408 | 429 | 500..=599 => Outcome::Retry { reason: format!("the endpoint answered HTTP {status}"), after: retry_after },
+        408 | 429 | 500..=599 => Outcome::Retry {
+            reason: format!("the endpoint answered HTTP {status}"),
+            after: retry_after,
+        },
         _ => Outcome::Rejected { status },
     }
 }
@@ -51,9 +54,15 @@ pub async fn deliver(endpoint: &str, record: &ConsentRecord) -> Outcome {
     match http::post_json(endpoint, &record.canonical_json()).await {
         Ok(answer) => classify(
             answer.status,
-            answer.retry_after.as_deref().and_then(|v| parse_retry_after(v, js_sys::Date::now())),
+            answer
+                .retry_after
+                .as_deref()
+                .and_then(|v| parse_retry_after(v, js_sys::Date::now())),
         ),
-        Err(reason) => Outcome::Retry { reason: reason.to_string(), after: None },
+        Err(reason) => Outcome::Retry {
+            reason: reason.to_string(),
+            after: None,
+        },
     }
 }
 

@@ -11,9 +11,9 @@ use yew::{Callback, Renderer};
 
 use crate::browser::{dom, env};
 use crate::config::{Config, ScriptAttributes};
+use crate::delivery::Courier;
 use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
-use crate::delivery::Courier;
 use crate::outbox;
 use crate::preferences::{self, Choices, RecordContext, RecordError};
 use crate::store::Store;
@@ -63,29 +63,49 @@ impl Widget {
     /// A widget for `config` showing `shown`, storing in `store`.
     pub fn new(config: Config, shown: ShownNotice, store: Store) -> Self {
         let messages = messages::for_language(
-            config.lang.as_ref().map_or(shown.notice.language.as_str(), |lang| lang.as_str()),
+            config
+                .lang
+                .as_ref()
+                .map_or(shown.notice.language.as_str(), |lang| lang.as_str()),
         );
         let store = Rc::new(store);
-        let courier = config.endpoint_url().map(|endpoint| Courier::new(Rc::clone(&store), endpoint.to_owned(), &config.site));
-        Self { config, shown, store, gpc: env::global_privacy_control(), messages, courier, opener: RefCell::new(None) }
+        let courier = config
+            .endpoint_url()
+            .map(|endpoint| Courier::new(Rc::clone(&store), endpoint.to_owned(), &config.site));
+        Self {
+            config,
+            shown,
+            store,
+            gpc: env::global_privacy_control(),
+            messages,
+            courier,
+            opener: RefCell::new(None),
+        }
     }
 
     /// The visitor's stored record, if it was made under the notice shown now. A record
     /// under another notice version means the visitor must be asked again.
     pub fn current_choice(&self) -> Option<ConsentRecord> {
-        self.store.choice().filter(|record| record.notice.hash == self.shown.hash)
+        self.store
+            .choice()
+            .filter(|record| record.notice.hash == self.shown.hash)
     }
 
     /// Records `choices`: into the outbox, into storage as the visitor's choice, out to
     /// the host page as `assent:change`, then to the endpoint.
-    pub fn save(self: &Rc<Self>, choices: &Choices) -> Result<ConsentRecord, RecordError> {
-        let context = RecordContext { site: &self.config.site, shown: &self.shown, gpc: self.gpc };
+    pub fn save(&self, choices: &Choices) -> Result<ConsentRecord, RecordError> {
+        let context = RecordContext {
+            site: &self.config.site,
+            shown: &self.shown,
+            gpc: self.gpc,
+        };
         let record = preferences::record(&context, choices, env::random_uuid(), env::now())?;
         if self.courier.is_some() {
             outbox::enqueue(&self.store, &record);
         }
         self.store.save_choice(&record);
-        let detail = js_sys::JSON::parse(&record.canonical_json()).unwrap_or(wasm_bindgen::JsValue::NULL);
+        let detail =
+            js_sys::JSON::parse(&record.canonical_json()).unwrap_or(wasm_bindgen::JsValue::NULL);
         if let Err(reason) = dom::dispatch(CHANGE_EVENT, &detail) {
             env::warn(&format!("{CHANGE_EVENT} could not be sent: {reason}"));
         }
@@ -134,10 +154,19 @@ pub async fn start(attributes: &ScriptAttributes, open_now: bool) -> Result<Star
     let store = Store::open(&config.site);
     let widget = Rc::new(Widget::new(config, shown, store));
     let mount = dom::mount(CSS)?;
-    Renderer::<App>::with_root_and_props(mount.root, AppProps { widget: Rc::clone(&widget), open_now })
-        .render();
+    Renderer::<App>::with_root_and_props(
+        mount.root,
+        AppProps {
+            widget: Rc::clone(&widget),
+            open_now,
+        },
+    )
+    .render();
     if let Some(courier) = &widget.courier {
         courier.start();
     }
-    Ok(Started { widget, host: mount.host })
+    Ok(Started {
+        widget,
+        host: mount.host,
+    })
 }

@@ -21,14 +21,24 @@ fn answers_decide_what_happens_to_a_record() {
         assert_eq!(classify(status, None), Outcome::Delivered, "{status}");
     }
     for status in [408, 429, 500, 502, 503] {
-        assert!(matches!(classify(status, None), Outcome::Retry { .. }), "{status}");
+        assert!(
+            matches!(classify(status, None), Outcome::Retry { .. }),
+            "{status}"
+        );
     }
     for status in [400, 401, 403, 404, 413, 422] {
-        assert_eq!(classify(status, None), Outcome::Rejected { status }, "{status}");
+        assert_eq!(
+            classify(status, None),
+            Outcome::Rejected { status },
+            "{status}"
+        );
     }
     assert_eq!(parse_retry_after("7", 0.0), Some(Duration::from_secs(7)));
     let now = js_sys::Date::parse("Mon, 30 Nov 2026 12:00:00 GMT");
-    assert_eq!(parse_retry_after("Mon, 30 Nov 2026 12:00:03 GMT", now), Some(Duration::from_secs(3)));
+    assert_eq!(
+        parse_retry_after("Mon, 30 Nov 2026 12:00:03 GMT", now),
+        Some(Duration::from_secs(3))
+    );
     assert_eq!(parse_retry_after("soon", now), None);
 }
 
@@ -38,7 +48,10 @@ fn backoff_doubles_with_jitter_up_to_a_cap() {
     assert_eq!(backoff(0, 1.0), Duration::from_millis(500));
     assert_eq!(backoff(3, 1.0), Duration::from_millis(4000));
     assert_eq!(backoff(30, 1.0), Duration::from_secs(60), "capped");
-    assert!(backoff(30, 0.0) >= Duration::from_secs(30), "jitter never drops below half");
+    assert!(
+        backoff(30, 0.0) >= Duration::from_secs(30),
+        "jitter never drops below half"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -59,13 +72,19 @@ async fn a_refused_record_is_dropped_and_the_host_told() {
     route(ENDPOINT, 400, "{\"error\":\"invalid_record\"}");
     let w = start(attributes("refused.test")).await;
     click(&w, ".banner [data-action=accept-all]").await;
-    assert!(wait_until(1000, || !error_events().is_empty()).await, "assent:error fired");
+    assert!(
+        wait_until(1000, || !error_events().is_empty()).await,
+        "assent:error fired"
+    );
     let stored = stored_choice("refused.test").expect("the choice is still kept locally");
     let events = error_events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["record_id"], stored["record_id"]);
     assert_eq!(events[0]["status"], 400);
-    assert!(stored_outbox("refused.test").is_empty(), "dropped from the outbox");
+    assert!(
+        stored_outbox("refused.test").is_empty(),
+        "dropped from the outbox"
+    );
     gloo_timers::future::TimeoutFuture::new(1200).await;
     assert_eq!(posted_records().len(), 1, "never tried again");
     remove(&w);
@@ -78,13 +97,25 @@ async fn server_errors_are_retried_with_backoff_in_the_same_page() {
     route(ENDPOINT, 500, "oops");
     let w = start(attributes("retry.test")).await;
     click(&w, ".banner [data-action=decline-all]").await;
-    assert!(wait_until(3000, || posted_records().len() >= 2).await, "retried without a reload");
+    assert!(
+        wait_until(3000, || posted_records().len() >= 2).await,
+        "retried without a reload"
+    );
     route(ENDPOINT, 201, "{}");
-    assert!(wait_until(5000, || stored_outbox("retry.test").is_empty()).await, "delivered once the server recovers");
+    assert!(
+        wait_until(5000, || stored_outbox("retry.test").is_empty()).await,
+        "delivered once the server recovers"
+    );
     let posted = posted_records();
-    assert!(posted.len() >= 3 && posted.windows(2).all(|p| p[0] == p[1]), "the same record each time");
+    assert!(
+        posted.len() >= 3 && posted.windows(2).all(|p| p[0] == p[1]),
+        "the same record each time"
+    );
     let at: Vec<f64> = requests().iter().filter_map(|c| c["at"].as_f64()).collect();
-    assert!(at[2] - at[1] > at[1] - at[0] - 50.0, "the wait grows: {at:?}");
+    assert!(
+        at[2] - at[1] > at[1] - at[0] - 50.0,
+        "the wait grows: {at:?}"
+    );
     remove(&w);
     restore_fetch();
 }
@@ -96,9 +127,16 @@ async fn retry_after_is_honoured() {
     let w = start(attributes("retry-after.test")).await;
     click(&w, ".banner [data-action=accept-all]").await;
     gloo_timers::future::TimeoutFuture::new(1200).await;
-    assert_eq!(posted_records().len(), 1, "no retry before Retry-After, though backoff alone would have");
+    assert_eq!(
+        posted_records().len(),
+        1,
+        "no retry before Retry-After, though backoff alone would have"
+    );
     route(ENDPOINT, 201, "{}");
-    assert!(wait_until(4000, || stored_outbox("retry-after.test").is_empty()).await, "retried after it");
+    assert!(
+        wait_until(4000, || stored_outbox("retry-after.test").is_empty()).await,
+        "retried after it"
+    );
     remove(&w);
     restore_fetch();
 }
@@ -112,7 +150,10 @@ async fn coming_back_online_sends_at_once() {
     assert_eq!(stored_outbox("online.test").len(), 1);
     route(ENDPOINT, 201, "{}");
     fire("window", "online");
-    assert!(wait_until(200, || stored_outbox("online.test").is_empty()).await, "sent on `online`, not after backoff");
+    assert!(
+        wait_until(200, || stored_outbox("online.test").is_empty()).await,
+        "sent on `online`, not after backoff"
+    );
     remove(&w);
     restore_fetch();
 }
@@ -129,11 +170,19 @@ async fn leaving_the_page_sends_pending_records_with_keepalive() {
     let calls = requests();
     let exit = calls.get(before).expect("a request on pagehide");
     assert_eq!(exit["keepalive"], true);
-    assert_eq!(exit["contentType"], "text/plain", "a simple request: no preflight");
+    assert_eq!(
+        exit["contentType"], "text/plain",
+        "a simple request: no preflight"
+    );
     assert_eq!(exit["credentials"], "omit");
-    let body: serde_json::Value = serde_json::from_str(exit["body"].as_str().expect("body")).expect("json");
+    let body: serde_json::Value =
+        serde_json::from_str(exit["body"].as_str().expect("body")).expect("json");
     assert_eq!(Some(body), stored_choice("leave.test"));
-    assert_eq!(stored_outbox("leave.test").len(), 1, "kept until an answer is seen");
+    assert_eq!(
+        stored_outbox("leave.test").len(),
+        1,
+        "kept until an answer is seen"
+    );
     remove(&w);
     restore_fetch();
 }
@@ -156,13 +205,22 @@ fn the_outbox_is_bounded_in_count_and_age() {
     let site = Site::try_from("bounded.test").expect("site");
     let store = Store::open(&site);
     let now = assent::browser::env::now();
-    let fresh = now.format(&time::format_description::well_known::Rfc3339).expect("format");
+    let fresh = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
     assent::outbox::enqueue(&store, &record_at(&site, "2020-01-01T00:00:00Z", 0));
     for n in 1..=55 {
         assent::outbox::enqueue(&store, &record_at(&site, &fresh, n));
     }
     let pending = assent::outbox::pending(&store, now);
     assert_eq!(pending.len(), assent::outbox::MAX_RECORDS);
-    assert_eq!(pending[0].record_id.to_string(), "00000000-0000-4000-8000-000000000006", "oldest dropped first");
-    assert!(pending.iter().all(|r| r.client_time.year() >= 2026), "too old dropped");
+    assert_eq!(
+        pending[0].record_id.to_string(),
+        "00000000-0000-4000-8000-000000000006",
+        "oldest dropped first"
+    );
+    assert!(
+        pending.iter().all(|r| r.client_time.year() >= 2026),
+        "too old dropped"
+    );
 }

@@ -11,27 +11,52 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn embedded_hash() -> String {
-    notice::embedded().expect("embedded notice").hash().to_string()
+    notice::embedded()
+        .expect("embedded notice")
+        .hash()
+        .to_string()
 }
 
 const OPTIONAL: [&str; 4] = ["new_products", "announcements", "upgrades", "updates"];
-const MANDATORY: [&str; 5] = ["security", "initial_use", "expiration", "product_enhancement", "migration"];
+const MANDATORY: [&str; 5] = [
+    "security",
+    "initial_use",
+    "expiration",
+    "product_enhancement",
+    "migration",
+];
 
 /// The purposes a record must list, in canonical order, with these optional states.
 fn expected_purposes(granted: [bool; 4]) -> Value {
     let optional = OPTIONAL.iter().zip(granted).map(|(id, on)| {
         json!({"purpose": id, "basis": "consent", "state": if on { "granted" } else { "denied" }})
     });
-    let mandatory = MANDATORY.iter().map(|id| json!({"purpose": id, "basis": "contract"}));
+    let mandatory = MANDATORY
+        .iter()
+        .map(|id| json!({"purpose": id, "basis": "contract"}));
     Value::Array(optional.chain(mandatory).collect())
 }
 
 /// Checks every field of a record made on `site` just now.
 fn assert_record(record: &Value, site: &str, granted: [bool; 4]) {
-    let keys: Vec<&str> = record.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = record
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        ["client_time", "gpc", "language", "notice", "purposes", "record_id", "site", "widget_version"],
+        [
+            "client_time",
+            "gpc",
+            "language",
+            "notice",
+            "purposes",
+            "record_id",
+            "site",
+            "widget_version"
+        ],
         "exactly these fields, and no e-mail for an anonymous visitor"
     );
     let id = record["record_id"].as_str().expect("record id");
@@ -48,21 +73,38 @@ fn assert_record(record: &Value, site: &str, granted: [bool; 4]) {
     assert_eq!(record["widget_version"], env!("CARGO_PKG_VERSION"));
     let client_time = record["client_time"].as_str().expect("client time");
     let parsed = js_sys::Date::parse(client_time);
-    assert!((js_sys::Date::now() - parsed).abs() < 60_000.0, "client time is now: {client_time}");
+    assert!(
+        (js_sys::Date::now() - parsed).abs() < 60_000.0,
+        "client time is now: {client_time}"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn first_visit_shows_a_banner_with_equal_choices() {
     let w = start(attributes("banner.test")).await;
     assert!(banner_shown(&w));
-    assert!(text(&w, ".banner .summary").contains("new products, announcements, upgrades and updates"));
+    assert!(
+        text(&w, ".banner .summary").contains("new products, announcements, upgrades and updates")
+    );
     let accept = find(&w, ".banner [data-action=accept-all]").expect("accept");
     let decline = find(&w, ".banner [data-action=decline-all]").expect("decline");
-    assert_eq!(accept.class_name(), decline.class_name(), "neither choice is styled to nudge");
+    assert_eq!(
+        accept.class_name(),
+        decline.class_name(),
+        "neither choice is styled to nudge"
+    );
     assert_eq!(accept.text_content().as_deref(), Some("Accept all"));
     assert_eq!(decline.text_content().as_deref(), Some("Decline all"));
-    assert_eq!(find(&w, ".banner").and_then(|b| b.get_attribute("aria-label")).as_deref(), Some("Privacy notice"));
-    assert!(find(&w, "[role=dialog]").is_none(), "the highlights wait to be asked for");
+    assert_eq!(
+        find(&w, ".banner")
+            .and_then(|b| b.get_attribute("aria-label"))
+            .as_deref(),
+        Some("Privacy notice")
+    );
+    assert!(
+        find(&w, "[role=dialog]").is_none(),
+        "the highlights wait to be asked for"
+    );
     remove(&w);
 }
 
@@ -75,8 +117,10 @@ async fn the_highlights_show_every_section_and_the_full_statement() {
     let title_id = dialog.get_attribute("aria-labelledby").expect("labelled");
     assert_eq!(text(&w, &format!("#{title_id}")), "Privacy highlights");
 
-    let headings: Vec<String> =
-        find_all(&w, ".notice-section h3").iter().filter_map(|h| h.text_content()).collect();
+    let headings: Vec<String> = find_all(&w, ".notice-section h3")
+        .iter()
+        .filter_map(|h| h.text_content())
+        .collect();
     assert_eq!(
         headings,
         [
@@ -95,14 +139,30 @@ async fn the_highlights_show_every_section_and_the_full_statement() {
         .filter_map(|a| a.get_attribute("href"))
         .collect();
     assert_eq!(covered.len(), 6);
-    assert!(covered.iter().all(|href| href.starts_with("https://") && href.contains("qualys.com")));
+    assert!(covered
+        .iter()
+        .all(|href| href.starts_with("https://") && href.contains("qualys.com")));
     let contact = text(&w, "[data-section=contact] address");
-    for part in ["1600 Bridge Parkway, Suite 201", "Redwood Shores, CA 94065", "650.801.6100", "650.801.6101"] {
-        assert!(contact.contains(part), "contact block lacks {part}: {contact}");
+    for part in [
+        "1600 Bridge Parkway, Suite 201",
+        "Redwood Shores, CA 94065",
+        "650.801.6100",
+        "650.801.6101",
+    ] {
+        assert!(
+            contact.contains(part),
+            "contact block lacks {part}: {contact}"
+        );
     }
     let statement = find(&w, ".full-statement a").expect("full statement link");
-    assert_eq!(statement.get_attribute("href").as_deref(), Some("https://www.qualys.com/company/privacy/statement/"));
-    assert_eq!(statement.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(
+        statement.get_attribute("href").as_deref(),
+        Some("https://www.qualys.com/company/privacy/statement/")
+    );
+    assert_eq!(
+        statement.get_attribute("rel").as_deref(),
+        Some("noopener noreferrer")
+    );
     assert!(text(&w, ".introduction").contains("high-level summary"));
     remove(&w);
 }
@@ -117,19 +177,29 @@ async fn mandatory_purposes_are_shown_locked_with_a_reason() {
         let input = checkbox(&w, id);
         assert!(input.checked() && input.disabled(), "{id} is on and locked");
         assert!(text(&w, &format!("li[data-purpose={id}] .badge")).contains("Always on"));
-        assert!(!text(&w, &format!("li[data-purpose={id}] .description")).is_empty(), "{id} says why");
+        assert!(
+            !text(&w, &format!("li[data-purpose={id}] .description")).is_empty(),
+            "{id} says why"
+        );
         input.click();
     }
     for id in OPTIONAL {
         let input = checkbox(&w, id);
-        assert!(!input.checked() && !input.disabled(), "{id} is the visitor's choice, off until chosen");
+        assert!(
+            !input.checked() && !input.disabled(),
+            "{id} is the visitor's choice, off until chosen"
+        );
     }
     settle().await;
     for id in MANDATORY {
         assert!(checkbox(&w, id).checked(), "{id} stays on after a click");
     }
     click(&w, "[data-action=save]").await;
-    assert_record(&stored_choice("locked.test").expect("stored"), "locked.test", [false; 4]);
+    assert_record(
+        &stored_choice("locked.test").expect("stored"),
+        "locked.test",
+        [false; 4],
+    );
     restore_fetch();
     remove(&w);
 }
@@ -145,13 +215,27 @@ async fn accept_all_records_every_optional_notice_granted() {
     assert!(!banner_shown(&w), "the banner goes away");
     let stored = stored_choice("accept.test").expect("choice persisted");
     assert_record(&stored, "accept.test", [true; 4]);
-    assert_eq!(posted_records(), std::slice::from_ref(&stored), "the same record is posted once");
-    assert_eq!(change_events(), [stored], "assent:change carries the record");
+    assert_eq!(
+        posted_records(),
+        std::slice::from_ref(&stored),
+        "the same record is posted once"
+    );
+    assert_eq!(
+        change_events(),
+        [stored],
+        "assent:change carries the record"
+    );
     let call = &requests()[0];
     assert_eq!(call["url"], ENDPOINT);
     assert_eq!(call["credentials"], "omit");
-    assert_eq!(call["contentType"], "text/plain", "JSON in a CORS-simple request: no preflight");
-    assert!(stored_outbox("accept.test").is_empty(), "a 2xx empties the outbox");
+    assert_eq!(
+        call["contentType"], "text/plain",
+        "JSON in a CORS-simple request: no preflight"
+    );
+    assert!(
+        stored_outbox("accept.test").is_empty(),
+        "a 2xx empties the outbox"
+    );
     restore_fetch();
     remove(&w);
 }
@@ -181,7 +265,10 @@ async fn a_custom_choice_records_each_toggle() {
     click(&w, "li[data-purpose=upgrades] input").await;
     click(&w, "[data-action=save]").await;
 
-    assert!(find(&w, "[role=dialog]").is_none(), "saving closes the highlights");
+    assert!(
+        find(&w, "[role=dialog]").is_none(),
+        "saving closes the highlights"
+    );
     let stored = stored_choice("custom.test").expect("choice persisted");
     assert_record(&stored, "custom.test", [false, true, true, false]);
     assert_eq!(posted_records(), [stored]);
@@ -198,32 +285,50 @@ async fn escape_closes_the_highlights_back_to_the_banner() {
     let init = web_sys::KeyboardEventInit::new();
     init.set_key("Escape");
     init.set_bubbles(true);
-    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
     dialog.dispatch_event(&event).expect("dispatched");
     settle().await;
     assert!(find(&w, "[role=dialog]").is_none());
     assert!(banner_shown(&w), "no choice yet, so the banner is back");
-    assert!(stored_choice("escape.test").is_none(), "closing is not choosing");
+    assert!(
+        stored_choice("escape.test").is_none(),
+        "closing is not choosing"
+    );
     remove(&w);
 }
 
 #[wasm_bindgen_test]
 async fn the_highlights_take_focus_and_give_it_back() {
     use wasm_bindgen::JsCast;
-    let document = web_sys::window().and_then(|w| w.document()).expect("document");
-    let link: web_sys::HtmlElement = document.create_element("button").expect("button").unchecked_into();
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let link: web_sys::HtmlElement = document
+        .create_element("button")
+        .expect("button")
+        .unchecked_into();
     link.set_text_content(Some("Privacy choices"));
-    document.body().expect("body").append_child(&link).expect("appended");
+    document
+        .body()
+        .expect("body")
+        .append_child(&link)
+        .expect("appended");
     link.focus().expect("focus");
 
     let w = start(attributes("focus.test")).await;
     w.widget.open();
     settle().await;
-    let focused = shadow(&w).active_element().expect("focus is inside the widget");
+    let focused = shadow(&w)
+        .active_element()
+        .expect("focus is inside the widget");
     assert_eq!(focused.id(), "assent-title", "the dialog's title has focus");
     click(&w, "[data-action=close]").await;
     let back = document.active_element().expect("focus");
-    assert!(back == *link.unchecked_ref::<web_sys::Element>(), "focus returned to the host's control");
+    assert!(
+        back == *link.unchecked_ref::<web_sys::Element>(),
+        "focus returned to the host's control"
+    );
     link.remove();
     remove(&w);
 }
@@ -250,9 +355,13 @@ async fn hostile_notice_text_is_shown_as_text() {
     assert_eq!(text(&w, "[data-section=overview] h3"), payload);
     assert_eq!(text(&w, "[data-section=overview] p a"), payload);
     assert_eq!(text(&w, "li[data-purpose=new_products] label"), payload);
-    assert!(find_all(&w, "script, img").is_empty(), "no element was made from notice text");
+    assert!(
+        find_all(&w, "script, img").is_empty(),
+        "no element was made from notice text"
+    );
     settle().await;
-    let pwned = js_sys::Reflect::get(&web_sys::window().expect("window"), &"__pwned".into()).expect("get");
+    let pwned =
+        js_sys::Reflect::get(&web_sys::window().expect("window"), &"__pwned".into()).expect("get");
     assert!(pwned.is_undefined(), "no script ran");
     restore_fetch();
     remove(&w);

@@ -25,20 +25,32 @@ async fn a_returning_visitor_sees_no_banner_and_can_reopen() {
     assert!(!banner_shown(&again), "no banner after a choice");
     assert!(find(&again, "[role=dialog]").is_none());
     assert_eq!(
-        again.widget.current_choice().map(|r| serde_json::to_value(r).expect("json")),
+        again
+            .widget
+            .current_choice()
+            .map(|r| serde_json::to_value(r).expect("json")),
         stored_choice("return.test"),
         "the stored choice is the current one"
     );
     again.widget.open();
     settle().await;
-    assert!(find(&again, "[role=dialog]").is_some(), "reopened from the API");
-    assert!(checkbox(&again, "updates").checked(), "shows the stored choice");
+    assert!(
+        find(&again, "[role=dialog]").is_some(),
+        "reopened from the API"
+    );
+    assert!(
+        checkbox(&again, "updates").checked(),
+        "shows the stored choice"
+    );
     click(&again, "li[data-purpose=updates] input").await;
     click(&again, "[data-action=save]").await;
     let records = posted_records();
     assert_eq!(records.len(), 2, "a change is a second record");
     assert_ne!(records[0]["record_id"], records[1]["record_id"]);
-    assert_eq!(records[1]["purposes"][3], json!({"purpose": "updates", "basis": "consent", "state": "denied"}));
+    assert_eq!(
+        records[1]["purposes"][3],
+        json!({"purpose": "updates", "basis": "consent", "state": "denied"})
+    );
     assert_eq!(stored_choice("return.test"), Some(records[1].clone()));
     restore_fetch();
     remove(&again);
@@ -65,7 +77,10 @@ async fn a_changed_notice_asks_again() {
     click(&revised, ".banner [data-action=accept-all]").await;
     let stored = stored_choice("changed.test").expect("stored");
     assert_eq!(stored["notice"]["version"], "2012-01-01");
-    assert_ne!(stored["notice"]["hash"], notice::embedded().expect("embedded").hash().to_string());
+    assert_ne!(
+        stored["notice"]["hash"],
+        notice::embedded().expect("embedded").hash().to_string()
+    );
     restore_fetch();
     remove(&revised);
 }
@@ -79,7 +94,10 @@ async fn corrupt_or_foreign_storage_is_survived() {
     let w = start(attributes("corrupt.test")).await;
     assert!(banner_shown(&w), "an unreadable choice means asking again");
     click(&w, ".banner [data-action=accept-all]").await;
-    assert!(stored_choice("corrupt.test").is_some(), "the new choice replaced the corrupt one");
+    assert!(
+        stored_choice("corrupt.test").is_some(),
+        "the new choice replaced the corrupt one"
+    );
     assert_eq!(posted_records().len(), 1, "only the valid record was sent");
     remove(&w);
 
@@ -103,7 +121,10 @@ async fn throwing_local_storage_falls_back_to_memory() {
     click(&w, ".banner [data-action=decline-all]").await;
     assert!(!banner_shown(&w));
     assert_eq!(posted_records().len(), 1, "the record is still sent");
-    assert!(w.widget.current_choice().is_some(), "kept in memory for this page");
+    assert!(
+        w.widget.current_choice().is_some(),
+        "kept in memory for this page"
+    );
     restore_local_storage();
     restore_fetch();
     remove(&w);
@@ -126,14 +147,28 @@ async fn an_invalid_notice_document_falls_back_to_the_embedded_one() {
         "https://unreachable.test/notice.json",
         "http://insecure.example/notice.json",
     ] {
-        let w = start(ScriptAttributes { notice: Some(url.into()), ..attributes("fallback.test") }).await;
-        assert_eq!(w.widget.shown.hash, notice::embedded().expect("embedded").hash(), "{url}");
+        let w = start(ScriptAttributes {
+            notice: Some(url.into()),
+            ..attributes("fallback.test")
+        })
+        .await;
+        assert_eq!(
+            w.widget.shown.hash,
+            notice::embedded().expect("embedded").hash(),
+            "{url}"
+        );
         click(&w, ".banner [data-action=open]").await;
-        assert_eq!(find_all(&w, ".notice-section").len(), 8, "{url}: the embedded highlights");
+        assert_eq!(
+            find_all(&w, ".notice-section").len(),
+            8,
+            "{url}: the embedded highlights"
+        );
         remove(&w);
     }
     assert!(
-        !requests().iter().any(|c| c["url"].as_str().is_some_and(|u| u.starts_with("http://insecure"))),
+        !requests().iter().any(|c| c["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://insecure"))),
         "an insecure notice URL is never fetched"
     );
     restore_fetch();
@@ -152,16 +187,26 @@ async fn a_failing_endpoint_keeps_the_record_until_a_later_load_sends_it() {
 
     route(ENDPOINT, 0, "");
     let offline = start(attributes("outbox.test")).await;
-    assert_eq!(stored_outbox("outbox.test").len(), 1, "a network error keeps it too");
+    assert_eq!(
+        stored_outbox("outbox.test").len(),
+        1,
+        "a network error keeps it too"
+    );
     remove(&offline);
 
     route(ENDPOINT, 201, "{}");
     let later = start(attributes("outbox.test")).await;
     settle().await;
-    assert!(stored_outbox("outbox.test").is_empty(), "delivered on the next load");
+    assert!(
+        stored_outbox("outbox.test").is_empty(),
+        "delivered on the next load"
+    );
     let posted = posted_records();
     assert!(posted.len() >= 3, "503, network error, then 201");
-    assert!(posted.iter().all(|r| *r == pending[0]), "the very same record each time");
+    assert!(
+        posted.iter().all(|r| *r == pending[0]),
+        "the very same record each time"
+    );
     restore_fetch();
     remove(&later);
 }
@@ -169,7 +214,11 @@ async fn a_failing_endpoint_keeps_the_record_until_a_later_load_sends_it() {
 #[wasm_bindgen_test]
 async fn without_a_valid_endpoint_the_choice_is_kept_locally() {
     stub_fetch();
-    for endpoint in [None, Some("http://collector.example/v1/records"), Some("not a url at all")] {
+    for endpoint in [
+        None,
+        Some("http://collector.example/v1/records"),
+        Some("not a url at all"),
+    ] {
         let w = start(ScriptAttributes {
             endpoint: endpoint.map(String::from),
             ..attributes("local.test")
@@ -182,9 +231,18 @@ async fn without_a_valid_endpoint_the_choice_is_kept_locally() {
             settle().await;
             click(&w, "[data-action=save]").await;
         }
-        assert!(stored_choice("local.test").is_some(), "{endpoint:?}: stored");
-        assert!(stored_outbox("local.test").is_empty(), "{endpoint:?}: nothing queued for nowhere");
-        assert_eq!(text(&w, "[role=status]"), "Your choices are saved in this browser.");
+        assert!(
+            stored_choice("local.test").is_some(),
+            "{endpoint:?}: stored"
+        );
+        assert!(
+            stored_outbox("local.test").is_empty(),
+            "{endpoint:?}: nothing queued for nowhere"
+        );
+        assert_eq!(
+            text(&w, "[role=status]"),
+            "Your choices are saved in this browser."
+        );
         remove(&w);
     }
     assert!(requests().is_empty(), "nothing was sent");
@@ -201,8 +259,16 @@ async fn the_js_api_boots_opens_and_reports_preferences() {
     .expect("json");
     assent::api::boot(attributes, false).await.expect("boots");
     settle().await;
-    let hosts = web_sys::window().and_then(|w| w.document()).expect("document").query_selector_all("[data-assent-host]").expect("query");
-    let host: web_sys::Element = hosts.item(hosts.length() - 1).expect("host").dyn_into().expect("element");
+    let hosts = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document")
+        .query_selector_all("[data-assent-host]")
+        .expect("query");
+    let host: web_sys::Element = hosts
+        .item(hosts.length() - 1)
+        .expect("host")
+        .dyn_into()
+        .expect("element");
     let root = host.shadow_root().expect("open shadow root");
     let find = |selector: &str| root.query_selector(selector).expect("selector");
     assert!(assent::api::preferences().is_null(), "no choice yet");
@@ -211,11 +277,21 @@ async fn the_js_api_boots_opens_and_reports_preferences() {
     assent::api::open();
     settle().await;
     let statement = find(".full-statement a").expect("full statement link");
-    assert_eq!(statement.get_attribute("href").as_deref(), Some("https://policy.test/statement"), "data-policy-url applies");
-    find("[data-action=accept-all]").expect("accept").unchecked_into::<web_sys::HtmlElement>().click();
+    assert_eq!(
+        statement.get_attribute("href").as_deref(),
+        Some("https://policy.test/statement"),
+        "data-policy-url applies"
+    );
+    find("[data-action=accept-all]")
+        .expect("accept")
+        .unchecked_into::<web_sys::HtmlElement>()
+        .click();
     settle().await;
     let preferences: Value = serde_json::from_str(
-        &js_sys::JSON::stringify(&assent::api::preferences()).expect("stringify").as_string().expect("string"),
+        &js_sys::JSON::stringify(&assent::api::preferences())
+            .expect("stringify")
+            .as_string()
+            .expect("string"),
     )
     .expect("json");
     assert_eq!(Some(preferences), stored_choice("api.test"));

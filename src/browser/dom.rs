@@ -4,7 +4,9 @@
 use js_sys::Array;
 use thiserror::Error;
 use wasm_bindgen::JsValue;
-use web_sys::{CssStyleSheet, CustomEvent, CustomEventInit, Document, Element, ShadowRootInit, ShadowRootMode};
+use web_sys::{
+    CssStyleSheet, CustomEvent, CustomEventInit, Document, Element, ShadowRootInit, ShadowRootMode,
+};
 
 /// Why the widget could not be placed in the page.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -22,7 +24,9 @@ fn refused(error: JsValue) -> DomError {
 }
 
 fn document() -> Result<Document, DomError> {
-    web_sys::window().and_then(|w| w.document()).ok_or(DomError::NoDocument)
+    web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or(DomError::NoDocument)
 }
 
 /// Where the widget lives: the host element in the page, and the element inside its
@@ -41,8 +45,11 @@ pub struct Mount {
 pub fn mount(css: &str) -> Result<Mount, DomError> {
     let document = document()?;
     let host = document.create_element("div").map_err(refused)?;
-    host.set_attribute("data-assent-host", "").map_err(refused)?;
-    let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).map_err(refused)?;
+    host.set_attribute("data-assent-host", "")
+        .map_err(refused)?;
+    let shadow = host
+        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .map_err(refused)?;
     let sheet = CssStyleSheet::new().map_err(refused)?;
     sheet.replace_sync(css).map_err(refused)?;
     shadow.set_adopted_style_sheets(&Array::of1(&sheet));

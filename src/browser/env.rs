@@ -57,7 +57,12 @@ pub fn parse_absolute_url(input: &str) -> Option<ParsedUrl> {
 }
 
 fn parsed(url: &web_sys::Url) -> ParsedUrl {
-    ParsedUrl { href: url.href(), protocol: url.protocol(), hostname: url.hostname(), origin: url.origin() }
+    ParsedUrl {
+        href: url.href(),
+        protocol: url.protocol(),
+        hostname: url.hostname(),
+        origin: url.origin(),
+    }
 }
 
 /// Parses `input` relative to the page, as a link on the page would be.

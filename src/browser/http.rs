@@ -32,7 +32,9 @@ async fn send(request: Request) -> Result<Response, FetchError> {
     let response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(|e| FetchError::Network(super::describe(&e)))?;
-    response.dyn_into::<Response>().map_err(|_| FetchError::Network("not a Response".into()))
+    response
+        .dyn_into::<Response>()
+        .map_err(|_| FetchError::Network("not a Response".into()))
 }
 
 /// What the widget reads of a response to a POST.
@@ -52,8 +54,12 @@ fn post(url: &str, body: &str, content_type: &str, keepalive: bool) -> Result<Re
         js_sys::Reflect::set(&init, &"keepalive".into(), &true.into())
             .map_err(|e| FetchError::Request(super::describe(&e)))?;
     }
-    let request = Request::new_with_str_and_init(url, &init).map_err(|e| FetchError::Request(super::describe(&e)))?;
-    request.headers().set("Content-Type", content_type).map_err(|e| FetchError::Request(super::describe(&e)))?;
+    let request = Request::new_with_str_and_init(url, &init)
+        .map_err(|e| FetchError::Request(super::describe(&e)))?;
+    request
+        .headers()
+        .set("Content-Type", content_type)
+        .map_err(|e| FetchError::Request(super::describe(&e)))?;
     Ok(request)
 }
 
@@ -63,7 +69,10 @@ fn post(url: &str, body: &str, content_type: &str, keepalive: bool) -> Result<Re
 pub async fn post_json(url: &str, body: &str) -> Result<Answer, FetchError> {
     let response = send(post(url, body, "text/plain", false)?).await?;
     let retry_after = response.headers().get("Retry-After").ok().flatten();
-    Ok(Answer { status: response.status(), retry_after })
+    Ok(Answer {
+        status: response.status(),
+        retry_after,
+    })
 }
 
 /// POSTs a JSON body like [`post_json`] with `keepalive`, so the request outlives the
@@ -77,11 +86,15 @@ pub fn post_on_exit(url: &str, body: &str) -> Result<(), FetchError> {
 
 /// GETs a URL; returns the status and the body text.
 pub async fn get_text(url: &str) -> Result<(u16, String), FetchError> {
-    let request =
-        Request::new_with_str_and_init(url, &init("GET")).map_err(|e| FetchError::Request(super::describe(&e)))?;
+    let request = Request::new_with_str_and_init(url, &init("GET"))
+        .map_err(|e| FetchError::Request(super::describe(&e)))?;
     let response = send(request).await?;
     let status = response.status();
-    let text = response.text().map_err(|e| FetchError::Body(super::describe(&e)))?;
-    let text = JsFuture::from(text).await.map_err(|e| FetchError::Body(super::describe(&e)))?;
+    let text = response
+        .text()
+        .map_err(|e| FetchError::Body(super::describe(&e)))?;
+    let text = JsFuture::from(text)
+        .await
+        .map_err(|e| FetchError::Body(super::describe(&e)))?;
     Ok((status, text.as_string().unwrap_or_default()))
 }

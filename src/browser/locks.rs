@@ -18,7 +18,10 @@ where
         .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("locks")).ok())
         .filter(|locks| !locks.is_undefined() && !locks.is_null())
         .and_then(|locks| {
-            let request = Reflect::get(&locks, &JsValue::from_str("request")).ok()?.dyn_into::<Function>().ok()?;
+            let request = Reflect::get(&locks, &JsValue::from_str("request"))
+                .ok()?
+                .dyn_into::<Function>()
+                .ok()?;
             Some((locks, request))
         });
     let Some((locks, request)) = request else {
@@ -32,7 +35,11 @@ where
             Ok(JsValue::UNDEFINED)
         })
     });
-    let granted = request.call2(&locks, &JsValue::from_str(name), callback.as_ref().unchecked_ref());
+    let granted = request.call2(
+        &locks,
+        &JsValue::from_str(name),
+        callback.as_ref().unchecked_ref(),
+    );
     if let Ok(promise) = granted.and_then(|p| p.dyn_into::<Promise>()) {
         // A rejected lock request means the task did not run; the next trigger retries.
         let _ = JsFuture::from(promise).await;

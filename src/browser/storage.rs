@@ -23,7 +23,8 @@ pub struct LocalStorage(web_sys::Storage);
 impl LocalStorage {
     /// Opens `localStorage` and proves it takes a write.
     pub fn open() -> Result<Self, StorageError> {
-        let window = web_sys::window().ok_or_else(|| StorageError::Unavailable("no window".into()))?;
+        let window =
+            web_sys::window().ok_or_else(|| StorageError::Unavailable("no window".into()))?;
         let storage = window
             .local_storage()
             .map_err(|e| StorageError::Unavailable(super::describe(&e)))?
@@ -36,16 +37,22 @@ impl LocalStorage {
 
     /// The value under `key`, if any.
     pub fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
-        self.0.get_item(key).map_err(|e| StorageError::Read(super::describe(&e)))
+        self.0
+            .get_item(key)
+            .map_err(|e| StorageError::Read(super::describe(&e)))
     }
 
     /// Stores `value` under `key`.
     pub fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
-        self.0.set_item(key, value).map_err(|e| StorageError::Write(super::describe(&e)))
+        self.0
+            .set_item(key, value)
+            .map_err(|e| StorageError::Write(super::describe(&e)))
     }
 
     /// Removes `key`.
     pub fn remove(&self, key: &str) -> Result<(), StorageError> {
-        self.0.remove_item(key).map_err(|e| StorageError::Write(super::describe(&e)))
+        self.0
+            .remove_item(key)
+            .map_err(|e| StorageError::Write(super::describe(&e)))
     }
 }

@@ -30,7 +30,10 @@ fn initial_state(props: &AppProps) -> UiState {
     };
     UiState {
         view,
-        choices: stored.as_ref().map_or_else(|| Choices::all(notice, false), |r| Choices::from_record(notice, r)),
+        choices: stored.as_ref().map_or_else(
+            || Choices::all(notice, false),
+            |r| Choices::from_record(notice, r),
+        ),
         has_choice: stored.is_some(),
         saved: None,
     }
@@ -46,7 +49,9 @@ pub fn App(props: &AppProps) -> Html {
     {
         let widget = Rc::clone(widget);
         let dispatcher = state.dispatcher();
-        use_effect_with((), move |_| widget.set_opener(Callback::from(move |()| dispatcher.dispatch(Action::Open))));
+        use_effect_with((), move |_| {
+            widget.set_opener(Callback::from(move |()| dispatcher.dispatch(Action::Open)))
+        });
     }
 
     let save = {
@@ -54,7 +59,11 @@ pub fn App(props: &AppProps) -> Html {
         let dispatcher = state.dispatcher();
         Callback::from(move |choices: Choices| match widget.save(&choices) {
             Ok(_) => {
-                let saved = if widget.config.endpoint_url().is_some() { Saved::WillSend } else { Saved::LocalOnly };
+                let saved = if widget.config.endpoint_url().is_some() {
+                    Saved::WillSend
+                } else {
+                    Saved::LocalOnly
+                };
                 dispatcher.dispatch(Action::Saved(choices, saved));
             }
             Err(reason) => env::warn(&format!("your choice could not be recorded: {reason}")),

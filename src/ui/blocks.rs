@@ -13,7 +13,9 @@ fn text(value: &impl AsRef<str>) -> Html {
 /// A link out of the widget. `https:` opens in a new tab without access to this page.
 pub fn link(link: &Link) -> Html {
     let href = link.href.as_str().to_owned();
-    let external = href.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https:"));
+    let external = href
+        .get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https:"));
     html! {
         <a {href}
             target={external.then_some("_blank")}

@@ -59,15 +59,28 @@ impl Reducible for UiState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let next = match action {
             Action::Open if self.view == View::Highlights => return self,
-            Action::Open => UiState { view: View::Highlights, ..(*self).clone() },
-            Action::Close => UiState {
-                view: if self.has_choice { View::Hidden } else { View::Banner },
+            Action::Open => UiState {
+                view: View::Highlights,
                 ..(*self).clone()
             },
-            Action::Toggle(purpose) => UiState { choices: self.choices.toggled(purpose), ..(*self).clone() },
-            Action::Saved(choices, saved) => {
-                UiState { view: View::Hidden, choices, has_choice: true, saved: Some(saved) }
-            }
+            Action::Close => UiState {
+                view: if self.has_choice {
+                    View::Hidden
+                } else {
+                    View::Banner
+                },
+                ..(*self).clone()
+            },
+            Action::Toggle(purpose) => UiState {
+                choices: self.choices.toggled(purpose),
+                ..(*self).clone()
+            },
+            Action::Saved(choices, saved) => UiState {
+                view: View::Hidden,
+                choices,
+                has_choice: true,
+                saved: Some(saved),
+            },
         };
         if next == *self {
             self

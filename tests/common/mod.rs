@@ -105,7 +105,9 @@ pub async fn settle() {
 
 /// A widget started as the loader starts it, rendered.
 pub async fn start(attributes: ScriptAttributes) -> Started {
-    let started = widget::start(&attributes, false).await.expect("widget starts");
+    let started = widget::start(&attributes, false)
+        .await
+        .expect("widget starts");
     settle().await;
     started
 }
@@ -115,16 +117,25 @@ pub fn shadow(started: &Started) -> ShadowRoot {
 }
 
 pub fn find(started: &Started, selector: &str) -> Option<Element> {
-    shadow(started).query_selector(selector).expect("valid selector")
+    shadow(started)
+        .query_selector(selector)
+        .expect("valid selector")
 }
 
 pub fn find_all(started: &Started, selector: &str) -> Vec<Element> {
-    let list = shadow(started).query_selector_all(selector).expect("valid selector");
-    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect()
+    let list = shadow(started)
+        .query_selector_all(selector)
+        .expect("valid selector");
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into().ok())
+        .collect()
 }
 
 pub fn text(started: &Started, selector: &str) -> String {
-    find(started, selector).and_then(|e| e.text_content()).unwrap_or_default()
+    find(started, selector)
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
 }
 
 pub async fn click(started: &Started, selector: &str) {
@@ -153,7 +164,9 @@ pub fn posted_records() -> Vec<Value> {
     requests()
         .into_iter()
         .filter(|call| call["method"] == "POST")
-        .map(|call| serde_json::from_str(call["body"].as_str().expect("body")).expect("body is JSON"))
+        .map(|call| {
+            serde_json::from_str(call["body"].as_str().expect("body")).expect("body is JSON")
+        })
         .collect()
 }
 
@@ -163,7 +176,8 @@ pub fn change_events() -> Vec<Value> {
 }
 
 pub fn stored_choice(site: &str) -> Option<Value> {
-    get_item(&format!("assent:v1:{site}:choice")).map(|raw| serde_json::from_str(&raw).expect("stored JSON"))
+    get_item(&format!("assent:v1:{site}:choice"))
+        .map(|raw| serde_json::from_str(&raw).expect("stored JSON"))
 }
 
 pub fn stored_outbox(site: &str) -> Vec<Value> {

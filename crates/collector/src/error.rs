@@ -138,9 +138,10 @@ impl IntoResponse for AppError {
             // answer carries no data and no credentials are ever allowed; successful answers
             // still go only to the allow-list.
             Self::OriginNotAllowed => {
-                response
-                    .headers_mut()
-                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+                response.headers_mut().insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
             }
             _ => {}
         }

@@ -192,7 +192,10 @@ async fn disallowed_origin_gets_403_and_cors_answers_only_allowed_origins() {
     // The refusal alone is readable by the refused page, so its widget can stop retrying
     // and tell the host; it carries nothing but the error code.
     assert_eq!(reply.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-    assert!(reply.headers.get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
+    assert!(reply
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+        .is_none());
 
     let preflight = |origin: &str| {
         Request::options("/v1/records")

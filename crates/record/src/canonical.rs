@@ -52,7 +52,10 @@ impl TryFrom<String> for ContentHash {
         if hex.len() == 64 && hex.bytes().all(|b| HEX.contains(&b)) {
             Ok(Self(value))
         } else {
-            Err(FieldError::Form { field: "hash", expected: "sha256: and 64 lowercase hex digits" })
+            Err(FieldError::Form {
+                field: "hash",
+                expected: "sha256: and 64 lowercase hex digits",
+            })
         }
     }
 }

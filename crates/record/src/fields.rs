@@ -69,7 +69,10 @@ fn no_controls(value: &str, field: &'static str) -> Result<(), FieldError> {
 fn single_line(value: &str, field: &'static str) -> Result<(), FieldError> {
     no_controls(value, field)?;
     if value.trim() != value {
-        return Err(FieldError::Form { field, expected: "free of leading or trailing spaces" });
+        return Err(FieldError::Form {
+            field,
+            expected: "free of leading or trailing spaces",
+        });
     }
     Ok(())
 }
@@ -84,13 +87,18 @@ fn prose(value: &str, field: &'static str) -> Result<(), FieldError> {
 }
 
 fn hostname(value: &str, field: &'static str) -> Result<(), FieldError> {
-    let form = FieldError::Form { field, expected: "a lowercase host name" };
+    let form = FieldError::Form {
+        field,
+        expected: "a lowercase host name",
+    };
     let labels_ok = value.split('.').all(|label| {
         !label.is_empty()
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     });
     if labels_ok {
         Ok(())
@@ -106,7 +114,10 @@ fn slug(value: &str, field: &'static str) -> Result<(), FieldError> {
     if ok {
         Ok(())
     } else {
-        Err(FieldError::Form { field, expected: "lowercase letters, digits, '-', '_' or '.'" })
+        Err(FieldError::Form {
+            field,
+            expected: "lowercase letters, digits, '-', '_' or '.'",
+        })
     }
 }
 
@@ -116,21 +127,32 @@ fn language_tag(value: &str, field: &'static str) -> Result<(), FieldError> {
     let primary_ok = subtags
         .next()
         .is_some_and(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
-    let rest_ok = subtags.all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let rest_ok =
+        subtags.all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
     if primary_ok && rest_ok {
         Ok(())
     } else {
-        Err(FieldError::Form { field, expected: "a language tag such as en or en-GB" })
+        Err(FieldError::Form {
+            field,
+            expected: "a language tag such as en or en-GB",
+        })
     }
 }
 
 fn email(value: &str, field: &'static str) -> Result<(), FieldError> {
-    let form = FieldError::Form { field, expected: "an e-mail address" };
+    let form = FieldError::Form {
+        field,
+        expected: "an e-mail address",
+    };
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(form);
     }
     match value.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') => Ok(()),
+        Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.contains('@') =>
+        {
+            Ok(())
+        }
         _ => Err(form),
     }
 }
@@ -145,7 +167,10 @@ fn allowed_href(value: &str, field: &'static str) -> Result<(), FieldError> {
         "https" => {
             let host = rest.strip_prefix("//").ok_or(FieldError::Scheme)?;
             if host.is_empty() || host.starts_with('/') {
-                Err(FieldError::Form { field, expected: "an https: URL with a host" })
+                Err(FieldError::Form {
+                    field,
+                    expected: "an https: URL with a host",
+                })
             } else {
                 Ok(())
             }
@@ -201,7 +226,12 @@ mod tests {
 
     #[test]
     fn hrefs_allow_only_safe_schemes() {
-        for ok in ["https://pci.qualys.com/", "HTTPS://x.example", "mailto:privacy@qualys.com", "tel:+16508016100"] {
+        for ok in [
+            "https://pci.qualys.com/",
+            "HTTPS://x.example",
+            "mailto:privacy@qualys.com",
+            "tel:+16508016100",
+        ] {
             assert!(Href::try_from(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -224,7 +254,15 @@ mod tests {
     fn sites_are_lowercase_host_names() {
         assert!(Site::try_from("pci.qualys.com").is_ok());
         assert!(Site::try_from("localhost").is_ok());
-        for bad in ["PCI.qualys.com", "pci..qualys.com", "-x.com", "a b", "", "x.com:8080", "<script>"] {
+        for bad in [
+            "PCI.qualys.com",
+            "pci..qualys.com",
+            "-x.com",
+            "a b",
+            "",
+            "x.com:8080",
+            "<script>",
+        ] {
             assert!(Site::try_from(bad).is_err(), "{bad:?}");
         }
     }
@@ -234,7 +272,10 @@ mod tests {
         assert!(WidgetVersion::try_from("é".repeat(32)).is_ok());
         assert_eq!(
             WidgetVersion::try_from("é".repeat(33)),
-            Err(FieldError::Length { field: "widget_version", max: 32 })
+            Err(FieldError::Length {
+                field: "widget_version",
+                max: 32
+            })
         );
     }
 

@@ -132,16 +132,23 @@ where
 {
     let items = Vec::<T>::deserialize(deserializer)?;
     if items.is_empty() || items.len() > MAX {
-        return Err(serde::de::Error::custom(FieldError::Count { field: "list", max: MAX }));
+        return Err(serde::de::Error::custom(FieldError::Count {
+            field: "list",
+            max: MAX,
+        }));
     }
     Ok(items)
 }
 
-fn unique_purposes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<NoticePurpose>, D::Error> {
+fn unique_purposes<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<NoticePurpose>, D::Error> {
     let purposes = bounded::<_, NoticePurpose, { PurposeId::ALL.len() }>(deserializer)?;
     for (i, purpose) in purposes.iter().enumerate() {
         if purposes[..i].iter().any(|earlier| earlier.id == purpose.id) {
-            return Err(serde::de::Error::custom(FieldError::DuplicatePurpose(purpose.id.as_str())));
+            return Err(serde::de::Error::custom(FieldError::DuplicatePurpose(
+                purpose.id.as_str(),
+            )));
         }
     }
     Ok(purposes)

@@ -61,10 +61,14 @@ impl PurposeId {
     /// The lawful basis for sending this kind of notification.
     pub const fn basis(self) -> LawfulBasis {
         match self {
-            Self::NewProducts | Self::Announcements | Self::Upgrades | Self::Updates => LawfulBasis::Consent,
-            Self::Security | Self::InitialUse | Self::Expiration | Self::ProductEnhancement | Self::Migration => {
-                LawfulBasis::Contract
+            Self::NewProducts | Self::Announcements | Self::Upgrades | Self::Updates => {
+                LawfulBasis::Consent
             }
+            Self::Security
+            | Self::InitialUse
+            | Self::Expiration
+            | Self::ProductEnhancement
+            | Self::Migration => LawfulBasis::Contract,
         }
     }
 
@@ -148,7 +152,11 @@ impl TryFrom<PurposeChoiceWire> for PurposeChoice {
                 },
             });
         }
-        Ok(Self { purpose: wire.purpose, basis: wire.basis, state: wire.state })
+        Ok(Self {
+            purpose: wire.purpose,
+            basis: wire.basis,
+            state: wire.state,
+        })
     }
 }
 
@@ -157,20 +165,31 @@ impl PurposeChoice {
     ///
     /// Returns `None` for a purpose that is not optional.
     pub fn optional(purpose: PurposeId, state: ConsentState) -> Option<Self> {
-        purpose.is_optional().then_some(Self { purpose, basis: LawfulBasis::Consent, state: Some(state) })
+        purpose.is_optional().then_some(Self {
+            purpose,
+            basis: LawfulBasis::Consent,
+            state: Some(state),
+        })
     }
 
     /// A mandatory purpose (no state).
     ///
     /// Returns `None` for a purpose that is optional.
     pub fn mandatory(purpose: PurposeId) -> Option<Self> {
-        (!purpose.is_optional()).then_some(Self { purpose, basis: LawfulBasis::Contract, state: None })
+        (!purpose.is_optional()).then_some(Self {
+            purpose,
+            basis: LawfulBasis::Contract,
+            state: None,
+        })
     }
 
     /// A purpose with the state given for optional ones; mandatory ones ignore `granted`.
     pub fn for_purpose(purpose: PurposeId, granted: bool) -> Self {
-        Self::optional(purpose, ConsentState::from_granted(granted))
-            .unwrap_or(Self { purpose, basis: LawfulBasis::Contract, state: None })
+        Self::optional(purpose, ConsentState::from_granted(granted)).unwrap_or(Self {
+            purpose,
+            basis: LawfulBasis::Contract,
+            state: None,
+        })
     }
 
     /// Which purpose.
@@ -199,10 +218,16 @@ impl TryFrom<Vec<PurposeChoice>> for Purposes {
     type Error = FieldError;
     fn try_from(mut choices: Vec<PurposeChoice>) -> Result<Self, FieldError> {
         if choices.is_empty() || choices.len() > PurposeId::ALL.len() {
-            return Err(FieldError::Count { field: "purposes", max: PurposeId::ALL.len() });
+            return Err(FieldError::Count {
+                field: "purposes",
+                max: PurposeId::ALL.len(),
+            });
         }
         choices.sort_by_key(|c| c.purpose);
-        if let Some(pair) = choices.windows(2).find(|pair| pair[0].purpose == pair[1].purpose) {
+        if let Some(pair) = choices
+            .windows(2)
+            .find(|pair| pair[0].purpose == pair[1].purpose)
+        {
             return Err(FieldError::DuplicatePurpose(pair[0].purpose.as_str()));
         }
         Ok(Self(choices))
@@ -217,6 +242,9 @@ impl Purposes {
 
     /// The state of one optional purpose, if the record lists it.
     pub fn state_of(&self, purpose: PurposeId) -> Option<ConsentState> {
-        self.0.iter().find(|c| c.purpose == purpose).and_then(|c| c.state)
+        self.0
+            .iter()
+            .find(|c| c.purpose == purpose)
+            .and_then(|c| c.state)
     }
 }

@@ -51,18 +51,44 @@ fn the_default_notice_holds_the_seed_highlights() {
         _ => None,
     });
     let contact = contact.expect("contact block");
-    assert!(contact.address.as_str().contains("1600 Bridge Parkway, Suite 201"));
-    assert_eq!(contact.telephone.as_ref().map(|t| t.text.as_str()), Some("650.801.6100"));
-    assert_eq!(contact.fax.as_ref().map(|f| f.as_str()), Some("650.801.6101"));
+    assert!(contact
+        .address
+        .as_str()
+        .contains("1600 Bridge Parkway, Suite 201"));
+    assert_eq!(
+        contact.telephone.as_ref().map(|t| t.text.as_str()),
+        Some("650.801.6100")
+    );
+    assert_eq!(
+        contact.fax.as_ref().map(|f| f.as_str()),
+        Some("650.801.6101")
+    );
     assert!(notice.full_statement.href.as_str().starts_with("https://"));
-    assert!(notice.introduction.iter().any(|i| matches!(i, Inline::Link(_))));
+    assert!(notice
+        .introduction
+        .iter()
+        .any(|i| matches!(i, Inline::Link(_))));
 
     let optional: Vec<_> = notice.optional_purposes().map(|p| p.id).collect();
-    assert_eq!(optional, [PurposeId::NewProducts, PurposeId::Announcements, PurposeId::Upgrades, PurposeId::Updates]);
+    assert_eq!(
+        optional,
+        [
+            PurposeId::NewProducts,
+            PurposeId::Announcements,
+            PurposeId::Upgrades,
+            PurposeId::Updates
+        ]
+    );
     let mandatory: Vec<_> = notice.mandatory_purposes().map(|p| p.id).collect();
     assert_eq!(
         mandatory,
-        [PurposeId::Security, PurposeId::InitialUse, PurposeId::Expiration, PurposeId::ProductEnhancement, PurposeId::Migration]
+        [
+            PurposeId::Security,
+            PurposeId::InitialUse,
+            PurposeId::Expiration,
+            PurposeId::ProductEnhancement,
+            PurposeId::Migration
+        ]
     );
 }
 
@@ -86,27 +112,59 @@ fn the_hash_follows_content_not_formatting() {
         "purposes": [{"id": "updates", "label": "U", "description": "D"}]
     }))
     .expect("valid");
-    assert_eq!(tiny.hash().as_str(), "sha256:a20655f7f3b9b68bfb2a854fc42ee94a8286956d64c9d0a8a186258dc16e72a3");
+    assert_eq!(
+        tiny.hash().as_str(),
+        "sha256:a20655f7f3b9b68bfb2a854fc42ee94a8286956d64c9d0a8a186258dc16e72a3"
+    );
 }
 
 #[test]
 fn unsafe_or_malformed_notices_are_refused() {
     type Mutation = Box<dyn Fn(&mut Value)>;
     let mutations: Vec<(&str, Mutation)> = vec![
-        ("javascript: link", Box::new(|n| n["full_statement"]["href"] = json!("javascript:alert(1)"))),
-        ("http: link", Box::new(|n| n["sections"][1]["blocks"][1]["links"][0]["href"] = json!("http://www.qualys.com"))),
-        ("data: link", Box::new(|n| n["introduction"][1]["link"]["href"] = json!("data:text/html,x"))),
-        ("html block", Box::new(|n| n["sections"][0]["blocks"] = json!([{"html": "<b>x</b>"}]))),
-        ("unknown field", Box::new(|n| n["script"] = json!("alert(1)"))),
+        (
+            "javascript: link",
+            Box::new(|n| n["full_statement"]["href"] = json!("javascript:alert(1)")),
+        ),
+        (
+            "http: link",
+            Box::new(|n| {
+                n["sections"][1]["blocks"][1]["links"][0]["href"] = json!("http://www.qualys.com")
+            }),
+        ),
+        (
+            "data: link",
+            Box::new(|n| n["introduction"][1]["link"]["href"] = json!("data:text/html,x")),
+        ),
+        (
+            "html block",
+            Box::new(|n| n["sections"][0]["blocks"] = json!([{"html": "<b>x</b>"}])),
+        ),
+        (
+            "unknown field",
+            Box::new(|n| n["script"] = json!("alert(1)")),
+        ),
         ("no sections", Box::new(|n| n["sections"] = json!([]))),
-        ("duplicate purpose", Box::new(|n| n["purposes"][1]["id"] = json!("new_products"))),
-        ("unknown purpose", Box::new(|n| n["purposes"][0]["id"] = json!("tracking"))),
-        ("control character", Box::new(|n| n["title"] = json!("a\u{0}b"))),
+        (
+            "duplicate purpose",
+            Box::new(|n| n["purposes"][1]["id"] = json!("new_products")),
+        ),
+        (
+            "unknown purpose",
+            Box::new(|n| n["purposes"][0]["id"] = json!("tracking")),
+        ),
+        (
+            "control character",
+            Box::new(|n| n["title"] = json!("a\u{0}b")),
+        ),
     ];
     for (name, mutate) in mutations {
         let mut doc = default_value();
         mutate(&mut doc);
-        assert!(serde_json::from_value::<Notice>(doc).is_err(), "accepted: {name}");
+        assert!(
+            serde_json::from_value::<Notice>(doc).is_err(),
+            "accepted: {name}"
+        );
     }
 }
 
@@ -115,5 +173,8 @@ fn markup_in_text_stays_text() {
     let mut doc = default_value();
     doc["title"] = json!("<script>alert(1)</script><img src=x onerror=alert(1)>");
     let notice: Notice = serde_json::from_value(doc).expect("markup is just characters");
-    assert_eq!(notice.title.as_str(), "<script>alert(1)</script><img src=x onerror=alert(1)>");
+    assert_eq!(
+        notice.title.as_str(),
+        "<script>alert(1)</script><img src=x onerror=alert(1)>"
+    );
 }

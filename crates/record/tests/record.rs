@@ -43,15 +43,35 @@ fn a_valid_record_round_trips_with_purposes_in_canonical_order() {
     let record = parse(&valid()).expect("valid record");
     assert_eq!(record.site.as_str(), "pci.qualys.com");
     let order: Vec<_> = record.purposes.iter().map(|p| p.purpose()).collect();
-    assert_eq!(order, [PurposeId::NewProducts, PurposeId::Updates, PurposeId::Security]);
-    assert_eq!(record.purposes.state_of(PurposeId::NewProducts), Some(ConsentState::Granted));
-    assert_eq!(record.purposes.state_of(PurposeId::Updates), Some(ConsentState::Denied));
-    assert_eq!(record.purposes.iter().last().map(|p| p.basis()), Some(LawfulBasis::Contract));
+    assert_eq!(
+        order,
+        [
+            PurposeId::NewProducts,
+            PurposeId::Updates,
+            PurposeId::Security
+        ]
+    );
+    assert_eq!(
+        record.purposes.state_of(PurposeId::NewProducts),
+        Some(ConsentState::Granted)
+    );
+    assert_eq!(
+        record.purposes.state_of(PurposeId::Updates),
+        Some(ConsentState::Denied)
+    );
+    assert_eq!(
+        record.purposes.iter().last().map(|p| p.basis()),
+        Some(LawfulBasis::Contract)
+    );
 
-    let again: ConsentRecord = serde_json::from_str(&record.canonical_json()).expect("canonical form parses");
+    let again: ConsentRecord =
+        serde_json::from_str(&record.canonical_json()).expect("canonical form parses");
     assert_eq!(again, record);
     let wire: Value = serde_json::from_str(&record.canonical_json()).expect("json");
-    assert_eq!(wire["purposes"][2], json!({"purpose": "security", "basis": "contract"}));
+    assert_eq!(
+        wire["purposes"][2],
+        json!({"purpose": "security", "basis": "contract"})
+    );
     assert_eq!(wire["client_time"], "2026-11-30T22:38:57.123Z");
     assert!(wire.get("email").is_none(), "absent e-mail is not written");
 }
@@ -86,21 +106,75 @@ fn malformed_records_are_refused() {
         ("unknown nested field", with(&["notice", "extra"], json!(1))),
         ("record id not a uuid", with(&["record_id"], json!("42"))),
         ("site with markup", with(&["site"], json!("<script>"))),
-        ("site too long", with(&["site"], json!(format!("{}.com", "a".repeat(260))))),
-        ("hash not sha256", with(&["notice", "hash"], json!("md5:abc"))),
-        ("language malformed", with(&["language"], json!("english language"))),
+        (
+            "site too long",
+            with(&["site"], json!(format!("{}.com", "a".repeat(260)))),
+        ),
+        (
+            "hash not sha256",
+            with(&["notice", "hash"], json!("md5:abc")),
+        ),
+        (
+            "language malformed",
+            with(&["language"], json!("english language")),
+        ),
         ("no purposes", with(&["purposes"], json!([]))),
-        ("unknown purpose", with(&["purposes"], json!([{"purpose": "marketing", "basis": "consent", "state": "granted"}]))),
-        ("optional purpose without state", with(&["purposes"], json!([{"purpose": "updates", "basis": "consent"}]))),
-        ("optional purpose under contract", with(&["purposes"], json!([{"purpose": "updates", "basis": "contract", "state": "granted"}]))),
-        ("mandatory purpose with a state", with(&["purposes"], json!([{"purpose": "security", "basis": "contract", "state": "denied"}]))),
-        ("mandatory purpose under consent", with(&["purposes"], json!([{"purpose": "security", "basis": "consent", "state": "denied"}]))),
-        ("state not an enum", with(&["purposes"], json!([{"purpose": "updates", "basis": "consent", "state": "maybe"}]))),
-        ("duplicate purpose", with(&["purposes"], json!([
+        (
+            "unknown purpose",
+            with(
+                &["purposes"],
+                json!([{"purpose": "marketing", "basis": "consent", "state": "granted"}]),
+            ),
+        ),
+        (
+            "optional purpose without state",
+            with(
+                &["purposes"],
+                json!([{"purpose": "updates", "basis": "consent"}]),
+            ),
+        ),
+        (
+            "optional purpose under contract",
+            with(
+                &["purposes"],
+                json!([{"purpose": "updates", "basis": "contract", "state": "granted"}]),
+            ),
+        ),
+        (
+            "mandatory purpose with a state",
+            with(
+                &["purposes"],
+                json!([{"purpose": "security", "basis": "contract", "state": "denied"}]),
+            ),
+        ),
+        (
+            "mandatory purpose under consent",
+            with(
+                &["purposes"],
+                json!([{"purpose": "security", "basis": "consent", "state": "denied"}]),
+            ),
+        ),
+        (
+            "state not an enum",
+            with(
+                &["purposes"],
+                json!([{"purpose": "updates", "basis": "consent", "state": "maybe"}]),
+            ),
+        ),
+        (
+            "duplicate purpose",
+            with(
+                &["purposes"],
+                json!([
             {"purpose": "updates", "basis": "consent", "state": "denied"},
-            {"purpose": "updates", "basis": "consent", "state": "granted"}]))),
+            {"purpose": "updates", "basis": "consent", "state": "granted"}]),
+            ),
+        ),
         ("gpc not a bool", with(&["gpc"], json!("yes"))),
-        ("client time not RFC 3339", with(&["client_time"], json!("yesterday"))),
+        (
+            "client time not RFC 3339",
+            with(&["client_time"], json!("yesterday")),
+        ),
         ("email malformed", with(&["email"], json!("not an address"))),
         ("missing field", {
             let mut doc = valid();
@@ -124,5 +198,8 @@ fn refusals_name_the_rule_not_the_input() {
 #[test]
 fn an_identified_record_carries_the_address() {
     let record = parse(&with(&["email"], json!("ada@example.com"))).expect("valid");
-    assert_eq!(record.email.as_ref().map(|e| e.as_str()), Some("ada@example.com"));
+    assert_eq!(
+        record.email.as_ref().map(|e| e.as_str()),
+        Some("ada@example.com")
+    );
 }

@@ -9,7 +9,9 @@ use assent_record::Notice;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, path) = match args.as_slice() {
-        [command, path] if command == "check" || command == "hash" => (command.as_str(), path.as_str()),
+        [command, path] if command == "check" || command == "hash" => {
+            (command.as_str(), path.as_str())
+        }
         _ => {
             eprintln!("usage: assent-notice check|hash NOTICE.json");
             return ExitCode::from(2);
@@ -24,7 +26,10 @@ fn main() -> ExitCode {
     };
     match serde_json::from_str::<Notice>(&text) {
         Ok(notice) if command == "hash" => println!("{}", notice.hash()),
-        Ok(notice) => println!("{path}: valid notice {} version {}", notice.id, notice.version),
+        Ok(notice) => println!(
+            "{path}: valid notice {} version {}",
+            notice.id, notice.version
+        ),
         Err(err) => {
             eprintln!("{path}: invalid notice: {err}");
             return ExitCode::FAILURE;
