@@ -110,7 +110,9 @@ impl Courier {
             let last = loop {
                 courier.again.set(false);
                 let round = courier.locked_round().await;
-                if !courier.again.get() {
+                // A trigger during a round that failed waits for the backoff like the rest:
+                // the failing endpoint is not hit twice in a row.
+                if round != Round::Done || !courier.again.get() {
                     break round;
                 }
             };
