@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use assent_record::{
-    ConsentRecord, Language, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes, Site,
-    WidgetVersion,
+    ConsentRecord, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes, Site, WidgetVersion,
 };
 use thiserror::Error;
 
@@ -109,7 +108,7 @@ pub fn record(
             version: notice.version.clone(),
             hash: context.shown.hash.clone(),
         },
-        language: Language::clone(&notice.language),
+        language: notice.language.clone(),
         purposes: Purposes::try_from(purposes).map_err(|_| RecordError::NoPurposes)?,
         gpc: context.gpc,
         widget_version: WidgetVersion::try_from(WIDGET_VERSION)

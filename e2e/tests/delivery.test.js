@@ -37,6 +37,18 @@ function cors(origin, extra = {}) {
   };
 }
 
+/** A first visit whose POSTs `answer` handles: the visitor clicks `action` in the banner.
+ *  Returns the page, its widget locators, the record id and the attempt times. */
+async function chooseWhileAnswering(s, answer, action = 'accept-all') {
+  const attempts = await interceptPosts(s, answer);
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton(action).click();
+  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+  return { page, w, id, attempts };
+}
+
 world.scenario('endpoint unreachable across 5 reloads and 3 changes, then reachable: all 3 stored exactly once', async (s) => {
   // The endpoint is reached through a gate that cuts every connection while it is down.
   const gate = await startGate(s.collector.origin);
@@ -89,15 +101,9 @@ world.scenario('endpoint unreachable across 5 reloads and 3 changes, then reacha
 });
 
 world.scenario('HTTP 500 three times, then 200: retried with backoff and stored once, without a reload', async (s) => {
-  const page0 = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const attempts = await interceptPosts(s, (n, route) => (n <= 3
+  const { w, id, attempts } = await chooseWhileAnswering(s, (n, route) => (n <= 3
     ? route.fulfill({ status: 500, headers: cors(s.localhost.origin), body: '{"error":"internal","message":"test"}' })
     : route.continue()));
-  const page = await s.open(page0);
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
-  await w.bannerButton('accept-all').click();
-  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
   const records = await s.collector.waitForRecords({ count: 1, timeout: 25_000 });
   assert.equal(records.length, 1);
   assert.equal(records[0].record_id, id);
@@ -110,18 +116,13 @@ world.scenario('HTTP 500 three times, then 200: retried with backoff and stored 
 }, { timeout: 60_000 });
 
 world.scenario('HTTP 429 with Retry-After: 1 is honoured, then stored once', async (s) => {
-  const attempts = await interceptPosts(s, (n, route) => (n === 1
+  const { id, attempts } = await chooseWhileAnswering(s, (n, route) => (n === 1
     ? route.fulfill({
       status: 429,
       headers: cors(s.localhost.origin, { 'retry-after': '1' }),
       body: '{"error":"rate_limited","message":"slow down"}',
     })
-    : route.continue()));
-  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
-  await w.bannerButton('decline-all').click();
-  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+    : route.continue()), 'decline-all');
   const records = await s.collector.waitForRecords({ count: 1, timeout: 15_000 });
   assert.equal(records.length, 1);
   assert.equal(records[0].record_id, id);
@@ -130,16 +131,11 @@ world.scenario('HTTP 429 with Retry-After: 1 is honoured, then stored once', asy
 });
 
 world.scenario('HTTP 400: the record is dropped, assent:error tells the host, no further tries', async (s) => {
-  const attempts = await interceptPosts(s, (n, route) => route.fulfill({
+  const { page, w, id, attempts } = await chooseWhileAnswering(s, (n, route) => route.fulfill({
     status: 400,
     headers: cors(s.localhost.origin),
     body: '{"error":"invalid_record","message":"rejected by the test"}',
   }));
-  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
-  await w.bannerButton('accept-all').click();
-  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
   const errors = await eventually('an assent:error event', async () => {
     const seen = await w.seen();
     return seen.errors.length > 0 ? seen.errors : null;
@@ -161,16 +157,11 @@ world.scenario('HTTP 400: the record is dropped, assent:error tells the host, no
 });
 
 world.scenario('HTTP 409 (the server already has it): the record leaves the outbox, no error, no retry', async (s) => {
-  const attempts = await interceptPosts(s, (n, route) => route.fulfill({
+  const { page, w, attempts } = await chooseWhileAnswering(s, (n, route) => route.fulfill({
     status: 409,
     headers: cors(s.localhost.origin),
     body: '{"error":"conflict","message":"already stored"}',
   }));
-  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
-  await w.bannerButton('accept-all').click();
-  await eventually('the choice', async () => (await w.preferences())?.record_id);
   await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
   assert.deepEqual((await w.seen()).errors, [], 'no assent:error');
   await page.reload({ waitUntil: 'load' });
