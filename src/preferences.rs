@@ -115,5 +115,7 @@ pub fn record(
             .map_err(|_| RecordError::Version)?,
         client_time,
         email: None,
+        subject_token: None,
+        source: assent_record::Source::Widget,
     })
 }

@@ -27,6 +27,9 @@ pub enum CommandError {
     /// A key file failed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The admin keys file failed.
+    #[error(transparent)]
+    AdminKeys(#[from] crate::admin::AdminKeysError),
     /// The listen address can't be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {

@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// comes through that proxy, or clients can pick their own rate-limit bucket.
     #[arg(long, env = "ASSENT_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    /// File of admin bearer keys, one per line (at least 32 characters each), for the
+    /// routes the company's own servers call [default: none, and those routes refuse].
+    #[arg(long, env = "ASSENT_ADMIN_KEYS")]
+    pub admin_keys: Option<PathBuf>,
 }
 
 /// The database `verify` and `export` read.
@@ -201,6 +205,8 @@ pub struct Settings {
     pub rate_per_site: u32,
     /// Header with the client IP, behind a proxy.
     pub client_ip_header: Option<HeaderName>,
+    /// Admin keys file.
+    pub admin_keys: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -249,6 +255,7 @@ impl ServeArgs {
                 .or(file.rate_per_site)
                 .unwrap_or(DEFAULT_RATE_PER_SITE),
             client_ip_header,
+            admin_keys: self.admin_keys.or(file.admin_keys),
         })
     }
 }

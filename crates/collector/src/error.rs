@@ -50,6 +50,12 @@ pub enum AppError {
     /// The record id is stored with a different body.
     #[error("a different record with this record_id is already stored")]
     Conflict,
+    /// An admin route without `Authorization: Bearer <admin key>`.
+    #[error("this route needs an admin key: Authorization: Bearer <key>")]
+    Unauthorized,
+    /// An admin route with a key that is not one of the admin keys.
+    #[error("the admin key is not valid")]
+    Forbidden,
     /// No such record or route.
     #[error("not found")]
     NotFound,
@@ -74,6 +80,8 @@ impl AppError {
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Conflict => "record_conflict",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal",
@@ -91,6 +99,8 @@ impl AppError {
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,6 +142,11 @@ impl IntoResponse for AppError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            Self::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             // Without a CORS header the refused page would see only a network error, and its
             // widget would retry forever instead of telling the host (`assent:error`). This

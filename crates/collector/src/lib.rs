@@ -2,6 +2,7 @@
 //! append-only in one hash chain, and signs receipts.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod admin;
 pub mod chain;
 pub mod commands;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod metrics;
 pub mod receipt;
 pub mod routes;
 pub mod server;
+pub mod standing;
 pub mod store;
 pub mod subject;
 
@@ -41,4 +43,6 @@ pub struct AppState {
     pub static_dir: Option<PathBuf>,
     /// Header a trusted proxy puts the client IP in; else the socket peer is the client.
     pub client_ip_header: Option<HeaderName>,
+    /// Bearer keys of the admin routes (none: every admin request is refused).
+    pub admin_keys: Arc<admin::AdminKeys>,
 }

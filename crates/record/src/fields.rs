@@ -157,6 +157,20 @@ fn email(value: &str, field: &'static str) -> Result<(), FieldError> {
     }
 }
 
+fn token(value: &str, field: &'static str) -> Result<(), FieldError> {
+    let ok = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::Form {
+            field,
+            expected: "base64url text with dots",
+        })
+    }
+}
+
 /// Only these schemes are ever rendered as links: no `javascript:`, `data:` or `http:`.
 fn allowed_href(value: &str, field: &'static str) -> Result<(), FieldError> {
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
@@ -210,6 +224,11 @@ checked_string!(
 checked_string!(
     /// An e-mail address, for identified preferences.
     Email, "email", 254, email
+);
+checked_string!(
+    /// A signed subject token from a manage link (`#assent=<token>`): opaque to the widget,
+    /// checked by the collector. Only base64url characters and dots.
+    SubjectToken, "subject_token", 2048, token
 );
 checked_string!(
     /// A link target: `https:` with a host, `mailto:` or `tel:`.

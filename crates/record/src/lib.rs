@@ -14,7 +14,9 @@ mod record;
 
 pub use canonical::{sha256_hex, ContentHash};
 pub use error::FieldError;
-pub use fields::{Email, Href, Language, NoticeId, NoticeVersion, PlainText, Site, WidgetVersion};
+pub use fields::{
+    Email, Href, Language, NoticeId, NoticeVersion, PlainText, Site, SubjectToken, WidgetVersion,
+};
 pub use notice::{Block, Contact, Inline, Link, Notice, NoticePurpose, Section};
 pub use purpose::{ConsentState, LawfulBasis, PurposeChoice, PurposeId, Purposes};
-pub use record::{ConsentRecord, NoticeRef};
+pub use record::{ConsentRecord, NoticeRef, Source};

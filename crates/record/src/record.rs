@@ -5,8 +5,35 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::canonical::ContentHash;
-use crate::fields::{Email, Language, NoticeId, NoticeVersion, Site, WidgetVersion};
+use crate::fields::{Email, Language, NoticeId, NoticeVersion, Site, SubjectToken, WidgetVersion};
 use crate::purpose::Purposes;
+
+/// How a record came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The visitor saved a choice in the widget.
+    #[default]
+    Widget,
+    /// The collector recorded an RFC 8058 one-click unsubscribe from an e-mail.
+    Unsubscribe,
+}
+
+impl Source {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Widget => "widget",
+            Self::Unsubscribe => "unsubscribe",
+        }
+    }
+
+    /// Whether this is the default, `widget` (left out of the JSON, so records made before
+    /// the field existed keep their canonical form and digest).
+    pub fn is_widget(&self) -> bool {
+        matches!(self, Self::Widget)
+    }
+}
 
 /// Which notice the visitor saw, down to its content hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,6 +74,14 @@ pub struct ConsentRecord {
     /// For identified preferences only: the address whose notices these are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
+    /// For identified preferences: the signed token of the manage link the visitor came
+    /// by. The collector verifies it, stores the record under its subject and keeps the
+    /// token itself out of the stored body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_token: Option<SubjectToken>,
+    /// How the record came to be; `widget` when absent.
+    #[serde(default, skip_serializing_if = "Source::is_widget")]
+    pub source: Source,
 }
 
 impl ConsentRecord {

@@ -1,6 +1,6 @@
 //! The consent record on the wire: what parses, what is refused, and what is hashed.
 
-use assent_record::{ConsentRecord, ConsentState, LawfulBasis, PurposeId};
+use assent_record::{ConsentRecord, ConsentState, LawfulBasis, PurposeId, Source};
 use serde_json::{json, Value};
 
 fn valid() -> Value {
@@ -176,6 +176,12 @@ fn malformed_records_are_refused() {
             with(&["client_time"], json!("yesterday")),
         ),
         ("email malformed", with(&["email"], json!("not an address"))),
+        (
+            "token with markup",
+            with(&["subject_token"], json!("v1.abc<script>")),
+        ),
+        ("token empty", with(&["subject_token"], json!(""))),
+        ("unknown source", with(&["source"], json!("import"))),
         ("missing field", {
             let mut doc = valid();
             doc.as_object_mut().map(|o| o.remove("site"));
@@ -202,4 +208,28 @@ fn an_identified_record_carries_the_address() {
         record.email.as_ref().map(|e| e.as_str()),
         Some("ada@example.com")
     );
+}
+
+#[test]
+fn a_record_from_a_manage_link_carries_its_token_and_source_defaults_to_widget() {
+    let record = parse(&with(
+        &["subject_token"],
+        json!("v1.eyJzdWIiOiJ4In0.c2ln-_"),
+    ))
+    .expect("valid");
+    assert_eq!(
+        record.subject_token.as_ref().map(|t| t.as_str()),
+        Some("v1.eyJzdWIiOiJ4In0.c2ln-_")
+    );
+    assert_eq!(record.source, Source::Widget);
+    // The default source is not written, so a record made before the field existed keeps
+    // its canonical form (and the pinned digest above).
+    let plain = parse(&valid()).expect("valid");
+    assert!(!plain.canonical_json().contains("source"));
+
+    let unsubscribe = parse(&with(&["source"], json!("unsubscribe"))).expect("valid");
+    assert_eq!(unsubscribe.source, Source::Unsubscribe);
+    let wire: Value = serde_json::from_str(&unsubscribe.canonical_json()).expect("json");
+    assert_eq!(wire["source"], "unsubscribe");
+    assert_ne!(unsubscribe.digest(), plain.digest());
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::CommandError;
+use crate::admin::AdminKeys;
 use crate::config::Settings;
 use crate::keys;
 use crate::receipt::ReceiptKey;
@@ -32,6 +33,10 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
             keys::random()?
         }
     };
+    let admin_keys = match &settings.admin_keys {
+        Some(path) => AdminKeys::read(path)?,
+        None => AdminKeys::none(),
+    };
     let limits = Arc::new(limit::Limits::per_minute(
         settings.rate_per_ip,
         settings.rate_per_site,
@@ -45,6 +50,7 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         allowed_origins: Arc::new(settings.allowed_origins),
         static_dir: settings.static_dir,
         client_ip_header: settings.client_ip_header,
+        admin_keys: Arc::new(admin_keys),
     };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

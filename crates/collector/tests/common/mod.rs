@@ -8,6 +8,7 @@ pub mod suite;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use assent_collector::admin::AdminKeys;
 use assent_collector::limit::Limits;
 use assent_collector::metrics::Metrics;
 use assent_collector::receipt::ReceiptKey;
@@ -22,6 +23,8 @@ use tower::ServiceExt;
 
 pub const ORIGIN: &str = "https://pci.qualys.com";
 pub const RECEIPT_SEED: [u8; 32] = [5; 32];
+/// The admin key the test state accepts.
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdefghijklmnop";
 
 /// A valid record with the given id.
 pub fn record(id: &str) -> Value {
@@ -69,6 +72,7 @@ pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState 
         ]),
         static_dir: None,
         client_ip_header: None,
+        admin_keys: Arc::new(AdminKeys::new([ADMIN_KEY])),
     }
 }
 

@@ -1,0 +1,160 @@
+//! A subject's standing preferences: for each purpose, its current state and the record
+//! that set it, folded from the subject's records in chain order. What the mailer honours
+//! and what a manage link starts the widget's toggles from.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use assent_record::{ConsentRecord, ConsentState, LawfulBasis, PurposeId, Source};
+use serde::Serialize;
+
+use crate::store::{Store, StoreError, Stored};
+
+/// The record that set a purpose's current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetBy {
+    /// Its id.
+    pub record_id: String,
+    /// Its place in the chain.
+    pub seq: i64,
+    /// When the collector received it.
+    pub received_at: String,
+    /// The covered site it came from.
+    pub site: String,
+    /// How it came to be.
+    pub source: Source,
+}
+
+/// One purpose's standing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurposeStanding {
+    /// The lawful basis.
+    pub basis: LawfulBasis,
+    /// Granted or denied; none for purposes that are not a choice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<ConsentState>,
+    /// The record since which it has been so.
+    pub set_by: SetBy,
+}
+
+/// Every purpose a subject's records mention, with its standing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    /// By purpose.
+    pub purposes: BTreeMap<PurposeId, PurposeStanding>,
+}
+
+impl Standing {
+    /// Folds in the subject's next record (rows must come in chain order). A purpose's
+    /// `set_by` moves only when its state changes, so it says since when it has been so.
+    pub fn apply(&mut self, stored: &Stored) {
+        let Ok(record) = serde_json::from_str::<ConsentRecord>(&stored.body) else {
+            // Stored by us from a valid record; `verify` reports a body that no longer is.
+            tracing::warn!(seq = stored.seq, "stored body does not parse; skipped");
+            return;
+        };
+        let set_by = SetBy {
+            record_id: stored.record_id.clone(),
+            seq: stored.seq,
+            received_at: stored.received_at.clone(),
+            site: stored.site.clone(),
+            source: record.source,
+        };
+        for choice in record.purposes.iter() {
+            let unchanged = self
+                .purposes
+                .get(&choice.purpose())
+                .is_some_and(|now| now.state == choice.state() && now.basis == choice.basis());
+            if !unchanged {
+                self.purposes.insert(
+                    choice.purpose(),
+                    PurposeStanding {
+                        basis: choice.basis(),
+                        state: choice.state(),
+                        set_by: set_by.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The current state of an optional purpose, if any record set one.
+    pub fn state_of(&self, purpose: PurposeId) -> Option<ConsentState> {
+        self.purposes.get(&purpose).and_then(|p| p.state)
+    }
+
+    /// Whether no record of the subject is stored.
+    pub fn is_empty(&self) -> bool {
+        self.purposes.is_empty()
+    }
+
+    /// The standing of `subject`, from every record stored under it.
+    pub async fn of_subject(store: &Store, subject: &str) -> Result<Self, StoreError> {
+        let mut standing = Self::default();
+        store
+            .scan(Some(subject), |stored| {
+                standing.apply(&stored);
+                ControlFlow::<()>::Continue(())
+            })
+            .await?;
+        Ok(standing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64, new_products: &str, source: Option<&str>) -> Stored {
+        let mut body = serde_json::json!({
+            "record_id": format!("00000000-0000-4000-8000-{seq:012}"),
+            "site": "pci.qualys.com",
+            "notice": {"id": "n", "version": "1", "hash": format!("sha256:{}", "ab".repeat(32))},
+            "language": "en",
+            "purposes": [
+                {"purpose": "new_products", "basis": "consent", "state": new_products},
+                {"purpose": "security", "basis": "contract"}
+            ],
+            "gpc": false, "widget_version": "0.1.0", "client_time": "2026-11-30T22:38:57.123Z"
+        });
+        if let Some(source) = source {
+            body["source"] = source.into();
+        }
+        Stored {
+            seq,
+            record_id: format!("00000000-0000-4000-8000-{seq:012}"),
+            site: "pci.qualys.com".into(),
+            subject: Some("hmac-sha256:00".into()),
+            body: body.to_string(),
+            digest: String::new(),
+            prev_hash: String::new(),
+            chain_hash: String::new(),
+            received_at: format!("2026-12-01T00:00:0{seq}Z"),
+            receipt: String::new(),
+        }
+    }
+
+    #[test]
+    fn set_by_moves_only_when_the_state_changes() {
+        let mut standing = Standing::default();
+        assert!(standing.is_empty());
+        standing.apply(&row(1, "granted", None));
+        standing.apply(&row(2, "granted", None));
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!(
+            (now.state, now.set_by.seq),
+            (Some(ConsentState::Granted), 1)
+        );
+
+        standing.apply(&row(3, "denied", Some("unsubscribe")));
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!(now.state, Some(ConsentState::Denied));
+        assert_eq!(
+            (now.set_by.seq, now.set_by.source),
+            (3, Source::Unsubscribe)
+        );
+        // A purpose that is not a choice keeps the record that first listed it.
+        assert_eq!(standing.purposes[&PurposeId::Security].set_by.seq, 1);
+        assert_eq!(standing.state_of(PurposeId::Security), None);
+    }
+}
