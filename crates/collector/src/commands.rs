@@ -1,12 +1,14 @@
 //! The subcommands.
 
 mod export;
+mod link;
 mod serve;
 mod verify;
 
 use std::process::ExitCode;
 
 pub use export::export;
+pub use link::link;
 pub use serve::serve;
 pub use verify::{verify, walk, BrokenAt, Verified};
 
@@ -41,6 +43,9 @@ pub enum CommandError {
     /// Socket or terminal I/O failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A link can't be made from these options.
+    #[error(transparent)]
+    Link(#[from] crate::link::LinkError),
     /// A needed option is missing.
     #[error("{0}")]
     Usage(&'static str),

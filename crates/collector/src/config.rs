@@ -50,6 +50,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Create a receipt signing key (and optionally a subject key) and print the public JWK.
     Keygen(KeygenArgs),
+    /// Mint a signed manage link for one address and print it as one JSON line.
+    Link(LinkArgs),
 }
 
 /// `serve` options.
@@ -95,6 +97,13 @@ pub struct ServeArgs {
     /// routes the company's own servers call [default: none, and those routes refuse].
     #[arg(long, env = "ASSENT_ADMIN_KEYS")]
     pub admin_keys: Option<PathBuf>,
+    /// Link token key file (HMAC), created if missing [default: a new key per start].
+    #[arg(long, env = "ASSENT_LINK_KEY")]
+    pub link_key: Option<PathBuf>,
+    /// The address the collector is reached at from outside, for unsubscribe links
+    /// [default: http://<listen address>].
+    #[arg(long, env = "ASSENT_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The database `verify` and `export` read.
@@ -148,6 +157,39 @@ pub struct KeygenArgs {
     pub subject_key: Option<PathBuf>,
 }
 
+/// `link` options.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The subscriber's e-mail address (kept in the link only as its keyed hash and a
+    /// masked hint).
+    #[arg(long)]
+    pub email: String,
+    /// A covered site the link is valid on (host name); repeat for several.
+    #[arg(long = "site", required = true)]
+    pub sites: Vec<String>,
+    /// The covered page the manage link opens (https; http only for localhost).
+    #[arg(long)]
+    pub page: String,
+    /// The collector's public address, under which the unsubscribe link lives.
+    #[arg(long, env = "ASSENT_PUBLIC_URL")]
+    pub public_url: crate::link::PublicUrl,
+    /// How long the link stays valid: days, hours or minutes, e.g. 30d, 12h, 90m.
+    #[arg(long, default_value = "30d")]
+    pub ttl: crate::token::Ttl,
+    /// Unsubscribe from this one optional purpose only (e.g. `updates`).
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// The subject key file the server uses, created if missing.
+    #[arg(long, env = "ASSENT_SUBJECT_KEY")]
+    pub subject_key: PathBuf,
+    /// The link key file the server uses, created if missing.
+    #[arg(long, env = "ASSENT_LINK_KEY")]
+    pub link_key: PathBuf,
+    /// Accepted so one set of settings serves every command; minting reads no records.
+    #[arg(long, env = "ASSENT_DATABASE")]
+    pub database: Option<String>,
+}
+
 /// A setting that can't be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -182,6 +224,9 @@ pub enum ConfigError {
     /// The static directory is missing.
     #[error("static dir {0} is not a directory")]
     StaticDir(PathBuf),
+    /// The public URL is not usable.
+    #[error(transparent)]
+    PublicUrl(#[from] crate::link::PublicUrlError),
 }
 
 /// `serve` settings after merging and checking.
@@ -207,6 +252,10 @@ pub struct Settings {
     pub client_ip_header: Option<HeaderName>,
     /// Admin keys file.
     pub admin_keys: Option<PathBuf>,
+    /// Link key file.
+    pub link_key: Option<PathBuf>,
+    /// Public base address (none: `http://` and the bound address).
+    pub public_url: Option<crate::link::PublicUrl>,
 }
 
 impl ServeArgs {
@@ -256,6 +305,12 @@ impl ServeArgs {
                 .unwrap_or(DEFAULT_RATE_PER_SITE),
             client_ip_header,
             admin_keys: self.admin_keys.or(file.admin_keys),
+            link_key: self.link_key.or(file.link_key),
+            public_url: self
+                .public_url
+                .or(file.public_url)
+                .map(|url| url.parse())
+                .transpose()?,
         })
     }
 }

@@ -62,6 +62,29 @@ pub enum AppError {
     /// A known route with another method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A record with both `email` and `subject_token`: one subject, not two.
+    #[error("a record carries either email or subject_token, not both")]
+    EmailAndToken,
+    /// A record claiming a source other than the widget: only the collector makes those.
+    #[error("only the collector makes records with a source other than widget")]
+    SourceNotWidget,
+    /// An unsubscribe POST without the RFC 8058 form body.
+    #[error("an unsubscribe POST must have the form body List-Unsubscribe=One-Click (application/x-www-form-urlencoded)")]
+    NotOneClick,
+    /// A link token refused: expired, invalid, or for another site.
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
+    /// JSON, but not the fields this route expects.
+    #[error("body does not have the fields this route expects (line {line}, column {column})")]
+    InvalidRequest {
+        /// Where parsing stopped.
+        line: usize,
+        /// Where parsing stopped.
+        column: usize,
+    },
+    /// A link request with a bad part.
+    #[error(transparent)]
+    Link(crate::link::LinkError),
     /// Anything on our side; the detail goes to the log only.
     #[error("internal error")]
     Internal(String),
@@ -84,6 +107,10 @@ impl AppError {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::EmailAndToken | Self::SourceNotWidget => "invalid_record",
+            Self::NotOneClick => "not_one_click",
+            Self::Token(err) => err.code(),
+            Self::InvalidRequest { .. } | Self::Link(_) => "invalid_request",
             Self::Internal(_) => "internal",
         }
     }
@@ -103,6 +130,11 @@ impl AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::EmailAndToken | Self::SourceNotWidget => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotOneClick => StatusCode::BAD_REQUEST,
+            Self::Token(_) => StatusCode::FORBIDDEN,
+            Self::InvalidRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Link(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,6 +146,27 @@ impl AppError {
         match err.classify() {
             serde_json::error::Category::Data => Self::InvalidRecord { line, column },
             _ => Self::MalformedJson { line, column },
+        }
+    }
+}
+
+impl AppError {
+    /// Like [`AppError::from_parse`] for request bodies that are not records.
+    pub fn from_request_parse(err: &serde_json::Error) -> Self {
+        let (line, column) = (err.line(), err.column());
+        match err.classify() {
+            serde_json::error::Category::Data => Self::InvalidRequest { line, column },
+            _ => Self::MalformedJson { line, column },
+        }
+    }
+}
+
+impl From<crate::link::LinkError> for AppError {
+    fn from(err: crate::link::LinkError) -> Self {
+        use crate::link::LinkError;
+        match err {
+            LinkError::Sign(_) | LinkError::Random(_) => Self::Internal(err.to_string()),
+            bad => Self::Link(bad),
         }
     }
 }

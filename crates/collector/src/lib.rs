@@ -9,13 +9,17 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod limit;
+pub mod link;
 pub mod metrics;
+pub mod pages;
 pub mod receipt;
 pub mod routes;
 pub mod server;
 pub mod standing;
 pub mod store;
 pub mod subject;
+pub mod token;
+pub mod unsubscribe;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,4 +49,8 @@ pub struct AppState {
     pub client_ip_header: Option<HeaderName>,
     /// Bearer keys of the admin routes (none: every admin request is refused).
     pub admin_keys: Arc<admin::AdminKeys>,
+    /// Signs and checks link tokens.
+    pub link_key: Arc<token::LinkKey>,
+    /// The collector's public base address, for unsubscribe links.
+    pub public_url: Arc<link::PublicUrl>,
 }

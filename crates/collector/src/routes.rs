@@ -1,7 +1,12 @@
 //! The HTTP surface.
 
+mod identity;
+mod links;
 mod meta;
 mod records;
+mod unsubscribe;
+
+pub(crate) use records::append_signed;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::response::IntoResponse;
@@ -16,12 +21,16 @@ use crate::error::AppError;
 use crate::AppState;
 
 /// Every route and its methods, as the OpenAPI file must list them.
-pub const ROUTES: [(&str, &str); 5] = [
+pub const ROUTES: [(&str, &str); 9] = [
     ("/v1/records", "post"),
     ("/v1/records/{id}/receipt", "get"),
     ("/healthz", "get"),
     ("/metrics", "get"),
     ("/.well-known/assent-receipt-key", "get"),
+    ("/v1/links", "post"),
+    ("/v1/identity", "post"),
+    ("/v1/unsubscribe/{token}", "get"),
+    ("/v1/unsubscribe/{token}", "post"),
 ];
 
 /// Largest accepted body: a record is well under 4 KiB.
@@ -45,6 +54,12 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/.well-known/assent-receipt-key", get(meta::receipt_key))
+        .route("/v1/links", post(links::create))
+        .route("/v1/identity", post(identity::identify))
+        .route(
+            "/v1/unsubscribe/{token}",
+            get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
+        )
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(cors);
     let router = match &state.static_dir {
@@ -60,13 +75,23 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(span_without_path))
         // A bug must still answer with the JSON error, not a dropped connection.
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal("handler panicked".into()).into_response()
         }))
         .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
+}
+
+/// The request's span names its route pattern, never its path: an unsubscribe path holds
+/// a token that must not reach the log.
+fn span_without_path(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| path.as_str());
+    tracing::debug_span!("request", method = %request.method(), route)
 }
 
 /// Every answer is what its content type says; browsers must not guess otherwise.

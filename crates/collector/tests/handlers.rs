@@ -414,12 +414,32 @@ async fn the_openapi_file_lists_exactly_the_routes() {
     let state = state(&db, 0, 0).await;
     let stored = new_id();
     send(&state, post(record(&stored).to_string())).await;
+    let token = common::links::mint(&state, "jo@example.com", &["pci.qualys.com"], None).token;
     for (path, method) in assent_collector::routes::ROUTES {
+        // Each route gets the body it takes; admin routes the admin key.
+        let (content_type, body) = match (path, method) {
+            ("/v1/links", _) => (
+                "application/json",
+                json!({"email": "jo@example.com", "site": "pci.qualys.com",
+                       "page": "https://pci.qualys.com/"})
+                .to_string(),
+            ),
+            ("/v1/identity", _) => (
+                "text/plain",
+                json!({"token": token, "site": "pci.qualys.com"}).to_string(),
+            ),
+            ("/v1/unsubscribe/{token}", "post") => (
+                "application/x-www-form-urlencoded",
+                "List-Unsubscribe=One-Click".to_owned(),
+            ),
+            _ => ("application/json", record(&new_id()).to_string()),
+        };
         let request = Request::builder()
             .method(method.to_uppercase().as_str())
-            .uri(path.replace("{id}", &stored))
-            .header("content-type", "application/json")
-            .body(Body::from(record(&new_id()).to_string()))
+            .uri(path.replace("{id}", &stored).replace("{token}", &token))
+            .header("content-type", content_type)
+            .header("authorization", format!("Bearer {}", common::ADMIN_KEY))
+            .body(Body::from(body))
             .unwrap();
         let status = send(&state, request).await.status;
         assert!(status.is_success(), "{method} {path}: {status}");
@@ -440,6 +460,13 @@ async fn the_openapi_file_lists_exactly_the_routes() {
         "not_found",
         "method_not_allowed",
         "internal",
+        "unauthorized",
+        "forbidden",
+        "invalid_request",
+        "token_expired",
+        "token_invalid",
+        "token_wrong_site",
+        "not_one_click",
     ] {
         assert!(text.contains(code), "{code} not in openapi.json");
     }

@@ -43,3 +43,12 @@ async fn two_processes_keep_one_valid_chain() {
     assert!(ok, "{report}");
     assert_eq!(report["verified"], 200);
 }
+
+#[tokio::test]
+async fn manage_links_and_unsubscribe_behave_as_on_sqlite() {
+    let pg = TempPostgres::start();
+    let db = Database::Postgres(pg.url.clone());
+    common::links::records_under_the_token_subject(&db).await;
+    common::links::one_click_unsubscribe(&db).await;
+    common::links::one_purpose_unsubscribe(&db).await;
+}

@@ -12,6 +12,7 @@ use crate::keys;
 use crate::receipt::ReceiptKey;
 use crate::store::Store;
 use crate::subject::SubjectKey;
+use crate::token::LinkKey;
 use crate::{limit, metrics, AppState};
 
 /// `serve`: runs until SIGINT or SIGTERM.
@@ -37,6 +38,32 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         Some(path) => AdminKeys::read(path)?,
         None => AdminKeys::none(),
     };
+    let link_secret = match &settings.link_key {
+        Some(path) => keys::read_or_create(path)?,
+        None => {
+            tracing::warn!("no --link-key: manage and unsubscribe links stop working at a restart");
+            keys::random()?
+        }
+    };
+    // Bound before the state is made: unsubscribe links default to the bound address.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| CommandError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    let public_url = match settings.public_url {
+        Some(url) => url,
+        None => {
+            if local.ip().is_unspecified() {
+                tracing::warn!(%local, "no --public-url: unsubscribe links would name an address no one can reach; set it");
+            }
+            format!("http://{local}")
+                .parse()
+                .map_err(crate::config::ConfigError::from)?
+        }
+    };
     let limits = Arc::new(limit::Limits::per_minute(
         settings.rate_per_ip,
         settings.rate_per_site,
@@ -51,6 +78,8 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         static_dir: settings.static_dir,
         client_ip_header: settings.client_ip_header,
         admin_keys: Arc::new(admin_keys),
+        link_key: Arc::new(LinkKey::new(link_secret)),
+        public_url: Arc::new(public_url),
     };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -60,13 +89,6 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| CommandError::Listen {
-            addr: settings.listen,
-            source,
-        })?;
-    let local = listener.local_addr()?;
     tracing::info!(%local, "listening");
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("listening on http://{local}");

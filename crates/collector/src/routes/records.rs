@@ -45,7 +45,11 @@ pub async fn create(
     headers: HeaderMap,
     request: Request,
 ) -> Result<(StatusCode, Json<ReceiptBody>), AppError> {
-    let outcome = store_record(&state, &headers, request).await;
+    counted(&state, store_record(&state, &headers, request).await)
+}
+
+/// Counts a refusal in the rejection metric, by its code.
+pub(super) fn counted<T>(state: &AppState, outcome: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(err) = &outcome {
         state.metrics.rejected(err.code());
     }
@@ -57,6 +61,43 @@ async fn store_record(
     headers: &HeaderMap,
     request: Request,
 ) -> Result<(StatusCode, Json<ReceiptBody>), AppError> {
+    let body = read_page_post(state, headers, request).await?;
+    let mut record: ConsentRecord =
+        serde_json::from_slice(&body).map_err(|err| AppError::from_parse(&err))?;
+    state.limits.check_site(record.site.as_str())?;
+    if !record.source.is_widget() {
+        return Err(AppError::SourceNotWidget);
+    }
+    if record.email.is_some() && record.subject_token.is_some() {
+        return Err(AppError::EmailAndToken);
+    }
+
+    // Only the keyed hash of an address is kept; a manage link's token names its subject
+    // and is checked for this site, and is not kept either.
+    let subject = match (record.email.take(), record.subject_token.take()) {
+        (Some(email), _) => Some(state.subject_key.subject(&email)),
+        (None, Some(token)) => {
+            let claims = state.link_key.verify(token.as_str())?;
+            claims.covers(&record.site)?;
+            Some(claims.sub)
+        }
+        (None, None) => None,
+    };
+    match append_signed(state, record, subject).await? {
+        Appended::Created(stored) => Ok((StatusCode::CREATED, Json(stored.into()))),
+        Appended::Existing(stored) => Ok((StatusCode::OK, Json(stored.into()))),
+        Appended::Conflict => Err(AppError::Conflict),
+    }
+}
+
+/// The body of a POST from a covered page (records, identity): its `Origin` on the
+/// allow-list (or absent: not from a page), within the client's rate limit, JSON or
+/// text/plain, within the size and time limits.
+pub(super) async fn read_page_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<axum::body::Bytes, AppError> {
     // Browsers always send Origin on a POST; a request without one is not from a page.
     if let Some(origin) = headers.get(header::ORIGIN) {
         if !state.allowed_origins.contains(origin) {
@@ -67,23 +108,28 @@ async fn store_record(
     if !acceptable_type(headers) {
         return Err(AppError::UnsupportedMediaType);
     }
+    read_body(request).await
+}
+
+/// The whole body, within [`BODY_LIMIT`] and [`BODY_TIMEOUT`].
+pub(super) async fn read_body(request: Request) -> Result<axum::body::Bytes, AppError> {
     // A client trickling its body must not hold a connection for long.
-    let body = tokio::time::timeout(
+    tokio::time::timeout(
         BODY_TIMEOUT,
         axum::body::to_bytes(request.into_body(), BODY_LIMIT),
     )
     .await
     .map_err(|_| AppError::Timeout)?
-    .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))?;
-    let mut record: ConsentRecord =
-        serde_json::from_slice(&body).map_err(|err| AppError::from_parse(&err))?;
-    state.limits.check_site(record.site.as_str())?;
+    .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))
+}
 
-    // Only the keyed hash of an address is kept.
-    let subject = record
-        .email
-        .take()
-        .map(|email| state.subject_key.subject(&email));
+/// Appends a record (already without e-mail and token) with a signed receipt, counting
+/// it when new.
+pub(crate) async fn append_signed(
+    state: &AppState,
+    record: ConsentRecord,
+    subject: Option<String>,
+) -> Result<Appended, AppError> {
     let key = state.receipt_key.clone();
     let store = state.store.clone();
     // Run the write to completion even if the client goes away meanwhile.
@@ -101,15 +147,10 @@ async fn store_record(
     })
     .await
     .map_err(|err| AppError::Internal(format!("append task failed: {err}")))??;
-
-    match appended {
-        Appended::Created(stored) => {
-            state.metrics.stored();
-            Ok((StatusCode::CREATED, Json(stored.into())))
-        }
-        Appended::Existing(stored) => Ok((StatusCode::OK, Json(stored.into()))),
-        Appended::Conflict => Err(AppError::Conflict),
+    if matches!(appended, Appended::Created(_)) {
+        state.metrics.stored();
     }
+    Ok(appended)
 }
 
 /// `GET /v1/records/{id}/receipt`.
@@ -132,15 +173,12 @@ pub async fn receipt(
         Ok(Json(stored.into()))
     }
     .await;
-    if let Err(err) = &outcome {
-        state.metrics.rejected(err.code());
-    }
-    outcome
+    counted(&state, outcome)
 }
 
 /// The client for rate limiting: the configured proxy header's address if there is one,
 /// else the socket peer (tests without a socket share one bucket).
-fn client_ip(state: &AppState, request: &Request) -> IpAddr {
+pub(super) fn client_ip(state: &AppState, request: &Request) -> IpAddr {
     let from_header = state.client_ip_header.as_ref().and_then(|name| {
         let value = request.headers().get(name)?.to_str().ok()?;
         // The last entry of a list is the one our own proxy added.
@@ -155,7 +193,7 @@ fn client_ip(state: &AppState, request: &Request) -> IpAddr {
 }
 
 /// `application/json`, or `text/plain` as `navigator.sendBeacon` sends a string.
-fn acceptable_type(headers: &HeaderMap) -> bool {
+pub(super) fn acceptable_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -1,6 +1,7 @@
 //! Helpers shared by the collector's test binaries.
 #![allow(dead_code)]
 
+pub mod links;
 pub mod postgres;
 pub mod process;
 pub mod suite;
@@ -14,6 +15,7 @@ use assent_collector::metrics::Metrics;
 use assent_collector::receipt::ReceiptKey;
 use assent_collector::store::{Database, Store};
 use assent_collector::subject::SubjectKey;
+use assent_collector::token::LinkKey;
 use assent_collector::{app, AppState};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -23,6 +25,10 @@ use tower::ServiceExt;
 
 pub const ORIGIN: &str = "https://pci.qualys.com";
 pub const RECEIPT_SEED: [u8; 32] = [5; 32];
+/// The link key of the test state.
+pub const LINK_SEED: [u8; 32] = [7; 32];
+/// The public address of the test state.
+pub const PUBLIC_URL: &str = "http://127.0.0.1:8787";
 /// The admin key the test state accepts.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdefghijklmnop";
 
@@ -73,6 +79,8 @@ pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState 
         static_dir: None,
         client_ip_header: None,
         admin_keys: Arc::new(AdminKeys::new([ADMIN_KEY])),
+        link_key: Arc::new(LinkKey::new(LINK_SEED)),
+        public_url: Arc::new(PUBLIC_URL.parse().unwrap()),
     }
 }
 

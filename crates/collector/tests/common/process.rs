@@ -48,14 +48,24 @@ impl Server {
 
     /// Starts `serve` without waiting.
     pub fn spawn(database: &str, extra: &[&str]) -> Starting {
+        Self::spawn_with(database, extra, "warn", Stdio::inherit())
+    }
+
+    /// Starts `serve` like [`Server::start`] with the debug log written to `log`.
+    pub fn start_logging(database: &str, extra: &[&str], log: &str) -> Self {
+        let file = std::fs::File::create(log).unwrap();
+        Self::spawn_with(database, extra, "debug", file.into()).ready()
+    }
+
+    fn spawn_with(database: &str, extra: &[&str], log_level: &str, stderr: Stdio) -> Starting {
         let child = Command::new(BIN)
             .args(["serve", "--database", database, "--listen", "127.0.0.1:0"])
             .args(["--rate-per-ip", "0", "--rate-per-site", "0"])
             .args(["--allowed-origins", super::ORIGIN])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         Starting(child)

@@ -1,0 +1,26 @@
+//! `link`: mints a manage link for one address and prints it as one JSON line.
+
+use std::process::ExitCode;
+
+use super::CommandError;
+use crate::config::LinkArgs;
+use crate::keys;
+use crate::link::{self, LinkRequest};
+use crate::subject::SubjectKey;
+use crate::token::LinkKey;
+
+/// `link`: the same JSON as `POST /v1/links`.
+pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
+    let request = LinkRequest::new(
+        &args.email,
+        &args.sites,
+        &args.page,
+        args.purpose.as_deref(),
+        args.ttl,
+    )?;
+    let subject_key = SubjectKey::new(keys::read_or_create(&args.subject_key)?);
+    let link_key = LinkKey::new(keys::read_or_create(&args.link_key)?);
+    let link = link::mint(&link_key, &subject_key, &args.public_url, request)?;
+    println!("{}", serde_json::json!(link));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,291 @@
+//! Manage links: what `assent-collector link` and `POST /v1/links` make. One token,
+//! carried in the page's fragment (`#assent=<token>`, never sent to a server) and in the
+//! RFC 8058 unsubscribe address.
+
+use std::str::FromStr;
+
+use assent_record::{Email, PurposeId, Site, SubjectToken};
+use serde::Serialize;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::subject::SubjectKey;
+use crate::token::{self, LinkClaims, LinkKey, SignError, Ttl};
+
+/// Most covered sites one link may name (the token must fit the record's 2048 characters).
+pub const MAX_SITES: usize = 16;
+
+/// Why a link can't be made. The messages never repeat the input.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// Not an e-mail address.
+    #[error("email is not a valid e-mail address")]
+    Email,
+    /// No site, a site that is not a lowercase host name, or too many.
+    #[error("site must be one to {MAX_SITES} covered sites, each a lowercase host name such as pci.qualys.com")]
+    Site,
+    /// The page is not an https URL (http only on localhost).
+    #[error("page must be an https URL of a covered page (http only for localhost or 127.0.0.1), without user name or password")]
+    Page,
+    /// The purpose is not an optional purpose.
+    #[error("purpose must be the name of an optional purpose: new_products, announcements, upgrades or updates")]
+    Purpose,
+    /// The TTL does not parse.
+    #[error(transparent)]
+    Ttl(#[from] token::TtlError),
+    /// The token came out longer than a record may carry.
+    #[error(
+        "the link names too many or too long sites: its token exceeds {} characters",
+        SubjectToken::MAX_CHARS
+    )]
+    TooLong,
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// No randomness for the token id.
+    #[error(transparent)]
+    Random(#[from] crate::keys::KeyError),
+}
+
+/// The collector's public base address, under which the unsubscribe route is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(Url);
+
+/// A public URL that is not `http(s)://host[:port][/path]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("public URL must be http:// or https:// with a host, and no query, fragment or user name, e.g. https://consent.qualys.com")]
+pub struct PublicUrlError;
+
+impl FromStr for PublicUrl {
+    type Err = PublicUrlError;
+    fn from_str(value: &str) -> Result<Self, PublicUrlError> {
+        let url = Url::parse(value.trim()).map_err(|_| PublicUrlError)?;
+        let ok = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+            && url.password().is_none();
+        if ok {
+            Ok(Self(url))
+        } else {
+            Err(PublicUrlError)
+        }
+    }
+}
+
+impl PublicUrl {
+    /// The one-click unsubscribe address of a token.
+    pub fn unsubscribe_url(&self, token: &str) -> String {
+        let base = self.0.as_str().trim_end_matches('/');
+        format!("{base}/v1/unsubscribe/{token}")
+    }
+}
+
+/// A checked request for a link.
+#[derive(Debug, Clone)]
+pub struct LinkRequest {
+    email: Email,
+    sites: Vec<Site>,
+    page: Url,
+    purpose: Option<PurposeId>,
+    ttl: Ttl,
+}
+
+impl LinkRequest {
+    /// Checks each part.
+    pub fn new(
+        email: &str,
+        sites: &[String],
+        page: &str,
+        purpose: Option<&str>,
+        ttl: Ttl,
+    ) -> Result<Self, LinkError> {
+        let email = Email::try_from(email.trim()).map_err(|_| LinkError::Email)?;
+        if sites.is_empty() || sites.len() > MAX_SITES {
+            return Err(LinkError::Site);
+        }
+        let mut checked: Vec<Site> = Vec::with_capacity(sites.len());
+        for site in sites {
+            let site = Site::try_from(site.trim()).map_err(|_| LinkError::Site)?;
+            if !checked.contains(&site) {
+                checked.push(site);
+            }
+        }
+        let purpose = purpose.map(parse_purpose).transpose()?;
+        Ok(Self {
+            email,
+            sites: checked,
+            page: parse_page(page)?,
+            purpose,
+            ttl,
+        })
+    }
+}
+
+/// An optional purpose by its wire name.
+pub fn parse_purpose(name: &str) -> Result<PurposeId, LinkError> {
+    PurposeId::ALL
+        .into_iter()
+        .find(|p| p.is_optional() && p.as_str() == name.trim())
+        .ok_or(LinkError::Purpose)
+}
+
+/// A covered page: https, or http on this machine for development.
+fn parse_page(page: &str) -> Result<Url, LinkError> {
+    let url = Url::parse(page.trim()).map_err(|_| LinkError::Page)?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && local);
+    if scheme_ok
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+    {
+        Ok(url)
+    } else {
+        Err(LinkError::Page)
+    }
+}
+
+/// What a mint answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// The signed token.
+    pub token: String,
+    /// The page with `#assent=<token>`.
+    pub manage_url: String,
+    /// For `List-Unsubscribe` (with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`).
+    pub unsubscribe_url: String,
+    /// When the token stops working, RFC 3339 UTC.
+    pub expires_at: String,
+    /// The masked address the widget shows.
+    pub hint: String,
+    /// The covered sites.
+    pub sites: Vec<Site>,
+}
+
+/// Mints a link for `request`.
+pub fn mint(
+    link_key: &LinkKey,
+    subject_key: &SubjectKey,
+    public_url: &PublicUrl,
+    request: LinkRequest,
+) -> Result<Link, LinkError> {
+    let now = OffsetDateTime::now_utc();
+    let mut jti = [0u8; 16];
+    jti.copy_from_slice(&crate::keys::random()?[..16]);
+    let claims = LinkClaims {
+        sub: subject_key.subject(&request.email),
+        aud: request.sites,
+        exp: (now + request.ttl.duration()).unix_timestamp(),
+        iat: now.unix_timestamp(),
+        jti: uuid::Builder::from_random_bytes(jti)
+            .into_uuid()
+            .to_string(),
+        hint: token::hint(request.email.as_str()),
+        purpose: request.purpose,
+    };
+    let token = link_key.mint(&claims)?;
+    if token.len() > SubjectToken::MAX_CHARS {
+        return Err(LinkError::TooLong);
+    }
+    let mut manage = request.page;
+    manage.set_fragment(Some(&format!("assent={token}")));
+    Ok(Link {
+        manage_url: manage.into(),
+        unsubscribe_url: public_url.unsubscribe_url(&token),
+        expires_at: claims.expires_at(),
+        hint: claims.hint,
+        sites: claims.aud,
+        token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(page: &str) -> Result<LinkRequest, LinkError> {
+        LinkRequest::new(
+            "Jo@Example.com",
+            &["pci.qualys.com".into()],
+            page,
+            None,
+            Ttl::default(),
+        )
+    }
+
+    #[test]
+    fn pages_must_be_https_except_on_this_machine() {
+        assert!(request("https://pci.qualys.com/account?x=1").is_ok());
+        assert!(request("http://127.0.0.1:8787/sites/pci.html").is_ok());
+        assert!(request("http://localhost/").is_ok());
+        for bad in [
+            "http://pci.qualys.com/",
+            "javascript:alert(1)",
+            "https://user:pw@pci.qualys.com/",
+            "pci.qualys.com",
+            "",
+        ] {
+            assert!(matches!(request(bad), Err(LinkError::Page)), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_link_carries_the_token_in_the_fragment_and_under_the_public_url() {
+        let key = LinkKey::new([1; 32]);
+        let subjects = SubjectKey::new([2; 32]);
+        let public: PublicUrl = "https://consent.example/base/".parse().unwrap();
+        let link = mint(
+            &key,
+            &subjects,
+            &public,
+            request("https://pci.qualys.com/p#old").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            link.manage_url,
+            format!("https://pci.qualys.com/p#assent={}", link.token)
+        );
+        assert_eq!(
+            link.unsubscribe_url,
+            format!("https://consent.example/base/v1/unsubscribe/{}", link.token)
+        );
+        assert_eq!(link.hint, "j•••@example.com");
+        let claims = key.verify(&link.token).unwrap();
+        assert_eq!(claims.sub, subjects.subject_of("jo@example.com"));
+        assert!(!link.token.contains("example.com"));
+        assert!(SubjectToken::try_from(link.token).is_ok());
+    }
+
+    #[test]
+    fn bad_parts_are_refused() {
+        let ttl = Ttl::default();
+        let page = "https://pci.qualys.com/";
+        let sites = ["pci.qualys.com".to_owned()];
+        assert!(matches!(
+            LinkRequest::new("nope", &sites, page, None, ttl),
+            Err(LinkError::Email)
+        ));
+        assert!(matches!(
+            LinkRequest::new("a@b.co", &[], page, None, ttl),
+            Err(LinkError::Site)
+        ));
+        assert!(matches!(
+            LinkRequest::new("a@b.co", &["PCI.example".into()], page, None, ttl),
+            Err(LinkError::Site)
+        ));
+        assert!(matches!(
+            LinkRequest::new("a@b.co", &sites, page, Some("security"), ttl),
+            Err(LinkError::Purpose)
+        ));
+        assert!(LinkRequest::new("a@b.co", &sites, page, Some("updates"), ttl).is_ok());
+        for bad in [
+            "ftp://x.example",
+            "https://x.example/?q",
+            "https://u@x.example",
+        ] {
+            assert!(bad.parse::<PublicUrl>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! `GET` and `POST /v1/unsubscribe/{token}`: RFC 8058 one-click unsubscribe. A GET only
+//! shows a page (mail scanners follow links); the POST with `List-Unsubscribe=One-Click`
+//! records the denial. No Origin check: mail providers POST from their own servers.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+
+use super::records::{client_ip, read_body};
+use crate::error::AppError;
+use crate::pages;
+use crate::token::LinkClaims;
+use crate::unsubscribe::{self, default_notice};
+use crate::AppState;
+
+/// `GET /v1/unsubscribe/{token}`: the confirmation page; changes nothing.
+pub async fn confirm(
+    State(state): State<AppState>,
+    token: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    match checked(&state, token, &request) {
+        Ok(claims) => pages::confirm(&claims.hint, &what(&claims)),
+        Err(err) => refused(&state, &err),
+    }
+}
+
+/// `POST /v1/unsubscribe/{token}`: records the denial (or finds it made) and says so.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    token: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    let outcome = async {
+        let claims = checked(&state, token, &request)?;
+        if !is_form(&headers) {
+            return Err(AppError::NotOneClick);
+        }
+        let body = read_body(request).await?;
+        let one_click = form_urlencoded::parse(&body)
+            .any(|(key, value)| key == "List-Unsubscribe" && value == "One-Click");
+        if !one_click {
+            return Err(AppError::NotOneClick);
+        }
+        unsubscribe::unsubscribe(&state, &claims).await?;
+        Ok(claims)
+    }
+    .await;
+    match outcome {
+        Ok(claims) => pages::done(&claims.hint, &what(&claims)),
+        Err(err) => refused(&state, &err),
+    }
+}
+
+/// The client's rate limit, then the token.
+fn checked(
+    state: &AppState,
+    token: Result<Path<String>, PathRejection>,
+    request: &Request,
+) -> Result<LinkClaims, AppError> {
+    state.limits.check_ip(client_ip(state, request))?;
+    let Path(token) = token.map_err(|_| crate::token::TokenError::Invalid)?;
+    Ok(state.link_key.verify(&token)?)
+}
+
+fn refused(state: &AppState, err: &AppError) -> Response {
+    state.metrics.rejected(err.code());
+    pages::refused(err)
+}
+
+/// The link's purpose by its label in the default notice, or all optional ones.
+fn what(claims: &LinkClaims) -> String {
+    let notice = default_notice().ok();
+    let label = claims.purpose.map(|purpose| {
+        notice
+            .as_ref()
+            .and_then(|n| n.purposes.iter().find(|p| p.id == purpose))
+            .map_or(purpose.as_str(), |p| p.label.as_str())
+            .to_owned()
+    });
+    pages::what(label.as_deref())
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}

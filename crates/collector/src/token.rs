@@ -1,0 +1,291 @@
+//! Link tokens: the signed, expiring proof that a manage or unsubscribe link was minted
+//! for one subject and some covered sites. A JWT (HS256) under the link key, made and
+//! checked only here; the widget carries it without reading it.
+
+use std::str::FromStr;
+
+use assent_record::{PurposeId, Site};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Why a token is refused. The messages never repeat the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Past its `exp`.
+    #[error("this link has expired; ask for a new one")]
+    Expired,
+    /// Bad signature, another key, malformed, or another algorithm.
+    #[error("this link is not valid: it may be cut short or changed")]
+    Invalid,
+    /// The site asking is not one the link covers.
+    #[error("this link is not for this site")]
+    WrongSite,
+}
+
+impl TokenError {
+    /// The machine-readable code of the 403.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Expired => "token_expired",
+            Self::Invalid => "token_invalid",
+            Self::WrongSite => "token_wrong_site",
+        }
+    }
+}
+
+/// What a token states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkClaims {
+    /// The subject, `hmac-sha256:<hex>`; never the address.
+    pub sub: String,
+    /// The covered sites the token is valid on.
+    pub aud: Vec<Site>,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issue time, seconds since the epoch.
+    pub iat: i64,
+    /// A unique id for this token.
+    pub jti: String,
+    /// The masked address, for display (`j•••@example.com`).
+    pub hint: String,
+    /// For a one-purpose unsubscribe link: that optional purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<PurposeId>,
+}
+
+impl LinkClaims {
+    /// `Ok` when `site` is one of the covered sites.
+    pub fn covers(&self, site: &Site) -> Result<(), TokenError> {
+        if self.aud.contains(site) {
+            Ok(())
+        } else {
+            Err(TokenError::WrongSite)
+        }
+    }
+
+    /// The first covered site (a token always has one: `verify` refuses others).
+    pub fn first_site(&self) -> Result<&Site, TokenError> {
+        self.aud.first().ok_or(TokenError::Invalid)
+    }
+
+    /// `exp` as RFC 3339 UTC.
+    pub fn expires_at(&self) -> String {
+        OffsetDateTime::from_unix_timestamp(self.exp)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| self.exp.to_string())
+    }
+}
+
+/// The link signing key (HMAC-SHA256).
+#[derive(Clone)]
+pub struct LinkKey([u8; 32]);
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey(..)")
+    }
+}
+
+/// Signing failed (only a broken crypto provider can cause it).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the link token: {0}")]
+pub struct SignError(String);
+
+impl LinkKey {
+    /// The key from its 32 bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Signs the claims as a JWT.
+    pub fn mint(&self, claims: &LinkClaims) -> Result<String, SignError> {
+        // Only an empty secret is refused, and this one has 32 bytes.
+        let key = EncodingKey::from_secret(&self.0).map_err(|err| SignError(err.to_string()))?;
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key)
+            .map_err(|err| SignError(err.to_string()))
+    }
+
+    /// Checks signature, algorithm and expiry, and returns what the token states.
+    pub fn verify(&self, token: &str) -> Result<LinkClaims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // We mint and check on the same clock: no leeway.
+        validation.leeway = 0;
+        // The covered sites are checked by the caller, which knows the site asking.
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        let key = DecodingKey::from_secret(&self.0).map_err(|_| TokenError::Invalid)?;
+        let claims = jsonwebtoken::decode::<LinkClaims>(token, &key, &validation)
+            .map_err(|err| match err.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?
+            .claims;
+        let purpose_ok = claims.purpose.is_none_or(PurposeId::is_optional);
+        if claims.aud.is_empty() || !purpose_ok {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
+    }
+}
+
+/// How long a link stays valid: `30d`, `12h` or `90m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttl(time::Duration);
+
+/// The longest TTL accepted: a link in an old e-mail should not work for ever.
+pub const MAX_TTL_DAYS: i64 = 366;
+
+impl Ttl {
+    /// The duration.
+    pub fn duration(self) -> time::Duration {
+        self.0
+    }
+}
+
+impl Default for Ttl {
+    fn default() -> Self {
+        Self(time::Duration::days(30))
+    }
+}
+
+/// A TTL that is not a positive number followed by `d`, `h` or `m`, or is too long.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ttl must be a whole number of days, hours or minutes, such as 30d, 12h or 90m, and at most {MAX_TTL_DAYS}d")]
+pub struct TtlError;
+
+impl FromStr for Ttl {
+    type Err = TtlError;
+    fn from_str(value: &str) -> Result<Self, TtlError> {
+        let value = value.trim();
+        let unit = value.chars().last().ok_or(TtlError)?;
+        let number = &value[..value.len() - unit.len_utf8()];
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TtlError);
+        }
+        let count: i64 = number.parse().map_err(|_| TtlError)?;
+        let duration = match unit {
+            'd' => time::Duration::days(count.min(MAX_TTL_DAYS + 1)),
+            'h' => time::Duration::hours(count.min((MAX_TTL_DAYS + 1) * 24)),
+            'm' => time::Duration::minutes(count.min((MAX_TTL_DAYS + 1) * 24 * 60)),
+            _ => return Err(TtlError),
+        };
+        if count == 0 || duration > time::Duration::days(MAX_TTL_DAYS) {
+            return Err(TtlError);
+        }
+        Ok(Self(duration))
+    }
+}
+
+/// The masked address: first character of the local part, `•••`, `@domain`
+/// (`j•••@example.com`). Enough for a person to recognise their address, not to learn it.
+pub fn hint(email: &str) -> String {
+    let normalised = email.trim().to_lowercase();
+    let (local, domain) = normalised
+        .rsplit_once('@')
+        .unwrap_or((normalised.as_str(), ""));
+    let first: String = local.chars().take(1).collect();
+    format!("{first}•••@{domain}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> LinkClaims {
+        LinkClaims {
+            sub: "hmac-sha256:00".into(),
+            aud: vec![Site::try_from("pci.qualys.com").unwrap()],
+            exp,
+            iat: 0,
+            jti: "j".into(),
+            hint: hint("Jo@Example.com"),
+            purpose: None,
+        }
+    }
+
+    fn now() -> i64 {
+        OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    #[test]
+    fn a_token_verifies_under_its_key_only_and_until_it_expires() {
+        let key = LinkKey::new([1; 32]);
+        let fresh = claims(now() + 3600);
+        let token = key.mint(&fresh).unwrap();
+        assert_eq!(key.verify(&token), Ok(fresh.clone()));
+        assert_eq!(
+            LinkKey::new([2; 32]).verify(&token),
+            Err(TokenError::Invalid)
+        );
+        let expired = key.mint(&claims(now() - 1)).unwrap();
+        assert_eq!(key.verify(&expired), Err(TokenError::Expired));
+        assert_eq!(key.verify("not.a.token"), Err(TokenError::Invalid));
+        assert_eq!(key.verify(""), Err(TokenError::Invalid));
+
+        let site = |s: &str| Site::try_from(s).unwrap();
+        assert_eq!(fresh.covers(&site("pci.qualys.com")), Ok(()));
+        assert_eq!(
+            fresh.covers(&site("www.qualys.com")),
+            Err(TokenError::WrongSite)
+        );
+    }
+
+    #[test]
+    fn a_token_with_another_algorithm_is_invalid() {
+        let key = LinkKey::new([1; 32]);
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims(now() + 3600),
+            &EncodingKey::from_secret(&[1; 32]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(key.verify(&hs512), Err(TokenError::Invalid));
+        // `alg: none` with no signature.
+        let token = key.mint(&claims(now() + 3600)).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        assert_eq!(key.verify(&none), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn ttls_are_days_hours_or_minutes() {
+        assert_eq!(Ttl::default().duration(), time::Duration::days(30));
+        assert_eq!(
+            "12h".parse::<Ttl>().unwrap().duration(),
+            time::Duration::hours(12)
+        );
+        assert_eq!(
+            "90m".parse::<Ttl>().unwrap().duration(),
+            time::Duration::minutes(90)
+        );
+        assert_eq!(
+            "366d".parse::<Ttl>().unwrap().duration(),
+            time::Duration::days(366)
+        );
+        for bad in [
+            "",
+            "d",
+            "0d",
+            "30",
+            "30s",
+            "-1d",
+            "1.5h",
+            "367d",
+            "99999999999999999999d",
+            "3 d",
+        ] {
+            assert!(bad.parse::<Ttl>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_hint_masks_the_local_part() {
+        assert_eq!(hint(" Jane.Doe@Example.com "), "j•••@example.com");
+        assert_eq!(hint("a@b.co"), "a•••@b.co");
+    }
+}

@@ -1,0 +1,300 @@
+//! RFC 8058 one-click unsubscribe: the denial record the collector makes on a subject's
+//! behalf. It is a record like any other (in the chain, with a receipt), with
+//! `source: "unsubscribe"`.
+
+use std::ops::ControlFlow;
+
+use assent_record::{
+    ConsentRecord, ConsentState, Language, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes,
+    Site, Source, WidgetVersion,
+};
+use time::OffsetDateTime;
+
+use crate::error::AppError;
+use crate::routes::append_signed;
+use crate::standing::Standing;
+use crate::store::Appended;
+use crate::token::LinkClaims;
+use crate::AppState;
+
+/// The notice a subject with no record yet is taken to have been shown: the one the widget
+/// ships by default.
+pub const DEFAULT_NOTICE: &str = include_str!("../../../notices/qualys-privacy-highlights.en.json");
+
+/// The `widget_version` of records the collector makes.
+pub const COLLECTOR_VERSION: &str = concat!("collector-", env!("CARGO_PKG_VERSION"));
+
+/// The default notice, parsed.
+pub fn default_notice() -> Result<Notice, serde_json::Error> {
+    serde_json::from_str(DEFAULT_NOTICE)
+}
+
+/// What an unsubscribe did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A denial record was stored.
+    Recorded {
+        /// Its place in the chain.
+        seq: i64,
+    },
+    /// The targeted purposes were denied already: nothing stored.
+    AlreadyDenied,
+}
+
+/// The purposes a token's unsubscribe denies: its one purpose, or every optional purpose of
+/// `purposes`.
+fn targeted(claims: &LinkClaims, purposes: &[PurposeId]) -> Vec<PurposeId> {
+    match claims.purpose {
+        Some(purpose) => vec![purpose],
+        None => purposes
+            .iter()
+            .copied()
+            .filter(|p| p.is_optional())
+            .collect(),
+    }
+}
+
+/// The denial record for `claims`' subject, given their standing and latest record, or
+/// `None` when the targeted purposes are denied already.
+pub fn denial(
+    claims: &LinkClaims,
+    standing: &Standing,
+    latest: Option<&ConsentRecord>,
+    notice: &Notice,
+    now: OffsetDateTime,
+    record_id: uuid::Uuid,
+) -> Result<Option<ConsentRecord>, AppError> {
+    // The notice and language the subject last saw; else the default notice.
+    let (notice_ref, language, mut purposes): (NoticeRef, Language, Vec<PurposeId>) = match latest {
+        Some(record) => (
+            record.notice.clone(),
+            record.language.clone(),
+            record.purposes.iter().map(PurposeChoice::purpose).collect(),
+        ),
+        None => (
+            NoticeRef {
+                id: notice.id.clone(),
+                version: notice.version.clone(),
+                hash: notice.hash(),
+            },
+            notice.language.clone(),
+            notice.purposes.iter().map(|p| p.id).collect(),
+        ),
+    };
+    if let Some(purpose) = claims.purpose {
+        if !purposes.contains(&purpose) {
+            purposes.push(purpose);
+        }
+    }
+    let targets = targeted(claims, &purposes);
+    if targets
+        .iter()
+        .all(|p| standing.state_of(*p) == Some(ConsentState::Denied))
+    {
+        return Ok(None);
+    }
+    let choices = purposes
+        .iter()
+        .map(|&purpose| {
+            let state = if targets.contains(&purpose) {
+                ConsentState::Denied
+            } else {
+                // Never chosen is not consent.
+                standing.state_of(purpose).unwrap_or(ConsentState::Denied)
+            };
+            PurposeChoice::optional(purpose, state)
+                .or_else(|| PurposeChoice::mandatory(purpose))
+                .ok_or_else(|| AppError::Internal("purpose is neither optional nor not".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let site: Site = claims.first_site()?.clone();
+    Ok(Some(ConsentRecord {
+        record_id,
+        site,
+        notice: notice_ref,
+        language,
+        purposes: Purposes::try_from(choices)
+            .map_err(|err| AppError::Internal(format!("denial purposes: {err}")))?,
+        gpc: false,
+        widget_version: WidgetVersion::try_from(COLLECTOR_VERSION)
+            .map_err(|err| AppError::Internal(format!("collector version: {err}")))?,
+        client_time: now,
+        email: None,
+        subject_token: None,
+        source: Source::Unsubscribe,
+    }))
+}
+
+/// Records the unsubscribe of a verified token, unless it would change nothing.
+pub async fn unsubscribe(state: &AppState, claims: &LinkClaims) -> Result<Outcome, AppError> {
+    // One at a time in this process, so a double click can't store two denials.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+
+    let mut standing = Standing::default();
+    let mut latest = None;
+    state
+        .store
+        .scan(Some(&claims.sub), |stored| {
+            standing.apply(&stored);
+            latest = Some(stored);
+            ControlFlow::<()>::Continue(())
+        })
+        .await?;
+    let latest: Option<ConsentRecord> = latest.and_then(|stored| {
+        serde_json::from_str(&stored.body)
+            .inspect_err(|_| tracing::warn!(seq = stored.seq, "stored body does not parse"))
+            .ok()
+    });
+    let notice =
+        default_notice().map_err(|err| AppError::Internal(format!("default notice: {err}")))?;
+    let mut id = [0u8; 16];
+    id.copy_from_slice(
+        &crate::keys::random().map_err(|err| AppError::Internal(err.to_string()))?[..16],
+    );
+    let record_id = uuid::Builder::from_random_bytes(id).into_uuid();
+    let Some(record) = denial(
+        claims,
+        &standing,
+        latest.as_ref(),
+        &notice,
+        OffsetDateTime::now_utc(),
+        record_id,
+    )?
+    else {
+        return Ok(Outcome::AlreadyDenied);
+    };
+    match append_signed(state, record, Some(claims.sub.clone())).await? {
+        Appended::Created(stored) | Appended::Existing(stored) => {
+            Ok(Outcome::Recorded { seq: stored.seq })
+        }
+        Appended::Conflict => Err(AppError::Internal("random record id collided".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Stored;
+
+    fn claims(purpose: Option<PurposeId>) -> LinkClaims {
+        LinkClaims {
+            sub: "hmac-sha256:00".into(),
+            aud: vec![Site::try_from("pci.qualys.com").unwrap()],
+            exp: 0,
+            iat: 0,
+            jti: "j".into(),
+            hint: "j•••@example.com".into(),
+            purpose,
+        }
+    }
+
+    /// The denial of a link for `purpose`, or none.
+    fn deny(
+        purpose: Option<PurposeId>,
+        standing: &Standing,
+        latest: Option<&ConsentRecord>,
+    ) -> Option<ConsentRecord> {
+        let notice = default_notice().unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        denial(
+            &claims(purpose),
+            standing,
+            latest,
+            &notice,
+            now,
+            uuid::Uuid::nil(),
+        )
+        .unwrap()
+    }
+
+    fn states(record: &ConsentRecord) -> Vec<(&'static str, Option<ConsentState>)> {
+        record
+            .purposes
+            .iter()
+            .map(|c| (c.purpose().as_str(), c.state()))
+            .collect()
+    }
+
+    #[test]
+    fn the_default_notice_parses() {
+        let notice = default_notice().unwrap();
+        assert_eq!(notice.optional_purposes().count(), 4);
+    }
+
+    #[test]
+    fn without_records_every_optional_purpose_of_the_default_notice_is_denied() {
+        let notice = default_notice().unwrap();
+        let record = deny(None, &Standing::default(), None).unwrap();
+        assert_eq!(record.notice.hash, notice.hash());
+        assert_eq!(record.source, Source::Unsubscribe);
+        assert_eq!(record.widget_version.as_str(), "collector-0.1.0");
+        assert_eq!(record.purposes.iter().count(), 9);
+        for choice in record.purposes.iter() {
+            let expected = choice
+                .purpose()
+                .is_optional()
+                .then_some(ConsentState::Denied);
+            assert_eq!(choice.state(), expected, "{:?}", choice.purpose());
+        }
+        // A one-purpose link with no standing: the others were never consented to.
+        let one = deny(Some(PurposeId::Updates), &Standing::default(), None).unwrap();
+        assert_eq!(
+            one.purposes.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Denied)
+        );
+    }
+
+    #[test]
+    fn a_one_purpose_link_keeps_the_others_as_they_stand() {
+        let latest: ConsentRecord = serde_json::from_value(serde_json::json!({
+            "record_id": "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10",
+            "site": "www.qualys.com",
+            "notice": {"id": "n", "version": "7", "hash": format!("sha256:{}", "cd".repeat(32))},
+            "language": "de",
+            "purposes": [
+                {"purpose": "new_products", "basis": "consent", "state": "granted"},
+                {"purpose": "updates", "basis": "consent", "state": "granted"},
+                {"purpose": "security", "basis": "contract"}
+            ],
+            "gpc": false, "widget_version": "0.1.0", "client_time": "2026-11-30T22:38:57.123Z"
+        }))
+        .unwrap();
+        let stored = Stored {
+            seq: 1,
+            record_id: latest.record_id.to_string(),
+            site: "www.qualys.com".into(),
+            subject: Some("hmac-sha256:00".into()),
+            body: latest.canonical_json(),
+            digest: String::new(),
+            prev_hash: String::new(),
+            chain_hash: String::new(),
+            received_at: "2026-12-01T00:00:00Z".into(),
+            receipt: String::new(),
+        };
+        let mut standing = Standing::default();
+        standing.apply(&stored);
+        let record = deny(Some(PurposeId::Updates), &standing, Some(&latest)).unwrap();
+        assert_eq!(record.notice, latest.notice);
+        assert_eq!(record.language.as_str(), "de");
+        assert_eq!(record.site.as_str(), "pci.qualys.com");
+        assert_eq!(
+            states(&record),
+            [
+                ("new_products", Some(ConsentState::Granted)),
+                ("updates", Some(ConsentState::Denied)),
+                ("security", None),
+            ]
+        );
+
+        // Once denied, the same link changes nothing.
+        let mut after = standing.clone();
+        after.apply(&Stored {
+            seq: 2,
+            body: record.canonical_json(),
+            ..stored
+        });
+        let again = deny(Some(PurposeId::Updates), &after, Some(&record));
+        assert!(again.is_none());
+    }
+}

@@ -1,0 +1,454 @@
+//! Manage links (CLI and `POST /v1/links`), `POST /v1/identity`, records carrying a link
+//! token, and RFC 8058 one-click unsubscribe, on a real SQLite file.
+
+mod common;
+
+use std::io::Read;
+
+use assent_collector::token::{LinkKey, TokenError};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::links::{self, expired_token, identity, mint, new_email, one_click, tampered};
+use common::process::{self, Server};
+use common::{new_id, post, record, send, sqlite, state, ADMIN_KEY, PUBLIC_URL};
+use serde_json::{json, Value};
+
+fn links_post(key: Option<&str>, body: Value) -> Request<Body> {
+    let mut request = Request::post("/v1/links").header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn links_need_an_admin_key_and_answer_the_link() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = "Jane.Doe@Example.com";
+    let body =
+        json!({"email": email, "site": "pci.qualys.com", "page": "https://pci.qualys.com/account"});
+
+    let without = send(&state, links_post(None, body.clone())).await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(without.json()["error"], "unauthorized");
+    let wrong = send(&state, links_post(Some(&"w".repeat(40)), body.clone())).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert_eq!(wrong.json()["error"], "forbidden");
+    for refused in [&without, &wrong] {
+        let text = String::from_utf8_lossy(&refused.body).to_lowercase();
+        assert!(!text.contains("jane"), "{text}");
+        assert!(!text.contains("token\""), "{text}");
+        assert_eq!(refused.json().as_object().unwrap().len(), 2);
+    }
+
+    let created = send(&state, links_post(Some(ADMIN_KEY), body)).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let link = created.json();
+    let token = link["token"].as_str().unwrap();
+    assert_eq!(
+        link["manage_url"],
+        format!("https://pci.qualys.com/account#assent={token}")
+    );
+    assert_eq!(
+        link["unsubscribe_url"],
+        format!("{PUBLIC_URL}/v1/unsubscribe/{token}")
+    );
+    assert_eq!(link["hint"], "j•••@example.com");
+    assert_eq!(link["sites"], json!(["pci.qualys.com"]));
+    let expires = time::OffsetDateTime::parse(
+        link["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let days = (expires - time::OffsetDateTime::now_utc()).whole_hours();
+    assert!((29 * 24..=30 * 24).contains(&days), "{days}");
+    let claims = state.link_key.verify(token).unwrap();
+    assert_eq!(claims.sub, state.subject_key.subject_of(email));
+    assert!(!String::from_utf8_lossy(&created.body)
+        .to_lowercase()
+        .contains("jane.doe"));
+
+    // Several sites, a purpose, a TTL.
+    let several = send(
+        &state,
+        links_post(
+            Some(ADMIN_KEY),
+            json!({"email": email, "site": ["pci.qualys.com", "www.qualys.com"],
+                   "page": "https://www.qualys.com/", "purpose": "updates", "ttl": "12h"}),
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(
+        several["sites"],
+        json!(["pci.qualys.com", "www.qualys.com"])
+    );
+    let claims = state
+        .link_key
+        .verify(several["token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.exp - claims.iat, 12 * 3600);
+    assert_eq!(claims.purpose.map(|p| p.as_str()), Some("updates"));
+}
+
+#[tokio::test]
+async fn bad_link_requests_get_422_without_echo() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let good = json!({"email": "jo@example.com", "site": "pci.qualys.com", "page": "https://pci.qualys.com/"});
+    let with = |key: &str, value: Value| {
+        let mut body = good.clone();
+        body[key] = value;
+        body
+    };
+    let marker = "MARK<script>";
+    for body in [
+        with("email", json!(marker)),
+        with("site", json!(marker)),
+        with("site", json!([])),
+        with("page", json!(format!("http://pci.qualys.com/{marker}"))),
+        with("page", json!("javascript:alert(1)")),
+        with("purpose", json!("security")),
+        with("purpose", json!(marker)),
+        with("ttl", json!("forever")),
+        with("ttl", json!("400d")),
+        with("extra", json!(marker)),
+        with("email", json!(42)),
+    ] {
+        let reply = send(&state, links_post(Some(ADMIN_KEY), body.clone())).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(reply.json()["error"], "invalid_request", "{body}");
+        let text = String::from_utf8_lossy(&reply.body);
+        assert!(!text.contains("MARK") && !text.contains("script"), "{text}");
+    }
+    let reply = send(&state, links_post(Some(ADMIN_KEY), json!("nope"))).await;
+    assert_eq!(reply.json()["error"], "invalid_request");
+    let not_json = Request::post("/v1/links")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {ADMIN_KEY}"))
+        .body(Body::from("{"))
+        .unwrap();
+    assert_eq!(
+        send(&state, not_json).await.json()["error"],
+        "malformed_json"
+    );
+}
+
+#[tokio::test]
+async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = new_email();
+    let good = mint(&state, &email, &["pci.qualys.com"], None).token;
+    let foreign = {
+        let mut other = state.clone();
+        other.link_key = std::sync::Arc::new(LinkKey::new([8; 32]));
+        mint(&other, &email, &["pci.qualys.com"], None).token
+    };
+    let www_only = mint(&state, &email, &["www.qualys.com"], None).token;
+    let cases = [
+        (expired_token(&state, &email), TokenError::Expired),
+        (tampered(&good), TokenError::Invalid),
+        (foreign, TokenError::Invalid),
+        ("a.b.c".to_owned(), TokenError::Invalid),
+        (www_only, TokenError::WrongSite),
+    ];
+    for (token, expected) in &cases {
+        let code = expected.code();
+        let reply = send(&state, identity(token, "pci.qualys.com")).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{code}");
+        assert_eq!(reply.json()["error"], code);
+        assert!(!String::from_utf8_lossy(&reply.body).contains(token.as_str()));
+
+        let saved = links::token_record(token, "granted", "granted");
+        let reply = send(&state, post(saved.to_string())).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{code}");
+        assert_eq!(reply.json()["error"], code);
+    }
+    assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
+
+    // The identity route answers the allowed origins only, as records do.
+    let mut evil = identity(&good, "pci.qualys.com");
+    evil.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    let reply = send(&state, evil).await;
+    assert_eq!(reply.json()["error"], "origin_not_allowed");
+    let ok = send(&state, identity(&good, "pci.qualys.com")).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(
+        ok.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        common::ORIGIN
+    );
+}
+
+#[tokio::test]
+async fn a_record_with_email_and_token_or_another_source_is_refused() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let token = mint(&state, &new_email(), &["pci.qualys.com"], None).token;
+    let mut both = links::token_record(&token, "granted", "denied");
+    both["email"] = "ada@example.com".into();
+    let mut unsubscribe = record(&new_id());
+    unsubscribe["source"] = "unsubscribe".into();
+    for body in [both, unsubscribe] {
+        let reply = send(&state, post(body.to_string())).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(reply.json()["error"], "invalid_record");
+    }
+    assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn records_are_stored_under_the_token_subject_and_no_address_is_in_the_file() {
+    let (dir, db) = sqlite();
+    let (email, token) = links::records_under_the_token_subject(&db).await;
+    // Nothing in the database file (or its write-ahead log) holds an address or a token.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let mut bytes = Vec::new();
+        std::fs::File::open(entry.unwrap().path())
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(&token), "the token is in the file");
+        let text = text.to_lowercase();
+        assert!(
+            !text.contains(&email.to_lowercase()),
+            "the address is in the file"
+        );
+        assert!(!text.contains("@example.com"), "an address is in the file");
+    }
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_records_a_denial_once() {
+    let (_dir, db) = sqlite();
+    links::one_click_unsubscribe(&db).await;
+}
+
+#[tokio::test]
+async fn a_one_purpose_link_denies_only_that_purpose() {
+    let (_dir, db) = sqlite();
+    links::one_purpose_unsubscribe(&db).await;
+}
+
+#[tokio::test]
+async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = new_email();
+    let token = mint(&state, &email, &["pci.qualys.com"], None).token;
+    for (content_type, body) in [
+        ("application/json", r#"{"List-Unsubscribe":"One-Click"}"#),
+        ("text/plain", "List-Unsubscribe=One-Click"),
+        ("application/x-www-form-urlencoded", ""),
+        ("application/x-www-form-urlencoded", "List-Unsubscribe=Yes"),
+    ] {
+        let reply = send(&state, links::unsubscribe_as(&token, content_type, body)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{content_type} {body}"
+        );
+        assert!(links::html(&reply).contains("Nothing was changed"));
+    }
+    for (bad, says) in [
+        (expired_token(&state, &email), "has expired"),
+        (tampered(&token), "is not valid"),
+    ] {
+        for request in [links::unsubscribe_page(&bad), one_click(&bad)] {
+            let reply = send(&state, request).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN);
+            let text = links::html(&reply);
+            assert!(text.contains(says), "{text}");
+            assert!(text.contains("Nothing was changed"), "{text}");
+            assert!(!text.contains(&bad));
+        }
+    }
+    assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
+
+    // Rate-limited per client, as a page.
+    let limited = common::state(&db, 1, 0).await;
+    send(&limited, links::unsubscribe_page(&token)).await;
+    let reply = send(&limited, one_click(&token)).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(reply.headers.contains_key(header::RETRY_AFTER));
+    links::html(&reply);
+
+    // The metrics name the route pattern, never the token.
+    let metrics = send(
+        &state,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let text = String::from_utf8(metrics.body).unwrap();
+    assert!(text.contains("route=\"/v1/unsubscribe/{token}\""), "{text}");
+    assert!(!text.contains(&token));
+    assert!(
+        text.contains("assent_records_rejected_total{reason=\"token_expired\"} 2"),
+        "{text}"
+    );
+}
+
+/// The real binary: `link` prints the link; a server on the same keys honours it, and its
+/// debug log and metrics never hold the token or the address.
+#[tokio::test]
+async fn cli_link_is_honoured_by_the_server_and_never_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (db, subject_key, link_key, log) = (
+        path("records.db"),
+        path("subject.key"),
+        path("link.key"),
+        path("serve.log"),
+    );
+    let keys = ["--subject-key", &subject_key, "--link-key", &link_key];
+    let link = |extra: &[&str]| {
+        let args = [
+            &[
+                "link",
+                "--email",
+                "Jo@Example.com",
+                "--page",
+                "https://pci.qualys.com/",
+            ],
+            extra,
+            &keys[..],
+        ]
+        .concat();
+        process::run(&args)
+    };
+
+    let missing_site = link(&["--public-url", "http://127.0.0.1:1"]);
+    assert!(!missing_site.status.success());
+    assert!(String::from_utf8_lossy(&missing_site.stderr).contains("--site"));
+    let bad_page = process::run(
+        &[
+            &[
+                "link",
+                "--email",
+                "jo@example.com",
+                "--page",
+                "http://pci.qualys.com/",
+            ],
+            &[
+                "--site",
+                "pci.qualys.com",
+                "--public-url",
+                "http://127.0.0.1:1",
+            ][..],
+            &keys[..],
+        ]
+        .concat(),
+    );
+    assert!(!bad_page.status.success());
+    assert!(String::from_utf8_lossy(&bad_page.stderr).contains("page must be an https URL"));
+
+    // The server first: it creates the keys the CLI then reuses.
+    let server = Server::start_logging(
+        &db,
+        &[&keys[..], &["--public-url", "http://127.0.0.1:9"]].concat(),
+        &log,
+    );
+    let public = format!("http://{}", server.addr);
+    let minted = link(&[
+        "--site",
+        "www.qualys.com",
+        "--site",
+        "pci.qualys.com",
+        "--ttl",
+        "90m",
+        "--public-url",
+        &public,
+        "--database",
+        &db,
+    ]);
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let stdout = String::from_utf8(minted.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    let minted: Value = serde_json::from_str(&stdout).unwrap();
+    let token = minted["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        minted["manage_url"],
+        format!("https://pci.qualys.com/#assent={token}")
+    );
+    assert_eq!(minted["hint"], "j•••@example.com");
+    assert_eq!(minted["sites"], json!(["www.qualys.com", "pci.qualys.com"]));
+    assert!(minted["expires_at"].is_string());
+    let unsubscribe_url = minted["unsubscribe_url"].as_str().unwrap();
+    assert_eq!(unsubscribe_url, format!("{public}/v1/unsubscribe/{token}"));
+
+    // As curl -X POST -d List-Unsubscribe=One-Click <url> sends it.
+    let client = reqwest::Client::new();
+    let reply = client
+        .post(unsubscribe_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    assert!(reply.text().await.unwrap().contains("You are unsubscribed"));
+    let identity = client
+        .post(format!("{public}/v1/identity"))
+        .header("content-type", "text/plain")
+        .body(json!({"token": token, "site": "pci.qualys.com"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.status().as_u16(), 200);
+    let identity: Value = identity.json().await.unwrap();
+    assert_eq!(identity["preferences"]["updates"], "denied");
+    let metrics = client
+        .get(format!("{public}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    drop(server);
+
+    let exported = process::export(&db);
+    assert_eq!(exported.len(), 1);
+    assert_eq!(exported[0]["record"]["source"], "unsubscribe");
+    assert_eq!(exported[0]["record"]["site"], "www.qualys.com");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("/v1/unsubscribe/{token}"),
+        "the debug log is on: {log}"
+    );
+    for text in [&log, &metrics] {
+        assert!(!text.contains(&token), "the token leaked");
+        assert!(!text.to_lowercase().contains("jo@example.com"));
+    }
+}
+
+#[test]
+fn a_bad_public_url_stops_the_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    for bad in [
+        "ftp://consent.example",
+        "https://consent.example/?x=1",
+        "consent.example",
+    ] {
+        let output = process::run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            db.to_str().unwrap(),
+            "--public-url",
+            bad,
+        ]);
+        assert!(!output.status.success(), "{bad} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("public URL must be"), "{bad}: {stderr}");
+    }
+}
