@@ -371,6 +371,7 @@ async fn cli_link_is_honoured_by_the_server_and_never_logged() {
     );
     let stdout = String::from_utf8(minted.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1);
+    assert!(stdout.starts_with("{\"token\":"), "{stdout}");
     let minted: Value = serde_json::from_str(&stdout).unwrap();
     let token = minted["token"].as_str().unwrap().to_owned();
     assert_eq!(

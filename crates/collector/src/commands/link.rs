@@ -21,6 +21,8 @@ pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
     let subject_key = SubjectKey::new(keys::read_or_create(&args.subject_key)?);
     let link_key = LinkKey::new(keys::read_or_create(&args.link_key)?);
     let link = link::mint(&link_key, &subject_key, &args.public_url, request)?;
-    println!("{}", serde_json::json!(link));
+    // Fields in the order of the struct, as `POST /v1/links` answers them.
+    let line = serde_json::to_string(&link).map_err(std::io::Error::from)?;
+    println!("{line}");
     Ok(ExitCode::SUCCESS)
 }
