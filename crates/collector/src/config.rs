@@ -173,7 +173,7 @@ pub struct LinkArgs {
     /// The collector's public address, under which the unsubscribe link lives.
     #[arg(long, env = "ASSENT_PUBLIC_URL")]
     pub public_url: crate::link::PublicUrl,
-    /// How long the link stays valid: days, hours or minutes, e.g. 30d, 12h, 90m.
+    /// How long the link stays valid: days, hours, minutes or seconds, e.g. 30d, 12h, 90m, 600s.
     #[arg(long, default_value = "30d")]
     pub ttl: crate::token::Ttl,
     /// Unsubscribe from this one optional purpose only (e.g. `updates`).

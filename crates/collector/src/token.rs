@@ -133,7 +133,8 @@ impl LinkKey {
     }
 }
 
-/// How long a link stays valid: `30d`, `12h` or `90m`.
+/// How long a link stays valid: `30d`, `12h`, `90m`, or `600s` (a short-lived token for
+/// `Assent.identify` on a signed-in page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ttl(time::Duration);
 
@@ -153,9 +154,9 @@ impl Default for Ttl {
     }
 }
 
-/// A TTL that is not a positive number followed by `d`, `h` or `m`, or is too long.
+/// A TTL that is not a positive number followed by `d`, `h`, `m` or `s`, or is too long.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("ttl must be a whole number of days, hours or minutes, such as 30d, 12h or 90m, and at most {MAX_TTL_DAYS}d")]
+#[error("ttl must be a whole number of days, hours, minutes or seconds, such as 30d, 12h, 90m or 600s, and at most {MAX_TTL_DAYS}d")]
 pub struct TtlError;
 
 impl FromStr for Ttl {
@@ -172,6 +173,7 @@ impl FromStr for Ttl {
             'd' => time::Duration::days(count.min(MAX_TTL_DAYS + 1)),
             'h' => time::Duration::hours(count.min((MAX_TTL_DAYS + 1) * 24)),
             'm' => time::Duration::minutes(count.min((MAX_TTL_DAYS + 1) * 24 * 60)),
+            's' => time::Duration::seconds(count.min((MAX_TTL_DAYS + 1) * 24 * 60 * 60)),
             _ => return Err(TtlError),
         };
         if count == 0 || duration > time::Duration::days(MAX_TTL_DAYS) {
@@ -253,7 +255,7 @@ mod tests {
     }
 
     #[test]
-    fn ttls_are_days_hours_or_minutes() {
+    fn ttls_are_days_hours_minutes_or_seconds() {
         assert_eq!(Ttl::default().duration(), time::Duration::days(30));
         assert_eq!(
             "12h".parse::<Ttl>().unwrap().duration(),
@@ -264,6 +266,10 @@ mod tests {
             time::Duration::minutes(90)
         );
         assert_eq!(
+            "600s".parse::<Ttl>().unwrap().duration(),
+            time::Duration::seconds(600)
+        );
+        assert_eq!(
             "366d".parse::<Ttl>().unwrap().duration(),
             time::Duration::days(366)
         );
@@ -272,7 +278,8 @@ mod tests {
             "d",
             "0d",
             "30",
-            "30s",
+            "30w",
+            "0s",
             "-1d",
             "1.5h",
             "367d",
