@@ -17,14 +17,7 @@ thread_local! {
 /// highlights at once (the visitor asked for them before the wasm had loaded).
 #[wasm_bindgen]
 pub async fn boot(attributes: JsValue, open: bool) -> Result<(), JsError> {
-    let attributes: ScriptAttributes =
-        serde_wasm_bindgen::from_value(attributes).unwrap_or_else(|_| {
-            crate::browser::env::warn(
-                "the script tag's attributes could not be read; using defaults",
-            );
-            ScriptAttributes::default()
-        });
-    let started = widget::start(&attributes, open).await?;
+    let started = widget::start(&ScriptAttributes::from_js(&attributes), open).await?;
     CURRENT.with(|current| *current.borrow_mut() = Some(started.widget));
     Ok(())
 }

@@ -38,6 +38,13 @@ pub fn global_privacy_control() -> bool {
         .unwrap_or(false)
 }
 
+/// The property `name` of a JavaScript object, if it is a string.
+pub fn string_property(object: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(object, &JsValue::from_str(name))
+        .ok()?
+        .as_string()
+}
+
 /// The parts of a URL the widget decides on, as the browser's own parser reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedUrl {
