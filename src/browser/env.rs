@@ -72,6 +72,13 @@ fn parsed(url: &web_sys::Url) -> ParsedUrl {
     }
 }
 
+/// `relative` resolved against the absolute URL `base`, as `new URL(relative, base)`.
+pub fn join_url(base: &str, relative: &str) -> Option<String> {
+    web_sys::Url::new_with_base(relative, base)
+        .ok()
+        .map(|url| url.href())
+}
+
 /// Parses `input` relative to the page, as a link on the page would be.
 pub fn parse_url(input: &str) -> Option<ParsedUrl> {
     let base = web_sys::window()?.document()?.base_uri().ok().flatten();
