@@ -1,8 +1,9 @@
 //! Whom the preferences are for: the signed token of a manage link (`#assent=<token>` in
 //! the page address, or `Assent.identify(token)`), checked by the collector at the
-//! records endpoint's sibling `identity`. The widget never reads the token; it only
-//! carries it. An identity lasts for this page: it lives in memory, and in storage only
-//! inside pending records, so a record retried on a later page is still attributed.
+//! records endpoint's sibling `identity`. The token is opaque to the widget: it checks
+//! only the token's form, and carries it. An identity lasts for this page: it lives in
+//! memory, and in storage only inside pending records, so a record retried on a later
+//! page is still attributed.
 
 use assent_record::{Notice, PlainText, Site, SubjectToken};
 use serde_json::Value;
