@@ -2,7 +2,8 @@
 // wasm-bindgen glue, so `wasm_bindgen` is local and the only global is window.Assent.
 // It reads its own script tag, fetches the wasm next to itself (checked against its SRI
 // hash), and skips the wasm entirely for a returning visitor whose stored choice was made
-// under the embedded notice and who has nothing waiting to be sent.
+// under the embedded notice and who has nothing waiting to be sent, unless the address
+// holds a manage link's #assent=<token> (the wasm takes it out and checks it).
 if (window.Assent) return; // the tag twice on one page: the first one runs the widget
 var script = document.currentScript;
 var data = (script && script.dataset) || {};
@@ -52,7 +53,15 @@ function start(open) {
 Object.defineProperty(window, 'Assent', {
   value: Object.freeze({
     open: function () { return start(true); },
-    preferences: function () { return running ? wasm_bindgen.preferences() : currentChoice(); }
+    preferences: function () { return running ? wasm_bindgen.preferences() : currentChoice(); },
+    identify: function (token) {
+      return start(false).then(function () {
+        return new Promise(function (resolve, reject) {
+          if (!running) throw { status: 0, code: 'identity_unavailable', message: 'the widget could not start' };
+          wasm_bindgen.identify(String(token), resolve, reject);
+        });
+      });
+    }
   })
 });
 
@@ -64,4 +73,4 @@ document.addEventListener('click', function (event) {
   }
 });
 
-if (!(currentChoice() && outboxEmpty())) start(false);
+if (!(currentChoice() && outboxEmpty()) || /(^#|&)assent=/.test(location.hash)) start(false);

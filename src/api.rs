@@ -1,12 +1,15 @@
 //! What the loader (`assent.js`) calls. The loader owns `window.Assent`; these are the
-//! wasm ends of `Assent.open()` and `Assent.preferences()`.
+//! wasm ends of `Assent.open()`, `Assent.preferences()` and `Assent.identify(token)`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+use crate::browser;
 use crate::config::ScriptAttributes;
+use crate::identity::{Identity, IdentityError};
 use crate::widget::{self, Widget};
 
 thread_local! {
@@ -17,16 +20,27 @@ thread_local! {
 /// highlights at once (the visitor asked for them before the wasm had loaded).
 #[wasm_bindgen]
 pub async fn boot(attributes: JsValue, open: bool) -> Result<(), JsError> {
-    let attributes: ScriptAttributes =
-        serde_wasm_bindgen::from_value(attributes).unwrap_or_else(|_| {
-            crate::browser::env::warn(
-                "the script tag's attributes could not be read; using defaults",
-            );
-            ScriptAttributes::default()
-        });
-    let started = widget::start(&attributes, open).await?;
+    let started = widget::start(&ScriptAttributes::from_js(&attributes), open).await?;
     CURRENT.with(|current| *current.borrow_mut() = Some(started.widget));
     Ok(())
+}
+
+// `Assent.identify(token)`: the loader's Promise is settled through `resolve`, with the
+// collector's answer once the preferences show whom they are for, or through `reject`,
+// with the `assent:error` detail. (A `//` comment: doc comments are copied into assent.js.)
+#[wasm_bindgen]
+pub fn identify(token: String, resolve: Function, reject: Function) {
+    let settle = move |checked: Result<Identity, IdentityError>| {
+        // A Promise's resolving functions do not throw.
+        let _ = match checked {
+            Ok(identity) => resolve.call1(&JsValue::NULL, &browser::json(&identity.answer)),
+            Err(reason) => reject.call1(&JsValue::NULL, &browser::json(&reason.detail())),
+        };
+    };
+    match CURRENT.with(|current| current.borrow().clone()) {
+        Some(widget) => widget.identify_soon(token, Box::new(settle)),
+        None => settle(Err(IdentityError::NotRunning)),
+    }
 }
 
 /// Opens the highlights and preferences.
@@ -47,7 +61,8 @@ pub fn preferences() -> JsValue {
             .borrow()
             .as_ref()
             .and_then(|widget| widget.current_choice())
-            .and_then(|record| js_sys::JSON::parse(&record.canonical_json()).ok())
-            .unwrap_or(JsValue::NULL)
+            .map_or(JsValue::NULL, |record| {
+                browser::json(&record.canonical_json())
+            })
     })
 }

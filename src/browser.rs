@@ -1,6 +1,7 @@
 //! Every call into Web APIs lives under this module, so the rest of the widget is plain
 //! Rust that works on values. Each submodule wraps one API thinly and returns `Result`s.
 
+pub mod address;
 pub mod dom;
 pub mod env;
 pub mod http;
@@ -16,4 +17,9 @@ pub fn describe(error: &JsValue) -> String {
         .message()
         .as_string()
         .unwrap_or_else(|| String::from("unknown error"))
+}
+
+/// JSON text as a JavaScript value (`JSON.parse`), `null` if it does not parse.
+pub fn json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
 }

@@ -2,14 +2,13 @@
 //! Every setting has a safe fallback: a bad value is reported in the console, never fatal.
 
 use assent_record::{Href, Language, Site};
-use serde::Deserialize;
 use thiserror::Error;
+use wasm_bindgen::JsValue;
 
 use crate::browser::env::{self, ParsedUrl};
 
 /// The `data-*` attributes as the loader passes them, unchecked.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScriptAttributes {
     /// `data-endpoint`: where records are POSTed.
     pub endpoint: Option<String>,
@@ -23,6 +22,22 @@ pub struct ScriptAttributes {
     pub policy_url: Option<String>,
     /// `data-theme`: `light`, `dark` or `auto`.
     pub theme: Option<String>,
+}
+
+impl ScriptAttributes {
+    /// The attributes from the loader's object of `dataset` strings (camelCase names);
+    /// whatever is not a string stays unset.
+    pub fn from_js(object: &JsValue) -> Self {
+        let get = |name| env::string_property(object, name);
+        Self {
+            endpoint: get("endpoint"),
+            site: get("site"),
+            notice: get("notice"),
+            lang: get("lang"),
+            policy_url: get("policyUrl"),
+            theme: get("theme"),
+        }
+    }
 }
 
 /// Why records are not sent anywhere.

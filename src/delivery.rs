@@ -22,6 +22,14 @@ use crate::transport::{self, Outcome};
 /// The event the host page hears when the endpoint refuses a record for good.
 pub const ERROR_EVENT: &str = "assent:error";
 
+/// An [`ERROR_EVENT`] detail as JSON: the HTTP `status` (0 without an answer), a
+/// `message` for developers, and what failed (`record_id`, or a manage link's `code`).
+pub fn error_detail(about: (&str, &str), status: u16, message: &str) -> String {
+    let mut detail = serde_json::json!({ "status": status, "message": message });
+    detail[about.0] = about.1.into();
+    detail.to_string()
+}
+
 const FIRST_DELAY_MS: f64 = 500.0;
 const MAX_DELAY_MS: f64 = 60_000.0;
 
@@ -158,12 +166,12 @@ impl Courier {
             "the endpoint refused the record with HTTP {status}; it will not be sent again"
         );
         env::warn(&message);
-        let detail = serde_json::json!({ "record_id": record.record_id, "status": status, "message": message });
-        let detail =
-            js_sys::JSON::parse(&detail.to_string()).unwrap_or(wasm_bindgen::JsValue::NULL);
-        if let Err(reason) = dom::dispatch(ERROR_EVENT, &detail) {
-            env::warn(&format!("{ERROR_EVENT} could not be sent: {reason}"));
-        }
+        let detail = error_detail(
+            ("record_id", &record.record_id.to_string()),
+            status,
+            &message,
+        );
+        dom::dispatch_json(ERROR_EVENT, &detail);
     }
 
     fn retry_later(self: &Rc<Self>, server_delay: Option<Duration>) {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod browser;
 pub mod config;
 pub mod delivery;
+pub mod identity;
 pub mod messages;
 pub mod notice;
 pub mod outbox;

@@ -37,6 +37,18 @@ pub struct Messages {
     pub fax: &'static str,
     /// Accessible name of the covered-sites list.
     pub links_label: &'static str,
+    /// Before the masked address of the person the preferences are for.
+    pub preferences_for: &'static str,
+    /// A manage link past its expiry.
+    pub link_expired: &'static str,
+    /// A forged, damaged or malformed manage link.
+    pub link_invalid: &'static str,
+    /// A manage link for another site.
+    pub link_wrong_site: &'static str,
+    /// A manage link that could not be checked.
+    pub link_unchecked: &'static str,
+    /// After any refused link: what saving now means.
+    pub link_not_linked: &'static str,
 }
 
 /// English.
@@ -57,6 +69,12 @@ pub const EN: Messages = Messages {
     telephone: "Telephone",
     fax: "Fax",
     links_label: "Web sites",
+    preferences_for: "Preferences for ",
+    link_expired: "This link has expired. Please ask for a new one.",
+    link_invalid: "This link is not valid. Please use the link exactly as you received it, or ask for a new one.",
+    link_wrong_site: "This link is for another site. Please open it on the site it was sent for.",
+    link_unchecked: "This link could not be checked right now. Please try again later.",
+    link_not_linked: "Choices you save now are not linked to your e-mail address.",
 };
 
 /// The catalogue for a language tag, falling back to English.

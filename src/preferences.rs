@@ -21,28 +21,25 @@ impl Choices {
     /// Every optional purpose of `notice` set to `granted`. Nothing is pre-ticked by
     /// default: consent must be an act (CJEU C-673/17, Planet49).
     pub fn all(notice: &Notice, granted: bool) -> Self {
-        Self(
-            notice
-                .optional_purposes()
-                .map(|p| (p.id, granted))
-                .collect(),
-        )
+        Self::from_fn(notice, &|_| granted)
     }
 
     /// The choices a stored record states, for the purposes `notice` offers.
     pub fn from_record(notice: &Notice, record: &ConsentRecord) -> Self {
+        Self::from_fn(notice, &|purpose| {
+            record
+                .purposes
+                .state_of(purpose)
+                .is_some_and(|s| s.is_granted())
+        })
+    }
+
+    /// Each optional purpose of `notice` on where `granted` says so.
+    pub fn from_fn(notice: &Notice, granted: &dyn Fn(PurposeId) -> bool) -> Self {
         Self(
             notice
                 .optional_purposes()
-                .map(|p| {
-                    (
-                        p.id,
-                        record
-                            .purposes
-                            .state_of(p.id)
-                            .is_some_and(|s| s.is_granted()),
-                    )
-                })
+                .map(|p| (p.id, granted(p.id)))
                 .collect(),
         )
     }

@@ -9,6 +9,7 @@ mod purposes;
 mod state;
 
 pub use app::{App, AppProps};
+pub use state::Action;
 
 use web_sys::Event;
 use yew::{Callback, MouseEvent};

@@ -1,23 +1,25 @@
-//! One running widget: its settings, the notice it shows, its storage, and the save flow
-//! (record → outbox → stored choice → `assent:change` → send).
+//! One running widget: its settings, the notice it shows, its storage, whom it speaks for,
+//! and the save flow (record → outbox → stored choice → `assent:change` → send).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use assent_record::ConsentRecord;
 use thiserror::Error;
+use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
-use yew::{Callback, Renderer};
+use yew::{AttrValue, Callback, Renderer};
 
 use crate::browser::{dom, env};
 use crate::config::{Config, ScriptAttributes};
-use crate::delivery::Courier;
+use crate::delivery::{Courier, ERROR_EVENT};
+use crate::identity::{self, Identity, IdentityError};
 use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
 use crate::outbox;
 use crate::preferences::{self, Choices, RecordContext, RecordError};
 use crate::store::Store;
-use crate::ui::{App, AppProps};
+use crate::ui::{Action, App, AppProps};
 
 /// The event the host page hears after every save; its `detail` is the record.
 pub const CHANGE_EVENT: &str = "assent:change";
@@ -48,8 +50,20 @@ pub struct Widget {
     pub messages: &'static Messages,
     /// Delivers the outbox; none without a valid endpoint.
     courier: Option<Rc<Courier>>,
-    /// Set by the UI: opens the highlights view.
-    opener: RefCell<Option<Callback<()>>>,
+    /// The person the collector vouched for, for this page only.
+    identity: RefCell<Option<Identity>>,
+    /// Where the widget tells the UI what happened.
+    ui: RefCell<UiLink>,
+}
+
+/// Hears how a background [`Widget::identify`] went.
+pub type IdentifyDone = Box<dyn FnOnce(Result<Identity, IdentityError>)>;
+
+/// The UI's ear: actions wait here until the UI has mounted.
+#[derive(Debug)]
+enum UiLink {
+    Waiting(Vec<Action>),
+    Ready(Callback<Action>),
 }
 
 /// Two handles are equal when they are the same widget.
@@ -79,7 +93,8 @@ impl Widget {
             gpc: env::global_privacy_control(),
             messages,
             courier,
-            opener: RefCell::new(None),
+            identity: RefCell::new(None),
+            ui: RefCell::new(UiLink::Waiting(Vec::new())),
         }
     }
 
@@ -91,35 +106,98 @@ impl Widget {
             .filter(|record| record.notice.hash == self.shown.hash)
     }
 
-    /// Records `choices`: into the outbox, into storage as the visitor's choice, out to
-    /// the host page as `assent:change`, then to the endpoint.
+    /// The toggles as this browser has them: the current choice, or all off.
+    pub fn browser_choices(&self) -> Choices {
+        let notice = &self.shown.notice;
+        self.current_choice().map_or_else(
+            || Choices::all(notice, false),
+            |record| Choices::from_record(notice, &record),
+        )
+    }
+
+    /// Records `choices`: into the outbox (with the identity's token, if there is one),
+    /// into storage as the visitor's choice and out to the host page as `assent:change`
+    /// (both without the token: it is a credential, and outlives the page nowhere else),
+    /// then to the endpoint. Returns the record as sent.
     pub fn save(&self, choices: &Choices) -> Result<ConsentRecord, RecordError> {
         let context = RecordContext {
             site: &self.config.site,
             shown: &self.shown,
             gpc: self.gpc,
         };
-        let record = preferences::record(&context, choices, env::random_uuid(), env::now())?;
+        let mut record = preferences::record(&context, choices, env::random_uuid(), env::now())?;
+        let token = self.identity.borrow().as_ref().map(|i| i.token.clone());
         if self.courier.is_some() {
+            record.subject_token = token;
             outbox::enqueue(&self.store, &record);
         }
+        let token = record.subject_token.take();
         self.store.save_choice(&record);
-        let detail =
-            js_sys::JSON::parse(&record.canonical_json()).unwrap_or(wasm_bindgen::JsValue::NULL);
-        if let Err(reason) = dom::dispatch(CHANGE_EVENT, &detail) {
-            env::warn(&format!("{CHANGE_EVENT} could not be sent: {reason}"));
-        }
+        dom::dispatch_json(CHANGE_EVENT, &record.canonical_json());
         if let Some(courier) = &self.courier {
             courier.send_now();
         }
+        record.subject_token = token;
         Ok(record)
+    }
+
+    /// Checks a manage link's token with the collector. Known: the preferences open for
+    /// that person, with the collector's toggles, and later records carry the token.
+    /// Refused: the visitor is told why, the host page gets `assent:error`, and records
+    /// carry no token. Until the answer, records carry none either.
+    pub async fn identify(&self, token: &str) -> Result<Identity, IdentityError> {
+        self.identity.borrow_mut().take();
+        let config = &self.config;
+        let checked = identity::check(
+            config.endpoint_url(),
+            &config.site,
+            &self.shown.notice,
+            token,
+        )
+        .await;
+        let action = match &checked {
+            Ok(identity) => {
+                *self.identity.borrow_mut() = Some(identity.clone());
+                Action::Identity {
+                    person: Some(AttrValue::from(identity.hint.to_string())),
+                    refusal: None,
+                    choices: identity.choices.clone(),
+                }
+            }
+            Err(reason) => {
+                env::warn(&reason.to_string());
+                dom::dispatch_json(ERROR_EVENT, &reason.detail());
+                Action::Identity {
+                    person: None,
+                    refusal: Some(reason.refusal()),
+                    choices: self.browser_choices(),
+                }
+            }
+        };
+        self.tell_ui(action);
+        checked
+    }
+
+    /// [`Widget::identify`] in the background; `done` hears how it went.
+    pub fn identify_soon(self: &Rc<Self>, token: String, done: IdentifyDone) {
+        let widget = Rc::clone(self);
+        spawn_local(async move { done(widget.identify(&token).await) });
     }
 
     /// Opens the highlights and preferences.
     pub fn open(&self) {
-        if let Some(open) = self.opener.borrow().as_ref() {
-            open.emit(());
-        }
+        self.tell_ui(Action::Open);
+    }
+
+    fn tell_ui(&self, action: Action) {
+        let ready = match &mut *self.ui.borrow_mut() {
+            UiLink::Ready(callback) => callback.clone(),
+            UiLink::Waiting(actions) => {
+                actions.push(action);
+                return;
+            }
+        };
+        ready.emit(action);
     }
 
     /// Stops delivering (the records stay in the outbox for the next page).
@@ -129,9 +207,12 @@ impl Widget {
         }
     }
 
-    /// Called by the UI once it can open itself.
-    pub fn set_opener(&self, open: Callback<()>) {
-        *self.opener.borrow_mut() = Some(open);
+    /// Called by the UI once it can take actions; those that came before are replayed.
+    pub fn set_ui(&self, ui: Callback<Action>) {
+        let before = std::mem::replace(&mut *self.ui.borrow_mut(), UiLink::Ready(ui.clone()));
+        if let UiLink::Waiting(actions) = before {
+            actions.into_iter().for_each(|action| ui.emit(action));
+        }
     }
 }
 
@@ -146,9 +227,11 @@ pub struct Started {
 
 const CSS: &str = include_str!("ui/widget.css");
 
-/// Reads the settings, loads the notice, mounts the UI and sends anything left in the
-/// outbox by an earlier page.
+/// Takes a manage link's token out of the page address, reads the settings, loads the
+/// notice, mounts the UI, sends anything left in the outbox by an earlier page, and
+/// checks the token.
 pub async fn start(attributes: &ScriptAttributes, open_now: bool) -> Result<Started, StartError> {
+    let token = identity::take_from_address();
     let config = Config::from_attributes(attributes);
     let shown = notice::load(&config).await?;
     let store = Store::open(&config.site);
@@ -164,6 +247,10 @@ pub async fn start(attributes: &ScriptAttributes, open_now: bool) -> Result<Star
     .render();
     if let Some(courier) = &widget.courier {
         courier.start();
+    }
+    if let Some(token) = token {
+        // The outcome reaches the visitor, the host page and the console in `identify`.
+        widget.identify_soon(token, Box::new(drop));
     }
     Ok(Started {
         widget,

@@ -253,22 +253,10 @@ async fn without_a_valid_endpoint_the_choice_is_kept_locally() {
 async fn the_js_api_boots_opens_and_reports_preferences() {
     stub_fetch();
     route(ENDPOINT, 201, "{}");
-    let attributes = js_sys::JSON::parse(&format!(
+    let host = boot(&format!(
         r#"{{"site": "api.test", "endpoint": "{ENDPOINT}", "policyUrl": "https://policy.test/statement", "theme": "dark"}}"#
     ))
-    .expect("json");
-    assent::api::boot(attributes, false).await.expect("boots");
-    settle().await;
-    let hosts = web_sys::window()
-        .and_then(|w| w.document())
-        .expect("document")
-        .query_selector_all("[data-assent-host]")
-        .expect("query");
-    let host: web_sys::Element = hosts
-        .item(hosts.length() - 1)
-        .expect("host")
-        .dyn_into()
-        .expect("element");
+    .await;
     let root = host.shadow_root().expect("open shadow root");
     let find = |selector: &str| root.query_selector(selector).expect("selector");
     assert!(assent::api::preferences().is_null(), "no choice yet");
@@ -287,14 +275,10 @@ async fn the_js_api_boots_opens_and_reports_preferences() {
         .unchecked_into::<web_sys::HtmlElement>()
         .click();
     settle().await;
-    let preferences: Value = serde_json::from_str(
-        &js_sys::JSON::stringify(&assent::api::preferences())
-            .expect("stringify")
-            .as_string()
-            .expect("string"),
-    )
-    .expect("json");
-    assert_eq!(Some(preferences), stored_choice("api.test"));
+    assert_eq!(
+        Some(json_of(&assent::api::preferences())),
+        stored_choice("api.test")
+    );
     restore_fetch();
     host.remove();
 }

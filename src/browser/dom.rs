@@ -72,6 +72,14 @@ pub fn dispatch(name: &str, detail: &JsValue) -> Result<(), DomError> {
     Ok(())
 }
 
+/// Dispatches `name` on `document` with the JSON text `json` as its `detail`. A failure
+/// is said in the console: a host page missing an event is no reason to stop.
+pub fn dispatch_json(name: &str, json: &str) {
+    if let Err(reason) = dispatch(name, &super::json(json)) {
+        super::env::warn(&format!("{name} could not be sent: {reason}"));
+    }
+}
+
 /// Moves keyboard focus to `element`, if it is there.
 pub fn focus(element: Option<web_sys::HtmlElement>) {
     if let Some(element) = element {

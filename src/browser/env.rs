@@ -38,6 +38,13 @@ pub fn global_privacy_control() -> bool {
         .unwrap_or(false)
 }
 
+/// The property `name` of a JavaScript object, if it is a string.
+pub fn string_property(object: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(object, &JsValue::from_str(name))
+        .ok()?
+        .as_string()
+}
+
 /// The parts of a URL the widget decides on, as the browser's own parser reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedUrl {
@@ -63,6 +70,13 @@ fn parsed(url: &web_sys::Url) -> ParsedUrl {
         hostname: url.hostname(),
         origin: url.origin(),
     }
+}
+
+/// `relative` resolved against the absolute URL `base`, as `new URL(relative, base)`.
+pub fn join_url(base: &str, relative: &str) -> Option<String> {
+    web_sys::Url::new_with_base(relative, base)
+        .ok()
+        .map(|url| url.href())
 }
 
 /// Parses `input` relative to the page, as a link on the page would be.

@@ -84,11 +84,22 @@ pub fn post_on_exit(url: &str, body: &str) -> Result<(), FetchError> {
     Ok(())
 }
 
+/// POSTs a JSON body like [`post_json`]; returns the status and the body text.
+pub async fn post_json_for_text(url: &str, body: &str) -> Result<(u16, String), FetchError> {
+    text_of(post(url, body, "text/plain", false)).await
+}
+
 /// GETs a URL; returns the status and the body text.
 pub async fn get_text(url: &str) -> Result<(u16, String), FetchError> {
-    let request = Request::new_with_str_and_init(url, &init("GET"))
-        .map_err(|e| FetchError::Request(super::describe(&e)))?;
-    let response = send(request).await?;
+    text_of(
+        Request::new_with_str_and_init(url, &init("GET"))
+            .map_err(|e| FetchError::Request(super::describe(&e))),
+    )
+    .await
+}
+
+async fn text_of(request: Result<Request, FetchError>) -> Result<(u16, String), FetchError> {
+    let response = send(request?).await?;
     let status = response.status();
     let text = response
         .text()

@@ -21,21 +21,19 @@ pub struct AppProps {
 }
 
 fn initial_state(props: &AppProps) -> UiState {
-    let notice = &props.widget.shown.notice;
-    let stored = props.widget.current_choice();
-    let view = match (&stored, props.open_now) {
+    let has_choice = props.widget.current_choice().is_some();
+    let view = match (has_choice, props.open_now) {
         (_, true) => View::Highlights,
-        (Some(_), false) => View::Hidden,
-        (None, false) => View::Banner,
+        (true, false) => View::Hidden,
+        (false, false) => View::Banner,
     };
     UiState {
         view,
-        choices: stored.as_ref().map_or_else(
-            || Choices::all(notice, false),
-            |r| Choices::from_record(notice, r),
-        ),
-        has_choice: stored.is_some(),
+        choices: props.widget.browser_choices(),
+        has_choice,
         saved: None,
+        person: None,
+        refusal: None,
     }
 }
 
@@ -50,7 +48,7 @@ pub fn App(props: &AppProps) -> Html {
         let widget = Rc::clone(widget);
         let dispatcher = state.dispatcher();
         use_effect_with((), move |_| {
-            widget.set_opener(Callback::from(move |()| dispatcher.dispatch(Action::Open)))
+            widget.set_ui(Callback::from(move |action| dispatcher.dispatch(action)))
         });
     }
 
@@ -111,6 +109,8 @@ pub fn App(props: &AppProps) -> Html {
                 <Highlights
                     notice={Rc::clone(&notice)}
                     choices={state.choices.clone()}
+                    person={state.person.clone()}
+                    refusal={state.refusal}
                     {messages}
                     {on_toggle}
                     {on_save}

@@ -11,6 +11,7 @@ use super::blocks::{inlines, link, NoticeSection};
 use super::on_click;
 use super::purposes::PurposeList;
 use crate::browser::dom;
+use crate::identity::Refusal;
 use crate::messages::Messages;
 use crate::preferences::Choices;
 
@@ -21,6 +22,10 @@ pub struct HighlightsProps {
     pub notice: Rc<Notice>,
     /// Current toggles.
     pub choices: Choices,
+    /// The masked address of the person the preferences are for, if known.
+    pub person: Option<AttrValue>,
+    /// Why a manage link was not accepted, if one was refused.
+    pub refusal: Option<Refusal>,
     /// The widget's words.
     pub messages: &'static Messages,
     /// A toggle was flipped.
@@ -60,17 +65,37 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
             }
         })
     };
+    let refusal = props.refusal.map(|refusal| match refusal {
+        Refusal::Expired => m.link_expired,
+        Refusal::Invalid => m.link_invalid,
+        Refusal::WrongSite => m.link_wrong_site,
+        Refusal::Unchecked => m.link_unchecked,
+    });
+    // The person's line is part of the dialog's name, so it is heard when focus enters.
+    let labelled_by = if props.person.is_some() {
+        "assent-title assent-person"
+    } else {
+        "assent-title"
+    };
     let optional: Vec<_> = notice.optional_purposes().cloned().collect();
     let mandatory: Vec<_> = notice.mandatory_purposes().cloned().collect();
     html! {
-        <div class="dialog" role="dialog" aria-labelledby="assent-title" {onkeydown}>
+        <div class="dialog" role="dialog" aria-labelledby={labelled_by} {onkeydown}>
             <header>
-                <h2 id="assent-title" tabindex="-1" ref={title_ref}>{ notice.title.as_str().to_owned() }</h2>
+                <div>
+                    <h2 id="assent-title" tabindex="-1" ref={title_ref}>{ notice.title.as_str().to_owned() }</h2>
+                    if let Some(person) = props.person.clone() {
+                        <p class="person" id="assent-person">{ m.preferences_for }{ person }</p>
+                    }
+                </div>
                 <button type="button" class="close" data-action="close" aria-label={m.close} onclick={on_click(&props.on_close)}>
                     { "×" }
                 </button>
             </header>
             <div class="content">
+                if let Some(refusal) = refusal {
+                    <p class="refusal" role="alert">{ refusal }{ " " }{ m.link_not_linked }</p>
+                }
                 <p class="introduction">{ inlines(&notice.introduction) }</p>
                 { for notice.sections.iter().map(|section| html! {
                     <NoticeSection key={section.id.as_str()} section={section.clone()} messages={m} />

@@ -3,8 +3,9 @@
 use std::rc::Rc;
 
 use assent_record::PurposeId;
-use yew::Reducible;
+use yew::{AttrValue, Reducible};
 
+use crate::identity::Refusal;
 use crate::preferences::Choices;
 
 /// Which part of the widget is on screen.
@@ -38,6 +39,11 @@ pub struct UiState {
     pub has_choice: bool,
     /// The last save, for the status line.
     pub saved: Option<Saved>,
+    /// The masked address of the person the preferences are for, once the collector
+    /// vouched for them.
+    pub person: Option<AttrValue>,
+    /// Why a manage link was not accepted, until the highlights close.
+    pub refusal: Option<Refusal>,
 }
 
 /// What can happen to it.
@@ -51,6 +57,17 @@ pub enum Action {
     Toggle(PurposeId),
     /// A choice was saved.
     Saved(Choices, Saved),
+    /// A manage link was checked: the highlights open, either for the person the
+    /// collector vouched for (their masked address) with their preferences, or saying
+    /// why the link was refused, with this browser's own choices.
+    Identity {
+        /// The masked address, when known.
+        person: Option<AttrValue>,
+        /// Why not, when refused.
+        refusal: Option<Refusal>,
+        /// The toggles to show.
+        choices: Choices,
+    },
 }
 
 impl Reducible for UiState {
@@ -69,6 +86,7 @@ impl Reducible for UiState {
                 } else {
                     View::Banner
                 },
+                refusal: None,
                 ..(*self).clone()
             },
             Action::Toggle(purpose) => UiState {
@@ -80,6 +98,19 @@ impl Reducible for UiState {
                 choices,
                 has_choice: true,
                 saved: Some(saved),
+                person: self.person.clone(),
+                refusal: None,
+            },
+            Action::Identity {
+                person,
+                refusal,
+                choices,
+            } => UiState {
+                view: View::Highlights,
+                choices,
+                person,
+                refusal,
+                ..(*self).clone()
             },
         };
         if next == *self {

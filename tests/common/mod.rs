@@ -67,6 +67,11 @@ export function listen_changes() {
   }
 }
 export function changes() { return JSON.stringify(window.__assentChanges || []); }
+export function replace_address(url, state) { history.replaceState(JSON.parse(state), '', url); }
+export function address() { return location.pathname + location.search + location.hash; }
+export function history_state() { return JSON.stringify(history.state); }
+export function history_length() { return history.length; }
+export function storage_dump() { return JSON.stringify(Object.entries(window.localStorage)); }
 "#)]
 extern "C" {
     pub fn stub_fetch();
@@ -85,9 +90,20 @@ extern "C" {
     pub fn get_item(key: &str) -> Option<String>;
     pub fn listen_changes();
     fn changes() -> String;
+    /// Rewrites the page address in place, with `state` (JSON) as the history state.
+    pub fn replace_address(url: &str, state: &str);
+    /// Path, query and fragment of the page address.
+    pub fn address() -> String;
+    /// The history state, as JSON.
+    pub fn history_state() -> String;
+    pub fn history_length() -> u32;
+    /// Every `localStorage` entry as `[[key, value], …]` JSON.
+    pub fn storage_dump() -> String;
 }
 
 pub const ENDPOINT: &str = "https://collector.test/v1/records";
+/// The identity check next to [`ENDPOINT`].
+pub const IDENTITY: &str = "https://collector.test/v1/identity";
 
 /// The attributes of a script tag for `site` that posts to [`ENDPOINT`].
 pub fn attributes(site: &str) -> ScriptAttributes {
@@ -96,6 +112,30 @@ pub fn attributes(site: &str) -> ScriptAttributes {
         endpoint: Some(ENDPOINT.to_owned()),
         ..ScriptAttributes::default()
     }
+}
+
+/// Boots the widget through the loader's entry point with `attributes` (the loader's
+/// object, as JSON) and returns its host element.
+pub async fn boot(attributes: &str) -> Element {
+    let attributes = js_sys::JSON::parse(attributes).expect("json");
+    assent::api::boot(attributes, false).await.expect("boots");
+    settle().await;
+    let hosts = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document")
+        .query_selector_all("[data-assent-host]")
+        .expect("query");
+    hosts
+        .item(hosts.length() - 1)
+        .expect("host")
+        .dyn_into()
+        .expect("element")
+}
+
+/// A JavaScript value as JSON.
+pub fn json_of(value: &JsValue) -> Value {
+    let text = js_sys::JSON::stringify(value).expect("stringify");
+    serde_json::from_str(&text.as_string().expect("string")).expect("json")
 }
 
 /// Lets Yew render and pending futures run.
@@ -159,15 +199,22 @@ pub fn requests() -> Vec<Value> {
     serde_json::from_str(&fetch_calls()).expect("calls are JSON")
 }
 
-/// The POSTed record bodies, parsed.
-pub fn posted_records() -> Vec<Value> {
+/// The bodies POSTed to URLs starting with `prefix`, parsed.
+pub fn posted_to(prefix: &str) -> Vec<Value> {
     requests()
         .into_iter()
-        .filter(|call| call["method"] == "POST")
+        .filter(|call| {
+            call["method"] == "POST" && call["url"].as_str().is_some_and(|u| u.starts_with(prefix))
+        })
         .map(|call| {
             serde_json::from_str(call["body"].as_str().expect("body")).expect("body is JSON")
         })
         .collect()
+}
+
+/// The record bodies POSTed to [`ENDPOINT`], parsed.
+pub fn posted_records() -> Vec<Value> {
+    posted_to(ENDPOINT)
 }
 
 /// `assent:change` details heard since [`listen_changes`].
