@@ -56,6 +56,12 @@ pub enum AppError {
     /// An admin route with a key that is not one of the admin keys.
     #[error("the admin key is not valid")]
     Forbidden,
+    /// A query string the route can't use; the message says what it takes.
+    #[error("{0}")]
+    InvalidQuery(&'static str),
+    /// A JSON body of the wrong shape for the route; the message says what it takes.
+    #[error("{0}")]
+    InvalidRequest(&'static str),
     /// No such record or route.
     #[error("not found")]
     NotFound,
@@ -82,6 +88,8 @@ impl AppError {
             Self::Conflict => "record_conflict",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::InvalidQuery(_) => "invalid_query",
+            Self::InvalidRequest(_) => "invalid_request",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal",
@@ -101,6 +109,8 @@ impl AppError {
             Self::Conflict => StatusCode::CONFLICT,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -4,18 +4,22 @@
 
 pub mod admin;
 pub mod chain;
+pub mod changes;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod keys;
 pub mod limit;
 pub mod metrics;
+pub mod preferences;
 pub mod receipt;
 pub mod routes;
 pub mod server;
 pub mod standing;
 pub mod store;
 pub mod subject;
+pub mod suppression;
+pub mod webhook;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => commands::verify(args).await,
             Command::Export(args) => commands::export(args).await,
             Command::Keygen(args) => commands::keygen(args),
+            Command::Preferences(args) => commands::preferences(args).await,
         }
     });
     match outcome {

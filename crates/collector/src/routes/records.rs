@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::receipt::Claims;
-use crate::routes::{BODY_LIMIT, BODY_TIMEOUT};
 use crate::store::{Appended, Stored};
 use crate::AppState;
 
@@ -67,14 +66,7 @@ async fn store_record(
     if !acceptable_type(headers) {
         return Err(AppError::UnsupportedMediaType);
     }
-    // A client trickling its body must not hold a connection for long.
-    let body = tokio::time::timeout(
-        BODY_TIMEOUT,
-        axum::body::to_bytes(request.into_body(), BODY_LIMIT),
-    )
-    .await
-    .map_err(|_| AppError::Timeout)?
-    .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))?;
+    let body = crate::routes::read_body(request.into_body()).await?;
     let mut record: ConsentRecord =
         serde_json::from_slice(&body).map_err(|err| AppError::from_parse(&err))?;
     state.limits.check_site(record.site.as_str())?;

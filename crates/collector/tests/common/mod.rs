@@ -1,6 +1,7 @@
 //! Helpers shared by the collector's test binaries.
 #![allow(dead_code)]
 
+pub mod mailer;
 pub mod postgres;
 pub mod process;
 pub mod suite;
