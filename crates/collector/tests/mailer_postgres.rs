@@ -1,5 +1,6 @@
 //! What the mailer reads, on a real PostgreSQL that the test starts: the lookup and feed,
-//! the feed while two collector processes write, and webhooks from two processes.
+//! the feed while two collector processes write, webhooks through an outage and a kill -9,
+//! and webhooks from two processes.
 
 mod common;
 
@@ -31,4 +32,17 @@ async fn two_processes_deliver_each_change_once() {
     let pg = TempPostgres::start();
     let dir = tempfile::tempdir().unwrap();
     mailer::webhooks_deliver_once(&pg.url, dir.path()).await;
+}
+
+#[tokio::test]
+async fn webhooks_survive_a_receiver_outage_and_a_kill_9() {
+    let pg = TempPostgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    mailer::webhooks_survive_an_outage_and_a_kill_9(&pg.url, dir.path()).await;
+    let stored = mailer::db_value(
+        &pg.url,
+        "SELECT COUNT(*) FROM records WHERE lower(body) LIKE '%example.com%'",
+    )
+    .await;
+    assert_eq!(stored, 0, "an address in the database");
 }
