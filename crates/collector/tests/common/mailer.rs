@@ -43,6 +43,8 @@ pub struct Delivery {
     pub body: Vec<u8>,
     /// The status answered, or 0 for a request left hanging.
     pub answered: u16,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Delivery {
@@ -84,6 +86,7 @@ async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) 
         signature: header("webhook-signature"),
         body: body.to_vec(),
         answered: if mode == HANGING { 0 } else { status.as_u16() },
+        at: Instant::now(),
     });
     inner.arrived.notify_waiters();
     if mode == HANGING {
@@ -609,8 +612,19 @@ pub async fn webhooks_deliver_once(database: &str, dir: &std::path::Path) {
     })
     .await;
     // Every row is delivered now, so no worker will post any of them again. Each claim
-    // posts once: had two workers held one message at the same time, the receiver would
-    // have more requests than the queue counts attempts.
+    // posts once, and no message was held by two workers at once: a repeat is legitimate
+    // only after a failed attempt (here a 10 s timeout) and its backoff (at least 5 s),
+    // while two workers holding one message post it at nearly the same moment.
+    let requests = receiver.log();
+    for (n, a) in requests.iter().enumerate() {
+        for b in &requests[n + 1..] {
+            assert!(
+                a.id != b.id || b.at.duration_since(a.at) >= Duration::from_secs(5),
+                "{} was posted twice at once",
+                a.id
+            );
+        }
+    }
     assert_eq!(
         receiver.log().len() as i64,
         total_attempts(database).await,
