@@ -20,6 +20,11 @@ const CONCURRENCY: usize = 8;
 /// Longest pause between looks at the queue: other processes queue deliveries too, and
 /// retries come due without anyone saying so.
 const POLL: Duration = Duration::from_secs(1);
+/// Shortest pause, whatever the retry base.
+const MIN_POLL: Duration = Duration::from_millis(10);
+/// The queue is counted for the depth gauge at most this often (a count of a long queue
+/// during an outage is not free).
+const COUNT_EVERY: Duration = Duration::from_secs(1);
 /// A lease outlasts the request timeout by this much, so a live delivery is never claimed
 /// again; a dead one is after its lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -56,7 +61,7 @@ pub fn spawn(
         secret,
         backoff: settings.backoff,
         lease: settings.timeout + LEASE_MARGIN,
-        poll: POLL.min(settings.backoff.base),
+        poll: POLL.min(settings.backoff.base).max(MIN_POLL),
         metrics,
         id: URL_SAFE_NO_PAD.encode(&crate::keys::random()?[..12]),
         claims: AtomicU64::new(0),
@@ -90,11 +95,15 @@ impl Worker {
     async fn run(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
         let finished = Arc::new(Notify::new());
+        let mut counted: Option<tokio::time::Instant> = None;
         loop {
             let queue = Queue::new(&self.store);
-            match queue.depth().await {
-                Ok(depth) => self.metrics.set_webhook_queue_depth(depth),
-                Err(err) => tracing::warn!(%err, "webhook queue: cannot count"),
+            if counted.is_none_or(|at| at.elapsed() >= COUNT_EVERY) {
+                counted = Some(tokio::time::Instant::now());
+                match queue.depth().await {
+                    Ok(depth) => self.metrics.set_webhook_queue_depth(depth),
+                    Err(err) => tracing::warn!(%err, "webhook queue: cannot count"),
+                }
             }
             while let Ok(slot) = slots.clone().try_acquire_owned() {
                 let token = format!(
