@@ -2,6 +2,7 @@
 
 mod export;
 mod link;
+mod preferences;
 mod serve;
 mod verify;
 
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 
 pub use export::export;
 pub use link::link;
+pub use preferences::preferences;
 pub use serve::serve;
 pub use verify::{verify, walk, BrokenAt, Verified};
 
@@ -49,6 +51,18 @@ pub enum CommandError {
     /// A needed option is missing.
     #[error("{0}")]
     Usage(&'static str),
+    /// The webhook secret file failed.
+    #[error(transparent)]
+    WebhookSecret(#[from] crate::webhook::SecretError),
+    /// The webhook worker can't start.
+    #[error(transparent)]
+    WebhookWorker(#[from] crate::webhook::WorkerError),
+    /// A purpose without a suppression list.
+    #[error(transparent)]
+    Purpose(#[from] crate::suppression::PurposeError),
+    /// Writing CSV failed.
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
 }
 
 /// `keygen`: writes new key files and prints the public JWK set.

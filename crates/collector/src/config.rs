@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use axum::http::{HeaderName, HeaderValue};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use crate::store::Database;
@@ -41,6 +41,8 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+// Made once per process: boxing `serve`'s many settings would save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
@@ -52,6 +54,9 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Mint a signed manage link for one address and print it as one JSON line.
     Link(LinkArgs),
+    /// Print one person's current preferences as JSON: each purpose's state, basis and the
+    /// record that set it.
+    Preferences(PreferencesArgs),
 }
 
 /// `serve` options.
@@ -104,6 +109,26 @@ pub struct ServeArgs {
     /// [default: http://<listen address>].
     #[arg(long, env = "ASSENT_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// POST every change (a record with a subject) to this URL, signed the Standard
+    /// Webhooks way; https (http only for localhost) [default: no webhooks].
+    #[arg(long, env = "ASSENT_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// File with the webhook signing secret (`whsec_<base64>`), created if missing; needed
+    /// with `--webhook-url`.
+    #[arg(long, env = "ASSENT_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// First wait before retrying a failed delivery, e.g. `10s` (doubles each time).
+    #[arg(long, hide = true)]
+    pub webhook_retry_base: Option<String>,
+    /// Longest wait between retries, e.g. `1h`.
+    #[arg(long, hide = true)]
+    pub webhook_retry_cap: Option<String>,
+    /// How long after its first attempt a delivery is still retried, e.g. `24h`.
+    #[arg(long, hide = true)]
+    pub webhook_give_up_after: Option<String>,
+    /// Longest wait for the endpoint's answer, e.g. `10s`.
+    #[arg(long, hide = true)]
+    pub webhook_timeout: Option<String>,
 }
 
 /// The database `verify` and `export` read.
@@ -144,6 +169,36 @@ pub struct ExportArgs {
     /// The subject key file the server uses.
     #[arg(long, env = "ASSENT_SUBJECT_KEY")]
     pub subject_key: Option<PathBuf>,
+    /// Instead of the records: the suppression list of this optional purpose (e.g.
+    /// `new_products`), the subjects whose current state for it is denied.
+    #[arg(long, value_name = "PURPOSE")]
+    pub suppression: Option<String>,
+    /// Output format: `ndjson`, or `csv` (with `--suppression`).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson)]
+    pub format: ExportFormat,
+}
+
+/// How `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// `preferences` options.
+#[derive(Debug, Args)]
+pub struct PreferencesArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// The person's e-mail address.
+    #[arg(long)]
+    pub email: String,
+    /// The subject key file the server uses.
+    #[arg(long, env = "ASSENT_SUBJECT_KEY")]
+    pub subject_key: PathBuf,
 }
 
 /// `keygen` options.
@@ -227,6 +282,18 @@ pub enum ConfigError {
     /// The public URL is not usable.
     #[error(transparent)]
     PublicUrl(#[from] crate::link::PublicUrlError),
+    /// The webhook URL is unusable.
+    #[error("webhook URL: {0}")]
+    WebhookUrl(#[from] crate::webhook::UrlError),
+    /// Only one of the two webhook settings.
+    #[error("--webhook-url and --webhook-secret-file go together: give both or neither")]
+    WebhookIncomplete,
+    /// A duration that does not parse.
+    #[error("{setting} must be a duration such as 30s, 5m or 1h")]
+    Duration {
+        /// The setting.
+        setting: &'static str,
+    },
 }
 
 /// `serve` settings after merging and checking.
@@ -256,6 +323,8 @@ pub struct Settings {
     pub link_key: Option<PathBuf>,
     /// Public base address (none: `http://` and the bound address).
     pub public_url: Option<crate::link::PublicUrl>,
+    /// Where to deliver changes, if anywhere.
+    pub webhook: Option<crate::webhook::WebhookSettings>,
 }
 
 impl ServeArgs {
@@ -281,6 +350,16 @@ impl ServeArgs {
             }
             None => None,
         };
+        let webhook = webhook_settings(
+            self.webhook_url.or(file.webhook_url),
+            self.webhook_secret_file.or(file.webhook_secret_file),
+            [
+                self.webhook_retry_base.or(file.webhook_retry_base),
+                self.webhook_retry_cap.or(file.webhook_retry_cap),
+                self.webhook_give_up_after.or(file.webhook_give_up_after),
+                self.webhook_timeout.or(file.webhook_timeout),
+            ],
+        )?;
         let database = self
             .database
             .or(file.database)
@@ -311,8 +390,49 @@ impl ServeArgs {
                 .or(file.public_url)
                 .map(|url| url.parse())
                 .transpose()?,
+            webhook,
         })
     }
+}
+
+/// The webhook settings, if webhooks are on; `timing` holds retry base, retry cap, give-up
+/// age and timeout, each if set.
+fn webhook_settings(
+    url: Option<String>,
+    secret_file: Option<PathBuf>,
+    timing: [Option<String>; 4],
+) -> Result<Option<crate::webhook::WebhookSettings>, ConfigError> {
+    let (url, secret_file) = match (url, secret_file) {
+        (Some(url), Some(secret_file)) => (url, secret_file),
+        (None, None) => return Ok(None),
+        _ => return Err(ConfigError::WebhookIncomplete),
+    };
+    let defaults = crate::webhook::Backoff::default();
+    let [base, cap, give_up_after, timeout] = timing;
+    let duration = |value: Option<String>, setting: &'static str, default| match value {
+        Some(text) => {
+            humantime::parse_duration(&text).map_err(|_| ConfigError::Duration { setting })
+        }
+        None => Ok(default),
+    };
+    Ok(Some(crate::webhook::WebhookSettings {
+        url: crate::webhook::parse_url(&url)?,
+        secret_file,
+        backoff: crate::webhook::Backoff {
+            base: duration(base, "--webhook-retry-base", defaults.base)?,
+            cap: duration(cap, "--webhook-retry-cap", defaults.cap)?,
+            give_up_after: duration(
+                give_up_after,
+                "--webhook-give-up-after",
+                defaults.give_up_after,
+            )?,
+        },
+        timeout: duration(
+            timeout,
+            "--webhook-timeout",
+            crate::webhook::DEFAULT_TIMEOUT,
+        )?,
+    }))
 }
 
 fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
@@ -389,6 +509,53 @@ mod tests {
         .resolve()
         .unwrap();
         assert_eq!(settings.allowed_origins.len(), 6);
+    }
+
+    #[test]
+    fn webhook_settings_go_together_and_say_what_is_wrong() {
+        let with = |url: Option<&str>, secret: Option<&str>, base: Option<&str>| {
+            ServeArgs {
+                webhook_url: url.map(String::from),
+                webhook_secret_file: secret.map(PathBuf::from),
+                webhook_retry_base: base.map(String::from),
+                ..Default::default()
+            }
+            .resolve()
+        };
+        assert!(with(None, None, None).unwrap().webhook.is_none());
+        let on = with(
+            Some("https://mailer.example.com/hook"),
+            Some("w.secret"),
+            Some("250ms"),
+        )
+        .unwrap()
+        .webhook
+        .unwrap();
+        assert_eq!(on.backoff.base, std::time::Duration::from_millis(250));
+        assert_eq!(
+            on.backoff.give_up_after,
+            std::time::Duration::from_secs(86_400)
+        );
+        assert_eq!(on.timeout, crate::webhook::DEFAULT_TIMEOUT);
+        for (url, secret, base, expected) in [
+            (Some("https://m.example.com/"), None, None, "go together"),
+            (None, Some("w.secret"), None, "go together"),
+            (
+                Some("http://m.example.com/"),
+                Some("w.secret"),
+                None,
+                "must be https",
+            ),
+            (
+                Some("https://m.example.com/"),
+                Some("w.secret"),
+                Some("soon"),
+                "--webhook-retry-base",
+            ),
+        ] {
+            let err = with(url, secret, base).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 
     #[test]

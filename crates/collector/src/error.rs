@@ -56,6 +56,9 @@ pub enum AppError {
     /// An admin route with a key that is not one of the admin keys.
     #[error("the admin key is not valid")]
     Forbidden,
+    /// A query string the route can't use; the message says what it takes.
+    #[error("{0}")]
+    InvalidQuery(&'static str),
     /// No such record or route.
     #[error("not found")]
     NotFound,
@@ -105,6 +108,7 @@ impl AppError {
             Self::Conflict => "record_conflict",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::InvalidQuery(_) => "invalid_query",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::EmailAndToken | Self::SourceNotWidget => "invalid_record",
@@ -128,6 +132,7 @@ impl AppError {
             Self::Conflict => StatusCode::CONFLICT,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailAndToken | Self::SourceNotWidget => StatusCode::UNPROCESSABLE_ENTITY,

@@ -56,6 +56,13 @@ pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
 /// Writes a new key file; never overwrites one (a lost key would orphan every receipt).
 pub fn create(path: &Path) -> Result<[u8; 32], KeyError> {
     let bytes = random()?;
+    write_new(path, &URL_SAFE_NO_PAD.encode(bytes))?;
+    Ok(bytes)
+}
+
+/// Writes `line` to a new secret file (owner-only, synced), making its directory; never
+/// overwrites one.
+pub fn write_new(path: &Path, line: &str) -> Result<(), KeyError> {
     let write_err = |source| KeyError::Write {
         path: path.into(),
         source,
@@ -66,9 +73,9 @@ pub fn create(path: &Path) -> Result<[u8; 32], KeyError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(write_err)?;
-    writeln!(file, "{}", URL_SAFE_NO_PAD.encode(bytes)).map_err(write_err)?;
+    writeln!(file, "{line}").map_err(write_err)?;
     file.sync_all().map_err(write_err)?;
-    Ok(bytes)
+    Ok(())
 }
 
 /// Reads the key file, creating it first if it does not exist.

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod chain;
+pub mod changes;
 pub mod commands;
 pub mod config;
 pub mod error;
@@ -12,14 +13,17 @@ pub mod limit;
 pub mod link;
 pub mod metrics;
 pub mod pages;
+pub mod preferences;
 pub mod receipt;
 pub mod routes;
 pub mod server;
 pub mod standing;
 pub mod store;
 pub mod subject;
+pub mod suppression;
 pub mod token;
 pub mod unsubscribe;
+pub mod webhook;
 
 use std::path::PathBuf;
 use std::sync::Arc;

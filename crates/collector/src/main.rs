@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Export(args) => commands::export(args).await,
             Command::Keygen(args) => commands::keygen(args),
             Command::Link(args) => commands::link(args),
+            Command::Preferences(args) => commands::preferences(args).await,
         }
     });
     match outcome {

@@ -1,6 +1,7 @@
-//! Prometheus metrics: records stored, rejections by reason, request latency by route.
+//! Prometheus metrics: records stored, rejections by reason, request latency by route,
+//! the webhook queue.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -10,6 +11,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -34,6 +36,9 @@ pub struct Metrics {
     stored: Counter<u64, AtomicU64>,
     rejected: Family<Reason, Counter>,
     latency: Family<Route, Histogram>,
+    webhook_queue_depth: Gauge<i64, AtomicI64>,
+    webhook_delivered: Counter<u64, AtomicU64>,
+    webhook_failed: Counter<u64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -59,11 +64,32 @@ impl Default for Metrics {
             "Request latency by route",
             latency.clone(),
         );
+        let webhook_queue_depth = Gauge::<i64, AtomicI64>::default();
+        let webhook_delivered = Counter::<u64, AtomicU64>::default();
+        let webhook_failed = Counter::<u64, AtomicU64>::default();
+        registry.register(
+            "webhook_queue_depth",
+            "Webhook deliveries neither delivered nor given up on, in the whole database",
+            webhook_queue_depth.clone(),
+        );
+        registry.register(
+            "webhook_delivered",
+            "Webhook deliveries this process got a 2xx for",
+            webhook_delivered.clone(),
+        );
+        registry.register(
+            "webhook_failed",
+            "Webhook deliveries this process gave up on after retrying",
+            webhook_failed.clone(),
+        );
         Self {
             registry,
             stored,
             rejected,
             latency,
+            webhook_queue_depth,
+            webhook_delivered,
+            webhook_failed,
         }
     }
 }
@@ -77,6 +103,21 @@ impl Metrics {
     /// One request refused, by error code.
     pub fn rejected(&self, reason: &'static str) {
         self.rejected.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// The webhook queue's depth, as last counted.
+    pub fn set_webhook_queue_depth(&self, depth: i64) {
+        self.webhook_queue_depth.set(depth);
+    }
+
+    /// One webhook delivered.
+    pub fn webhook_delivered(&self) {
+        self.webhook_delivered.inc();
+    }
+
+    /// One webhook given up on.
+    pub fn webhook_failed(&self) {
+        self.webhook_failed.inc();
     }
 
     /// The Prometheus text exposition.

@@ -1,9 +1,11 @@
 //! The HTTP surface.
 
+mod changes;
 mod identity;
 mod links;
 mod meta;
 mod records;
+mod subjects;
 mod unsubscribe;
 
 pub(crate) use records::append_signed;
@@ -21,7 +23,7 @@ use crate::error::AppError;
 use crate::AppState;
 
 /// Every route and its methods, as the OpenAPI file must list them.
-pub const ROUTES: [(&str, &str); 9] = [
+pub const ROUTES: [(&str, &str); 11] = [
     ("/v1/records", "post"),
     ("/v1/records/{id}/receipt", "get"),
     ("/healthz", "get"),
@@ -31,6 +33,8 @@ pub const ROUTES: [(&str, &str); 9] = [
     ("/v1/identity", "post"),
     ("/v1/unsubscribe/{token}", "get"),
     ("/v1/unsubscribe/{token}", "post"),
+    ("/v1/subjects/lookup", "post"),
+    ("/v1/changes", "get"),
 ];
 
 /// Largest accepted body: a record is well under 4 KiB.
@@ -38,6 +42,15 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Longest wait for a request body.
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads a request body whole, within [`BODY_LIMIT`] and [`BODY_TIMEOUT`].
+pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, AppError> {
+    // A client trickling its body must not hold a connection for long.
+    tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, BODY_LIMIT))
+        .await
+        .map_err(|_| AppError::Timeout)?
+        .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))
+}
 
 /// The collector's router.
 pub fn app(state: AppState) -> Router {
@@ -60,6 +73,8 @@ pub fn app(state: AppState) -> Router {
             "/v1/unsubscribe/{token}",
             get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
         )
+        .route("/v1/subjects/lookup", post(subjects::lookup))
+        .route("/v1/changes", get(changes::feed))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(cors);
     let router = match &state.static_dir {

@@ -142,6 +142,10 @@ pub struct Store {
     dialect: Dialect,
     // Appends in this process queue here rather than on the database lock.
     append_lock: tokio::sync::Mutex<()>,
+    // Whether an append also queues a webhook delivery of its change.
+    queue_webhooks: bool,
+    // Wakes this process's webhook worker when an append queued a delivery.
+    webhook_queued: tokio::sync::Notify,
 }
 
 const COLUMNS: &str =
@@ -184,7 +188,26 @@ impl Store {
             pool,
             dialect,
             append_lock: tokio::sync::Mutex::new(()),
+            queue_webhooks: false,
+            webhook_queued: tokio::sync::Notify::new(),
         }
+    }
+
+    /// From now on every append of a record with a subject also queues its webhook
+    /// delivery, in the record's own transaction (`crate::webhook`).
+    pub fn with_webhooks(mut self) -> Self {
+        self.queue_webhooks = true;
+        self
+    }
+
+    /// Notified after an append in this process queued a webhook delivery.
+    pub fn webhook_queued(&self) -> &tokio::sync::Notify {
+        &self.webhook_queued
+    }
+
+    /// The pool, for the modules that keep their own tables (the webhook queue).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Closes the pool.
@@ -274,7 +297,14 @@ impl Store {
         .bind(&stored.receipt)
         .execute(&mut *tx)
         .await?;
+        let queued = self.queue_webhooks && stored.subject.is_some();
+        if queued {
+            crate::webhook::queue::insert(&mut tx, stored.seq).await?;
+        }
         tx.commit().await?;
+        if queued {
+            self.webhook_queued.notify_one();
+        }
         Ok(Appended::Created(stored))
     }
 
@@ -315,6 +345,24 @@ impl Store {
                     .await?
             }
         };
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Up to `limit` rows that have a subject (the changes) after `after_seq`, in order.
+    ///
+    /// Reading these pages one after another skips and repeats nothing even while records
+    /// arrive: an append holds the chain's write lock (`BEGIN IMMEDIATE` on SQLite, `LOCK
+    /// TABLE` on PostgreSQL) from reading the last `seq` until its commit, so seq n+1 is only
+    /// chosen after seq n is committed, and `seq` order is commit order. A reader that saw
+    /// seq n therefore never later finds a new row below n.
+    pub async fn changes(&self, after_seq: i64, limit: i64) -> Result<Vec<Stored>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM records WHERE seq > $1 AND subject IS NOT NULL ORDER BY seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(from_row).collect()
     }
 

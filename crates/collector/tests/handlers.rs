@@ -432,6 +432,10 @@ async fn the_openapi_file_lists_exactly_the_routes() {
                 "application/x-www-form-urlencoded",
                 "List-Unsubscribe=One-Click".to_owned(),
             ),
+            ("/v1/subjects/lookup", _) => (
+                "application/json",
+                json!({ "email": "ada@example.com" }).to_string(),
+            ),
             _ => ("application/json", record(&new_id()).to_string()),
         };
         let request = Request::builder()
@@ -463,6 +467,7 @@ async fn the_openapi_file_lists_exactly_the_routes() {
         "unauthorized",
         "forbidden",
         "invalid_request",
+        "invalid_query",
         "token_expired",
         "token_invalid",
         "token_wrong_site",

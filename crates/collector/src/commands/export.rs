@@ -1,4 +1,4 @@
-//! `export`: NDJSON in chain order.
+//! `export`: NDJSON in chain order, or a purpose's suppression list.
 
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -7,13 +7,27 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::CommandError;
-use crate::config::ExportArgs;
+use crate::config::{ExportArgs, ExportFormat};
 use crate::keys;
 use crate::store::{Store, Stored};
 use crate::subject::SubjectKey;
+use crate::suppression;
 
 /// `export`: NDJSON, one stored row per line, in chain order.
 pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
+    if let Some(purpose) = &args.suppression {
+        if args.subject.is_some() {
+            return Err(CommandError::Usage(
+                "--suppression lists every subject: leave out --subject",
+            ));
+        }
+        return suppression_list(&args, purpose).await;
+    }
+    if args.format == ExportFormat::Csv {
+        return Err(CommandError::Usage(
+            "--format csv is for a suppression list: add --suppression PURPOSE",
+        ));
+    }
     let subject = match (&args.subject, &args.subject_key) {
         (Some(email), Some(path)) => Some(SubjectKey::new(keys::read(path)?).subject_of(email)),
         (Some(_), None) => {
@@ -57,4 +71,36 @@ fn line(stored: Stored) -> serde_json::Value {
         "chain_hash": stored.chain_hash,
         "receipt": stored.receipt,
     })
+}
+
+/// `export --suppression PURPOSE`: the subjects whose current state for it is denied.
+async fn suppression_list(args: &ExportArgs, purpose: &str) -> Result<ExitCode, CommandError> {
+    let purpose = suppression::optional_purpose(purpose)?;
+    let store = Store::open_existing(&args.database.url).await?;
+    let list = suppression::list(&store, purpose).await;
+    store.close().await;
+    let list = list?;
+    let stdout = std::io::stdout();
+    let out = std::io::BufWriter::new(stdout.lock());
+    match args.format {
+        ExportFormat::Csv => {
+            // The header row comes from the field names: subject,since,record_id,seq.
+            let mut csv = csv::Writer::from_writer(out);
+            for entry in &list {
+                csv.serialize(entry)?;
+            }
+            if list.is_empty() {
+                csv.write_record(["subject", "since", "record_id", "seq"])?;
+            }
+            csv.flush()?;
+        }
+        ExportFormat::Ndjson => {
+            let mut out = out;
+            for entry in &list {
+                writeln!(out, "{}", json!(entry))?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

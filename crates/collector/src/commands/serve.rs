@@ -13,11 +13,20 @@ use crate::receipt::ReceiptKey;
 use crate::store::Store;
 use crate::subject::SubjectKey;
 use crate::token::LinkKey;
+use crate::webhook::{self, WebhookSecret};
 use crate::{limit, metrics, AppState};
 
 /// `serve`: runs until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
-    let store = Arc::new(Store::open(&settings.database).await?);
+    let mut store = Store::open(&settings.database).await?;
+    let webhook_secret = match &settings.webhook {
+        Some(webhook) => {
+            store = store.with_webhooks();
+            Some(WebhookSecret::read_or_create(&webhook.secret_file)?)
+        }
+        None => None,
+    };
+    let store = Arc::new(store);
     let receipt_seed = match &settings.receipt_key {
         Some(path) => keys::read_or_create(path)?,
         None => {
@@ -89,11 +98,28 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         }
     });
 
+    let worker = match (&settings.webhook, webhook_secret) {
+        (Some(webhook), Some(secret)) => {
+            tracing::info!(url = %webhook.url.origin().ascii_serialization(), "delivering changes by webhook");
+            Some(webhook::spawn(
+                store.clone(),
+                webhook,
+                secret,
+                state.metrics.clone(),
+            )?)
+        }
+        _ => None,
+    };
+
     tracing::info!(%local, "listening");
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("listening on http://{local}");
     std::io::stdout().flush()?;
     crate::server::run(listener, crate::app(state), shutdown()).await;
+    // Deliveries cut short here are posted again once their lease runs out.
+    if let Some(worker) = worker {
+        worker.abort();
+    }
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

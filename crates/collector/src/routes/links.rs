@@ -5,10 +5,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 
-use super::records::{acceptable_type, counted, read_body};
+use super::records::{acceptable_type, counted};
 use crate::admin::Admin;
 use crate::error::AppError;
 use crate::link::{self, Link, LinkError, LinkRequest};
+use crate::routes::read_body;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -49,7 +50,7 @@ async fn mint(
     if !acceptable_type(headers) {
         return Err(AppError::UnsupportedMediaType);
     }
-    let body = read_body(request).await?;
+    let body = read_body(request.into_body()).await?;
     let body: LinkBody =
         serde_json::from_slice(&body).map_err(|err| AppError::from_request_parse(&err))?;
     let ttl = match body.ttl.as_deref() {

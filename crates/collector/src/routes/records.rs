@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::receipt::Claims;
-use crate::routes::{BODY_LIMIT, BODY_TIMEOUT};
 use crate::store::{Appended, Stored};
 use crate::AppState;
 
@@ -108,19 +107,7 @@ pub(super) async fn read_page_post(
     if !acceptable_type(headers) {
         return Err(AppError::UnsupportedMediaType);
     }
-    read_body(request).await
-}
-
-/// The whole body, within [`BODY_LIMIT`] and [`BODY_TIMEOUT`].
-pub(super) async fn read_body(request: Request) -> Result<axum::body::Bytes, AppError> {
-    // A client trickling its body must not hold a connection for long.
-    tokio::time::timeout(
-        BODY_TIMEOUT,
-        axum::body::to_bytes(request.into_body(), BODY_LIMIT),
-    )
-    .await
-    .map_err(|_| AppError::Timeout)?
-    .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))
+    crate::routes::read_body(request.into_body()).await
 }
 
 /// Appends a record (already without e-mail and token) with a signed receipt, counting

@@ -7,9 +7,10 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 
-use super::records::{client_ip, read_body};
+use super::records::client_ip;
 use crate::error::AppError;
 use crate::pages;
+use crate::routes::read_body;
 use crate::token::LinkClaims;
 use crate::unsubscribe::{self, default_notice};
 use crate::AppState;
@@ -38,7 +39,7 @@ pub async fn unsubscribe(
         if !is_form(&headers) {
             return Err(AppError::NotOneClick);
         }
-        let body = read_body(request).await?;
+        let body = read_body(request.into_body()).await?;
         let one_click = form_urlencoded::parse(&body)
             .any(|(key, value)| key == "List-Unsubscribe" && value == "One-Click");
         if !one_click {

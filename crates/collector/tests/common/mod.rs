@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod links;
+pub mod mailer;
 pub mod postgres;
 pub mod process;
 pub mod suite;

@@ -1,0 +1,73 @@
+//! The change feed: records that have a subject, in chain order, as the mailer reads them
+//! (`GET /v1/changes`, and one per webhook delivery).
+
+use assent_record::{ConsentRecord, Purposes, Source};
+use serde::Serialize;
+
+use crate::store::{Store, StoreError, Stored};
+
+/// Page size when none is asked for.
+pub const DEFAULT_LIMIT: i64 = 100;
+/// Largest page.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// One change: a subject's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Its place in the chain; also the feed's cursor.
+    pub seq: i64,
+    /// The record's id.
+    pub record_id: String,
+    /// The keyed hash of the address the record is about.
+    pub subject: String,
+    /// The covered site.
+    pub site: String,
+    /// Every purpose with its basis, and the state of each optional one.
+    pub purposes: Purposes,
+    /// How the record came to be.
+    pub source: Source,
+    /// When the collector received it, RFC 3339 UTC.
+    pub received_at: String,
+}
+
+impl Change {
+    /// The change of a stored row; none for a row without a subject (not a change) or
+    /// whose body no longer parses (`verify` reports that row).
+    pub fn of(stored: &Stored) -> Option<Self> {
+        let subject = stored.subject.clone()?;
+        let Ok(record) = serde_json::from_str::<ConsentRecord>(&stored.body) else {
+            tracing::warn!(seq = stored.seq, "stored body does not parse; not a change");
+            return None;
+        };
+        Some(Self {
+            seq: stored.seq,
+            record_id: stored.record_id.clone(),
+            subject,
+            site: stored.site.clone(),
+            purposes: record.purposes,
+            source: record.source,
+            received_at: stored.received_at.clone(),
+        })
+    }
+}
+
+/// One page of the feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page {
+    /// The changes after the cursor, in chain order.
+    pub changes: Vec<Change>,
+    /// The cursor for the next page: the last change's `seq`, or the one asked with when
+    /// there was none.
+    pub next: i64,
+}
+
+/// Up to `limit` changes after `after`.
+pub async fn page(store: &Store, after: i64, limit: i64) -> Result<Page, StoreError> {
+    let rows = store.changes(after, limit).await?;
+    // The cursor moves past every row read, even one that is not shown.
+    let next = rows.last().map_or(after, |row| row.seq);
+    Ok(Page {
+        changes: rows.iter().filter_map(Change::of).collect(),
+        next,
+    })
+}

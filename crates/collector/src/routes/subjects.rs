@@ -1,0 +1,31 @@
+//! `POST /v1/subjects/lookup`: one person's preferences, for the company's mailer.
+
+use assent_record::Email;
+use axum::extract::{Request, State};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::admin::Admin;
+use crate::error::AppError;
+use crate::preferences::Preferences;
+use crate::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Lookup {
+    email: Email,
+}
+
+/// Answers the standing of the address's subject (`purposes` is empty when nothing is
+/// stored for it). The address itself is neither stored nor logged nor answered.
+pub async fn lookup(
+    _admin: Admin,
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<Preferences>, AppError> {
+    let body = crate::routes::read_body(request.into_body()).await?;
+    let lookup: Lookup =
+        serde_json::from_slice(&body).map_err(|err| AppError::from_request_parse(&err))?;
+    let subject = state.subject_key.subject(&lookup.email);
+    Ok(Json(Preferences::of(&state.store, subject).await?))
+}

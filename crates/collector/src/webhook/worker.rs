@@ -1,0 +1,226 @@
+//! The delivery worker of one `serve` process.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::queue::{now_ms, Claim, Queue};
+use super::{message_id, Backoff, Payload, WebhookSecret, WebhookSettings, EVENT_TYPE};
+use crate::changes::Change;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Deliveries in flight at once per process.
+const CONCURRENCY: usize = 8;
+/// Longest pause between looks at the queue: other processes queue deliveries too, and
+/// retries come due without anyone saying so.
+const POLL: Duration = Duration::from_secs(1);
+/// Shortest pause, whatever the retry base.
+const MIN_POLL: Duration = Duration::from_millis(10);
+/// The queue is counted for the depth gauge at most this often (a count of a long queue
+/// during an outage is not free).
+const COUNT_EVERY: Duration = Duration::from_secs(1);
+/// A lease outlasts the request timeout by this much, so a live delivery is never claimed
+/// again; a dead one is after its lease.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// Why the worker can't start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The HTTP client can't be built (TLS set-up).
+    #[error("cannot build the webhook HTTP client: {0}")]
+    Client(reqwest::Error),
+    /// No randomness for the worker's id.
+    #[error(transparent)]
+    Random(#[from] crate::keys::KeyError),
+}
+
+/// Starts delivering `store`'s queued changes to the endpoint of `settings`.
+pub fn spawn(
+    store: Arc<Store>,
+    settings: &WebhookSettings,
+    secret: WebhookSecret,
+    metrics: Arc<Metrics>,
+) -> Result<JoinHandle<()>, WorkerError> {
+    let client = reqwest::Client::builder()
+        .timeout(settings.timeout)
+        // A redirect would turn the POST into a GET elsewhere: a 3xx is a failure.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("assent-collector/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(WorkerError::Client)?;
+    let worker = Arc::new(Worker {
+        store,
+        client,
+        url: settings.url.clone(),
+        secret,
+        backoff: settings.backoff,
+        lease: settings.timeout + LEASE_MARGIN,
+        poll: POLL.min(settings.backoff.base).max(MIN_POLL),
+        metrics,
+        id: URL_SAFE_NO_PAD.encode(&crate::keys::random()?[..12]),
+        claims: AtomicU64::new(0),
+    });
+    Ok(tokio::spawn(worker.run()))
+}
+
+#[derive(Debug)]
+struct Worker {
+    store: Arc<Store>,
+    client: reqwest::Client,
+    url: reqwest::Url,
+    secret: WebhookSecret,
+    backoff: Backoff,
+    lease: Duration,
+    poll: Duration,
+    metrics: Arc<Metrics>,
+    id: String,
+    claims: AtomicU64,
+}
+
+/// Why an attempt did not deliver.
+enum Failure {
+    /// Worth trying again.
+    Retry(String),
+    /// Never will be: the stored change can't be read.
+    Permanent(String),
+}
+
+impl Worker {
+    async fn run(self: Arc<Self>) {
+        let slots = Arc::new(Semaphore::new(CONCURRENCY));
+        let finished = Arc::new(Notify::new());
+        let mut counted: Option<tokio::time::Instant> = None;
+        loop {
+            let queue = Queue::new(&self.store);
+            if counted.is_none_or(|at| at.elapsed() >= COUNT_EVERY) {
+                counted = Some(tokio::time::Instant::now());
+                match queue.depth().await {
+                    Ok(depth) => self.metrics.set_webhook_queue_depth(depth),
+                    Err(err) => tracing::warn!(%err, "webhook queue: cannot count"),
+                }
+            }
+            while let Ok(slot) = slots.clone().try_acquire_owned() {
+                let token = format!(
+                    "{}-{}",
+                    self.id,
+                    self.claims.fetch_add(1, Ordering::Relaxed)
+                );
+                match queue.claim(now_ms(), self.lease, &token).await {
+                    Ok(Some(claim)) => {
+                        let (worker, finished) = (self.clone(), finished.clone());
+                        tokio::spawn(async move {
+                            worker.attempt(claim).await;
+                            drop(slot);
+                            finished.notify_one();
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        tracing::warn!(%err, "webhook queue: cannot claim");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = self.store.webhook_queued().notified() => {}
+                () = finished.notified() => {}
+                () = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+
+    /// One attempt at one claimed delivery, and its outcome written back.
+    async fn attempt(&self, claim: Claim) {
+        let outcome = self.post(claim.seq).await;
+        let now = now_ms();
+        let queue = Queue::new(&self.store);
+        let written = match outcome {
+            Ok(()) => {
+                self.metrics.webhook_delivered();
+                queue.delivered(&claim, now).await
+            }
+            Err(Failure::Retry(reason)) if !self.backoff.gives_up(claim.first_attempt_at, now) => {
+                let wait = self.backoff.delay(claim.attempts, random());
+                tracing::info!(seq = claim.seq, attempts = claim.attempts, %reason, retry_in = ?wait, "webhook delivery failed; will retry");
+                let at = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+                queue.retry(&claim, at, &reason).await
+            }
+            Err(Failure::Retry(reason) | Failure::Permanent(reason)) => {
+                self.metrics.webhook_failed();
+                tracing::error!(seq = claim.seq, attempts = claim.attempts, %reason, "webhook delivery given up");
+                queue.failed(&claim, now, &reason).await
+            }
+        };
+        if let Err(err) = written {
+            // The lease runs out and the delivery is tried again: at least once.
+            tracing::warn!(seq = claim.seq, %err, "webhook queue: cannot record the outcome");
+        }
+    }
+
+    /// POSTs the change at `seq`, signed.
+    async fn post(&self, seq: i64) -> Result<(), Failure> {
+        let rows = self
+            .store
+            .page(seq - 1, 1, None)
+            .await
+            .map_err(|err| Failure::Retry(format!("cannot read the change: {err}")))?;
+        let change = rows
+            .iter()
+            .find(|row| row.seq == seq)
+            .and_then(Change::of)
+            .ok_or_else(|| Failure::Permanent("the stored change can't be read".to_owned()))?;
+        let body = serde_json::to_vec(&Payload {
+            kind: EVENT_TYPE,
+            change: &change,
+        })
+        .map_err(|err| Failure::Permanent(format!("cannot encode the change: {err}")))?;
+        let id = message_id(&change.record_id);
+        let timestamp = now_ms() / 1000;
+        let signature = self.secret.sign(&id, timestamp, &body);
+        let response = self
+            .client
+            .post(self.url.clone())
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await
+            // The URL may carry a token of the receiver's: keep it out of logs and the table.
+            .map_err(|err| Failure::Retry(describe(&err.without_url())))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(Failure::Retry(format!("endpoint answered {status}")))
+        }
+    }
+}
+
+/// An error with its causes ("error sending request: … : Connection refused").
+fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// A random number for the backoff's jitter.
+fn random() -> u64 {
+    crate::keys::random().map_or(0, |bytes| {
+        u64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ])
+    })
+}

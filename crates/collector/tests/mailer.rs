@@ -1,0 +1,214 @@
+//! What the company's mailer reads: the lookup, the change feed, webhooks and the
+//! suppression list, on a real SQLite file (PostgreSQL: `tests/mailer_postgres.rs`).
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::mailer::{
+    self, metric, post_choice, post_record, signature_valid, start_logged, wait_until, Receiver,
+    FAILING,
+};
+use common::process;
+
+#[tokio::test]
+async fn lookup_and_feed_answer_and_admin_routes_refuse() {
+    let (_dir, db) = common::sqlite();
+    mailer::lookup_and_feed(&db).await;
+}
+
+#[tokio::test]
+async fn the_feed_is_stable_while_two_processes_write() {
+    let (dir, db) = temp_db();
+    let db = db.as_str();
+    let keys = mailer::admin_keys_file(dir.path());
+    let args = ["--admin-keys", keys.to_str().unwrap()];
+    let first = process::Server::start(db, &args);
+    let second = process::Server::start(db, &args);
+    mailer::feed_is_stable_under_concurrent_writes(db, &[first.addr, second.addr], first.addr)
+        .await;
+}
+
+/// A temp directory and the path of an SQLite file in it.
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db").to_str().unwrap().to_owned();
+    (dir, db)
+}
+
+/// No address in clear in the database file or its WAL.
+fn assert_no_address(files: &[std::path::PathBuf]) {
+    for file in files {
+        if let Ok(bytes) = std::fs::read(file) {
+            let text = String::from_utf8_lossy(&bytes).to_lowercase();
+            assert!(
+                !text.contains("example.com"),
+                "an address in {}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn webhooks_survive_a_receiver_outage_and_a_kill_9() {
+    let (dir, db) = temp_db();
+    mailer::webhooks_survive_an_outage_and_a_kill_9(&db, dir.path()).await;
+    let wal = dir.path().join("records.db-wal");
+    assert_no_address(&[dir.path().join("records.db"), wal]);
+}
+
+#[tokio::test]
+async fn a_delivery_is_given_up_after_its_retry_window() {
+    let (dir, db) = temp_db();
+    let db = db.as_str();
+    let secret = dir.path().join("webhook.secret");
+    let receiver = Receiver::start(0, FAILING).await;
+    let url = receiver.url();
+    let server = start_logged(
+        db,
+        &[
+            "--webhook-url",
+            &url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+            "--webhook-retry-base",
+            "100ms",
+            "--webhook-give-up-after",
+            "1s",
+        ],
+        &dir.path().join("collector.log"),
+    );
+    let client = reqwest::Client::new();
+    post_record(&client, server.addr, Some("ada@example.com")).await;
+    let addr = server.addr;
+    wait_until("the delivery given up", || async {
+        metric(&client, addr, "assent_webhook_failed_total").await == Some(1)
+            && metric(&client, addr, "assent_webhook_queue_depth").await == Some(0)
+    })
+    .await;
+    let log = receiver.log();
+    // Each attempt was a request, all of one message.
+    assert_eq!(log.len() as i64, mailer::total_attempts(db).await);
+    let ids: HashSet<_> = log.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(ids.len(), 1, "every attempt carries the same webhook-id");
+    let secret_text = std::fs::read_to_string(&secret).unwrap();
+    assert!(log.iter().all(|d| signature_valid(&secret_text, d)));
+    assert_eq!(
+        mailer::db_value(db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed' AND last_error LIKE '%503%'").await,
+        1
+    );
+    assert_eq!(
+        metric(&client, addr, "assent_webhook_delivered_total").await,
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn two_processes_deliver_each_change_once() {
+    let (dir, db) = temp_db();
+    let db = db.as_str();
+    mailer::webhooks_deliver_once(db, dir.path()).await;
+}
+
+#[tokio::test]
+async fn preferences_and_the_suppression_list_from_the_cli() {
+    let (dir, db) = temp_db();
+    let db = db.as_str();
+    let subject_key = dir.path().join("subject.key");
+    let key = subject_key.to_str().unwrap();
+    let server = process::Server::start(db, &["--subject-key", key]);
+    let client = reqwest::Client::new();
+    let mut seqs = Vec::new();
+    for (email, new_products) in [
+        (Some("ada@example.com"), "denied"),
+        (Some("bob@example.com"), "granted"),
+        (Some("carol@example.com"), "denied"),
+        (Some("carol@example.com"), "granted"),
+        (None, "denied"),
+        (Some("Ada@example.com"), "denied"),
+        (Some("dave@example.com"), "granted"),
+        (Some("dave@example.com"), "denied"),
+    ] {
+        let reply = post_choice(&client, server.addr, email, new_products).await;
+        seqs.push(reply);
+    }
+    drop(server);
+    let run = |args: &[&str]| process::run(&[args, &["--database", db]].concat());
+
+    let ada = run(&[
+        "preferences",
+        "--email",
+        " ADA@example.com",
+        "--subject-key",
+        key,
+    ]);
+    assert!(
+        ada.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ada.stderr)
+    );
+    let ada: serde_json::Value = serde_json::from_slice(&ada.stdout).unwrap();
+    assert!(ada["subject"].as_str().unwrap().starts_with("hmac-sha256:"));
+    mailer::assert_denied_since(&ada["purposes"]["new_products"], &seqs[0]);
+    let bad = run(&[
+        "preferences",
+        "--email",
+        "not an address",
+        "--subject-key",
+        key,
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--email must be an e-mail address"));
+
+    let subject = |email: &str| {
+        let out = run(&["preferences", "--email", email, "--subject-key", key]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["subject"].as_str().unwrap().to_owned()
+    };
+    let csv = |purpose: &str| {
+        let out = run(&["export", "--suppression", purpose, "--format", "csv"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let row = |email: &str, n: usize| {
+        format!(
+            "{},{},{},{}",
+            subject(email),
+            seqs[n]["received_at"].as_str().unwrap(),
+            seqs[n]["record_id"].as_str().unwrap(),
+            seqs[n]["seq"]
+        )
+    };
+    // Denied now: ada since her first denial, dave since his change of mind; carol
+    // granted again, bob never denied.
+    assert_eq!(
+        csv("new_products"),
+        format!(
+            "subject,since,record_id,seq\n{}\n{}\n",
+            row("ada@example.com", 0),
+            row("dave@example.com", 7)
+        )
+    );
+    // Every record denies `updates`: everyone, since their first record.
+    assert_eq!(
+        csv("updates"),
+        format!(
+            "subject,since,record_id,seq\n{}\n{}\n{}\n{}\n",
+            row("ada@example.com", 0),
+            row("bob@example.com", 1),
+            row("carol@example.com", 2),
+            row("dave@example.com", 6)
+        )
+    );
+    assert_eq!(csv("announcements"), "subject,since,record_id,seq\n");
+    let refused = run(&["export", "--suppression", "security", "--format", "csv"]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("security is not optional"), "{message}");
+    assert!(refused.stdout.is_empty());
+}
