@@ -1,6 +1,6 @@
 // The collector as a child process on a fresh SQLite file, on a free loopback port.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,22 +36,33 @@ export function ensureCollectorBinary() {
 
 const LOG_LIMIT = 200_000;
 
+/** The admin key every e2e collector accepts (`--admin-keys`). */
+export const ADMIN_KEY = 'e2e-admin-key-0123456789abcdefghijklmnopqrstuv';
+
 /**
  * Starts `assent-collector serve`. Options: `allowedOrigins` (required), `listen`
- * (default `127.0.0.1:0`), `staticDir`, `ratePerIp` (POSTs per minute; default 0, off). Resolves once it prints its address.
+ * (default `127.0.0.1:0`), `staticDir`, `ratePerIp` (POSTs per minute; default 0, off),
+ * `webhook` (a receiver from harness/webhooks.js: changes are POSTed to it, signed).
+ * Resolves once it prints its address.
  */
-export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0 } = {}) {
+export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0, webhook } = {}) {
   const collector = ensureCollectorBinary();
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
   const database = `sqlite:${join(dir, 'assent.db')}`;
   const receiptKey = join(dir, 'receipt.key');
+  const subjectKey = join(dir, 'subject.key');
+  const linkKey = join(dir, 'link.key');
+  const adminKeys = join(dir, 'admin.keys');
+  writeFileSync(adminKeys, `${ADMIN_KEY}\n`, { mode: 0o600 });
   const args = [
     'serve', '--database', database, '--listen', listen, '--receipt-key', receiptKey,
+    '--subject-key', subjectKey, '--link-key', linkKey, '--admin-keys', adminKeys,
     '--allowed-origins', allowedOrigins.join(','),
     // Every test POST comes from 127.0.0.1: no per-IP limit unless a scenario asks for one.
     '--rate-per-ip', String(ratePerIp), '--rate-per-site', '0',
   ];
   if (staticDir) args.push('--static-dir', staticDir);
+  if (webhook) args.push('--webhook-url', webhook.url, '--webhook-secret-file', webhook.secretFile);
   const child = spawn(collector, args, {
     cwd: dir,
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info,tower_http=debug' },
@@ -89,11 +100,40 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
     throw new Error(`${error.message}\n--- collector log ---\n${error.collectorLog}`);
   });
 
+  const cli = async (...cliArgs) => {
+    const { stdout } = await run(collector, cliArgs, { cwd: dir, timeout: 15_000 });
+    return stdout;
+  };
   return {
     origin,
     endpoint: `${origin}/v1/records`,
     database,
+    adminKey: ADMIN_KEY,
     log: () => log,
+    /** `assent-collector ARGS…` with this collector's files; resolves to its stdout. */
+    cli,
+    /**
+     * `assent-collector link`: a signed manage link for `email` on `site`, opened at `page`.
+     * Resolves to its JSON: {token, manage_url, unsubscribe_url, expires_at, …}.
+     */
+    async link({ email, site, page, ttl, purpose, linkKey: key = linkKey }) {
+      const extra = [];
+      if (ttl) extra.push('--ttl', ttl);
+      if (purpose) extra.push('--purpose', purpose);
+      const out = await cli('link', '--email', email, '--site', site, '--page', page, '--public-url', origin,
+        '--database', database, '--subject-key', subjectKey, '--link-key', key, ...extra);
+      return JSON.parse(out.trim());
+    },
+    /** `assent-collector preferences --email`: the person's standing preferences. */
+    async preferences(email) {
+      return JSON.parse((await cli('preferences', '--email', email, '--database', database, '--subject-key', subjectKey)).trim());
+    },
+    /** `GET /v1/changes` with the admin key. */
+    async changes(after = 0) {
+      const response = await fetch(`${origin}/v1/changes?after=${after}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      if (!response.ok) throw new Error(`GET /v1/changes answered ${response.status}: ${await response.text()}`);
+      return response.json();
+    },
     /** Every stored row, as `export` prints it: {seq, received_at, record, chain_hash, ...}. */
     async rows() {
       const { stdout } = await run(collector, ['export', '--database', database], { cwd: dir, timeout: 15_000 });
