@@ -11,16 +11,9 @@ address=127.0.0.1:8787
 collector=target/release/assent-collector
 keys=(--subject-key .demo/subject.key --link-key .demo/link.key)
 
-# A sample subscriber's manage and unsubscribe links, as a mailer would mint them (the key
-# files are created on first use and shared with the server below).
-subscriber=jane.doe@example.com
-link=$("$collector" link --email "$subscriber" --site pci.qualys.com \
-  --page "http://$address/sites/pci.qualys.com.html" --public-url "http://$address" \
-  --database "sqlite:.demo/assent.db" "${keys[@]}")
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$link" "$1"; }
-sed -e "s|__SUBSCRIBER__|$subscriber|g" -e "s|__MANAGE_URL__|$(field manage_url)|g" \
-  -e "s|__UNSUBSCRIBE_URL__|$(field unsubscribe_url)|g" -e "s|__EXPIRES__|$(field expires_at)|g" \
-  www/subscriber.template.html > dist/subscriber.html
+# A sample subscriber's manage and unsubscribe links, as a mailer would mint them.
+scripts/subscriber-page.sh "$collector" dist/subscriber.html "http://$address" \
+  "sqlite:.demo/assent.db" .demo/subject.key .demo/link.key
 cat <<MSG
 
 Assent demo: http://$address/

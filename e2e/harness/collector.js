@@ -108,6 +108,9 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
     origin,
     endpoint: `${origin}/v1/records`,
     database,
+    binary: collector,
+    subjectKey,
+    linkKey,
     adminKey: ADMIN_KEY,
     log: () => log,
     /** `assent-collector ARGS…` with this collector's files; resolves to its stdout. */

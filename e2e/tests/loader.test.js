@@ -1,14 +1,17 @@
 // The loader (no wasm for a returning visitor with nothing to send) and the demo pages as
 // built into dist/, served by the collector itself.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
-import { distFiles } from '../harness/paths.js';
+import { distFiles, root } from '../harness/paths.js';
 import { assertRecord } from '../harness/records.js';
 import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
 
+const run = promisify(execFile);
 const world = setupSuite();
 const dist = distFiles().dir;
 
@@ -70,7 +73,7 @@ const demoOrigin = `http://127.0.0.1:${demoPort}`;
 // the test's collector so that nothing here depends on port 8787.
 const DEMO_ENDPOINT_ORIGIN = 'http://127.0.0.1:8787';
 
-world.scenario('the six demo pages, served by the collector: each shows the banner and stores its site', async (s) => {
+world.scenario('the six demo pages, served by the collector: each shows the banner and stores its site; the sample subscriber’s manage link names them', async (s) => {
   const pages = readdirSync(join(dist, 'sites')).filter((f) => f.endsWith('.html')).sort();
   assert.equal(pages.length, 6, `six covered-site pages in dist/sites (${pages.join(', ')})`);
   await s.context.route(`${DEMO_ENDPOINT_ORIGIN}/**`, async (route) => {
@@ -110,6 +113,26 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
   }
   const stored = (await s.collector.records()).map((r) => r.site).sort();
   assert.deepEqual(stored, [...expected].sort(), 'one record per covered site');
+
+  // The demo's sample subscriber e-mail (scripts/demo.sh writes it the same way): its
+  // "manage my preferences" link opens pci.qualys.com for that person.
+  await run(join(root, 'scripts', 'subscriber-page.sh'), [
+    s.collector.binary, join(dist, 'subscriber.html'), s.collector.origin,
+    s.collector.database, s.collector.subjectKey, s.collector.linkKey,
+  ], { timeout: 15_000 });
+  const mail = await s.open(`${s.collector.origin}/subscriber.html`);
+  assert.match(await mail.locator('pre.mail').textContent(), /List-Unsubscribe-Post: List-Unsubscribe=One-Click/);
+  await mail.getByRole('link', { name: 'Manage my preferences' }).click();
+  await mail.waitForURL(/\/sites\/pci\.qualys\.com\.html/);
+  const w = s.ui(mail);
+  await w.dialog.waitFor({ state: 'visible' });
+  await eventually('the dialog names the subscriber', async () => (await w.dialog.textContent()).includes('j•••@example.com'));
+  await w.dialogButton('decline-all').click();
+  const rows = await eventually('the subscriber’s record', async () => {
+    const all = await s.collector.rows();
+    return all.length === pages.length + 1 && all;
+  });
+  assert.match(rows.at(-1).subject ?? '', /^hmac-sha256:/, 'stored under the subscriber');
 }, {
   allowedOrigins: () => [demoOrigin],
   collectorOptions: () => ({ staticDir: dist, listen: `127.0.0.1:${demoPort}` }),
