@@ -213,7 +213,8 @@ impl PublicKeys {
         if keys.is_empty() {
             return Err(JwksError::Empty);
         }
-        Ok(Self(keys))
+        // A set lists the newest first; kept oldest first, as the ring is.
+        Ok(Self(keys.into_iter().rev().collect()))
     }
 
     /// The key with this id.
