@@ -28,9 +28,8 @@ fn kid_of(jws: &str) -> String {
     header["kid"].as_str().unwrap().to_owned()
 }
 
-/// POSTs a new record to a running server; returns the record as sent and the answer.
-async fn post_record(server: &Server) -> (Value, Value) {
-    let body = record(&new_id());
+/// POSTs `body` to a running server; returns its answer, which must be a 201.
+async fn post(server: &Server, body: &Value) -> Value {
     let reply = reqwest::Client::new()
         .post(format!("http://{}/v1/records", server.addr))
         .header("content-type", "application/json")
@@ -39,7 +38,21 @@ async fn post_record(server: &Server) -> (Value, Value) {
         .await
         .unwrap();
     assert_eq!(reply.status(), 201);
-    (body, reply.json().await.unwrap())
+    reply.json().await.unwrap()
+}
+
+/// POSTs a new record; returns the record as sent and the answer.
+async fn post_record(server: &Server) -> (Value, Value) {
+    let body = record(&new_id());
+    let answer = post(server, &body).await;
+    (body, answer)
+}
+
+/// A temp directory and the path of an SQLite file in it.
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = path_str(&dir.path().join("records.db")).to_owned();
+    (dir, db)
 }
 
 async fn fetch_jwks(server: &Server) -> String {
@@ -69,49 +82,34 @@ async fn the_jwks_route_publishes_every_key_newest_first_to_any_origin() {
     let mut state = state(&db, 0, 0).await;
     let ring = ReceiptKeys::from_seeds(&[common::RECEIPT_SEED, [6; 32]]).unwrap();
     state.receipt_keys = std::sync::Arc::new(ring.clone());
-    for origin in ["https://verify.example.org", common::ORIGIN] {
-        let reply = send(
-            &state,
-            Request::get("/.well-known/jwks.json")
-                .header("origin", origin)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK);
-        assert_eq!(reply.headers["cache-control"], "public, max-age=300");
-        let allowed = reply.headers["access-control-allow-origin"]
-            .to_str()
-            .unwrap();
-        assert!(allowed == "*" || allowed == origin, "{origin}: {allowed}");
-        let jwks = reply.json();
-        let kids: Vec<&str> = jwks["keys"]
-            .as_array()
+    let get = |uri: &str, origin: &str| {
+        Request::get(uri)
+            .header("origin", origin)
+            .body(Body::empty())
             .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap())
-            .collect();
-        assert_eq!(kids.len(), 2);
-        assert_eq!(kids[0], ring.current().kid(), "newest first");
-        assert_eq!(jwks, ring.jwks());
+    };
+    // Any page may read it: a verify page on another origin too.
+    for (origin, allowed) in [
+        ("https://verify.example.org", "*"),
+        (common::ORIGIN, common::ORIGIN),
+    ] {
+        for uri in ["/.well-known/jwks.json", "/.well-known/assent-receipt-key"] {
+            let reply = send(&state, get(uri, origin)).await;
+            assert_eq!(reply.status, StatusCode::OK);
+            assert_eq!(reply.headers["cache-control"], "public, max-age=300");
+            assert_eq!(reply.headers["access-control-allow-origin"], allowed);
+            let jwks = reply.json();
+            let kids: Vec<&str> = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap())
+                .collect();
+            assert_eq!(kids.len(), 2);
+            assert_eq!(kids[0], ring.current().kid(), "newest first");
+            assert_eq!(jwks, ring.jwks());
+        }
     }
-    let cross = send(
-        &state,
-        Request::get("/.well-known/jwks.json")
-            .header("origin", "https://verify.example.org")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(cross.headers["access-control-allow-origin"], "*");
-    let old = send(
-        &state,
-        Request::get("/.well-known/assent-receipt-key")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(old.json(), ring.jwks());
     // A receipt the server signs names the newest key.
     let created = send(&state, common::post_new()).await.json();
     assert_eq!(
@@ -122,9 +120,7 @@ async fn the_jwks_route_publishes_every_key_newest_first_to_any_origin() {
 
 #[tokio::test]
 async fn a_receipt_signed_before_a_rotation_still_verifies_after_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("records.db");
-    let db = path_str(&db).to_owned();
+    let (dir, db) = temp_db();
     let key = dir.path().join("receipt.key");
     let key_s = path_str(&key);
 
@@ -236,11 +232,10 @@ fn reason(report: &Value) -> &str {
 
 #[tokio::test]
 async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("records.db");
+    let (dir, db) = temp_db();
     let key = dir.path().join("receipt.key");
     let key_s = path_str(&key);
-    let server = Server::start(path_str(&db), &["--receipt-key", key_s]);
+    let server = Server::start(&db, &["--receipt-key", key_s]);
     let (sent, answer) = post_record(&server).await;
     let file = receipt_file(&sent, &answer, &server);
     drop(server);
@@ -364,9 +359,7 @@ async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() 
 
 #[tokio::test]
 async fn serve_processes_started_at_once_on_new_key_paths_all_start_with_the_same_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("records.db");
-    let db = path_str(&db).to_owned();
+    let (dir, db) = temp_db();
     let keys = dir.path().join("keys");
     let (receipt, subject, link) = (
         keys.join("receipt.key"),
@@ -386,22 +379,12 @@ async fn serve_processes_started_at_once_on_new_key_paths_all_start_with_the_sam
     let starting: Vec<_> = (0..6).map(|_| Server::spawn(&db, &args)).collect();
     let servers: Vec<Server> = starting.into_iter().map(|s| s.ready()).collect();
 
-    let client = reqwest::Client::new();
     let mut kids = Vec::new();
     let mut jwks = Vec::new();
     for server in &servers {
         let mut body = record(&new_id());
         body["email"] = "ada@example.com".into();
-        let answer: Value = client
-            .post(format!("http://{}/v1/records", server.addr))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = post(server, &body).await;
         kids.push(kid_of(answer["receipt"].as_str().unwrap()));
         jwks.push(fetch_jwks(server).await);
     }
