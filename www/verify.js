@@ -7,6 +7,8 @@
 (() => {
   const VERSION = 'assent-receipt-file/1';
   const MAX_FILE = 64 * 1024;
+  const FIELDS = ['version', 'receipt_id', 'controller', 'notice', 'collection_method', 'consent_timestamp',
+    'recorded_at', 'site', 'purposes', 'record', 'receipt', 'keys'];
 
   const $ = (id) => document.getElementById(id);
   const form = $('check-form');
@@ -113,6 +115,8 @@
     const isText = (v) => typeof v === 'string' && v.length > 0 && v.length <= 8192;
     if (!isObject(file)) fail('Not a receipt file: it is not a JSON object.');
     if (file.version !== VERSION) fail(`Not a receipt file: its version is not ${VERSION}.`);
+    const unknown = Object.keys(file).find((name) => !FIELDS.includes(name));
+    if (unknown !== undefined) fail(`Not a receipt file: it has a field "${unknown}" that receipt files do not have.`);
     const record = file.record;
     const valid = isObject(record) && isText(record.record_id) && isText(record.site)
       && isObject(record.notice) && Array.isArray(record.purposes) && typeof record.gpc === 'boolean'

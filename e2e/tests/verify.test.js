@@ -174,6 +174,14 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     writeFileSync(languagePath, JSON.stringify(language));
     assert.match(await check(page, languagePath), /^Not genuine\..*digest differs/);
 
+    // A field receipt files do not have.
+    const extra = receiptFile(sent, answer, collector);
+    extra.verified_by = 'the company';
+    const extraPath = join(dir, 'extra.json');
+    writeFileSync(extraPath, JSON.stringify(extra));
+    assert.match(await check(page, extraPath), /^Not genuine\. Not a receipt file: it has a field "verified_by"/);
+    assert.equal((await cliVerifyFile(collector, extraPath)).ok, false);
+
     // Garbled.
     const garbledPath = join(dir, 'garbled.json');
     writeFileSync(garbledPath, readFileSync(genuinePath, 'utf8').slice(0, 200));
