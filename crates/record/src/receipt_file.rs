@@ -130,7 +130,8 @@ pub struct KeysRef {
     pub jwks_uri: JwksUri,
 }
 
-/// The collector's answer to a POST of a record (201 or 200), or to a receipt GET.
+/// The collector's answer to a POST of a record (201 or 200), or to a receipt GET. Fields
+/// it does not know are ignored: a later collector may answer with more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptAnswer {
     /// The record's id.
