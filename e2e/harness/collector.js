@@ -42,12 +42,13 @@ export const ADMIN_KEY = 'e2e-admin-key-0123456789abcdefghijklmnopqrstuv';
 /**
  * Starts `assent-collector serve`. Options: `allowedOrigins` (required), `listen`
  * (default `127.0.0.1:0`), `staticDir`, `ratePerIp` (POSTs per minute; default 0, off),
- * `webhook` (a receiver from harness/webhooks.js: changes are POSTed to it, signed).
+ * `webhook` (a receiver from harness/webhooks.js: changes are POSTed to it, signed),
+ * `dir` (the database and key directory of an earlier run, for `restart`).
  * Resolves once it prints its address.
  */
-export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0, webhook } = {}) {
+export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0, webhook, dir: earlier } = {}) {
   const collector = ensureCollectorBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
+  const dir = earlier || mkdtempSync(join(tmpdir(), 'assent-e2e-'));
   const database = `sqlite:${join(dir, 'assent.db')}`;
   const receiptKey = join(dir, 'receipt.key');
   const subjectKey = join(dir, 'subject.key');
@@ -112,6 +113,10 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
     subjectKey,
     linkKey,
     adminKey: ADMIN_KEY,
+    /** The directory of the database and key files. */
+    dir,
+    /** The receipt key file (a ring; `keygen --rotate` adds to it). */
+    receiptKey,
     log: () => log,
     /** `assent-collector ARGS…` with this collector's files; resolves to its stdout. */
     cli,
@@ -174,14 +179,22 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
         return { ok: false, reason: `${error.message} ${error.stdout || ''}` };
       }
     },
-    async stop() {
+    async stop({ keepFiles = false } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
         await exited;
         clearTimeout(timer);
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepFiles) rmSync(dir, { recursive: true, force: true });
+    },
+    /**
+     * Stops this process and starts another on the same address, database and key files;
+     * resolves with the new collector.
+     */
+    async restart() {
+      await this.stop({ keepFiles: true });
+      return startCollector({ allowedOrigins, listen: new URL(origin).host, staticDir, ratePerIp, webhook, dir });
     },
   };
 }

@@ -16,7 +16,7 @@ pub use verify::{verify, walk, BrokenAt, Verified};
 
 use crate::config::{ConfigError, KeygenArgs};
 use crate::keys::{self, KeyError};
-use crate::receipt::ReceiptKey;
+use crate::receipt::ReceiptKeys;
 use crate::store::StoreError;
 
 /// Why a command could not run.
@@ -31,6 +31,14 @@ pub enum CommandError {
     /// A key file failed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A JWK set file can't be used.
+    #[error("JWK set {path}: {source}")]
+    Jwks {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        source: crate::receipt::JwksError,
+    },
     /// The admin keys file failed.
     #[error(transparent)]
     AdminKeys(#[from] crate::admin::AdminKeysError),
@@ -65,12 +73,18 @@ pub enum CommandError {
     Csv(#[from] csv::Error),
 }
 
-/// `keygen`: writes new key files and prints the public JWK set.
+/// `keygen`: writes new key files (or, with `--rotate`, adds a receipt key to the ring)
+/// and prints the public JWK set of the ring.
 pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
-    let key = ReceiptKey::from_seed(keys::create(&args.receipt_key)?);
+    let seeds = if args.rotate {
+        keys::rotate(&args.receipt_key)?
+    } else {
+        vec![keys::create(&args.receipt_key)?]
+    };
     if let Some(path) = &args.subject_key {
         keys::create(path)?;
     }
-    println!("{}", key.jwks());
+    let ring = ReceiptKeys::from_seeds(&seeds).ok_or(CommandError::Usage("no receipt key"))?;
+    println!("{}", ring.jwks());
     Ok(ExitCode::SUCCESS)
 }

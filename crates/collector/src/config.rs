@@ -46,11 +46,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
-    /// Re-walk the hash chain and report the first broken link, or check one receipt.
+    /// Re-walk the hash chain and report the first broken link, or check one receipt or
+    /// receipt file.
     Verify(VerifyArgs),
     /// Print stored records as NDJSON, one per line, in chain order.
     Export(ExportArgs),
-    /// Create a receipt signing key (and optionally a subject key) and print the public JWK.
+    /// Create a receipt signing key (and optionally a subject key), or add one with
+    /// `--rotate`, and print the public JWK set.
     Keygen(KeygenArgs),
     /// Mint a signed manage link for one address and print it as one JSON line.
     Link(LinkArgs),
@@ -146,14 +148,21 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub database: DatabaseArg,
     /// Check this receipt (JWS compact) instead of the chain.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "receipt_file")]
     pub receipt: Option<String>,
-    /// The signing key file whose public half checks receipts; with a chain walk, every
-    /// stored receipt is checked too.
+    /// Check this receipt file (as the widget downloads it) instead of the chain: its
+    /// signature, and that the signed claims and its summary match its record.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_file: Option<PathBuf>,
+    /// The receipt key file (a ring, one key per line) whose public halves check receipts,
+    /// each by its `kid`; with a chain walk, every stored receipt is checked too.
     #[arg(long, env = "ASSENT_RECEIPT_KEY")]
     pub receipt_key: Option<PathBuf>,
-    /// The public key (a JWK's `x`, base64url), instead of `--receipt-key`.
-    #[arg(long)]
+    /// A JWK set file (as `/.well-known/jwks.json` serves it), instead of `--receipt-key`.
+    #[arg(long, value_name = "FILE", conflicts_with = "receipt_key")]
+    pub jwks: Option<PathBuf>,
+    /// One public key (a JWK's `x`, base64url), instead of `--receipt-key`.
+    #[arg(long, conflicts_with_all = ["receipt_key", "jwks"])]
     pub public_key: Option<String>,
 }
 
@@ -204,9 +213,13 @@ pub struct PreferencesArgs {
 /// `keygen` options.
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Where to write the receipt signing key (must not exist).
+    /// Where to write the receipt signing key (must not exist, unless `--rotate`).
     #[arg(long)]
     pub receipt_key: PathBuf,
+    /// Add a new key to the existing receipt key file instead: it signs from the next
+    /// start of `serve`, and receipts signed by the older keys still verify.
+    #[arg(long, conflicts_with = "subject_key")]
+    pub rotate: bool,
     /// Also write a subject HMAC key here (must not exist).
     #[arg(long)]
     pub subject_key: Option<PathBuf>,

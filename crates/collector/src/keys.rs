@@ -1,4 +1,9 @@
 //! Secret key files: 32 random bytes, base64url, one line, readable by the owner only.
+//! A receipt key file is a ring: one such line per key, oldest first.
+//!
+//! Files appear whole or not at all: each is written to a temp file in the same
+//! directory, synced, and then linked (new files) or renamed (rotation) into place, so
+//! several processes starting at once on one new path all end up reading the same key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,9 +30,23 @@ pub enum KeyError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The file exists and must not be overwritten.
+    #[error("key file {0} already exists; it is never overwritten (to add a receipt key, use `assent-collector keygen --rotate`)")]
+    Exists(PathBuf),
+    /// A rotation was asked for a file that does not exist.
+    #[error("key file {0} does not exist: there is nothing to rotate (make it with `assent-collector keygen --receipt-key FILE`)")]
+    Missing(PathBuf),
     /// The file does not hold 32 bytes in base64url.
     #[error("key file {0} does not hold 32 bytes in base64url (make one with `assent-collector keygen`)")]
     Form(PathBuf),
+    /// A line of a key ring does not hold 32 bytes in base64url.
+    #[error("key file {path}, line {line}: not 32 bytes in base64url")]
+    RingLine {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+    },
     /// The system's random source failed.
     #[error("no randomness available: {0}")]
     Random(getrandom::Error),
@@ -40,17 +59,43 @@ pub fn random() -> Result<[u8; 32], KeyError> {
     Ok(bytes)
 }
 
-/// Reads a key file.
-pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+fn read_text(path: &Path) -> Result<String, KeyError> {
+    std::fs::read_to_string(path).map_err(|source| KeyError::Read {
         path: path.into(),
         source,
-    })?;
+    })
+}
+
+fn decode(line: &str) -> Option<[u8; 32]> {
     URL_SAFE_NO_PAD
-        .decode(text.trim())
+        .decode(line.trim())
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-        .ok_or_else(|| KeyError::Form(path.into()))
+}
+
+/// Reads a one-key file.
+pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
+    decode(&read_text(path)?).ok_or_else(|| KeyError::Form(path.into()))
+}
+
+/// Reads a key ring: every key, oldest first (at least one). A one-key file is a ring of one.
+pub fn read_ring(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
+    let text = read_text(path)?;
+    let seeds = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            decode(line).ok_or_else(|| KeyError::RingLine {
+                path: path.into(),
+                line: i + 1,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if seeds.is_empty() {
+        return Err(KeyError::Form(path.into()));
+    }
+    Ok(seeds)
 }
 
 /// Writes a new key file; never overwrites one (a lost key would orphan every receipt).
@@ -61,28 +106,156 @@ pub fn create(path: &Path) -> Result<[u8; 32], KeyError> {
 }
 
 /// Writes `line` to a new secret file (owner-only, synced), making its directory; never
-/// overwrites one.
+/// overwrites one ([`KeyError::Exists`]). The file appears with its whole content.
 pub fn write_new(path: &Path, line: &str) -> Result<(), KeyError> {
+    let temp = write_temp(path, &format!("{line}\n"))?;
+    // A hard link fails if the name exists, unlike a rename: the atomic "create new".
+    let linked = std::fs::hard_link(&temp, path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => sync_dir(path),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(KeyError::Exists(path.into()))
+        }
+        Err(source) => Err(KeyError::Write {
+            path: path.into(),
+            source,
+        }),
+    }
+}
+
+/// Makes the secret file with `make()`'s line if it does not exist yet; if another
+/// process made it meanwhile, leaves that one.
+pub fn ensure(
+    path: &Path,
+    make: impl FnOnce() -> Result<String, KeyError>,
+) -> Result<(), KeyError> {
+    if path.exists() {
+        return Ok(());
+    }
+    match write_new(path, &make()?) {
+        Ok(()) | Err(KeyError::Exists(_)) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Reads the key file, creating it first if it does not exist.
+pub fn read_or_create(path: &Path) -> Result<[u8; 32], KeyError> {
+    ensure(path, new_line)?;
+    read(path)
+}
+
+/// Reads the key ring, creating it with one key first if it does not exist.
+pub fn read_or_create_ring(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
+    ensure(path, new_line)?;
+    read_ring(path)
+}
+
+/// Adds a new key at the end of an existing ring (the one that signs from now on) and
+/// returns the whole ring. The file is replaced in one rename: a reader sees the old ring
+/// or the new one, never a part.
+pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
+    if !path.exists() {
+        return Err(KeyError::Missing(path.into()));
+    }
+    let mut ring = read_ring(path)?;
+    ring.push(random()?);
+    let text: String = ring
+        .iter()
+        .map(|seed| format!("{}\n", URL_SAFE_NO_PAD.encode(seed)))
+        .collect();
+    let temp = write_temp(path, &text)?;
+    if let Err(source) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(KeyError::Write {
+            path: path.into(),
+            source,
+        });
+    }
+    sync_dir(path)?;
+    Ok(ring)
+}
+
+fn new_line() -> Result<String, KeyError> {
+    Ok(URL_SAFE_NO_PAD.encode(random()?))
+}
+
+/// Writes `text` to a fresh owner-only temp file next to `path`, synced.
+fn write_temp(path: &Path, text: &str) -> Result<PathBuf, KeyError> {
     let write_err = |source| KeyError::Write {
         path: path.into(),
         source,
     };
     crate::store::create_parent(path).map_err(write_err)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "key".into(), |name| name.to_string_lossy().into_owned());
+    let suffix = &URL_SAFE_NO_PAD.encode(random()?)[..12];
+    let temp = path.with_file_name(format!(".{name}.{suffix}.tmp"));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(write_err)?;
-    writeln!(file, "{line}").map_err(write_err)?;
-    file.sync_all().map_err(write_err)?;
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    match written {
+        Ok(()) => Ok(temp),
+        Err(source) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(write_err(source))
+        }
+    }
+}
+
+/// Syncs the directory of `path`, so the new name survives a crash.
+fn sync_dir(path: &Path) -> Result<(), KeyError> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|source| KeyError::Write {
+                path: path.into(),
+                source,
+            })?;
+    }
     Ok(())
 }
 
-/// Reads the key file, creating it first if it does not exist.
-pub fn read_or_create(path: &Path) -> Result<[u8; 32], KeyError> {
-    if path.exists() {
-        read(path)
-    } else {
-        create(path)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ring_grows_by_rotation_and_a_one_line_file_is_a_ring() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/receipt.key");
+        assert!(matches!(rotate(&path), Err(KeyError::Missing(_))));
+        let first = create(&path).unwrap();
+        assert_eq!(read_ring(&path).unwrap(), [first]);
+        assert!(matches!(create(&path), Err(KeyError::Exists(_))));
+        let ring = rotate(&path).unwrap();
+        assert_eq!(ring.len(), 2);
+        assert_eq!(ring[0], first);
+        assert_eq!(read_ring(&path).unwrap(), ring);
+        assert_eq!(read_or_create_ring(&path).unwrap(), ring);
+        // No temp files are left behind.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("keys")).unwrap().count(),
+            1
+        );
+
+        std::fs::write(
+            &path,
+            format!("{}\nnot-a-key\n", URL_SAFE_NO_PAD.encode(first)),
+        )
+        .unwrap();
+        let err = read_ring(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
     }
 }

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod pages;
 pub mod preferences;
 pub mod receipt;
+pub mod receipt_file;
 pub mod routes;
 pub mod server;
 pub mod standing;
@@ -37,8 +38,8 @@ pub use routes::app;
 pub struct AppState {
     /// The record store.
     pub store: Arc<store::Store>,
-    /// Signs receipts.
-    pub receipt_key: Arc<receipt::ReceiptKey>,
+    /// Signs receipts (the newest key) and publishes every key of the ring.
+    pub receipt_keys: Arc<receipt::ReceiptKeys>,
     /// Hashes e-mail addresses.
     pub subject_key: Arc<subject::SubjectKey>,
     /// Rate limits.

@@ -69,6 +69,9 @@ pub enum ReceiptError {
     /// The signature does not match.
     #[error("receipt signature does not verify")]
     Signature,
+    /// No key of the set has the header's `kid`.
+    #[error("receipt is signed by key {0:?}, which is not one of the given keys")]
+    UnknownKey(String),
 }
 
 /// The receipt signing key.
@@ -118,25 +121,137 @@ impl ReceiptKey {
         let signature = self.signing.sign(input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
     }
+}
 
-    /// The public key as a JWK set, for `/.well-known/assent-receipt-key`.
-    pub fn jwks(&self) -> serde_json::Value {
-        jwks(&self.verifying_key())
+/// The receipt key ring: every key ever used, oldest first; the newest signs.
+#[derive(Debug, Clone)]
+pub struct ReceiptKeys(Vec<ReceiptKey>);
+
+impl ReceiptKeys {
+    /// The ring from its seeds, oldest first; `None` if there are none.
+    pub fn from_seeds(seeds: &[[u8; 32]]) -> Option<Self> {
+        (!seeds.is_empty())
+            .then(|| Self(seeds.iter().copied().map(ReceiptKey::from_seed).collect()))
     }
+
+    /// The key that signs new receipts: the newest.
+    pub fn current(&self) -> &ReceiptKey {
+        // The constructor refuses an empty ring.
+        &self.0[self.0.len() - 1]
+    }
+
+    /// Signs the claims with the newest key.
+    pub fn sign(&self, claims: &Claims) -> String {
+        self.current().sign(claims)
+    }
+
+    /// Every public half, for verifying.
+    pub fn public(&self) -> PublicKeys {
+        PublicKeys(self.0.iter().map(ReceiptKey::verifying_key).collect())
+    }
+
+    /// The JWK set, newest first, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.public().jwks()
+    }
+}
+
+/// Public receipt keys, as a JWK set publishes them; a receipt is checked against the one
+/// its header's `kid` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeys(Vec<VerifyingKey>);
+
+/// Why a JWK set can't be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwksError {
+    /// Not JSON of the form `{"keys": [...]}`.
+    #[error("not a JWK set: {0}")]
+    Form(String),
+    /// A key that is not an Ed25519 public key, or whose `kid` is not its hash.
+    #[error("key {0} of the JWK set is not an Ed25519 public key (kty OKP, crv Ed25519, x of 32 bytes, kid as published)")]
+    Key(usize),
+    /// No keys at all.
+    #[error("the JWK set holds no keys")]
+    Empty,
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    crv: String,
+    x: String,
+    kid: Option<String>,
+}
+
+impl PublicKeys {
+    /// One key.
+    pub fn one(key: VerifyingKey) -> Self {
+        Self(vec![key])
+    }
+
+    /// The keys of a JWK set (as `/.well-known/jwks.json` serves it).
+    pub fn from_jwks(text: &str) -> Result<Self, JwksError> {
+        let set: JwkSet =
+            serde_json::from_str(text).map_err(|err| JwksError::Form(err.to_string()))?;
+        let keys = set
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, jwk)| {
+                let key = (jwk.kty == "OKP" && jwk.crv == "Ed25519")
+                    .then(|| verifying_key_from_b64(&jwk.x))
+                    .flatten()
+                    .filter(|key| jwk.kid.as_deref().is_none_or(|kid| kid == key_id(key)));
+                key.ok_or(JwksError::Key(i))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(JwksError::Empty);
+        }
+        // A set lists the newest first; kept oldest first, as the ring is.
+        Ok(Self(keys.into_iter().rev().collect()))
+    }
+
+    /// The key with this id.
+    pub fn find(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.0.iter().find(|key| key_id(key) == kid)
+    }
+
+    /// The JWK set, newest (last) first.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<_> = self.0.iter().rev().map(jwk).collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Checks a receipt with the key its header names, and returns what it states.
+    pub fn verify(&self, token: &str) -> Result<Claims, ReceiptError> {
+        let (head, _) = split(token)?;
+        let key = self
+            .find(&head.kid)
+            .ok_or_else(|| ReceiptError::UnknownKey(head.kid.clone()))?;
+        verify(token, key)
+    }
+}
+
+fn jwk(key: &VerifyingKey) -> serde_json::Value {
+    serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "use": "sig",
+        "alg": "EdDSA",
+        "kid": key_id(key),
+        "x": URL_SAFE_NO_PAD.encode(key.as_bytes()),
+    })
 }
 
 /// The JWK set publishing one verifying key.
 pub fn jwks(key: &VerifyingKey) -> serde_json::Value {
-    serde_json::json!({
-        "keys": [{
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "use": "sig",
-            "alg": "EdDSA",
-            "kid": key_id(key),
-            "x": URL_SAFE_NO_PAD.encode(key.as_bytes()),
-        }]
-    })
+    serde_json::json!({ "keys": [jwk(key)] })
 }
 
 /// First 16 hex digits of the SHA-256 of the public key.
@@ -153,19 +268,30 @@ pub fn verifying_key_from_b64(x: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(&bytes).ok()
 }
 
-/// Checks a receipt's signature and returns what it states.
-pub fn verify(token: &str, key: &VerifyingKey) -> Result<Claims, ReceiptError> {
+fn decode_part(part: &str) -> Result<Vec<u8>, ReceiptError> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| ReceiptError::Form)
+}
+
+/// The header and the three parts of a compact JWS.
+fn split(token: &str) -> Result<(Header, [&str; 3]), ReceiptError> {
     let mut parts = token.trim().split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(ReceiptError::Form);
     };
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| ReceiptError::Form);
-    let head: Header = serde_json::from_slice(&decode(header)?).map_err(|_| ReceiptError::Form)?;
+    let head: Header =
+        serde_json::from_slice(&decode_part(header)?).map_err(|_| ReceiptError::Form)?;
     if head.alg != "EdDSA" {
         return Err(ReceiptError::Algorithm);
     }
+    Ok((head, [header, payload, signature]))
+}
+
+/// Checks a receipt's signature against one key and returns what it states.
+pub fn verify(token: &str, key: &VerifyingKey) -> Result<Claims, ReceiptError> {
+    let (_, [header, payload, signature]) = split(token)?;
+    let decode = decode_part;
     let signature = <[u8; 64]>::try_from(decode(signature)?).map_err(|_| ReceiptError::Form)?;
     let signed = &token.trim()[..header.len() + 1 + payload.len()];
     key.verify(signed.as_bytes(), &Signature::from_bytes(&signature))
@@ -218,5 +344,40 @@ mod tests {
             Err(ReceiptError::Signature)
         );
         assert_eq!(verify("a.b", &key.verifying_key()), Err(ReceiptError::Form));
+    }
+
+    #[test]
+    fn a_ring_signs_with_the_newest_and_verifies_by_kid() {
+        let old = ReceiptKeys::from_seeds(&[[3; 32]]).unwrap();
+        let ring = ReceiptKeys::from_seeds(&[[3; 32], [4; 32]]).unwrap();
+        let before = old.sign(&claims());
+        let after = ring.sign(&claims());
+        let public = PublicKeys::from_jwks(&ring.jwks().to_string()).unwrap();
+        assert_eq!(public, ring.public());
+        assert_eq!(public.verify(&before), Ok(claims()));
+        assert_eq!(public.verify(&after), Ok(claims()));
+        assert_eq!(
+            ring.jwks()["keys"][0]["kid"],
+            ring.current().kid(),
+            "newest first"
+        );
+        assert_eq!(
+            old.public().verify(&after),
+            Err(ReceiptError::UnknownKey(ring.current().kid().to_owned()))
+        );
+        assert!(ReceiptKeys::from_seeds(&[]).is_none());
+        for bad in [
+            "[]",
+            r#"{"keys":[]}"#,
+            r#"{"keys":[{"kty":"RSA","crv":"Ed25519","x":"AA"}]}"#,
+        ] {
+            assert!(PublicKeys::from_jwks(bad).is_err(), "{bad}");
+        }
+        let mut wrong_kid = ring.jwks();
+        wrong_kid["keys"][0]["kid"] = "0000000000000000".into();
+        assert_eq!(
+            PublicKeys::from_jwks(&wrong_kid.to_string()),
+            Err(JwksError::Key(0))
+        );
     }
 }

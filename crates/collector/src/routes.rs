@@ -23,12 +23,13 @@ use crate::error::AppError;
 use crate::AppState;
 
 /// Every route and its methods, as the OpenAPI file must list them.
-pub const ROUTES: [(&str, &str); 11] = [
+pub const ROUTES: [(&str, &str); 12] = [
     ("/v1/records", "post"),
     ("/v1/records/{id}/receipt", "get"),
     ("/healthz", "get"),
     ("/metrics", "get"),
     ("/.well-known/assent-receipt-key", "get"),
+    ("/.well-known/jwks.json", "get"),
     ("/v1/links", "post"),
     ("/v1/identity", "post"),
     ("/v1/unsubscribe/{token}", "get"),
@@ -66,7 +67,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/records/{id}/receipt", get(records::receipt))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
-        .route("/.well-known/assent-receipt-key", get(meta::receipt_key))
+        .route("/.well-known/assent-receipt-key", get(meta::jwks))
+        .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/v1/links", post(links::create))
         .route("/v1/identity", post(identity::identify))
         .route(

@@ -194,6 +194,46 @@ fn allowed_href(value: &str, field: &'static str) -> Result<(), FieldError> {
     }
 }
 
+/// An `https:` URL with a host, or an `http:` one on the local machine (for demos and tests).
+fn web_address(value: &str, field: &'static str) -> Result<(), FieldError> {
+    let form = FieldError::Form {
+        field,
+        expected: "an https: URL (http: only for localhost or 127.0.0.1)",
+    };
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(FieldError::Character { field });
+    }
+    let lower = value.to_ascii_lowercase();
+    let authority_ok = |rest: &str, local_only: bool| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    host
+                } else {
+                    authority
+                }
+            });
+        !host.is_empty()
+            && !authority.contains('@')
+            && (!local_only || matches!(host, "localhost" | "127.0.0.1"))
+    };
+    let ok = match (
+        lower.strip_prefix("https://"),
+        lower.strip_prefix("http://"),
+    ) {
+        (Some(rest), _) => authority_ok(rest, false),
+        (None, Some(rest)) => authority_ok(rest, true),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(form)
+    }
+}
+
 checked_string!(
     /// The host name of a covered site, as the site declares it (`data-site`).
     Site, "site", 253, hostname
@@ -231,6 +271,15 @@ checked_string!(
     SubjectToken, "subject_token", 2048, token
 );
 checked_string!(
+    /// A signed receipt, JWS compact serialization: base64url parts and dots.
+    Jws, "receipt.jws", 8192, token
+);
+checked_string!(
+    /// Where a receipt's public keys are published: `https:` with a host, or `http:` for
+    /// `localhost` and `127.0.0.1` only.
+    JwksUri, "keys.jwks_uri", 2048, web_address
+);
+checked_string!(
     /// A link target: `https:` with a host, `mailto:` or `tel:`.
     Href, "href", 2048, allowed_href
 );
@@ -266,6 +315,28 @@ mod tests {
             "mailto:",
         ] {
             assert!(Href::try_from(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn jwks_uris_are_https_or_local_http() {
+        for ok in [
+            "https://consent.qualys.com/.well-known/jwks.json",
+            "http://127.0.0.1:8787/.well-known/jwks.json",
+            "http://localhost/.well-known/jwks.json",
+        ] {
+            assert!(JwksUri::try_from(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://consent.qualys.com/.well-known/jwks.json",
+            "http://127.0.0.1.evil.com/",
+            "http://localhost@evil.com/",
+            "https:///x",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https://x.com/ a",
+        ] {
+            assert!(JwksUri::try_from(bad).is_err(), "{bad:?}");
         }
     }
 

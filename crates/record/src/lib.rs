@@ -10,13 +10,19 @@ mod error;
 mod fields;
 mod notice;
 mod purpose;
+mod receipt_file;
 mod record;
 
 pub use canonical::{sha256_hex, ContentHash};
 pub use error::FieldError;
 pub use fields::{
-    Email, Href, Language, NoticeId, NoticeVersion, PlainText, Site, SubjectToken, WidgetVersion,
+    Email, Href, JwksUri, Jws, Language, NoticeId, NoticeVersion, PlainText, Site, SubjectToken,
+    WidgetVersion,
 };
 pub use notice::{Block, Contact, Inline, Link, Notice, NoticePurpose, Section};
 pub use purpose::{ConsentState, LawfulBasis, PurposeChoice, PurposeId, Purposes};
+pub use receipt_file::{
+    CollectionMethod, Controller, FileVersion, KeysRef, ReceiptAnswer, ReceiptFile, ReceiptPurpose,
+    SignedReceipt,
+};
 pub use record::{ConsentRecord, NoticeRef, Source};

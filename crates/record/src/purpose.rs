@@ -136,16 +136,27 @@ struct PurposeChoiceWire {
 impl TryFrom<PurposeChoiceWire> for PurposeChoice {
     type Error = FieldError;
     fn try_from(wire: PurposeChoiceWire) -> Result<Self, FieldError> {
-        let fits = wire.basis == wire.purpose.basis()
-            && (wire.state.is_some() == wire.purpose.is_optional());
+        Self::new(wire.purpose, wire.basis, wire.state)
+    }
+}
+
+impl PurposeChoice {
+    /// A purpose with this basis and state, if they fit it: an optional purpose has basis
+    /// consent and a state, a mandatory one basis contract and none.
+    pub fn new(
+        purpose: PurposeId,
+        basis: LawfulBasis,
+        state: Option<ConsentState>,
+    ) -> Result<Self, FieldError> {
+        let fits = basis == purpose.basis() && (state.is_some() == purpose.is_optional());
         if !fits {
             return Err(FieldError::Basis {
-                purpose: wire.purpose.as_str(),
-                basis: match wire.purpose.basis() {
+                purpose: purpose.as_str(),
+                basis: match purpose.basis() {
                     LawfulBasis::Consent => "consent",
                     LawfulBasis::Contract => "contract",
                 },
-                state_rule: if wire.purpose.is_optional() {
+                state_rule: if purpose.is_optional() {
                     " and a state, granted or denied"
                 } else {
                     " and no state"
@@ -153,14 +164,12 @@ impl TryFrom<PurposeChoiceWire> for PurposeChoice {
             });
         }
         Ok(Self {
-            purpose: wire.purpose,
-            basis: wire.basis,
-            state: wire.state,
+            purpose,
+            basis,
+            state,
         })
     }
-}
 
-impl PurposeChoice {
     /// An optional purpose with the visitor's state.
     ///
     /// Returns `None` for a purpose that is not optional.

@@ -9,7 +9,7 @@ use super::CommandError;
 use crate::admin::AdminKeys;
 use crate::config::Settings;
 use crate::keys;
-use crate::receipt::ReceiptKey;
+use crate::receipt::ReceiptKeys;
 use crate::store::Store;
 use crate::subject::SubjectKey;
 use crate::token::LinkKey;
@@ -27,15 +27,22 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         None => None,
     };
     let store = Arc::new(store);
-    let receipt_seed = match &settings.receipt_key {
-        Some(path) => keys::read_or_create(path)?,
+    let receipt_seeds = match &settings.receipt_key {
+        Some(path) => keys::read_or_create_ring(path)?,
         None => {
             tracing::warn!(
                 "no --receipt-key: receipts are signed with a key that dies with this process"
             );
-            keys::random()?
+            vec![keys::random()?]
         }
     };
+    let receipt_keys = ReceiptKeys::from_seeds(&receipt_seeds)
+        .ok_or(CommandError::Usage("the receipt key file holds no key"))?;
+    tracing::info!(
+        kid = receipt_keys.current().kid(),
+        keys = receipt_seeds.len(),
+        "signing receipts"
+    );
     let subject_secret = match &settings.subject_key {
         Some(path) => keys::read_or_create(path)?,
         None => {
@@ -79,7 +86,7 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
     ));
     let state = AppState {
         store: store.clone(),
-        receipt_key: Arc::new(ReceiptKey::from_seed(receipt_seed)),
+        receipt_keys: Arc::new(receipt_keys),
         subject_key: Arc::new(SubjectKey::new(subject_secret)),
         limits: limits.clone(),
         metrics: Arc::new(metrics::Metrics::default()),

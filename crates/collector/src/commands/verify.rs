@@ -1,48 +1,52 @@
-//! `verify`: the chain, the stored receipts, or one receipt.
+//! `verify`: the chain, the stored receipts, one receipt, or a receipt file.
 
 use std::ops::ControlFlow;
 use std::process::ExitCode;
 
-use ed25519_dalek::VerifyingKey;
 use serde_json::json;
 
 use super::CommandError;
 use crate::chain;
 use crate::config::VerifyArgs;
-use crate::keys;
-use crate::receipt::{self, ReceiptKey};
+use crate::keys::{self, KeyError};
+use crate::receipt::{self, PublicKeys, ReceiptKeys};
 use crate::store::{Store, StoreError, Stored};
 
-/// `verify`: checks one receipt, or walks the chain (and every stored receipt when a key
-/// is given). Exit status 1 when something fails.
+/// `verify`: checks one receipt or receipt file, or walks the chain (and every stored
+/// receipt when keys are given). Exit status 1 when something fails.
 pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
-    let key =
-        match (&args.receipt_key, &args.public_key) {
-            (Some(path), _) => Some(ReceiptKey::from_seed(keys::read(path)?).verifying_key()),
-            (None, Some(x)) => Some(receipt::verifying_key_from_b64(x).ok_or(
-                CommandError::Usage("--public-key must be the JWK's x: 32 bytes in base64url"),
-            )?),
-            (None, None) => None,
-        };
+    let keys = public_keys(&args)?;
+    let needs_keys =
+        CommandError::Usage("checking a receipt needs --receipt-key, --jwks or --public-key");
     if let Some(token) = &args.receipt {
-        let key = key.ok_or(CommandError::Usage(
-            "checking a receipt needs --receipt-key or --public-key",
-        ))?;
-        return Ok(match receipt::verify(token, &key) {
+        let keys = keys.ok_or(needs_keys)?;
+        return Ok(match keys.verify(token) {
             Ok(claims) => report(json!({ "ok": true, "claims": claims })),
             Err(err) => report(json!({ "ok": false, "reason": err.to_string() })),
         });
     }
+    if let Some(path) = &args.receipt_file {
+        let keys = keys.ok_or(needs_keys)?;
+        let outcome = std::fs::read_to_string(path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))
+            .and_then(|text| {
+                crate::receipt_file::check(&text, &keys).map_err(|err| err.to_string())
+            });
+        return Ok(match outcome {
+            Ok(claims) => report(json!({ "ok": true, "claims": claims })),
+            Err(reason) => report(json!({ "ok": false, "reason": reason })),
+        });
+    }
 
     let store = Store::open_existing(&args.database.url).await?;
-    let outcome = walk(&store, key.as_ref()).await;
+    let outcome = walk(&store, keys.as_ref()).await;
     store.close().await;
     Ok(match outcome? {
         Ok(chain) => report(json!({
             "ok": true,
             "verified": chain.verified,
             "head": chain.head,
-            "receipts_checked": key.is_some(),
+            "receipts_checked": keys.is_some(),
         })),
         Err(broken) => report(json!({
             "ok": false,
@@ -52,6 +56,35 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
             "reason": broken.reason,
         })),
     })
+}
+
+/// The public keys given: a key ring file, a JWK set file, or one key.
+fn public_keys(args: &VerifyArgs) -> Result<Option<PublicKeys>, CommandError> {
+    if let Some(path) = &args.receipt_key {
+        let ring = ReceiptKeys::from_seeds(&keys::read_ring(path)?)
+            .ok_or_else(|| KeyError::Form(path.clone()))?;
+        return Ok(Some(ring.public()));
+    }
+    if let Some(path) = &args.jwks {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        return PublicKeys::from_jwks(&text)
+            .map(Some)
+            .map_err(|source| CommandError::Jwks {
+                path: path.clone(),
+                source,
+            });
+    }
+    match &args.public_key {
+        Some(x) => Ok(Some(PublicKeys::one(
+            receipt::verifying_key_from_b64(x).ok_or(CommandError::Usage(
+                "--public-key must be the JWK's x: 32 bytes in base64url",
+            ))?,
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// A chain that verified.
@@ -76,11 +109,11 @@ pub struct BrokenAt {
     pub reason: String,
 }
 
-/// Re-walks the whole chain in order; with a key, also checks every stored receipt
-/// against its row.
+/// Re-walks the whole chain in order; with keys, also checks every stored receipt against
+/// its row, each with the key its header names.
 pub async fn walk(
     store: &Store,
-    key: Option<&VerifyingKey>,
+    keys: Option<&PublicKeys>,
 ) -> Result<Result<Verified, BrokenAt>, StoreError> {
     let mut walker = chain::Walker::default();
     let broken = store
@@ -89,7 +122,7 @@ pub async fn walk(
                 .check(&stored.chain_row())
                 .err()
                 .map(|e| e.to_string())
-                .or_else(|| receipt_problem(&stored, key?));
+                .or_else(|| receipt_problem(&stored, keys?));
             match broken {
                 Some(reason) => ControlFlow::Break(BrokenAt {
                     verified: walker.verified(),
@@ -111,8 +144,8 @@ pub async fn walk(
 }
 
 /// What is wrong with a row's stored receipt, if anything.
-fn receipt_problem(stored: &Stored, key: &VerifyingKey) -> Option<String> {
-    match receipt::verify(&stored.receipt, key) {
+fn receipt_problem(stored: &Stored, keys: &PublicKeys) -> Option<String> {
+    match keys.verify(&stored.receipt) {
         Ok(c)
             if c.seq == stored.seq
                 && c.chain_hash == stored.chain_hash

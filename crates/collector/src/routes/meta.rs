@@ -25,7 +25,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `GET /.well-known/assent-receipt-key`: the JWK set that verifies receipts.
-pub async fn receipt_key(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(state.receipt_key.jwks())
+/// `GET /.well-known/jwks.json` (and the older `/.well-known/assent-receipt-key`): every
+/// key of the receipt ring, newest first. Public data, so any page may read it (a verify
+/// page can live on another origin) and caches may keep it a few minutes.
+pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        Json(state.receipt_keys.jwks()),
+    )
 }

@@ -117,7 +117,7 @@ pub(crate) async fn append_signed(
     record: ConsentRecord,
     subject: Option<String>,
 ) -> Result<Appended, AppError> {
-    let key = state.receipt_key.clone();
+    let key = state.receipt_keys.clone();
     let store = state.store.clone();
     // Run the write to completion even if the client goes away meanwhile.
     let appended = tokio::spawn(async move {

@@ -48,10 +48,9 @@ impl WebhookSecret {
 
     /// Reads the secret file, first writing a new random secret to it if it is missing.
     pub fn read_or_create(path: &Path) -> Result<Self, SecretError> {
-        if !path.exists() {
-            let bytes = keys::random()?;
-            keys::write_new(path, &format!("{PREFIX}{}", STANDARD.encode(bytes)))?;
-        }
+        keys::ensure(path, || {
+            Ok(format!("{PREFIX}{}", STANDARD.encode(keys::random()?)))
+        })?;
         let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
             path: path.into(),
             source,

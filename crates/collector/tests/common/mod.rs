@@ -13,7 +13,7 @@ use std::sync::Arc;
 use assent_collector::admin::AdminKeys;
 use assent_collector::limit::Limits;
 use assent_collector::metrics::Metrics;
-use assent_collector::receipt::ReceiptKey;
+use assent_collector::receipt::ReceiptKeys;
 use assent_collector::store::{Database, Store};
 use assent_collector::subject::SubjectKey;
 use assent_collector::token::LinkKey;
@@ -69,7 +69,7 @@ pub fn sqlite_url(database: &Database) -> String {
 pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState {
     AppState {
         store: Arc::new(Store::open(database).await.unwrap()),
-        receipt_key: Arc::new(ReceiptKey::from_seed(RECEIPT_SEED)),
+        receipt_keys: Arc::new(ReceiptKeys::from_seeds(&[RECEIPT_SEED]).unwrap()),
         subject_key: Arc::new(SubjectKey::new([9; 32])),
         limits: Arc::new(Limits::per_minute(per_ip, per_site)),
         metrics: Arc::new(Metrics::default()),

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use assent_collector::commands::walk;
-use assent_collector::receipt::{self, ReceiptKey};
+use assent_collector::receipt::{self, PublicKeys, ReceiptKey};
 use assent_collector::store::Database;
 use axum::http::{Request, StatusCode};
 use sqlx::Executor;
@@ -75,7 +75,7 @@ pub async fn chain_detects_a_modified_row(database: &Database, url: &str, bypass
         );
         ids.push(id);
     }
-    let key = ReceiptKey::from_seed(RECEIPT_SEED).verifying_key();
+    let key = PublicKeys::one(ReceiptKey::from_seed(RECEIPT_SEED).verifying_key());
     let good = walk(&state.store, Some(&key)).await.unwrap().unwrap();
     assert_eq!(good.verified, before + 3);
 

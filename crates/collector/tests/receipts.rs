@@ -1,0 +1,410 @@
+//! Receipt keys and receipt files: the JWK set route, key rotation with the real binary,
+//! `verify --receipt-file`, and key files made by several processes at once.
+
+mod common;
+
+use std::path::Path;
+
+use assent_collector::receipt::{PublicKeys, ReceiptKeys};
+use assent_record::{ConsentRecord, Controller, JwksUri, Notice, ReceiptAnswer, ReceiptFile};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use common::process::{self, Server};
+use common::{new_id, record, send, sqlite, state};
+use serde_json::Value;
+
+const NOTICE: &str = include_str!("../../../notices/qualys-privacy-highlights.en.json");
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The `kid` in a receipt's JWS header.
+fn kid_of(jws: &str) -> String {
+    let header = jws.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// POSTs `body` to a running server; returns its answer, which must be a 201.
+async fn post(server: &Server, body: &Value) -> Value {
+    let reply = reqwest::Client::new()
+        .post(format!("http://{}/v1/records", server.addr))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    reply.json().await.unwrap()
+}
+
+/// POSTs a new record; returns the record as sent and the answer.
+async fn post_record(server: &Server) -> (Value, Value) {
+    let body = record(&new_id());
+    let answer = post(server, &body).await;
+    (body, answer)
+}
+
+/// A temp directory and the path of an SQLite file in it.
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = path_str(&dir.path().join("records.db")).to_owned();
+    (dir, db)
+}
+
+async fn fetch_jwks(server: &Server) -> String {
+    reqwest::get(format!("http://{}/.well-known/jwks.json", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The receipt file a visitor would download for this record and answer.
+fn receipt_file(sent: &Value, answer: &Value, server: &Server) -> Value {
+    let record: ConsentRecord = serde_json::from_value(sent.clone()).unwrap();
+    let answer: ReceiptAnswer = serde_json::from_value(answer.clone()).unwrap();
+    let notice: Notice = serde_json::from_str(NOTICE).unwrap();
+    let jwks_uri =
+        JwksUri::try_from(format!("http://{}/.well-known/jwks.json", server.addr)).unwrap();
+    let file =
+        ReceiptFile::new(&record, &answer, Controller::from_notice(&notice), jwks_uri).unwrap();
+    serde_json::to_value(file).unwrap()
+}
+
+#[tokio::test]
+async fn the_jwks_route_publishes_every_key_newest_first_to_any_origin() {
+    let (_dir, db) = sqlite();
+    let mut state = state(&db, 0, 0).await;
+    let ring = ReceiptKeys::from_seeds(&[common::RECEIPT_SEED, [6; 32]]).unwrap();
+    state.receipt_keys = std::sync::Arc::new(ring.clone());
+    let get = |uri: &str, origin: &str| {
+        Request::get(uri)
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // Any page may read it: a verify page on another origin too.
+    for (origin, allowed) in [
+        ("https://verify.example.org", "*"),
+        (common::ORIGIN, common::ORIGIN),
+    ] {
+        for uri in ["/.well-known/jwks.json", "/.well-known/assent-receipt-key"] {
+            let reply = send(&state, get(uri, origin)).await;
+            assert_eq!(reply.status, StatusCode::OK);
+            assert_eq!(reply.headers["cache-control"], "public, max-age=300");
+            assert_eq!(reply.headers["access-control-allow-origin"], allowed);
+            let jwks = reply.json();
+            let kids: Vec<&str> = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap())
+                .collect();
+            assert_eq!(kids.len(), 2);
+            assert_eq!(kids[0], ring.current().kid(), "newest first");
+            assert_eq!(jwks, ring.jwks());
+        }
+    }
+    // A receipt the server signs names the newest key.
+    let created = send(&state, common::post_new()).await.json();
+    assert_eq!(
+        kid_of(created["receipt"].as_str().unwrap()),
+        ring.current().kid()
+    );
+}
+
+#[tokio::test]
+async fn a_receipt_signed_before_a_rotation_still_verifies_after_it() {
+    let (dir, db) = temp_db();
+    let key = dir.path().join("receipt.key");
+    let key_s = path_str(&key);
+
+    let missing = process::run(&["keygen", "--rotate", "--receipt-key", key_s]);
+    assert!(!missing.status.success());
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(message.contains("does not exist"), "{message}");
+    assert!(!key.exists(), "a refused rotation makes no file");
+
+    let made = process::run(&["keygen", "--receipt-key", key_s]);
+    assert!(made.status.success());
+    let first: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let old_kid = first["keys"][0]["kid"].as_str().unwrap().to_owned();
+
+    let server = Server::start(&db, &["--receipt-key", key_s]);
+    let (sent_before, before) = post_record(&server).await;
+    let file_before = receipt_file(&sent_before, &before, &server);
+    drop(server);
+    let jws_before = before["receipt"].as_str().unwrap();
+    assert_eq!(kid_of(jws_before), old_kid);
+
+    let rotated = process::run(&["keygen", "--rotate", "--receipt-key", key_s]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let jwks: Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    let new_kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(jwks["keys"][1]["kid"], old_kid.as_str(), "newest first");
+    assert_eq!(std::fs::read_to_string(&key).unwrap().lines().count(), 2);
+    assert!(
+        !process::run(&["keygen", "--receipt-key", key_s])
+            .status
+            .success(),
+        "keygen without --rotate never overwrites"
+    );
+    assert_eq!(std::fs::read_to_string(&key).unwrap().lines().count(), 2);
+
+    let server = Server::start(&db, &["--receipt-key", key_s]);
+    let (sent_after, after) = post_record(&server).await;
+    let jws_after = after["receipt"].as_str().unwrap();
+    assert_eq!(kid_of(jws_after), new_kid, "new receipts carry the new kid");
+
+    // Via the JWK set the server publishes ...
+    let published = fetch_jwks(&server).await;
+    assert_eq!(serde_json::from_str::<Value>(&published).unwrap(), jwks);
+    let keys = PublicKeys::from_jwks(&published).unwrap();
+    assert_eq!(
+        keys.verify(jws_before).unwrap().record_id,
+        sent_before["record_id"]
+    );
+    assert_eq!(
+        keys.verify(jws_after).unwrap().record_id,
+        sent_after["record_id"]
+    );
+    let jwks_file = dir.path().join("jwks.json");
+    std::fs::write(&jwks_file, &published).unwrap();
+    let receipt_file_path = dir.path().join("before.json");
+    std::fs::write(&receipt_file_path, file_before.to_string()).unwrap();
+    drop(server);
+
+    // ... and from the CLI, by key file or JWK set file.
+    for keys in [["--receipt-key", key_s], ["--jwks", path_str(&jwks_file)]] {
+        for receipt in [jws_before, jws_after] {
+            let (ok, report) = process::verify(&db, &[&["--receipt", receipt], &keys[..]].concat());
+            assert!(ok, "{report}");
+        }
+        let (ok, report) = process::verify(
+            &db,
+            &[&["--receipt-file", path_str(&receipt_file_path)], &keys[..]].concat(),
+        );
+        assert!(ok, "{report}");
+        let (ok, report) = process::verify(&db, &keys);
+        assert!(ok, "the chain walk checks receipts of both keys: {report}");
+        assert_eq!(report["verified"], 2);
+        assert_eq!(report["receipts_checked"], true);
+    }
+    // The old key alone does not know the new receipts.
+    let old_only = dir.path().join("old.json");
+    let mut old_set = jwks.clone();
+    old_set["keys"].as_array_mut().unwrap().remove(0);
+    std::fs::write(&old_only, old_set.to_string()).unwrap();
+    let (ok, report) = process::verify(
+        &db,
+        &["--receipt", jws_after, "--jwks", path_str(&old_only)],
+    );
+    assert!(!ok);
+    assert!(
+        report["reason"].as_str().unwrap().contains(&new_kid),
+        "{report}"
+    );
+}
+
+/// Writes `file` and runs `verify --receipt-file` on it with `keys`.
+fn verify_file(dir: &Path, name: &str, file: &str, keys: &[&str]) -> (bool, Value) {
+    let path = dir.join(name);
+    std::fs::write(&path, file).unwrap();
+    process::verify(
+        "unused.db",
+        &[&["--receipt-file", path_str(&path)], keys].concat(),
+    )
+}
+
+fn reason(report: &Value) -> &str {
+    report["reason"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() {
+    let (dir, db) = temp_db();
+    let key = dir.path().join("receipt.key");
+    let key_s = path_str(&key);
+    let server = Server::start(&db, &["--receipt-key", key_s]);
+    let (sent, answer) = post_record(&server).await;
+    let file = receipt_file(&sent, &answer, &server);
+    drop(server);
+    let keys = ["--receipt-key", key_s];
+    let d = dir.path();
+
+    assert_eq!(file["version"], "assent-receipt-file/1");
+    assert_eq!(file["receipt_id"], sent["record_id"]);
+    assert_eq!(file["controller"]["name"], "Qualys, Inc.");
+    assert!(file["controller"]["contact"]["address"].is_string());
+    assert_eq!(file["collection_method"], "web widget");
+    assert_eq!(file["recorded_at"], answer["received_at"]);
+    assert_eq!(file["purposes"][1]["lawful_basis"], "consent");
+    let (ok, report) = verify_file(d, "genuine.json", &file.to_string(), &keys);
+    assert!(ok, "{report}");
+    assert_eq!(report["claims"]["record_id"], sent["record_id"]);
+    assert_eq!(report["claims"]["purposes"], sent["purposes"]);
+
+    // A state flipped in the record and its summary: the signed purposes and digest differ.
+    let mut flipped = file.clone();
+    assert_eq!(flipped["record"]["purposes"][1]["state"], "denied");
+    flipped["record"]["purposes"][1]["state"] = "granted".into();
+    flipped["purposes"][1]["state"] = "granted".into();
+    let (ok, report) = verify_file(d, "flipped.json", &flipped.to_string(), &keys);
+    assert!(!ok);
+    assert!(reason(&report).contains("purposes differs"), "{report}");
+
+    // Only the summary changed: the record still matches the receipt, the summary does not.
+    let mut summary = file.clone();
+    summary["site"] = "www.qualys.com".into();
+    let (ok, report) = verify_file(d, "summary.json", &summary.to_string(), &keys);
+    assert!(!ok);
+    assert!(
+        reason(&report).contains("site does not match its record"),
+        "{report}"
+    );
+    let mut when = file.clone();
+    when["consent_timestamp"] = "2026-12-01T00:00:00Z".into();
+    let (ok, report) = verify_file(d, "when.json", &when.to_string(), &keys);
+    assert!(!ok);
+    assert!(reason(&report).contains("consent_timestamp"), "{report}");
+
+    // A claim changed in the signed payload: the signature fails.
+    let jws = file["receipt"]["jws"].as_str().unwrap();
+    let parts: Vec<&str> = jws.split('.').collect();
+    let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let forged = URL_SAFE_NO_PAD.encode(payload.replace("\"denied\"", "\"granted\""));
+    let mut claim = flipped.clone();
+    claim["receipt"]["jws"] = format!("{}.{forged}.{}", parts[0], parts[2]).into();
+    let (ok, report) = verify_file(d, "claim.json", &claim.to_string(), &keys);
+    assert!(!ok);
+    assert!(
+        reason(&report).contains("signature does not verify"),
+        "{report}"
+    );
+
+    // A receipt signed by another key: its kid is not in the set.
+    let other = ReceiptKeys::from_seeds(&[[42; 32]]).unwrap();
+    let other_jwks = d.join("other.json");
+    std::fs::write(&other_jwks, other.jwks().to_string()).unwrap();
+    let (ok, report) = verify_file(
+        d,
+        "genuine.json",
+        &file.to_string(),
+        &["--jwks", path_str(&other_jwks)],
+    );
+    assert!(!ok);
+    assert!(
+        reason(&report).contains("not one of the given keys"),
+        "{report}"
+    );
+    let ring = ReceiptKeys::from_seeds(&assent_collector::keys::read_ring(&key).unwrap()).unwrap();
+    let claims = ring.public().verify(jws).unwrap();
+    let mut resigned = file.clone();
+    resigned["receipt"]["jws"] = other.sign(&claims).into();
+    let (ok, report) = verify_file(d, "resigned.json", &resigned.to_string(), &keys);
+    assert!(!ok);
+    assert!(
+        reason(&report).contains("not one of the given keys"),
+        "{report}"
+    );
+
+    // Garbled, truncated, with an e-mail, with an unknown field, or not there at all:
+    // a reason, never a panic.
+    let text = file.to_string();
+    let mut with_email = file.clone();
+    with_email["record"]["email"] = "ada@example.com".into();
+    let mut unknown = file.clone();
+    unknown["extra"] = true.into();
+    let mut http_keys = file.clone();
+    http_keys["keys"]["jwks_uri"] = "http://consent.qualys.com/.well-known/jwks.json".into();
+    for (name, bad) in [
+        ("garbled.json", "{not json".to_owned()),
+        ("truncated.json", text[..text.len() / 2].to_owned()),
+        ("email.json", with_email.to_string()),
+        ("unknown.json", unknown.to_string()),
+        ("http.json", http_keys.to_string()),
+        (
+            "binary.json",
+            String::from_utf8_lossy(&[0xff, 0, 7]).into_owned(),
+        ),
+    ] {
+        let (ok, report) = verify_file(d, name, &bad, &keys);
+        assert!(!ok, "{name}");
+        assert!(
+            reason(&report).starts_with("not a valid receipt file"),
+            "{name}: {report}"
+        );
+    }
+    let (ok, report) = process::verify(
+        "unused.db",
+        &[
+            &["--receipt-file", path_str(&d.join("missing.json"))],
+            &keys[..],
+        ]
+        .concat(),
+    );
+    assert!(!ok);
+    assert!(reason(&report).contains("cannot read"), "{report}");
+}
+
+#[tokio::test]
+async fn serve_processes_started_at_once_on_new_key_paths_all_start_with_the_same_keys() {
+    let (dir, db) = temp_db();
+    let keys = dir.path().join("keys");
+    let (receipt, subject, link) = (
+        keys.join("receipt.key"),
+        keys.join("subject.key"),
+        keys.join("link.key"),
+    );
+    let args = [
+        "--receipt-key",
+        path_str(&receipt),
+        "--subject-key",
+        path_str(&subject),
+        "--link-key",
+        path_str(&link),
+    ];
+    // Migrated first: this test is about the key files, not about creating the database.
+    drop(Server::start(&db, &[]));
+    let starting: Vec<_> = (0..6).map(|_| Server::spawn(&db, &args)).collect();
+    let servers: Vec<Server> = starting.into_iter().map(|s| s.ready()).collect();
+
+    let mut kids = Vec::new();
+    let mut jwks = Vec::new();
+    for server in &servers {
+        let mut body = record(&new_id());
+        body["email"] = "ada@example.com".into();
+        let answer = post(server, &body).await;
+        kids.push(kid_of(answer["receipt"].as_str().unwrap()));
+        jwks.push(fetch_jwks(server).await);
+    }
+    drop(servers);
+    assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
+    assert!(jwks.iter().all(|set| *set == jwks[0]));
+    for file in [&receipt, &subject, &link] {
+        assert_eq!(std::fs::read_to_string(file).unwrap().lines().count(), 1);
+    }
+    assert_eq!(
+        std::fs::read_dir(&keys).unwrap().count(),
+        3,
+        "no temp files left"
+    );
+    // One subject key: the same address has one subject across the six processes.
+    let subjects: std::collections::BTreeSet<String> = process::export(&db)
+        .iter()
+        .map(|line| line["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    let (ok, report) = process::verify(&db, &["--receipt-key", path_str(&receipt)]);
+    assert!(ok, "{report}");
+}

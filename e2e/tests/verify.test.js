@@ -1,0 +1,233 @@
+// The verify page with a real collector: a receipt file made from a real POST's answer is
+// shown as genuine with its purposes, a tampered copy is not, and after `keygen --rotate`
+// and a restart the old file still verifies through the published JWK set. The page is
+// served by the collector (`--static-dir`) from the files Trunk copies into dist/.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+
+import { launchBrowser } from '../harness/browser.js';
+import { ensureCollectorBinary, startCollector } from '../harness/collector.js';
+import { defaultNotice, root } from '../harness/paths.js';
+
+const run = promisify(execFile);
+const PAGE_FILES = ['verify.html', 'verify.js', 'verify.css', 'demo.css'];
+
+let browser;
+let www;
+before(async () => {
+  ensureCollectorBinary();
+  browser = await launchBrowser();
+  www = mkdtempSync(join(tmpdir(), 'assent-e2e-verify-'));
+  for (const name of PAGE_FILES) copyFileSync(join(root, 'www', name), join(www, name));
+});
+after(async () => {
+  await browser?.close();
+  if (www) rmSync(www, { recursive: true, force: true });
+});
+
+/** A record in its canonical form (schema key order, purposes in the notice's order). */
+function record(states) {
+  return {
+    record_id: crypto.randomUUID(),
+    site: 'pci.qualys.com',
+    notice: { id: 'qualys-privacy-highlights', version: '2011-12-31', hash: `sha256:${'ab'.repeat(32)}` },
+    language: 'en',
+    purposes: [
+      { purpose: 'new_products', basis: 'consent', state: states.new_products },
+      { purpose: 'updates', basis: 'consent', state: states.updates },
+      { purpose: 'security', basis: 'contract' },
+    ],
+    gpc: false,
+    widget_version: '0.1.0',
+    client_time: '2026-12-02T06:30:00.123Z',
+  };
+}
+
+async function post(collector, body) {
+  const response = await fetch(collector.endpoint, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 201);
+  return response.json();
+}
+
+/** The receipt file for a record and the collector's answer (as ReceiptFile::new makes it). */
+function receiptFile(original, answer, collector) {
+  const sent = structuredClone(original);
+  const notice = defaultNotice();
+  const contact = notice.sections.flatMap((s) => s.blocks).find((b) => b.contact).contact;
+  return {
+    version: 'assent-receipt-file/1',
+    receipt_id: sent.record_id,
+    controller: { name: notice.organisation, contact },
+    notice: sent.notice,
+    collection_method: 'web widget',
+    consent_timestamp: sent.client_time,
+    recorded_at: answer.received_at,
+    site: sent.site,
+    purposes: sent.purposes.map(({ purpose, basis, state }) => (state ? { purpose, lawful_basis: basis, state } : { purpose, lawful_basis: basis })),
+    record: sent,
+    receipt: { jws: answer.receipt, seq: answer.seq, chain_hash: answer.chain_hash },
+    keys: { jwks_uri: `${collector.origin}/.well-known/jwks.json` },
+  };
+}
+
+function kidOf(jws) {
+  return JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString()).kid;
+}
+
+async function cliVerifyFile(collector, path) {
+  try {
+    const { stdout } = await run(ensureCollectorBinary(), ['verify', '--receipt-file', path, '--receipt-key', collector.receiptKey]);
+    return JSON.parse(stdout);
+  } catch (error) {
+    return JSON.parse(error.stdout);
+  }
+}
+
+/** Opens the verify page, keeping every request it makes and every CSP violation. */
+async function openPage(context, collector) {
+  const page = await context.newPage();
+  const requests = [];
+  page.on('request', (request) => requests.push(request.url()));
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.effectiveDirective), true);
+  });
+  await page.goto(`${collector.origin}/verify.html`);
+  return { page, requests };
+}
+
+/** Chooses the file and waits for the verdict of that check (not an earlier one). */
+async function check(page, path, start = () => page.locator('#receipt-file').setInputFiles(path)) {
+  const verdict = page.locator('#verdict');
+  const before = Number(await verdict.getAttribute('data-check') ?? 0);
+  await start();
+  await page.locator(`#verdict[data-check="${before + 1}"]`).waitFor();
+  return (await verdict.textContent()).trim();
+}
+
+async function purposesShown(page) {
+  return page.locator('#purposes tr').evaluateAll((rows) => rows.map((row) => [row.dataset.purpose, row.cells[2].textContent]));
+}
+
+test('the verify page: genuine, tampered, and an old receipt after a key rotation', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-files-'));
+  let collector = await startCollector({ allowedOrigins: ['http://127.0.0.1:9'], staticDir: www });
+  const context = await browser.newContext();
+  try {
+    const sent = record({ new_products: 'granted', updates: 'denied' });
+    const answer = await post(collector, sent);
+    const genuinePath = join(dir, 'receipt.json');
+    writeFileSync(genuinePath, JSON.stringify(receiptFile(sent, answer, collector), null, 2));
+    assert.equal((await cliVerifyFile(collector, genuinePath)).ok, true, 'the CLI accepts the file the test built');
+
+    const { page, requests } = await openPage(context, collector);
+    const shown = await check(page, genuinePath);
+    assert.match(shown, /^Genuine\./, shown);
+    assert.equal(await page.locator('#details').isVisible(), true);
+    assert.deepEqual(await purposesShown(page), [
+      ['new_products', 'granted'],
+      ['updates', 'denied'],
+      ['security', 'always sent (needed for the service)'],
+    ]);
+    const facts = await page.locator('#facts').textContent();
+    assert.match(facts, /pci\.qualys\.com/);
+    assert.match(facts, /Qualys, Inc\./);
+    assert.match(facts, new RegExp(answer.received_at.replace(/[.]/g, '\\.')));
+    assert.equal(await page.locator('#verdict').getAttribute('role'), 'status', 'the verdict is a live region');
+    // Only the page itself and the JWK set were fetched.
+    const fetched = requests.map((url) => new URL(url).pathname);
+    assert.deepEqual(fetched.filter((path) => !PAGE_FILES.map((f) => `/${f}`).includes(path)), ['/.well-known/jwks.json']);
+
+    // A state flipped in the record and in the summary: the signed purposes differ.
+    const flipped = receiptFile(sent, answer, collector);
+    flipped.record.purposes[1].state = 'granted';
+    flipped.purposes[1].state = 'granted';
+    const flippedPath = join(dir, 'flipped.json');
+    writeFileSync(flippedPath, JSON.stringify(flipped));
+    const refused = await check(page, flippedPath);
+    assert.match(refused, /^Not genuine\./, refused);
+    assert.match(refused, /purposes differs/);
+    assert.equal(await page.locator('#details').isVisible(), false, 'nothing of a forged file is shown as fact');
+    assert.equal((await cliVerifyFile(collector, flippedPath)).ok, false);
+
+    // The signed payload itself changed to match the flipped file: the signature fails.
+    const [head, payload, signature] = answer.receipt.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    claims.purposes[1].state = 'granted';
+    flipped.receipt.jws = `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    const forgedPath = join(dir, 'forged.json');
+    writeFileSync(forgedPath, JSON.stringify(flipped));
+    assert.match(await check(page, forgedPath), /^Not genuine\. The signature does not verify/);
+    assert.equal((await cliVerifyFile(collector, forgedPath)).ok, false);
+
+    // Another field the receipt does not state, changed: caught by the digest.
+    const language = receiptFile(sent, answer, collector);
+    language.record.language = 'de';
+    const languagePath = join(dir, 'language.json');
+    writeFileSync(languagePath, JSON.stringify(language));
+    assert.match(await check(page, languagePath), /^Not genuine\..*digest differs/);
+
+    // A field receipt files do not have.
+    const extra = receiptFile(sent, answer, collector);
+    extra.verified_by = 'the company';
+    const extraPath = join(dir, 'extra.json');
+    writeFileSync(extraPath, JSON.stringify(extra));
+    assert.match(await check(page, extraPath), /^Not genuine\. Not a receipt file: it has a field "verified_by"/);
+    assert.equal((await cliVerifyFile(collector, extraPath)).ok, false);
+
+    // Garbled.
+    const garbledPath = join(dir, 'garbled.json');
+    writeFileSync(garbledPath, readFileSync(genuinePath, 'utf8').slice(0, 200));
+    assert.match(await check(page, garbledPath), /^Not genuine\. Not a receipt file/);
+
+    // Keyboard only: type the keys' address and press Enter; the chosen file is checked again.
+    assert.match(await check(page, genuinePath), /^Genuine\./);
+    await page.locator('#jwks-url').focus();
+    await page.keyboard.type(`${collector.origin}/.well-known/jwks.json`);
+    assert.match(await check(page, genuinePath, () => page.keyboard.press('Enter')), /^Genuine\./);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'check', 'the button follows the address field');
+    assert.deepEqual(await page.evaluate(() => window.__violations), [], 'no CSP violation');
+    await page.close();
+
+    // Rotate the key; restart on the same address.
+    const oldKid = kidOf(answer.receipt);
+    const rotated = await run(ensureCollectorBinary(), ['keygen', '--rotate', '--receipt-key', collector.receiptKey]);
+    const jwks = JSON.parse(rotated.stdout);
+    assert.equal(jwks.keys.length, 2);
+    collector = await collector.restart();
+    const later = record({ new_products: 'denied', updates: 'granted' });
+    const laterAnswer = await post(collector, later);
+    assert.notEqual(kidOf(laterAnswer.receipt), oldKid, 'new receipts carry the new key');
+    assert.equal(kidOf(laterAnswer.receipt), jwks.keys[0].kid);
+    const laterPath = join(dir, 'later.json');
+    writeFileSync(laterPath, JSON.stringify(receiptFile(later, laterAnswer, collector)));
+
+    const second = await openPage(context, collector);
+    assert.match(await check(second.page, genuinePath), /^Genuine\./, 'the old receipt still verifies');
+    assert.match(await check(second.page, laterPath), /^Genuine\./);
+    assert.deepEqual(await purposesShown(second.page), [
+      ['new_products', 'denied'],
+      ['updates', 'granted'],
+      ['security', 'always sent (needed for the service)'],
+    ]);
+    assert.equal((await cliVerifyFile(collector, genuinePath)).ok, true, 'the CLI too, with the ring');
+    const verified = await collector.verify();
+    assert.equal(verified.ok, true, JSON.stringify(verified));
+    assert.equal(verified.verified, 2);
+  } catch (error) {
+    error.message += `\n--- collector log ---\n${collector.log().slice(-6000)}`;
+    throw error;
+  } finally {
+    await context.close();
+    await collector.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

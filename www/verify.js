@@ -1,0 +1,306 @@
+// The receipt checker: reads a receipt file (assent-receipt-file/1) in the browser, fetches
+// the collector's public keys (JWK set) once, checks the Ed25519 signature with WebCrypto
+// and that what is signed is what the file says. Nothing but the JWK set request leaves
+// the page. Every word goes in with textContent; nothing is parsed as HTML.
+'use strict';
+
+(() => {
+  const VERSION = 'assent-receipt-file/1';
+  const MAX_FILE = 64 * 1024;
+  const FIELDS = ['version', 'receipt_id', 'controller', 'notice', 'collection_method', 'consent_timestamp',
+    'recorded_at', 'site', 'purposes', 'record', 'receipt', 'keys'];
+
+  const $ = (id) => document.getElementById(id);
+  const form = $('check-form');
+  const fileInput = $('receipt-file');
+  const dropZone = $('drop-zone');
+  const jwksInput = $('jwks-url');
+  const verdict = $('verdict');
+  const details = $('details');
+  const facts = $('facts');
+  const purposesBody = $('purposes');
+
+  /** A check that failed, with the reason to show. */
+  class NotGenuine extends Error {}
+  const fail = (reason) => { throw new NotGenuine(reason); };
+
+  let current = null; // the chosen file's text
+  let generation = 0; // a newer check makes an older one's result moot
+
+  fileInput.addEventListener('change', () => {
+    if (fileInput.files.length > 0) load(fileInput.files[0]);
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (current === null) {
+      show(false, 'Choose a receipt file first.');
+      fileInput.focus();
+      return;
+    }
+    check(current);
+  });
+  dropZone.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    dropZone.classList.add('over');
+  });
+  dropZone.addEventListener('dragleave', () => dropZone.classList.remove('over'));
+  dropZone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    dropZone.classList.remove('over');
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    if (file) load(file);
+  });
+
+  async function load(file) {
+    if (file.size > MAX_FILE) {
+      current = null;
+      show(false, `Not a receipt file: it is larger than ${MAX_FILE / 1024} KiB.`);
+      return;
+    }
+    try {
+      current = await file.text();
+    } catch (error) {
+      current = null;
+      show(false, `The file could not be read: ${error.message}`);
+      return;
+    }
+    check(current);
+  }
+
+  async function check(text) {
+    const mine = ++generation;
+    busy();
+    let outcome;
+    try {
+      outcome = { ok: true, file: await verify(text) };
+    } catch (error) {
+      outcome = {
+        ok: false,
+        reason: error instanceof NotGenuine ? error.message : `The receipt could not be checked: ${error.message}`,
+      };
+    }
+    if (mine !== generation) return;
+    // Which check the verdict is of, for whoever waits for a fresh one.
+    verdict.dataset.check = String(mine);
+    if (outcome.ok) show(true, 'The signature is the collector\'s and the file says what was signed.', outcome.file);
+    else show(false, outcome.reason);
+  }
+
+  // --- checking --------------------------------------------------------------------
+
+  async function verify(text) {
+    let file;
+    try {
+      file = JSON.parse(text);
+    } catch {
+      fail('Not a receipt file: it is not JSON.');
+    }
+    const record = shape(file);
+    const jws = parseJws(file.receipt.jws);
+    const keysUrl = jwksAddress(jwksInput.value.trim() || file.keys.jwks_uri);
+    const key = await findKey(keysUrl, jws.header.kid);
+    const signatureOk = await crypto.subtle.verify('Ed25519', key, jws.signature, jws.signed);
+    if (!signatureOk) fail('The signature does not verify: the receipt was altered or not signed by this collector.');
+    const claims = jws.claims;
+    compareClaims(claims, record, file);
+    const digest = await sha256(JSON.stringify(record));
+    if (claims.digest !== digest) fail('The record in the file is not the one that was signed (its digest differs).');
+    compareSummary(file, record);
+    return file;
+  }
+
+  /** Checks the file's form; returns its record. */
+  function shape(file) {
+    const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    const isText = (v) => typeof v === 'string' && v.length > 0 && v.length <= 8192;
+    if (!isObject(file)) fail('Not a receipt file: it is not a JSON object.');
+    if (file.version !== VERSION) fail(`Not a receipt file: its version is not ${VERSION}.`);
+    const unknown = Object.keys(file).find((name) => !FIELDS.includes(name));
+    if (unknown !== undefined) fail(`Not a receipt file: it has a field "${unknown}" that receipt files do not have.`);
+    const record = file.record;
+    const valid = isObject(record) && isText(record.record_id) && isText(record.site)
+      && isObject(record.notice) && Array.isArray(record.purposes) && typeof record.gpc === 'boolean'
+      && isText(record.client_time) && isObject(file.receipt) && isText(file.receipt.jws)
+      && isObject(file.keys) && isText(file.keys.jwks_uri) && isObject(file.notice)
+      && Array.isArray(file.purposes) && isText(file.site) && isText(file.receipt_id)
+      && isText(file.consent_timestamp) && isText(file.recorded_at)
+      && record.purposes.every(isObject) && file.purposes.every(isObject);
+    if (!valid) fail('Not a receipt file: a field is missing or of the wrong kind.');
+    if ('email' in record || 'subject_token' in record) {
+      fail('Not a receipt file: its record holds an e-mail address or a token, which a receipt file never does.');
+    }
+    return record;
+  }
+
+  function base64url(part) {
+    if (!/^[A-Za-z0-9_-]*$/.test(part)) fail('The receipt is not a JWS: it holds characters outside base64url.');
+    const padded = part.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((part.length + 3) % 4);
+    const binary = atob(padded);
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  }
+
+  function parseJws(jws) {
+    const parts = jws.split('.');
+    if (parts.length !== 3) fail('The receipt is not a JWS: it does not have three parts.');
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    let header;
+    let claims;
+    try {
+      header = JSON.parse(utf8.decode(base64url(parts[0])));
+      claims = JSON.parse(utf8.decode(base64url(parts[1])));
+    } catch (error) {
+      if (error instanceof NotGenuine) throw error;
+      fail('The receipt is not a JWS: its header or payload is not JSON.');
+    }
+    if (header === null || header.alg !== 'EdDSA' || typeof header.kid !== 'string') {
+      fail('The receipt is not signed with EdDSA under a named key.');
+    }
+    if (claims === null || typeof claims !== 'object') fail('The receipt\'s payload is not a claims object.');
+    return {
+      header,
+      claims,
+      signature: base64url(parts[2]),
+      signed: new TextEncoder().encode(`${parts[0]}.${parts[1]}`),
+    };
+  }
+
+  /** The JWK set's address: https:, or http: on this machine only. */
+  function jwksAddress(text) {
+    let url;
+    try {
+      url = new URL(text);
+    } catch {
+      fail('The public keys address is not a URL.');
+    }
+    const local = url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '127.0.0.1');
+    if ((url.protocol !== 'https:' && !local) || url.username || url.password) {
+      fail('The public keys address must be https: (http: only for localhost or 127.0.0.1).');
+    }
+    return url.href;
+  }
+
+  async function findKey(url, kid) {
+    let response;
+    try {
+      response = await fetch(url, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-cache' });
+    } catch (error) {
+      fail(`The public keys could not be fetched from ${url} (${error.message}); nothing can be said about the receipt.`);
+    }
+    if (!response.ok) fail(`The public keys could not be fetched from ${url}: HTTP ${response.status}.`);
+    let set;
+    try {
+      set = await response.json();
+    } catch {
+      fail(`${url} did not answer with a JWK set.`);
+    }
+    const jwk = set && Array.isArray(set.keys) ? set.keys.find((k) => k && k.kid === kid) : undefined;
+    if (!jwk) fail(`The receipt was signed by key ${kid}, which ${url} does not publish: it is not from this collector.`);
+    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
+      fail(`Key ${kid} is not an Ed25519 key.`);
+    }
+    try {
+      return await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']);
+    } catch (error) {
+      fail(`Key ${kid} can't be used: ${error.message}.`);
+    }
+    return undefined;
+  }
+
+  async function sha256(text) {
+    const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+    return `sha256:${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }
+
+  const sameNotice = (a, b) => a !== null && b !== null && typeof a === 'object' && typeof b === 'object'
+    && a.id === b.id && a.version === b.version && a.hash === b.hash;
+
+  /** Purposes as `purpose basis state` lines, in one order, whichever name the basis has. */
+  const purposeList = (list, basisName) => list
+    .map((p) => `${p.purpose} ${p[basisName]} ${p.state === undefined ? '-' : p.state}`)
+    .sort()
+    .join('\n');
+
+  const sameInstant = (a, b) => typeof a === 'string' && typeof b === 'string'
+    && !Number.isNaN(Date.parse(a)) && Date.parse(a) === Date.parse(b);
+
+  function compareClaims(claims, record, file) {
+    const differs = (what) => fail(`The signed receipt does not match the file: its ${what} differs. The file was altered.`);
+    if (claims.record_id !== record.record_id) differs('record id');
+    if (claims.site !== record.site) differs('site');
+    if (!sameNotice(claims.notice, record.notice)) differs('notice');
+    if (!Array.isArray(claims.purposes) || purposeList(claims.purposes, 'basis') !== purposeList(record.purposes, 'basis')) {
+      differs('purposes');
+    }
+    if (claims.gpc !== record.gpc) differs('Global Privacy Control signal');
+    if (claims.seq !== file.receipt.seq) differs('receipt number');
+    if (claims.chain_hash !== file.receipt.chain_hash) differs('chain hash');
+    if (!sameInstant(claims.received_at, file.recorded_at)) differs('time recorded');
+  }
+
+  function compareSummary(file, record) {
+    const differs = (what) => fail(`The file's ${what} does not match its record. The file was altered.`);
+    if (file.receipt_id !== record.record_id) differs('receipt id');
+    if (file.site !== record.site) differs('site');
+    if (!sameNotice(file.notice, record.notice)) differs('notice');
+    if (purposeList(file.purposes, 'lawful_basis') !== purposeList(record.purposes, 'basis')) differs('purposes');
+    if (!sameInstant(file.consent_timestamp, record.client_time)) differs('time of the choice');
+  }
+
+  // --- showing ---------------------------------------------------------------------
+
+  function busy() {
+    details.hidden = true;
+    verdict.replaceChildren(document.createTextNode('Checking…'));
+  }
+
+  function show(genuine, reason, file) {
+    const strong = document.createElement('strong');
+    strong.className = genuine ? 'genuine' : 'not-genuine';
+    strong.textContent = genuine ? 'Genuine.' : 'Not genuine.';
+    verdict.replaceChildren(strong, document.createTextNode(` ${reason}`));
+    details.hidden = !genuine;
+    if (genuine) describe(file);
+  }
+
+  const when = (text) => {
+    const date = new Date(text);
+    return Number.isNaN(date.getTime()) ? text : `${date.toLocaleString()} (${text})`;
+  };
+
+  function describe(file) {
+    const rows = [
+      ['Site', file.site],
+      ['Given to', file.controller && typeof file.controller.name === 'string' ? file.controller.name : '—'],
+      ['Chosen at', when(file.consent_timestamp)],
+      ['Recorded at', when(file.recorded_at)],
+      ['Receipt id', file.receipt_id],
+      ['Receipt number', String(file.receipt.seq)],
+      ['Notice', `${file.notice.id}, version ${file.notice.version}`],
+      ['How', typeof file.collection_method === 'string' ? file.collection_method : '—'],
+      ['Global Privacy Control', file.record.gpc ? 'on' : 'off'],
+    ];
+    facts.replaceChildren(...rows.flatMap(([term, value]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = term;
+      const dd = document.createElement('dd');
+      dd.textContent = value;
+      return [dt, dd];
+    }));
+    purposesBody.replaceChildren(...file.purposes.map((p) => {
+      const tr = document.createElement('tr');
+      tr.dataset.purpose = String(p.purpose);
+      const cells = [
+        String(p.purpose).replace(/_/g, ' '),
+        String(p.lawful_basis),
+        p.state === undefined ? 'always sent (needed for the service)' : String(p.state),
+      ];
+      for (const [i, text] of cells.entries()) {
+        const cell = document.createElement(i === 0 ? 'th' : 'td');
+        if (i === 0) cell.scope = 'row';
+        cell.textContent = text;
+        tr.append(cell);
+      }
+      return tr;
+    }));
+  }
+})();
