@@ -12,6 +12,7 @@ use std::time::Duration;
 use assent_record::{ConsentRecord, Site};
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
+use serde::Serialize;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::browser::{dom, env, lifecycle, locks};
@@ -22,12 +23,29 @@ use crate::transport::{self, Outcome};
 /// The event the host page hears when the endpoint refuses a record for good.
 pub const ERROR_EVENT: &str = "assent:error";
 
-/// An [`ERROR_EVENT`] detail as JSON: the HTTP `status` (0 without an answer), a
-/// `message` for developers, and what failed (`record_id`, or a manage link's `code`).
-pub fn error_detail(about: (&str, &str), status: u16, message: &str) -> String {
-    let mut detail = serde_json::json!({ "status": status, "message": message });
-    detail[about.0] = about.1.into();
-    detail.to_string()
+/// An [`ERROR_EVENT`] detail: the HTTP `status` (0 without an answer), a `message` for
+/// developers, and what failed: a manage link's `code`, or the `record_id`. The fields are
+/// in alphabetical order, so the JSON is the same as it has always been.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ErrorDetail<'a> {
+    /// A manage link's error code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'a str>,
+    /// What went wrong, for developers.
+    pub message: &'a str,
+    /// The record the endpoint refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<&'a str>,
+    /// The HTTP status, 0 without an answer.
+    pub status: u16,
+}
+
+impl ErrorDetail<'_> {
+    /// The detail as JSON text.
+    pub fn to_json(&self) -> String {
+        // Strings and a number only: serializing cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 const FIRST_DELAY_MS: f64 = 500.0;
@@ -166,12 +184,14 @@ impl Courier {
             "the endpoint refused the record with HTTP {status}; it will not be sent again"
         );
         env::warn(&message);
-        let detail = error_detail(
-            ("record_id", &record.record_id.to_string()),
+        let record_id = record.record_id.to_string();
+        let detail = ErrorDetail {
+            code: None,
+            message: &message,
+            record_id: Some(&record_id),
             status,
-            &message,
-        );
-        dom::dispatch_json(ERROR_EVENT, &detail);
+        };
+        dom::dispatch_json(ERROR_EVENT, &detail.to_json());
     }
 
     fn retry_later(self: &Rc<Self>, server_delay: Option<Duration>) {

@@ -6,10 +6,9 @@
 //! page is still attributed.
 
 use assent_record::{Notice, PlainText, Site, SubjectToken};
-use serde_json::Value;
 use thiserror::Error;
 
-use crate::browser::{address, env, http};
+use crate::browser::{self, address, env, http};
 use crate::delivery;
 use crate::preferences::Choices;
 
@@ -131,7 +130,13 @@ impl IdentityError {
 
     /// The `assent:error` detail, and what `Assent.identify` rejects with.
     pub fn detail(&self) -> String {
-        delivery::error_detail(("code", self.code()), self.status(), &self.to_string())
+        delivery::ErrorDetail {
+            code: Some(self.code()),
+            message: &self.to_string(),
+            record_id: None,
+            status: self.status(),
+        }
+        .to_json()
     }
 }
 
@@ -166,27 +171,23 @@ pub async fn check(
     let (status, text) = http::post_json_for_text(&url, &body)
         .await
         .map_err(IdentityError::Network)?;
-    let answer: Value = serde_json::from_str(&text).unwrap_or_default();
+    let answer = browser::json(&text);
+    let field = |name| env::string_property(&answer, name);
     if !(200..300).contains(&status) {
-        let code = answer["error"]
-            .as_str()
-            .ok_or(IdentityError::Unreadable(status))?;
+        let code = field("error").ok_or(IdentityError::Unreadable(status))?;
         return Err(IdentityError::Refused {
             status,
-            code: code.to_owned(),
-            message: answer["message"].as_str().unwrap_or_default().to_owned(),
+            code,
+            message: field("message").unwrap_or_default(),
         });
     }
-    let hint = answer["hint"]
-        .as_str()
-        .and_then(|hint| PlainText::try_from(hint).ok());
-    let preferences = &answer["preferences"];
-    match (hint, preferences.is_object()) {
-        (Some(hint), true) => Ok(Identity {
+    let hint = field("hint").and_then(|hint| PlainText::try_from(hint).ok());
+    match (hint, env::object_property(&answer, "preferences")) {
+        (Some(hint), Some(preferences)) => Ok(Identity {
             token,
             hint,
             choices: Choices::from_fn(notice, &|purpose| {
-                preferences[purpose.as_str()].as_str() == Some("granted")
+                env::string_property(&preferences, purpose.as_str()).as_deref() == Some("granted")
             }),
             answer: text,
         }),

@@ -126,14 +126,15 @@ impl Store {
         let Some(raw) = self.get(&self.outbox_key) else {
             return Vec::new();
         };
-        let Ok(entries) = serde_json::from_str::<Vec<serde_json::Value>>(&raw) else {
+        let Ok(entries) = serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(&raw)
+        else {
             env::warn("the outbox is unreadable; it is emptied");
             return Vec::new();
         };
         let total = entries.len();
         let records: Vec<ConsentRecord> = entries
             .into_iter()
-            .filter_map(|entry| serde_json::from_value(entry).ok())
+            .filter_map(|entry| serde_json::from_str(entry.get()).ok())
             .collect();
         if records.len() < total {
             env::warn("unreadable records in the outbox were dropped");

@@ -258,11 +258,29 @@ async fn each_refused_link_is_told_in_plain_words_and_attributes_nothing() {
 
 #[wasm_bindgen_test]
 async fn a_link_that_cannot_be_checked_says_so() {
-    let cases: [(&str, u16, &str, Option<&str>); 5] = [
+    let cases: [(&str, u16, &str, Option<&str>); 8] = [
         ("network failure", 0, "", Some(ENDPOINT)),
         ("server error", 500, "oops", Some(ENDPOINT)),
         ("not an identity", 200, r#"{"sites": []}"#, Some(ENDPOINT)),
         ("not JSON", 200, "<html>", Some(ENDPOINT)),
+        (
+            "preferences not an object",
+            200,
+            r#"{"hint": "j@x.test", "preferences": ["announcements"]}"#,
+            Some(ENDPOINT),
+        ),
+        (
+            "hint not text",
+            200,
+            r#"{"hint": 5, "preferences": {}}"#,
+            Some(ENDPOINT),
+        ),
+        (
+            "refusal without a code",
+            403,
+            r#"{"message": "no"}"#,
+            Some(ENDPOINT),
+        ),
         ("no endpoint", 0, "", None),
     ];
     for (case, status, body, endpoint) in cases {

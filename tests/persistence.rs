@@ -110,6 +110,44 @@ async fn corrupt_or_foreign_storage_is_survived() {
     remove(&w);
 }
 
+/// Storage is read with the record crate's rules, as the collector reads a POST: a record
+/// with a field the schema does not have, or with a bad site, is not a record.
+#[wasm_bindgen_test]
+async fn stored_records_are_checked_like_posted_ones() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let w = start(attributes("strict.test")).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    remove(&w);
+    let valid = stored_choice("strict.test").expect("stored");
+    let with = |field: &str, value: Value| {
+        let mut record = valid.clone();
+        record[field] = value;
+        record
+    };
+    let unknown_field = with("ip", json!("203.0.113.9"));
+    set_item("assent:v1:strict.test:choice", &unknown_field.to_string());
+    let outbox = json!([unknown_field, with("site", json!("Strict.test")), valid]);
+    set_item("assent:v1:strict.test:outbox", &outbox.to_string());
+
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let w = start(attributes("strict.test")).await;
+    assert!(
+        banner_shown(&w),
+        "a stored choice with an unknown field is not the visitor's choice"
+    );
+    assert!(wait_until(2000, || !posted_records().is_empty()).await);
+    settle().await;
+    assert_eq!(
+        posted_records(),
+        vec![valid],
+        "only the valid outbox record was sent"
+    );
+    restore_fetch();
+    remove(&w);
+}
+
 #[wasm_bindgen_test]
 async fn throwing_local_storage_falls_back_to_memory() {
     stub_fetch();

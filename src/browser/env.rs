@@ -45,6 +45,14 @@ pub fn string_property(object: &JsValue, name: &str) -> Option<String> {
         .as_string()
 }
 
+/// The property `name` of a JavaScript object, if it is itself a plain object (not an
+/// array, not `null`).
+pub fn object_property(object: &JsValue, name: &str) -> Option<JsValue> {
+    Reflect::get(object, &JsValue::from_str(name))
+        .ok()
+        .filter(|value| value.is_object() && !js_sys::Array::is_array(value))
+}
+
 /// The parts of a URL the widget decides on, as the browser's own parser reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedUrl {
