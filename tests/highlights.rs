@@ -213,7 +213,7 @@ async fn accept_all_records_every_optional_notice_granted() {
     let stored = stored_choice("accept.test").expect("choice persisted");
     assert_record(&stored, "accept.test", [true; 4]);
     assert_eq!(
-        posted_records(),
+        posted_records_once(1).await,
         std::slice::from_ref(&stored),
         "the same record is posted once"
     );
@@ -245,7 +245,7 @@ async fn decline_all_records_every_optional_notice_denied() {
     click(&w, ".banner [data-action=decline-all]").await;
     let stored = stored_choice("decline.test").expect("choice persisted");
     assert_record(&stored, "decline.test", [false; 4]);
-    assert_eq!(posted_records(), [stored]);
+    assert_eq!(posted_records_once(1).await, [stored]);
     restore_fetch();
     remove(&w);
 }
@@ -268,7 +268,7 @@ async fn a_custom_choice_records_each_toggle() {
     );
     let stored = stored_choice("custom.test").expect("choice persisted");
     assert_record(&stored, "custom.test", [false, true, true, false]);
-    assert_eq!(posted_records(), [stored]);
+    assert_eq!(posted_records_once(1).await, [stored]);
     assert_eq!(text(&w, "[role=status]"), "Your choices are saved.");
     restore_fetch();
     remove(&w);

@@ -240,7 +240,7 @@ async fn each_refused_link_is_told_in_plain_words_and_attributes_nothing() {
         assert!(!message.contains(TOKEN), "the token is never echoed");
 
         click(&w, "[data-action=save]").await;
-        let records = posted_records();
+        let records = posted_records_once(1).await;
         assert_eq!(records.len(), 1, "{code}");
         assert!(
             records[0].get("subject_token").is_none(),
@@ -393,7 +393,7 @@ async fn the_js_api_identifies_and_a_refusal_undoes_it() {
         .expect("save")
         .click();
     settle().await;
-    let records = posted_records();
+    let records = posted_records_once(1).await;
     assert_eq!(records.len(), 1);
     assert!(
         records[0].get("subject_token").is_none(),

@@ -44,7 +44,7 @@ async fn a_returning_visitor_sees_no_banner_and_can_reopen() {
     );
     click(&again, "li[data-purpose=updates] input").await;
     click(&again, "[data-action=save]").await;
-    let records = posted_records();
+    let records = posted_records_once(2).await;
     assert_eq!(records.len(), 2, "a change is a second record");
     assert_ne!(records[0]["record_id"], records[1]["record_id"]);
     assert_eq!(

@@ -217,6 +217,14 @@ pub fn posted_records() -> Vec<Value> {
     posted_to(ENDPOINT)
 }
 
+/// The records POSTed so far, once there are at least `count`: a save only starts the
+/// send (the outbox's lock and the body are asynchronous), so the test waits for it
+/// rather than for a fixed time.
+pub async fn posted_records_once(count: usize) -> Vec<Value> {
+    wait_until(3000, || posted_records().len() >= count).await;
+    posted_records()
+}
+
 /// `assent:change` details heard since [`listen_changes`].
 pub fn change_events() -> Vec<Value> {
     serde_json::from_str(&changes()).expect("events are JSON")
