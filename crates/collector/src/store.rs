@@ -6,14 +6,18 @@
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 use assent_record::ConsentRecord;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use tokio::sync::{mpsc, Notify};
 
 use crate::chain;
+
+mod writer;
 
 /// Where records are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +66,10 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The process's writer is gone (the runtime is shutting down) before answering: the
+    /// append is not acknowledged.
+    #[error("the record writer has stopped")]
+    WriterStopped,
 }
 
 /// One stored row.
@@ -130,7 +138,7 @@ pub struct NewRow<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
+pub(crate) enum Dialect {
     Sqlite,
     Postgres,
 }
@@ -140,12 +148,13 @@ enum Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
-    // Appends in this process queue here rather than on the database lock.
-    append_lock: tokio::sync::Mutex<()>,
+    // This process's one appender (group commit), started by the first append: by then
+    // `with_webhooks` has had its say.
+    writer: OnceLock<mpsc::Sender<writer::Job>>,
     // Whether an append also queues a webhook delivery of its change.
     queue_webhooks: bool,
     // Wakes this process's webhook worker when an append queued a delivery.
-    webhook_queued: tokio::sync::Notify,
+    webhook_queued: Arc<Notify>,
 }
 
 const COLUMNS: &str =
@@ -187,9 +196,9 @@ impl Store {
         Self {
             pool,
             dialect,
-            append_lock: tokio::sync::Mutex::new(()),
+            writer: OnceLock::new(),
             queue_webhooks: false,
-            webhook_queued: tokio::sync::Notify::new(),
+            webhook_queued: Arc::new(Notify::new()),
         }
     }
 
@@ -201,7 +210,7 @@ impl Store {
     }
 
     /// Notified after an append in this process queued a webhook delivery.
-    pub fn webhook_queued(&self) -> &tokio::sync::Notify {
+    pub fn webhook_queued(&self) -> &Notify {
         &self.webhook_queued
     }
 
@@ -216,96 +225,32 @@ impl Store {
     }
 
     /// Appends `record` (already stripped of e-mail) unless its id is stored; `sign` makes
-    /// the receipt for a new row.
+    /// the receipt for a new row. Answers once the commit that holds the row is on disk.
+    ///
+    /// The append goes to this process's writer (`writer`), which commits the appends
+    /// waiting at the time together: one transaction, one sync.
     pub async fn append(
         &self,
         record: &ConsentRecord,
         subject: Option<String>,
-        sign: impl FnOnce(NewRow<'_>) -> String,
+        sign: impl Fn(NewRow<'_>) -> String + Send + Sync + 'static,
     ) -> Result<Appended, StoreError> {
-        let record_id = record.record_id.hyphenated().to_string();
-        let body = record.canonical_json();
-        let digest = record.digest().to_string();
+        let (job, answer) = writer::Job::new(record.clone(), subject, Box::new(sign));
+        let jobs = self.writer.get_or_init(|| writer::spawn(self.chain()));
+        jobs.send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
 
-        let _queued = self.append_lock.lock().await;
-        // Other processes may append too: one writer at a time keeps one chain. Readers
-        // (receipts, export, verify) are not blocked. The `seq` primary key refuses a fork
-        // even if this were bypassed.
-        let mut tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE")
-                    .await?;
-                tx
-            }
-        };
-        let existing = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM records WHERE record_id = $1"
-        ))
-        .bind(&record_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = existing {
-            let stored = from_row(&row)?;
-            tx.rollback().await?;
-            return Ok(if stored.digest == digest && stored.subject == subject {
-                Appended::Existing(stored)
-            } else {
-                Appended::Conflict
-            });
+    /// What the writer needs of this store.
+    fn chain(&self) -> writer::Chain {
+        writer::Chain {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            queue_webhooks: self.queue_webhooks,
+            webhook_queued: self.webhook_queued.clone(),
         }
-        let last = sqlx::query("SELECT seq, chain_hash FROM records ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (seq, prev_hash) = match last {
-            Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
-            None => (1, chain::GENESIS.to_owned()),
-        };
-        let received_at = now_rfc3339();
-        let chain_hash = chain::link(&prev_hash, seq, &received_at, subject.as_deref(), &digest);
-        let receipt = sign(NewRow {
-            record,
-            seq,
-            chain_hash: &chain_hash,
-            received_at: &received_at,
-        });
-        let stored = Stored {
-            seq,
-            record_id,
-            site: record.site.to_string(),
-            subject,
-            body,
-            digest,
-            prev_hash,
-            chain_hash,
-            received_at,
-            receipt,
-        };
-        sqlx::query(&format!(
-            "INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(stored.seq)
-        .bind(&stored.record_id)
-        .bind(&stored.site)
-        .bind(&stored.subject)
-        .bind(&stored.body)
-        .bind(&stored.digest)
-        .bind(&stored.prev_hash)
-        .bind(&stored.chain_hash)
-        .bind(&stored.received_at)
-        .bind(&stored.receipt)
-        .execute(&mut *tx)
-        .await?;
-        let queued = self.queue_webhooks && stored.subject.is_some();
-        if queued {
-            crate::webhook::queue::insert(&mut tx, stored.seq).await?;
-        }
-        tx.commit().await?;
-        if queued {
-            self.webhook_queued.notify_one();
-        }
-        Ok(Appended::Created(stored))
     }
 
     /// The stored row of a record id.

@@ -13,6 +13,7 @@ async fn storage_behaves_as_on_sqlite() {
     let pg = TempPostgres::start();
     let db = Database::Postgres(pg.url.clone());
     suite::idempotent_under_concurrent_posts(&db).await;
+    suite::repeats_and_conflicts_under_concurrent_posts(&db).await;
     suite::receipts_verify(&db).await;
     suite::chain_detects_a_modified_row(
         &db,

@@ -11,6 +11,12 @@ async fn idempotent_under_concurrent_posts() {
 }
 
 #[tokio::test]
+async fn repeats_and_conflicts_under_concurrent_posts() {
+    let (_dir, db) = sqlite();
+    suite::repeats_and_conflicts_under_concurrent_posts(&db).await;
+}
+
+#[tokio::test]
 async fn chain_detects_a_modified_row() {
     let (_dir, db) = sqlite();
     let url = common::sqlite_url(&db);

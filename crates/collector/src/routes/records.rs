@@ -122,7 +122,7 @@ pub(crate) async fn append_signed(
     // Run the write to completion even if the client goes away meanwhile.
     let appended = tokio::spawn(async move {
         store
-            .append(&record, subject, |row| {
+            .append(&record, subject, move |row| {
                 key.sign(&Claims::new(
                     row.record,
                     row.seq,

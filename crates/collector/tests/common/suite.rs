@@ -1,6 +1,7 @@
 //! Storage tests that run the same against SQLite and PostgreSQL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 
 use assent_collector::commands::walk;
 use assent_collector::receipt::{self, PublicKeys, ReceiptKey};
@@ -22,16 +23,8 @@ pub async fn idempotent_under_concurrent_posts(database: &Database) {
     for _ in 0..100 {
         let (client, body) = (client.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
-            let response = client
-                .post(format!("http://{addr}/v1/records"))
-                .header("content-type", "application/json")
-                .header("origin", ORIGIN)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let json: serde_json::Value = response.json().await.unwrap();
+            let (status, answer) = post_to(&client, addr, body).await;
+            let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
             (
                 status,
                 json["receipt"].as_str().unwrap_or_default().to_owned(),
@@ -58,6 +51,71 @@ pub async fn idempotent_under_concurrent_posts(database: &Database) {
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(reply.json()["error"], "record_conflict");
     assert!(walk(&state.store, None).await.unwrap().is_ok());
+}
+
+/// POSTs `body` as a record from the allowed origin to a served collector: the status
+/// and the answer's text.
+async fn post_to(client: &reqwest::Client, addr: SocketAddr, body: String) -> (u16, String) {
+    let response = client
+        .post(format!("http://{addr}/v1/records"))
+        .header("content-type", "application/json")
+        .header("origin", ORIGIN)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// Many ids at once, each POSTed several times and once with another body, all
+/// concurrently (so repeats and conflicts land in one commit batch as well as in
+/// different ones): per id one 201, every repeat of its body a 200 with the same answer,
+/// the other body a 409 (or the 201, with the repeats then 409s if it came first); the
+/// chain holds one row per id and verifies.
+pub async fn repeats_and_conflicts_under_concurrent_posts(database: &Database) {
+    let state = state(database, 0, 0).await;
+    let addr = serve(state.clone()).await;
+    let client = reqwest::Client::new();
+    let before = walk(&state.store, None).await.unwrap().unwrap().verified;
+    let ids: Vec<String> = (0..24).map(|_| new_id()).collect();
+    let mut tasks = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let same = record(id).to_string();
+        let mut other = record(id);
+        other["gpc"] = true.into();
+        let mut bodies = vec![same.clone(), same.clone(), same, other.to_string()];
+        bodies.rotate_left(n % 4);
+        for body in bodies {
+            let (client, id) = (client.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let (status, answer) = post_to(&client, addr, body.clone()).await;
+                (id, body, status, answer)
+            }));
+        }
+    }
+    let mut answers: HashMap<String, Vec<(String, u16, String)>> = HashMap::new();
+    for task in tasks {
+        let (id, body, status, answer) = task.await.unwrap();
+        answers.entry(id).or_default().push((body, status, answer));
+    }
+    for (id, answers) in &answers {
+        let created: Vec<_> = answers.iter().filter(|a| a.1 == 201).collect();
+        assert_eq!(created.len(), 1, "{id}: one 201 in {answers:?}");
+        let (stored_body, _, receipt) = created[0];
+        for (body, status, answer) in answers {
+            if body == stored_body {
+                assert!(
+                    *status == 201 || (*status == 200 && answer == receipt),
+                    "{id}: {answers:?}"
+                );
+            } else {
+                assert_eq!(*status, 409, "{id}: {answers:?}");
+            }
+        }
+    }
+    let chain = walk(&state.store, None).await.unwrap().unwrap();
+    assert_eq!(chain.verified, before + ids.len() as i64);
 }
 
 /// The table refuses UPDATE and DELETE; a row changed behind the triggers' back breaks the

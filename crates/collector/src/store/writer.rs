@@ -1,0 +1,468 @@
+//! Group commit: the one task in a process that appends to the chain.
+//!
+//! Every append of the process queues here. The writer takes whatever is waiting (up to
+//! [`MAX_BATCH`]), appends it in arrival order in ONE transaction under the chain's lock,
+//! commits once, and only then answers each waiter. A commit costs one sync of the disk
+//! whether it holds one record or a hundred, so under load the syncs are shared instead
+//! of queued one behind the other. Each row is still chained, numbered and signed in turn
+//! exactly as a lone append would be, and an acknowledgement is still only sent once the
+//! commit that holds its row is on disk.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use assent_record::ConsentRecord;
+use sqlx::{AnyPool, Executor, Row};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::{from_row, now_rfc3339, Appended, Dialect, NewRow, StoreError, Stored, COLUMNS};
+use crate::chain;
+
+/// Most appends committed together: bounds a transaction's size (and its statements'
+/// parameters: 10 a row, far below either database's limit).
+pub(crate) const MAX_BATCH: usize = 128;
+
+/// Appends waiting for the writer beyond this make their callers wait to queue.
+const QUEUE: usize = 4 * MAX_BATCH;
+
+/// Makes a new row's receipt.
+pub(crate) type Sign = Box<dyn Fn(NewRow<'_>) -> String + Send + Sync>;
+
+/// One append waiting for its answer.
+pub(crate) struct Job {
+    record: ConsentRecord,
+    record_id: String,
+    body: String,
+    digest: String,
+    subject: Option<String>,
+    sign: Sign,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
+}
+
+impl Job {
+    /// An append of `record` (without e-mail) under `subject`; the answer comes on the
+    /// returned receiver once its commit is on disk (or it failed).
+    pub(crate) fn new(
+        record: ConsentRecord,
+        subject: Option<String>,
+        sign: Sign,
+    ) -> (Self, oneshot::Receiver<Result<Appended, StoreError>>) {
+        // Serialising and hashing happen here, in the caller's task, not in the writer.
+        let record_id = record.record_id.hyphenated().to_string();
+        let body = record.canonical_json();
+        let digest = record.digest().to_string();
+        let (reply, answer) = oneshot::channel();
+        let job = Self {
+            record,
+            record_id,
+            body,
+            digest,
+            subject,
+            sign,
+            reply,
+        };
+        (job, answer)
+    }
+}
+
+/// What the writer needs of the store.
+#[derive(Debug, Clone)]
+pub(crate) struct Chain {
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: Dialect,
+    pub(crate) queue_webhooks: bool,
+    pub(crate) webhook_queued: Arc<Notify>,
+}
+
+/// Starts the writer of `chain`; it ends when the returned sender is dropped.
+pub(crate) fn spawn(chain: Chain) -> mpsc::Sender<Job> {
+    let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let (chain, jobs) = (chain.clone(), std::mem::take(&mut batch));
+            // In a task of its own so that a bug panicking in one batch fails that batch's
+            // appends (their answers are dropped: 500) and not every later one.
+            if let Err(err) = tokio::spawn(async move { chain.settle(jobs).await }).await {
+                tracing::error!(%err, "a batch of appends failed");
+            }
+        }
+    });
+    jobs
+}
+
+impl Chain {
+    /// Appends `batch` and answers each of its jobs.
+    ///
+    /// When the batch's transaction fails, its jobs are appended again one at a time, so a
+    /// record the database refuses fails alone; a job is answered `Ok` only after a commit
+    /// that holds its row (or the row it repeats) succeeded.
+    pub(crate) async fn settle(&self, batch: Vec<Job>) {
+        let outcomes = match self.append_all(&batch).await {
+            Ok(outcomes) => outcomes,
+            Err(err) if batch.len() == 1 => {
+                answer(batch, vec![Err(err)]);
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(%err, size = batch.len(), "a batch of appends failed; appending its records one by one");
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for job in &batch {
+                    outcomes.push(
+                        self.append_all(std::slice::from_ref(job))
+                            .await
+                            .map(|mut one| one.remove(0)),
+                    );
+                }
+                answer(batch, outcomes);
+                return;
+            }
+        };
+        answer(batch, outcomes.into_iter().map(Ok).collect());
+    }
+
+    /// Appends `jobs` in order in one transaction under the chain's lock and commits:
+    /// one outcome per job. A repeated id, stored before or earlier in `jobs`, is
+    /// `Existing` with the same digest and subject and `Conflict` otherwise.
+    async fn append_all(&self, jobs: &[Job]) -> Result<Vec<Appended>, StoreError> {
+        // Other processes may append too: one writer at a time keeps one chain. Readers
+        // (receipts, export, verify) are not blocked. The `seq` primary key refuses a fork
+        // even if this were bypassed.
+        let mut tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE")
+                    .await?;
+                tx
+            }
+        };
+
+        let mut known = self.stored_among(&mut tx, jobs).await?;
+        let last = sqlx::query("SELECT seq, chain_hash FROM records ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (mut seq, mut prev_hash) = match last {
+            Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+            None => (0, chain::GENESIS.to_owned()),
+        };
+
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut created = Vec::new();
+        for job in jobs {
+            if let Some(stored) = known.get(&job.record_id) {
+                outcomes.push(
+                    if stored.digest == job.digest && stored.subject == job.subject {
+                        Appended::Existing(stored.clone())
+                    } else {
+                        Appended::Conflict
+                    },
+                );
+                continue;
+            }
+            seq += 1;
+            let received_at = now_rfc3339();
+            let chain_hash = chain::link(
+                &prev_hash,
+                seq,
+                &received_at,
+                job.subject.as_deref(),
+                &job.digest,
+            );
+            let receipt = (job.sign)(NewRow {
+                record: &job.record,
+                seq,
+                chain_hash: &chain_hash,
+                received_at: &received_at,
+            });
+            let stored = Stored {
+                seq,
+                record_id: job.record_id.clone(),
+                site: job.record.site.to_string(),
+                subject: job.subject.clone(),
+                body: job.body.clone(),
+                digest: job.digest.clone(),
+                prev_hash: std::mem::replace(&mut prev_hash, chain_hash.clone()),
+                chain_hash,
+                received_at,
+                receipt,
+            };
+            known.insert(stored.record_id.clone(), stored.clone());
+            created.push(stored.clone());
+            outcomes.push(Appended::Created(stored));
+        }
+
+        insert(&mut tx, &created).await?;
+        let mut queued = false;
+        if self.queue_webhooks {
+            for stored in created.iter().filter(|s| s.subject.is_some()) {
+                crate::webhook::queue::insert(&mut tx, stored.seq).await?;
+                queued = true;
+            }
+        }
+        tx.commit().await?;
+        if queued {
+            self.webhook_queued.notify_one();
+        }
+        Ok(outcomes)
+    }
+
+    /// The stored rows of the jobs' record ids, by id.
+    async fn stored_among(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        jobs: &[Job],
+    ) -> Result<HashMap<String, Stored>, StoreError> {
+        let mut ids: Vec<&str> = jobs.iter().map(|job| job.record_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE record_id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(conn).await?;
+        rows.iter()
+            .map(|row| from_row(row).map(|stored| (stored.record_id.clone(), stored)))
+            .collect()
+    }
+}
+
+/// Inserts `rows` with one statement.
+async fn insert(conn: &mut sqlx::AnyConnection, rows: &[Stored]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| format!("({})", placeholders(i * 10 + 1, 10)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO records ({COLUMNS}) VALUES {}",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for stored in rows {
+        query = query
+            .bind(stored.seq)
+            .bind(&stored.record_id)
+            .bind(&stored.site)
+            .bind(&stored.subject)
+            .bind(&stored.body)
+            .bind(&stored.digest)
+            .bind(&stored.prev_hash)
+            .bind(&stored.chain_hash)
+            .bind(&stored.received_at)
+            .bind(&stored.receipt);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// `$first, $first+1, …`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Sends each job its outcome; a caller that went away has nothing to hear.
+fn answer(batch: Vec<Job>, outcomes: Vec<Result<Appended, StoreError>>) {
+    for (job, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = job.reply.send(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::walk;
+    use crate::receipt::{Claims, ReceiptKey};
+    use crate::store::{Database, Store};
+
+    const SEED: [u8; 32] = [3; 32];
+    const A: &str = "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10";
+    const B: &str = "1c5f8b5f-3f68-4b7d-8f1f-6e2f5d4c3b21";
+    const C: &str = "2d6f9c6f-4f79-4c8e-9f2f-7f3f6e5d4c32";
+    const SUBJECT: &str = "hmac-sha256:680e";
+
+    fn record(id: &str, site: &str, gpc: bool) -> ConsentRecord {
+        let mut value: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/record.json"))
+                .expect("the test record is JSON");
+        value["record_id"] = id.into();
+        value["site"] = site.into();
+        value["gpc"] = gpc.into();
+        serde_json::from_value(value).expect("the test record is valid")
+    }
+
+    fn key() -> Arc<ReceiptKey> {
+        Arc::new(ReceiptKey::from_seed(SEED))
+    }
+
+    async fn open(dir: &tempfile::TempDir) -> Store {
+        let database = Database::Sqlite(dir.path().join("records.db"));
+        Store::open(&database).await.expect("opens").with_webhooks()
+    }
+
+    /// Settles `appends` as one batch, as the writer would, and returns each answer.
+    async fn settle(
+        store: &Store,
+        appends: Vec<(ConsentRecord, Option<&str>)>,
+    ) -> Vec<Result<Appended, StoreError>> {
+        let mut batch = Vec::new();
+        let mut answers = Vec::new();
+        for (record, subject) in appends {
+            let key = key();
+            let sign: Sign = Box::new(move |row| {
+                key.sign(&Claims::new(
+                    row.record,
+                    row.seq,
+                    row.chain_hash,
+                    row.received_at,
+                ))
+            });
+            let (job, answer) = Job::new(record, subject.map(str::to_owned), sign);
+            batch.push(job);
+            answers.push(answer);
+        }
+        store.chain().settle(batch).await;
+        let mut outcomes = Vec::new();
+        for answer in answers {
+            outcomes.push(answer.await.expect("every job is answered"));
+        }
+        outcomes
+    }
+
+    fn created(outcome: &Result<Appended, StoreError>) -> &Stored {
+        match outcome {
+            Ok(Appended::Created(stored)) => stored,
+            other => panic!("expected Created, got {other:?}"),
+        }
+    }
+
+    async fn chain_verifies(store: &Store) -> i64 {
+        let verified = walk(
+            store,
+            Some(&crate::receipt::PublicKeys::one(key().verifying_key())),
+        )
+        .await
+        .expect("reads")
+        .expect("chain and receipts verify");
+        verified.verified
+    }
+
+    #[tokio::test]
+    async fn repeats_and_conflicts_within_one_batch_hold_as_across_batches() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        let site = "pci.qualys.com";
+        let outcomes = settle(
+            &store,
+            vec![
+                (record(A, site, false), None),
+                (record(A, site, false), None),
+                (record(B, site, false), Some(SUBJECT)),
+                (record(A, site, true), None),
+                (record(A, site, false), Some(SUBJECT)),
+                (record(C, site, false), None),
+                (record(B, site, false), Some(SUBJECT)),
+            ],
+        )
+        .await;
+        let first = created(&outcomes[0]);
+        assert_eq!((first.seq, first.prev_hash.as_str()), (1, chain::GENESIS));
+        match &outcomes[1] {
+            Ok(Appended::Existing(again)) => assert_eq!(again, first),
+            other => panic!("a repeat in the batch must be Existing, got {other:?}"),
+        }
+        let second = created(&outcomes[2]);
+        assert_eq!(second.seq, 2);
+        assert_eq!(second.prev_hash, first.chain_hash);
+        assert!(matches!(outcomes[3], Ok(Appended::Conflict)), "other body");
+        assert!(
+            matches!(outcomes[4], Ok(Appended::Conflict)),
+            "other subject"
+        );
+        let third = created(&outcomes[5]);
+        assert_eq!((third.seq, &third.prev_hash), (3, &second.chain_hash));
+        assert!(matches!(&outcomes[6], Ok(Appended::Existing(s)) if s == second));
+
+        // The same against rows committed by an earlier batch.
+        let later = settle(
+            &store,
+            vec![
+                (record(C, site, false), None),
+                (record(A, site, true), None),
+            ],
+        )
+        .await;
+        assert!(matches!(&later[0], Ok(Appended::Existing(s)) if s == third));
+        assert!(matches!(later[1], Ok(Appended::Conflict)));
+
+        assert_eq!(store.page(0, 10, None).await.expect("reads").len(), 3);
+        assert_eq!(chain_verifies(&store).await, 3);
+        // The one change got its webhook delivery, in the batch's transaction.
+        let queued: Vec<i64> = sqlx::query_scalar("SELECT seq FROM webhook_deliveries")
+            .fetch_all(store.pool())
+            .await
+            .expect("reads");
+        assert_eq!(queued, vec![2]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_only_the_record_the_database_refuses() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        sqlx::query(
+            "CREATE TRIGGER refuse_for_test BEFORE INSERT ON records
+             WHEN NEW.site = 'refused.example.com'
+             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+        )
+        .execute(store.pool())
+        .await
+        .expect("trigger");
+        let site = "pci.qualys.com";
+        let outcomes = settle(
+            &store,
+            vec![
+                (record(A, site, false), Some(SUBJECT)),
+                (record(B, "refused.example.com", false), None),
+                (record(C, site, false), None),
+                (record(A, site, false), Some(SUBJECT)),
+            ],
+        )
+        .await;
+        let first = created(&outcomes[0]);
+        assert_eq!(first.seq, 1);
+        match &outcomes[1] {
+            Err(StoreError::Sql(err)) => assert!(err.to_string().contains("refused for the test")),
+            other => panic!("the refused record must fail, got {other:?}"),
+        }
+        let next = created(&outcomes[2]);
+        assert_eq!((next.seq, &next.prev_hash), (2, &first.chain_hash));
+        assert!(matches!(&outcomes[3], Ok(Appended::Existing(s)) if s == first));
+
+        let stored: Vec<String> = store
+            .page(0, 10, None)
+            .await
+            .expect("reads")
+            .into_iter()
+            .map(|s| s.record_id)
+            .collect();
+        assert_eq!(stored, vec![A, C]);
+        assert_eq!(chain_verifies(&store).await, 2);
+        let queued: Vec<i64> = sqlx::query_scalar("SELECT seq FROM webhook_deliveries")
+            .fetch_all(store.pool())
+            .await
+            .expect("reads");
+        assert_eq!(
+            queued,
+            vec![1],
+            "one delivery, from the commit that kept its record"
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! A throwaway PostgreSQL server: Debian's binaries, a temp data directory, loopback only.
+//! The collector's tests and its load benchmark start theirs with this.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Whether the server syncs its commits to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync=off`: fast, for tests, where a crash of the machine loses nothing of value.
+    Off,
+    /// PostgreSQL's defaults (`fsync=on`, `synchronous_commit=on`): a commit is on disk
+    /// when it returns, as in production; for measuring.
+    Full,
+}
+
+/// Why the server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Debian's `postgresql` package is not installed.
+    #[error(
+        "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: \
+         install them (apt-get install -y postgresql, or scripts/setup.sh)"
+    )]
+    NoBinaries,
+    /// A file or process could not be made.
+    #[error("{0}: {1}")]
+    Io(&'static str, std::io::Error),
+    /// A PostgreSQL tool failed.
+    #[error("{name} failed: {output}")]
+    Tool {
+        /// The tool.
+        name: String,
+        /// What it printed.
+        output: String,
+    },
+}
+
+/// A running server with one database, `assent`, stopped and removed on drop.
+#[derive(Debug)]
+pub struct TempPostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    /// Its connection URL.
+    pub url: String,
+}
+
+fn find_bin() -> Result<PathBuf, Error> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.retain(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists());
+    versions.sort();
+    versions.pop().ok_or(Error::NoBinaries)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// A PostgreSQL tool, run as the `postgres` user when we are root (it refuses root).
+fn tool(bin: &Path, name: &str) -> Command {
+    let program = bin.join(name);
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Runs a tool and insists that it succeeds.
+fn as_postgres(bin: &Path, name: &str, args: &[&str]) -> Result<(), Error> {
+    let output = tool(bin, name)
+        .args(args)
+        .output()
+        .map_err(|err| Error::Io("cannot run a PostgreSQL tool", err))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(Error::Tool {
+        name: name.to_owned(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    })
+}
+
+fn path_str(path: &Path) -> Result<&str, Error> {
+    path.to_str().ok_or(Error::Io(
+        "temp directory",
+        std::io::Error::other("the temp path is not UTF-8"),
+    ))
+}
+
+impl TempPostgres {
+    /// For tests: initdb, start with `fsync=off` on a free loopback port, create database
+    /// `assent`; panics with the reason when it can't (tests need it and are never
+    /// skipped).
+    pub fn start() -> Self {
+        Self::try_start(Durability::Off).unwrap_or_else(|err| panic!("{err}; these tests need it"))
+    }
+
+    /// initdb, start on a free loopback port with `durability`, create database `assent`.
+    pub fn try_start(durability: Durability) -> Result<Self, Error> {
+        let bin = find_bin()?;
+        let dir = tempfile::Builder::new()
+            .prefix("assent-pg-")
+            .tempdir()
+            .map_err(|err| Error::Io("cannot make a temp directory", err))?;
+        if is_root() {
+            let status = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(dir.path())
+                .status()
+                .map_err(|err| Error::Io("cannot run chown", err))?;
+            if !status.success() {
+                return Err(Error::Tool {
+                    name: "chown".into(),
+                    output: format!("chown to postgres failed: {status}"),
+                });
+            }
+        }
+        let data = dir.path().join("data");
+        let data_s = path_str(&data)?;
+        let mut initdb = vec!["-D", data_s, "-A", "trust", "-U", "postgres", "-E", "UTF8"];
+        if durability == Durability::Off {
+            initdb.push("--no-sync");
+        }
+        as_postgres(&bin, "initdb", &initdb)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|err| Error::Io("cannot find a free port", err))?
+            .port();
+        let fsync = match durability {
+            Durability::Off => "-c fsync=off",
+            Durability::Full => "-c fsync=on -c synchronous_commit=on",
+        };
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} {fsync} -c max_connections=100",
+            dir.path().display()
+        );
+        let log = dir.path().join("log");
+        as_postgres(
+            &bin,
+            "pg_ctl",
+            &[
+                "-D",
+                data_s,
+                "-l",
+                path_str(&log)?,
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        )?;
+        // Built before createdb so that a failure there still stops the server.
+        let server = Self {
+            dir,
+            bin,
+            url: format!("postgres://postgres@127.0.0.1:{port}/assent"),
+        };
+        as_postgres(
+            &server.bin,
+            "createdb",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "assent",
+            ],
+        )?;
+        Ok(server)
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = tool(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
