@@ -9,7 +9,7 @@ fail() { echo "check-dist: $*" >&2; exit 1; }
 # Budgets in brotli bytes, set just above the last measured size (rounded up to 500 B):
 # lowered as the widget shrinks, never raised.
 JS_BUDGET=9000
-WASM_BUDGET=146000
+WASM_BUDGET=143500
 
 for f in assent.js assent_bg.wasm integrity.json index.html; do
   [ -f "$dist/$f" ] || fail "missing $f"

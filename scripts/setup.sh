@@ -49,6 +49,10 @@ command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
 command -v brotli >/dev/null 2>&1 || need_apt+=(brotli)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The e2e suite unsubscribes with curl, as a mail provider would; the demo fills its sample
+# subscriber page with python3.
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -20,7 +20,7 @@ thread_local! {
 /// highlights at once (the visitor asked for them before the wasm had loaded).
 #[wasm_bindgen]
 pub async fn boot(attributes: JsValue, open: bool) -> Result<(), JsError> {
-    let started = widget::start(&ScriptAttributes::from_js(attributes), open).await?;
+    let started = widget::start(&ScriptAttributes::from_js(&attributes), open).await?;
     CURRENT.with(|current| *current.borrow_mut() = Some(started.widget));
     Ok(())
 }

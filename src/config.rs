@@ -2,16 +2,13 @@
 //! Every setting has a safe fallback: a bad value is reported in the console, never fatal.
 
 use assent_record::{Href, Language, Site};
-use serde::Deserialize;
 use thiserror::Error;
 use wasm_bindgen::JsValue;
 
 use crate::browser::env::{self, ParsedUrl};
 
-/// The `data-*` attributes as the loader passes them (its object of `dataset` strings,
-/// camelCase names), unchecked.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// The `data-*` attributes as the loader passes them, unchecked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScriptAttributes {
     /// `data-endpoint`: where records are POSTed.
     pub endpoint: Option<String>,
@@ -28,13 +25,18 @@ pub struct ScriptAttributes {
 }
 
 impl ScriptAttributes {
-    /// The attributes from the loader's object; one that can't be read (not an object, a
-    /// value that is not a string) gives the defaults, and the console says so.
-    pub fn from_js(object: JsValue) -> Self {
-        serde_wasm_bindgen::from_value(object).unwrap_or_else(|_| {
-            env::warn("the script tag's attributes could not be read; using defaults");
-            Self::default()
-        })
+    /// The attributes from the loader's object of `dataset` strings (camelCase names);
+    /// whatever is not a string stays unset.
+    pub fn from_js(object: &JsValue) -> Self {
+        let get = |name| env::string_property(object, name);
+        Self {
+            endpoint: get("endpoint"),
+            site: get("site"),
+            notice: get("notice"),
+            lang: get("lang"),
+            policy_url: get("policyUrl"),
+            theme: get("theme"),
+        }
     }
 }
 

@@ -241,7 +241,7 @@ pub struct LinkArgs {
     /// The collector's public address, under which the unsubscribe link lives.
     #[arg(long, env = "ASSENT_PUBLIC_URL")]
     pub public_url: crate::link::PublicUrl,
-    /// How long the link stays valid: days, hours, minutes or seconds, e.g. 30d, 12h, 90m, 600s.
+    /// How long the link stays valid: a duration such as 30d, 12h, 90m or 600s (at most 366d).
     #[arg(long, default_value = "30d")]
     pub ttl: crate::token::Ttl,
     /// Unsubscribe from this one optional purpose only (e.g. `updates`).

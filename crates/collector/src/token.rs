@@ -154,29 +154,20 @@ impl Default for Ttl {
     }
 }
 
-/// A TTL that is not a positive number followed by `d`, `h`, `m` or `s`, or is too long.
+/// A TTL that is not a duration (`humantime`'s form: `30d`, `12h`, `90m`, `600s`,
+/// `1h 30m`), or is under a second or too long.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("ttl must be a whole number of days, hours, minutes or seconds, such as 30d, 12h, 90m or 600s, and at most {MAX_TTL_DAYS}d")]
+#[error(
+    "ttl must be a duration such as 30d, 12h, 90m or 600s, at least 1s and at most {MAX_TTL_DAYS}d"
+)]
 pub struct TtlError;
 
 impl FromStr for Ttl {
     type Err = TtlError;
     fn from_str(value: &str) -> Result<Self, TtlError> {
-        let value = value.trim();
-        let unit = value.chars().last().ok_or(TtlError)?;
-        let number = &value[..value.len() - unit.len_utf8()];
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(TtlError);
-        }
-        let count: i64 = number.parse().map_err(|_| TtlError)?;
-        let duration = match unit {
-            'd' => time::Duration::days(count.min(MAX_TTL_DAYS + 1)),
-            'h' => time::Duration::hours(count.min((MAX_TTL_DAYS + 1) * 24)),
-            'm' => time::Duration::minutes(count.min((MAX_TTL_DAYS + 1) * 24 * 60)),
-            's' => time::Duration::seconds(count.min((MAX_TTL_DAYS + 1) * 24 * 60 * 60)),
-            _ => return Err(TtlError),
-        };
-        if count == 0 || duration > time::Duration::days(MAX_TTL_DAYS) {
+        let duration = humantime::parse_duration(value.trim()).map_err(|_| TtlError)?;
+        let duration = time::Duration::try_from(duration).map_err(|_| TtlError)?;
+        if duration < time::Duration::SECOND || duration > time::Duration::days(MAX_TTL_DAYS) {
             return Err(TtlError);
         }
         Ok(Self(duration))
@@ -255,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn ttls_are_days_hours_minutes_or_seconds() {
+    fn ttls_are_durations_from_a_second_to_366_days() {
         assert_eq!(Ttl::default().duration(), time::Duration::days(30));
         assert_eq!(
             "12h".parse::<Ttl>().unwrap().duration(),
@@ -263,6 +254,10 @@ mod tests {
         );
         assert_eq!(
             "90m".parse::<Ttl>().unwrap().duration(),
+            time::Duration::minutes(90)
+        );
+        assert_eq!(
+            "1h 30m".parse::<Ttl>().unwrap().duration(),
             time::Duration::minutes(90)
         );
         assert_eq!(
@@ -278,13 +273,13 @@ mod tests {
             "d",
             "0d",
             "30",
-            "30w",
             "0s",
+            "500ms",
             "-1d",
-            "1.5h",
+            "53w",
             "367d",
             "99999999999999999999d",
-            "3 d",
+            "soon",
         ] {
             assert!(bad.parse::<Ttl>().is_err(), "{bad:?}");
         }
