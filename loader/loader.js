@@ -3,17 +3,27 @@
 // It reads its own script tag, fetches the wasm next to itself (checked against its SRI
 // hash), and skips the wasm entirely for a returning visitor whose stored choice was made
 // under the embedded notice and who has nothing waiting to be sent, unless the address
-// holds a manage link's #assent=<token> (the wasm takes it out and checks it).
+// holds a manage link's #assent=<token> (the wasm takes it out and checks it). With
+// data-cookie-domain it keeps the choice in a cookie shared by the covered sites of that
+// parent domain: a later choice found there counts too, so a second site needs no wasm.
 if (window.Assent) return; // the tag twice on one page: the first one runs the widget
 var script = document.currentScript;
 var data = (script && script.dataset) || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
 var EMBEDDED_NOTICE_HASH = '__ASSENT_NOTICE_HASH__';
+var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
+var COOKIE = 'assent_v1';
+// h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
+var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
+var YEAR = 31536000;
+var site = data.site || location.hostname;
+var cookieDomain = sharedDomain();
 var attributes = {
   endpoint: data.endpoint, site: data.site, notice: data.notice,
-  lang: data.lang, policyUrl: data.policyUrl, theme: data.theme
+  lang: data.lang, policyUrl: data.policyUrl, theme: data.theme,
+  sharedCookie: cookieDomain ? { read: sharedChoice, write: shareChoice } : undefined
 };
-var site = data.site || location.hostname;
+var cookieReported = false;
 var wasmUrl = new URL('assent_bg.wasm', (script && script.src) || location.href).href;
 var started = null;
 var running = false;
@@ -22,13 +32,86 @@ function stored(name) {
   try { return window.localStorage.getItem('assent:v1:' + site + ':' + name); } catch (e) { return null; }
 }
 
+// data-cookie-domain, if it is this page's host name or a parent of it.
+function sharedDomain() {
+  var declared = (data.cookieDomain || '').trim();
+  if (!declared) return null;
+  var domain = (declared.charAt(0) === '.' ? declared.slice(1) : declared).toLowerCase();
+  var host = location.hostname.toLowerCase();
+  if (/^([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}$/.test(domain) &&
+      (host === domain || host.slice(-domain.length - 1) === '.' + domain)) return domain;
+  console.warn('Assent: data-cookie-domain must be a domain name that is this page\'s host name or a parent of it; this site keeps its choice to itself');
+  return null;
+}
+
+function cookieValue() {
+  var found = null;
+  document.cookie.split(';').forEach(function (pair) {
+    var at = pair.indexOf('=');
+    if (found === null && at > 0 && pair.slice(0, at).trim() === COOKIE) found = pair.slice(at + 1);
+  });
+  return found;
+}
+
+function ignoreCookie(why) {
+  if (!cookieReported) console.warn('Assent: the shared choice cookie ' + why + '; it is ignored');
+  cookieReported = true;
+  return null;
+}
+
+// The shared cookie's choice, if it is of the cookie's form, as Assent.preferences() gives
+// it. Whether it fits the notice shown is SharedChoice::read's to decide (or the no-wasm
+// path's, below).
+function sharedChoice() {
+  var value = cookieDomain && cookieValue();
+  if (!value) return null;
+  var parts = COOKIE_FORM.exec(value);
+  if (!parts) return ignoreCookie('is garbled');
+  return {
+    record_id: parts[2],
+    client_time: new Date(Number(parts[3])).toISOString(),
+    notice: { hash: 'sha256:' + parts[1] },
+    purposes: parts[4].split('.').map(function (entry) {
+      var purpose = entry.split(':');
+      return { purpose: purpose[0], basis: 'consent', state: purpose[1] === 'g' ? 'granted' : 'denied' };
+    }),
+    cookie_domain: cookieDomain
+  };
+}
+
+// Writes a saved record's choice into the shared cookie (the wasm calls it on each save).
+function shareChoice(record) {
+  try {
+    var optional = record.purposes.filter(function (p) { return p.basis === 'consent' && p.state; });
+    var value = 'h=' + record.notice.hash.slice(7) + '&r=' + record.record_id +
+      '&t=' + Date.parse(record.client_time) + '&p=' + optional.map(function (p) {
+        return p.purpose + ':' + (p.state === 'granted' ? 'g' : 'd');
+      }).join('.');
+    if (!COOKIE_FORM.test(value)) return;
+    document.cookie = COOKIE + '=' + value + '; Domain=' + cookieDomain + '; Path=/; Max-Age=' + YEAR +
+      '; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
+    if (cookieValue() !== value) {
+      console.warn('Assent: the browser did not keep the shared choice cookie for ' + cookieDomain + '; other covered sites will ask again');
+    }
+  } catch (e) {
+    console.warn('Assent: the shared choice cookie could not be written:', e);
+  }
+}
+
 // Must agree with Widget::current_choice: the wasm makes the final decision whenever it runs.
 function currentChoice() {
   if (data.notice || data.policyUrl) return null;
-  try {
-    var choice = JSON.parse(stored('choice'));
-    return choice && choice.site === site && choice.notice && choice.notice.hash === EMBEDDED_NOTICE_HASH ? choice : null;
-  } catch (e) { return null; }
+  var choice = null;
+  try { choice = JSON.parse(stored('choice')); } catch (e) { /* unreadable: none */ }
+  var local = choice && choice.site === site && choice.notice && choice.notice.hash === EMBEDDED_NOTICE_HASH ? choice : null;
+  var shared = sharedChoice();
+  if (shared && shared.notice.hash !== EMBEDDED_NOTICE_HASH) shared = null;
+  if (shared && shared.purposes.map(function (p) { return p.purpose; }).join('.') !== OPTIONAL_PURPOSES) {
+    shared = ignoreCookie("does not state this notice's purposes");
+  }
+  var later = shared && (!local || (shared.record_id !== local.record_id &&
+    Date.parse(shared.client_time) > Date.parse(local.client_time)));
+  return later ? shared : local;
 }
 
 function outboxEmpty() {

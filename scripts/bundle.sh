@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trunk post_build hook: turns Trunk's no-modules output into the one embeddable script.
-#   assent.js        = IIFE( wasm-bindgen glue + loader ), wasm SRI and notice hash inlined
+#   assent.js        = IIFE( wasm-bindgen glue + loader ), wasm SRI and notice facts inlined,
+#                      minified with terser
 #   integrity.json   = sha384 SRI of assent.js and assent_bg.wasm
 #   *.br             = brotli copies for precompressed serving
 # and writes assent.js's SRI into the demo pages' script tags.
@@ -14,17 +15,22 @@ wasm="$staging/assent_bg.wasm"
 sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | base64 -w0)"; }
 
 wasm_sri=$(sri "$wasm")
-notice_hash=$(cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- hash notices/qualys-privacy-highlights.en.json)
+notice() { (cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- "$1" notices/qualys-privacy-highlights.en.json); }
+notice_hash=$(notice hash)
+optional_purposes=$(notice optional)
 
 bundle=$(mktemp)
 {
   printf '/*! Assent %s: privacy highlights and notification preferences. */\n(function () {\n"use strict";\n' \
     "$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
   cat "$glue"
-  sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_NOTICE_HASH__|$notice_hash|" "$root/loader/loader.js"
+  sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_NOTICE_HASH__|$notice_hash|" \
+    -e "s|__ASSENT_OPTIONAL_PURPOSES__|$optional_purposes|" "$root/loader/loader.js"
   printf '})();\n'
 } > "$bundle"
-mv "$bundle" "$glue"
+# Minified: every visitor downloads this file. Only the banner comment (/*!) is kept.
+terser "$bundle" --compress --mangle --ecma 2017 --output "$glue"
+rm -f "$bundle"
 chmod 644 "$glue"
 
 js_sri=$(sri "$glue")

@@ -8,7 +8,7 @@ fail() { echo "check-dist: $*" >&2; exit 1; }
 
 # Budgets in brotli bytes, set just above the last measured size (rounded up to 500 B):
 # lowered as the widget shrinks, never raised.
-JS_BUDGET=9000
+JS_BUDGET=7000
 WASM_BUDGET=143500
 
 for f in assent.js assent_bg.wasm integrity.json index.html; do

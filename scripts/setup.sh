@@ -8,6 +8,7 @@ WASM_BINDGEN_VERSION=0.2.130
 TRUNK_VERSION=0.21.14
 WASM_PACK_VERSION=0.15.1
 BINARYEN_VERSION=132.0.0
+TERSER_VERSION=5.51.4
 export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -43,6 +44,12 @@ if ! has_version wasm-opt "version 132"; then
   npm install -g --prefix /usr/local "binaryen@$BINARYEN_VERSION"
 fi
 
+# The one embeddable script is minified with terser (npm), like any script a site serves.
+if ! has_version terser "$TERSER_VERSION"; then
+  say "installing terser $TERSER_VERSION from npm"
+  npm install -g --prefix /usr/local "terser@$TERSER_VERSION"
+fi
+
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
@@ -67,4 +74,4 @@ if [ -f "$root/e2e/package.json" ] && [ ! -d "$root/e2e/node_modules/playwright-
   (cd "$root/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
-say "tools ready: $(wasm-bindgen --version), $(trunk --version), $(wasm-pack --version), $(wasm-opt --version)"
+say "tools ready: $(wasm-bindgen --version), $(trunk --version), $(wasm-pack --version), $(wasm-opt --version), terser $(terser --version)"

@@ -53,16 +53,14 @@ pub fn open() {
     });
 }
 
-/// The visitor's stored record under the current notice, or `null`.
+/// The visitor's choice under the current notice (the stored record, or the shared
+/// cookie's summary of a later one made on another covered site), or `null`.
 #[wasm_bindgen]
 pub fn preferences() -> JsValue {
     CURRENT.with(|current| {
         current
             .borrow()
             .as_ref()
-            .and_then(|widget| widget.current_choice())
-            .map_or(JsValue::NULL, |record| {
-                browser::json(&record.canonical_json())
-            })
+            .map_or(JsValue::NULL, |widget| widget.preferences())
     })
 }

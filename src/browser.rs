@@ -7,6 +7,7 @@ pub mod env;
 pub mod http;
 pub mod lifecycle;
 pub mod locks;
+pub mod shared_cookie;
 pub mod storage;
 
 use wasm_bindgen::JsValue;

@@ -6,6 +6,7 @@ use thiserror::Error;
 use wasm_bindgen::JsValue;
 
 use crate::browser::env::{self, ParsedUrl};
+use crate::browser::shared_cookie::SharedCookie;
 
 /// The `data-*` attributes as the loader passes them, unchecked.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,11 +23,14 @@ pub struct ScriptAttributes {
     pub policy_url: Option<String>,
     /// `data-theme`: `light`, `dark` or `auto`.
     pub theme: Option<String>,
+    /// The shared-choice cookie of `data-cookie-domain`, when the loader found a valid one.
+    pub shared_cookie: Option<SharedCookie>,
 }
 
 impl ScriptAttributes {
     /// The attributes from the loader's object of `dataset` strings (camelCase names);
-    /// whatever is not a string stays unset.
+    /// whatever is not a string stays unset. `sharedCookie` is the loader's `{read,
+    /// write}` for `data-cookie-domain`, which the loader checks.
     pub fn from_js(object: &JsValue) -> Self {
         let get = |name| env::string_property(object, name);
         Self {
@@ -36,6 +40,8 @@ impl ScriptAttributes {
             lang: get("lang"),
             policy_url: get("policyUrl"),
             theme: get("theme"),
+            shared_cookie: env::object_property(object, "sharedCookie")
+                .and_then(|shared| SharedCookie::from_js(&shared)),
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct Config {
     pub policy_url: Option<Href>,
     /// Colour scheme.
     pub theme: Theme,
+    /// The choice shared with the other covered sites of `data-cookie-domain`.
+    pub shared_cookie: Option<SharedCookie>,
 }
 
 fn is_loopback(url: &ParsedUrl) -> bool {
@@ -139,6 +147,7 @@ impl Config {
                     Theme::Auto
                 }
             },
+            shared_cookie: attributes.shared_cookie.clone(),
         };
         if let Err(reason) = &config.endpoint {
             env::warn(&reason.to_string());

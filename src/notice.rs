@@ -10,8 +10,9 @@ use thiserror::Error;
 use crate::browser::{env, http};
 use crate::config::Config;
 
-/// The notice compiled into the widget: Qualys, Inc.'s privacy highlights.
-pub const EMBEDDED_JSON: &str = include_str!("../notices/qualys-privacy-highlights.en.json");
+/// The notice compiled into the widget: Qualys, Inc.'s privacy highlights
+/// (`notices/qualys-privacy-highlights.en.json`, compacted by `build.rs`).
+pub const EMBEDDED_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/notice.en.json"));
 
 /// A notice as shown, with the hash records carry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,16 +1,17 @@
 //! One running widget: its settings, the notice it shows, its storage, whom it speaks for,
 //! and the save flow (record → outbox → stored choice → `assent:change` → send).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use assent_record::ConsentRecord;
 use thiserror::Error;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 use yew::{AttrValue, Callback, Renderer};
 
-use crate::browser::{dom, env};
+use crate::browser::{self, dom, env};
 use crate::config::{Config, ScriptAttributes};
 use crate::delivery::{Courier, ERROR_EVENT};
 use crate::identity::{self, Identity, IdentityError};
@@ -18,11 +19,22 @@ use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
 use crate::outbox;
 use crate::preferences::{self, Choices, RecordContext, RecordError};
+use crate::shared_choice::SharedChoice;
 use crate::store::Store;
 use crate::ui::{Action, App, AppProps};
 
 /// The event the host page hears after every save; its `detail` is the record.
 pub const CHANGE_EVENT: &str = "assent:change";
+
+/// The visitor's choice under the notice shown now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CurrentChoice {
+    /// The record this site stored.
+    Record(ConsentRecord),
+    /// A later one made on another covered site of the same parent domain, as the shared
+    /// cookie states it.
+    Shared(SharedChoice),
+}
 
 /// Why the widget could not start.
 #[derive(Debug, Error)]
@@ -54,6 +66,8 @@ pub struct Widget {
     identity: RefCell<Option<Identity>>,
     /// Where the widget tells the UI what happened.
     ui: RefCell<UiLink>,
+    /// A forged shared cookie was already reported in the console.
+    cookie_reported: Cell<bool>,
 }
 
 /// Hears how a background [`Widget::identify`] went.
@@ -95,24 +109,56 @@ impl Widget {
             courier,
             identity: RefCell::new(None),
             ui: RefCell::new(UiLink::Waiting(Vec::new())),
+            cookie_reported: Cell::new(false),
         }
     }
 
-    /// The visitor's stored record, if it was made under the notice shown now. A record
-    /// under another notice version means the visitor must be asked again.
-    pub fn current_choice(&self) -> Option<ConsentRecord> {
-        self.store
+    /// The visitor's choice under the notice shown now, if there is one: this site's
+    /// stored record, or the shared cookie's choice when that is a later one, made on
+    /// another covered site. A choice under another notice version means the visitor must
+    /// be asked again. The loader decides the same way for returning visitors.
+    pub fn current_choice(&self) -> Option<CurrentChoice> {
+        let stored = self
+            .store
             .choice()
-            .filter(|record| record.notice.hash == self.shown.hash)
+            .filter(|record| record.notice.hash == self.shown.hash);
+        match (stored, self.shared_choice()) {
+            (Some(record), Some(shared)) if !shared.is_later_than(&record) => {
+                Some(CurrentChoice::Record(record))
+            }
+            (_, Some(shared)) => Some(CurrentChoice::Shared(shared)),
+            (stored, None) => stored.map(CurrentChoice::Record),
+        }
+    }
+
+    fn shared_choice(&self) -> Option<SharedChoice> {
+        let summary = self.config.shared_cookie.as_ref()?.read()?;
+        SharedChoice::read(summary, &self.shown.notice, &self.shown.hash).unwrap_or_else(|reason| {
+            if !self.cookie_reported.replace(true) {
+                env::warn(&reason.to_string());
+            }
+            None
+        })
+    }
+
+    /// The current choice as `Assent.preferences()` gives it (the record, or the shared
+    /// cookie's summary), or `null`.
+    pub fn preferences(&self) -> JsValue {
+        match self.current_choice() {
+            Some(CurrentChoice::Record(record)) => browser::json(&record.canonical_json()),
+            Some(CurrentChoice::Shared(shared)) => shared.summary,
+            None => JsValue::NULL,
+        }
     }
 
     /// The toggles as this browser has them: the current choice, or all off.
     pub fn browser_choices(&self) -> Choices {
         let notice = &self.shown.notice;
-        self.current_choice().map_or_else(
-            || Choices::all(notice, false),
-            |record| Choices::from_record(notice, &record),
-        )
+        match self.current_choice() {
+            Some(CurrentChoice::Record(record)) => Choices::from_record(notice, &record),
+            Some(CurrentChoice::Shared(shared)) => shared.choices(notice),
+            None => Choices::all(notice, false),
+        }
     }
 
     /// Records `choices`: into the outbox (with the identity's token, if there is one),
@@ -133,7 +179,11 @@ impl Widget {
         }
         let token = record.subject_token.take();
         self.store.save_choice(&record);
-        dom::dispatch_json(CHANGE_EVENT, &record.canonical_json());
+        let detail = browser::json(&record.canonical_json());
+        if let Some(shared) = &self.config.shared_cookie {
+            shared.write(&detail);
+        }
+        dom::dispatch_or_warn(CHANGE_EVENT, &detail);
         if let Some(courier) = &self.courier {
             courier.send_now();
         }

@@ -25,10 +25,7 @@ async fn a_returning_visitor_sees_no_banner_and_can_reopen() {
     assert!(!banner_shown(&again), "no banner after a choice");
     assert!(find(&again, "[role=dialog]").is_none());
     assert_eq!(
-        again
-            .widget
-            .current_choice()
-            .map(|r| serde_json::to_value(r).expect("json")),
+        Some(json_of(&again.widget.preferences())),
         stored_choice("return.test"),
         "the stored choice is the current one"
     );

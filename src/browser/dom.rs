@@ -75,7 +75,12 @@ pub fn dispatch(name: &str, detail: &JsValue) -> Result<(), DomError> {
 /// Dispatches `name` on `document` with the JSON text `json` as its `detail`. A failure
 /// is said in the console: a host page missing an event is no reason to stop.
 pub fn dispatch_json(name: &str, json: &str) {
-    if let Err(reason) = dispatch(name, &super::json(json)) {
+    dispatch_or_warn(name, &super::json(json));
+}
+
+/// Dispatches `name` on `document` with `detail`; a failure is said in the console.
+pub fn dispatch_or_warn(name: &str, detail: &JsValue) {
+    if let Err(reason) = dispatch(name, detail) {
         super::env::warn(&format!("{name} could not be sent: {reason}"));
     }
 }

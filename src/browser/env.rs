@@ -45,6 +45,15 @@ pub fn string_property(object: &JsValue, name: &str) -> Option<String> {
         .as_string()
 }
 
+/// The elements of the property `name` of a JavaScript object, if it is an array.
+pub fn array_property(object: &JsValue, name: &str) -> Vec<JsValue> {
+    Reflect::get(object, &JsValue::from_str(name))
+        .ok()
+        .filter(js_sys::Array::is_array)
+        .map(|array| js_sys::Array::from(&array).iter().collect())
+        .unwrap_or_default()
+}
+
 /// The property `name` of a JavaScript object, if it is itself a plain object (not an
 /// array, not `null`).
 pub fn object_property(object: &JsValue, name: &str) -> Option<JsValue> {

@@ -1,6 +1,7 @@
 //! `assent-notice check FILE` validates a notice document; `assent-notice hash FILE`
-//! prints its content hash (the build uses it so the loader can tell, without the wasm,
-//! whether a stored choice was made under the embedded notice).
+//! prints its content hash and `assent-notice optional FILE` its optional purposes' ids,
+//! dot-separated (the build uses both so the loader can tell, without the wasm, whether a
+//! stored choice or a shared cookie was made under the embedded notice).
 
 use std::process::ExitCode;
 
@@ -9,11 +10,11 @@ use assent_record::Notice;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, path) = match args.as_slice() {
-        [command, path] if command == "check" || command == "hash" => {
+        [command, path] if ["check", "hash", "optional"].contains(&command.as_str()) => {
             (command.as_str(), path.as_str())
         }
         _ => {
-            eprintln!("usage: assent-notice check|hash NOTICE.json");
+            eprintln!("usage: assent-notice check|hash|optional NOTICE.json");
             return ExitCode::from(2);
         }
     };
@@ -26,6 +27,10 @@ fn main() -> ExitCode {
     };
     match serde_json::from_str::<Notice>(&text) {
         Ok(notice) if command == "hash" => println!("{}", notice.hash()),
+        Ok(notice) if command == "optional" => {
+            let ids: Vec<&str> = notice.optional_purposes().map(|p| p.id.as_str()).collect();
+            println!("{}", ids.join("."));
+        }
         Ok(notice) => println!(
             "{path}: valid notice {} version {}",
             notice.id, notice.version

@@ -1,0 +1,224 @@
+//! One choice across the covered sites of a parent domain: what the wasm makes of the
+//! shared cookie's choice the loader hands it (`sharedCookie: {read, write}`), and what it
+//! asks the loader to write. The loader's own reading and writing of the real cookie is
+//! tested end to end (e2e/tests/shared-choice.test.js).
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use assent::browser::shared_cookie::SharedCookie;
+use assent::config::ScriptAttributes;
+use common::*;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export function fake_shared_cookie(summary) {
+  const jar = { value: summary === 'null' ? null : JSON.parse(summary), writes: [] };
+  window.__assentSharedJar = jar;
+  return {
+    read: () => jar.value,
+    write: (record) => { jar.writes.push(record); },
+  };
+}
+export function shared_writes() { return JSON.stringify(window.__assentSharedJar.writes); }
+"#)]
+extern "C" {
+    /// A stand-in for the loader's `{read, write}`: `read` gives `summary` (JSON, or
+    /// `null`), `write` keeps what it is given.
+    fn fake_shared_cookie(summary: &str) -> JsValue;
+    fn shared_writes() -> String;
+}
+
+fn embedded_hash() -> String {
+    assent::notice::shown(
+        assent::notice::embedded().expect("embedded notice"),
+        &assent::config::Config::from_attributes(&ScriptAttributes::default()),
+    )
+    .hash
+    .as_str()
+    .to_owned()
+}
+
+/// The loader's summary of a cookie: `states` are the four optional purposes' states.
+fn summary(hash: &str, record_id: &str, client_time: &str, states: [&str; 4]) -> Value {
+    let names = ["new_products", "announcements", "upgrades", "updates"];
+    json!({
+        "record_id": record_id,
+        "client_time": client_time,
+        "notice": {"hash": hash},
+        "purposes": names.iter().zip(states).map(|(purpose, state)| {
+            json!({"purpose": purpose, "basis": "consent", "state": state})
+        }).collect::<Vec<_>>(),
+        "cookie_domain": "qualys.test",
+    })
+}
+
+fn sharing(site: &str, cookie: Option<&Value>) -> ScriptAttributes {
+    let text = cookie.map_or_else(|| "null".to_owned(), Value::to_string);
+    ScriptAttributes {
+        shared_cookie: SharedCookie::from_js(&fake_shared_cookie(&text)),
+        ..attributes(site)
+    }
+}
+
+const OTHER_SITE_RECORD: &str = "0f8e3c1a-5b2d-4e6f-8a9b-1c2d3e4f5a6b";
+
+#[wasm_bindgen_test]
+async fn a_current_shared_choice_is_the_visitors_choice_and_sends_nothing() {
+    stub_fetch();
+    let cookie = summary(
+        &embedded_hash(),
+        OTHER_SITE_RECORD,
+        "2026-11-30T10:00:00.000Z",
+        ["denied", "granted", "denied", "granted"],
+    );
+    let w = start(sharing("second.test", Some(&cookie))).await;
+    assert!(
+        !banner_shown(&w),
+        "a choice made on another covered site: no banner"
+    );
+    assert_eq!(
+        json_of(&w.widget.preferences()),
+        cookie,
+        "Assent.preferences() gives it"
+    );
+    w.widget.open();
+    settle().await;
+    assert!(!checkbox(&w, "new_products").checked());
+    assert!(
+        checkbox(&w, "announcements").checked(),
+        "the dialog shows it"
+    );
+    assert!(!checkbox(&w, "upgrades").checked());
+    assert!(checkbox(&w, "updates").checked());
+    settle().await;
+    assert!(
+        requests().is_empty(),
+        "no second record for the same choice"
+    );
+    restore_fetch();
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
+async fn a_save_is_handed_to_the_loader_for_the_cookie() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let w = start(sharing("first.test", None)).await;
+    assert!(banner_shown(&w), "no shared choice yet: the banner asks");
+    click(&w, ".banner [data-action=decline-all]").await;
+    let posted = posted_records_once(1).await;
+    let writes: Vec<Value> = serde_json::from_str(&shared_writes()).expect("json");
+    assert_eq!(writes, posted, "the record as posted goes to the cookie");
+    assert_eq!(writes[0]["site"], "first.test");
+    restore_fetch();
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
+async fn a_shared_choice_for_another_notice_or_of_other_purposes_asks_again() {
+    stub_fetch();
+    let old_notice = summary(
+        &format!("sha256:{}", "0".repeat(64)),
+        OTHER_SITE_RECORD,
+        "2026-11-30T10:00:00.000Z",
+        ["granted"; 4],
+    );
+    let w = start(sharing("changed.test", Some(&old_notice))).await;
+    assert!(
+        banner_shown(&w),
+        "a choice under another notice is asked again"
+    );
+    assert!(w.widget.preferences().is_null());
+    remove(&w);
+
+    let mut forged = summary(
+        &embedded_hash(),
+        OTHER_SITE_RECORD,
+        "2026-11-30T10:00:00.000Z",
+        ["granted"; 4],
+    );
+    forged["purposes"][3]["purpose"] = json!("security");
+    let w = start(sharing("forged.test", Some(&forged))).await;
+    assert!(
+        banner_shown(&w),
+        "a cookie not stating this notice's purposes is ignored"
+    );
+    remove(&w);
+
+    let mut short = summary(
+        &embedded_hash(),
+        OTHER_SITE_RECORD,
+        "2026-11-30T10:00:00.000Z",
+        ["granted"; 4],
+    );
+    short["purposes"].as_array_mut().expect("array").pop();
+    let w = start(sharing("short.test", Some(&short))).await;
+    assert!(banner_shown(&w), "a cookie missing a purpose is ignored");
+    assert!(requests().is_empty());
+    restore_fetch();
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
+async fn the_later_of_this_sites_record_and_the_shared_choice_counts() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let first = start(attributes("both.test")).await;
+    click(&first, ".banner [data-action=accept-all]").await;
+    let local = stored_choice("both.test").expect("stored");
+    remove(&first);
+
+    // Made elsewhere, earlier: this site's own later record counts.
+    let earlier = summary(
+        &embedded_hash(),
+        OTHER_SITE_RECORD,
+        "2020-01-01T00:00:00.000Z",
+        ["denied"; 4],
+    );
+    let w = start(sharing("both.test", Some(&earlier))).await;
+    assert_eq!(
+        json_of(&w.widget.preferences()),
+        local,
+        "the later record, this site's"
+    );
+    remove(&w);
+
+    // Made elsewhere, later: it counts here too.
+    let later = summary(
+        &embedded_hash(),
+        OTHER_SITE_RECORD,
+        "2999-01-01T00:00:00.000Z",
+        ["denied"; 4],
+    );
+    let w = start(sharing("both.test", Some(&later))).await;
+    assert!(!banner_shown(&w));
+    assert_eq!(
+        json_of(&w.widget.preferences()),
+        later,
+        "the later choice, another site's"
+    );
+    w.widget.open();
+    settle().await;
+    assert!(
+        !checkbox(&w, "updates").checked(),
+        "the dialog shows the later choice"
+    );
+    remove(&w);
+
+    // The cookie of this site's own record: the full record counts.
+    let own = summary(
+        &embedded_hash(),
+        local["record_id"].as_str().expect("id"),
+        local["client_time"].as_str().expect("time"),
+        ["granted"; 4],
+    );
+    let w = start(sharing("both.test", Some(&own))).await;
+    assert_eq!(json_of(&w.widget.preferences()), local);
+    restore_fetch();
+    remove(&w);
+}
