@@ -2,6 +2,7 @@
 # Trunk post_build hook: turns Trunk's no-modules output into the one embeddable script.
 #   assent.js        = IIFE( wasm-bindgen glue + loader ), wasm SRI and notice facts inlined,
 #                      minified with terser
+#   assent_bg.wasm   = with short import/export names (scripts/minify-wasm-names.mjs)
 #   integrity.json   = sha384 SRI of assent.js and assent_bg.wasm
 #   *.br             = brotli copies for precompressed serving
 # and writes assent.js's SRI into the demo pages' script tags.
@@ -13,6 +14,13 @@ wasm="$staging/assent_bg.wasm"
 [ -f "$glue" ] && [ -f "$wasm" ] || { echo "bundle.sh: no assent.js/assent_bg.wasm in $staging" >&2; exit 1; }
 
 sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | base64 -w0)"; }
+
+# Short import, export and module names in the wasm, and the glue rewritten to match.
+mapping=$(mktemp)
+wasm-opt "$wasm" --minify-imports-and-exports-and-modules -o "$wasm.min" > "$mapping"
+node "$root/scripts/minify-wasm-names.mjs" "$wasm.min" "$mapping" "$glue"
+mv "$wasm.min" "$wasm"
+rm -f "$mapping"
 
 wasm_sri=$(sri "$wasm")
 notice() { (cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- "$1" notices/qualys-privacy-highlights.en.json); }

@@ -5,7 +5,8 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.ASSENT_E2E_CHROMIUM || '/usr/bin/chromium';
 
-export async function launchBrowser() {
+/** Chromium, headless; `extraArgs` are added to its command line. */
+export async function launchBrowser(extraArgs = []) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
   }
@@ -20,6 +21,7 @@ export async function launchBrowser() {
       '--no-first-run',
       '--disable-gpu',
       '--disable-dev-shm-usage',
+      ...extraArgs,
     ],
   });
 }

@@ -14,20 +14,26 @@ export const MANDATORY = ['security', 'initial_use', 'expiration', 'product_enha
 
 const TAIL = 12_000;
 
-export function setupSuite() {
+/**
+ * `setupSuite({ browserArgs, hosts })`: `browserArgs` go to Chromium's command line;
+ * `hosts` maps names to host names for more host-page origins (`world[name]`), besides
+ * `world.localhost` and `world.ip`.
+ */
+export function setupSuite({ browserArgs = [], hosts = {} } = {}) {
   const world = {};
+  const hostNames = { localhost: 'localhost', ip: '127.0.0.1', ...hosts };
   before(async () => {
     ensureCollectorBinary();
-    world.browser = await launchBrowser();
+    world.browser = await launchBrowser(browserArgs);
     world.widget = await startWidgetServer();
-    world.localhost = await startHostServer({ hostname: 'localhost', widget: world.widget });
-    world.ip = await startHostServer({ hostname: '127.0.0.1', widget: world.widget });
+    for (const [name, hostname] of Object.entries(hostNames)) {
+      world[name] = await startHostServer({ hostname, widget: world.widget });
+    }
   });
   after(async () => {
     await world.browser?.close();
     await world.widget?.stop();
-    await world.localhost?.stop();
-    await world.ip?.stop();
+    for (const name of Object.keys(hostNames)) await world[name]?.stop();
   });
 
   /**
