@@ -114,6 +114,18 @@ function currentChoice() {
   return later ? shared : local;
 }
 
+function preferences() {
+  return running ? wasm_bindgen.preferences() : currentChoice();
+}
+
+// The current choice's receipt file, as the wasm kept it when the collector issued it.
+function receipt() {
+  var choice = preferences();
+  var file = null;
+  try { file = JSON.parse(stored('receipt')); } catch (e) { /* unreadable: none */ }
+  return choice && file && file.receipt_id === choice.record_id && file.site === site ? file : null;
+}
+
 function outboxEmpty() {
   var outbox = stored('outbox');
   return outbox === null || outbox === '[]';
@@ -136,7 +148,8 @@ function start(open) {
 Object.defineProperty(window, 'Assent', {
   value: Object.freeze({
     open: function () { return start(true); },
-    preferences: function () { return running ? wasm_bindgen.preferences() : currentChoice(); },
+    preferences: preferences,
+    receipt: receipt,
     identify: function (token) {
       return start(false).then(function () {
         return new Promise(function (resolve, reject) {

@@ -34,7 +34,7 @@ pub fn identify(token: String, resolve: Function, reject: Function) {
         // A Promise's resolving functions do not throw.
         let _ = match checked {
             Ok(identity) => resolve.call1(&JsValue::NULL, &browser::json(&identity.answer)),
-            Err(reason) => reject.call1(&JsValue::NULL, &browser::json(&reason.detail())),
+            Err(reason) => reject.call1(&JsValue::NULL, &reason.detail()),
         };
     };
     match CURRENT.with(|current| current.borrow().clone()) {

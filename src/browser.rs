@@ -20,6 +20,18 @@ pub fn describe(error: &JsValue) -> String {
         .unwrap_or_else(|| String::from("unknown error"))
 }
 
+/// A plain JavaScript object with the `entries` that have a value, set in their order.
+pub fn object(entries: &[(&str, Option<JsValue>)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in entries {
+        if let Some(value) = value {
+            // Setting a property of a fresh plain object cannot throw.
+            let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), value);
+        }
+    }
+    object.into()
+}
+
 /// JSON text as a JavaScript value (`JSON.parse`), `null` if it does not parse.
 pub fn json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)

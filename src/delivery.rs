@@ -12,10 +12,10 @@ use std::time::Duration;
 use assent_record::{ConsentRecord, Site};
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
-use serde::Serialize;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::browser::{dom, env, lifecycle, locks};
+use crate::browser::{self, dom, env, lifecycle, locks};
 use crate::outbox;
 use crate::store::Store;
 use crate::transport::{self, Outcome};
@@ -24,27 +24,30 @@ use crate::transport::{self, Outcome};
 pub const ERROR_EVENT: &str = "assent:error";
 
 /// An [`ERROR_EVENT`] detail: the HTTP `status` (0 without an answer), a `message` for
-/// developers, and what failed: a manage link's `code`, or the `record_id`. The fields are
-/// in alphabetical order, so the JSON is the same as it has always been.
-#[derive(Debug, Clone, Copy, Serialize)]
+/// developers, and what failed: a manage link's `code`, or the `record_id`.
+#[derive(Debug, Clone, Copy)]
 pub struct ErrorDetail<'a> {
     /// A manage link's error code.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'a str>,
     /// What went wrong, for developers.
     pub message: &'a str,
     /// The record the endpoint refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_id: Option<&'a str>,
     /// The HTTP status, 0 without an answer.
     pub status: u16,
 }
 
 impl ErrorDetail<'_> {
-    /// The detail as JSON text.
-    pub fn to_json(&self) -> String {
-        // Strings and a number only: serializing cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+    /// The detail as a JavaScript object. Its properties are set in alphabetical order and
+    /// absent ones left out, so its JSON is the same as it has always been.
+    pub fn to_js(&self) -> JsValue {
+        let text = |value: Option<&str>| value.map(JsValue::from_str);
+        browser::object(&[
+            ("code", text(self.code)),
+            ("message", text(Some(self.message))),
+            ("record_id", text(self.record_id)),
+            ("status", Some(JsValue::from(self.status))),
+        ])
     }
 }
 
@@ -67,8 +70,10 @@ enum Round {
     Retry(Option<Duration>),
 }
 
+/// Hears each receipt file (JSON text) the endpoint gives for a delivered record.
+pub type ReceiptSink = Box<dyn Fn(String)>;
+
 /// Delivers one site's outbox to one endpoint.
-#[derive(Debug)]
 pub struct Courier {
     store: Rc<Store>,
     endpoint: String,
@@ -81,6 +86,15 @@ pub struct Courier {
     again: Cell<bool>,
     timer: RefCell<Option<Timeout>>,
     listeners: RefCell<Vec<EventListener>>,
+    receipts: RefCell<Option<ReceiptSink>>,
+}
+
+impl std::fmt::Debug for Courier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Courier")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Courier {
@@ -96,7 +110,19 @@ impl Courier {
             again: Cell::new(false),
             timer: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
+            receipts: RefCell::new(None),
         })
+    }
+
+    /// Where receipt files go from now on.
+    pub fn on_receipt(&self, sink: ReceiptSink) {
+        *self.receipts.borrow_mut() = Some(sink);
+    }
+
+    fn receipt(&self, file: Option<String>) {
+        if let (Some(file), Some(sink)) = (file, &*self.receipts.borrow()) {
+            sink(file);
+        }
     }
 
     /// Listens for the network and the page's life, and sends what an earlier page left.
@@ -164,7 +190,15 @@ impl Courier {
     async fn round(&self) -> Round {
         for record in outbox::pending(&self.store, env::now()) {
             match transport::deliver(&self.endpoint, &record).await {
-                Outcome::Delivered => outbox::remove(&self.store, record.record_id),
+                Outcome::Delivered(file) => {
+                    outbox::remove(&self.store, record.record_id);
+                    self.receipt(file);
+                }
+                Outcome::Known => {
+                    outbox::remove(&self.store, record.record_id);
+                    let endpoint = &self.endpoint;
+                    self.receipt(transport::fetch_receipt_file(endpoint, record.record_id).await);
+                }
                 Outcome::Rejected { status } => self.reject(&record, status),
                 Outcome::Retry { reason, after } => {
                     env::info(&format!(
@@ -191,7 +225,7 @@ impl Courier {
             record_id: Some(&record_id),
             status,
         };
-        dom::dispatch_json(ERROR_EVENT, &detail.to_json());
+        dom::dispatch_or_warn(ERROR_EVENT, &detail.to_js());
     }
 
     fn retry_later(self: &Rc<Self>, server_delay: Option<Duration>) {

@@ -7,6 +7,7 @@
 
 use assent_record::{Notice, PlainText, Site, SubjectToken};
 use thiserror::Error;
+use wasm_bindgen::JsValue;
 
 use crate::browser::{self, address, env, http};
 use crate::delivery;
@@ -129,14 +130,14 @@ impl IdentityError {
     }
 
     /// The `assent:error` detail, and what `Assent.identify` rejects with.
-    pub fn detail(&self) -> String {
+    pub fn detail(&self) -> JsValue {
         delivery::ErrorDetail {
             code: Some(self.code()),
             message: &self.to_string(),
             record_id: None,
             status: self.status(),
         }
-        .to_json()
+        .to_js()
     }
 }
 
@@ -168,7 +169,9 @@ pub async fn check(
         .ok_or(IdentityError::NoEndpoint)?;
     // Neither a token (base64url and dots) nor a site (a host name) has anything to escape.
     let body = format!(r#"{{"token":"{token}","site":"{site}"}}"#);
-    let (status, text) = http::post_json_for_text(&url, &body)
+    let http::Answer {
+        status, body: text, ..
+    } = http::post_json(&url, &body)
         .await
         .map_err(IdentityError::Network)?;
     let answer = browser::json(&text);

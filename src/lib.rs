@@ -18,6 +18,7 @@ pub mod messages;
 pub mod notice;
 pub mod outbox;
 pub mod preferences;
+pub mod receipt;
 pub mod shared_choice;
 pub mod store;
 pub mod transport;

@@ -5,6 +5,8 @@
 /// The widget's words in one language.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Messages {
+    /// The language tag they are in (dates are written its way too).
+    pub language: &'static str,
     /// Accessible name of the first-visit banner.
     pub banner_label: &'static str,
     /// Button: grant every optional notice.
@@ -49,10 +51,19 @@ pub struct Messages {
     pub link_unchecked: &'static str,
     /// After any refused link: what saving now means.
     pub link_not_linked: &'static str,
+    /// Heading of the current choice's receipt.
+    pub receipt_heading: &'static str,
+    /// Label of when the choice was recorded.
+    pub recorded_at: &'static str,
+    /// Label of the receipt's number.
+    pub receipt_number: &'static str,
+    /// Button: save the receipt file.
+    pub download_receipt: &'static str,
 }
 
 /// English.
 pub const EN: Messages = Messages {
+    language: "en",
     banner_label: "Privacy notice",
     accept_all: "Accept all",
     decline_all: "Decline all",
@@ -75,6 +86,10 @@ pub const EN: Messages = Messages {
     link_wrong_site: "This link is for another site. Please open it on the site it was sent for.",
     link_unchecked: "This link could not be checked right now. Please try again later.",
     link_not_linked: "Choices you save now are not linked to your e-mail address.",
+    receipt_heading: "Your receipt",
+    recorded_at: "Recorded",
+    receipt_number: "Receipt number",
+    download_receipt: "Download receipt",
 };
 
 /// The catalogue for a language tag, falling back to English.

@@ -1,7 +1,5 @@
 //! The visitor's choices, and the record that states them.
 
-use std::collections::BTreeMap;
-
 use assent_record::{
     ConsentRecord, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes, Site, WidgetVersion,
 };
@@ -12,10 +10,11 @@ use crate::notice::ShownNotice;
 /// The widget's version, carried by every record.
 pub const WIDGET_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// On or off for each optional purpose of the notice shown. Mandatory purposes are not
-/// choices, so they are not here.
+/// On or off for each optional purpose of the notice shown, in its order. Mandatory
+/// purposes are not choices, so they are not here. (A notice has a handful of purposes: a
+/// list is all the map this needs.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Choices(BTreeMap<PurposeId, bool>);
+pub struct Choices(Vec<(PurposeId, bool)>);
 
 impl Choices {
     /// Every optional purpose of `notice` set to `granted`. Nothing is pre-ticked by
@@ -46,13 +45,13 @@ impl Choices {
 
     /// Whether `purpose` is on. Mandatory purposes are always on.
     pub fn is_granted(&self, purpose: PurposeId) -> bool {
-        !purpose.is_optional() || self.0.get(&purpose).copied().unwrap_or(false)
+        !purpose.is_optional() || self.0.iter().any(|&(id, granted)| id == purpose && granted)
     }
 
     /// Flips an optional purpose; anything else is left as it is.
     pub fn toggled(&self, purpose: PurposeId) -> Self {
         let mut next = self.clone();
-        if let Some(granted) = next.0.get_mut(&purpose) {
+        if let Some((_, granted)) = next.0.iter_mut().find(|(id, _)| *id == purpose) {
             *granted = !*granted;
         }
         next

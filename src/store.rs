@@ -26,6 +26,7 @@ pub struct Store {
     backend: RefCell<Backend>,
     choice_key: String,
     outbox_key: String,
+    receipt_key: String,
     site: Site,
 }
 
@@ -37,6 +38,12 @@ pub fn choice_key(site: &Site) -> String {
 /// The storage key of a site's outbox.
 pub fn outbox_key(site: &Site) -> String {
     format!("assent:{FORMAT}:{site}:outbox")
+}
+
+/// The storage key of the receipt file of a site's choice (the loader reads it for
+/// `Assent.receipt()`).
+pub fn receipt_key(site: &Site) -> String {
+    format!("assent:{FORMAT}:{site}:receipt")
 }
 
 impl Store {
@@ -53,6 +60,7 @@ impl Store {
             backend: RefCell::new(backend),
             choice_key: choice_key(site),
             outbox_key: outbox_key(site),
+            receipt_key: receipt_key(site),
             site: site.clone(),
         }
     }
@@ -92,10 +100,11 @@ impl Store {
 
     /// After a failed write, carry what `localStorage` still reads into memory.
     fn fall_back_to_memory(&self) {
-        let carried: HashMap<String, String> = [&self.choice_key, &self.outbox_key]
-            .into_iter()
-            .filter_map(|key| self.get(key).map(|value| (key.clone(), value)))
-            .collect();
+        let carried: HashMap<String, String> =
+            [&self.choice_key, &self.outbox_key, &self.receipt_key]
+                .into_iter()
+                .filter_map(|key| self.get(key).map(|value| (key.clone(), value)))
+                .collect();
         *self.backend.borrow_mut() = Backend::Memory(carried);
     }
 
@@ -118,6 +127,17 @@ impl Store {
     /// Keeps `record` as the visitor's choice.
     pub fn save_choice(&self, record: &ConsentRecord) {
         self.set(&self.choice_key, record.canonical_json());
+    }
+
+    /// The receipt file of the stored choice, as stored (JSON text). Whose it is, is for
+    /// the reader to check against the choice.
+    pub fn receipt(&self) -> Option<String> {
+        self.get(&self.receipt_key)
+    }
+
+    /// Keeps the receipt file (JSON text) of the stored choice.
+    pub fn save_receipt(&self, file_json: String) {
+        self.set(&self.receipt_key, file_json);
     }
 
     /// Records waiting to be delivered, oldest first. Unreadable entries are dropped

@@ -3,14 +3,19 @@
 use std::time::Duration;
 
 use assent_record::ConsentRecord;
+use uuid::Uuid;
 
-use crate::browser::http;
+use crate::browser::{self, env, http};
 
 /// What became of one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// 2xx, or 409: the endpoint has the record. It leaves the outbox.
-    Delivered,
+    /// 2xx: the endpoint has the record. It leaves the outbox, and the receipt file the
+    /// endpoint answered with (JSON text), if it keeps receipts, is the visitor's.
+    Delivered(Option<String>),
+    /// 409: the endpoint already has a record with this id; its receipt can be asked for.
+    /// It leaves the outbox.
+    Known,
     /// A network error, 408, 429 or 5xx: try again later, not before `after` if the
     /// server said so.
     Retry {
@@ -27,10 +32,12 @@ pub enum Outcome {
     },
 }
 
-/// What an HTTP status means for a record.
-pub fn classify(status: u16, retry_after: Option<Duration>) -> Outcome {
+/// What an HTTP answer means for a record: its status, its `Retry-After`, and its body
+/// (which holds the receipt file, when the endpoint keeps receipts).
+pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
     match status {
-        200..=299 | 409 => Outcome::Delivered,
+        200..=299 => Outcome::Delivered(receipt_file(body)),
+        409 => Outcome::Known,
         408 | 429 | 500..=599 => Outcome::Retry {
             reason: format!("the endpoint answered HTTP {status}"),
             after: retry_after,
@@ -49,6 +56,13 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<Duration> {
     (at.is_finite() && at > now_ms).then(|| Duration::from_millis((at - now_ms) as u64))
 }
 
+/// The `receipt_file` of an endpoint's answer, as JSON text, if it has one. The widget
+/// keeps and hands it out as it is: checking it is the verifier's job (`verify.html`).
+pub fn receipt_file(body: &str) -> Option<String> {
+    let file = env::object_property(&browser::json(body), "receipt_file")?;
+    js_sys::JSON::stringify(&file).ok()?.as_string()
+}
+
 /// POSTs `record` as JSON, without credentials.
 pub async fn deliver(endpoint: &str, record: &ConsentRecord) -> Outcome {
     match http::post_json(endpoint, &record.canonical_json()).await {
@@ -58,11 +72,27 @@ pub async fn deliver(endpoint: &str, record: &ConsentRecord) -> Outcome {
                 .retry_after
                 .as_deref()
                 .and_then(|v| parse_retry_after(v, js_sys::Date::now())),
+            &answer.body,
         ),
         Err(reason) => Outcome::Retry {
             reason: reason.to_string(),
             after: None,
         },
+    }
+}
+
+/// Where the endpoint keeps the receipt of `record_id`: `{endpoint}/{record_id}/receipt`
+/// (the endpoint's query, if any, is not carried over).
+pub fn receipt_url(endpoint: &str, record_id: Uuid) -> String {
+    let base = endpoint.split(['?', '#']).next().unwrap_or(endpoint);
+    format!("{}/{record_id}/receipt", base.trim_end_matches('/'))
+}
+
+/// Asks the endpoint for the receipt file of a record it already has (after a 409).
+pub async fn fetch_receipt_file(endpoint: &str, record_id: Uuid) -> Option<String> {
+    match http::get_text(&receipt_url(endpoint, record_id)).await {
+        Ok((200, body)) => receipt_file(&body),
+        _ => None,
     }
 }
 

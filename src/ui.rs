@@ -6,10 +6,11 @@ mod banner;
 mod blocks;
 mod highlights;
 mod purposes;
+mod receipt;
 mod state;
 
 pub use app::{App, AppProps};
-pub use state::Action;
+pub use state::{Action, ReceiptShown};
 
 use web_sys::Event;
 use yew::{Callback, MouseEvent};

@@ -19,9 +19,10 @@ use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
 use crate::outbox;
 use crate::preferences::{self, Choices, RecordContext, RecordError};
+use crate::receipt::{self, ReceiptSummary, RECEIPT_EVENT};
 use crate::shared_choice::SharedChoice;
 use crate::store::Store;
-use crate::ui::{Action, App, AppProps};
+use crate::ui::{Action, App, AppProps, ReceiptShown};
 
 /// The event the host page hears after every save; its `detail` is the record.
 pub const CHANGE_EVENT: &str = "assent:change";
@@ -151,6 +152,51 @@ impl Widget {
         }
     }
 
+    /// The stored receipt file and its summary, if it is the current choice's.
+    fn current_receipt(&self) -> Option<(ReceiptSummary, String)> {
+        let file = self.store.receipt()?;
+        let summary = receipt::summary(&file)?;
+        match self.current_choice()? {
+            CurrentChoice::Record(record) if summary.is_for(&record) => Some((summary, file)),
+            _ => None,
+        }
+    }
+
+    /// What the preferences show of the current choice's receipt, once it has arrived.
+    pub fn receipt_shown(&self) -> Option<ReceiptShown> {
+        self.current_receipt()
+            .and_then(|(summary, file)| self.shown_receipt(&summary, &file))
+    }
+
+    fn shown_receipt(&self, summary: &ReceiptSummary, file: &str) -> Option<ReceiptShown> {
+        let written = env::local_date_time(&summary.recorded_at, self.messages.language)?;
+        Some(ReceiptShown {
+            file_name: AttrValue::from(receipt::file_name(&summary.receipt_id)),
+            file_href: AttrValue::from(env::json_data_url(file)),
+            receipt_id: AttrValue::from(summary.receipt_id.clone()),
+            recorded_at: AttrValue::from(summary.recorded_at.clone()),
+            recorded_at_text: AttrValue::from(written),
+        })
+    }
+
+    /// The endpoint's receipt file for a delivered record: kept with the choice, told to
+    /// the host page (`assent:receipt`) and shown, when it is the current choice's. A
+    /// receipt for an earlier record, since replaced, proves nothing current.
+    fn receipt_arrived(&self, file: String) {
+        let Some(summary) = receipt::summary(&file) else {
+            return;
+        };
+        match self.current_choice() {
+            Some(CurrentChoice::Record(record)) if summary.is_for(&record) => {}
+            _ => return,
+        }
+        dom::dispatch_json(RECEIPT_EVENT, &file);
+        if let Some(shown) = self.shown_receipt(&summary, &file) {
+            self.tell_ui(Action::Receipt(shown));
+        }
+        self.store.save_receipt(file);
+    }
+
     /// The toggles as this browser has them: the current choice, or all off.
     pub fn browser_choices(&self) -> Choices {
         let notice = &self.shown.notice;
@@ -216,7 +262,7 @@ impl Widget {
             }
             Err(reason) => {
                 env::warn(&reason.to_string());
-                dom::dispatch_json(ERROR_EVENT, &reason.detail());
+                dom::dispatch_or_warn(ERROR_EVENT, &reason.detail());
                 Action::Identity {
                     person: None,
                     refusal: Some(reason.refusal()),
@@ -275,7 +321,8 @@ pub struct Started {
     pub host: Element,
 }
 
-const CSS: &str = include_str!("ui/widget.css");
+/// `src/ui/widget.css`, minified by `build.rs`.
+const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
 
 /// Takes a manage link's token out of the page address, reads the settings, loads the
 /// notice, mounts the UI, sends anything left in the outbox by an earlier page, and
@@ -296,6 +343,12 @@ pub async fn start(attributes: &ScriptAttributes, open_now: bool) -> Result<Star
     )
     .render();
     if let Some(courier) = &widget.courier {
+        let receiver = Rc::downgrade(&widget);
+        courier.on_receipt(Box::new(move |file| {
+            if let Some(widget) = receiver.upgrade() {
+                widget.receipt_arrived(file);
+            }
+        }));
         courier.start();
     }
     if let Some(token) = token {

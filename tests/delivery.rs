@@ -17,18 +17,41 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 fn answers_decide_what_happens_to_a_record() {
-    for status in [200, 201, 204, 409] {
-        assert_eq!(classify(status, None), Outcome::Delivered, "{status}");
+    for status in [200, 201, 204] {
+        assert_eq!(
+            classify(status, None, ""),
+            Outcome::Delivered(None),
+            "{status}"
+        );
     }
+    assert_eq!(
+        classify(
+            201,
+            None,
+            r#"{"record_id":"x","receipt_file":{"receipt_id":"x"}}"#
+        ),
+        Outcome::Delivered(Some(r#"{"receipt_id":"x"}"#.to_owned())),
+        "the answer's receipt file is kept as it is"
+    );
+    assert_eq!(
+        classify(200, None, r#"{"receipt_file":"not an object"}"#),
+        Outcome::Delivered(None),
+        "an answer without a receipt file is still a delivery"
+    );
+    assert_eq!(
+        classify(409, None, ""),
+        Outcome::Known,
+        "409: stored already"
+    );
     for status in [408, 429, 500, 502, 503] {
         assert!(
-            matches!(classify(status, None), Outcome::Retry { .. }),
+            matches!(classify(status, None, ""), Outcome::Retry { .. }),
             "{status}"
         );
     }
     for status in [400, 401, 403, 404, 413, 422] {
         assert_eq!(
-            classify(status, None),
+            classify(status, None, ""),
             Outcome::Rejected { status },
             "{status}"
         );

@@ -28,13 +28,19 @@ export async function launchBrowser(extraArgs = []) {
 
 /**
  * Runs in every page before any of its scripts: keeps what the widget tells the host page
- * (`assent:change`, `assent:error`) and every CSP violation, for the test to read.
+ * (`assent:change`, `assent:receipt`, `assent:error`, and their order) and every CSP
+ * violation, for the test to read.
  */
 export function recorderInitScript() {
-  const seen = { changes: [], errors: [], violations: [] };
+  const seen = { changes: [], receipts: [], errors: [], violations: [], order: [] };
   Object.defineProperty(window, '__assentE2E', { value: seen });
   document.addEventListener('assent:change', (event) => {
     seen.changes.push(event.detail);
+    seen.order.push(event.type);
+  }, true);
+  document.addEventListener('assent:receipt', (event) => {
+    seen.receipts.push(event.detail);
+    seen.order.push(event.type);
   }, true);
   document.addEventListener('assent:error', (event) => {
     seen.errors.push(event.detail);
@@ -64,8 +70,10 @@ export function widgetOf(page) {
     preferences: () => page.evaluate(() => window.Assent.preferences()),
     seen: () => page.evaluate(() => ({
       changes: window.__assentE2E.changes,
+      receipts: window.__assentE2E.receipts,
       errors: window.__assentE2E.errors,
       violations: window.__assentE2E.violations,
+      order: window.__assentE2E.order,
     })),
     storage: (site, name) => page.evaluate(
       ([s, n]) => { try { return window.localStorage.getItem(`assent:v1:${s}:${n}`); } catch { return 'unreadable'; } },

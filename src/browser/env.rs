@@ -30,6 +30,28 @@ pub fn random_uuid() -> Option<Uuid> {
     Some(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
+/// An RFC 3339 moment as a catalogue's language writes a date and time
+/// (`Date.toLocaleString` with `dateStyle: long, timeStyle: short`), in the visitor's time
+/// zone; `None` if it is not a date. `catalogue_language` is one of the widget's own tags,
+/// never input, since a tag the browser does not accept makes `toLocaleString` throw.
+pub fn local_date_time(rfc3339: &str, catalogue_language: &str) -> Option<String> {
+    let date = js_sys::Date::new(&JsValue::from_str(rfc3339));
+    if date.get_time().is_nan() {
+        return None;
+    }
+    let options = js_sys::Object::new();
+    let _ = Reflect::set(&options, &"dateStyle".into(), &"long".into());
+    let _ = Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    date.to_locale_string(catalogue_language, &options)
+        .as_string()
+}
+
+/// `text` as a `data:` URL of JSON, which an `<a download>` saves as a file.
+pub fn json_data_url(text: &str) -> String {
+    let encoded = String::from(js_sys::encode_uri_component(text));
+    format!("data:application/json;charset=utf-8,{encoded}")
+}
+
 /// Whether the browser sends the Global Privacy Control signal.
 pub fn global_privacy_control() -> bool {
     web_sys::window()

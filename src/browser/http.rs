@@ -44,6 +44,8 @@ pub struct Answer {
     pub status: u16,
     /// The `Retry-After` header, when the server sent one and CORS exposes it.
     pub retry_after: Option<String>,
+    /// The body text; empty when it could not be read (the status still counts).
+    pub body: String,
 }
 
 fn post(url: &str, body: &str, content_type: &str, keepalive: bool) -> Result<Request, FetchError> {
@@ -72,6 +74,7 @@ pub async fn post_json(url: &str, body: &str) -> Result<Answer, FetchError> {
     Ok(Answer {
         status: response.status(),
         retry_after,
+        body: text(&response).await.unwrap_or_default(),
     })
 }
 
@@ -84,28 +87,20 @@ pub fn post_on_exit(url: &str, body: &str) -> Result<(), FetchError> {
     Ok(())
 }
 
-/// POSTs a JSON body like [`post_json`]; returns the status and the body text.
-pub async fn post_json_for_text(url: &str, body: &str) -> Result<(u16, String), FetchError> {
-    text_of(post(url, body, "text/plain", false)).await
-}
-
 /// GETs a URL; returns the status and the body text.
 pub async fn get_text(url: &str) -> Result<(u16, String), FetchError> {
-    text_of(
-        Request::new_with_str_and_init(url, &init("GET"))
-            .map_err(|e| FetchError::Request(super::describe(&e))),
-    )
-    .await
+    let request = Request::new_with_str_and_init(url, &init("GET"))
+        .map_err(|e| FetchError::Request(super::describe(&e)))?;
+    let response = send(request).await?;
+    Ok((response.status(), text(&response).await?))
 }
 
-async fn text_of(request: Result<Request, FetchError>) -> Result<(u16, String), FetchError> {
-    let response = send(request?).await?;
-    let status = response.status();
+async fn text(response: &Response) -> Result<String, FetchError> {
     let text = response
         .text()
         .map_err(|e| FetchError::Body(super::describe(&e)))?;
     let text = JsFuture::from(text)
         .await
         .map_err(|e| FetchError::Body(super::describe(&e)))?;
-    Ok((status, text.as_string().unwrap_or_default()))
+    Ok(text.as_string().unwrap_or_default())
 }

@@ -34,6 +34,7 @@ fn initial_state(props: &AppProps) -> UiState {
         saved: None,
         person: None,
         refusal: None,
+        receipt: props.widget.receipt_shown(),
     }
 }
 
@@ -111,6 +112,7 @@ pub fn App(props: &AppProps) -> Html {
                     choices={state.choices.clone()}
                     person={state.person.clone()}
                     refusal={state.refusal}
+                    receipt={state.receipt.clone()}
                     {messages}
                     {on_toggle}
                     {on_save}

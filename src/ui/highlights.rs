@@ -10,6 +10,8 @@ use yew::prelude::*;
 use super::blocks::{inlines, link, NoticeSection};
 use super::on_click;
 use super::purposes::PurposeList;
+use super::receipt::Receipt;
+use super::state::ReceiptShown;
 use crate::browser::dom;
 use crate::identity::Refusal;
 use crate::messages::Messages;
@@ -26,6 +28,8 @@ pub struct HighlightsProps {
     pub person: Option<AttrValue>,
     /// Why a manage link was not accepted, if one was refused.
     pub refusal: Option<Refusal>,
+    /// The current choice's receipt, once it has arrived.
+    pub receipt: Option<ReceiptShown>,
     /// The widget's words.
     pub messages: &'static Messages,
     /// A toggle was flipped.
@@ -108,6 +112,9 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                     <PurposeList purposes={mandatory} heading={m.mandatory_heading} choices={props.choices.clone()}
                         on_toggle={props.on_toggle.clone()} messages={m} />
                 </section>
+                if let Some(receipt) = props.receipt.clone() {
+                    <Receipt {receipt} messages={m} />
+                }
             </div>
             <footer class="actions">
                 <button type="button" class="choice" data-action="accept-all" onclick={on_click(&props.on_accept_all)}>{ m.accept_all }</button>

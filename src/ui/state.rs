@@ -28,6 +28,21 @@ pub enum Saved {
     LocalOnly,
 }
 
+/// The current choice's receipt, as the preferences show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptShown {
+    /// The receipt's id (the record's).
+    pub receipt_id: AttrValue,
+    /// When the collector recorded it, RFC 3339 (for `<time datetime>`).
+    pub recorded_at: AttrValue,
+    /// The same moment as the visitor's language writes it.
+    pub recorded_at_text: AttrValue,
+    /// The receipt file as a `data:` URL, for a download link.
+    pub file_href: AttrValue,
+    /// The name the file is saved under.
+    pub file_name: AttrValue,
+}
+
 /// The UI's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UiState {
@@ -44,6 +59,8 @@ pub struct UiState {
     pub person: Option<AttrValue>,
     /// Why a manage link was not accepted, until the highlights close.
     pub refusal: Option<Refusal>,
+    /// The current choice's receipt, once the endpoint gave one.
+    pub receipt: Option<ReceiptShown>,
 }
 
 /// What can happen to it.
@@ -55,8 +72,10 @@ pub enum Action {
     Close,
     /// Flip one optional purpose.
     Toggle(PurposeId),
-    /// A choice was saved.
+    /// A choice was saved (its receipt is still to come).
     Saved(Choices, Saved),
+    /// The current choice's receipt arrived.
+    Receipt(ReceiptShown),
     /// A manage link was checked: the highlights open, either for the person the
     /// collector vouched for (their masked address) with their preferences, or saying
     /// why the link was refused, with this browser's own choices.
@@ -100,6 +119,11 @@ impl Reducible for UiState {
                 saved: Some(saved),
                 person: self.person.clone(),
                 refusal: None,
+                receipt: None,
+            },
+            Action::Receipt(receipt) => UiState {
+                receipt: Some(receipt),
+                ..(*self).clone()
             },
             Action::Identity {
                 person,

@@ -24,6 +24,16 @@ export function stub_fetch() {
     for (const route of state.routes) {
       if (request.url.startsWith(route.prefix)) {
         if (route.status === 0) throw new TypeError('Failed to fetch');
+        if (route.receipt) {
+          // A collector's answer: the record's id (from the body, or the receipt URL's
+          // path) and a receipt file for it.
+          const id = body ? JSON.parse(body).record_id : request.url.split('/').slice(-2)[0];
+          const file = { version: 'assent-receipt-file/1', receipt_id: id,
+            recorded_at: '2026-12-01T10:00:00Z', receipt: { jws: 'h.p.s', seq: 7 } };
+          const answer = { record_id: id, seq: 7, received_at: file.recorded_at,
+            chain_hash: 'sha256:' + 'a'.repeat(64), receipt: 'h.p.s', receipt_file: file };
+          return new Response(JSON.stringify(answer), { status: route.status });
+        }
         const headers = route.retryAfter ? { 'Retry-After': route.retryAfter } : {};
         return new Response(route.body, { status: route.status, headers });
       }
@@ -34,6 +44,17 @@ export function stub_fetch() {
 export function route(prefix, status, body) {
   window.__assentFetch.routes.unshift({ prefix, status, body });
 }
+export function route_receipt(prefix, status) {
+  window.__assentFetch.routes.unshift({ prefix, status, receipt: true });
+}
+export function listen_receipts() {
+  window.__assentReceipts = [];
+  if (!window.__assentReceiptListening) {
+    window.__assentReceiptListening = true;
+    document.addEventListener('assent:receipt', (e) => window.__assentReceipts.push(e.detail));
+  }
+}
+export function receipts() { return JSON.stringify(window.__assentReceipts || []); }
 export function route_retry_after(prefix, status, retryAfter) {
   window.__assentFetch.routes.unshift({ prefix, status, body: '', retryAfter });
 }
@@ -77,6 +98,10 @@ extern "C" {
     pub fn stub_fetch();
     /// Answers requests whose URL starts with `prefix`; status 0 means a network error.
     pub fn route(prefix: &str, status: u16, body: &str);
+    /// Answers like a collector: the record's id and a receipt file for it.
+    pub fn route_receipt(prefix: &str, status: u16);
+    pub fn listen_receipts();
+    fn receipts() -> String;
     pub fn route_retry_after(prefix: &str, status: u16, retry_after: &str);
     /// Dispatches a plain event named `name` on `window` or `document`.
     pub fn fire(target: &str, name: &str);
@@ -263,4 +288,9 @@ pub async fn wait_until(limit_ms: u32, done: impl Fn() -> bool) -> bool {
         waited += 25;
     }
     true
+}
+
+/// `assent:receipt` details heard since [`listen_receipts`].
+pub fn receipt_events() -> Vec<Value> {
+    serde_json::from_str(&receipts()).expect("events are JSON")
 }

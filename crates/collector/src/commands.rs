@@ -71,6 +71,14 @@ pub enum CommandError {
     /// Writing CSV failed.
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
+    /// A `--notice` file can't be read or is not a valid notice.
+    #[error("notice {path}: {reason}")]
+    Notice {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// `keygen`: writes new key files (or, with `--rotate`, adds a receipt key to the ring)

@@ -107,10 +107,16 @@ pub struct ServeArgs {
     /// Link token key file (HMAC), created if missing [default: a new key per start].
     #[arg(long, env = "ASSENT_LINK_KEY")]
     pub link_key: Option<PathBuf>,
-    /// The address the collector is reached at from outside, for unsubscribe links
-    /// [default: http://<listen address>].
+    /// The address the collector is reached at from outside, for unsubscribe links and the
+    /// receipt files' key address [default: http://<listen address>].
     #[arg(long, env = "ASSENT_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Notice documents whose records get receipt files naming the notice's organisation
+    /// and contact as the controller, matched by notice id; repeat the flag or separate
+    /// with commas [default: the widget's default notice only].
+    #[arg(long = "notice", env = "ASSENT_NOTICES", value_delimiter = ',')]
+    #[serde(rename = "notice")]
+    pub notices: Option<Vec<PathBuf>>,
     /// POST every change (a record with a subject) to this URL, signed the Standard
     /// Webhooks way; https (http only for localhost) [default: no webhooks].
     #[arg(long, env = "ASSENT_WEBHOOK_URL")]
@@ -336,6 +342,8 @@ pub struct Settings {
     pub link_key: Option<PathBuf>,
     /// Public base address (none: `http://` and the bound address).
     pub public_url: Option<crate::link::PublicUrl>,
+    /// Notice documents whose controllers receipt files name.
+    pub notices: Vec<PathBuf>,
     /// Where to deliver changes, if anywhere.
     pub webhook: Option<crate::webhook::WebhookSettings>,
 }
@@ -403,6 +411,7 @@ impl ServeArgs {
                 .or(file.public_url)
                 .map(|url| url.parse())
                 .transpose()?,
+            notices: self.notices.or(file.notices).unwrap_or_default(),
             webhook,
         })
     }

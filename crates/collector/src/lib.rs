@@ -16,6 +16,7 @@ pub mod pages;
 pub mod preferences;
 pub mod receipt;
 pub mod receipt_file;
+pub mod receipt_issuer;
 pub mod routes;
 pub mod server;
 pub mod standing;
@@ -58,4 +59,6 @@ pub struct AppState {
     pub link_key: Arc<token::LinkKey>,
     /// The collector's public base address, for unsubscribe links.
     pub public_url: Arc<link::PublicUrl>,
+    /// Issues the receipt files that answers carry.
+    pub receipt_issuer: Arc<receipt_issuer::ReceiptIssuer>,
 }

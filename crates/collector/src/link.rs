@@ -75,10 +75,14 @@ impl FromStr for PublicUrl {
 }
 
 impl PublicUrl {
+    /// `path` (starting with `/`) under the public address.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.0.as_str().trim_end_matches('/'))
+    }
+
     /// The one-click unsubscribe address of a token.
     pub fn unsubscribe_url(&self, token: &str) -> String {
-        let base = self.0.as_str().trim_end_matches('/');
-        format!("{base}/v1/unsubscribe/{token}")
+        self.join(&format!("/v1/unsubscribe/{token}"))
     }
 }
 

@@ -237,7 +237,12 @@ async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() 
     let key_s = path_str(&key);
     let server = Server::start(&db, &["--receipt-key", key_s]);
     let (sent, answer) = post_record(&server).await;
-    let file = receipt_file(&sent, &answer, &server);
+    let file = answer["receipt_file"].clone();
+    assert_eq!(
+        file,
+        receipt_file(&sent, &answer, &server),
+        "the collector issues the file ReceiptFile::new makes of the record and the answer"
+    );
     drop(server);
     let keys = ["--receipt-key", key_s];
     let d = dir.path();
@@ -355,6 +360,70 @@ async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() 
     );
     assert!(!ok);
     assert!(reason(&report).contains("cannot read"), "{report}");
+}
+
+/// GETs a record's receipt from a running server.
+async fn get_receipt(server: &Server, id: &Value) -> Value {
+    let reply = reqwest::get(format!(
+        "http://{}/v1/records/{}/receipt",
+        server.addr,
+        id.as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(reply.status(), 200);
+    reply.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn answers_carry_the_receipt_file_of_a_known_notice_only() {
+    let (dir, db) = temp_db();
+    // A second company's notice, named by --notice: its organisation is the controller.
+    let mut other: Value = serde_json::from_str(NOTICE).unwrap();
+    other["id"] = "acme-privacy-highlights".into();
+    other["organisation"] = "Acme Ltd".into();
+    let other_path = dir.path().join("acme.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let server = Server::start(&db, &["--notice", path_str(&other_path)]);
+
+    // The default notice is known without a flag; a repeat answers the same file.
+    let (sent, answer) = post_record(&server).await;
+    assert_eq!(
+        answer["receipt_file"],
+        receipt_file(&sent, &answer, &server)
+    );
+    let repeat = reqwest::Client::new()
+        .post(format!("http://{}/v1/records", server.addr))
+        .header("content-type", "application/json")
+        .body(sent.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(repeat.status(), 200);
+    let repeat: Value = repeat.json().await.unwrap();
+    assert_eq!(
+        repeat["receipt_file"], answer["receipt_file"],
+        "a repeat: the same file"
+    );
+    let fetched = get_receipt(&server, &sent["record_id"]).await;
+    assert_eq!(
+        fetched, answer,
+        "the receipt GET answers the same, file included"
+    );
+
+    // A --notice notice: its organisation is the controller.
+    let mut acme = record(&new_id());
+    acme["notice"]["id"] = "acme-privacy-highlights".into();
+    let answer = post(&server, &acme).await;
+    assert_eq!(answer["receipt_file"]["controller"]["name"], "Acme Ltd");
+    assert_eq!(answer["receipt_file"]["receipt_id"], acme["record_id"]);
+
+    // An unknown notice: stored and signed, but no file (its controller is unknown).
+    let mut unknown = record(&new_id());
+    unknown["notice"]["id"] = "someone-else".into();
+    let answer = post(&server, &unknown).await;
+    assert!(answer["receipt"].is_string());
+    assert!(answer.get("receipt_file").is_none(), "{answer}");
 }
 
 #[tokio::test]

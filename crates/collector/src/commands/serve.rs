@@ -10,6 +10,7 @@ use crate::admin::AdminKeys;
 use crate::config::Settings;
 use crate::keys;
 use crate::receipt::ReceiptKeys;
+use crate::receipt_issuer::ReceiptIssuer;
 use crate::store::Store;
 use crate::subject::SubjectKey;
 use crate::token::LinkKey;
@@ -84,6 +85,7 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         settings.rate_per_ip,
         settings.rate_per_site,
     ));
+    let receipt_issuer = ReceiptIssuer::new(&read_notices(&settings.notices)?, &public_url);
     let state = AppState {
         store: store.clone(),
         receipt_keys: Arc::new(receipt_keys),
@@ -96,6 +98,7 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         admin_keys: Arc::new(admin_keys),
         link_key: Arc::new(LinkKey::new(link_secret)),
         public_url: Arc::new(public_url),
+        receipt_issuer: Arc::new(receipt_issuer),
     };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -148,4 +151,19 @@ async fn shutdown() {
         _ = interrupt => {}
         _ = terminate => {}
     }
+}
+
+/// The `--notice` documents, each checked as the widget checks a notice.
+fn read_notices(paths: &[std::path::PathBuf]) -> Result<Vec<assent_record::Notice>, CommandError> {
+    paths
+        .iter()
+        .map(|path| {
+            let failed = |reason: String| CommandError::Notice {
+                path: path.clone(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|err| failed(err.to_string()))?;
+            serde_json::from_str(&text).map_err(|err| failed(err.to_string()))
+        })
+        .collect()
 }

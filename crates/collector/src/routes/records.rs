@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use assent_record::ConsentRecord;
+use assent_record::{ConsentRecord, ReceiptFile};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -15,7 +15,8 @@ use crate::receipt::Claims;
 use crate::store::{Appended, Stored};
 use crate::AppState;
 
-/// What a POST or a receipt GET answers.
+/// What a POST or a receipt GET answers: the receipt, and the receipt file for the visitor
+/// when the collector knows the record's notice.
 #[derive(Debug, Serialize)]
 pub struct ReceiptBody {
     record_id: String,
@@ -23,16 +24,19 @@ pub struct ReceiptBody {
     received_at: String,
     chain_hash: String,
     receipt: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt_file: Option<ReceiptFile>,
 }
 
-impl From<Stored> for ReceiptBody {
-    fn from(stored: Stored) -> Self {
+impl ReceiptBody {
+    fn new(stored: Stored, receipt_file: Option<ReceiptFile>) -> Self {
         Self {
             record_id: stored.record_id,
             seq: stored.seq,
             received_at: stored.received_at,
             chain_hash: stored.chain_hash,
             receipt: stored.receipt,
+            receipt_file,
         }
     }
 }
@@ -82,9 +86,16 @@ async fn store_record(
         }
         (None, None) => None,
     };
+    // The record as it is stored (no e-mail, no token), for the receipt file: a repeat
+    // has the same body, or it would be a conflict.
+    let stored_record = record.clone();
+    let answer = |stored: Stored| {
+        let file = state.receipt_issuer.file(&stored_record, &stored);
+        Json(ReceiptBody::new(stored, file))
+    };
     match append_signed(state, record, subject).await? {
-        Appended::Created(stored) => Ok((StatusCode::CREATED, Json(stored.into()))),
-        Appended::Existing(stored) => Ok((StatusCode::OK, Json(stored.into()))),
+        Appended::Created(stored) => Ok((StatusCode::CREATED, answer(stored))),
+        Appended::Existing(stored) => Ok((StatusCode::OK, answer(stored))),
         Appended::Conflict => Err(AppError::Conflict),
     }
 }
@@ -157,7 +168,8 @@ pub async fn receipt(
             .get(&id.hyphenated().to_string())
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(Json(stored.into()))
+        let file = state.receipt_issuer.file_of_stored(&stored);
+        Ok(Json(ReceiptBody::new(stored, file)))
     }
     .await;
     counted(&state, outcome)

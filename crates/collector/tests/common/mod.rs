@@ -14,6 +14,7 @@ use assent_collector::admin::AdminKeys;
 use assent_collector::limit::Limits;
 use assent_collector::metrics::Metrics;
 use assent_collector::receipt::ReceiptKeys;
+use assent_collector::receipt_issuer::ReceiptIssuer;
 use assent_collector::store::{Database, Store};
 use assent_collector::subject::SubjectKey;
 use assent_collector::token::LinkKey;
@@ -82,6 +83,7 @@ pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState 
         admin_keys: Arc::new(AdminKeys::new([ADMIN_KEY])),
         link_key: Arc::new(LinkKey::new(LINK_SEED)),
         public_url: Arc::new(PUBLIC_URL.parse().unwrap()),
+        receipt_issuer: Arc::new(ReceiptIssuer::new(&[], &PUBLIC_URL.parse().unwrap())),
     }
 }
 

@@ -1,0 +1,90 @@
+//! Issuing receipt files: the file the collector gives with every receipt, for the visitor
+//! to keep: the record as stored, the signed receipt, and where the keys that check it are
+//! published, with a summary in the Kantara Consent Receipt / ISO 27560 vocabulary
+//! ([`assent_record::ReceiptFile`], the one definition the verifiers read). As the
+//! controller's system, the collector is who issues consent receipts; the widget keeps the
+//! file and hands it to the visitor as it is.
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+
+use assent_record::{
+    ConsentRecord, ContentHash, Controller, JwksUri, Jws, Notice, NoticeId, ReceiptAnswer,
+    ReceiptFile,
+};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::link::PublicUrl;
+use crate::store::Stored;
+
+/// The notice every widget embeds by default, so its records get files with no setting.
+const DEFAULT_NOTICE: &str = include_str!("../../../notices/qualys-privacy-highlights.en.json");
+
+/// Issues receipt files: knows the controller each notice names, and the collector's keys.
+#[derive(Debug, Clone)]
+pub struct ReceiptIssuer {
+    controllers: HashMap<NoticeId, Controller>,
+    jwks_uri: Option<JwksUri>,
+}
+
+impl ReceiptIssuer {
+    /// Files for records under the default notice and `notices` (by notice id: a site's
+    /// `data-policy-url` changes a notice's hash, not whose it is), with keys published
+    /// under `public_url`. A public address that is not `https:` (or local `http:`) names
+    /// no key set a visitor could fetch, so no files are issued.
+    pub fn new(notices: &[Notice], public_url: &PublicUrl) -> Self {
+        let default = serde_json::from_str::<Notice>(DEFAULT_NOTICE).ok();
+        let controllers = default
+            .iter()
+            .chain(notices)
+            .map(|notice| (notice.id.clone(), Controller::from_notice(notice)))
+            .collect();
+        let jwks_uri = public_url.join("/.well-known/jwks.json");
+        Self {
+            controllers,
+            jwks_uri: JwksUri::try_from(jwks_uri).ok(),
+        }
+    }
+
+    /// The file for `record` (as stored: no e-mail, no token) and its stored row, if the
+    /// notice is one this collector knows.
+    pub fn file(&self, record: &ConsentRecord, stored: &Stored) -> Option<ReceiptFile> {
+        let controller = self.controllers.get(&record.notice.id)?.clone();
+        let answer = ReceiptAnswer {
+            record_id: record.record_id,
+            seq: NonZeroU64::new(u64::try_from(stored.seq).ok()?)?,
+            received_at: OffsetDateTime::parse(&stored.received_at, &Rfc3339).ok()?,
+            chain_hash: ContentHash::try_from(stored.chain_hash.clone()).ok()?,
+            receipt: Jws::try_from(stored.receipt.clone()).ok()?,
+        };
+        ReceiptFile::new(record, &answer, controller, self.jwks_uri.clone()?).ok()
+    }
+
+    /// The file for a stored row, read from its body (the receipt GET).
+    pub fn file_of_stored(&self, stored: &Stored) -> Option<ReceiptFile> {
+        let record = serde_json::from_str::<ConsentRecord>(&stored.body).ok()?;
+        self.file(&record, stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_notice_is_known_and_keys_need_a_reachable_address() {
+        let files = ReceiptIssuer::new(&[], &"https://consent.example.com".parse().unwrap());
+        let default: Notice = serde_json::from_str(DEFAULT_NOTICE).unwrap();
+        assert!(files.controllers.contains_key(&default.id));
+        assert_eq!(
+            files.jwks_uri.as_ref().map(JwksUri::as_str),
+            Some("https://consent.example.com/.well-known/jwks.json")
+        );
+        let public = ReceiptIssuer::new(&[], &"http://consent.example.com".parse().unwrap());
+        assert!(
+            public.jwks_uri.is_none(),
+            "plain http names no fetchable key set"
+        );
+    }
+}

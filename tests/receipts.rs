@@ -1,0 +1,171 @@
+//! The visitor's proof: the receipt file the collector answers with is kept with the
+//! choice, shown in the preferences (when recorded, its number, a download) and told to the
+//! host page; on a 409 it is fetched; an endpoint without receipts is fine.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn stored_receipt(site: &str) -> Option<Value> {
+    get_item(&format!("assent:v1:{site}:receipt"))
+        .map(|raw| serde_json::from_str(&raw).expect("stored JSON"))
+}
+
+/// Saves by declining in the banner, waits for the receipt (or its absence), and opens the
+/// preferences.
+async fn decline_and_open(site: &str) -> assent::widget::Started {
+    let w = start(attributes(site)).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    posted_records_once(1).await;
+    w
+}
+
+async fn shows_receipt_for(w: &assent::widget::Started, record_id: &str) {
+    assert!(
+        wait_until(3000, || find(w, ".receipt").is_some() || {
+            w.widget.open();
+            false
+        })
+        .await,
+        "the receipt appears in the preferences"
+    );
+    assert_eq!(
+        text(w, ".receipt-id"),
+        record_id,
+        "its number is the record's id"
+    );
+    let time = find(w, ".receipt time").expect("a <time>");
+    assert_eq!(
+        time.get_attribute("datetime").as_deref(),
+        Some("2026-12-01T10:00:00Z")
+    );
+    assert!(
+        text(w, ".receipt time").contains("2026"),
+        "the time is written out: {}",
+        text(w, ".receipt time")
+    );
+    assert!(find(w, ".receipt [data-action=download-receipt]").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_201_with_a_receipt_file_is_kept_shown_and_told() {
+    stub_fetch();
+    listen_receipts();
+    route_receipt(ENDPOINT, 201);
+    let w = decline_and_open("receipt-201.test").await;
+    let record = posted_records()[0].clone();
+    let id = record["record_id"].as_str().expect("id").to_owned();
+    assert!(wait_until(3000, || stored_receipt("receipt-201.test").is_some()).await);
+    let stored = stored_receipt("receipt-201.test").expect("kept");
+    assert_eq!(
+        stored["receipt_id"], record["record_id"],
+        "kept with the choice"
+    );
+    assert_eq!(
+        receipt_events(),
+        vec![stored.clone()],
+        "assent:receipt carries the file"
+    );
+    shows_receipt_for(&w, &id).await;
+    restore_fetch();
+    remove(&w);
+
+    // A later page shows it too, from storage.
+    stub_fetch();
+    let again = start(attributes("receipt-201.test")).await;
+    again.widget.open();
+    settle().await;
+    assert_eq!(text(&again, ".receipt-id"), id);
+    restore_fetch();
+    remove(&again);
+}
+
+#[wasm_bindgen_test]
+async fn a_200_repeat_answer_counts_the_same() {
+    stub_fetch();
+    route_receipt(ENDPOINT, 200);
+    let w = decline_and_open("receipt-200.test").await;
+    let id = posted_records()[0]["record_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(wait_until(3000, || stored_receipt("receipt-200.test").is_some()).await);
+    shows_receipt_for(&w, &id).await;
+    restore_fetch();
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
+async fn a_409_fetches_the_stored_receipt() {
+    stub_fetch();
+    route(
+        ENDPOINT,
+        409,
+        r#"{"error":"conflict","message":"stored with another body"}"#,
+    );
+    route_receipt(&format!("{ENDPOINT}/"), 200);
+    let w = decline_and_open("receipt-409.test").await;
+    let id = posted_records()[0]["record_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(wait_until(3000, || stored_receipt("receipt-409.test").is_some()).await);
+    let asked: Vec<Value> = requests()
+        .into_iter()
+        .filter(|call| call["method"] == "GET")
+        .collect();
+    assert_eq!(asked.len(), 1, "one receipt request");
+    assert_eq!(asked[0]["url"], format!("{ENDPOINT}/{id}/receipt"));
+    assert_eq!(asked[0]["credentials"], "omit");
+    shows_receipt_for(&w, &id).await;
+    assert!(
+        stored_outbox("receipt-409.test").is_empty(),
+        "409: the record left the outbox"
+    );
+    restore_fetch();
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
+async fn an_endpoint_without_receipts_is_fine() {
+    stub_fetch();
+    listen_receipts();
+    route(ENDPOINT, 201, "{}");
+    let w = decline_and_open("receipt-none.test").await;
+    assert!(wait_until(3000, || stored_outbox("receipt-none.test").is_empty()).await);
+    assert_eq!(text(&w, "[role=status]"), "Your choices are saved.");
+    w.widget.open();
+    settle().await;
+    assert!(find(&w, ".receipt").is_none(), "no receipt shown");
+    assert!(stored_receipt("receipt-none.test").is_none());
+    assert!(receipt_events().is_empty(), "no assent:receipt");
+    restore_fetch();
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
+async fn a_receipt_for_another_record_is_not_kept() {
+    stub_fetch();
+    route(
+        ENDPOINT,
+        201,
+        r#"{"receipt_file":{"receipt_id":"0f8e3c1a-5b2d-4e6f-8a9b-1c2d3e4f5a6b","recorded_at":"2026-12-01T10:00:00Z"}}"#,
+    );
+    let w = decline_and_open("receipt-other.test").await;
+    assert!(wait_until(3000, || stored_outbox("receipt-other.test").is_empty()).await);
+    settle().await;
+    assert!(
+        stored_receipt("receipt-other.test").is_none(),
+        "not this choice's proof"
+    );
+    w.widget.open();
+    settle().await;
+    assert!(find(&w, ".receipt").is_none());
+    restore_fetch();
+    remove(&w);
+}
