@@ -4,7 +4,6 @@
 //! corrupt or foreign entry is reported and ignored, never fatal.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use assent_record::{ConsentRecord, Site};
 
@@ -17,7 +16,26 @@ const FORMAT: &str = "v1";
 #[derive(Debug)]
 enum Backend {
     Local(LocalStorage),
-    Memory(HashMap<String, String>),
+    Memory(Memory),
+}
+
+/// This page's storage when `localStorage` fails: the store's three keys at most, so a
+/// list of pairs.
+#[derive(Debug, Default)]
+struct Memory(Vec<(String, String)>);
+
+impl Memory {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn insert(&mut self, key: &str, value: String) {
+        self.0.retain(|(k, _)| k != key);
+        self.0.push((key.to_owned(), value));
+    }
 }
 
 /// The widget's storage for one site.
@@ -53,7 +71,7 @@ impl Store {
             Ok(local) => Backend::Local(local),
             Err(reason) => {
                 env::warn(&format!("{reason}; your choice is kept for this page only"));
-                Backend::Memory(HashMap::new())
+                Backend::Memory(Memory::default())
             }
         };
         Self {
@@ -73,7 +91,7 @@ impl Store {
     fn get(&self, key: &str) -> Option<String> {
         let result = match &*self.backend.borrow() {
             Backend::Local(local) => local.get(key),
-            Backend::Memory(map) => Ok(map.get(key).cloned()),
+            Backend::Memory(memory) => Ok(memory.get(key)),
         };
         result.unwrap_or_else(|reason| {
             env::warn(&reason.to_string());
@@ -84,28 +102,27 @@ impl Store {
     fn set(&self, key: &str, value: String) {
         let failed: Option<StorageError> = match &mut *self.backend.borrow_mut() {
             Backend::Local(local) => local.set(key, &value).err(),
-            Backend::Memory(map) => {
-                map.insert(key.to_owned(), value.clone());
+            Backend::Memory(memory) => {
+                memory.insert(key, value.clone());
                 None
             }
         };
         if let Some(reason) = failed {
             env::warn(&format!("{reason}; keeping your choice for this page only"));
             self.fall_back_to_memory();
-            if let Backend::Memory(map) = &mut *self.backend.borrow_mut() {
-                map.insert(key.to_owned(), value);
+            if let Backend::Memory(memory) = &mut *self.backend.borrow_mut() {
+                memory.insert(key, value);
             }
         }
     }
 
     /// After a failed write, carry what `localStorage` still reads into memory.
     fn fall_back_to_memory(&self) {
-        let carried: HashMap<String, String> =
-            [&self.choice_key, &self.outbox_key, &self.receipt_key]
-                .into_iter()
-                .filter_map(|key| self.get(key).map(|value| (key.clone(), value)))
-                .collect();
-        *self.backend.borrow_mut() = Backend::Memory(carried);
+        let carried = [&self.choice_key, &self.outbox_key, &self.receipt_key]
+            .into_iter()
+            .filter_map(|key| self.get(key).map(|value| (key.clone(), value)))
+            .collect();
+        *self.backend.borrow_mut() = Backend::Memory(Memory(carried));
     }
 
     /// The visitor's last record on this site, if a valid one is stored.

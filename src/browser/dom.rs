@@ -85,6 +85,24 @@ pub fn dispatch_or_warn(name: &str, detail: &JsValue) {
     }
 }
 
+/// Opens `dialog` as a modal dialog: in the top layer, the page behind inert, Escape
+/// cancelling it. A refusal (a detached element) is said in the console.
+pub fn show_modal(dialog: Option<web_sys::HtmlDialogElement>) {
+    if let Some(Err(error)) = dialog.map(|dialog| dialog.show_modal()) {
+        super::env::warn(&format!(
+            "the preferences could not open as a dialog ({})",
+            super::describe(&error)
+        ));
+    }
+}
+
+/// Closes `dialog` if it is open, so the page behind is no longer inert.
+pub fn close_dialog(dialog: Option<web_sys::HtmlDialogElement>) {
+    if let Some(dialog) = dialog.filter(|dialog| dialog.open()) {
+        dialog.close();
+    }
+}
+
 /// Moves keyboard focus to `element`, if it is there.
 pub fn focus(element: Option<web_sys::HtmlElement>) {
     if let Some(element) = element {

@@ -52,6 +52,14 @@ pub fn json_data_url(text: &str) -> String {
     format!("data:application/json;charset=utf-8,{encoded}")
 }
 
+/// Adds a `performance` mark named `name` (for anyone measuring the widget on their site).
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        // A mark can only fail for a reserved name; the widget's are not.
+        let _ = performance.mark(name);
+    }
+}
+
 /// Whether the browser sends the Global Privacy Control signal.
 pub fn global_privacy_control() -> bool {
     web_sys::window()

@@ -3,6 +3,7 @@
 use yew::prelude::*;
 
 use super::on_click;
+use crate::browser::env;
 use crate::messages::Messages;
 
 /// Props of [`Banner`].
@@ -20,9 +21,14 @@ pub struct BannerProps {
     pub on_open: Callback<()>,
 }
 
+/// The mark set when the banner is shown, so a site can measure when its visitors see it
+/// (`performance.getEntriesByName('assent:banner-visible')`).
+pub const VISIBLE_MARK: &str = "assent:banner-visible";
+
 /// The banner.
 #[component]
 pub fn Banner(props: &BannerProps) -> Html {
+    use_effect_with((), |_| env::mark(VISIBLE_MARK));
     let m = props.messages;
     html! {
         <section class="banner" aria-label={m.banner_label}>

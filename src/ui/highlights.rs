@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use assent_record::{Notice, PurposeId};
-use web_sys::HtmlElement;
+use web_sys::{HtmlDialogElement, HtmlElement};
 use yew::prelude::*;
 
 use super::blocks::{inlines, link, NoticeSection};
@@ -44,19 +44,27 @@ pub struct HighlightsProps {
     pub on_close: Callback<()>,
 }
 
-/// The highlights dialog. Non-modal: the page stays usable; focus moves to its title
-/// when it opens, Escape closes it, and focus then returns to where it was.
+/// The highlights dialog: a modal `<dialog>` (the page behind is inert while it is open);
+/// focus moves to its title when it opens, Escape closes it, and focus then returns to
+/// where it was.
 #[component]
 pub fn Highlights(props: &HighlightsProps) -> Html {
     let title_ref = use_node_ref();
+    let dialog_ref = use_node_ref();
     {
-        let title_ref = title_ref.clone();
+        let (title_ref, dialog_ref) = (title_ref.clone(), dialog_ref.clone());
         use_effect_with((), move |_| {
             // Opened from the host page (a `data-assent-open` link, say): focus goes back
             // there when the highlights close.
             let opener = dom::active_element();
+            dom::show_modal(dialog_ref.cast::<HtmlDialogElement>());
             dom::focus(title_ref.cast::<HtmlElement>());
-            move || dom::restore_focus(opener)
+            move || {
+                // Yew runs this before it removes the dialog: while it is modal the page is
+                // inert and takes no focus, so it is closed first.
+                dom::close_dialog(dialog_ref.cast::<HtmlDialogElement>());
+                dom::restore_focus(opener)
+            }
         });
     }
     let m = props.messages;
@@ -68,6 +76,12 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                 on_close.emit(());
             }
         })
+    };
+    // Escape anywhere (focus need not be in the dialog) makes the browser close it: the
+    // state follows.
+    let onclose = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |_: Event| on_close.emit(()))
     };
     let refusal = props.refusal.map(|refusal| match refusal {
         Refusal::Expired => m.link_expired,
@@ -84,7 +98,7 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
     let optional: Vec<_> = notice.optional_purposes().cloned().collect();
     let mandatory: Vec<_> = notice.mandatory_purposes().cloned().collect();
     html! {
-        <div class="dialog" role="dialog" aria-labelledby={labelled_by} {onkeydown}>
+        <dialog class="dialog" role="dialog" aria-labelledby={labelled_by} ref={dialog_ref} {onkeydown} {onclose}>
             <header>
                 <div>
                     <h2 id="assent-title" tabindex="-1" ref={title_ref}>{ notice.title.as_str().to_owned() }</h2>
@@ -121,6 +135,6 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                 <button type="button" class="choice" data-action="decline-all" onclick={on_click(&props.on_decline_all)}>{ m.decline_all }</button>
                 <button type="button" class="choice primary" data-action="save" onclick={on_click(&props.on_save)}>{ m.save }</button>
             </footer>
-        </div>
+        </dialog>
     }
 }

@@ -1,0 +1,106 @@
+// Accessibility, checked as people use the widget: axe-core (WCAG 2.0/2.1/2.2 A and AA
+// rules) finds no violation on the banner or the open preferences, light and dark, desktop
+// and phone width; the preferences are a modal dialog (the page behind is inert, Escape
+// closes it, focus returns to what opened it); and a keyboard alone declines, then opens
+// the preferences, changes a toggle with Space and saves, as the records show.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+import { SITE, setupSuite } from '../harness/world.js';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+const world = setupSuite();
+
+/** axe's violations on the page (it reads the widget's open shadow root), summarised. */
+async function violations(page) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), TAGS);
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+
+for (const scheme of ['light', 'dark']) {
+  for (const [device, viewport] of Object.entries(VIEWPORTS)) {
+    world.scenario(`axe finds no WCAG A/AA violation: banner and preferences, ${scheme}, ${device}`, async (s) => {
+      const page = await s.context.newPage();
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.setViewportSize(viewport);
+      await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }), { waitUntil: 'load' });
+      const w = s.ui(page);
+      await w.banner.waitFor({ state: 'visible' });
+      assert.deepEqual(await violations(page), [], 'the banner');
+      await w.bannerButton('open').click();
+      await w.dialog.waitFor({ state: 'visible' });
+      assert.deepEqual(await violations(page), [], 'the open preferences');
+    });
+  }
+}
+
+world.scenario('the preferences are modal: the page behind is inert, Escape closes them, focus returns', async (s) => {
+  const page = await s.open(s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint,
+    bodyHtml: '<p><a href="#privacy" id="privacy-choices" data-assent-open>Privacy choices</a> <button id="behind">Behind</button></p>',
+  }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await page.locator('#privacy-choices').focus();
+  await page.keyboard.press('Enter');
+  await w.dialog.waitFor({ state: 'visible' });
+  const inert = await page.evaluate(() => {
+    const behind = document.getElementById('behind');
+    behind.focus();
+    return document.activeElement !== behind;
+  });
+  assert.ok(inert, 'the page behind takes no focus while the preferences are open');
+  for (let i = 0; i < 30; i += 1) {
+    await page.keyboard.press('Tab');
+    const inside = await page.evaluate(() => document.activeElement?.matches('[data-assent-host]') ?? false);
+    const nowhere = await page.evaluate(() => document.activeElement === document.body);
+    assert.ok(inside || nowhere, `Tab ${i + 1} stays in the preferences (or the browser's own UI)`);
+  }
+  await page.keyboard.press('Escape');
+  await w.dialog.waitFor({ state: 'detached' });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'privacy-choices', 'focus returns to the opener');
+});
+
+world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
+  const page = await s.open(s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint,
+    bodyHtml: '<p><a href="#privacy" id="privacy-choices" data-assent-open>Privacy choices</a></p>',
+  }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  // Tab from the top of the page until the banner's decline button has focus.
+  await page.locator('body').focus();
+  for (let i = 0; i < 12; i += 1) {
+    await page.keyboard.press('Tab');
+    const action = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset?.action);
+    if (action === 'decline-all') break;
+  }
+  await page.keyboard.press('Enter');
+  const [declined] = await s.collector.waitForRecords({ count: 1 });
+  assert.ok(declined.purposes.filter((p) => p.basis === 'consent').every((p) => p.state === 'denied'));
+
+  await page.locator('#privacy-choices').focus();
+  await page.keyboard.press('Enter');
+  await w.dialog.waitFor({ state: 'visible' });
+  for (let i = 0; i < 40; i += 1) {
+    await page.keyboard.press('Tab');
+    const purpose = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.closest('li')?.dataset?.purpose);
+    if (purpose === 'updates') break;
+  }
+  await page.keyboard.press('Space');
+  assert.equal(await w.toggle('updates').isChecked(), true, 'Space turns the focused toggle on');
+  for (let i = 0; i < 40; i += 1) {
+    await page.keyboard.press('Tab');
+    const action = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset?.action);
+    if (action === 'save') break;
+  }
+  await page.keyboard.press('Enter');
+  const records = await s.collector.waitForRecords({ count: 2 });
+  assert.equal(records[1].purposes.find((p) => p.purpose === 'updates').state, 'granted');
+  assert.equal(records[1].purposes.find((p) => p.purpose === 'new_products').state, 'denied');
+});
