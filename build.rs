@@ -1,15 +1,20 @@
-//! Embeds the default notice as compact JSON and the stylesheet minified: the widget
+//! Embeds the default notice as compact JSON and the stylesheet minified (the widget
 //! carries both as text, so the sources' comments and indentation would only be bytes
-//! every visitor downloads.
+//! every visitor downloads), and writes the English catalogue from `locales/en.json`, the
+//! file the other languages are checked against (`scripts/check-locales.py`): a word added
+//! or missing on either side fails the build.
 
+use std::error::Error;
 use std::path::Path;
 
 const NOTICE: &str = "notices/qualys-privacy-highlights.en.json";
 const CSS: &str = "src/ui/widget.css";
+const ENGLISH: &str = "locales/en.json";
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed={NOTICE}");
     println!("cargo:rerun-if-changed={CSS}");
+    println!("cargo:rerun-if-changed={ENGLISH}");
     let out = std::env::var("OUT_DIR")?;
     let notice: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(NOTICE)?)?;
     std::fs::write(
@@ -19,5 +24,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let css = std::fs::read_to_string(CSS)?;
     let minified = minifier::css::minify(&css)?.to_string();
     std::fs::write(Path::new(&out).join("widget.css"), minified)?;
+    let english: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(ENGLISH)?)?;
+    std::fs::write(Path::new(&out).join("messages_en.rs"), catalogue(&english)?)?;
     Ok(())
+}
+
+/// `pub const EN: Messages = Messages { language, key: text, … };` of a locale file.
+fn catalogue(locale: &serde_json::Value) -> Result<String, Box<dyn Error>> {
+    let language = locale["language"]
+        .as_str()
+        .ok_or("a locale file needs a language")?;
+    let messages = locale["messages"]
+        .as_object()
+        .ok_or("a locale file needs messages")?;
+    let mut code = format!(
+        "/// English, from `{ENGLISH}`.\npub const EN: Messages = Messages {{\n    language: {language:?},\n"
+    );
+    for (key, text) in messages {
+        let text = text
+            .as_str()
+            .ok_or_else(|| format!("{ENGLISH}: {key} is not text"))?;
+        code.push_str(&format!("    {key}: {text:?},\n"));
+    }
+    code.push_str("};\n");
+    Ok(code)
 }

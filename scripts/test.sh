@@ -7,8 +7,9 @@ source "$(dirname "$0")/prelude.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "lint: rustfmt, and clippy on the native crates and on the widget for wasm32 (warnings are errors)"
+step "lint: rustfmt, clippy on the native crates and on the widget for wasm32 (warnings are errors), translations complete"
 cargo fmt --all --check
+python3 "$root/scripts/check-locales.py"
 cargo clippy --workspace --exclude assent --all-targets -- -D warnings
 cargo clippy -p assent --target wasm32-unknown-unknown --features synthetic-clicks --tests -- -D warnings
 

@@ -178,3 +178,46 @@ fn markup_in_text_stays_text() {
         "<script>alert(1)</script><img src=x onerror=alert(1)>"
     );
 }
+
+/// The German and French highlights: valid notices of their own language (their own hash),
+/// marked as convenience translations, with the English notice's id, version, sections and
+/// purposes, so a record under either names the same choices.
+#[test]
+fn the_translated_notices_are_valid_convenience_translations_of_the_default() {
+    let english: Notice = serde_json::from_str(DEFAULT).unwrap();
+    for (language, text, convenience) in [
+        (
+            "de",
+            include_str!("../../../notices/qualys-privacy-highlights.de.json"),
+            "maßgeblich ist die englische Fassung",
+        ),
+        (
+            "fr",
+            include_str!("../../../notices/qualys-privacy-highlights.fr.json"),
+            "seule la version anglaise",
+        ),
+    ] {
+        let notice: Notice = serde_json::from_str(text).unwrap();
+        assert_eq!(notice.language.as_str(), language);
+        assert_eq!(notice.id, english.id);
+        assert_eq!(notice.version, english.version);
+        assert_ne!(
+            notice.hash(),
+            english.hash(),
+            "{language}: a hash of its own"
+        );
+        let ids = |n: &Notice| n.purposes.iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(ids(&notice), ids(&english), "{language}: the same purposes");
+        let sections = |n: &Notice| n.sections.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            sections(&notice),
+            sections(&english),
+            "{language}: the same sections"
+        );
+        let opening = serde_json::to_string(&notice.introduction).unwrap();
+        assert!(
+            opening.contains(convenience),
+            "{language}: says the English prevails"
+        );
+    }
+}
