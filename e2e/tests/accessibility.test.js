@@ -1,6 +1,6 @@
 // Accessibility, checked as people use the widget: axe-core (WCAG 2.0/2.1/2.2 A and AA
 // rules) finds no violation on the banner or the open preferences, light and dark, desktop
-// and phone width; the preferences are a modal dialog (the page behind is inert, Escape
+// and phone width, and at 320 px in forced colours (where nothing may scroll sideways); the preferences are a modal dialog (the page behind is inert, Escape
 // closes it, focus returns to what opened it); and a keyboard alone declines, then opens
 // the preferences, changes a toggle with Space and saves, as the records show.
 import assert from 'node:assert/strict';
@@ -38,6 +38,27 @@ for (const scheme of ['light', 'dark']) {
     });
   }
 }
+
+world.scenario('320 px wide and in forced colours: nothing scrolls sideways, both fit, axe still finds nothing', async (s) => {
+  const page = await s.context.newPage();
+  await page.setViewportSize({ width: 320, height: 640 });
+  await page.emulateMedia({ forcedColors: 'active' });
+  await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }), { waitUntil: 'load' });
+  const w = s.ui(page);
+  const fits = async (locator, what) => {
+    const box = await locator.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 320, `${what} within 320 px: ${JSON.stringify(box)}`);
+    const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(sideways, 0, `no horizontal scrolling with ${what} shown`);
+  };
+  await w.banner.waitFor({ state: 'visible' });
+  await fits(w.banner, 'the banner');
+  assert.deepEqual(await violations(page), [], 'the banner, forced colours');
+  await w.bannerButton('open').click();
+  await w.dialog.waitFor({ state: 'visible' });
+  await fits(w.dialog, 'the preferences');
+  assert.deepEqual(await violations(page), [], 'the preferences, forced colours');
+});
 
 world.scenario('the preferences are modal: the page behind is inert, Escape closes them, focus returns', async (s) => {
   const page = await s.open(s.localhost.page({
