@@ -39,6 +39,31 @@ for (const scheme of ['light', 'dark']) {
   }
 }
 
+world.scenario('a brand set by the host page (--assent-* on :root) is used, and axe still finds nothing', async (s) => {
+  const brand = '<style>:root { --assent-accent: #b3122e; --assent-radius: 2px; --assent-font: Georgia, serif; '
+    + '--assent-dark-accent: #ff8a9a; }</style>';
+  for (const scheme of ['light', 'dark']) {
+    const page = await s.context.newPage();
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, headHtml: brand }), { waitUntil: 'load' });
+    const w = s.ui(page);
+    await w.banner.waitFor({ state: 'visible' });
+    const button = w.bannerButton('accept-all');
+    const style = await button.evaluate((b) => {
+      const c = getComputedStyle(b);
+      return { color: c.color, radius: c.borderTopLeftRadius, font: c.fontFamily };
+    });
+    assert.equal(style.color, scheme === 'light' ? 'rgb(179, 18, 46)' : 'rgb(255, 138, 154)', `${scheme}: the brand's accent`);
+    assert.equal(style.radius, '2px');
+    assert.match(style.font, /Georgia/);
+    assert.deepEqual(await violations(page), [], `${scheme}: the banner with the brand`);
+    await w.bannerButton('open').click();
+    await w.dialog.waitFor({ state: 'visible' });
+    assert.deepEqual(await violations(page), [], `${scheme}: the preferences with the brand`);
+    await page.close();
+  }
+});
+
 world.scenario('320 px wide and in forced colours: nothing scrolls sideways, both fit, axe still finds nothing', async (s) => {
   const page = await s.context.newPage();
   await page.setViewportSize({ width: 320, height: 640 });
