@@ -44,6 +44,18 @@ def problem(where, what):
     problems.append(f"{where}: {what}")
 
 
+def same_keys(name, what, keys, expected, order):
+    """Exactly the `expected` keys, in their order."""
+    for key in expected:
+        if key not in keys:
+            problem(name, f"{what}: missing {key!r}")
+    for key in keys:
+        if key not in expected:
+            problem(name, f"{what}: extra {key!r}")
+    if set(keys) == set(expected) and keys != expected:
+        problem(name, f"{what}: not in {order}")
+
+
 def load(path, formatted=True):
     try:
         text = path.read_text(encoding="utf-8")
@@ -98,14 +110,7 @@ def check_locale(path, reference):
         problem(name, "messages is not an object")
     elif reference is not None:
         ref_messages = reference["messages"]
-        for key in ref_messages:
-            if key not in messages:
-                problem(name, f"messages: missing key {key!r}")
-        for key in messages:
-            if key not in ref_messages:
-                problem(name, f"messages: extra key {key!r}")
-        if set(messages) == set(ref_messages) and list(messages) != list(ref_messages):
-            problem(name, "messages: keys not in the order of en.json")
+        same_keys(name, "messages", list(messages), list(ref_messages), "the order of en.json")
         for key, value in messages.items():
             where = f"{name}: messages.{key}"
             ref = ref_messages.get(key, "")
@@ -119,14 +124,7 @@ def check_locale(path, reference):
     if not isinstance(purposes, dict):
         problem(name, "purposes is not an object")
         return
-    for pid in PURPOSES:
-        if pid not in purposes:
-            problem(name, f"purposes: missing {pid!r}")
-    for pid in purposes:
-        if pid not in PURPOSES:
-            problem(name, f"purposes: extra {pid!r}")
-    if set(purposes) == set(PURPOSES) and list(purposes) != PURPOSES:
-        problem(name, "purposes: ids not in the expected order")
+    same_keys(name, "purposes", list(purposes), PURPOSES, "the expected order")
     for pid, entry in purposes.items():
         where = f"{name}: purposes.{pid}"
         if not isinstance(entry, dict):

@@ -20,6 +20,16 @@ async function violations(page) {
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
+/** Presses Tab until `focused(widgetActiveElement)` holds (at most `limit` presses). */
+async function tabUntil(page, focused, limit = 40) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    const found = await page.evaluate(`(${focused})(document.activeElement?.shadowRoot?.activeElement)`);
+    if (found) return;
+  }
+  throw new Error(`nothing matching ${focused} took focus in ${limit} presses of Tab`);
+}
+
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 
 for (const scheme of ['light', 'dark']) {
@@ -121,11 +131,7 @@ world.scenario('keyboard only: decline, then open the preferences, turn one on w
   await w.banner.waitFor({ state: 'visible' });
   // Tab from the top of the page until the banner's decline button has focus.
   await page.locator('body').focus();
-  for (let i = 0; i < 12; i += 1) {
-    await page.keyboard.press('Tab');
-    const action = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset?.action);
-    if (action === 'decline-all') break;
-  }
+  await tabUntil(page, (element) => element?.dataset?.action === 'decline-all', 12);
   await page.keyboard.press('Enter');
   const [declined] = await s.collector.waitForRecords({ count: 1 });
   assert.ok(declined.purposes.filter((p) => p.basis === 'consent').every((p) => p.state === 'denied'));
@@ -133,18 +139,10 @@ world.scenario('keyboard only: decline, then open the preferences, turn one on w
   await page.locator('#privacy-choices').focus();
   await page.keyboard.press('Enter');
   await w.dialog.waitFor({ state: 'visible' });
-  for (let i = 0; i < 40; i += 1) {
-    await page.keyboard.press('Tab');
-    const purpose = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.closest('li')?.dataset?.purpose);
-    if (purpose === 'updates') break;
-  }
+  await tabUntil(page, (element) => element?.closest('li')?.dataset?.purpose === 'updates');
   await page.keyboard.press('Space');
   assert.equal(await w.toggle('updates').isChecked(), true, 'Space turns the focused toggle on');
-  for (let i = 0; i < 40; i += 1) {
-    await page.keyboard.press('Tab');
-    const action = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset?.action);
-    if (action === 'save') break;
-  }
+  await tabUntil(page, (element) => element?.dataset?.action === 'save');
   await page.keyboard.press('Enter');
   const records = await s.collector.waitForRecords({ count: 2 });
   assert.equal(records[1].purposes.find((p) => p.purpose === 'updates').state, 'granted');

@@ -30,6 +30,11 @@ fn kid_of(jws: &str) -> String {
 
 /// POSTs `body` to a running server; returns its answer, which must be a 201.
 async fn post(server: &Server, body: &Value) -> Value {
+    post_expecting(server, body, 201).await
+}
+
+/// POSTs `body` to a running server; returns its answer, which must have `status`.
+async fn post_expecting(server: &Server, body: &Value, status: u16) -> Value {
     let reply = reqwest::Client::new()
         .post(format!("http://{}/v1/records", server.addr))
         .header("content-type", "application/json")
@@ -37,7 +42,7 @@ async fn post(server: &Server, body: &Value) -> Value {
         .send()
         .await
         .unwrap();
-    assert_eq!(reply.status(), 201);
+    assert_eq!(reply.status(), status);
     reply.json().await.unwrap()
 }
 
@@ -392,15 +397,7 @@ async fn answers_carry_the_receipt_file_of_a_known_notice_only() {
         answer["receipt_file"],
         receipt_file(&sent, &answer, &server)
     );
-    let repeat = reqwest::Client::new()
-        .post(format!("http://{}/v1/records", server.addr))
-        .header("content-type", "application/json")
-        .body(sent.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(repeat.status(), 200);
-    let repeat: Value = repeat.json().await.unwrap();
+    let repeat = post_expecting(&server, &sent, 200).await;
     assert_eq!(
         repeat["receipt_file"], answer["receipt_file"],
         "a repeat: the same file"
