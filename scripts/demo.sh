@@ -5,10 +5,10 @@ set -euo pipefail
 source "$(dirname "$0")/prelude.sh"
 
 trunk build --release
-cargo build --release -p assent-collector
+cargo build --profile server -p assent-collector
 mkdir -p .demo
 address=127.0.0.1:8787
-collector=target/release/assent-collector
+collector="${CARGO_TARGET_DIR:-target}/server/assent-collector"
 keys=(--subject-key .demo/subject.key --link-key .demo/link.key)
 
 # A sample subscriber's manage and unsubscribe links, as a mailer would mint them.
@@ -19,8 +19,8 @@ cat <<MSG
 Assent demo: http://$address/
   covered sites: http://$address/sites/pci.qualys.com.html (and five more, linked from the index)
   subscriber:    http://$address/subscriber.html (a sample e-mail's manage and unsubscribe links)
-  records:       target/release/assent-collector export --database sqlite:.demo/assent.db
-  chain check:   target/release/assent-collector verify --database sqlite:.demo/assent.db --receipt-key .demo/receipt.key
+  records:       $collector export --database sqlite:.demo/assent.db
+  chain check:   $collector verify --database sqlite:.demo/assent.db --receipt-key .demo/receipt.key
 Stop with Ctrl-C.
 
 MSG

@@ -25,10 +25,16 @@ enum Backend {
 }
 
 #[derive(Debug, Parser)]
-#[command(about = "Records/s and latency of the collector against GET /healthz")]
+// A later flag overrides an earlier one: scripts/bench-collector.sh passes its build's
+// `--collector` before the caller's flags.
+#[command(
+    about = "Records/s and latency of the collector against GET /healthz",
+    args_override_self = true
+)]
 struct Args {
-    /// The collector binary (build it with `cargo build --release -p assent-collector`).
-    #[arg(long, default_value = "target/release/assent-collector")]
+    /// The collector binary (build it with `cargo build --profile server -p
+    /// assent-collector`: optimised for speed, where the release profile is for size).
+    #[arg(long, default_value = "target/server/assent-collector")]
     collector: PathBuf,
     /// Databases to run against.
     #[arg(
