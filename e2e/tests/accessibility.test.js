@@ -30,6 +30,17 @@ async function tabUntil(page, focused, limit = 40) {
   throw new Error(`nothing matching ${focused} took focus in ${limit} presses of Tab`);
 }
 
+/** A host page with a `data-assent-open` link (and `extra` HTML), its banner shown. */
+async function pageWithOpener(s, extra = '') {
+  const page = await s.open(s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint,
+    bodyHtml: `<p><a href="#privacy" id="privacy-choices" data-assent-open>Privacy choices</a>${extra}</p>`,
+  }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  return { page, w };
+}
+
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 
 for (const scheme of ['light', 'dark']) {
@@ -96,12 +107,7 @@ world.scenario('320 px wide and in forced colours: nothing scrolls sideways, bot
 });
 
 world.scenario('the preferences are modal: the page behind is inert, Escape closes them, focus returns', async (s) => {
-  const page = await s.open(s.localhost.page({
-    site: SITE, endpoint: s.collector.endpoint,
-    bodyHtml: '<p><a href="#privacy" id="privacy-choices" data-assent-open>Privacy choices</a> <button id="behind">Behind</button></p>',
-  }));
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
+  const { page, w } = await pageWithOpener(s, ' <button id="behind">Behind</button>');
   await page.locator('#privacy-choices').focus();
   await page.keyboard.press('Enter');
   await w.dialog.waitFor({ state: 'visible' });
@@ -123,12 +129,7 @@ world.scenario('the preferences are modal: the page behind is inert, Escape clos
 });
 
 world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
-  const page = await s.open(s.localhost.page({
-    site: SITE, endpoint: s.collector.endpoint,
-    bodyHtml: '<p><a href="#privacy" id="privacy-choices" data-assent-open>Privacy choices</a></p>',
-  }));
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
+  const { page, w } = await pageWithOpener(s);
   // Tab from the top of the page until the banner's decline button has focus.
   await page.locator('body').focus();
   await tabUntil(page, (element) => element?.dataset?.action === 'decline-all', 12);
