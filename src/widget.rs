@@ -190,11 +190,13 @@ impl Widget {
             Some(CurrentChoice::Record(record)) if summary.is_for(&record) => {}
             _ => return,
         }
+        // Kept before the host page hears of it, so `Assent.receipt()` in its listener
+        // already gives it.
+        self.store.save_receipt(file.clone());
         dom::dispatch_json(RECEIPT_EVENT, &file);
         if let Some(shown) = self.shown_receipt(&summary, &file) {
             self.tell_ui(Action::Receipt(shown));
         }
-        self.store.save_receipt(file);
     }
 
     /// The toggles as this browser has them: the current choice, or all off.

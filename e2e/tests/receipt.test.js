@@ -38,6 +38,9 @@ world.scenario('decline: the receipt is shown, downloaded and genuine, a tampere
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-receipt-'));
   s.cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
+  await page.evaluate(() => document.addEventListener('assent:receipt', () => {
+    window.__receiptInListener = window.Assent.receipt();
+  }));
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
   await w.bannerButton('decline-all').click();
@@ -49,6 +52,7 @@ world.scenario('decline: the receipt is shown, downloaded and genuine, a tampere
   });
   assert.deepEqual((await w.seen()).order, ['assent:change', 'assent:receipt'], 'the change, then its receipt');
   assert.deepEqual(await page.evaluate(() => window.Assent.receipt()), told, 'Assent.receipt() gives the same file');
+  assert.deepEqual(await page.evaluate(() => window.__receiptInListener), told, 'already inside the assent:receipt listener');
 
   // The preferences show it: when it was recorded and its number.
   await page.evaluate(() => window.Assent.open());
