@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 
 import { chromium } from 'playwright-core';
 
-export const CHROMIUM = process.env.ASSENT_E2E_CHROMIUM || '/usr/bin/chromium';
+import { CHROMIUM as DEBIAN_CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
+
+export const CHROMIUM = process.env.ASSENT_E2E_CHROMIUM || DEBIAN_CHROMIUM;
 
 /** Chromium, headless; `extraArgs` are added to its command line. */
 export async function launchBrowser(extraArgs = []) {
@@ -13,16 +15,7 @@ export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      ...extraArgs,
-    ],
+    args: [...CHROMIUM_ARGS, '--disable-gpu', ...extraArgs],
   });
 }
 

@@ -1,0 +1,216 @@
+// The widget benchmark: the built Assent widget and four consent widgets from npm, each on
+// the same host page, first visits in headless Chromium on a desktop and a phone profile.
+// Prints a Markdown report and writes it to report.md. A benchmark, not a test: it exits 0
+// whoever is fastest, and 1 only when something did not run (a banner that never showed,
+// a file a widget asked for that is not served, a request that failed).
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { NAMES, WIDGETS, siteFiles } from './pages.js';
+import { PROFILES, launch, visit } from './measure.js';
+import { startServer } from './server.js';
+
+const USAGE = `usage: node bench.js [--runs N] [--profiles desktop,phone] [--widgets ${NAMES.join(',')}] [--out FILE]`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '11' },
+      profiles: { type: 'string', default: Object.keys(PROFILES).join(',') },
+      widgets: { type: 'string', default: NAMES.join(',') },
+      out: { type: 'string', default: join(dirname(fileURLToPath(import.meta.url)), 'report.md') },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) { console.log(USAGE); process.exit(0); }
+  const list = (text, known, what) => {
+    const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !known.includes(n));
+    if (unknown.length || !names.length) throw new Error(`unknown ${what}: ${unknown.join(', ') || '(none)'}\n${USAGE}`);
+    return names;
+  };
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer\n${USAGE}`);
+  return {
+    runs,
+    profiles: list(values.profiles, Object.keys(PROFILES), 'profile'),
+    widgets: list(values.widgets, NAMES, 'widget').map((n) => WIDGETS.find((w) => w.name === n)),
+    out: values.out,
+  };
+}
+
+const median = (xs) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const ms = (x) => (x === null ? '–' : Math.round(x).toLocaleString('en-US'));
+const kb = (x) => (x === null ? '–' : (x / 1000).toFixed(1));
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' / ');
+const log = (line) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main() {
+  const opts = options();
+  const loadStart = load();
+  const started = new Date();
+  const server = await startServer(siteFiles(opts.widgets));
+  const browser = await launch();
+  const chromium = browser.version();
+  // results[profile][widget] = runs; baseline[profile] = JS heap of the bare page, per run.
+  const results = {};
+  const baseline = {};
+  const errors = [];
+  const failedRequests = new Set();
+  try {
+    for (const profile of opts.profiles) {
+      results[profile] = Object.fromEntries(opts.widgets.map((w) => [w.name, []]));
+      baseline[profile] = [];
+      // One visit first, not counted: the browser's own first-context start-up is not a widget's.
+      await visit(browser, `${server.url}/baseline.html`, profile, null);
+      for (let run = 0; run < opts.runs; run++) {
+        baseline[profile].push((await visit(browser, `${server.url}/baseline.html`, profile, null)).heapUsed);
+        // Widgets take turns within each run, starting one further along each time, so a
+        // burst of load on the machine or a position effect does not land on one widget.
+        const order = opts.widgets.map((_, i) => opts.widgets[(i + run) % opts.widgets.length]);
+        for (const widget of order) {
+          try {
+            const r = await visit(browser, `${server.url}/${widget.name}.html`, profile, widget);
+            r.failed.forEach((f) => failedRequests.add(`${widget.name}: ${f}`));
+            results[profile][widget.name].push(r);
+            log(`${profile} ${run + 1}/${opts.runs} ${widget.name}: banner ${ms(r.visible)} ms, ${kb(r.bytes)} kB, TBT ${ms(r.tbt)} ms`);
+          } catch (error) {
+            errors.push(error.message);
+            log(`${profile} ${run + 1}/${opts.runs} ${widget.name}: FAILED ${error.message}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    await server.close();
+  }
+
+  const report = render({
+    opts, results, baseline, errors, failedRequests,
+    chromium, started, loadStart, loadEnd: load(), missed: server.missed,
+  });
+  writeFileSync(opts.out, report);
+  console.log(report);
+  log(`written to ${opts.out}`);
+  return errors.length || server.missed.length || failedRequests.size ? 1 : 0;
+}
+
+/** Medians of one widget on one profile; memory is the JS heap above the bare page's, plus wasm memory. */
+function summarise(runs, baselineHeap) {
+  const pick = (f) => median(runs.map(f).filter((x) => x !== null && x !== undefined));
+  const base = median(baselineHeap);
+  return {
+    n: runs.length,
+    bytes: pick((r) => r.bytes),
+    bytesAll: pick((r) => r.bytesAll),
+    visible: pick((r) => r.visible),
+    min: runs.length ? Math.min(...runs.map((r) => r.visible)) : null,
+    max: runs.length ? Math.max(...runs.map((r) => r.visible)) : null,
+    mark: pick((r) => r.mark),
+    dom: pick((r) => r.dom),
+    method: [...new Set(runs.map((r) => r.method))].join('+'),
+    tbt: pick((r) => r.tbt),
+    longest: pick((r) => r.longest),
+    heap: pick((r) => r.heapUsed - base),
+    wasm: pick((r) => r.wasmMemory),
+    memory: pick((r) => r.heapUsed - base + r.wasmMemory),
+    backing: pick((r) => r.backing),
+    files: runs[0]?.files ?? [],
+  };
+}
+
+function render({ opts, results, baseline, errors, failedRequests, chromium, started, loadStart, loadEnd, missed }) {
+  const s = {};
+  for (const p of opts.profiles) {
+    s[p] = Object.fromEntries(opts.widgets.map((w) => [w.name, summarise(results[p][w.name], baseline[p])]));
+  }
+  const get = (profile, name, key) => s[profile]?.[name]?.[key] ?? null;
+  // Bytes and memory do not depend on the profile's speed: taken from desktop when it ran.
+  const main = opts.profiles.includes('desktop') ? 'desktop' : opts.profiles[0];
+  const lines = [];
+  const out = (line = '') => lines.push(line);
+
+  out('# Consent widgets: first-visit cost');
+  out();
+  out(`- date: ${started.toISOString()}`);
+  out(`- Chromium ${chromium} (headless, ${process.env.ASSENT_BENCH_CHROMIUM || '/usr/bin/chromium'}), Node ${process.version}`);
+  out(`- runs: ${opts.runs} per widget and profile (medians below); profiles: ${opts.profiles.join(', ')}`);
+  out(`- machine: ${cpus().length} cores; load average (1 / 5 / 15 min) at start ${loadStart}, at end ${loadEnd}`);
+  out();
+  out('| widget | brotli KB | banner visible, desktop (ms) | banner visible, phone (ms) | TBT phone (ms) | longest task desktop (ms) | JS heap + wasm (KB) |');
+  out('|---|---:|---:|---:|---:|---:|---:|');
+  for (const w of opts.widgets) {
+    out(`| ${w.label()} | ${kb(get(main, w.name, 'bytes'))} | ${ms(get('desktop', w.name, 'visible'))} | ${ms(get('phone', w.name, 'visible'))} | ${ms(get('phone', w.name, 'tbt'))} | ${ms(get('desktop', w.name, 'longest'))} | ${kb(get(main, w.name, 'memory'))} |`);
+  }
+  out();
+
+  const peers = opts.widgets.filter((w) => w.name !== 'assent');
+  if (opts.widgets.some((w) => w.name === 'assent') && peers.length) {
+    for (const p of opts.profiles) {
+      const ranked = peers.filter((w) => get(p, w.name, 'visible') !== null)
+        .sort((a, b) => get(p, a.name, 'visible') - get(p, b.name, 'visible'));
+      const assent = get(p, 'assent', 'visible');
+      if (!ranked.length || assent === null) continue;
+      const fastest = ranked[0];
+      const ratio = assent / get(p, fastest.name, 'visible');
+      out(`Assent banner visible, ${p}: ${ms(assent)} ms = **${ratio.toFixed(2)}×** the fastest peer (${fastest.label()}, ${ms(get(p, fastest.name, 'visible'))} ms).  `);
+    }
+    out();
+  }
+
+  out('## Per profile');
+  for (const p of opts.profiles) {
+    out();
+    out(`### ${p}`);
+    out();
+    out('| widget | runs | brotli KB before banner | KB fetched in all | banner visible (ms) | min–max (ms) | how | TBT (ms) | longest task (ms) | JS heap Δ (KB) | wasm memory (KB) | ArrayBuffers + external strings (KB) |');
+    out('|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|');
+    for (const w of opts.widgets) {
+      const x = s[p][w.name];
+      out(`| ${w.label()} | ${x.n} | ${kb(x.bytes)} | ${kb(x.bytesAll)} | ${ms(x.visible)} | ${ms(x.min)}–${ms(x.max)} | ${x.method || '–'} | ${ms(x.tbt)} | ${ms(x.longest)} | ${kb(x.heap)} | ${kb(x.wasm)} | ${kb(x.backing)} |`);
+    }
+    const a = s[p].assent;
+    if (a && a.mark !== null && a.dom !== null) {
+      out();
+      out(`Assent, medians: its own mark (\`assent:banner-visible\`, used above) at ${ms(a.mark)} ms; the DOM probe the peers are measured with at ${ms(a.dom)} ms.`);
+    }
+    out();
+    out(`Bare host page JS heap (baseline): ${kb(median(baseline[p]))} KB.`);
+  }
+  out();
+  out('Files fetched before the banner:');
+  out();
+  for (const w of opts.widgets) out(`- ${w.name}: ${(s[main][w.name].files).join(', ') || '–'}`);
+  out();
+  out('## How');
+  out();
+  out('- One host page, the same for every widget; each widget set up as its documentation shows, with a minimal first-visit configuration of a couple of categories (Osano\'s cookieconsent has none: opt-in, all or nothing). Page and files from a local Node server on 127.0.0.1, every file brotli-compressed (quality 11; Assent\'s own `.br` files), `cache-control: no-store`.');
+  out('- Every run is a new browser context: empty storage and cache, a first visit. Runs alternate between widgets. desktop: 1280×800, no throttling. phone: 390×844 at 3×, mobile, CPU throttled 4× and network emulated (150 ms latency, 1.6 Mbit/s down, 750 kbit/s up) over CDP.');
+  out('- **brotli KB**: the sum of Resource Timing `encodedBodySize` (the bytes on the wire minus headers) of every file that finished loading before the banner was visible; the host page itself is not counted. KB = 1,000 bytes.');
+  out('- **banner visible**: ms after navigation start. Assent: its `assent:banner-visible` performance mark (the DOM probe below when absent). Peers: a probe run before the page\'s scripts checks, on every DOM mutation and every animation frame, that the banner element (`#cc-main .cm`, `.klaro .cookie-notice`, `#tarteaucitronAlertBig`, `.cc-window`) is in the document, has a non-empty box inside the viewport, and is not hidden by display, visibility or opacity 0 (`checkVisibility`). A fade-in counts from its first frame above opacity 0.');
+  out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible; **longest task**: the longest of them (0 when there was none).');
+  out('- **JS heap + wasm**: after those 2 s and a forced GC (CDP `HeapProfiler.collectGarbage`), CDP `Runtime.getHeapUsage().usedSize` minus the median of the same on the bare host page, plus the `byteLength` of every `WebAssembly.Memory` the page instantiated (the probe wraps `WebAssembly.instantiate`/`instantiateStreaming` to see them). `backingStorageSize` is shown apart: in this Chromium it counts ArrayBuffers and external strings (script sources among them) but not WebAssembly memory. Not measured: compiled wasm and JS code, DOM and style memory (Blink\'s heap).');
+  if (failedRequests.size || missed.length || errors.length) {
+    out();
+    out('## Problems');
+    out();
+    errors.forEach((e) => out(`- run failed: ${e}`));
+    missed.forEach((m) => out(`- asked for but not served: ${m}`));
+    failedRequests.forEach((f) => out(`- request failed: ${f}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => { console.error(`bench: ${error.message}`); process.exit(1); },
+);

@@ -1,0 +1,196 @@
+// One first visit, measured: a fresh context (empty storage, empty cache), the profile's
+// emulation set over CDP before navigating, and a probe that the page runs before any of
+// its own scripts.
+import { chromium } from 'playwright-core';
+
+import { CHROMIUM as DEBIAN_CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
+
+export const CHROMIUM = process.env.ASSENT_BENCH_CHROMIUM || DEBIAN_CHROMIUM;
+
+// How long a banner may take to show before the run counts as failed.
+const BANNER_TIMEOUT_MS = 30_000;
+// Long tasks count from navigation until this long after the banner shows.
+const TBT_WINDOW_MS = 2_000;
+
+export const PROFILES = {
+  desktop: { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, isMobile: false, hasTouch: false },
+  phone: {
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true,
+    cpuThrottlingRate: 4,
+    // 150 ms, 1.6 Mbit/s down, 750 kbit/s up (CDP wants bytes per second).
+    network: { offline: false, latency: 150, downloadThroughput: 200_000, uploadThroughput: 93_750 },
+  },
+};
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      ...CHROMIUM_ARGS,
+      // navigator.webdriver would read true, and vanilla-cookieconsent hides its banner from
+      // bots by that; every visitor measured here is meant to be a person.
+      '--disable-blink-features=AutomationControlled',
+      // No internet here: any host but the bench server fails at once instead of hanging,
+      // and shows up in the run's failed requests.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+    ],
+  });
+}
+
+/** A mobile or desktop Chrome user agent (widgets such as Osano's lay out by it), never "Headless". */
+function userAgent(browser, mobile) {
+  const version = browser.version();
+  return mobile
+    ? `Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${version} Mobile Safari/537.36`
+    : `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${version} Safari/537.36`;
+}
+
+/**
+ * Runs in the page before its scripts. Collects long tasks (buffered, so none before the
+ * observer is missed) and finds the first moment the banner is visible: checked on every DOM
+ * mutation (a banner is shown by inserting it or changing a class or style) and on every
+ * frame (a stylesheet arriving or a fade-in starting changes no DOM). With `mark`, the
+ * widget's own performance mark is also taken.
+ */
+function probe({ banner, mark }) {
+  const find = new Function(`return ${banner};`);
+  const state = { longtasks: [], dom: null };
+  let resolve;
+  state.shown = new Promise((r) => { resolve = r; });
+  Object.defineProperty(window, '__bench', { value: state });
+
+  // WebAssembly memory is outside the V8 heap figures CDP gives: keep every memory an
+  // instance exports, to read its size at the end.
+  const memories = [];
+  const keep = (result) => {
+    for (const value of Object.values((result.instance ?? result).exports ?? {})) {
+      if (value instanceof WebAssembly.Memory) memories.push(value);
+    }
+    return result;
+  };
+  for (const name of ['instantiate', 'instantiateStreaming']) {
+    const original = WebAssembly[name];
+    WebAssembly[name] = function (...args) { return original.apply(this, args).then(keep); };
+  }
+  state.wasmMemory = () => memories.reduce((sum, m) => sum + m.buffer.byteLength, 0);
+
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) state.longtasks.push({ start: e.startTime, duration: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+
+  if (mark) {
+    new PerformanceObserver((list) => {
+      if (list.getEntries().some((e) => e.name === mark)) resolve();
+    }).observe({ type: 'mark', buffered: true });
+  }
+
+  // Rendered and visible: in the document, a non-empty box that reaches into the viewport,
+  // and neither it nor an ancestor hidden by display, visibility or opacity 0.
+  const visible = (el) => {
+    if (!el || !el.isConnected) return false;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) return false;
+    if (r.bottom <= 0 || r.right <= 0 || r.top >= innerHeight || r.left >= innerWidth) return false;
+    return el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true });
+  };
+  const observer = new MutationObserver(() => check());
+  const check = () => {
+    if (state.dom !== null) return;
+    let el = null;
+    try { el = find(); } catch { /* the widget's objects are not there yet */ }
+    if (!visible(el)) return;
+    state.dom = performance.now();
+    observer.disconnect();
+    resolve();
+  };
+  observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: false });
+  const frame = () => { check(); if (state.dom === null) requestAnimationFrame(frame); };
+  requestAnimationFrame(frame);
+}
+
+/** In the page, once the banner shows: wait out the TBT window, then read what was seen. */
+async function collect({ timeoutMs, windowMs, mark }) {
+  const b = window.__bench;
+  const timedOut = await Promise.race([
+    b.shown.then(() => false),
+    new Promise((r) => setTimeout(() => r(true), Math.max(0, timeoutMs - performance.now()))),
+  ]);
+  if (timedOut) return { timedOut };
+  const until = (t) => new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())));
+  const markTime = () => (mark ? performance.getEntriesByName(mark)[0]?.startTime ?? null : null);
+  // Whichever came first, the mark or the DOM check, the other follows within a frame or so
+  // (and observers deliver late): wait out the window, then read both.
+  await until(Math.min(b.dom ?? Infinity, markTime() ?? Infinity) + windowMs);
+  const markAt = markTime();
+  // The widget's own mark when it sets one, else the probe's DOM check.
+  const at = markAt ?? b.dom;
+  await until(at + windowMs);
+  const tasks = b.longtasks.filter((t) => t.start < at + windowMs);
+  const resources = performance.getEntriesByType('resource');
+  const before = resources.filter((r) => r.responseEnd <= at);
+  return {
+    timedOut,
+    visible: at,
+    method: markAt !== null ? 'mark' : 'dom',
+    dom: b.dom,
+    mark: markAt,
+    tbt: tasks.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
+    longest: tasks.reduce((max, t) => Math.max(max, t.duration), 0),
+    // encodedBodySize: the body as sent, i.e. brotli bytes (same-origin, so not zeroed).
+    bytes: before.reduce((sum, r) => sum + r.encodedBodySize, 0),
+    files: before.map((r) => new URL(r.name).pathname),
+    bytesAll: resources.reduce((sum, r) => sum + r.encodedBodySize, 0),
+    wasmMemory: b.wasmMemory(),
+  };
+}
+
+/**
+ * One first visit of `url` under `profile`. `widget` null measures the bare host page (the
+ * memory baseline). Returns the metrics, or throws if the banner never showed.
+ */
+export async function visit(browser, url, profileName, widget) {
+  const profile = PROFILES[profileName];
+  const context = await browser.newContext({
+    viewport: profile.viewport,
+    deviceScaleFactor: profile.deviceScaleFactor,
+    isMobile: profile.isMobile,
+    hasTouch: profile.hasTouch,
+    userAgent: userAgent(browser, profile.isMobile),
+  });
+  try {
+    const page = await context.newPage();
+    const failed = [];
+    page.on('requestfailed', (r) => failed.push(`${r.url()} (${r.failure()?.errorText})`));
+    page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.url()} (${r.status()})`); });
+    const cdp = await context.newCDPSession(page);
+    if (profile.cpuThrottlingRate) await cdp.send('Emulation.setCPUThrottlingRate', { rate: profile.cpuThrottlingRate });
+    if (profile.network) {
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', profile.network);
+    }
+    if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null });
+
+    await page.goto(url, { waitUntil: widget ? 'commit' : 'load' });
+    const result = { failed, wasmMemory: 0 };
+    if (widget) {
+      Object.assign(result, await page.evaluate(collect, { timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS, mark: widget.mark ?? null }));
+      if (result.timedOut) {
+        throw new Error(`${widget.name}, ${profileName}: no visible banner within ${BANNER_TIMEOUT_MS / 1000} s`
+          + (failed.length ? `; failed requests: ${failed.join(', ')}` : ''));
+      }
+    } else {
+      await page.waitForTimeout(TBT_WINDOW_MS);
+    }
+    // Memory once the banner has shown and settled, after a full GC so that garbage left by
+    // start-up does not count. usedSize: the V8 heap in use; backingStorageSize: the bytes
+    // behind ArrayBuffers, WebAssembly memory among them.
+    await cdp.send('HeapProfiler.collectGarbage');
+    const heap = await cdp.send('Runtime.getHeapUsage');
+    result.heapUsed = heap.usedSize;
+    result.backing = heap.backingStorageSize ?? null;
+    return result;
+  } finally {
+    await context.close();
+  }
+}
