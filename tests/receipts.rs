@@ -16,13 +16,28 @@ fn stored_receipt(site: &str) -> Option<Value> {
         .map(|raw| serde_json::from_str(&raw).expect("stored JSON"))
 }
 
-/// Saves by declining in the banner, waits for the receipt (or its absence), and opens the
-/// preferences.
-async fn decline_and_open(site: &str) -> assent::widget::Started {
+/// Starts a widget for `site` and declines in its banner; returns it once the record is
+/// posted.
+async fn decline(site: &str) -> assent::widget::Started {
     let w = start(attributes(site)).await;
     click(&w, ".banner [data-action=decline-all]").await;
     posted_records_once(1).await;
     w
+}
+
+/// Declines on `site` and waits until the receipt is kept; returns the widget and the
+/// posted record's id.
+async fn decline_until_receipt(site: &str) -> (assent::widget::Started, String) {
+    let w = decline(site).await;
+    let id = posted_records()[0]["record_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(
+        wait_until(3000, || stored_receipt(site).is_some()).await,
+        "the receipt is kept"
+    );
+    (w, id)
 }
 
 async fn shows_receipt_for(w: &assent::widget::Started, record_id: &str) {
@@ -57,10 +72,8 @@ async fn a_201_with_a_receipt_file_is_kept_shown_and_told() {
     stub_fetch();
     listen_receipts();
     route_receipt(ENDPOINT, 201);
-    let w = decline_and_open("receipt-201.test").await;
+    let (w, id) = decline_until_receipt("receipt-201.test").await;
     let record = posted_records()[0].clone();
-    let id = record["record_id"].as_str().expect("id").to_owned();
-    assert!(wait_until(3000, || stored_receipt("receipt-201.test").is_some()).await);
     let stored = stored_receipt("receipt-201.test").expect("kept");
     assert_eq!(
         stored["receipt_id"], record["record_id"],
@@ -89,12 +102,7 @@ async fn a_201_with_a_receipt_file_is_kept_shown_and_told() {
 async fn a_200_repeat_answer_counts_the_same() {
     stub_fetch();
     route_receipt(ENDPOINT, 200);
-    let w = decline_and_open("receipt-200.test").await;
-    let id = posted_records()[0]["record_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    assert!(wait_until(3000, || stored_receipt("receipt-200.test").is_some()).await);
+    let (w, id) = decline_until_receipt("receipt-200.test").await;
     shows_receipt_for(&w, &id).await;
     restore_fetch();
     remove(&w);
@@ -109,12 +117,7 @@ async fn a_409_fetches_the_stored_receipt() {
         r#"{"error":"conflict","message":"stored with another body"}"#,
     );
     route_receipt(&format!("{ENDPOINT}/"), 200);
-    let w = decline_and_open("receipt-409.test").await;
-    let id = posted_records()[0]["record_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    assert!(wait_until(3000, || stored_receipt("receipt-409.test").is_some()).await);
+    let (w, id) = decline_until_receipt("receipt-409.test").await;
     let asked: Vec<Value> = requests()
         .into_iter()
         .filter(|call| call["method"] == "GET")
@@ -136,7 +139,7 @@ async fn an_endpoint_without_receipts_is_fine() {
     stub_fetch();
     listen_receipts();
     route(ENDPOINT, 201, "{}");
-    let w = decline_and_open("receipt-none.test").await;
+    let w = decline("receipt-none.test").await;
     assert!(wait_until(3000, || stored_outbox("receipt-none.test").is_empty()).await);
     assert_eq!(text(&w, "[role=status]"), "Your choices are saved.");
     w.widget.open();
@@ -156,7 +159,7 @@ async fn a_receipt_for_another_record_is_not_kept() {
         201,
         r#"{"receipt_file":{"receipt_id":"0f8e3c1a-5b2d-4e6f-8a9b-1c2d3e4f5a6b","recorded_at":"2026-12-01T10:00:00Z"}}"#,
     );
-    let w = decline_and_open("receipt-other.test").await;
+    let w = decline("receipt-other.test").await;
     assert!(wait_until(3000, || stored_outbox("receipt-other.test").is_empty()).await);
     settle().await;
     assert!(
