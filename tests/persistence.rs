@@ -107,6 +107,36 @@ async fn corrupt_or_foreign_storage_is_survived() {
     remove(&w);
 }
 
+/// The wasm stack is 128 KiB (`.cargo/config.toml`). The deepest the widget recurses is
+/// serde_json reading storage: an outbox and a choice nested just inside its limit of 128
+/// levels, and far past it, are read (or refused) without running out of stack.
+#[wasm_bindgen_test]
+async fn deeply_nested_storage_fits_in_the_stack() {
+    for depth in [126, 100_000] {
+        stub_fetch();
+        route(ENDPOINT, 201, "{}");
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        set_item("assent:v1:deep.test:outbox", &format!("[{nested}]"));
+        set_item(
+            "assent:v1:deep.test:choice",
+            &format!("{{\"record_id\":{nested}}}"),
+        );
+        let w = start(attributes("deep.test")).await;
+        assert!(
+            banner_shown(&w),
+            "depth {depth}: an unreadable choice means asking again"
+        );
+        click(&w, ".banner [data-action=accept-all]").await;
+        assert_eq!(
+            posted_records().len(),
+            1,
+            "depth {depth}: only the new record was sent"
+        );
+        restore_fetch();
+        remove(&w);
+    }
+}
+
 /// Storage is read with the record crate's rules, as the collector reads a POST: a record
 /// with a field the schema does not have, or with a bad site, is not a record.
 #[wasm_bindgen_test]
