@@ -29,7 +29,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// `pub const EN: Messages = Messages { language, key: text, … };` of a locale file.
+/// `pub const EN: Messages = …` of a locale file, and `Messages::from_texts`, which takes
+/// the texts of another language in the same order: the keys sorted, as
+/// `scripts/build-locales.mjs` lists them.
 fn catalogue(locale: &serde_json::Value) -> Result<String, Box<dyn Error>> {
     let language = locale["language"]
         .as_str()
@@ -37,15 +39,28 @@ fn catalogue(locale: &serde_json::Value) -> Result<String, Box<dyn Error>> {
     let messages = locale["messages"]
         .as_object()
         .ok_or("a locale file needs messages")?;
-    let mut code = format!(
-        "/// English, from `{ENGLISH}`.\npub const EN: Messages = Messages {{\n    language: {language:?},\n"
+    let mut keys: Vec<&String> = messages.keys().collect();
+    keys.sort();
+    let mut english = format!(
+        "/// English, from `{ENGLISH}`.\npub const EN: Messages = Messages {{\n    language: {language:?},\n    rtl: false,\n"
     );
-    for (key, text) in messages {
-        let text = text
+    for key in &keys {
+        let text = messages[key.as_str()]
             .as_str()
             .ok_or_else(|| format!("{ENGLISH}: {key} is not text"))?;
-        code.push_str(&format!("    {key}: {text:?},\n"));
+        english.push_str(&format!("    {key}: {text:?},\n"));
     }
-    code.push_str("};\n");
-    Ok(code)
+    english.push_str("};\n");
+    let names = keys
+        .iter()
+        .map(|key| key.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!(
+        "{english}\n/// How many texts a catalogue has.\npub const TEXTS: usize = {count};\n\n\
+         impl Messages {{\n    /// A catalogue from its texts, in the keys' sorted order.\n    \
+         pub fn from_texts(language: &'static str, rtl: bool, texts: [&'static str; TEXTS]) -> Self {{\n        \
+         let [{names}] = texts;\n        Self {{ language, rtl, {names} }}\n    }}\n}}\n",
+        count = keys.len()
+    ))
 }

@@ -12,21 +12,61 @@ var data = (script && script.dataset) || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
 var EMBEDDED_NOTICE_HASH = '__ASSENT_NOTICE_HASH__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
+// The widget's languages (English is compiled in; the others are files in locales/, listed
+// in locales/index.json with their SRI), and the hashes of the notice's translations.
+var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
+var NOTICE_HASHES = '__ASSENT_NOTICE_HASHES__';
+var LOCALES_INTEGRITY = '__ASSENT_LOCALES_INTEGRITY__';
 var COOKIE = 'assent_v1';
 // h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
 var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
 var YEAR = 31536000;
 var site = data.site || location.hostname;
 var cookieDomain = sharedDomain();
+var language = chooseLanguage();
+var translatedHash = new RegExp('(^| )' + language + ':([0-9a-f]{64})').exec(NOTICE_HASHES);
+var noticeHash = translatedHash ? 'sha256:' + translatedHash[2] : EMBEDDED_NOTICE_HASH;
 var attributes = {
   endpoint: data.endpoint, site: data.site, notice: data.notice,
-  lang: data.lang, policyUrl: data.policyUrl, theme: data.theme,
+  policyUrl: data.policyUrl, theme: data.theme,
   sharedCookie: cookieDomain ? { read: sharedChoice, write: shareChoice } : undefined
 };
 var cookieReported = false;
-var wasmUrl = new URL('assent_bg.wasm', (script && script.src) || location.href).href;
+var base = (script && script.src) || location.href;
+var wasmUrl = new URL('assent_bg.wasm', base).href;
 var started = null;
 var running = false;
+
+// data-lang, else the page's <html lang>, else the browser's languages, else English; a
+// regional tag counts as its language (pt-BR is pt).
+function chooseLanguage() {
+  var wanted = [data.lang, document.documentElement.lang].concat(navigator.languages);
+  for (var i = 0; i < wanted.length; i++) {
+    var tag = String(wanted[i] || '').toLowerCase().split('-')[0];
+    if (LANGUAGES.indexOf(tag) >= 0) return tag;
+    if (!i && tag) console.warn('Assent: data-lang ' + tag + ' is not one of ' + LANGUAGES);
+  }
+  return 'en';
+}
+
+function fetchJson(name, integrity) {
+  return fetch(new URL('locales/' + name, base), { integrity: integrity, credentials: 'omit' })
+    .then(function (response) {
+      if (!response.ok) throw response.status;
+      return response.json();
+    });
+}
+
+// The chosen language's file, checked against the SRI index; null (English) for English,
+// or with a warning when it can't be had.
+function loadLocale() {
+  return language === 'en' ? null : fetchJson('index.json', LOCALES_INTEGRITY)
+    .then(function (index) { return fetchJson(language + '.json', index[language]); })
+    .catch(function (error) {
+      console.warn('Assent: the ' + language + ' translation could not be loaded (' + error + '); showing English');
+      return null;
+    });
+}
 
 function stored(name) {
   try { return window.localStorage.getItem('assent:v1:' + site + ':' + name); } catch (e) { return null; }
@@ -103,9 +143,9 @@ function currentChoice() {
   if (data.notice || data.policyUrl) return null;
   var choice = null;
   try { choice = JSON.parse(stored('choice')); } catch (e) { /* unreadable: none */ }
-  var local = choice && choice.site === site && choice.notice && choice.notice.hash === EMBEDDED_NOTICE_HASH ? choice : null;
+  var local = choice && choice.site === site && choice.notice && choice.notice.hash === noticeHash ? choice : null;
   var shared = sharedChoice();
-  if (shared && shared.notice.hash !== EMBEDDED_NOTICE_HASH) shared = null;
+  if (shared && shared.notice.hash !== noticeHash) shared = null;
   if (shared && shared.purposes.map(function (p) { return p.purpose; }).join('.') !== OPTIONAL_PURPOSES) {
     shared = ignoreCookie("does not state this notice's purposes");
   }
@@ -135,8 +175,10 @@ function start(open) {
   if (started) {
     return open ? started.then(function () { wasm_bindgen.open(); }) : started;
   }
+  var locale = loadLocale();
   started = wasm_bindgen({ module_or_path: fetch(wasmUrl, { integrity: WASM_INTEGRITY, credentials: 'omit' }) })
-    .then(function () { return wasm_bindgen.boot(attributes, open); })
+    .then(function () { return locale; })
+    .then(function (locale) { return wasm_bindgen.boot(attributes, open, locale); })
     .then(function () { running = true; })
     .catch(function (error) {
       started = null;

@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use crate::browser;
 use crate::config::ScriptAttributes;
 use crate::identity::{Identity, IdentityError};
+use crate::locale;
 use crate::widget::{self, Widget};
 
 thread_local! {
@@ -17,10 +18,17 @@ thread_local! {
 }
 
 /// Starts the widget with the script tag's `data-*` attributes; `open` shows the
-/// highlights at once (the visitor asked for them before the wasm had loaded).
+/// highlights at once (the visitor asked for them before the wasm had loaded); `locale` is
+/// the language file the loader fetched, `null` for English.
 #[wasm_bindgen]
-pub async fn boot(attributes: JsValue, open: bool) -> Result<(), JsError> {
-    let started = widget::start(&ScriptAttributes::from_js(&attributes), open).await?;
+pub async fn boot(attributes: JsValue, open: bool, locale: JsValue) -> Result<(), JsError> {
+    let locale = locale::from_loader(&locale);
+    let started = widget::start(
+        &ScriptAttributes::from_js(&attributes),
+        open,
+        locale.as_ref(),
+    )
+    .await?;
     CURRENT.with(|current| *current.borrow_mut() = Some(started.widget));
     Ok(())
 }

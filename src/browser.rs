@@ -36,3 +36,11 @@ pub fn object(entries: &[(&str, Option<JsValue>)]) -> JsValue {
 pub fn json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
 }
+
+/// A JavaScript value as JSON text (`JSON.stringify`), empty if it has none.
+pub fn json_text(value: &JsValue) -> String {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default()
+}

@@ -1,7 +1,7 @@
 //! The site's settings, read from the script tag's `data-*` attributes by the loader.
 //! Every setting has a safe fallback: a bad value is reported in the console, never fatal.
 
-use assent_record::{Href, Language, Site};
+use assent_record::{Href, Site};
 use thiserror::Error;
 use wasm_bindgen::JsValue;
 
@@ -17,8 +17,6 @@ pub struct ScriptAttributes {
     pub site: Option<String>,
     /// `data-notice`: URL of a notice document replacing the embedded one.
     pub notice: Option<String>,
-    /// `data-lang`: language of the widget's own words.
-    pub lang: Option<String>,
     /// `data-policy-url`: the full statement, replacing the notice's link.
     pub policy_url: Option<String>,
     /// `data-theme`: `light`, `dark` or `auto`.
@@ -37,7 +35,6 @@ impl ScriptAttributes {
             endpoint: get("endpoint"),
             site: get("site"),
             notice: get("notice"),
-            lang: get("lang"),
             policy_url: get("policyUrl"),
             theme: get("theme"),
             shared_cookie: env::object_property(object, "sharedCookie")
@@ -103,8 +100,6 @@ pub struct Config {
     pub endpoint: Result<String, EndpointError>,
     /// A notice document to fetch instead of the embedded one.
     pub notice_url: Option<Result<String, NoticeUrlError>>,
-    /// Language of the widget's own words, if the site chose one.
-    pub lang: Option<Language>,
     /// Replaces the notice's full-statement link.
     pub policy_url: Option<Href>,
     /// Colour scheme.
@@ -128,11 +123,6 @@ impl Config {
             site: site(non_empty(&attributes.site)),
             endpoint: endpoint(non_empty(&attributes.endpoint)),
             notice_url: non_empty(&attributes.notice).map(notice_url),
-            lang: non_empty(&attributes.lang).and_then(|lang| {
-                Language::try_from(lang)
-                    .map_err(|e| env::warn(&format!("data-lang ignored: {e}")))
-                    .ok()
-            }),
             policy_url: non_empty(&attributes.policy_url).and_then(|url| {
                 Href::try_from(url)
                     .map_err(|e| env::warn(&format!("data-policy-url ignored: {e}")))

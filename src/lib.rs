@@ -14,6 +14,7 @@ pub mod browser;
 pub mod config;
 pub mod delivery;
 pub mod identity;
+pub mod locale;
 pub mod messages;
 pub mod notice;
 pub mod outbox;

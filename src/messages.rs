@@ -2,13 +2,15 @@
 //! notice document; everything else a visitor reads is here, so adding a language is
 //! adding a catalogue, and no component changes. The words themselves are in
 //! `locales/<language>.json`; English is compiled in (`build.rs` writes [`EN`] from
-//! `locales/en.json`).
+//! `locales/en.json`), the others are fetched by the loader and read by `crate::locale`.
 
 /// The widget's words in one language.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Messages {
     /// The language tag they are in (dates are written its way too).
     pub language: &'static str,
+    /// Written right to left (Arabic, Hebrew).
+    pub rtl: bool,
     /// Accessible name of the first-visit banner.
     pub banner_label: &'static str,
     /// Button: grant every optional notice.
@@ -64,11 +66,3 @@ pub struct Messages {
 }
 
 include!(concat!(env!("OUT_DIR"), "/messages_en.rs"));
-
-/// The catalogue for a language tag, falling back to English.
-pub fn for_language(tag: &str) -> &'static Messages {
-    // Only English is compiled in. The other languages' files in locales/ are complete
-    // (scripts/check-locales.py) but not loaded yet.
-    let _primary = tag.split('-').next().unwrap_or_default();
-    &EN
-}

@@ -1,6 +1,7 @@
-//! Which notice the widget shows: the one embedded at build time, or the site's own
-//! (`data-notice`), fetched and validated; on any problem the embedded one, with the
-//! reason in the console.
+//! Which notice the widget shows: the site's own (`data-notice`), fetched and validated;
+//! else its translation into the visitor's language, where there is one; else the one
+//! embedded at build time, with its purposes' words in the visitor's language. On any
+//! problem with the site's, the next of these, with the reason in the console.
 
 use std::rc::Rc;
 
@@ -9,6 +10,7 @@ use thiserror::Error;
 
 use crate::browser::{env, http};
 use crate::config::Config;
+use crate::locale::Locale;
 
 /// The notice compiled into the widget: Qualys, Inc.'s privacy highlights
 /// (`notices/qualys-privacy-highlights.en.json`, compacted by `build.rs`).
@@ -59,23 +61,24 @@ async fn fetch(url: &str) -> Result<Notice, NoticeError> {
     parse(&body)
 }
 
-/// The notice to show under `config`.
-pub async fn load(config: &Config) -> Result<ShownNotice, NoticeError> {
-    let notice = match &config.notice_url {
-        Some(Ok(url)) => match fetch(url).await {
-            Ok(notice) => notice,
-            Err(reason) => {
-                env::warn(&format!("{reason}; showing the embedded notice"));
-                embedded()?
-            }
-        },
-        _ => embedded()?,
-    };
-    Ok(shown(notice, config))
+/// The notice to show under `config`, to a visitor reading `locale` (none: English).
+pub async fn load(config: &Config, locale: Option<&Locale>) -> Result<ShownNotice, NoticeError> {
+    if let Some(Ok(url)) = &config.notice_url {
+        match fetch(url).await {
+            Ok(notice) => return Ok(shown(notice, config, None)),
+            Err(reason) => env::warn(&format!("{reason}; showing the embedded notice")),
+        }
+    }
+    match locale.and_then(|locale| locale.notice.clone()) {
+        Some(translated) => Ok(shown(translated, config, None)),
+        None => Ok(shown(embedded()?, config, locale)),
+    }
 }
 
-/// Applies the site's settings to a notice and hashes the result.
-pub fn shown(mut notice: Notice, config: &Config) -> ShownNotice {
+/// Applies the site's settings to a notice and hashes the result. With `purposes_in`, the
+/// purposes' labels and reasons are then shown in that language: the record's hash is of
+/// the document that prevails, the language it names says which words the visitor read.
+pub fn shown(mut notice: Notice, config: &Config, purposes_in: Option<&Locale>) -> ShownNotice {
     if let Some(href) = &config.policy_url {
         notice.full_statement = Link {
             text: notice.full_statement.text.clone(),
@@ -83,6 +86,12 @@ pub fn shown(mut notice: Notice, config: &Config) -> ShownNotice {
         };
     }
     let hash = notice.hash();
+    if let Some(locale) = purposes_in {
+        match locale.translate_purposes(&notice) {
+            Ok(translated) => notice = translated,
+            Err(reason) => env::warn(&format!("{reason}; the purposes are shown in English")),
+        }
+    }
     ShownNotice {
         notice: Rc::new(notice),
         hash,

@@ -1,7 +1,8 @@
 //! The visitor's choices, and the record that states them.
 
 use assent_record::{
-    ConsentRecord, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes, Site, WidgetVersion,
+    ConsentRecord, Language, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes, Site,
+    WidgetVersion,
 };
 use thiserror::Error;
 
@@ -67,6 +68,9 @@ pub enum RecordError {
     /// The notice lists no purpose, so there is nothing to record.
     #[error("the notice lists no purposes")]
     NoPurposes,
+    /// The language shown is not a valid tag (a build problem: the tags are the widget's).
+    #[error("the language shown is not a valid tag")]
+    Language,
     /// The widget version is not a valid field (a build problem).
     #[error("the widget version is invalid")]
     Version,
@@ -79,6 +83,8 @@ pub struct RecordContext<'a> {
     pub site: &'a Site,
     /// The notice shown.
     pub shown: &'a ShownNotice,
+    /// The language of the words shown (the widget's; the notice's may be English).
+    pub language: &'a str,
     /// The Global Privacy Control signal.
     pub gpc: bool,
 }
@@ -104,7 +110,7 @@ pub fn record(
             version: notice.version.clone(),
             hash: context.shown.hash.clone(),
         },
-        language: notice.language.clone(),
+        language: Language::try_from(context.language).map_err(|_| RecordError::Language)?,
         purposes: Purposes::try_from(purposes).map_err(|_| RecordError::NoPurposes)?,
         gpc: context.gpc,
         widget_version: WidgetVersion::try_from(WIDGET_VERSION)

@@ -30,3 +30,9 @@ pub(crate) fn on_click(callback: &Callback<()>) -> Callback<MouseEvent> {
         }
     })
 }
+
+/// `dir="auto"` for text marked with a language of its own (`lang`): its direction is its
+/// own text's, not the widget's (an English notice in an Arabic widget reads left to right).
+pub(crate) fn auto_dir(lang: &Option<yew::AttrValue>) -> Option<&'static str> {
+    lang.as_ref().map(|_| "auto")
+}

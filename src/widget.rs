@@ -15,6 +15,7 @@ use crate::browser::{self, dom, env};
 use crate::config::{Config, ScriptAttributes};
 use crate::delivery::{Courier, ERROR_EVENT};
 use crate::identity::{self, Identity, IdentityError};
+use crate::locale::Locale;
 use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
 use crate::outbox;
@@ -89,14 +90,14 @@ impl PartialEq for Widget {
 }
 
 impl Widget {
-    /// A widget for `config` showing `shown`, storing in `store`.
-    pub fn new(config: Config, shown: ShownNotice, store: Store) -> Self {
-        let messages = messages::for_language(
-            config
-                .lang
-                .as_ref()
-                .map_or(shown.notice.language.as_str(), |lang| lang.as_str()),
-        );
+    /// A widget for `config` showing `shown` in the words of `messages`, storing in
+    /// `store`.
+    pub fn new(
+        config: Config,
+        shown: ShownNotice,
+        store: Store,
+        messages: &'static Messages,
+    ) -> Self {
         let store = Rc::new(store);
         let courier = config
             .endpoint_url()
@@ -217,6 +218,7 @@ impl Widget {
         let context = RecordContext {
             site: &self.config.site,
             shown: &self.shown,
+            language: self.messages.language,
             gpc: self.gpc,
         };
         let mut record = preferences::record(&context, choices, env::random_uuid(), env::now())?;
@@ -327,14 +329,19 @@ pub struct Started {
 const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
 
 /// Takes a manage link's token out of the page address, reads the settings, loads the
-/// notice, mounts the UI, sends anything left in the outbox by an earlier page, and
-/// checks the token.
-pub async fn start(attributes: &ScriptAttributes, open_now: bool) -> Result<Started, StartError> {
+/// notice, mounts the UI in the language of `locale` (none: English), sends anything left
+/// in the outbox by an earlier page, and checks the token.
+pub async fn start(
+    attributes: &ScriptAttributes,
+    open_now: bool,
+    locale: Option<&Locale>,
+) -> Result<Started, StartError> {
     let token = identity::take_from_address();
     let config = Config::from_attributes(attributes);
-    let shown = notice::load(&config).await?;
+    let shown = notice::load(&config, locale).await?;
     let store = Store::open(&config.site);
-    let widget = Rc::new(Widget::new(config, shown, store));
+    let messages = locale.map_or(&messages::EN, |locale| locale.messages);
+    let widget = Rc::new(Widget::new(config, shown, store, messages));
     let mount = dom::mount(CSS)?;
     Renderer::<App>::with_root_and_props(
         mount.root,

@@ -37,6 +37,7 @@ fn embedded_hash() -> String {
     assent::notice::shown(
         assent::notice::embedded().expect("embedded notice"),
         &assent::config::Config::from_attributes(&ScriptAttributes::default()),
+        None,
     )
     .hash
     .as_str()

@@ -1,5 +1,6 @@
 // Where the things under test live, relative to this checkout.
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -55,4 +56,14 @@ export function distFiles() {
 /** The default notice document as an object (a fresh copy each call). */
 export function defaultNotice() {
   return JSON.parse(readFileSync(defaultNoticeFile, 'utf8'));
+}
+
+/**
+ * The content hash of a notice document in `notices/`, as `assent-notice hash` computes it
+ * (the release build compiles that tool to compute the loader's hashes).
+ */
+export function noticeHash(name) {
+  const tool = join(root, 'target', 'debug', 'assent-notice');
+  if (!existsSync(tool)) throw new Error(`${tool} is missing: run \`trunk build --release\` in ${root} first`);
+  return execFileSync(tool, ['hash', join(noticesDir, name)], { encoding: 'utf8' }).trim();
 }

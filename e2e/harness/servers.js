@@ -116,9 +116,10 @@ export async function startHostServer({ hostname, widget }) {
     /**
      * A host page with the widget's script tag. `endpoint: null` leaves `data-endpoint` out;
      * `extraAttributes` adds or overrides `data-*` attributes (values are HTML-escaped);
-     * `csp` is sent as a Content-Security-Policy response header.
+     * `csp` is sent as a Content-Security-Policy response header; `lang` is the page's
+     * `<html lang>` (`null` leaves it out).
      */
-    page({ site, endpoint, extraAttributes = {}, csp, headHtml = '', bodyHtml = '', title = 'Host page' } = {}) {
+    page({ site, endpoint, extraAttributes = {}, csp, headHtml = '', bodyHtml = '', title = 'Host page', lang = 'en' } = {}) {
       const attributes = {};
       if (endpoint !== null && endpoint !== undefined) attributes['data-endpoint'] = endpoint;
       if (site !== null && site !== undefined) attributes['data-site'] = site;
@@ -127,7 +128,7 @@ export async function startHostServer({ hostname, widget }) {
         .map(([name, value]) => ` ${name}="${escapeHtml(value)}"`)
         .join('');
       const body = `<!doctype html>
-<html lang="en">
+<html${lang === null ? '' : ` lang="${escapeHtml(lang)}"`}>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

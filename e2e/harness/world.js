@@ -81,7 +81,8 @@ async function begin(world, name, options) {
   context.setDefaultNavigationTimeout(20_000);
   await context.addInitScript(recorderInitScript);
   for (const script of options.initScripts || []) {
-    await context.addInitScript(script);
+    if (typeof script === 'function') await context.addInitScript(script);
+    else await context.addInitScript(script.fn, script.arg);
   }
 
   // Every POST to the collector, with the record id it carried and how it ended.
@@ -155,6 +156,20 @@ async function begin(world, name, options) {
       const page = await context.newPage();
       await page.goto(url, { waitUntil: 'load' });
       return page;
+    },
+    /**
+     * A first visit to `url` that accepts everything, as a returning visitor made it: the
+     * record is stored and the outbox empty when this returns the record (the tab closed).
+     */
+    async acceptedBefore(url) {
+      const page = await this.open(url);
+      const w = widgetOf(page);
+      await w.banner.waitFor({ state: 'visible' });
+      await w.bannerButton('accept-all').click();
+      const [record] = await collector.waitForRecords({ count: 1 });
+      await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+      await page.close();
+      return record;
     },
     /** Successful (2xx) POSTs per record id. */
     deliveredCounts() {

@@ -1,8 +1,10 @@
 // Accessibility, checked as people use the widget: axe-core (WCAG 2.0/2.1/2.2 A and AA
-// rules) finds no violation on the banner or the open preferences, light and dark, desktop
-// and phone width, and at 320 px in forced colours (where nothing may scroll sideways); the preferences are a modal dialog (the page behind is inert, Escape
-// closes it, focus returns to what opened it); and a keyboard alone declines, then opens
-// the preferences, changes a toggle with Space and saves, as the records show.
+// rules) finds no violation on the banner or the open preferences, in English, German and
+// Arabic (right to left), light and dark, desktop and phone width, and at 320 px in forced
+// colours (where nothing may scroll sideways); the preferences are a modal dialog (the
+// page behind is inert, Escape closes it, focus returns to what opened it); and a keyboard
+// alone declines, then opens the preferences, changes a toggle with Space and saves, as
+// the records show.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
@@ -43,20 +45,25 @@ async function pageWithOpener(s, extra = '') {
 
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 
-for (const scheme of ['light', 'dark']) {
-  for (const [device, viewport] of Object.entries(VIEWPORTS)) {
-    world.scenario(`axe finds no WCAG A/AA violation: banner and preferences, ${scheme}, ${device}`, async (s) => {
-      const page = await s.context.newPage();
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.setViewportSize(viewport);
-      await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }), { waitUntil: 'load' });
-      const w = s.ui(page);
-      await w.banner.waitFor({ state: 'visible' });
-      assert.deepEqual(await violations(page), [], 'the banner');
-      await w.bannerButton('open').click();
-      await w.dialog.waitFor({ state: 'visible' });
-      assert.deepEqual(await violations(page), [], 'the open preferences');
-    });
+for (const language of ['en', 'de', 'ar']) {
+  for (const scheme of ['light', 'dark']) {
+    for (const [device, viewport] of Object.entries(VIEWPORTS)) {
+      world.scenario(`axe finds no WCAG A/AA violation: banner and preferences, ${language}, ${scheme}, ${device}`, async (s) => {
+        const page = await s.context.newPage();
+        await page.emulateMedia({ colorScheme: scheme });
+        await page.setViewportSize(viewport);
+        await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: language }), { waitUntil: 'load' });
+        const w = s.ui(page);
+        await w.banner.waitFor({ state: 'visible' });
+        const root = w.host.locator('.assent');
+        assert.equal(await root.getAttribute('lang'), language, 'the widget speaks the page\'s language');
+        assert.equal(await root.getAttribute('dir'), language === 'ar' ? 'rtl' : 'ltr');
+        assert.deepEqual(await violations(page), [], 'the banner');
+        await w.bannerButton('open').click();
+        await w.dialog.waitFor({ state: 'visible' });
+        assert.deepEqual(await violations(page), [], 'the open preferences');
+      });
+    }
   }
 }
 

@@ -114,13 +114,7 @@ world.scenario('a manage link names the person; their choices are theirs, in pre
 
 world.scenario('a returning visitor (no wasm on a plain reload) who follows a manage link gets the widget, for the person', async (s) => {
   const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const first = await s.open(pageUrl);
-  const w1 = s.ui(first);
-  await w1.banner.waitFor({ state: 'visible' });
-  await w1.bannerButton('accept-all').click();
-  await s.collector.waitForRecords({ count: 1 });
-  await eventually('an empty outbox', async () => ['[]', null].includes(await w1.storage(SITE, 'outbox')));
-  await first.close();
+  await s.acceptedBefore(pageUrl);
 
   const plain = await s.open(pageUrl);
   await plain.waitForLoadState('networkidle');

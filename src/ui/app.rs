@@ -89,17 +89,23 @@ pub fn App(props: &AppProps) -> Html {
         Callback::from(move |()| save.emit(choices.clone()))
     };
 
+    // Notice text in another language than the widget's words (an English notice in an
+    // Arabic widget, say) is marked as such, for screen readers and for its direction.
+    let notice_lang = (notice.language.as_str() != messages.language)
+        .then(|| AttrValue::from(notice.language.as_str().to_owned()));
     let status = match state.saved {
         Some(Saved::WillSend) => messages.saved,
         Some(Saved::LocalOnly) => messages.saved_locally,
         None => "",
     };
     html! {
-        <div class={classes!("assent", widget.config.theme.class())}>
+        <div class={classes!("assent", widget.config.theme.class())} lang={messages.language}
+            dir={if messages.rtl { "rtl" } else { "ltr" }}>
             <p class="visually-hidden" role="status">{ status }</p>
             if state.view == View::Banner {
                 <Banner
                     summary={AttrValue::from(notice.summary.as_str().to_owned())}
+                    notice_lang={notice_lang.clone()}
                     {messages}
                     on_accept_all={on_accept_all.clone()}
                     on_decline_all={on_decline_all.clone()}
@@ -109,6 +115,7 @@ pub fn App(props: &AppProps) -> Html {
             if state.view == View::Highlights {
                 <Highlights
                     notice={Rc::clone(&notice)}
+                    {notice_lang}
                     choices={state.choices.clone()}
                     person={state.person.clone()}
                     refusal={state.refusal}

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use super::on_click;
+use super::{auto_dir, on_click};
 use crate::browser::env;
 use crate::messages::Messages;
 
@@ -11,6 +11,8 @@ use crate::messages::Messages;
 pub struct BannerProps {
     /// The notice's short summary.
     pub summary: AttrValue,
+    /// The notice's language, when it is not the widget's.
+    pub notice_lang: Option<AttrValue>,
     /// The widget's words.
     pub messages: &'static Messages,
     /// The visitor accepts every optional notice.
@@ -32,7 +34,9 @@ pub fn Banner(props: &BannerProps) -> Html {
     let m = props.messages;
     html! {
         <section class="banner" aria-label={m.banner_label}>
-            <p class="summary">{ props.summary.clone() }</p>
+            <p class="summary" lang={props.notice_lang.clone()} dir={auto_dir(&props.notice_lang)}>
+                { props.summary.clone() }
+            </p>
             <div class="actions">
                 <button type="button" class="choice" data-action="accept-all" onclick={on_click(&props.on_accept_all)}>
                     { m.accept_all }

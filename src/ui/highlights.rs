@@ -8,10 +8,10 @@ use web_sys::{HtmlDialogElement, HtmlElement};
 use yew::prelude::*;
 
 use super::blocks::{inlines, link, NoticeSection};
-use super::on_click;
 use super::purposes::PurposeList;
 use super::receipt::Receipt;
 use super::state::ReceiptShown;
+use super::{auto_dir, on_click};
 use crate::browser::dom;
 use crate::identity::Refusal;
 use crate::messages::Messages;
@@ -22,6 +22,8 @@ use crate::preferences::Choices;
 pub struct HighlightsProps {
     /// The notice shown.
     pub notice: Rc<Notice>,
+    /// The notice's language, when it is not the widget's.
+    pub notice_lang: Option<AttrValue>,
     /// Current toggles.
     pub choices: Choices,
     /// The masked address of the person the preferences are for, if known.
@@ -95,13 +97,14 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
     } else {
         "assent-title"
     };
+    let (lang, dir) = (props.notice_lang.clone(), auto_dir(&props.notice_lang));
     let optional: Vec<_> = notice.optional_purposes().cloned().collect();
     let mandatory: Vec<_> = notice.mandatory_purposes().cloned().collect();
     html! {
         <dialog class="dialog" role="dialog" aria-labelledby={labelled_by} ref={dialog_ref} {onkeydown} {onclose}>
             <header>
                 <div>
-                    <h2 id="assent-title" tabindex="-1" ref={title_ref}>{ notice.title.as_str().to_owned() }</h2>
+                    <h2 id="assent-title" tabindex="-1" ref={title_ref} {lang} {dir}>{ notice.title.as_str().to_owned() }</h2>
                     if let Some(person) = props.person.clone() {
                         <p class="person" id="assent-person">{ m.preferences_for }{ person }</p>
                     }
@@ -114,10 +117,12 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                 if let Some(refusal) = refusal {
                     <p class="refusal" role="alert">{ refusal }{ " " }{ m.link_not_linked }</p>
                 }
-                <p class="introduction">{ inlines(&notice.introduction) }</p>
-                { for notice.sections.iter().map(|section| html! {
-                    <NoticeSection key={section.id.as_str()} section={section.clone()} messages={m} />
-                }) }
+                <div class="notice" lang={props.notice_lang.clone()} {dir}>
+                    <p class="introduction">{ inlines(&notice.introduction) }</p>
+                    { for notice.sections.iter().map(|section| html! {
+                        <NoticeSection key={section.id.as_str()} section={section.clone()} messages={m} />
+                    }) }
+                </div>
                 <p class="full-statement">{ m.full_statement_lead }{ link(&notice.full_statement) }</p>
                 <section class="preferences" aria-labelledby="assent-preferences">
                     <h3 id="assent-preferences">{ m.preferences_heading }</h3>

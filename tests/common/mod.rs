@@ -142,8 +142,15 @@ pub fn attributes(site: &str) -> ScriptAttributes {
 /// Boots the widget through the loader's entry point with `attributes` (the loader's
 /// object, as JSON) and returns its host element.
 pub async fn boot(attributes: &str) -> Element {
+    boot_in(attributes, JsValue::NULL).await
+}
+
+/// [`boot`] with the language file the loader fetched (`null`: English).
+pub async fn boot_in(attributes: &str, locale: JsValue) -> Element {
     let attributes = js_sys::JSON::parse(attributes).expect("json");
-    assent::api::boot(attributes, false).await.expect("boots");
+    assent::api::boot(attributes, false, locale)
+        .await
+        .expect("boots");
     settle().await;
     let hosts = web_sys::window()
         .and_then(|w| w.document())
@@ -170,7 +177,7 @@ pub async fn settle() {
 
 /// A widget started as the loader starts it, rendered.
 pub async fn start(attributes: ScriptAttributes) -> Started {
-    let started = widget::start(&attributes, false)
+    let started = widget::start(&attributes, false, None)
         .await
         .expect("widget starts");
     settle().await;

@@ -1,0 +1,42 @@
+// Writes the translations a release serves next to assent.js, from locales/ and notices/:
+//   locales/<tag>.json  {language, rtl, messages: [...], purposes: {...}, notice?}
+//                       messages as a list in the English file's key order, sorted (the
+//                       order build.rs compiles `Messages::from_texts` with), and the
+//                       translated notice where notices/ has one
+//   locales/index.json  {<tag>: <sha384 SRI of its file>}
+// English is compiled into the wasm and gets no file. Prints the index's SRI, which the
+// loader pins. Usage: node build-locales.mjs ROOT OUT_DIR
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [root, out] = process.argv.slice(2);
+if (!root || !out) {
+  console.error('usage: node build-locales.mjs ROOT OUT_DIR');
+  process.exit(2);
+}
+const read = (path) => JSON.parse(readFileSync(path, 'utf8'));
+const sri = (text) => 'sha384-' + createHash('sha384').update(text).digest('base64');
+
+const keys = Object.keys(read(join(root, 'locales', 'en.json')).messages).sort();
+const index = {};
+mkdirSync(out, { recursive: true });
+for (const name of readdirSync(join(root, 'locales')).sort()) {
+  const tag = name.replace(/\.json$/, '');
+  if (tag === 'en' || tag === name) continue;
+  const locale = read(join(root, 'locales', name));
+  const file = {
+    language: locale.language,
+    rtl: locale.dir === 'rtl',
+    messages: keys.map((key) => locale.messages[key]),
+    purposes: locale.purposes,
+  };
+  const notice = join(root, 'notices', `qualys-privacy-highlights.${tag}.json`);
+  if (existsSync(notice)) file.notice = read(notice);
+  const text = JSON.stringify(file);
+  writeFileSync(join(out, name), text);
+  index[tag] = sri(text);
+}
+const text = JSON.stringify(index);
+writeFileSync(join(out, 'index.json'), text);
+console.log(sri(text));

@@ -1,0 +1,204 @@
+//! The widget in another language: a language file as the loader hands it over
+//! (`scripts/build-locales.mjs`'s form), what it changes on screen and in the record, and
+//! the files it refuses. Which language is chosen, and the SRI check, are the loader's:
+//! `e2e/tests/languages.test.js`.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use assent::locale::{self, Locale, LocaleError};
+use assent::{notice, widget};
+use common::*;
+use serde_json::{json, Value};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const LOCALES: [(&str, &str); 3] = [
+    ("de", include_str!("../locales/de.json")),
+    ("es", include_str!("../locales/es.json")),
+    ("ar", include_str!("../locales/ar.json")),
+];
+const GERMAN_NOTICE: &str = include_str!("../notices/qualys-privacy-highlights.de.json");
+
+fn source(tag: &str) -> Value {
+    let (_, text) = LOCALES
+        .iter()
+        .find(|(t, _)| *t == tag)
+        .expect("a test language");
+    serde_json::from_str(text).expect("locale JSON")
+}
+
+/// `locales/<tag>.json` in the form the release serves: the messages as a list in sorted
+/// key order, `rtl`, the purposes, and the notice's translation if given.
+fn served(tag: &str, notice: Option<&str>) -> Value {
+    let locale = source(tag);
+    let messages = locale["messages"].as_object().expect("messages");
+    let mut keys: Vec<&String> = messages.keys().collect();
+    keys.sort();
+    let mut file = json!({
+        "language": locale["language"],
+        "rtl": locale["dir"] == "rtl",
+        "messages": keys.iter().map(|k| messages[k.as_str()].clone()).collect::<Vec<_>>(),
+        "purposes": locale["purposes"],
+    });
+    if let Some(notice) = notice {
+        file["notice"] = serde_json::from_str(notice).expect("notice JSON");
+    }
+    file
+}
+
+fn js(value: &Value) -> JsValue {
+    js_sys::JSON::parse(&value.to_string()).expect("JSON")
+}
+
+fn read(value: &Value) -> Result<Locale, LocaleError> {
+    locale::read(&js(value))
+}
+
+#[wasm_bindgen_test]
+fn a_language_file_gives_every_word_in_that_language() {
+    let german = read(&served("de", Some(GERMAN_NOTICE))).expect("a valid file");
+    let words = source("de");
+    let m = german.messages;
+    assert_eq!(m.language, "de");
+    assert!(!m.rtl);
+    assert_eq!(m.decline_all, words["messages"]["decline_all"]);
+    assert_eq!(m.always_on, words["messages"]["always_on"]);
+    assert_eq!(m.download_receipt, words["messages"]["download_receipt"]);
+    let notice = german.notice.expect("the German notice");
+    assert_eq!(notice.language.as_str(), "de");
+
+    let arabic = read(&served("ar", None)).expect("a valid file");
+    assert!(arabic.messages.rtl, "Arabic is written right to left");
+    assert!(
+        arabic.notice.is_none(),
+        "no Arabic notice: the English one is shown"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_file_missing_a_word_or_with_a_broken_notice_is_refused() {
+    let mut short = served("de", None);
+    short["messages"].as_array_mut().expect("list").pop();
+    assert!(matches!(read(&short), Err(LocaleError::Messages)));
+
+    let mut not_text = served("de", None);
+    not_text["messages"][0] = json!(7);
+    assert!(matches!(read(&not_text), Err(LocaleError::Messages)));
+
+    let mut bad_tag = served("de", None);
+    bad_tag["language"] = json!("deutsch language");
+    assert!(matches!(read(&bad_tag), Err(LocaleError::Language)));
+
+    let mut notice: Value = serde_json::from_str(GERMAN_NOTICE).expect("notice JSON");
+    notice["full_statement"]["href"] = json!("javascript:alert(1)");
+    let mut bad_notice = served("de", None);
+    bad_notice["notice"] = notice;
+    assert!(matches!(read(&bad_notice), Err(LocaleError::Notice(_))));
+
+    assert!(
+        locale::from_loader(&js(&short)).is_none(),
+        "the loader's file is refused: English"
+    );
+    assert!(locale::from_loader(&JsValue::NULL).is_none(), "English");
+}
+
+#[wasm_bindgen_test]
+fn purposes_are_translated_all_or_none() {
+    let spanish = read(&served("es", None)).expect("a valid file");
+    let english = notice::embedded().expect("embedded notice");
+    let translated = spanish.translate_purposes(&english).expect("every purpose");
+    let words = source("es");
+    for purpose in &translated.purposes {
+        let id = purpose.id.as_str();
+        assert_eq!(purpose.label.as_str(), words["purposes"][id]["label"]);
+        assert_eq!(
+            purpose.description.as_str(),
+            words["purposes"][id]["description"]
+        );
+    }
+
+    let mut missing = served("es", None);
+    missing["purposes"]
+        .as_object_mut()
+        .expect("purposes")
+        .remove("migration");
+    let partial = read(&missing).expect("the words are fine");
+    assert!(matches!(
+        partial.translate_purposes(&english),
+        Err(LocaleError::Purpose("migration"))
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english_hash() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let spanish = read(&served("es", None)).expect("a valid file");
+    let started = widget::start(&attributes("es.test"), false, Some(&spanish))
+        .await
+        .expect("starts");
+    settle().await;
+    let words = source("es");
+    let root = find(&started, ".assent").expect("the widget's root");
+    assert_eq!(root.get_attribute("lang").as_deref(), Some("es"));
+    assert_eq!(root.get_attribute("dir").as_deref(), Some("ltr"));
+    assert_eq!(
+        text(&started, ".banner [data-action=decline-all]").trim(),
+        words["messages"]["decline_all"]
+    );
+    let summary = find(&started, ".banner .summary").expect("summary");
+    assert_eq!(
+        summary.get_attribute("lang").as_deref(),
+        Some("en"),
+        "the English notice is marked as English"
+    );
+
+    started.widget.open();
+    settle().await;
+    assert_eq!(
+        text(&started, "li[data-purpose=security] .description").trim(),
+        words["purposes"]["security"]["description"],
+        "a locked purpose's reason in Spanish"
+    );
+    click(&started, "[data-action=decline-all]").await;
+    let records = posted_records_once(1).await;
+    let english_hash = notice::embedded()
+        .expect("embedded notice")
+        .hash()
+        .to_string();
+    assert_eq!(records[0]["language"], "es");
+    assert_eq!(
+        records[0]["notice"]["hash"], english_hash,
+        "the hash of the notice that prevails, not of the translated labels"
+    );
+    restore_fetch();
+    remove(&started);
+}
+
+#[wasm_bindgen_test]
+async fn the_loader_entry_point_takes_the_language_file() {
+    stub_fetch();
+    let host = boot_in(
+        r#"{"site": "de.test"}"#,
+        js(&served("de", Some(GERMAN_NOTICE))),
+    )
+    .await;
+    let title = host
+        .shadow_root()
+        .expect("open shadow root")
+        .query_selector(".banner .summary")
+        .expect("selector")
+        .and_then(|summary| summary.text_content())
+        .unwrap_or_default();
+    let german: Value = serde_json::from_str(GERMAN_NOTICE).expect("notice JSON");
+    assert_eq!(
+        title.trim(),
+        german["summary"],
+        "the German notice's summary"
+    );
+    restore_fetch();
+    host.remove();
+}
