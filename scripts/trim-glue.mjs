@@ -6,6 +6,8 @@
 // - `debugString` writes a JavaScript value for `{:?}` in Rust, which only panic messages
 //   do (yew's `unwrap`s on DOM calls). It walks arrays, objects and errors in 1.3 KB; the
 //   value's own `String()` says enough there, for 230 fewer brotli bytes.
+// - The init function's defaults: the wasm's URL guessed from the script's own (the loader
+//   always passes `{module_or_path}`), and the warning for the deprecated bare argument.
 //
 // Usage: node scripts/trim-glue.mjs GLUE.js
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -30,4 +32,28 @@ if (start < 0 || end < 0 || glue.indexOf('function debugString(', start + 20) >=
 glue = glue.slice(0, start) + `    function debugString(val) {
         try { return typeof val === 'string' ? JSON.stringify(val) : String(val); } catch (e) { return typeof val; }` +
   glue.slice(end);
+/** Replaces `from` (which must occur exactly once) with `to`. */
+function replaceOnce(what, from, to) {
+  if (glue.split(from).length !== 2) fail(`the glue does not hold ${what} as expected`);
+  glue = glue.replace(from, to);
+}
+replaceOnce('the script URL default', `    let script_src;
+    if (typeof document !== 'undefined' && document.currentScript !== null) {
+        script_src = new URL(document.currentScript.src, location.href).toString();
+    }
+`, '');
+replaceOnce('the wasm URL default', `        if (module_or_path === undefined && script_src !== undefined) {
+            module_or_path = script_src.replace(/\\.js$/, "_bg.wasm");
+        }
+`, '');
+replaceOnce('the deprecated-argument check', `        if (module_or_path !== undefined) {
+            if (Object.getPrototypeOf(module_or_path) === Object.prototype) {
+                ({module_or_path} = module_or_path)
+            } else {
+                console.warn('using deprecated parameters for the initialization function; pass a single object instead')
+            }
+        }
+`, `        ({module_or_path} = module_or_path);
+`);
+if (glue.includes('script_src')) fail('the glue still uses script_src');
 writeFileSync(gluePath, glue);

@@ -167,8 +167,9 @@ pub struct VerifyArgs {
     /// A JWK set file (as `/.well-known/jwks.json` serves it), instead of `--receipt-key`.
     #[arg(long, value_name = "FILE", conflicts_with = "receipt_key")]
     pub jwks: Option<PathBuf>,
-    /// One public key (a JWK's `x`, base64url), instead of `--receipt-key`.
-    #[arg(long, conflicts_with_all = ["receipt_key", "jwks"])]
+    /// One public key (a JWK's `x`, base64url), instead of `--receipt-key`. base64url
+    /// has `-`, so one key in 64 starts with it: that is a value, not an option.
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["receipt_key", "jwks"])]
     pub public_key: Option<String>,
 }
 
@@ -514,6 +515,23 @@ mod tests {
             assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
         }
         assert!(matches!(parse_origins(&[]), Err(ConfigError::NoOrigins)));
+    }
+
+    #[test]
+    fn a_public_key_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "assent-collector",
+            "verify",
+            "--receipt",
+            "eyJ.e30.sig",
+            "--public-key",
+            "-4abc_def",
+        ])
+        .expect("parses");
+        let Command::Verify(args) = cli.command else {
+            panic!("not verify")
+        };
+        assert_eq!(args.public_key.as_deref(), Some("-4abc_def"));
     }
 
     #[test]
