@@ -24,7 +24,7 @@ wasm-opt "$wasm" --minify-imports-and-exports-and-modules -o "$wasm.min" > "$map
 node "$root/scripts/minify-wasm-names.mjs" "$wasm.min" "$mapping" "$glue"
 mv "$wasm.min" "$wasm"
 rm -f "$mapping"
-# Glue the loader never uses, left out (initSync) or made smaller (debugString).
+# Glue the loader never uses, left out or made smaller (scripts/trim-glue.mjs says which).
 node "$root/scripts/trim-glue.mjs" "$glue"
 
 wasm_sri=$(sri "$wasm")

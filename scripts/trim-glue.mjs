@@ -1,5 +1,5 @@
-// Build step (scripts/bundle.sh): two parts of wasm-bindgen's glue that every visitor
-// downloads and the loader never needs, replaced. It fails if the glue does not hold them
+// Build step (scripts/bundle.sh): parts of wasm-bindgen's glue that every visitor
+// downloads and the loader never needs, left out or made smaller. It fails if the glue does not hold them
 // exactly as expected, so a wasm-bindgen upgrade can't skip it silently.
 // - `initSync` (compiling the wasm on the main thread) is exported but never called: the
 //   loader streams the wasm. Unexported, the minifier drops it.

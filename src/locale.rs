@@ -61,16 +61,13 @@ pub fn read(value: &JsValue) -> Result<Locale, LocaleError> {
         .collect::<Option<_>>()
         .ok_or(LocaleError::Messages)?;
     let texts: [&'static str; TEXTS] = texts.try_into().map_err(|_| LocaleError::Messages)?;
-    let rtl = js_sys::Reflect::get(value, &"rtl".into())
-        .ok()
-        .and_then(|rtl| rtl.as_bool());
     let notice = env::object_property(value, "notice")
         .map(|notice| notice::parse(&browser::json_text(&notice)))
         .transpose()?;
     // Leaked once per page: the catalogue lives as long as the widget, like `EN`.
     let messages = Box::leak(Box::new(Messages::from_texts(
         language.leak(),
-        rtl.unwrap_or(false),
+        env::bool_property(value, "rtl").unwrap_or(false),
         texts,
     )));
     Ok(Locale {

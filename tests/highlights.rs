@@ -314,8 +314,7 @@ async fn the_highlights_take_focus_and_give_it_back() {
     link.focus().expect("focus");
 
     let w = start(attributes("focus.test")).await;
-    w.widget.open();
-    settle().await;
+    open(&w).await;
     let focused = shadow(&w)
         .active_element()
         .expect("focus is inside the widget");

@@ -156,8 +156,7 @@ async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english
         "the English notice is marked as English"
     );
 
-    started.widget.open();
-    settle().await;
+    open(&started).await;
     assert_eq!(
         text(&started, "li[data-purpose=security] .description").trim(),
         words["purposes"]["security"]["description"],

@@ -29,8 +29,7 @@ async fn a_returning_visitor_sees_no_banner_and_can_reopen() {
         stored_choice("return.test"),
         "the stored choice is the current one"
     );
-    again.widget.open();
-    settle().await;
+    open(&again).await;
     assert!(
         find(&again, "[role=dialog]").is_some(),
         "reopened from the API"
@@ -292,8 +291,7 @@ async fn without_a_valid_endpoint_the_choice_is_kept_locally() {
         if banner_shown(&w) {
             click(&w, ".banner [data-action=accept-all]").await;
         } else {
-            w.widget.open();
-            settle().await;
+            open(&w).await;
             click(&w, "[data-action=save]").await;
         }
         assert!(

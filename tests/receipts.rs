@@ -91,8 +91,7 @@ async fn a_201_with_a_receipt_file_is_kept_shown_and_told() {
     // A later page shows it too, from storage.
     stub_fetch();
     let again = start(attributes("receipt-201.test")).await;
-    again.widget.open();
-    settle().await;
+    open(&again).await;
     assert_eq!(text(&again, ".receipt-id"), id);
     restore_fetch();
     remove(&again);
@@ -142,8 +141,7 @@ async fn an_endpoint_without_receipts_is_fine() {
     let w = decline("receipt-none.test").await;
     assert!(wait_until(3000, || stored_outbox("receipt-none.test").is_empty()).await);
     assert_eq!(text(&w, "[role=status]"), "Your choices are saved.");
-    w.widget.open();
-    settle().await;
+    open(&w).await;
     assert!(find(&w, ".receipt").is_none(), "no receipt shown");
     assert!(stored_receipt("receipt-none.test").is_none());
     assert!(receipt_events().is_empty(), "no assent:receipt");
@@ -166,8 +164,7 @@ async fn a_receipt_for_another_record_is_not_kept() {
         stored_receipt("receipt-other.test").is_none(),
         "not this choice's proof"
     );
-    w.widget.open();
-    settle().await;
+    open(&w).await;
     assert!(find(&w, ".receipt").is_none());
     restore_fetch();
     remove(&w);

@@ -1,10 +1,11 @@
 // Accessibility, checked as people use the widget: axe-core (WCAG 2.0/2.1/2.2 A and AA
 // rules) finds no violation on the banner or the open preferences, in English, German and
 // Arabic (right to left), light and dark, desktop and phone width, and at 320 px in forced
-// colours (where nothing may scroll sideways); the preferences are a modal dialog (the
+// colours (where nothing may scroll sideways), with the page's main heading never under
+// the banner, and its fade only without reduced motion; the preferences are a modal dialog (the
 // page behind is inert, Escape closes it, focus returns to what opened it); and a keyboard
 // alone declines, then opens the preferences, changes a toggle with Space and saves, as
-// the records show.
+// the records show, every stop showing its focus ring uncovered.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
@@ -22,14 +23,51 @@ async function violations(page) {
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-/** Presses Tab until `focused(widgetActiveElement)` holds (at most `limit` presses). */
+/**
+ * The widget's focused element, if focus is in the widget: whether its focus ring shows
+ * (WCAG 2.4.7) and whether anything covers its centre (2.4.11, Focus Not Obscured).
+ */
+function focusInWidget() {
+  const element = document.activeElement?.shadowRoot?.activeElement;
+  if (!element) return null;
+  // The first line box: an inline link that wraps has no ink at its bounding box's centre.
+  const box = element.getClientRects()[0] ?? element.getBoundingClientRect();
+  const x = box.left + box.width / 2;
+  const y = box.top + box.height / 2;
+  const onTop = document.activeElement.shadowRoot.elementFromPoint(x, y);
+  return {
+    what: `${element.tagName.toLowerCase()}${element.dataset.action ? `[data-action=${element.dataset.action}]` : ''}`,
+    ring: getComputedStyle(element).outlineStyle !== 'none',
+    inView: y >= 0 && y <= innerHeight && x >= 0 && x <= innerWidth,
+    onTop: onTop ? `${onTop.tagName.toLowerCase()}.${onTop.className}` : null,
+    uncovered: onTop === element || element.contains(onTop) || (element.labels?.[0]?.contains(onTop) ?? false),
+  };
+}
+
+/**
+ * Presses Tab until `focused(widgetActiveElement)` holds (at most `limit` presses); every
+ * stop in the widget on the way must show its focus ring, in view and uncovered.
+ */
 async function tabUntil(page, focused, limit = 40) {
   for (let i = 0; i < limit; i += 1) {
     await page.keyboard.press('Tab');
+    const focus = await page.evaluate(focusInWidget);
+    if (focus) {
+      assert.ok(focus.ring, `${focus.what} shows a focus ring`);
+      assert.ok(focus.inView && focus.uncovered, `${focus.what} is in view and not covered: ${JSON.stringify(focus)}`);
+    }
     const found = await page.evaluate(`(${focused})(document.activeElement?.shadowRoot?.activeElement)`);
     if (found) return;
   }
   throw new Error(`nothing matching ${focused} took focus in ${limit} presses of Tab`);
+}
+
+/** Whether the banner covers any of the page's main heading. */
+async function bannerCoversHeading(page, w) {
+  const banner = await w.banner.boundingBox();
+  const heading = await page.locator('main h1').boundingBox();
+  return banner.y < heading.y + heading.height && heading.y < banner.y + banner.height
+    && banner.x < heading.x + heading.width && heading.x < banner.x + banner.width;
 }
 
 /** A host page with a `data-assent-open` link (and `extra` HTML), its banner shown. */
@@ -58,6 +96,7 @@ for (const language of ['en', 'de', 'ar']) {
         const root = w.host.locator('.assent');
         assert.equal(await root.getAttribute('lang'), language, 'the widget speaks the page\'s language');
         assert.equal(await root.getAttribute('dir'), language === 'ar' ? 'rtl' : 'ltr');
+        assert.equal(await bannerCoversHeading(page, w), false, 'the banner leaves the main heading uncovered');
         assert.deepEqual(await violations(page), [], 'the banner');
         await w.bannerButton('open').click();
         await w.dialog.waitFor({ state: 'visible' });
@@ -106,11 +145,27 @@ world.scenario('320 px wide and in forced colours: nothing scrolls sideways, bot
   };
   await w.banner.waitFor({ state: 'visible' });
   await fits(w.banner, 'the banner');
+  assert.equal(await bannerCoversHeading(page, w), false, 'the banner leaves the main heading uncovered');
   assert.deepEqual(await violations(page), [], 'the banner, forced colours');
   await w.bannerButton('open').click();
   await w.dialog.waitFor({ state: 'visible' });
   await fits(w.dialog, 'the preferences');
   assert.deepEqual(await violations(page), [], 'the preferences, forced colours');
+});
+
+world.scenario('motion: the banner fades in only for visitors who have not asked for reduced motion', async (s) => {
+  const transition = async (reducedMotion) => {
+    const page = await s.context.newPage();
+    await page.emulateMedia({ reducedMotion });
+    await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }), { waitUntil: 'load' });
+    const w = s.ui(page);
+    await w.banner.waitFor({ state: 'visible' });
+    const duration = await w.banner.evaluate((banner) => getComputedStyle(banner).transitionDuration);
+    await page.close();
+    return duration;
+  };
+  assert.equal(await transition('reduce'), '0s', 'no animation under prefers-reduced-motion: reduce');
+  assert.notEqual(await transition('no-preference'), '0s', 'a short fade otherwise');
 });
 
 world.scenario('the preferences are modal: the page behind is inert, Escape closes them, focus returns', async (s) => {

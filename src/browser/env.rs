@@ -75,6 +75,13 @@ pub fn string_property(object: &JsValue, name: &str) -> Option<String> {
         .as_string()
 }
 
+/// The property `name` of a JavaScript object, if it is a boolean.
+pub fn bool_property(object: &JsValue, name: &str) -> Option<bool> {
+    Reflect::get(object, &JsValue::from_str(name))
+        .ok()?
+        .as_bool()
+}
+
 /// The elements of the property `name` of a JavaScript object, if it is an array.
 pub fn array_property(object: &JsValue, name: &str) -> Vec<JsValue> {
     Reflect::get(object, &JsValue::from_str(name))

@@ -216,6 +216,12 @@ pub async fn click(started: &Started, selector: &str) {
     settle().await;
 }
 
+/// Opens the highlights through the widget's API, as `Assent.open()` does, and lets Yew render.
+pub async fn open(started: &Started) {
+    started.widget.open();
+    settle().await;
+}
+
 pub fn checkbox(started: &Started, purpose: &str) -> HtmlInputElement {
     find(started, &format!("li[data-purpose={purpose}] input"))
         .unwrap_or_else(|| panic!("no toggle for {purpose}"))
