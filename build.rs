@@ -1,4 +1,4 @@
-//! Embeds the default notice as compact JSON and the stylesheet minified (the widget
+//! Embeds the default notice as compact JSON and the highlights' stylesheet minified (the widget
 //! carries both as text, so the sources' comments and indentation would only be bytes
 //! every visitor downloads), and writes the English catalogue from `locales/en.json`, the
 //! file the other languages are checked against (`scripts/check-locales.py`): a word added
@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::Path;
 
 const NOTICE: &str = "notices/qualys-privacy-highlights.en.json";
-const CSS: &str = "src/ui/widget.css";
+const CSS: &str = "src/ui/highlights.css";
 const ENGLISH: &str = "locales/en.json";
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
     let css = std::fs::read_to_string(CSS)?;
     let minified = minifier::css::minify(&css)?.to_string();
-    std::fs::write(Path::new(&out).join("widget.css"), minified)?;
+    std::fs::write(Path::new(&out).join("highlights.css"), minified)?;
     let english: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(ENGLISH)?)?;
     std::fs::write(Path::new(&out).join("messages_en.rs"), catalogue(&english)?)?;
     Ok(())

@@ -1,22 +1,25 @@
-// The Assent loader. It runs inside the IIFE that scripts/bundle.sh wraps around the
-// wasm-bindgen glue, so `wasm_bindgen` is local and the only global is window.Assent.
-// It reads its own script tag, fetches the wasm next to itself (checked against its SRI
-// hash), and skips the wasm entirely for a returning visitor whose stored choice was made
-// under the embedded notice and who has nothing waiting to be sent, unless the address
-// holds a manage link's #assent=<token> (the wasm takes it out and checks it). With
-// data-cookie-domain it keeps the choice in a cookie shared by the covered sites of that
-// parent domain: a later choice found there counts too, so a second site needs no wasm.
+// The Assent loader. It runs inside the IIFE that scripts/bundle.sh wraps around it (with
+// loader/banner.js and BUILD, the build's facts), so the only global is window.Assent.
+// It reads its own script tag, and skips the wasm entirely for a returning visitor whose
+// stored choice was made under the embedded notice and who has nothing waiting to be sent,
+// unless the address holds a manage link's #assent=<token> (the wasm takes it out and
+// checks it). Otherwise it fetches the wasm-bindgen glue and the wasm next to itself, each
+// checked against its SRI hash, and a first-time visitor sees the banner painted at once
+// (loader/banner.js) while they arrive. With data-cookie-domain it keeps the choice in a
+// cookie shared by the covered sites of that parent domain: a later choice found there
+// counts too, so a second site needs no wasm.
 if (window.Assent) return; // the tag twice on one page: the first one runs the widget
 var script = document.currentScript;
 var data = (script && script.dataset) || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
+var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var EMBEDDED_NOTICE_HASH = '__ASSENT_NOTICE_HASH__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // The widget's languages (English is compiled in; the others are files in locales/, listed
-// in locales/index.json with their SRI), and the hashes of the notice's translations.
+// in locales/index.json, whose SRI is BUILD.localesIntegrity), and the hashes of the
+// notice's translations.
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
 var NOTICE_HASHES = '__ASSENT_NOTICE_HASHES__';
-var LOCALES_INTEGRITY = '__ASSENT_LOCALES_INTEGRITY__';
 var COOKIE = 'assent_v1';
 // h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
 var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
@@ -34,8 +37,11 @@ var attributes = {
 var cookieReported = false;
 var base = (script && script.src) || location.href;
 var wasmUrl = new URL('assent_bg.wasm', base).href;
+var glueUrl = new URL('assent_bg.js', base).href;
 var started = null;
-var running = false;
+var wasm = null; // the glue's exports, once the widget runs
+var shadow = null;
+var painted = null;
 
 // data-lang, else the page's <html lang>, else the browser's languages, else English; a
 // regional tag counts as its language (pt-BR is pt).
@@ -60,7 +66,7 @@ function fetchJson(name, integrity) {
 // The chosen language's file, checked against the SRI index; null (English) for English,
 // or with a warning when it can't be had.
 function loadLocale() {
-  return language === 'en' ? null : fetchJson('index.json', LOCALES_INTEGRITY)
+  return language === 'en' ? null : fetchJson('index.json', BUILD.localesIntegrity)
     .then(function (index) { return fetchJson(language + '.json', index[language]); })
     .catch(function (error) {
       console.warn('Assent: the ' + language + ' translation could not be loaded (' + error + '); showing English');
@@ -155,7 +161,7 @@ function currentChoice() {
 }
 
 function preferences() {
-  return running ? wasm_bindgen.preferences() : currentChoice();
+  return wasm ? wasm.preferences() : currentChoice();
 }
 
 // The current choice's receipt file, as the wasm kept it when the collector issued it.
@@ -171,17 +177,75 @@ function outboxEmpty() {
   return outbox === null || outbox === '[]';
 }
 
-function start(open) {
+// The wasm-bindgen glue, an ES module: a modulepreload link fetches it checked against its
+// SRI hash, and import() then runs the module that link fetched. Neither is a Trusted Types
+// sink, so a page that allows no policy at all can run the widget.
+function loadGlue() {
+  return new Promise(function (resolve, reject) {
+    var link = document.createElement('link');
+    link.rel = 'modulepreload';
+    link.crossOrigin = 'anonymous';
+    link.integrity = GLUE_INTEGRITY;
+    link.nonce = script && script.nonce;
+    link.href = glueUrl;
+    link.onload = function () { resolve(import(glueUrl)); };
+    link.onerror = function () { reject(new Error(glueUrl + ' did not load or did not match its integrity hash')); };
+    document.head.appendChild(link);
+  }).then(function (module) { return module.default; });
+}
+
+// The widget's host element, with an open shadow root (host CSS can't reach in) styled
+// by a constructed stylesheet (no <style>, no style=, so a strict style-src allows it).
+function attach() {
+  if (shadow) return shadow;
+  var host = document.createElement('div');
+  host.setAttribute('data-assent-host', '');
+  shadow = host.attachShadow({ mode: 'open' });
+  var sheet = new CSSStyleSheet();
+  sheet.replaceSync(BUILD.css);
+  shadow.adoptedStyleSheets = [sheet];
+  (document.body || document.documentElement).appendChild(host);
+  return shadow;
+}
+
+// The banner's words in the language file's order, or English's.
+function bannerWords(locale) {
+  return locale ? {
+    language: locale.language, rtl: locale.rtl,
+    messages: BUILD.bannerMessages.map(function (i) { return locale.messages[i]; }),
+    summary: locale.notice ? locale.notice.summary : BUILD.summary,
+    noticeLanguage: locale.notice ? locale.notice.language : 'en'
+  } : { language: 'en', rtl: false, messages: BUILD.english, summary: BUILD.summary, noticeLanguage: 'en' };
+}
+
+// paint: show the banner before the wasm arrives (a first visit under the embedded notice).
+function start(open, paint) {
   if (started) {
-    return open ? started.then(function () { wasm_bindgen.open(); }) : started;
+    return open ? started.then(function () { if (wasm) wasm.open(); }) : started;
   }
+  // The glue, the wasm and the language file all at once: one round trip, not three.
   var locale = loadLocale();
-  started = wasm_bindgen({ module_or_path: fetch(wasmUrl, { integrity: WASM_INTEGRITY, credentials: 'omit' }) })
-    .then(function () { return locale; })
-    .then(function (locale) { return wasm_bindgen.boot(attributes, open, locale); })
-    .then(function () { running = true; })
+  var glue = loadGlue();
+  var response = fetch(wasmUrl, { integrity: WASM_INTEGRITY, credentials: 'omit' });
+  response.catch(function () { /* said below, by the glue's init */ });
+  if (paint) {
+    locale = Promise.resolve(locale).then(function (locale) {
+      try { painted = paintBanner(attach(), bannerWords(locale)); } catch (e) { /* the wasm shows it */ }
+      return locale;
+    });
+  }
+  started = glue
+    .then(function (glue) {
+      return glue({ module_or_path: response })
+        .then(function () { return locale; })
+        .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted); })
+        .then(function () { wasm = glue; });
+    })
     .catch(function (error) {
       started = null;
+      // A banner whose buttons can't work is worse than none.
+      if (painted) painted.remove();
+      painted = null;
       console.error('Assent: the widget could not start:', error);
     });
   return started;
@@ -195,8 +259,8 @@ Object.defineProperty(window, 'Assent', {
     identify: function (token) {
       return start(false).then(function () {
         return new Promise(function (resolve, reject) {
-          if (!running) throw { status: 0, code: 'identity_unavailable', message: 'the widget could not start' };
-          wasm_bindgen.identify(String(token), resolve, reject);
+          if (!wasm) throw { status: 0, code: 'identity_unavailable', message: 'the widget could not start' };
+          wasm.identify(String(token), resolve, reject);
         });
       });
     }
@@ -211,4 +275,7 @@ document.addEventListener('click', function (event) {
   }
 });
 
-if (!(currentChoice() && outboxEmpty()) || /(^#|&)assent=/.test(location.hash)) start(false);
+var chosen = currentChoice();
+if (!(chosen && outboxEmpty()) || /(^#|&)assent=/.test(location.hash)) {
+  start(false, !chosen && !data.notice && !data.policyUrl);
+}

@@ -4,8 +4,10 @@
 //                       order build.rs compiles `Messages::from_texts` with), and the
 //                       translated notice where notices/ has one
 //   locales/index.json  {<tag>: <sha384 SRI of its file>}
-// English is compiled into the wasm and gets no file. Prints the index's SRI, which the
-// loader pins. Usage: node build-locales.mjs ROOT OUT_DIR
+// English is compiled into the wasm and gets no file. Prints, as JSON, what the loader needs
+// of them: the index's SRI, which it pins; where the banner's words are in a file's
+// messages; and the English banner (its words and the notice's summary), which it paints
+// without fetching anything. Usage: node build-locales.mjs ROOT OUT_DIR
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,10 @@ if (!root || !out) {
 const read = (path) => JSON.parse(readFileSync(path, 'utf8'));
 const sri = (text) => 'sha384-' + createHash('sha384').update(text).digest('base64');
 
-const keys = Object.keys(read(join(root, 'locales', 'en.json')).messages).sort();
+const english = read(join(root, 'locales', 'en.json'));
+const keys = Object.keys(english.messages).sort();
+// The banner's words, in the order loader/banner.js takes them.
+const BANNER = ['banner_label', 'accept_all', 'decline_all', 'open_highlights'];
 const index = {};
 mkdirSync(out, { recursive: true });
 for (const name of readdirSync(join(root, 'locales')).sort()) {
@@ -39,4 +44,9 @@ for (const name of readdirSync(join(root, 'locales')).sort()) {
 }
 const text = JSON.stringify(index);
 writeFileSync(join(out, 'index.json'), text);
-console.log(sri(text));
+console.log(JSON.stringify({
+  localesIntegrity: sri(text),
+  bannerMessages: BANNER.map((key) => keys.indexOf(key)),
+  english: BANNER.map((key) => english.messages[key]),
+  summary: read(join(root, 'notices', 'qualys-privacy-highlights.en.json')).summary,
+}));

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Trunk post_build hook: turns Trunk's no-modules output into the one embeddable script.
-#   assent.js        = IIFE( wasm-bindgen glue, trimmed + loader ), wasm SRI, notice facts and
-#                      languages inlined,
-#                      minified with terser
+# Trunk post_build hook: turns Trunk's no-modules output into the one embeddable script
+# and the two files it fetches when the wasm is needed.
+#   assent.js        = IIFE( loader + the banner it paints ), with the glue's and the wasm's
+#                      SRI, notice facts, languages, the English banner and its stylesheet
+#                      (loader/banner.css, minified with csso) inlined; minified with terser.
+#                      A returning visitor downloads this file alone
+#   assent_bg.js     = the wasm-bindgen glue, trimmed, as an ES module (the loader imports
+#                      it through a modulepreload link that checks its SRI)
 #   assent_bg.wasm   = with short import/export names (scripts/minify-wasm-names.mjs)
-#   integrity.json   = sha384 SRI of assent.js and assent_bg.wasm
+#   integrity.json   = sha384 SRI of assent.js, assent_bg.js and assent_bg.wasm
 #   locales/         = the other languages' words and translated notices, and their SRI
 #                      index (scripts/build-locales.mjs); the loader pins the index's hash
 #   *.br             = brotli copies for precompressed serving
@@ -12,7 +16,7 @@
 set -euo pipefail
 staging="${TRUNK_STAGING_DIR:?run by trunk}"
 root=$(cd "$(dirname "$0")/.." && pwd)
-glue="$staging/assent.js"
+glue="$staging/assent.js"  # Trunk's name for the glue; the loader takes it over below
 wasm="$staging/assent_bg.wasm"
 [ -f "$glue" ] && [ -f "$wasm" ] || { echo "bundle.sh: no assent.js/assent_bg.wasm in $staging" >&2; exit 1; }
 
@@ -27,7 +31,14 @@ rm -f "$mapping"
 # Glue the loader never uses, left out or made smaller (scripts/trim-glue.mjs says which).
 node "$root/scripts/trim-glue.mjs" "$glue"
 
+# The glue as an ES module whose default export is the init function with the wasm's exports.
+module="$staging/assent_bg.js"
+{ cat "$glue"; printf '\nexport default wasm_bindgen;\n'; } > "$module"
+terser "$module" --module --compress --mangle --ecma 2017 --output "$module"
+rm "$glue"
+
 wasm_sri=$(sri "$wasm")
+glue_sri=$(sri "$module")
 notice() { (cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- "$1" "${2:-notices/qualys-privacy-highlights.en.json}"); }
 notice_hash=$(notice hash)
 optional_purposes=$(notice optional)
@@ -38,17 +49,21 @@ translated_hashes=$(for file in "$root"/notices/qualys-privacy-highlights.*.json
   [ "$tag" = en ] || printf '%s:%s ' "$tag" "$(notice hash "$file" | sed 's/^sha256://')"
 done)
 languages=$(cd "$root/locales" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')
-locales_sri=$(node "$root/scripts/build-locales.mjs" "$root" "$staging/locales")
+locales=$(node "$root/scripts/build-locales.mjs" "$root" "$staging/locales")
+css=$(csso "$root/loader/banner.css")
 
 bundle=$(mktemp)
 {
   printf '/*! Assent %s: privacy highlights and notification preferences. */\n(function () {\n"use strict";\n' \
     "$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
-  cat "$glue"
-  sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_NOTICE_HASH__|$notice_hash|" \
+  # BUILD: the locales' facts (build-locales.mjs) and the banner's stylesheet, as JSON.
+  node -e 'const [locales, css] = process.argv.slice(1);
+    console.log("var BUILD = " + JSON.stringify({ ...JSON.parse(locales), css }) + ";");' "$locales" "$css"
+  sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_GLUE_INTEGRITY__|$glue_sri|" \
+    -e "s|__ASSENT_NOTICE_HASH__|$notice_hash|" \
     -e "s|__ASSENT_OPTIONAL_PURPOSES__|$optional_purposes|" -e "s|__ASSENT_LANGUAGES__|${languages% }|" \
-    -e "s|__ASSENT_NOTICE_HASHES__|${translated_hashes% }|" -e "s|__ASSENT_LOCALES_INTEGRITY__|$locales_sri|" \
-    "$root/loader/loader.js"
+    -e "s|__ASSENT_NOTICE_HASHES__|${translated_hashes% }|" \
+    "$root/loader/loader.js" "$root/loader/banner.js"
   printf '})();\n'
 } > "$bundle"
 # Minified: every visitor downloads this file. Only the banner comment (/*!) is kept.
@@ -57,9 +72,9 @@ rm -f "$bundle"
 chmod 644 "$glue"
 
 js_sri=$(sri "$glue")
-printf '{\n  "assent.js": "%s",\n  "assent_bg.wasm": "%s"\n}\n' "$js_sri" "$wasm_sri" > "$staging/integrity.json"
+printf '{\n  "assent.js": "%s",\n  "assent_bg.js": "%s",\n  "assent_bg.wasm": "%s"\n}\n' "$js_sri" "$glue_sri" "$wasm_sri" > "$staging/integrity.json"
 find "$staging" -name '*.html' -exec sed -i "s|__ASSENT_JS_INTEGRITY__|$js_sri|g" {} +
 
 if command -v brotli >/dev/null 2>&1; then
-  brotli -f -q 11 -k "$glue" "$wasm" "$staging"/locales/*.json
+  brotli -f -q 11 -k "$glue" "$module" "$wasm" "$staging"/locales/*.json
 fi

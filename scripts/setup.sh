@@ -9,6 +9,7 @@ TRUNK_VERSION=0.21.14
 WASM_PACK_VERSION=0.15.1
 BINARYEN_VERSION=132.0.0
 TERSER_VERSION=5.51.4
+CSSO_CLI_VERSION=4.0.2
 export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -50,6 +51,13 @@ if ! has_version terser "$TERSER_VERSION"; then
   npm install -g --prefix /usr/local "terser@$TERSER_VERSION"
 fi
 
+# The banner's stylesheet, which the loader carries, is minified with csso (npm).
+# (`csso --version` says csso's own version, so the package's is read.)
+if ! grep -qs "\"version\": \"$CSSO_CLI_VERSION\"" /usr/local/lib/node_modules/csso-cli/package.json; then
+  say "installing csso-cli $CSSO_CLI_VERSION from npm"
+  npm install -g --prefix /usr/local "csso-cli@$CSSO_CLI_VERSION"
+fi
+
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
@@ -79,4 +87,4 @@ if [ -f "$root/e2e/package.json" ] && ! e2e_ready; then
   (cd "$root/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
-say "tools ready: $(wasm-bindgen --version), $(trunk --version), $(wasm-pack --version), $(wasm-opt --version), terser $(terser --version)"
+say "tools ready: $(wasm-bindgen --version), $(trunk --version), $(wasm-pack --version), $(wasm-opt --version), terser $(terser --version), csso $(csso --version)"

@@ -6,12 +6,14 @@ use std::rc::Rc;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
+use web_sys::{Element, ShadowRoot};
 
 use crate::browser;
+use crate::browser::dom::Painted;
 use crate::config::ScriptAttributes;
 use crate::identity::{Identity, IdentityError};
 use crate::locale;
-use crate::widget::{self, Widget};
+use crate::widget::{self, Place, Widget};
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Widget>>> = const { RefCell::new(None) };
@@ -19,14 +21,26 @@ thread_local! {
 
 /// Starts the widget with the script tag's `data-*` attributes; `open` shows the
 /// highlights at once (the visitor asked for them before the wasm had loaded); `locale` is
-/// the language file the loader fetched, `null` for English.
+/// the language file the loader fetched, `null` for English; `shadow` is the shadow root
+/// the loader attached, and `painted` the banner it painted there, if any.
 #[wasm_bindgen]
-pub async fn boot(attributes: JsValue, open: bool, locale: JsValue) -> Result<(), JsError> {
+pub async fn boot(
+    attributes: JsValue,
+    open: bool,
+    locale: JsValue,
+    shadow: ShadowRoot,
+    painted: Option<Element>,
+) -> Result<(), JsError> {
     let locale = locale::from_loader(&locale);
+    let place = Place {
+        shadow,
+        painted: painted.map(Painted),
+    };
     let started = widget::start(
         &ScriptAttributes::from_js(&attributes),
         open,
         locale.as_ref(),
+        place,
     )
     .await?;
     CURRENT.with(|current| *current.borrow_mut() = Some(started.widget));

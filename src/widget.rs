@@ -8,10 +8,11 @@ use assent_record::ConsentRecord;
 use thiserror::Error;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::Element;
+use web_sys::{Element, ShadowRoot};
 use yew::{AttrValue, Callback, Renderer};
 
-use crate::browser::{self, dom, env};
+use crate::browser::dom::{self, Painted};
+use crate::browser::{self, env};
 use crate::config::{Config, ScriptAttributes};
 use crate::delivery::{Courier, ERROR_EVENT};
 use crate::identity::{self, Identity, IdentityError};
@@ -325,8 +326,19 @@ pub struct Started {
     pub host: Element,
 }
 
-/// `src/ui/widget.css`, minified by `build.rs`.
-const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
+/// `src/ui/highlights.css`, minified by `build.rs` (the banner's is in the loader, which
+/// paints the banner before the wasm arrives).
+const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/highlights.css"));
+
+/// Where the loader placed the widget: its shadow root (the banner's stylesheet adopted)
+/// and the banner it painted there, if it painted one.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The shadow root of the widget's host element.
+    pub shadow: ShadowRoot,
+    /// The loader's banner, which the widget's own replaces.
+    pub painted: Option<Painted>,
+}
 
 /// Takes a manage link's token out of the page address, reads the settings, loads the
 /// notice, mounts the UI in the language of `locale` (none: English), sends anything left
@@ -335,6 +347,7 @@ pub async fn start(
     attributes: &ScriptAttributes,
     open_now: bool,
     locale: Option<&Locale>,
+    place: Place,
 ) -> Result<Started, StartError> {
     let token = identity::take_from_address();
     let config = Config::from_attributes(attributes);
@@ -342,12 +355,13 @@ pub async fn start(
     let store = Store::open(&config.site);
     let messages = locale.map_or(&messages::EN, |locale| locale.messages);
     let widget = Rc::new(Widget::new(config, shown, store, messages));
-    let mount = dom::mount(CSS)?;
+    let mount = dom::mount(&place.shadow, CSS)?;
     Renderer::<App>::with_root_and_props(
         mount.root,
         AppProps {
             widget: Rc::clone(&widget),
             open_now,
+            painted: place.painted,
         },
     )
     .render();

@@ -137,9 +137,14 @@ async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english
     stub_fetch();
     route(ENDPOINT, 201, "{}");
     let spanish = read(&served("es", None)).expect("a valid file");
-    let started = widget::start(&attributes("es.test"), false, Some(&spanish))
-        .await
-        .expect("starts");
+    let started = widget::start(
+        &attributes("es.test"),
+        false,
+        Some(&spanish),
+        common::place(),
+    )
+    .await
+    .expect("starts");
     settle().await;
     let words = source("es");
     let root = find(&started, ".assent").expect("the widget's root");

@@ -35,19 +35,20 @@ export function distFiles() {
     cpSync(dist, dir, { recursive: true });
     const source = readFileSync(join(dir, 'assent.js'));
     const wasmSri = sri(readFileSync(join(dir, 'assent_bg.wasm')));
-    // The loader checks the wasm against the hash built into it.
-    if (source.includes(wasmSri)) {
+    const glueSri = sri(readFileSync(join(dir, 'assent_bg.js')));
+    // The loader checks the glue and the wasm against the hashes built into it.
+    if (source.includes(wasmSri) && source.includes(glueSri)) {
       process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
       const hash = source.toString('utf8').match(/sha256:[0-9a-f]{64}/);
       snapshot = {
         dir,
-        integrity: { 'assent.js': sri(source), 'assent_bg.wasm': wasmSri },
+        integrity: { 'assent.js': sri(source), 'assent_bg.js': glueSri, 'assent_bg.wasm': wasmSri },
         embeddedNoticeHash: hash ? hash[0] : null,
       };
       return snapshot;
     }
     rmSync(dir, { recursive: true, force: true });
-    if (attempt >= 20) throw new Error(`dist/assent.js and dist/assent_bg.wasm are from different builds; rebuild with \`trunk build --release\``);
+    if (attempt >= 20) throw new Error(`dist/assent.js, assent_bg.js and assent_bg.wasm are from different builds; rebuild with \`trunk build --release\``);
     // A build is writing dist/ right now: wait for it to finish.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
   }

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 
 import { MANDATORY, OPTIONAL, UUID } from './world.js';
 
+/** The embedded notice's id and version (its hash is the build's: `s.widget.embeddedNoticeHash`). */
+export const EMBEDDED = { id: 'qualys-privacy-highlights', version: '2011-12-31' };
+
 /**
  * Checks every field of `record`. `granted` lists the optional purposes that must be
  * granted (the rest denied); `notice` is {id, version, hash}.

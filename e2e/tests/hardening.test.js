@@ -5,11 +5,10 @@ import assert from 'node:assert/strict';
 
 import { comparePng, keep } from '../harness/images.js';
 import { defaultNotice } from '../harness/paths.js';
-import { assertRecord } from '../harness/records.js';
+import { EMBEDDED, assertRecord } from '../harness/records.js';
 import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
 
 const world = setupSuite();
-const EMBEDDED = { id: 'qualys-privacy-highlights', version: '2011-12-31' };
 
 world.scenario('localStorage that throws: the widget works and the record is stored', async (s) => {
   const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));

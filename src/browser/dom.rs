@@ -1,12 +1,10 @@
 //! The widget's place in the host page: one host element with an open shadow root, so
 //! host CSS can't reach the widget and the widget's CSS can't reach the host.
 
-use js_sys::Array;
 use thiserror::Error;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
-use web_sys::{
-    CssStyleSheet, CustomEvent, CustomEventInit, Document, Element, ShadowRootInit, ShadowRootMode,
-};
+use web_sys::{CssStyleSheet, CustomEvent, CustomEventInit, Document, Element, ShadowRoot};
 
 /// Why the widget could not be placed in the page.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -33,34 +31,66 @@ fn document() -> Result<Document, DomError> {
 /// shadow root that Yew renders into.
 #[derive(Debug, Clone)]
 pub struct Mount {
-    /// The element appended to the host page.
+    /// The element the loader appended to the host page.
     pub host: Element,
     /// The root Yew renders into, inside the shadow root.
     pub root: Element,
 }
 
-/// Appends a host element to the page, attaches an open shadow root styled with `css`
-/// (a constructed stylesheet: no `<style>` element and no `style=`, so a strict
-/// `style-src 'self'` CSP allows it), and returns both ends.
-pub fn mount(css: &str) -> Result<Mount, DomError> {
+/// Adds the highlights' stylesheet `css` to the shadow root the loader attached (with
+/// the banner's stylesheet already adopted) and a root for Yew next to anything the loader
+/// painted there. Constructed stylesheets: no `<style>` element and no `style=`, so a
+/// strict `style-src` CSP allows them.
+pub fn mount(shadow: &ShadowRoot, css: &str) -> Result<Mount, DomError> {
     let document = document()?;
-    let host = document.create_element("div").map_err(refused)?;
-    host.set_attribute("data-assent-host", "")
-        .map_err(refused)?;
-    let shadow = host
-        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-        .map_err(refused)?;
     let sheet = CssStyleSheet::new().map_err(refused)?;
     sheet.replace_sync(css).map_err(refused)?;
-    shadow.set_adopted_style_sheets(&Array::of1(&sheet));
+    let sheets = shadow.adopted_style_sheets();
+    sheets.push(&sheet);
+    shadow.set_adopted_style_sheets(&sheets);
     let root = document.create_element("div").map_err(refused)?;
     shadow.append_child(&root).map_err(refused)?;
-    let parent: Element = match document.body() {
-        Some(body) => body.into(),
-        None => document.document_element().ok_or(DomError::NoDocument)?,
-    };
-    parent.append_child(&host).map_err(refused)?;
-    Ok(Mount { host, root })
+    Ok(Mount {
+        host: shadow.host(),
+        root,
+    })
+}
+
+/// The banner the loader painted before the wasm arrived (`loader/banner.js`): the same
+/// words and buttons as the widget's own, which replaces it in the same frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Painted(pub Element);
+
+/// What the visitor did on the painted banner, as the loader notes it there: the button
+/// they clicked (`data-chosen`), and the one that has keyboard focus (`data-focused`). Both
+/// are a button's `data-action`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// The button clicked, if any.
+    pub chosen: Option<String>,
+    /// The button focused, if any.
+    pub focused: Option<String>,
+}
+
+impl Painted {
+    /// Takes the painted banner out of the page and says what the visitor did on it.
+    pub fn remove(&self) -> Handover {
+        let handover = Handover {
+            chosen: self.0.get_attribute("data-chosen"),
+            focused: self.0.get_attribute("data-focused"),
+        };
+        self.0.remove();
+        handover
+    }
+}
+
+/// Moves keyboard focus to the first element under `root` that matches `selector`.
+pub fn focus_first(root: Option<Element>, selector: &str) {
+    let element = root
+        .and_then(|root| root.query_selector(selector).ok())
+        .flatten()
+        .and_then(|element| element.dyn_into().ok());
+    focus(element);
 }
 
 /// Dispatches `name` on `document` with `detail`, for the host page to hear.
@@ -113,7 +143,6 @@ pub fn focus(element: Option<web_sys::HtmlElement>) {
 
 /// The element that has keyboard focus in the page, if any.
 pub fn active_element() -> Option<web_sys::HtmlElement> {
-    use wasm_bindgen::JsCast;
     document().ok()?.active_element()?.dyn_into().ok()
 }
 

@@ -4,9 +4,10 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::banner::Banner;
+use super::banner::{Banner, VISIBLE_MARK};
 use super::highlights::Highlights;
 use super::state::{Action, Saved, UiState, View};
+use crate::browser::dom::{self, Painted};
 use crate::browser::env;
 use crate::preferences::Choices;
 use crate::widget::Widget;
@@ -18,6 +19,8 @@ pub struct AppProps {
     pub widget: Rc<Widget>,
     /// Show the highlights at once.
     pub open_now: bool,
+    /// The banner the loader painted, which this one replaces after its first render.
+    pub painted: Option<Painted>,
 }
 
 fn initial_state(props: &AppProps) -> UiState {
@@ -42,6 +45,7 @@ fn initial_state(props: &AppProps) -> UiState {
 #[component]
 pub fn App(props: &AppProps) -> Html {
     let state = use_reducer(|| initial_state(props));
+    let root = use_node_ref();
     let widget = &props.widget;
     let messages = widget.messages;
 
@@ -89,6 +93,40 @@ pub fn App(props: &AppProps) -> Html {
         Callback::from(move |()| save.emit(choices.clone()))
     };
 
+    // After the first render: the loader's banner goes, and what the visitor did on it
+    // carries over (their click, or the focus), in the same frame. Without one, this
+    // banner is the first the visitor sees.
+    {
+        let painted = props.painted.clone();
+        let banner_shown = state.view == View::Banner;
+        let (on_accept_all, on_decline_all) = (on_accept_all.clone(), on_decline_all.clone());
+        let on_open = dispatch(Action::Open);
+        let root = root.clone();
+        use_effect_with((), move |_| {
+            let Some(painted) = painted else {
+                if banner_shown {
+                    env::mark(VISIBLE_MARK);
+                }
+                return;
+            };
+            let handover = painted.remove();
+            match handover.chosen.as_deref() {
+                Some("accept-all") => on_accept_all.emit(()),
+                Some("decline-all") => on_decline_all.emit(()),
+                Some("open") => on_open.emit(()),
+                _ => {
+                    let button = match handover.focused.as_deref() {
+                        Some("accept-all") => "[data-action=accept-all]",
+                        Some("decline-all") => "[data-action=decline-all]",
+                        Some("open") => "[data-action=open]",
+                        _ => return,
+                    };
+                    dom::focus_first(root.cast(), button);
+                }
+            }
+        });
+    }
+
     // Notice text in another language than the widget's words (an English notice in an
     // Arabic widget, say) is marked as such, for screen readers and for its direction.
     let notice_lang = (notice.language.as_str() != messages.language)
@@ -99,7 +137,7 @@ pub fn App(props: &AppProps) -> Html {
         None => "",
     };
     html! {
-        <div class={classes!("assent", widget.config.theme.class())} lang={messages.language}
+        <div ref={root} class={classes!("assent", widget.config.theme.class())} lang={messages.language}
             dir={if messages.rtl { "rtl" } else { "ltr" }}>
             <p class="visually-hidden" role="status">{ status }</p>
             if state.view == View::Banner {

@@ -1,9 +1,10 @@
-//! The first-visit banner: fixed at the bottom, non-modal, with two equal choices.
+//! The first-visit banner: fixed at the bottom, non-modal, with two equal choices. The
+//! loader paints the same markup before the wasm arrives (`loader/banner.js`; the e2e test
+//! `painted-banner.test.js` holds the two to each other).
 
 use yew::prelude::*;
 
 use super::{auto_dir, on_click};
-use crate::browser::env;
 use crate::messages::Messages;
 
 /// Props of [`Banner`].
@@ -23,14 +24,14 @@ pub struct BannerProps {
     pub on_open: Callback<()>,
 }
 
-/// The mark set when the banner is shown, so a site can measure when its visitors see it
-/// (`performance.getEntriesByName('assent:banner-visible')`).
+/// The mark set when the banner is first shown, so a site can measure when its visitors
+/// see it (`performance.getEntriesByName('assent:banner-visible')`): by the loader when it
+/// paints the banner, else by [`super::App`].
 pub const VISIBLE_MARK: &str = "assent:banner-visible";
 
 /// The banner.
 #[component]
 pub fn Banner(props: &BannerProps) -> Html {
-    use_effect_with((), |_| env::mark(VISIBLE_MARK));
     let m = props.messages;
     html! {
         <section class="banner" aria-label={m.banner_label}>

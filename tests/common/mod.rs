@@ -3,12 +3,12 @@
 #![allow(dead_code)]
 
 use assent::config::ScriptAttributes;
-use assent::widget::{self, Started};
+use assent::widget::{self, Place, Started};
 use gloo_timers::future::TimeoutFuture;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement, HtmlInputElement, ShadowRoot};
+use web_sys::{Element, HtmlElement, HtmlInputElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 #[wasm_bindgen(inline_js = r#"
 const original = { fetch: window.fetch };
@@ -148,7 +148,7 @@ pub async fn boot(attributes: &str) -> Element {
 /// [`boot`] with the language file the loader fetched (`null`: English).
 pub async fn boot_in(attributes: &str, locale: JsValue) -> Element {
     let attributes = js_sys::JSON::parse(attributes).expect("json");
-    assent::api::boot(attributes, false, locale)
+    assent::api::boot(attributes, false, locale, host_shadow(), None)
         .await
         .expect("boots");
     settle().await;
@@ -175,9 +175,37 @@ pub async fn settle() {
     TimeoutFuture::new(30).await;
 }
 
+/// A host element appended to the page with an open shadow root, as the loader makes
+/// one (without its stylesheet: these tests look at behaviour, e2e at looks).
+pub fn host_shadow() -> ShadowRoot {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let host = document.create_element("div").expect("div");
+    host.set_attribute("data-assent-host", "")
+        .expect("attribute");
+    let shadow = host
+        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .expect("shadow root");
+    document
+        .body()
+        .expect("body")
+        .append_child(&host)
+        .expect("appended");
+    shadow
+}
+
+/// Where the loader would place a widget that it painted no banner for.
+pub fn place() -> Place {
+    Place {
+        shadow: host_shadow(),
+        painted: None,
+    }
+}
+
 /// A widget started as the loader starts it, rendered.
 pub async fn start(attributes: ScriptAttributes) -> Started {
-    let started = widget::start(&attributes, false, None)
+    let started = widget::start(&attributes, false, None, place())
         .await
         .expect("widget starts");
     settle().await;

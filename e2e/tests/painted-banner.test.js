@@ -1,0 +1,132 @@
+// The banner the loader paints before the wasm arrives (loader/banner.js), with the built
+// files: it is the widget's own (same elements, attributes and words, in English, German
+// and Arabic), it shows while the wasm is still held back, a click on it then is not lost,
+// the keyboard focus carries over to the widget's banner, and a glue file that does not
+// match its SRI hash runs nothing and leaves no dead banner behind.
+import assert from 'node:assert/strict';
+
+import { EMBEDDED, assertRecord } from '../harness/records.js';
+import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
+
+const world = setupSuite();
+
+/**
+ * Opens `url` with the wasm held back until `release()`; `delivered()` says whether the
+ * browser has had it yet.
+ */
+async function openHoldingWasm(s, url) {
+  const page = await s.context.newPage();
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let delivered = false;
+  await page.route('**/assent_bg.wasm', async (route) => {
+    await held;
+    await route.continue();
+    delivered = true;
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  return { page, release, delivered: () => delivered };
+}
+
+/** The widget's banner as a tree: each element's name, attributes (sorted) and children. */
+function bannerTree(page) {
+  return page.evaluate(() => {
+    const shadow = document.querySelector('[data-assent-host]').shadowRoot;
+    const tree = (node) => (node.nodeType === Node.TEXT_NODE ? node.data : {
+      tag: node.localName,
+      attributes: [...node.attributes].map((a) => `${a.name}=${a.value}`).sort(),
+      children: [...node.childNodes].map(tree),
+    });
+    const roots = [...shadow.querySelectorAll('.assent')];
+    const banners = [...shadow.querySelectorAll('section.banner')];
+    return {
+      count: [roots.length, banners.length],
+      root: roots[0] && tree(roots[0]).attributes,
+      banner: banners[0] && tree(banners[0]),
+      // The widget's own root holds its live status line; the painted one does not.
+      widgets: shadow.querySelectorAll('.assent > p[role=status]').length,
+    };
+  });
+}
+
+/** Waits until the widget's own banner has replaced the painted one. */
+async function takenOver(page) {
+  await page.waitForFunction(() => {
+    const shadow = document.querySelector('[data-assent-host]')?.shadowRoot;
+    return shadow && shadow.querySelectorAll('.assent').length === 1 &&
+      shadow.querySelector('.assent > p[role=status]');
+  });
+}
+
+for (const lang of ['en', 'de', 'ar']) {
+  world.scenario(`the painted banner is the widget's own (${lang}): same elements, attributes and words, before the wasm arrives`, async (s) => {
+    const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang });
+    const { page, release, delivered } = await openHoldingWasm(s, url);
+    const w = s.ui(page);
+    await w.banner.waitFor({ state: 'visible' });
+    const painted = await bannerTree(page);
+    assert.equal(delivered(), false, 'the wasm has not arrived');
+    assert.deepEqual(painted.count, [1, 1], 'one banner');
+    assert.equal(painted.widgets, 0, 'painted by the loader');
+    assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
+      'the banner-visible mark is set when it is painted');
+
+    release();
+    await takenOver(page);
+    const own = await bannerTree(page);
+    assert.deepEqual(own.count, [1, 1], 'still one banner');
+    assert.deepEqual(own.root, painted.root, 'the same class, lang and dir');
+    assert.deepEqual(own.banner, painted.banner, 'the same section, summary and buttons');
+    assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
+      'the mark is set once');
+  });
+}
+
+world.scenario('accept clicked on the painted banner: it goes at once, and the record is stored once the wasm runs', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const { page, release, delivered } = await openHoldingWasm(s, url);
+  const w = s.ui(page);
+  await w.bannerButton('accept-all').click();
+  await w.banner.waitFor({ state: 'hidden' });
+  assert.equal(delivered(), false, 'the wasm has not arrived');
+  assert.equal(await w.preferences(), null, 'not saved yet');
+
+  release();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  assert.equal(await w.banner.count(), 0, 'no banner comes back');
+  assert.deepEqual((await w.preferences()).record_id, record.record_id);
+});
+
+world.scenario('the painted banner from the keyboard: the focus stays on the same button when the widget takes over', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const { page, release } = await openHoldingWasm(s, url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  const focused = () => page.evaluate(() => document.querySelector('[data-assent-host]')
+    .shadowRoot.activeElement?.getAttribute('data-action') ?? null);
+  for (let i = 0; i < 20 && (await focused()) !== 'decline-all'; i++) await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'decline-all', 'Tab reaches the painted decline button');
+
+  release();
+  await takenOver(page);
+  assert.equal(await focused(), 'decline-all', 'the widget\'s decline button has the focus');
+  await page.keyboard.press('Enter');
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
+});
+
+world.scenario('a glue file that does not match its SRI hash: nothing of it runs, no banner is left, the console says why', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const page = await s.context.newPage();
+  await page.route('**/assent_bg.js', async (route) => {
+    const response = await route.fetch();
+    const body = `${await response.text()}\nwindow.__tampered = true;\n`;
+    await route.fulfill({ response, body });
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  const w = s.ui(page);
+  await eventually('the failure reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
+  assert.equal(await page.evaluate(() => window.__tampered ?? null), null, 'the tampered glue did not run');
+  assert.equal(await w.banner.count(), 0, 'no banner whose buttons could not work');
+});

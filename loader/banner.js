@@ -1,0 +1,46 @@
+// The first-visit banner, painted by the loader the moment it knows the visitor has no
+// choice, so the visitor sees it before the wasm has arrived. It is the markup of the
+// wasm's own (src/ui/app.rs's root, src/ui/banner.rs), built with DOM calls and text
+// nodes, never from markup strings; e2e/tests/painted-banner.test.js holds the two to each
+// other. A click on it is kept as data-chosen (and an accept or decline hides it at once),
+// the focused button as data-focused; the wasm takes both over when its own banner
+// replaces this one (dom::Painted::remove).
+
+// data-theme as Config::from_attributes reads it (the wasm warns about a wrong one).
+function themeClass() {
+  var theme = (data.theme || '').trim();
+  return 'theme-' + (theme === 'light' || theme === 'dark' ? theme : 'auto');
+}
+
+// words: {language, rtl, messages: [banner_label, accept_all, decline_all,
+// open_highlights], summary, noticeLanguage}. Returns the painted element.
+function paintBanner(shadow, words) {
+  function add(parent, tag, attributes, text) {
+    var element = document.createElement(tag);
+    for (var name in attributes) if (attributes[name] != null) element.setAttribute(name, attributes[name]);
+    if (text != null) element.textContent = text;
+    return parent.appendChild(element);
+  }
+  var m = words.messages;
+  var painted = add(shadow, 'div');
+  var root = add(painted, 'div', { 'class': 'assent ' + themeClass(), lang: words.language, dir: words.rtl ? 'rtl' : 'ltr' });
+  var banner = add(root, 'section', { 'class': 'banner', 'aria-label': m[0] });
+  var other = words.noticeLanguage !== words.language;
+  add(banner, 'p', { 'class': 'summary', lang: other ? words.noticeLanguage : null, dir: other ? 'auto' : null }, words.summary);
+  var actions = add(banner, 'div', { 'class': 'actions' });
+  ['accept-all', 'decline-all', 'open'].forEach(function (action, i) {
+    add(actions, 'button', { type: 'button', 'class': i < 2 ? 'choice' : 'more', 'data-action': action }, m[i + 1])
+      .addEventListener('click', function (event) {
+        // Only the visitor's own clicks count, as in the wasm (ui::is_trusted); the first one.
+        if (!event.isTrusted || painted.hasAttribute('data-chosen')) return;
+        painted.setAttribute('data-chosen', action);
+        if (action !== 'open') painted.hidden = true;
+      });
+  });
+  painted.addEventListener('focusin', function (event) {
+    painted.setAttribute('data-focused', event.target.getAttribute('data-action'));
+  });
+  painted.addEventListener('focusout', function () { painted.removeAttribute('data-focused'); });
+  performance.mark('assent:banner-visible');
+  return painted;
+}

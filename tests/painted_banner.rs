@@ -1,0 +1,146 @@
+//! The banner the loader paints before the wasm arrives (`loader/banner.js`), taken over
+//! by the widget: it goes, and what the visitor did on it (a click, the focus) carries over
+//! to the widget's own. That the two look and read the same is the e2e test's
+//! (`e2e/tests/painted-banner.test.js`), with the real loader.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use assent::browser::dom::Painted;
+use assent::widget::{self, Place, Started};
+use common::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::Element;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A shadow root holding a stand-in for the painted banner, with the loader's notes on it.
+fn painted_place(notes: &[(&str, &str)]) -> (Place, Element) {
+    let shadow = host_shadow();
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let painted = document.create_element("div").expect("div");
+    painted.set_attribute("class", "painted").expect("class");
+    for (name, value) in notes {
+        painted.set_attribute(name, value).expect("note");
+    }
+    shadow.append_child(&painted).expect("appended");
+    (
+        Place {
+            shadow,
+            painted: Some(Painted(painted.clone())),
+        },
+        painted,
+    )
+}
+
+async fn start_with(site: &str, notes: &[(&str, &str)]) -> (Started, Element) {
+    let (place, painted) = painted_place(notes);
+    let started = widget::start(&attributes(site), false, None, place)
+        .await
+        .expect("widget starts");
+    settle().await;
+    (started, painted)
+}
+
+fn states(started: &Started) -> Vec<String> {
+    let choice = common::json_of(&started.widget.preferences());
+    choice["purposes"]
+        .as_array()
+        .expect("purposes")
+        .iter()
+        .filter(|p| p["basis"] == "consent")
+        .map(|p| p["state"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn focused_action(started: &Started) -> Option<String> {
+    shadow(started)
+        .active_element()
+        .and_then(|e| e.get_attribute("data-action"))
+}
+
+#[wasm_bindgen_test]
+async fn untouched_it_is_replaced_by_the_widgets_banner() {
+    let (started, painted) = start_with("painted-untouched.test", &[]).await;
+    assert!(!painted.is_connected(), "the painted banner is gone");
+    assert!(banner_shown(&started), "the widget's banner shows");
+    assert!(started.widget.preferences().is_null(), "nothing chosen");
+    assert_eq!(
+        shadow(&started)
+            .query_selector_all(".painted")
+            .expect("query")
+            .length(),
+        0
+    );
+    remove(&started);
+}
+
+#[wasm_bindgen_test]
+async fn an_accept_clicked_before_the_wasm_is_saved() {
+    let (started, painted) =
+        start_with("painted-accept.test", &[("data-chosen", "accept-all")]).await;
+    assert!(!painted.is_connected());
+    assert!(!banner_shown(&started), "the choice is made: no banner");
+    assert_eq!(states(&started), ["granted"; 4]);
+    let stored = stored_choice("painted-accept.test").expect("the choice is stored");
+    assert_eq!(stored["site"], "painted-accept.test");
+    assert_eq!(
+        stored_outbox("painted-accept.test").len(),
+        1,
+        "the record is on its way"
+    );
+    remove(&started);
+}
+
+#[wasm_bindgen_test]
+async fn a_decline_clicked_before_the_wasm_is_saved() {
+    let (started, _) = start_with("painted-decline.test", &[("data-chosen", "decline-all")]).await;
+    assert!(!banner_shown(&started));
+    assert_eq!(states(&started), ["denied"; 4]);
+    assert!(
+        stored_choice("painted-decline.test").is_some(),
+        "the choice is stored"
+    );
+    remove(&started);
+}
+
+#[wasm_bindgen_test]
+async fn an_open_clicked_before_the_wasm_opens_the_highlights() {
+    let (started, _) = start_with("painted-open.test", &[("data-chosen", "open")]).await;
+    assert!(
+        find(&started, "dialog[open]").is_some(),
+        "the highlights are open"
+    );
+    assert!(started.widget.preferences().is_null(), "nothing chosen yet");
+    remove(&started);
+}
+
+#[wasm_bindgen_test]
+async fn the_focused_button_keeps_the_focus() {
+    let (started, _) = start_with("painted-focus.test", &[("data-focused", "decline-all")]).await;
+    assert!(banner_shown(&started));
+    assert_eq!(focused_action(&started).as_deref(), Some("decline-all"));
+    remove(&started);
+}
+
+#[wasm_bindgen_test]
+async fn notes_it_does_not_know_change_nothing() {
+    let (started, painted) = start_with(
+        "painted-garbled.test",
+        &[("data-chosen", "accept-all\"], *"), ("data-focused", "[x]")],
+    )
+    .await;
+    assert!(!painted.is_connected());
+    assert!(banner_shown(&started), "the banner still asks");
+    assert!(started.widget.preferences().is_null(), "nothing chosen");
+    assert_eq!(focused_action(&started), None);
+    let focused: Option<Element> = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| e.dyn_into().ok());
+    assert!(focused.is_none_or(|e| e.get_attribute("data-assent-host").is_none()));
+    remove(&started);
+}
