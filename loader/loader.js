@@ -239,7 +239,10 @@ function start(open, paint) {
       return glue({ module_or_path: response })
         .then(function () { return locale; })
         .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted); })
-        .then(function () { wasm = glue; });
+        .then(function () {
+          wasm = glue;
+          performance.mark('assent:ready');
+        });
     })
     .catch(function (error) {
       started = null;

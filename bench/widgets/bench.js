@@ -116,6 +116,7 @@ function summarise(runs, baselineHeap) {
     min: runs.length ? Math.min(...runs.map((r) => r.visible)) : null,
     max: runs.length ? Math.max(...runs.map((r) => r.visible)) : null,
     mark: pick((r) => r.mark),
+    ready: pick((r) => r.ready),
     dom: pick((r) => r.dom),
     method: [...new Set(runs.map((r) => r.method))].join('+'),
     tbt: pick((r) => r.tbt),
@@ -181,7 +182,7 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
     const a = s[p].assent;
     if (a && a.mark !== null && a.dom !== null) {
       out();
-      out(`Assent, medians: its own mark (\`assent:banner-visible\`, used above) at ${ms(a.mark)} ms; the DOM probe the peers are measured with at ${ms(a.dom)} ms.`);
+      out(`Assent, medians: its own mark (\`assent:banner-visible\`, used above) at ${ms(a.mark)} ms; the DOM probe the peers are measured with at ${ms(a.dom)} ms; the widget ready (\`assent:ready\`: the wasm has taken the painted banner over) at ${ms(a.ready)} ms.`);
     }
     out();
     out(`Bare host page JS heap (baseline): ${kb(median(baseline[p]))} KB.`);
@@ -197,8 +198,8 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   out('- Every run is a new browser context: empty storage and cache, a first visit. Runs alternate between widgets. desktop: 1280×800, no throttling. phone: 390×844 at 3×, mobile, CPU throttled 4× and network emulated (150 ms latency, 1.6 Mbit/s down, 750 kbit/s up) over CDP.');
   out('- **brotli KB**: the sum of Resource Timing `encodedBodySize` (the bytes on the wire minus headers) of every file that finished loading before the banner was visible; the host page itself is not counted. KB = 1,000 bytes.');
   out('- **banner visible**: ms after navigation start. Assent: its `assent:banner-visible` performance mark (the DOM probe below when absent). Peers: a probe run before the page\'s scripts checks, on every DOM mutation and every animation frame, that the banner element (`#cc-main .cm`, `.klaro .cookie-notice`, `#tarteaucitronAlertBig`, `.cc-window`) is in the document, has a non-empty box inside the viewport, and is not hidden by display, visibility or opacity 0 (`checkVisibility`). A fade-in counts from its first frame above opacity 0.');
-  out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible; **longest task**: the longest of them (0 when there was none).');
-  out('- **JS heap + wasm**: after those 2 s and a forced GC (CDP `HeapProfiler.collectGarbage`), CDP `Runtime.getHeapUsage().usedSize` minus the median of the same on the bare host page, plus the `byteLength` of every `WebAssembly.Memory` the page instantiated (the probe wraps `WebAssembly.instantiate`/`instantiateStreaming` to see them). `backingStorageSize` is shown apart: in this Chromium it counts ArrayBuffers and external strings (script sources among them) but not WebAssembly memory. Not measured: compiled wasm and JS code, DOM and style memory (Blink\'s heap).');
+  out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible (Assent: 2 s after its \`assent:ready\` mark, when the wasm has taken over the banner the loader painted, so its start-up counts); **longest task**: the longest of them (0 when there was none).');
+  out('- **JS heap + wasm**: after those 2 s (Assent: after its wasm runs) and a forced GC (CDP `HeapProfiler.collectGarbage`), CDP `Runtime.getHeapUsage().usedSize` minus the median of the same on the bare host page, plus the `byteLength` of every `WebAssembly.Memory` the page instantiated (the probe wraps `WebAssembly.instantiate`/`instantiateStreaming` to see them). `backingStorageSize` is shown apart: in this Chromium it counts ArrayBuffers and external strings (script sources among them) but not WebAssembly memory. Not measured: compiled wasm and JS code, DOM and style memory (Blink\'s heap).');
   if (failedRequests.size || missed.length || errors.length) {
     out();
     out('## Problems');

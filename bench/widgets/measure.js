@@ -53,7 +53,7 @@ function userAgent(browser, mobile) {
  * frame (a stylesheet arriving or a fade-in starting changes no DOM). With `mark`, the
  * widget's own performance mark is also taken.
  */
-function probe({ banner, mark }) {
+function probe({ banner, mark, ready }) {
   const find = new Function(`return ${banner};`);
   const state = { longtasks: [], dom: null };
   let resolve;
@@ -84,6 +84,13 @@ function probe({ banner, mark }) {
       if (list.getEntries().some((e) => e.name === mark)) resolve();
     }).observe({ type: 'mark', buffered: true });
   }
+  let readyNow;
+  state.ready = new Promise((r) => { readyNow = r; });
+  if (ready) {
+    new PerformanceObserver((list) => {
+      if (list.getEntries().some((e) => e.name === ready)) readyNow();
+    }).observe({ type: 'mark', buffered: true });
+  }
 
   // Rendered and visible: in the document, a non-empty box that reaches into the viewport,
   // and neither it nor an ancestor hidden by display, visibility or opacity 0.
@@ -109,8 +116,11 @@ function probe({ banner, mark }) {
   requestAnimationFrame(frame);
 }
 
-/** In the page, once the banner shows: wait out the TBT window, then read what was seen. */
-async function collect({ timeoutMs, windowMs, mark }) {
+/**
+ * In the page, once the banner shows (and, with `ready`, once the widget says it is ready):
+ * wait out the TBT window, then read what was seen.
+ */
+async function collect({ timeoutMs, windowMs, mark, ready }) {
   const b = window.__bench;
   const timedOut = await Promise.race([
     b.shown.then(() => false),
@@ -125,14 +135,25 @@ async function collect({ timeoutMs, windowMs, mark }) {
   const markAt = markTime();
   // The widget's own mark when it sets one, else the probe's DOM check.
   const at = markAt ?? b.dom;
-  await until(at + windowMs);
-  const tasks = b.longtasks.filter((t) => t.start < at + windowMs);
+  let readyAt = null;
+  if (ready) {
+    const late = await Promise.race([
+      b.ready.then(() => false),
+      new Promise((r) => setTimeout(() => r(true), Math.max(0, timeoutMs - performance.now()))),
+    ]);
+    if (late) return { timedOut: true, what: `no ${ready} mark` };
+    readyAt = performance.getEntriesByName(ready)[0].startTime;
+  }
+  const end = Math.max(at, readyAt ?? at) + windowMs;
+  await until(end);
+  const tasks = b.longtasks.filter((t) => t.start < end);
   const resources = performance.getEntriesByType('resource');
   const before = resources.filter((r) => r.responseEnd <= at);
   return {
     timedOut,
     visible: at,
     method: markAt !== null ? 'mark' : 'dom',
+    ready: readyAt,
     dom: b.dom,
     mark: markAt,
     tbt: tasks.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
@@ -169,20 +190,22 @@ export async function visit(browser, url, profileName, widget) {
       await cdp.send('Network.enable');
       await cdp.send('Network.emulateNetworkConditions', profile.network);
     }
-    if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null });
+    if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null, ready: widget.ready ?? null });
 
     await page.goto(url, { waitUntil: widget ? 'commit' : 'load' });
     const result = { failed, wasmMemory: 0 };
     if (widget) {
-      Object.assign(result, await page.evaluate(collect, { timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS, mark: widget.mark ?? null }));
+      Object.assign(result, await page.evaluate(collect, {
+        timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS, mark: widget.mark ?? null, ready: widget.ready ?? null,
+      }));
       if (result.timedOut) {
-        throw new Error(`${widget.name}, ${profileName}: no visible banner within ${BANNER_TIMEOUT_MS / 1000} s`
+        throw new Error(`${widget.name}, ${profileName}: ${result.what ?? 'no visible banner'} within ${BANNER_TIMEOUT_MS / 1000} s`
           + (failed.length ? `; failed requests: ${failed.join(', ')}` : ''));
       }
     } else {
       await page.waitForTimeout(TBT_WINDOW_MS);
     }
-    // Memory once the banner has shown and settled, after a full GC so that garbage left by
+    // Memory once the banner has shown (and the widget is ready) and settled, after a full GC so that garbage left by
     // start-up does not count. usedSize: the V8 heap in use; backingStorageSize: the bytes
     // behind ArrayBuffers, WebAssembly memory among them.
     await cdp.send('HeapProfiler.collectGarbage');

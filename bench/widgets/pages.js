@@ -29,6 +29,7 @@ export const WIDGETS = [
     label: () => 'Assent (dist/)',
     files: () => ({
       '/assent/assent.js': { disk: join(DIST, 'assent.js'), br: join(DIST, 'assent.js.br') },
+      '/assent/assent_bg.js': { disk: join(DIST, 'assent_bg.js'), br: join(DIST, 'assent_bg.js.br') },
       '/assent/assent_bg.wasm': { disk: join(DIST, 'assent_bg.wasm'), br: join(DIST, 'assent_bg.wasm.br') },
     }),
     // As on the demo sites (dist/sites/*.html): one deferred tag with SRI. The hash is taken
@@ -41,6 +42,9 @@ export const WIDGETS = [
     body: '',
     // The widget marks the moment it shows its banner; this is the fallback if it does not.
     mark: 'assent:banner-visible',
+    // The banner it paints first is the loader's; this mark says when the wasm has taken
+    // it over. Its TBT and memory are measured from then on, so they include the wasm's.
+    ready: 'assent:ready',
     banner: `document.querySelector('div[data-assent-host]')?.shadowRoot?.querySelector('section.banner')`,
   },
   {

@@ -70,6 +70,7 @@ for (const lang of ['en', 'de', 'ar']) {
     assert.equal(painted.widgets, 0, 'painted by the loader');
     assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
       'the banner-visible mark is set when it is painted');
+    assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:ready').length), 0, 'not ready');
 
     release();
     await takenOver(page);
@@ -79,6 +80,7 @@ for (const lang of ['en', 'de', 'ar']) {
     assert.deepEqual(own.banner, painted.banner, 'the same section, summary and buttons');
     assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
       'the mark is set once');
+    await page.waitForFunction(() => performance.getEntriesByName('assent:ready').length === 1);
   });
 }
 
