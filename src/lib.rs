@@ -5,9 +5,13 @@
 
 // Talc instead of Rust's default dlmalloc: smaller in the wasm every visitor downloads, and
 // faster. Single-threaded wasm only (no atomics), as the widget is.
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: talc::cell::TalcSyncCell<heap::StartingMemoryThenGrow, talc::wasm::WasmBinning> =
+    talc::cell::TalcSyncCell::new_wasm(heap::StartingMemoryThenGrow::new());
+
+#[cfg(target_arch = "wasm32")]
+mod heap;
 
 pub mod api;
 pub mod browser;
