@@ -74,8 +74,24 @@ function loadLocale() {
     });
 }
 
+function storageKey(name) {
+  return 'assent:v1:' + site + ':' + name;
+}
+
 function stored(name) {
-  try { return window.localStorage.getItem('assent:v1:' + site + ':' + name); } catch (e) { return null; }
+  try { return window.localStorage.getItem(storageKey(name)); } catch (e) { return null; }
+}
+
+// An accept or decline made on the painted banner, "<notice hash> <action>", kept until the
+// wasm has recorded it: leaving the page before the wasm arrives does not lose it, the next
+// page hands it over (unless a choice was recorded after all).
+function keepClick(action) {
+  try { window.localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action); } catch (e) { /* this page hands it over */ }
+}
+
+function keptClick() {
+  var kept = (stored('painted') || '').split(' ');
+  return kept[0] === noticeHash && /^(accept|decline)-all$/.test(kept[1]) ? kept[1] : null;
 }
 
 // data-cookie-domain, if it is this page's host name or a parent of it.
@@ -218,8 +234,9 @@ function bannerWords(locale) {
   } : { language: 'en', rtl: false, messages: BUILD.english, summary: BUILD.summary, noticeLanguage: 'en' };
 }
 
-// paint: show the banner before the wasm arrives (a first visit under the embedded notice).
-function start(open, paint) {
+// paint: show the banner before the wasm arrives (a first visit under the embedded notice);
+// kept: hand the wasm a choice made on an earlier page's painted banner instead.
+function start(open, paint, kept) {
   if (started) {
     return open ? started.then(function () { if (wasm) wasm.open(); }) : started;
   }
@@ -228,9 +245,13 @@ function start(open, paint) {
   var glue = loadGlue();
   var response = fetch(wasmUrl, { integrity: WASM_INTEGRITY, credentials: 'omit' });
   response.catch(function () { /* said below, by the glue's init */ });
-  if (paint) {
+  if (kept) {
+    painted = attach().appendChild(document.createElement('div'));
+    painted.hidden = true;
+    painted.setAttribute('data-chosen', kept);
+  } else if (paint) {
     locale = Promise.resolve(locale).then(function (locale) {
-      try { painted = paintBanner(attach(), bannerWords(locale)); } catch (e) { /* the wasm shows it */ }
+      try { painted = paintBanner(attach(), bannerWords(locale), keepClick); } catch (e) { /* the wasm shows it */ }
       return locale;
     });
   }
@@ -241,6 +262,8 @@ function start(open, paint) {
         .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted); })
         .then(function () {
           wasm = glue;
+          // The wasm has taken over the painted banner, and recorded any choice made on it.
+          try { window.localStorage.removeItem(storageKey('painted')); } catch (e) { /* nothing kept */ }
           performance.mark('assent:ready');
         });
     })
@@ -280,5 +303,6 @@ document.addEventListener('click', function (event) {
 
 var chosen = currentChoice();
 if (!(chosen && outboxEmpty()) || /(^#|&)assent=/.test(location.hash)) {
-  start(false, !chosen && !data.notice && !data.policyUrl);
+  var paint = !chosen && !data.notice && !data.policyUrl;
+  start(false, paint, paint && keptClick());
 }

@@ -100,6 +100,29 @@ world.scenario('accept clicked on the painted banner: it goes at once, and the r
   assert.deepEqual((await w.preferences()).record_id, record.record_id);
 });
 
+world.scenario('accept clicked on the painted banner, then the page left before the wasm arrived: the next page records it, showing no banner', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const first = await openHoldingWasm(s, url);
+  const w = s.ui(first.page);
+  await w.bannerButton('accept-all').click();
+  await w.banner.waitFor({ state: 'hidden' });
+  await first.page.close();
+  assert.equal(first.delivered(), false, 'the first page never had the wasm');
+  assert.deepEqual(await s.collector.records(), [], 'nothing recorded yet');
+
+  const next = await s.open(url);
+  const shown = await next.evaluate(() => performance.getEntriesByName('assent:banner-visible').length);
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  assert.equal(shown, 0, 'no banner painted on the next page');
+  const after = s.ui(next);
+  assert.equal(await after.banner.count(), 0, 'and none shown by the widget');
+  await eventually('the kept click forgotten', async () => (await after.storage(SITE, 'painted')) === null);
+  await next.reload({ waitUntil: 'load' });
+  await next.waitForLoadState('networkidle');
+  assert.equal((await s.collector.records()).length, 1, 'recorded once');
+});
+
 world.scenario('the painted banner from the keyboard: the focus stays on the same button when the widget takes over', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const { page, release } = await openHoldingWasm(s, url);
