@@ -258,6 +258,9 @@ function start(open, paint, kept) {
   started = glue
     .then(function (glue) {
       return glue({ module_or_path: response })
+        // A task of its own for the start (the notice and the first render), so that on a
+        // slow phone neither it nor instantiating the wasm blocks the page for long.
+        .then(function () { return new Promise(function (resolve) { setTimeout(resolve); }); })
         .then(function () { return locale; })
         .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted); })
         .then(function () {
