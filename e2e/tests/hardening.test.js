@@ -129,6 +129,34 @@ world.scenario('strict CSP with Trusted Types: no violations, the flow completes
   assert.deepEqual(cspConsole, [], 'no CSP complaints in the console');
 });
 
+for (const strictDynamic of [true, false]) {
+  const which = strictDynamic ? "with 'strict-dynamic'" : 'the nonce alone';
+  world.scenario(`a nonce-based strict CSP (${which}, Trusted Types): the glue and the wasm load, no violations, the record is stored`, async (s) => {
+    const nonce = 'aGFyZGVuaW5nLW5vbmNl';
+    const csp = [
+      "default-src 'none'",
+      `script-src 'nonce-${nonce}'${strictDynamic ? " 'strict-dynamic'" : ''} 'wasm-unsafe-eval'`,
+      `connect-src ${s.widget.origin} ${s.collector.origin}`,
+      `style-src ${s.widget.origin}`,
+      "object-src 'none'",
+      "base-uri 'none'",
+      "require-trusted-types-for 'script'",
+      "trusted-types 'none'",
+    ].join('; ');
+    const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, csp, extraAttributes: { nonce } }));
+    const w = s.ui(page);
+    await w.banner.waitFor({ state: 'visible' });
+    await page.waitForFunction(() => performance.getEntriesByName('assent:ready').length === 1);
+    await w.bannerButton('accept-all').click();
+    const [record] = await s.collector.waitForRecords({ count: 1 });
+    assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+    await page.waitForLoadState('networkidle');
+    const { violations } = await w.seen();
+    assert.deepEqual(violations, [], 'no securitypolicyviolation events');
+    assert.deepEqual(s.console.filter((line) => /Content Security Policy|Trusted Type/i.test(line)), [], 'no CSP complaints');
+  });
+}
+
 const PAYLOAD = '"><img src=x onerror="window.__xss=(window.__xss||0)+1;alert(1)"><script>window.__xss=(window.__xss||0)+1;alert(2)</script>';
 const SHORT_PAYLOAD = '<img src=x onerror=alert(1)>';
 
