@@ -78,33 +78,27 @@ async fn untouched_it_is_replaced_by_the_widgets_banner() {
     remove(&started);
 }
 
-#[wasm_bindgen_test]
-async fn an_accept_clicked_before_the_wasm_is_saved() {
-    let (started, painted) =
-        start_with("painted-accept.test", &[("data-chosen", "accept-all")]).await;
+/// Starts with `action` clicked on the painted banner: it is saved with every optional
+/// purpose in `state`, the banner does not come back, and the record is on its way.
+async fn chosen_before_the_wasm(site: &str, action: &str, state: &str) {
+    let (started, painted) = start_with(site, &[("data-chosen", action)]).await;
     assert!(!painted.is_connected());
     assert!(!banner_shown(&started), "the choice is made: no banner");
-    assert_eq!(states(&started), ["granted"; 4]);
-    let stored = stored_choice("painted-accept.test").expect("the choice is stored");
-    assert_eq!(stored["site"], "painted-accept.test");
-    assert_eq!(
-        stored_outbox("painted-accept.test").len(),
-        1,
-        "the record is on its way"
-    );
+    assert_eq!(states(&started), [state; 4]);
+    let stored = stored_choice(site).expect("the choice is stored");
+    assert_eq!(stored["site"], site);
+    assert_eq!(stored_outbox(site).len(), 1, "the record is on its way");
     remove(&started);
 }
 
 #[wasm_bindgen_test]
+async fn an_accept_clicked_before_the_wasm_is_saved() {
+    chosen_before_the_wasm("painted-accept.test", "accept-all", "granted").await;
+}
+
+#[wasm_bindgen_test]
 async fn a_decline_clicked_before_the_wasm_is_saved() {
-    let (started, _) = start_with("painted-decline.test", &[("data-chosen", "decline-all")]).await;
-    assert!(!banner_shown(&started));
-    assert_eq!(states(&started), ["denied"; 4]);
-    assert!(
-        stored_choice("painted-decline.test").is_some(),
-        "the choice is stored"
-    );
-    remove(&started);
+    chosen_before_the_wasm("painted-decline.test", "decline-all", "denied").await;
 }
 
 #[wasm_bindgen_test]
