@@ -250,9 +250,15 @@ function start(open, paint, kept) {
     painted.hidden = true;
     painted.setAttribute('data-chosen', kept);
   } else if (paint) {
+    // Built in the next frame's animation callback, just before that frame's layout: it
+    // shows in the same frame as if built now, and this task stays short.
     locale = Promise.resolve(locale).then(function (locale) {
-      try { painted = paintBanner(attach(), bannerWords(locale), keepClick); } catch (e) { /* the wasm shows it */ }
-      return locale;
+      return new Promise(function (resolve) {
+        requestAnimationFrame(function () {
+          try { painted = paintBanner(attach(), bannerWords(locale), keepClick); } catch (e) { /* the wasm shows it */ }
+          resolve(locale);
+        });
+      });
     });
   }
   started = glue
