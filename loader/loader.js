@@ -195,18 +195,26 @@ function outboxEmpty() {
 
 // The wasm-bindgen glue, an ES module: a modulepreload link fetches it checked against its
 // SRI hash, and import() then runs the module that link fetched. Neither is a Trusted Types
-// sink, so a page that allows no policy at all can run the widget.
+// sink, so a page that allows no policy at all can run the widget. Where modulepreload is
+// unknown (Safari before 17, Firefox before 115), a module script element fetches it the
+// same way (those browsers have no Trusted Types).
 function loadGlue() {
   return new Promise(function (resolve, reject) {
-    var link = document.createElement('link');
-    link.rel = 'modulepreload';
-    link.crossOrigin = 'anonymous';
-    link.integrity = GLUE_INTEGRITY;
-    link.nonce = script && script.nonce;
-    link.href = glueUrl;
-    link.onload = function () { resolve(import(glueUrl)); };
-    link.onerror = function () { reject(new Error(glueUrl + ' did not load or did not match its integrity hash')); };
-    document.head.appendChild(link);
+    var element = document.createElement('link');
+    if (element.relList.supports('modulepreload')) {
+      element.rel = 'modulepreload';
+      element.href = glueUrl;
+    } else {
+      element = document.createElement('script');
+      element.type = 'module';
+      element.src = glueUrl;
+    }
+    element.crossOrigin = 'anonymous';
+    element.integrity = GLUE_INTEGRITY;
+    element.nonce = script && script.nonce;
+    element.onload = function () { resolve(import(glueUrl)); };
+    element.onerror = function () { reject(new Error(glueUrl + ' did not load or did not match its integrity hash')); };
+    document.head.appendChild(element);
   }).then(function (module) { return module.default; });
 }
 

@@ -2,7 +2,8 @@
 // files: it is the widget's own (same elements, attributes and words, in English, German
 // and Arabic), it shows while the wasm is still held back, a click on it then is not lost,
 // the keyboard focus carries over to the widget's banner, and a glue file that does not
-// match its SRI hash runs nothing and leaves no dead banner behind.
+// match its SRI hash runs nothing and leaves no dead banner behind, whether the browser
+// fetches it through modulepreload or, without it, a module script.
 import assert from 'node:assert/strict';
 
 import { EMBEDDED, assertRecord } from '../harness/records.js';
@@ -141,17 +142,43 @@ world.scenario('the painted banner from the keyboard: the focus stays on the sam
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
 });
 
-world.scenario('a glue file that does not match its SRI hash: nothing of it runs, no banner is left, the console says why', async (s) => {
+/**
+ * Makes the browser one that does not know `<link rel=modulepreload>` (Safari before 17,
+ * Firefox before 115): the loader then fetches the glue with a module script element.
+ */
+const WITHOUT_MODULEPRELOAD = () => {
+  const supports = DOMTokenList.prototype.supports;
+  DOMTokenList.prototype.supports = function (token) { return token !== 'modulepreload' && supports.call(this, token); };
+};
+
+for (const [how, initScripts] of [['a modulepreload link', []], ['a module script (no modulepreload)', [WITHOUT_MODULEPRELOAD]]]) {
+  world.scenario(`a glue file that does not match its SRI hash, fetched by ${how}: nothing of it runs, no banner is left, the console says why`, async (s) => {
+    const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+    const page = await s.context.newPage();
+    await page.route('**/assent_bg.js', async (route) => {
+      const response = await route.fetch();
+      const body = `${await response.text()}\nwindow.__tampered = true;\n`;
+      await route.fulfill({ response, body });
+    });
+    await page.goto(url, { waitUntil: 'load' });
+    const w = s.ui(page);
+    await eventually('the failure reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
+    assert.equal(await page.evaluate(() => window.__tampered ?? null), null, 'the tampered glue did not run');
+    assert.equal(await w.banner.count(), 0, 'no banner whose buttons could not work');
+  }, { initScripts });
+}
+
+world.scenario('a browser without modulepreload: the glue comes through a module script with its SRI, and the choice is recorded', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const page = await s.context.newPage();
-  await page.route('**/assent_bg.js', async (route) => {
-    const response = await route.fetch();
-    const body = `${await response.text()}\nwindow.__tampered = true;\n`;
-    await route.fulfill({ response, body });
-  });
-  await page.goto(url, { waitUntil: 'load' });
+  const page = await s.open(url);
   const w = s.ui(page);
-  await eventually('the failure reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
-  assert.equal(await page.evaluate(() => window.__tampered ?? null), null, 'the tampered glue did not run');
-  assert.equal(await w.banner.count(), 0, 'no banner whose buttons could not work');
-});
+  await page.waitForFunction(() => performance.getEntriesByName('assent:ready').length === 1);
+  const glue = await page.evaluate(() => [...document.querySelectorAll('script[type=module]')]
+    .map((e) => ({ src: e.src, integrity: e.integrity })));
+  assert.equal(glue.length, 1, 'one module script');
+  assert.match(glue[0].src, /\/assent_bg\.js$/);
+  assert.equal(glue[0].integrity, s.widget.integrity['assent_bg.js'], 'with the glue\'s SRI');
+  await w.bannerButton('decline-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
+}, { initScripts: [WITHOUT_MODULEPRELOAD] });
