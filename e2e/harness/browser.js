@@ -74,3 +74,26 @@ export function widgetOf(page) {
     ),
   };
 }
+
+/**
+ * Holds the widget's wasm back in `page` until `release()`, so the banner the loader paints
+ * can be looked at alone; `delivered()` says whether the browser has had the wasm yet.
+ * Call before navigating.
+ */
+export async function holdWasm(page) {
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let delivered = false;
+  await page.route('**/assent_bg.wasm', async (route) => {
+    await held;
+    await route.continue();
+    delivered = true;
+  });
+  return { release, delivered: () => delivered };
+}
+
+/** Waits until the widget runs: its wasm has taken over the banner the loader painted. */
+export function widgetReady(page) {
+  return page.waitForFunction(() => performance.getEntriesByName('assent:ready').length === 1);
+}
+

@@ -1,5 +1,6 @@
 // Accessibility, checked as people use the widget: axe-core (WCAG 2.0/2.1/2.2 A and AA
-// rules) finds no violation on the banner or the open preferences, in English, German and
+// rules) finds no violation on the banner the loader paints, the widget's own, or the open
+// preferences, in English, German and
 // Arabic (right to left), light and dark, desktop and phone width, and at 320 px in forced
 // colours (where nothing may scroll sideways), with the page's main heading never under
 // the banner, and its fade only without reduced motion; the preferences are a modal dialog (the
@@ -9,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
+import { holdWasm, widgetReady } from '../harness/browser.js';
 import { SITE, setupSuite } from '../harness/world.js';
 
 const require = createRequire(import.meta.url);
@@ -90,14 +92,18 @@ for (const language of ['en', 'de', 'ar']) {
         const page = await s.context.newPage();
         await page.emulateMedia({ colorScheme: scheme });
         await page.setViewportSize(viewport);
+        const { release } = await holdWasm(page);
         await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: language }), { waitUntil: 'load' });
         const w = s.ui(page);
         await w.banner.waitFor({ state: 'visible' });
+        assert.deepEqual(await violations(page), [], 'the banner the loader paints');
+        release();
+        await widgetReady(page);
         const root = w.host.locator('.assent');
         assert.equal(await root.getAttribute('lang'), language, 'the widget speaks the page\'s language');
         assert.equal(await root.getAttribute('dir'), language === 'ar' ? 'rtl' : 'ltr');
         assert.equal(await bannerCoversHeading(page, w), false, 'the banner leaves the main heading uncovered');
-        assert.deepEqual(await violations(page), [], 'the banner');
+        assert.deepEqual(await violations(page), [], 'the widget\'s banner');
         await w.bannerButton('open').click();
         await w.dialog.waitFor({ state: 'visible' });
         assert.deepEqual(await violations(page), [], 'the open preferences');

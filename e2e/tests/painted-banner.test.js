@@ -6,27 +6,18 @@
 // fetches it through modulepreload or, without it, a module script.
 import assert from 'node:assert/strict';
 
+import { holdWasm, widgetReady } from '../harness/browser.js';
 import { EMBEDDED, assertRecord } from '../harness/records.js';
 import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
 
 const world = setupSuite();
 
-/**
- * Opens `url` with the wasm held back until `release()`; `delivered()` says whether the
- * browser has had it yet.
- */
+/** Opens `url` with the wasm held back until `release()` (harness `holdWasm`). */
 async function openHoldingWasm(s, url) {
   const page = await s.context.newPage();
-  let release;
-  const held = new Promise((resolve) => { release = resolve; });
-  let delivered = false;
-  await page.route('**/assent_bg.wasm', async (route) => {
-    await held;
-    await route.continue();
-    delivered = true;
-  });
+  const held = await holdWasm(page);
   await page.goto(url, { waitUntil: 'load' });
-  return { page, release, delivered: () => delivered };
+  return { page, ...held };
 }
 
 /** The widget's banner as a tree: each element's name, attributes (sorted) and children. */
@@ -81,7 +72,7 @@ for (const lang of ['en', 'de', 'ar']) {
     assert.deepEqual(own.banner, painted.banner, 'the same section, summary and buttons');
     assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
       'the mark is set once');
-    await page.waitForFunction(() => performance.getEntriesByName('assent:ready').length === 1);
+    await widgetReady(page);
   });
 }
 
@@ -172,7 +163,7 @@ world.scenario('a browser without modulepreload: the glue comes through a module
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const page = await s.open(url);
   const w = s.ui(page);
-  await page.waitForFunction(() => performance.getEntriesByName('assent:ready').length === 1);
+  await widgetReady(page);
   const glue = await page.evaluate(() => [...document.querySelectorAll('script[type=module]')]
     .map((e) => ({ src: e.src, integrity: e.integrity })));
   assert.equal(glue.length, 1, 'one module script');
