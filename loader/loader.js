@@ -4,8 +4,8 @@
 // stored choice was made under the embedded notice and who has nothing waiting to be sent,
 // unless the address holds a manage link's #assent=<token> (the wasm takes it out and
 // checks it). Otherwise it fetches the wasm-bindgen glue and the wasm next to itself, each
-// checked against its SRI hash, and a first-time visitor sees the banner painted at once
-// (loader/banner.js) while they arrive. With data-cookie-domain it keeps the choice in a
+// checked against its SRI hash, and a first-time visitor sees the banner painted in the next
+// frame (loader/banner.js) while they arrive. With data-cookie-domain it keeps the choice in a
 // cookie shared by the covered sites of that parent domain: a later choice found there
 // counts too, so a second site needs no wasm.
 if (window.Assent) return; // the tag twice on one page: the first one runs the widget
