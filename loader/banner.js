@@ -2,10 +2,10 @@
 // choice, so the visitor sees it before the wasm has arrived. It is the markup of the
 // wasm's own (src/ui/app.rs's root, src/ui/banner.rs), built with DOM calls and text
 // nodes, never from markup strings; e2e/tests/painted-banner.test.js holds the two to each
-// other. A click on it is kept as data-chosen (and an accept or decline hides it at once,
-// and is also kept in storage for the next page, should this one be left first), the
-// focused button as data-focused; the wasm takes both over when its own banner replaces
-// this one (dom::Painted::remove).
+// other. The visitor's first click on it is kept as data-chosen (an accept or decline hides
+// it at once) and told to the loader, which fetches the wasm; the focused button is kept as
+// data-focused. The wasm takes both over when its own banner replaces this one
+// (dom::Painted::remove).
 
 // data-theme as Config::from_attributes reads it (the wasm warns about a wrong one).
 function themeClass() {
@@ -14,9 +14,9 @@ function themeClass() {
 }
 
 // words: {language, rtl, messages: [banner_label, accept_all, decline_all,
-// open_highlights], summary, noticeLanguage}; keep(action) is told an accept or decline.
+// open_highlights], summary, noticeLanguage}; chose(action) is told the visitor's first click.
 // Returns the painted element.
-function paintBanner(shadow, words, keep) {
+function paintBanner(shadow, words, chose) {
   function add(parent, tag, attributes, text) {
     var element = document.createElement(tag);
     for (var name in attributes) if (attributes[name] != null) element.setAttribute(name, attributes[name]);
@@ -36,10 +36,8 @@ function paintBanner(shadow, words, keep) {
         // Only the visitor's own clicks count, as in the wasm (ui::is_trusted); the first one.
         if (!event.isTrusted || painted.hasAttribute('data-chosen')) return;
         painted.setAttribute('data-chosen', action);
-        if (action !== 'open') {
-          painted.hidden = true;
-          keep(action);
-        }
+        painted.hidden = action !== 'open';
+        chose(action);
       });
   });
   painted.addEventListener('focusin', function (event) {

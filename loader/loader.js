@@ -3,11 +3,12 @@
 // It reads its own script tag, and skips the wasm entirely for a returning visitor whose
 // stored choice was made under the embedded notice and who has nothing waiting to be sent,
 // unless the address holds a manage link's #assent=<token> (the wasm takes it out and
-// checks it). Otherwise it fetches the wasm-bindgen glue and the wasm next to itself, each
-// checked against its SRI hash, and a first-time visitor sees the banner painted in the next
-// frame (loader/banner.js) while they arrive. With data-cookie-domain it keeps the choice in a
-// cookie shared by the covered sites of that parent domain: a later choice found there
-// counts too, so a second site needs no wasm.
+// checks it). A first-time visitor sees the banner painted in the next frame
+// (loader/banner.js), and the wasm-bindgen glue and the wasm (each checked against its SRI
+// hash) are fetched from next to this file only once the visitor clicks it, or the page
+// calls Assent; at once when there is something to send or a manage link. With
+// data-cookie-domain it keeps the choice in a cookie shared by the covered sites of that
+// parent domain: a later choice found there counts too, so a second site needs no wasm.
 if (window.Assent) return; // the tag twice on one page: the first one runs the widget
 var script = document.currentScript;
 var data = (script && script.dataset) || {};
@@ -42,6 +43,7 @@ var started = null;
 var wasm = null; // the glue's exports, once the widget runs
 var shadow = null;
 var painted = null;
+var locale = null; // the language file's promise, see words()
 
 // data-lang, else the page's <html lang>, else the browser's languages, else English; a
 // regional tag counts as its language (pt-BR is pt).
@@ -242,14 +244,38 @@ function bannerWords(locale) {
   } : { language: 'en', rtl: false, messages: BUILD.english, summary: BUILD.summary, noticeLanguage: 'en' };
 }
 
-// paint: show the banner before the wasm arrives (a first visit under the embedded notice);
-// kept: hand the wasm a choice made on an earlier page's painted banner instead.
-function start(open, paint, kept) {
+// The language file, fetched once; after paint(), settled once the banner is painted.
+function words() {
+  return locale || (locale = Promise.resolve(loadLocale()));
+}
+
+// Paints the banner in the next frame's animation callback, just before that frame's
+// layout: it shows in the same frame as if built now, and the loader's task stays short.
+function paint() {
+  locale = words().then(function (locale) {
+    return new Promise(function (resolve) {
+      requestAnimationFrame(function () {
+        try { painted = paintBanner(attach(), bannerWords(locale), chose); } catch (e) { /* the wasm shows it */ }
+        resolve(locale);
+      });
+    });
+  });
+}
+
+// The visitor's first click on the painted banner: an accept or decline is kept for the
+// next page too, should this one be left before the wasm has recorded it.
+function chose(action) {
+  if (action !== 'open') keepClick(action);
+  start(false);
+}
+
+// kept: hand the wasm a choice made on an earlier page's painted banner.
+function start(open, kept) {
   if (started) {
     return open ? started.then(function () { if (wasm) wasm.open(); }) : started;
   }
   // The glue, the wasm and the language file all at once: one round trip, not three.
-  var locale = loadLocale();
+  words();
   var glue = loadGlue();
   var response = fetch(wasmUrl, { integrity: WASM_INTEGRITY, credentials: 'omit' });
   response.catch(function () { /* said below, by the glue's init */ });
@@ -257,17 +283,6 @@ function start(open, paint, kept) {
     painted = attach().appendChild(document.createElement('div'));
     painted.hidden = true;
     painted.setAttribute('data-chosen', kept);
-  } else if (paint) {
-    // Built in the next frame's animation callback, just before that frame's layout: it
-    // shows in the same frame as if built now, and this task stays short.
-    locale = Promise.resolve(locale).then(function (locale) {
-      return new Promise(function (resolve) {
-        requestAnimationFrame(function () {
-          try { painted = paintBanner(attach(), bannerWords(locale), keepClick); } catch (e) { /* the wasm shows it */ }
-          resolve(locale);
-        });
-      });
-    });
   }
   started = glue
     .then(function (glue) {
@@ -275,7 +290,7 @@ function start(open, paint, kept) {
         // A task of its own for the start (the notice and the first render), so that on a
         // slow phone neither it nor instantiating the wasm blocks the page for long.
         .then(function () { return new Promise(function (resolve) { setTimeout(resolve); }); })
-        .then(function () { return locale; })
+        .then(words)
         .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted); })
         .then(function () {
           wasm = glue;
@@ -319,7 +334,12 @@ document.addEventListener('click', function (event) {
 });
 
 var chosen = currentChoice();
-if (!(chosen && outboxEmpty()) || /(^#|&)assent=/.test(location.hash)) {
-  var paint = !chosen && !data.notice && !data.policyUrl;
-  start(false, paint, paint && keptClick());
+var manage = /(^#|&)assent=/.test(location.hash);
+if (!(chosen && outboxEmpty()) || manage) {
+  var paintable = !chosen && !data.notice && !data.policyUrl;
+  var kept = paintable && keptClick();
+  if (paintable && !kept) paint();
+  // A first visit with nothing to send and no manage link needs no wasm until the visitor
+  // clicks the banner (or the page calls Assent): most never download it.
+  if (!paintable || kept || manage || !outboxEmpty()) start(false, kept);
 }

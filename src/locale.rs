@@ -1,8 +1,9 @@
 //! A language other than English, as the loader fetched it: `locales/<tag>.json`, checked
 //! against its SRI (`scripts/build-locales.mjs` writes it). It holds the widget's words,
 //! the purposes' labels and reasons, and the notice's own translation where there is one.
-//! The loader picks the language and fetches the file while the wasm downloads; anything
-//! wrong with it here means English, with the reason in the console.
+//! The loader picks the language and fetches the file (on a first visit, before it paints
+//! the banner; otherwise while the wasm downloads); anything wrong with it here means
+//! English, with the reason in the console.
 
 use assent_record::{Language, Notice, PlainText};
 use thiserror::Error;

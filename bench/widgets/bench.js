@@ -78,10 +78,10 @@ async function main() {
         const order = opts.widgets.map((_, i) => opts.widgets[(i + run) % opts.widgets.length]);
         for (const widget of order) {
           try {
-            const r = await visit(browser, `${server.url}/${widget.name}.html`, profile, widget);
+            const r = await visit(browser, `${server.url}/${widget.name}.html`, profile, widget, true);
             r.failed.forEach((f) => failedRequests.add(`${widget.name}: ${f}`));
             results[profile][widget.name].push(r);
-            log(`${profile} ${run + 1}/${opts.runs} ${widget.name}: banner ${ms(r.visible)} ms, ${kb(r.bytes)} kB, TBT ${ms(r.tbt)} ms`);
+            log(`${profile} ${run + 1}/${opts.runs} ${widget.name}: banner ${ms(r.visible)} ms, ${kb(r.bytes)} kB, TBT ${ms(r.tbt)} ms; accepted: stored in ${ms(r.accept.storedIn)} ms, ${kb(r.accept.bytesAll)} kB in all`);
           } catch (error) {
             errors.push(error.message);
             log(`${profile} ${run + 1}/${opts.runs} ${widget.name}: FAILED ${error.message}`);
@@ -116,7 +116,6 @@ function summarise(runs, baselineHeap) {
     min: runs.length ? Math.min(...runs.map((r) => r.visible)) : null,
     max: runs.length ? Math.max(...runs.map((r) => r.visible)) : null,
     mark: pick((r) => r.mark),
-    ready: pick((r) => r.ready),
     dom: pick((r) => r.dom),
     method: [...new Set(runs.map((r) => r.method))].join('+'),
     tbt: pick((r) => r.tbt),
@@ -126,6 +125,12 @@ function summarise(runs, baselineHeap) {
     memory: pick((r) => r.heapUsed - base + r.wasmMemory),
     backing: pick((r) => r.backing),
     files: runs[0]?.files ?? [],
+    // After the click on accept.
+    acceptStored: pick((r) => r.accept?.storedIn),
+    acceptBytes: pick((r) => r.accept?.bytesAll),
+    acceptTbt: pick((r) => r.accept?.tbt),
+    acceptLongest: pick((r) => r.accept?.longest),
+    acceptMemory: pick((r) => (r.accept ? r.accept.heapUsed - base + r.accept.wasmMemory : null)),
   };
 }
 
@@ -168,6 +173,17 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
     out();
   }
 
+  out('## Then the visitor accepts');
+  out();
+  out('The same visits, continued: a click on the banner\'s accept button, then 2 s.');
+  out();
+  out('| widget | KB fetched in all | choice stored after the click, desktop (ms) | phone (ms) | TBT phone since the click (ms) | longest task desktop (ms) | JS heap + wasm (KB) |');
+  out('|---|---:|---:|---:|---:|---:|---:|');
+  for (const w of opts.widgets) {
+    out(`| ${w.label()} | ${kb(get(main, w.name, 'acceptBytes'))} | ${ms(get('desktop', w.name, 'acceptStored'))} | ${ms(get('phone', w.name, 'acceptStored'))} | ${ms(get('phone', w.name, 'acceptTbt'))} | ${ms(get('desktop', w.name, 'acceptLongest'))} | ${kb(get(main, w.name, 'acceptMemory'))} |`);
+  }
+  out();
+
   out('## Per profile');
   for (const p of opts.profiles) {
     out();
@@ -182,7 +198,7 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
     const a = s[p].assent;
     if (a && a.mark !== null && a.dom !== null) {
       out();
-      out(`Assent, medians: its own mark (\`assent:banner-visible\`, used above) at ${ms(a.mark)} ms; the DOM probe the peers are measured with at ${ms(a.dom)} ms; the widget ready (\`assent:ready\`: the wasm has taken the painted banner over) at ${ms(a.ready)} ms.`);
+      out(`Assent, medians: its own mark (\`assent:banner-visible\`, used above) at ${ms(a.mark)} ms; the DOM probe the peers are measured with at ${ms(a.dom)} ms.`);
     }
     out();
     out(`Bare host page JS heap (baseline): ${kb(median(baseline[p]))} KB.`);
@@ -198,7 +214,8 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   out('- Every run is a new browser context: empty storage and cache, a first visit. Runs alternate between widgets. desktop: 1280×800, no throttling. phone: 390×844 at 3×, mobile, CPU throttled 4× and network emulated (150 ms latency, 1.6 Mbit/s down, 750 kbit/s up) over CDP.');
   out('- **brotli KB**: the sum of Resource Timing `encodedBodySize` (the bytes on the wire minus headers) of every file that finished loading before the banner was visible; the host page itself is not counted. KB = 1,000 bytes.');
   out('- **banner visible**: ms after navigation start. Assent: its `assent:banner-visible` performance mark (the DOM probe below when absent). Peers: a probe run before the page\'s scripts checks, on every DOM mutation and every animation frame, that the banner element (`#cc-main .cm`, `.klaro .cookie-notice`, `#tarteaucitronAlertBig`, `.cc-window`) is in the document, has a non-empty box inside the viewport, and is not hidden by display, visibility or opacity 0 (`checkVisibility`). A fade-in counts from its first frame above opacity 0.');
-  out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible (Assent: 2 s after its \`assent:ready\` mark, when the wasm has taken over the banner the loader painted, so its start-up counts); **longest task**: the longest of them (0 when there was none).');
+  out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible; **longest task**: the longest of them (0 when there was none). Assent fetches its glue and wasm only once the visitor clicks its banner, so on a first visit they count in the accept table.');
+  out('- **After accept**: Playwright clicks the banner\'s accept button; **choice stored** is the time from the click (a capture listener on the document) until the choice is in the browser: Assent\'s record in localStorage (written by the wasm, not the click the loader keeps at once), the peers\' cookies (`cc_cookie`, `klaro`, `tarteaucitron`, `cookieconsent_status`). TBT and longest task count long tasks that ended after the click, up to 2 s after the choice was stored; memory and bytes are read then. Assent\'s endpoint is answered by the benchmark (204).');
   out('- **JS heap + wasm**: after those 2 s (Assent: after its wasm runs) and a forced GC (CDP `HeapProfiler.collectGarbage`), CDP `Runtime.getHeapUsage().usedSize` minus the median of the same on the bare host page, plus the `byteLength` of every `WebAssembly.Memory` the page instantiated (the probe wraps `WebAssembly.instantiate`/`instantiateStreaming` to see them). `backingStorageSize` is shown apart: in this Chromium it counts ArrayBuffers and external strings (script sources among them) but not WebAssembly memory. Not measured: compiled wasm and JS code, DOM and style memory (Blink\'s heap).');
   if (failedRequests.size || missed.length || errors.length) {
     out();

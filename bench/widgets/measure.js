@@ -22,6 +22,14 @@ export const PROFILES = {
   },
 };
 
+/** The V8 heap after a full GC (so start-up garbage does not count), over CDP: usedSize, the
+ * heap in use; backingStorageSize, the bytes behind ArrayBuffers. */
+async function heapUsage(cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heap = await cdp.send('Runtime.getHeapUsage');
+  return { heapUsed: heap.usedSize, backing: heap.backingStorageSize ?? null };
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -53,7 +61,7 @@ function userAgent(browser, mobile) {
  * frame (a stylesheet arriving or a fade-in starting changes no DOM). With `mark`, the
  * widget's own performance mark is also taken.
  */
-function probe({ banner, mark, ready }) {
+function probe({ banner, mark }) {
   const find = new Function(`return ${banner};`);
   const state = { longtasks: [], dom: null };
   let resolve;
@@ -78,17 +86,13 @@ function probe({ banner, mark, ready }) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) state.longtasks.push({ start: e.startTime, duration: e.duration });
   }).observe({ type: 'longtask', buffered: true });
+  // The visitor's click on the banner's accept button (it reaches the document, shadow DOM or not).
+  state.clickAt = null;
+  document.addEventListener('click', () => { state.clickAt ??= performance.now(); }, true);
 
   if (mark) {
     new PerformanceObserver((list) => {
       if (list.getEntries().some((e) => e.name === mark)) resolve();
-    }).observe({ type: 'mark', buffered: true });
-  }
-  let readyNow;
-  state.ready = new Promise((r) => { readyNow = r; });
-  if (ready) {
-    new PerformanceObserver((list) => {
-      if (list.getEntries().some((e) => e.name === ready)) readyNow();
     }).observe({ type: 'mark', buffered: true });
   }
 
@@ -117,10 +121,9 @@ function probe({ banner, mark, ready }) {
 }
 
 /**
- * In the page, once the banner shows (and, with `ready`, once the widget says it is ready):
- * wait out the TBT window, then read what was seen.
+ * In the page, once the banner shows: wait out the TBT window, then read what was seen.
  */
-async function collect({ timeoutMs, windowMs, mark, ready }) {
+async function collect({ timeoutMs, windowMs, mark }) {
   const b = window.__bench;
   const timedOut = await Promise.race([
     b.shown.then(() => false),
@@ -135,16 +138,7 @@ async function collect({ timeoutMs, windowMs, mark, ready }) {
   const markAt = markTime();
   // The widget's own mark when it sets one, else the probe's DOM check.
   const at = markAt ?? b.dom;
-  let readyAt = null;
-  if (ready) {
-    const late = await Promise.race([
-      b.ready.then(() => false),
-      new Promise((r) => setTimeout(() => r(true), Math.max(0, timeoutMs - performance.now()))),
-    ]);
-    if (late) return { timedOut: true, what: `no ${ready} mark` };
-    readyAt = performance.getEntriesByName(ready)[0].startTime;
-  }
-  const end = Math.max(at, readyAt ?? at) + windowMs;
+  const end = at + windowMs;
   await until(end);
   const tasks = b.longtasks.filter((t) => t.start < end);
   const resources = performance.getEntriesByType('resource');
@@ -153,7 +147,6 @@ async function collect({ timeoutMs, windowMs, mark, ready }) {
     timedOut,
     visible: at,
     method: markAt !== null ? 'mark' : 'dom',
-    ready: readyAt,
     dom: b.dom,
     mark: markAt,
     tbt: tasks.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
@@ -167,10 +160,38 @@ async function collect({ timeoutMs, windowMs, mark, ready }) {
 }
 
 /**
- * One first visit of `url` under `profile`. `widget` null measures the bare host page (the
- * memory baseline). Returns the metrics, or throws if the banner never showed.
+ * In the page, after a click on the banner's accept button: waits until the widget has
+ * stored the choice in the browser (`stored`, an expression), then out the TBT window, and
+ * reads what the click cost: time to stored, long tasks since the click, bytes fetched in all.
  */
-export async function visit(browser, url, profileName, widget) {
+async function afterAccept({ stored, timeoutMs, windowMs }) {
+  const b = window.__bench;
+  const isStored = new Function(`return ${stored};`);
+  const clickAt = b.clickAt;
+  while (!isStored()) {
+    if (performance.now() - clickAt > timeoutMs) return { timedOut: true };
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const storedAt = performance.now();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const tasks = b.longtasks.filter((t) => t.start + t.duration > clickAt);
+  return {
+    timedOut: false,
+    storedIn: storedAt - clickAt,
+    tbt: tasks.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
+    longest: tasks.reduce((max, t) => Math.max(max, t.duration), 0),
+    bytesAll: performance.getEntriesByType('resource').reduce((sum, r) => sum + r.encodedBodySize, 0),
+    wasmMemory: b.wasmMemory(),
+  };
+}
+
+/**
+ * One first visit of `url` under `profile`. `widget` null measures the bare host page (the
+ * memory baseline). With `accept`, the visitor then clicks the banner's accept button, and
+ * `result.accept` says what that cost. Returns the metrics, or throws if the banner never
+ * showed (or, with `accept`, the choice was never stored).
+ */
+export async function visit(browser, url, profileName, widget, accept = false) {
   const profile = PROFILES[profileName];
   const context = await browser.newContext({
     viewport: profile.viewport,
@@ -190,28 +211,42 @@ export async function visit(browser, url, profileName, widget) {
       await cdp.send('Network.enable');
       await cdp.send('Network.emulateNetworkConditions', profile.network);
     }
-    if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null, ready: widget.ready ?? null });
+    if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null });
 
     await page.goto(url, { waitUntil: widget ? 'commit' : 'load' });
     const result = { failed, wasmMemory: 0 };
     if (widget) {
       Object.assign(result, await page.evaluate(collect, {
-        timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS, mark: widget.mark ?? null, ready: widget.ready ?? null,
+        timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS, mark: widget.mark ?? null,
       }));
       if (result.timedOut) {
-        throw new Error(`${widget.name}, ${profileName}: ${result.what ?? 'no visible banner'} within ${BANNER_TIMEOUT_MS / 1000} s`
+        throw new Error(`${widget.name}, ${profileName}: no visible banner within ${BANNER_TIMEOUT_MS / 1000} s`
           + (failed.length ? `; failed requests: ${failed.join(', ')}` : ''));
       }
     } else {
       await page.waitForTimeout(TBT_WINDOW_MS);
     }
-    // Memory once the banner has shown (and the widget is ready) and settled, after a full GC so that garbage left by
-    // start-up does not count. usedSize: the V8 heap in use; backingStorageSize: the bytes
-    // behind ArrayBuffers, WebAssembly memory among them.
-    await cdp.send('HeapProfiler.collectGarbage');
-    const heap = await cdp.send('Runtime.getHeapUsage');
-    result.heapUsed = heap.usedSize;
-    result.backing = heap.backingStorageSize ?? null;
+    // Memory once the banner has shown and the page has settled.
+    Object.assign(result, await heapUsage(cdp));
+    if (widget && accept) {
+      // Then the visitor accepts. Assent posts the choice: its endpoint answers here.
+      await page.route('http://127.0.0.1:8787/**', (route) => route.fulfill({
+        status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' },
+      }));
+      if (await page.evaluate((stored) => new Function(`return ${stored};`)(), widget.stored)) {
+        throw new Error(`${widget.name}, ${profileName}: a choice is stored before any click`);
+      }
+      // A real mouse click (CDP input) at the button's centre: Playwright's locators would
+      // inject their own script into the page, and its heap would count as the widget's.
+      const at = await page.evaluate((accept) => {
+        const box = new Function(`return ${accept};`)().getBoundingClientRect();
+        return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+      }, widget.accept);
+      await page.mouse.click(at.x, at.y);
+      const after = await page.evaluate(afterAccept, { stored: widget.stored, timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS });
+      if (after.timedOut) throw new Error(`${widget.name}, ${profileName}: no choice stored within ${BANNER_TIMEOUT_MS / 1000} s of the click`);
+      result.accept = { ...after, ...(await heapUsage(cdp)) };
+    }
     return result;
   } finally {
     await context.close();

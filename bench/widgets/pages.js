@@ -34,7 +34,7 @@ export const WIDGETS = [
     }),
     // As on the demo sites (dist/sites/*.html): one deferred tag with SRI. The hash is taken
     // from the file itself so a stale integrity.json cannot break the run. The endpoint is
-    // only POSTed to once a choice is made, which the benchmark never does.
+    // only POSTed to once a choice is made: the benchmark answers it (measure.js).
     head: () => {
       const sri = createHash('sha384').update(readFileSync(join(DIST, 'assent.js'))).digest('base64');
       return `<script src="/assent/assent.js" integrity="sha384-${sri}" data-endpoint="http://127.0.0.1:8787/v1/records" data-site="www.example.com" defer></script>`;
@@ -42,10 +42,11 @@ export const WIDGETS = [
     body: '',
     // The widget marks the moment it shows its banner; this is the fallback if it does not.
     mark: 'assent:banner-visible',
-    // The banner it paints first is the loader's; this mark says when the wasm has taken
-    // it over. Its TBT and memory are measured from then on, so they include the wasm's.
-    ready: 'assent:ready',
     banner: `document.querySelector('div[data-assent-host]')?.shadowRoot?.querySelector('section.banner')`,
+    // The banner's accept button, and the record the wasm stores once it has run (not the
+    // click the loader keeps at once).
+    accept: `document.querySelector('div[data-assent-host]').shadowRoot.querySelector('button[data-action="accept-all"]')`,
+    stored: `localStorage.getItem('assent:v1:www.example.com:choice') !== null`,
   },
   {
     name: 'vanilla-cookieconsent',
@@ -68,6 +69,8 @@ CookieConsent.run({
 });
 </script>`,
     banner: `document.querySelector('#cc-main .cm')`,
+    accept: `document.querySelector('#cc-main .cm [data-role="all"]')`,
+    stored: `/(^|; )cc_cookie=/.test(document.cookie)`,
   },
   {
     name: 'klaro',
@@ -91,6 +94,8 @@ var klaroConfig = {
 <script defer src="/w/klaro/dist/klaro.js"></script>`,
     body: '',
     banner: `document.querySelector('.klaro .cookie-notice:not(.cookie-notice-hidden)')`,
+    accept: `document.querySelector('.klaro .cookie-notice .cm-btn-success')`,
+    stored: `/(^|; )klaro=/.test(document.cookie)`,
   },
   {
     name: 'tarteaucitron',
@@ -115,6 +120,9 @@ tarteaucitron.user.HotjarSv = 6;
 (tarteaucitron.job = tarteaucitron.job || []).push('youtube');
 </script>`,
     banner: `document.getElementById('tarteaucitronAlertBig')`,
+    accept: `document.getElementById('tarteaucitronPersonalize2')`,
+    // Its cookie is there from the start; accepting writes the services' answers into it.
+    stored: `/(^|; )tarteaucitron=[^;]*=true/.test(document.cookie)`,
   },
   {
     name: 'osano',
@@ -133,6 +141,8 @@ window.addEventListener('load', function () {
 });
 </script>`,
     banner: `document.querySelector('.cc-window')`,
+    accept: `document.querySelector('.cc-window .cc-allow')`,
+    stored: `/(^|; )cookieconsent_status=/.test(document.cookie)`,
   },
 ];
 

@@ -97,16 +97,19 @@ for (const language of ['en', 'de', 'ar']) {
         const w = s.ui(page);
         await w.banner.waitFor({ state: 'visible' });
         assert.deepEqual(await violations(page), [], 'the banner the loader paints');
+        // The widget's own banner: the preferences opened from the painted one, and closed.
+        await w.bannerButton('open').click();
         release();
+        await w.dialog.waitFor({ state: 'visible' });
+        assert.deepEqual(await violations(page), [], 'the open preferences');
+        await w.dialogButton('close').click();
+        await w.banner.waitFor({ state: 'visible' });
         await widgetReady(page);
         const root = w.host.locator('.assent');
         assert.equal(await root.getAttribute('lang'), language, 'the widget speaks the page\'s language');
         assert.equal(await root.getAttribute('dir'), language === 'ar' ? 'rtl' : 'ltr');
         assert.equal(await bannerCoversHeading(page, w), false, 'the banner leaves the main heading uncovered');
         assert.deepEqual(await violations(page), [], 'the widget\'s banner');
-        await w.bannerButton('open').click();
-        await w.dialog.waitFor({ state: 'visible' });
-        assert.deepEqual(await violations(page), [], 'the open preferences');
       });
     }
   }

@@ -215,6 +215,14 @@ world.scenario('two tabs with queued records go online together: each record sto
   const wb = s.ui(b);
   await wa.banner.waitFor({ state: 'visible' });
   await wb.banner.waitFor({ state: 'visible' });
+  // Both tabs run the widget before the network goes (a first click on the banner fetches
+  // it): the preferences opened and closed.
+  for (const w of [wa, wb]) {
+    await w.bannerButton('open').click();
+    await w.dialog.waitFor({ state: 'visible' });
+    await w.dialogButton('close').click();
+    await w.banner.waitFor({ state: 'visible' });
+  }
 
   await s.context.setOffline(true);
   await wa.bannerButton('accept-all').click();

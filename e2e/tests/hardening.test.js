@@ -3,7 +3,6 @@
 // origin the collector does not accept.
 import assert from 'node:assert/strict';
 
-import { widgetReady } from '../harness/browser.js';
 import { comparePng, keep } from '../harness/images.js';
 import { defaultNotice } from '../harness/paths.js';
 import { EMBEDDED, assertRecord } from '../harness/records.js';
@@ -147,7 +146,6 @@ for (const strictDynamic of [true, false]) {
     const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, csp, extraAttributes: { nonce } }));
     const w = s.ui(page);
     await w.banner.waitFor({ state: 'visible' });
-    await widgetReady(page);
     await w.bannerButton('accept-all').click();
     const [record] = await s.collector.waitForRecords({ count: 1 });
     assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });

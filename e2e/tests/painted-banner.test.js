@@ -1,9 +1,10 @@
-// The banner the loader paints before the wasm arrives (loader/banner.js), with the built
-// files: it is the widget's own (same elements, attributes and words, in English, German
-// and Arabic), it shows while the wasm is still held back, a click on it then is not lost,
-// the keyboard focus carries over to the widget's banner, and a glue file that does not
-// match its SRI hash runs nothing and leaves no dead banner behind, whether the browser
-// fetches it through modulepreload or, without it, a module script.
+// The banner the loader paints on a first visit (loader/banner.js), with the built files:
+// it is the widget's own (same elements, attributes and words, in English, German and
+// Arabic), nothing more is fetched until the visitor clicks it, a click on it is not lost
+// (the wasm records it once it arrives, on this page or the next), it works from the
+// keyboard, and a glue file that does not match its SRI hash runs nothing and leaves no
+// dead banner behind, whether the browser fetches it through modulepreload or, without it,
+// a module script.
 import assert from 'node:assert/strict';
 
 import { holdWasm, widgetReady } from '../harness/browser.js';
@@ -16,8 +17,21 @@ const world = setupSuite();
 async function openHoldingWasm(s, url) {
   const page = await s.context.newPage();
   const held = await holdWasm(page);
+  const requested = [];
+  page.on('request', (request) => {
+    const name = new URL(request.url()).pathname.split('/').pop();
+    if (/^assent_bg\.(js|wasm)$/.test(name)) requested.push(name);
+  });
+  FETCHED.set(page, requested);
   await page.goto(url, { waitUntil: 'load' });
   return { page, ...held };
+}
+
+const FETCHED = new WeakMap();
+
+/** The glue and wasm requests of a page opened by `openHoldingWasm`, sorted. */
+function fetched(page) {
+  return [...FETCHED.get(page)].sort();
 }
 
 /** The widget's banner as a tree: each element's name, attributes (sorted) and children. */
@@ -41,15 +55,6 @@ function bannerTree(page) {
   });
 }
 
-/** Waits until the widget's own banner has replaced the painted one. */
-async function takenOver(page) {
-  await page.waitForFunction(() => {
-    const shadow = document.querySelector('[data-assent-host]')?.shadowRoot;
-    return shadow && shadow.querySelectorAll('.assent').length === 1 &&
-      shadow.querySelector('.assent > p[role=status]');
-  });
-}
-
 for (const lang of ['en', 'de', 'ar']) {
   world.scenario(`the painted banner is the widget's own (${lang}): same elements, attributes and words, before the wasm arrives`, async (s) => {
     const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang });
@@ -63,13 +68,21 @@ for (const lang of ['en', 'de', 'ar']) {
     assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
       'the banner-visible mark is set when it is painted');
     assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:ready').length), 0, 'not ready');
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(fetched(page), [], 'neither the glue nor the wasm fetched before a click');
 
+    // The widget's own banner: open the preferences from the painted one, then close them.
+    await w.bannerButton('open').click();
+    await eventually('the click fetches the glue and the wasm', () => fetched(page).join() === 'assent_bg.js,assent_bg.wasm');
     release();
-    await takenOver(page);
+    await w.dialog.waitFor({ state: 'visible' });
+    await w.dialogButton('close').click();
+    await w.banner.waitFor({ state: 'visible' });
     const own = await bannerTree(page);
     assert.deepEqual(own.count, [1, 1], 'still one banner');
     assert.deepEqual(own.root, painted.root, 'the same class, lang and dir');
     assert.deepEqual(own.banner, painted.banner, 'the same section, summary and buttons');
+    assert.equal(own.widgets, 1, 'the widget\'s own');
     assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
       'the mark is set once');
     await widgetReady(page);
@@ -115,20 +128,40 @@ world.scenario('accept clicked on the painted banner, then the page left before 
   assert.equal((await s.collector.records()).length, 1, 'recorded once');
 });
 
-world.scenario('the painted banner from the keyboard: the focus stays on the same button when the widget takes over', async (s) => {
+world.scenario('accept clicked on the painted banner offline: the widget cannot be fetched, the choice is kept, and the next page online records it', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const { page, release } = await openHoldingWasm(s, url);
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await s.context.setOffline(true);
+  await w.bannerButton('accept-all').click();
+  await w.banner.waitFor({ state: 'hidden' });
+  await eventually('the failed start reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
+  assert.match(await w.storage(SITE, 'painted'), /^sha256:[0-9a-f]{64} accept-all$/, 'the click is kept');
+  await page.close();
+
+  await s.context.setOffline(false);
+  const next = await s.open(url);
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
+});
+
+world.scenario('the painted banner from the keyboard: Tab reaches its buttons, Enter on decline records the choice', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const { page, release, delivered } = await openHoldingWasm(s, url);
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
   const focused = () => page.evaluate(() => document.querySelector('[data-assent-host]')
     .shadowRoot.activeElement?.getAttribute('data-action') ?? null);
   for (let i = 0; i < 20 && (await focused()) !== 'decline-all'; i++) await page.keyboard.press('Tab');
   assert.equal(await focused(), 'decline-all', 'Tab reaches the painted decline button');
+  assert.deepEqual(fetched(page), [], 'focus alone fetches nothing');
 
-  release();
-  await takenOver(page);
-  assert.equal(await focused(), 'decline-all', 'the widget\'s decline button has the focus');
   await page.keyboard.press('Enter');
+  await w.banner.waitFor({ state: 'hidden' });
+  assert.equal(delivered(), false, 'the wasm has not arrived');
+  release();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
 });
@@ -153,6 +186,7 @@ for (const [how, initScripts] of [['a modulepreload link', []], ['a module scrip
     });
     await page.goto(url, { waitUntil: 'load' });
     const w = s.ui(page);
+    await w.bannerButton('open').click();
     await eventually('the failure reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
     assert.equal(await page.evaluate(() => window.__tampered ?? null), null, 'the tampered glue did not run');
     assert.equal(await w.banner.count(), 0, 'no banner whose buttons could not work');
@@ -163,13 +197,12 @@ world.scenario('a browser without modulepreload: the glue comes through a module
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const page = await s.open(url);
   const w = s.ui(page);
-  await widgetReady(page);
+  await w.bannerButton('decline-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
   const glue = await page.evaluate(() => [...document.querySelectorAll('script[type=module]')]
     .map((e) => ({ src: e.src, integrity: e.integrity })));
   assert.equal(glue.length, 1, 'one module script');
   assert.match(glue[0].src, /\/assent_bg\.js$/);
   assert.equal(glue[0].integrity, s.widget.integrity['assent_bg.js'], 'with the glue\'s SRI');
-  await w.bannerButton('decline-all').click();
-  const [record] = await s.collector.waitForRecords({ count: 1 });
-  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
 }, { initScripts: [WITHOUT_MODULEPRELOAD] });
