@@ -3,9 +3,8 @@
 // wasm's own (src/ui/app.rs's root, src/ui/banner.rs), built with DOM calls and text
 // nodes, never from markup strings; e2e/tests/painted-banner.test.js holds the two to each
 // other. The visitor's first click on it is kept as data-chosen (an accept or decline hides
-// it at once) and told to the loader, which fetches the wasm; the focused button is kept as
-// data-focused. The wasm takes both over when its own banner replaces this one
-// (dom::Painted::remove).
+// it at once) and told to the loader, which fetches the wasm. The wasm takes it over, and
+// the keyboard focus, when its own banner replaces this one (dom::Painted::remove).
 
 // data-theme as Config::from_attributes reads it (the wasm warns about a wrong one).
 function themeClass() {
@@ -40,10 +39,6 @@ function paintBanner(shadow, words, chose) {
         chose(action);
       });
   });
-  painted.addEventListener('focusin', function (event) {
-    painted.setAttribute('data-focused', event.target.getAttribute('data-action'));
-  });
-  painted.addEventListener('focusout', function () { painted.removeAttribute('data-focused'); });
   performance.mark('assent:banner-visible');
   return painted;
 }

@@ -84,6 +84,11 @@ function stored(name) {
   try { return window.localStorage.getItem(storageKey(name)); } catch (e) { return null; }
 }
 
+// A stored JSON value; null when absent or unreadable.
+function storedJson(name) {
+  try { return JSON.parse(stored(name)); } catch (e) { return null; }
+}
+
 // An accept or decline made on the painted banner, "<notice hash> <action>", kept until the
 // wasm has recorded it: leaving the page before the wasm arrives does not lose it, the next
 // page hands it over (unless a choice was recorded after all).
@@ -143,30 +148,24 @@ function sharedChoice() {
   };
 }
 
-// Writes a saved record's choice into the shared cookie (the wasm calls it on each save).
+// Writes a saved record's choice into the shared cookie, and says whether the browser kept
+// it (the wasm calls it on each save, and says in the console when it did not, or threw).
 function shareChoice(record) {
-  try {
-    var optional = record.purposes.filter(function (p) { return p.basis === 'consent' && p.state; });
-    var value = 'h=' + record.notice.hash.slice(7) + '&r=' + record.record_id +
-      '&t=' + Date.parse(record.client_time) + '&p=' + optional.map(function (p) {
-        return p.purpose + ':' + (p.state === 'granted' ? 'g' : 'd');
-      }).join('.');
-    if (!COOKIE_FORM.test(value)) return;
-    document.cookie = COOKIE + '=' + value + '; Domain=' + cookieDomain + '; Path=/; Max-Age=' + YEAR +
-      '; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
-    if (cookieValue() !== value) {
-      console.warn('Assent: the browser did not keep the shared choice cookie for ' + cookieDomain + '; other covered sites will ask again');
-    }
-  } catch (e) {
-    console.warn('Assent: the shared choice cookie could not be written:', e);
-  }
+  var optional = record.purposes.filter(function (p) { return p.basis === 'consent' && p.state; });
+  var value = 'h=' + record.notice.hash.slice(7) + '&r=' + record.record_id +
+    '&t=' + Date.parse(record.client_time) + '&p=' + optional.map(function (p) {
+      return p.purpose + ':' + (p.state === 'granted' ? 'g' : 'd');
+    }).join('.');
+  if (!COOKIE_FORM.test(value)) return;
+  document.cookie = COOKIE + '=' + value + '; Domain=' + cookieDomain + '; Path=/; Max-Age=' + YEAR +
+    '; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
+  return cookieValue() === value;
 }
 
 // Must agree with Widget::current_choice: the wasm makes the final decision whenever it runs.
 function currentChoice() {
   if (data.notice || data.policyUrl) return null;
-  var choice = null;
-  try { choice = JSON.parse(stored('choice')); } catch (e) { /* unreadable: none */ }
+  var choice = storedJson('choice');
   var local = choice && choice.site === site && choice.notice && choice.notice.hash === noticeHash ? choice : null;
   var shared = sharedChoice();
   if (shared && shared.notice.hash !== noticeHash) shared = null;
@@ -185,8 +184,7 @@ function preferences() {
 // The current choice's receipt file, as the wasm kept it when the collector issued it.
 function receipt() {
   var choice = preferences();
-  var file = null;
-  try { file = JSON.parse(stored('receipt')); } catch (e) { /* unreadable: none */ }
+  var file = storedJson('receipt');
   return choice && file && file.receipt_id === choice.record_id && file.site === site ? file : null;
 }
 
@@ -231,7 +229,24 @@ function attach() {
   sheet.replaceSync(BUILD.css);
   shadow.adoptedStyleSheets = [sheet];
   (document.body || document.documentElement).appendChild(host);
+  keepClear();
   return shadow;
+}
+
+// WCAG 2.4.11: a control of the page that takes the keyboard focus is scrolled clear of the
+// banner (the painted one or the wasm's, which replaces it) while one shows: the page gets a
+// bottom scroll padding of the banner's height, and the host element that much height
+// (banner.css), so that the page's last lines can be scrolled above it too.
+function keepClear() {
+  function pad() {
+    var banner = shadow.querySelector('.banner');
+    var height = banner && banner.offsetHeight ? banner.offsetHeight + 'px' : '';
+    document.documentElement.style.scrollPaddingBottom = height;
+    shadow.host.style.setProperty('--assent-clearance', height);
+  }
+  // Shown, hidden, replaced, or laid out anew for another viewport.
+  new MutationObserver(pad).observe(shadow, { childList: true, subtree: true, attributes: true });
+  addEventListener('resize', pad);
 }
 
 // The banner's words in the language file's order, or English's.

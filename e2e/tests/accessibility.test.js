@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
 import { holdWasm, widgetReady } from '../harness/browser.js';
-import { SITE, setupSuite } from '../harness/world.js';
+import { SITE, eventually, setupSuite } from '../harness/world.js';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -138,6 +138,54 @@ world.scenario('a brand set by the host page (--assent-* on :root) is used, and 
     assert.deepEqual(await violations(page), [], `${scheme}: the preferences with the brand`);
     await page.close();
   }
+});
+
+/**
+ * Tabs through every link of a long host page while the banner shows; returns the links
+ * whose focus ring ended up behind the banner (WCAG 2.4.11), and how many were reached.
+ */
+async function linksHiddenByBanner(page, w, count) {
+  const hidden = [];
+  for (let i = 0; i < count; i++) {
+    const id = await page.evaluate(() => document.activeElement?.id);
+    await page.keyboard.press('Tab');
+    const now = await page.evaluate(() => document.activeElement?.id);
+    if (!now?.startsWith('host-link-') || now === id) continue;
+    const link = await page.locator(`#${now}`).boundingBox();
+    const banner = await w.banner.boundingBox();
+    if (link.y + link.height > banner.y) hidden.push(now);
+  }
+  return hidden;
+}
+
+world.scenario('the host page\'s links, reached with Tab, are never behind the banner (painted or the widget\'s), and the page is left as it was once it goes', async (s) => {
+  const links = Array.from({ length: 30 }, (_, i) => `<p style="margin:0;height:48px"><a id="host-link-${i}" href="#${i}">Host link ${i}</a></p>`).join('');
+  const page = await s.context.newPage();
+  await page.setViewportSize({ width: 390, height: 700 });
+  await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, bodyHtml: links }), { waitUntil: 'load' });
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  const padding = () => page.evaluate(() => document.documentElement.style.scrollPaddingBottom);
+  const height = async () => `${Math.round((await w.banner.boundingBox()).height)}px`;
+  assert.equal(await padding(), await height(), 'a scroll padding of the painted banner\'s height');
+  assert.equal(`${Math.round(await w.host.evaluate((host) => host.getBoundingClientRect().height))}px`, await height(),
+    'the host element makes that much room at the page\'s end');
+  assert.deepEqual(await linksHiddenByBanner(page, w, 40), [], 'the painted banner hides no focused link');
+
+  // The widget's own banner: the preferences opened and closed.
+  await w.bannerButton('open').click();
+  await w.dialog.waitFor({ state: 'visible' });
+  await w.dialogButton('close').click();
+  await w.banner.waitFor({ state: 'visible' });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator('#host-link-0').focus();
+  assert.equal(await padding(), await height(), 'a scroll padding of the widget\'s banner\'s height');
+  assert.deepEqual(await linksHiddenByBanner(page, w, 40), [], 'the widget\'s banner hides no focused link');
+
+  await w.bannerButton('accept-all').click();
+  await w.banner.waitFor({ state: 'detached' });
+  await eventually('the scroll padding removed', async () => (await padding()) === '');
+  assert.equal(await w.host.evaluate((host) => host.getBoundingClientRect().height), 0, 'the host element takes no room');
 });
 
 world.scenario('320 px wide and in forced colours: nothing scrolls sideways, both fit, axe still finds nothing', async (s) => {

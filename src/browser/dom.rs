@@ -61,9 +61,9 @@ pub fn mount(shadow: &ShadowRoot, css: &str) -> Result<Mount, DomError> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Painted(pub Element);
 
-/// What the visitor did on the painted banner, as the loader notes it there: the button
-/// they clicked (`data-chosen`), and the one that has keyboard focus (`data-focused`). Both
-/// are a button's `data-action`.
+/// What the visitor did on the painted banner: the button they clicked (the loader notes
+/// it as `data-chosen`), and the one that has the keyboard focus. Both are a button's
+/// `data-action`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Handover {
     /// The button clicked, if any.
@@ -75,9 +75,17 @@ pub struct Handover {
 impl Painted {
     /// Takes the painted banner out of the page and says what the visitor did on it.
     pub fn remove(&self) -> Handover {
+        let focused = self
+            .0
+            .get_root_node()
+            .dyn_into::<ShadowRoot>()
+            .ok()
+            .and_then(|shadow| shadow.active_element())
+            .filter(|active| self.0.contains(Some(active)))
+            .and_then(|active| active.get_attribute("data-action"));
         let handover = Handover {
             chosen: self.0.get_attribute("data-chosen"),
-            focused: self.0.get_attribute("data-focused"),
+            focused,
         };
         self.0.remove();
         handover

@@ -5,6 +5,8 @@
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::env;
+
 /// The loader's functions for the shared cookie.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SharedCookie {
@@ -41,9 +43,12 @@ impl SharedCookie {
     }
 
     /// Has the loader write `record` (a record as a JavaScript object) into the cookie. A
-    /// cookie the browser refuses is said in the console by the loader.
+    /// cookie the browser refuses (or a write that throws) is said in the console; the
+    /// choice itself is stored apart, so nothing is lost.
     pub fn write(&self, record: &JsValue) {
-        // The loader's function catches its own failures; nothing is lost if it throws.
-        let _ = self.write.call1(&JsValue::NULL, record);
+        let kept = self.write.call1(&JsValue::NULL, record);
+        if kept.is_err() || kept.is_ok_and(|kept| kept.as_bool() == Some(false)) {
+            env::warn("the shared choice cookie was not kept; other covered sites will ask again");
+        }
     }
 }
