@@ -131,6 +131,11 @@ function summarise(runs, baselineHeap) {
     acceptTbt: pick((r) => r.accept?.tbt),
     acceptLongest: pick((r) => r.accept?.longest),
     acceptMemory: pick((r) => (r.accept ? r.accept.heapUsed - base + r.accept.wasmMemory : null)),
+    // Back on the page after accepting.
+    returnBytes: pick((r) => r.returning?.bytesAll),
+    returnMemory: pick((r) => (r.returning ? r.returning.heapUsed - base + r.returning.wasmMemory : null)),
+    returnBanner: runs.filter((r) => r.returning?.banner).length,
+    returnFiles: runs[0]?.returning?.files ?? [],
   };
 }
 
@@ -184,6 +189,18 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   }
   out();
 
+  out('## Then the visitor comes back');
+  out();
+  out('The same visitors, later: the page in a new browser context holding the first one\'s cookies and storage, then 2 s.');
+  out();
+  out('| widget | KB fetched | files fetched | banner shown again (runs) | JS heap + wasm (KB) |');
+  out('|---|---:|---|---:|---:|');
+  for (const w of opts.widgets) {
+    const x = s[main][w.name];
+    out(`| ${w.label()} | ${kb(x.returnBytes)} | ${x.returnFiles.join(', ') || '–'} | ${x.returnBanner} of ${x.n} | ${kb(x.returnMemory)} |`);
+  }
+  out();
+
   out('## Per profile');
   for (const p of opts.profiles) {
     out();
@@ -216,6 +233,7 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   out('- **banner visible**: ms after navigation start. Assent: its `assent:banner-visible` performance mark (the DOM probe below when absent). Peers: a probe run before the page\'s scripts checks, on every DOM mutation and every animation frame, that the banner element (`#cc-main .cm`, `.klaro .cookie-notice`, `#tarteaucitronAlertBig`, `.cc-window`) is in the document, has a non-empty box inside the viewport, and is not hidden by display, visibility or opacity 0 (`checkVisibility`). A fade-in counts from its first frame above opacity 0.');
   out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible; **longest task**: the longest of them (0 when there was none). Assent fetches its glue and wasm only once the visitor clicks its banner, so on a first visit they count in the accept table.');
   out('- **After accept**: Playwright clicks the banner\'s accept button; **choice stored** is the time from the click (a capture listener on the document) until the choice is in the browser: Assent\'s record in localStorage (written by the wasm, not the click the loader keeps at once), the peers\' cookies (`cc_cookie`, `klaro`, `tarteaucitron`, `cookieconsent_status`). TBT and longest task count long tasks that ended after the click, up to 2 s after the choice was stored; memory and bytes are read then. Assent\'s endpoint is answered by the benchmark (204).');
+  out('- **Coming back**: after those 2 s, the same page in a new browser context (a new renderer, an empty cache) given the first context\'s cookies and storage (Playwright `storageState`); bytes and files are the host\'s files the page fetched (a service the visitor consented to, such as tarteaucitron\'s Hotjar, is answered empty and not counted), memory as below, read after 2 s.');
   out('- **JS heap + wasm**: after those 2 s (Assent: after its wasm runs) and a forced GC (CDP `HeapProfiler.collectGarbage`), CDP `Runtime.getHeapUsage().usedSize` minus the median of the same on the bare host page, plus the `byteLength` of every `WebAssembly.Memory` the page instantiated (the probe wraps `WebAssembly.instantiate`/`instantiateStreaming` to see them). `backingStorageSize` is shown apart: in this Chromium it counts ArrayBuffers and external strings (script sources among them) but not WebAssembly memory. Not measured: compiled wasm and JS code, DOM and style memory (Blink\'s heap).');
   if (failedRequests.size || missed.length || errors.length) {
     out();

@@ -185,13 +185,27 @@ async function afterAccept({ stored, timeoutMs, windowMs }) {
   };
 }
 
+/** In the page of a returning visitor: the widget's files fetched, and whether a banner shows. */
+function returning(banner) {
+  // The host's own files: not the services the visitor consented to (answered empty).
+  const resources = performance.getEntriesByType('resource').filter((r) => r.name.startsWith(location.origin));
+  let shown = null;
+  try { shown = new Function(`return ${banner};`)(); } catch { /* none */ }
+  return {
+    bytesAll: resources.reduce((sum, r) => sum + r.encodedBodySize, 0),
+    files: resources.map((r) => new URL(r.name).pathname),
+    banner: Boolean(shown && shown.isConnected && shown.checkVisibility()),
+    wasmMemory: window.__bench.wasmMemory(),
+  };
+}
+
 /**
- * One first visit of `url` under `profile`. `widget` null measures the bare host page (the
- * memory baseline). With `accept`, the visitor then clicks the banner's accept button, and
- * `result.accept` says what that cost. Returns the metrics, or throws if the banner never
- * showed (or, with `accept`, the choice was never stored).
+ * A page in a new context under `profile`, with the profile's emulation set over CDP, the
+ * probe installed (with `widget`), and failed requests collected into `failed`.
+ * `storageState`: a returning visitor's cookies and storage (and what they consented to
+ * answered, `answerConsented`).
  */
-export async function visit(browser, url, profileName, widget, accept = false) {
+async function openPage(browser, profileName, widget, failed, storageState) {
   const profile = PROFILES[profileName];
   const context = await browser.newContext({
     viewport: profile.viewport,
@@ -199,20 +213,46 @@ export async function visit(browser, url, profileName, widget, accept = false) {
     isMobile: profile.isMobile,
     hasTouch: profile.hasTouch,
     userAgent: userAgent(browser, profile.isMobile),
+    storageState,
   });
-  try {
-    const page = await context.newPage();
-    const failed = [];
-    page.on('requestfailed', (r) => failed.push(`${r.url()} (${r.failure()?.errorText})`));
-    page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.url()} (${r.status()})`); });
-    const cdp = await context.newCDPSession(page);
-    if (profile.cpuThrottlingRate) await cdp.send('Emulation.setCPUThrottlingRate', { rate: profile.cpuThrottlingRate });
-    if (profile.network) {
-      await cdp.send('Network.enable');
-      await cdp.send('Network.emulateNetworkConditions', profile.network);
-    }
-    if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null });
+  const page = await context.newPage();
+  page.on('requestfailed', (r) => failed.push(`${r.url()} (${r.failure()?.errorText})`));
+  page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.url()} (${r.status()})`); });
+  const cdp = await context.newCDPSession(page);
+  if (profile.cpuThrottlingRate) await cdp.send('Emulation.setCPUThrottlingRate', { rate: profile.cpuThrottlingRate });
+  if (profile.network) {
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', profile.network);
+  }
+  if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null });
+  if (storageState) await answerConsented(page);
+  return { context, page, cdp };
+}
 
+/**
+ * Once a choice is made: Assent's endpoint (it posts the choice), and the services a peer
+ * loads once they are consented to (tarteaucitron's Hotjar), answered here, empty, so that
+ * neither costs more than a fast server would. Before that, any request off this machine
+ * fails, and the run reports it.
+ */
+async function answerConsented(page) {
+  await page.route((u) => u.port === '8787' || u.hostname !== '127.0.0.1', (route) => route.fulfill({
+    status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' },
+  }));
+}
+
+/**
+ * One first visit of `url` under `profile`. `widget` null measures the bare host page (the
+ * memory baseline). With `accept`, the visitor then clicks the banner's accept button
+ * (`result.accept` says what that cost) and comes back later, in a new context with the
+ * first one's cookies and storage (`result.returning`). Returns the metrics, or throws if
+ * the banner never showed (or, with `accept`, the choice was never stored).
+ */
+export async function visit(browser, url, profileName, widget, accept = false) {
+  const failed = [];
+  const { context, page, cdp } = await openPage(browser, profileName, widget, failed);
+  let later = null;
+  try {
     await page.goto(url, { waitUntil: widget ? 'commit' : 'load' });
     const result = { failed, wasmMemory: 0 };
     if (widget) {
@@ -228,27 +268,34 @@ export async function visit(browser, url, profileName, widget, accept = false) {
     }
     // Memory once the banner has shown and the page has settled.
     Object.assign(result, await heapUsage(cdp));
-    if (widget && accept) {
-      // Then the visitor accepts. Assent posts the choice: its endpoint answers here.
-      await page.route('http://127.0.0.1:8787/**', (route) => route.fulfill({
-        status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' },
-      }));
-      if (await page.evaluate((stored) => new Function(`return ${stored};`)(), widget.stored)) {
-        throw new Error(`${widget.name}, ${profileName}: a choice is stored before any click`);
-      }
-      // A real mouse click (CDP input) at the button's centre: Playwright's locators would
-      // inject their own script into the page, and its heap would count as the widget's.
-      const at = await page.evaluate((accept) => {
-        const box = new Function(`return ${accept};`)().getBoundingClientRect();
-        return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-      }, widget.accept);
-      await page.mouse.click(at.x, at.y);
-      const after = await page.evaluate(afterAccept, { stored: widget.stored, timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS });
-      if (after.timedOut) throw new Error(`${widget.name}, ${profileName}: no choice stored within ${BANNER_TIMEOUT_MS / 1000} s of the click`);
-      result.accept = { ...after, ...(await heapUsage(cdp)) };
+    if (!widget || !accept) return result;
+
+    // Then the visitor accepts.
+    if (await page.evaluate((stored) => new Function(`return ${stored};`)(), widget.stored)) {
+      throw new Error(`${widget.name}, ${profileName}: a choice is stored before any click`);
     }
+    await answerConsented(page);
+    // A real mouse click (CDP input) at the button's centre: Playwright's locators would
+    // inject their own script into the page, and its heap would count as the widget's.
+    const at = await page.evaluate((button) => {
+      const box = new Function(`return ${button};`)().getBoundingClientRect();
+      return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+    }, widget.accept);
+    await page.mouse.click(at.x, at.y);
+    const after = await page.evaluate(afterAccept, { stored: widget.stored, timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS });
+    if (after.timedOut) throw new Error(`${widget.name}, ${profileName}: no choice stored within ${BANNER_TIMEOUT_MS / 1000} s of the click`);
+    result.accept = { ...after, ...(await heapUsage(cdp)) };
+
+    // The visitor comes back another day: a new context (a new renderer, an empty cache)
+    // with this one's cookies and storage, the page, then the TBT window.
+    later = await openPage(browser, profileName, widget, failed, await context.storageState());
+    await later.page.goto(url, { waitUntil: 'load' });
+    await later.page.waitForTimeout(TBT_WINDOW_MS);
+    const back = await later.page.evaluate(returning, widget.banner);
+    result.returning = { ...back, ...(await heapUsage(later.cdp)) };
     return result;
   } finally {
     await context.close();
+    if (later) await later.context.close();
   }
 }
