@@ -270,3 +270,28 @@ world.scenario("the collector's own 429 tells a page on an allowed origin when t
   assert.match(String(answers[1].retryAfter), /^\d+$/, `Retry-After is readable from the page (${JSON.stringify(answers)})`);
   assert.equal((await s.collector.records()).length, 0);
 }, { collectorOptions: () => ({ ratePerIp: 1 }) });
+
+world.scenario('a record left waiting under another notice (the visitor now reads German): the next page sends it at once, without a click, and asks again', async (s) => {
+  const english = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: 'en' });
+  const page = await s.open(english);
+  const w = s.ui(page);
+  // The widget running (the preferences opened and closed), then the network gone: the
+  // accept waits in the outbox.
+  await w.bannerButton('open').click();
+  await w.dialog.waitFor({ state: 'visible' });
+  await w.dialogButton('close').click();
+  await s.context.setOffline(true);
+  await w.bannerButton('accept-all').click();
+  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+  assert.equal(JSON.parse(await w.storage(SITE, 'outbox')).length, 1, 'the record waits');
+  await page.close();
+
+  await s.context.setOffline(false);
+  const german = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: 'de' }));
+  const g = s.ui(german);
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assert.equal(record.record_id, id, 'the waiting record, sent without a click');
+  await g.banner.waitFor({ state: 'visible' });
+  assert.equal(await g.host.locator('.assent').getAttribute('lang'), 'de', 'and the German notice asks again');
+  assert.equal(await g.preferences(), null, 'no choice under the German notice yet');
+});
