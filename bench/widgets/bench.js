@@ -149,6 +149,12 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   const main = opts.profiles.includes('desktop') ? 'desktop' : opts.profiles[0];
   const lines = [];
   const out = (line = '') => lines.push(line);
+  // A Markdown table with a row per widget; columns: [heading, cell(widget), 'left' for text].
+  const table = (columns) => {
+    out(`| widget | ${columns.map(([heading]) => heading).join(' | ')} |`);
+    out(`|---|${columns.map(([, , align]) => (align === 'left' ? '---' : '---:')).join('|')}|`);
+    for (const w of opts.widgets) out(`| ${w.label()} | ${columns.map(([, cell]) => cell(w)).join(' | ')} |`);
+  };
 
   out('# Consent widgets: first-visit cost');
   out();
@@ -157,11 +163,14 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   out(`- runs: ${opts.runs} per widget and profile (medians below); profiles: ${opts.profiles.join(', ')}`);
   out(`- machine: ${cpus().length} cores; load average (1 / 5 / 15 min) at start ${loadStart}, at end ${loadEnd}`);
   out();
-  out('| widget | brotli KB | banner visible, desktop (ms) | banner visible, phone (ms) | TBT phone (ms) | longest task desktop (ms) | JS heap + wasm (KB) |');
-  out('|---|---:|---:|---:|---:|---:|---:|');
-  for (const w of opts.widgets) {
-    out(`| ${w.label()} | ${kb(get(main, w.name, 'bytes'))} | ${ms(get('desktop', w.name, 'visible'))} | ${ms(get('phone', w.name, 'visible'))} | ${ms(get('phone', w.name, 'tbt'))} | ${ms(get('desktop', w.name, 'longest'))} | ${kb(get(main, w.name, 'memory'))} |`);
-  }
+  table([
+    ['brotli KB', (w) => kb(get(main, w.name, 'bytes'))],
+    ['banner visible, desktop (ms)', (w) => ms(get('desktop', w.name, 'visible'))],
+    ['banner visible, phone (ms)', (w) => ms(get('phone', w.name, 'visible'))],
+    ['TBT phone (ms)', (w) => ms(get('phone', w.name, 'tbt'))],
+    ['longest task desktop (ms)', (w) => ms(get('desktop', w.name, 'longest'))],
+    ['JS heap + wasm (KB)', (w) => kb(get(main, w.name, 'memory'))],
+  ]);
   out();
 
   const peers = opts.widgets.filter((w) => w.name !== 'assent');
@@ -182,23 +191,26 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   out();
   out('The same visits, continued: a click on the banner\'s accept button, then 2 s.');
   out();
-  out('| widget | KB fetched in all | choice stored after the click, desktop (ms) | phone (ms) | TBT phone since the click (ms) | longest task desktop (ms) | JS heap + wasm (KB) |');
-  out('|---|---:|---:|---:|---:|---:|---:|');
-  for (const w of opts.widgets) {
-    out(`| ${w.label()} | ${kb(get(main, w.name, 'acceptBytes'))} | ${ms(get('desktop', w.name, 'acceptStored'))} | ${ms(get('phone', w.name, 'acceptStored'))} | ${ms(get('phone', w.name, 'acceptTbt'))} | ${ms(get('desktop', w.name, 'acceptLongest'))} | ${kb(get(main, w.name, 'acceptMemory'))} |`);
-  }
+  table([
+    ['KB fetched in all', (w) => kb(get(main, w.name, 'acceptBytes'))],
+    ['choice stored after the click, desktop (ms)', (w) => ms(get('desktop', w.name, 'acceptStored'))],
+    ['phone (ms)', (w) => ms(get('phone', w.name, 'acceptStored'))],
+    ['TBT phone since the click (ms)', (w) => ms(get('phone', w.name, 'acceptTbt'))],
+    ['longest task desktop (ms)', (w) => ms(get('desktop', w.name, 'acceptLongest'))],
+    ['JS heap + wasm (KB)', (w) => kb(get(main, w.name, 'acceptMemory'))],
+  ]);
   out();
 
   out('## Then the visitor comes back');
   out();
   out('The same visitors, later: the page in a new browser context holding the first one\'s cookies and storage, then 2 s.');
   out();
-  out('| widget | KB fetched | files fetched | banner shown again (runs) | JS heap + wasm (KB) |');
-  out('|---|---:|---|---:|---:|');
-  for (const w of opts.widgets) {
-    const x = s[main][w.name];
-    out(`| ${w.label()} | ${kb(x.returnBytes)} | ${x.returnFiles.join(', ') || '–'} | ${x.returnBanner} of ${x.n} | ${kb(x.returnMemory)} |`);
-  }
+  table([
+    ['KB fetched', (w) => kb(get(main, w.name, 'returnBytes'))],
+    ['files fetched', (w) => get(main, w.name, 'returnFiles')?.join(', ') || '–', 'left'],
+    ['banner shown again (runs)', (w) => `${get(main, w.name, 'returnBanner')} of ${get(main, w.name, 'n')}`],
+    ['JS heap + wasm (KB)', (w) => kb(get(main, w.name, 'returnMemory'))],
+  ]);
   out();
 
   out('## Per profile');
@@ -206,12 +218,20 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
     out();
     out(`### ${p}`);
     out();
-    out('| widget | runs | brotli KB before banner | KB fetched in all | banner visible (ms) | min–max (ms) | how | TBT (ms) | longest task (ms) | JS heap Δ (KB) | wasm memory (KB) | ArrayBuffers + external strings (KB) |');
-    out('|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|');
-    for (const w of opts.widgets) {
-      const x = s[p][w.name];
-      out(`| ${w.label()} | ${x.n} | ${kb(x.bytes)} | ${kb(x.bytesAll)} | ${ms(x.visible)} | ${ms(x.min)}–${ms(x.max)} | ${x.method || '–'} | ${ms(x.tbt)} | ${ms(x.longest)} | ${kb(x.heap)} | ${kb(x.wasm)} | ${kb(x.backing)} |`);
-    }
+    const x = (w) => s[p][w.name];
+    table([
+      ['runs', (w) => x(w).n],
+      ['brotli KB before banner', (w) => kb(x(w).bytes)],
+      ['KB fetched in all', (w) => kb(x(w).bytesAll)],
+      ['banner visible (ms)', (w) => ms(x(w).visible)],
+      ['min–max (ms)', (w) => `${ms(x(w).min)}–${ms(x(w).max)}`],
+      ['how', (w) => x(w).method || '–', 'left'],
+      ['TBT (ms)', (w) => ms(x(w).tbt)],
+      ['longest task (ms)', (w) => ms(x(w).longest)],
+      ['JS heap Δ (KB)', (w) => kb(x(w).heap)],
+      ['wasm memory (KB)', (w) => kb(x(w).wasm)],
+      ['ArrayBuffers + external strings (KB)', (w) => kb(x(w).backing)],
+    ]);
     const a = s[p].assent;
     if (a && a.mark !== null && a.dom !== null) {
       out();
