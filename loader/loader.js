@@ -270,7 +270,7 @@ function paint() {
   locale = words().then(function (locale) {
     return new Promise(function (resolve) {
       requestAnimationFrame(function () {
-        try { painted = paintBanner(attach(), bannerWords(locale), chose); } catch (e) { /* the wasm shows it */ }
+        try { painted = paintBanner(attach(), bannerWords(locale), chose); } catch (e) { /* no constructed stylesheets or shadow DOM here: the wasm could not mount either */ }
         resolve(locale);
       });
     });
