@@ -3,7 +3,7 @@
 //                       messages as a list in the English file's key order, sorted (the
 //                       order build.rs compiles `Messages::from_texts` with), and the
 //                       translated notice where notices/ has one
-//   locales/index.json  {<tag>: <sha384 SRI of its file>}
+//   locales/index.json  {<tag>: <sha256 SRI of its file>}
 // English is compiled into the wasm and gets no file. Prints, as JSON, what the loader needs
 // of them: the index's SRI, which it pins; where the banner's words are in a file's
 // messages; and the English banner (its words and the notice's summary), which it paints
@@ -18,7 +18,7 @@ if (!root || !out) {
   process.exit(2);
 }
 const read = (path) => JSON.parse(readFileSync(path, 'utf8'));
-const sri = (text) => 'sha384-' + createHash('sha384').update(text).digest('base64');
+const sri = (text) => 'sha256-' + createHash('sha256').update(text).digest('base64');
 
 const english = read(join(root, 'locales', 'en.json'));
 const keys = Object.keys(english.messages).sort();

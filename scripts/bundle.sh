@@ -8,7 +8,7 @@
 #   assent_bg.js     = the wasm-bindgen glue, trimmed, as an ES module (the loader imports
 #                      it through a modulepreload link that checks its SRI)
 #   assent_bg.wasm   = with short import/export names (scripts/minify-wasm-names.mjs)
-#   integrity.json   = sha384 SRI of assent.js, assent_bg.js and assent_bg.wasm
+#   integrity.json   = sha256 SRI of assent.js, assent_bg.js and assent_bg.wasm
 #   locales/         = the other languages' words and translated notices, and their SRI
 #                      index (scripts/build-locales.mjs); the loader pins the index's hash
 #   *.br             = brotli copies for precompressed serving
@@ -20,7 +20,7 @@ glue="$staging/assent.js"  # Trunk's name for the glue; the loader takes it over
 wasm="$staging/assent_bg.wasm"
 [ -f "$glue" ] && [ -f "$wasm" ] || { echo "bundle.sh: no assent.js/assent_bg.wasm in $staging" >&2; exit 1; }
 
-sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | base64 -w0)"; }
+sri() { printf 'sha256-%s' "$(openssl dgst -sha256 -binary "$1" | base64 -w0)"; }
 
 # Short import, export and module names in the wasm, and the glue rewritten to match.
 mapping=$(mktemp)

@@ -10,14 +10,14 @@ fail() { echo "check-dist: $*" >&2; exit 1; }
 # lowered as the widget shrinks, never raised.
 # assent.js is what every visitor downloads (a returning one nothing else); the glue and
 # the wasm come only when the widget runs.
-JS_BUDGET=4000
+JS_BUDGET=3950
 GLUE_BUDGET=3500
 WASM_BUDGET=134000
 
 for f in assent.js assent_bg.js assent_bg.wasm integrity.json index.html; do
   [ -f "$dist/$f" ] || fail "missing $f"
 done
-sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | base64 -w0)"; }
+sri() { printf 'sha256-%s' "$(openssl dgst -sha256 -binary "$1" | base64 -w0)"; }
 for f in assent.js assent_bg.js assent_bg.wasm; do
   grep -q "\"$f\": \"$(sri "$dist/$f")\"" "$dist/integrity.json" || fail "integrity.json is wrong for $f"
 done

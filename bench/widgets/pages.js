@@ -36,8 +36,8 @@ export const WIDGETS = [
     // from the file itself so a stale integrity.json cannot break the run. The endpoint is
     // only POSTed to once a choice is made: the benchmark answers it (measure.js).
     head: () => {
-      const sri = createHash('sha384').update(readFileSync(join(DIST, 'assent.js'))).digest('base64');
-      return `<script src="/assent/assent.js" integrity="sha384-${sri}" data-endpoint="http://127.0.0.1:8787/v1/records" data-site="www.example.com" defer></script>`;
+      const sri = createHash('sha256').update(readFileSync(join(DIST, 'assent.js'))).digest('base64');
+      return `<script src="/assent/assent.js" integrity="sha256-${sri}" data-endpoint="http://127.0.0.1:8787/v1/records" data-site="www.example.com" defer></script>`;
     },
     body: '',
     // The widget marks the moment it shows its banner; this is the fallback if it does not.

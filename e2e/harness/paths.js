@@ -12,7 +12,7 @@ export const noticesDir = join(root, 'notices');
 export const defaultNoticeFile = join(noticesDir, 'qualys-privacy-highlights.en.json');
 
 function sri(buffer) {
-  return `sha384-${createHash('sha384').update(buffer).digest('base64')}`;
+  return `sha256-${createHash('sha256').update(buffer).digest('base64')}`;
 }
 
 let snapshot = null;
