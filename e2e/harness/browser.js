@@ -58,6 +58,16 @@ export function widgetOf(page) {
     banner,
     dialog,
     bannerButton: (action) => banner.locator(`button[data-action="${action}"]`),
+    /**
+     * Opens the preferences from the banner and closes them: the widget then runs (a first
+     * click fetches its wasm) and shows its own banner, no longer the painted one.
+     */
+    runWithOwnBanner: async () => {
+      await banner.locator('button[data-action="open"]').click();
+      await dialog.waitFor({ state: 'visible' });
+      await dialog.locator('[data-action="close"]').click();
+      await banner.waitFor({ state: 'visible' });
+    },
     dialogButton: (action) => dialog.locator(`[data-action="${action}"]`),
     toggle: (purpose) => dialog.locator(`li[data-purpose="${purpose}"] input`),
     preferences: () => page.evaluate(() => window.Assent.preferences()),

@@ -141,8 +141,8 @@ world.scenario('a brand set by the host page (--assent-* on :root) is used, and 
 });
 
 /**
- * Tabs through every link of a long host page while the banner shows; returns the links
- * whose focus ring ended up behind the banner (WCAG 2.4.11), and how many were reached.
+ * Presses Tab `count` times on a long host page while the banner shows; returns the page's
+ * links that took the focus behind the banner (WCAG 2.4.11).
  */
 async function linksHiddenByBanner(page, w, count) {
   const hidden = [];
@@ -172,11 +172,7 @@ world.scenario('the host page\'s links, reached with Tab, are never behind the b
     'the host element makes that much room at the page\'s end');
   assert.deepEqual(await linksHiddenByBanner(page, w, 40), [], 'the painted banner hides no focused link');
 
-  // The widget's own banner: the preferences opened and closed.
-  await w.bannerButton('open').click();
-  await w.dialog.waitFor({ state: 'visible' });
-  await w.dialogButton('close').click();
-  await w.banner.waitFor({ state: 'visible' });
+  await w.runWithOwnBanner();
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.locator('#host-link-0').focus();
   assert.equal(await padding(), await height(), 'a scroll padding of the widget\'s banner\'s height');

@@ -215,14 +215,8 @@ world.scenario('two tabs with queued records go online together: each record sto
   const wb = s.ui(b);
   await wa.banner.waitFor({ state: 'visible' });
   await wb.banner.waitFor({ state: 'visible' });
-  // Both tabs run the widget before the network goes (a first click on the banner fetches
-  // it): the preferences opened and closed.
-  for (const w of [wa, wb]) {
-    await w.bannerButton('open').click();
-    await w.dialog.waitFor({ state: 'visible' });
-    await w.dialogButton('close').click();
-    await w.banner.waitFor({ state: 'visible' });
-  }
+  // Both tabs run the widget before the network goes.
+  for (const w of [wa, wb]) await w.runWithOwnBanner();
 
   await s.context.setOffline(true);
   await wa.bannerButton('accept-all').click();
@@ -275,11 +269,8 @@ world.scenario('a record left waiting under another notice (the visitor now read
   const english = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: 'en' });
   const page = await s.open(english);
   const w = s.ui(page);
-  // The widget running (the preferences opened and closed), then the network gone: the
-  // accept waits in the outbox.
-  await w.bannerButton('open').click();
-  await w.dialog.waitFor({ state: 'visible' });
-  await w.dialogButton('close').click();
+  // The widget running, then the network gone: the accept waits in the outbox.
+  await w.runWithOwnBanner();
   await s.context.setOffline(true);
   await w.bannerButton('accept-all').click();
   const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
