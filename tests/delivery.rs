@@ -154,6 +154,8 @@ async fn retry_after_is_honoured() {
     route_retry_after(ENDPOINT, 429, "2");
     let w = start(attributes("retry-after.test")).await;
     click(&w, ".banner [data-action=accept-all]").await;
+    // From the first attempt, which starts after the click's render.
+    posted_records_once(1).await;
     gloo_timers::future::TimeoutFuture::new(1200).await;
     assert_eq!(
         posted_records().len(),

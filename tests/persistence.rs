@@ -94,6 +94,9 @@ async fn corrupt_or_foreign_storage_is_survived() {
         stored_choice("corrupt.test").is_some(),
         "the new choice replaced the corrupt one"
     );
+    // The send starts after the click's render; wait for it, then for anything after it.
+    posted_records_once(1).await;
+    settle().await;
     assert_eq!(posted_records().len(), 1, "only the valid record was sent");
     remove(&w);
 
@@ -126,6 +129,8 @@ async fn deeply_nested_storage_fits_in_the_stack() {
             "depth {depth}: an unreadable choice means asking again"
         );
         click(&w, ".banner [data-action=accept-all]").await;
+        posted_records_once(1).await;
+        settle().await;
         assert_eq!(
             posted_records().len(),
             1,
@@ -184,7 +189,11 @@ async fn throwing_local_storage_falls_back_to_memory() {
     assert!(!w.widget.store.is_persistent());
     click(&w, ".banner [data-action=decline-all]").await;
     assert!(!banner_shown(&w));
-    assert_eq!(posted_records().len(), 1, "the record is still sent");
+    assert_eq!(
+        posted_records_once(1).await.len(),
+        1,
+        "the record is still sent"
+    );
     assert!(
         w.widget.current_choice().is_some(),
         "kept in memory for this page"
@@ -260,9 +269,8 @@ async fn a_failing_endpoint_keeps_the_record_until_a_later_load_sends_it() {
 
     route(ENDPOINT, 201, "{}");
     let later = start(attributes("outbox.test")).await;
-    settle().await;
     assert!(
-        stored_outbox("outbox.test").is_empty(),
+        wait_until(3000, || stored_outbox("outbox.test").is_empty()).await,
         "delivered on the next load"
     );
     let posted = posted_records();
