@@ -14,11 +14,12 @@ var script = document.currentScript;
 var data = (script && script.dataset) || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
 var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
-var EMBEDDED_NOTICE_HASH = '__ASSENT_NOTICE_HASH__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // The widget's languages (English is compiled in; the others are files in locales/, listed
 // in locales/index.json, whose SRI is BUILD.localesIntegrity), and the hashes of the
-// notice's translations.
+// embedded notice and its translations, "en:<hex> de:<hex>…", each cut to its first 64
+// bits: enough to tell this browser's choices under one notice from another, and every
+// visitor downloads them (the wasm compares whole hashes whenever it runs).
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
 var NOTICE_HASHES = '__ASSENT_NOTICE_HASHES__';
 var COOKIE = 'assent_v1';
@@ -28,8 +29,7 @@ var YEAR = 31536000;
 var site = data.site || location.hostname;
 var cookieDomain = sharedDomain();
 var language = chooseLanguage();
-var translatedHash = new RegExp('(^| )' + language + ':([0-9a-f]{64})').exec(NOTICE_HASHES);
-var noticeHash = translatedHash ? 'sha256:' + translatedHash[2] : EMBEDDED_NOTICE_HASH;
+var noticeHash = 'sha256:' + (new RegExp(language + ':(\\w+)').exec(NOTICE_HASHES) || /en:(\w+)/.exec(NOTICE_HASHES))[1];
 var attributes = {
   endpoint: data.endpoint, site: data.site, notice: data.notice,
   policyUrl: data.policyUrl, theme: data.theme,
@@ -98,7 +98,13 @@ function keepClick(action) {
 
 function keptClick() {
   var kept = (stored('painted') || '').split(' ');
-  return kept[0] === noticeHash && /^(accept|decline)-all$/.test(kept[1]) ? kept[1] : null;
+  // Compared by prefix: earlier builds kept the whole hash, and a click kept by one must not be lost.
+  return kept[0].slice(0, 23) === noticeHash && /^(accept|decline)-all$/.test(kept[1]) ? kept[1] : null;
+}
+
+// Whether a stored or shared choice's notice hash is the notice's shown (see NOTICE_HASHES).
+function underNotice(choice) {
+  return (choice.notice.hash + '').slice(0, 23) === noticeHash;
 }
 
 // data-cookie-domain, if it is this page's host name or a parent of it.
@@ -109,7 +115,7 @@ function sharedDomain() {
   var host = location.hostname.toLowerCase();
   if (/^([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}$/.test(domain) &&
       (host === domain || host.slice(-domain.length - 1) === '.' + domain)) return domain;
-  console.warn('Assent: data-cookie-domain must be a domain name that is this page\'s host name or a parent of it; this site keeps its choice to itself');
+  console.warn('Assent: data-cookie-domain is not this page\'s host name or a parent of it; the choice is not shared');
   return null;
 }
 
@@ -166,9 +172,9 @@ function shareChoice(record) {
 function currentChoice() {
   if (data.notice || data.policyUrl) return null;
   var choice = storedJson('choice');
-  var local = choice && choice.site === site && choice.notice && choice.notice.hash === noticeHash ? choice : null;
+  var local = choice && choice.site === site && choice.notice && underNotice(choice) ? choice : null;
   var shared = sharedChoice();
-  if (shared && shared.notice.hash !== noticeHash) shared = null;
+  if (shared && !underNotice(shared)) shared = null;
   if (shared && shared.purposes.map(function (p) { return p.purpose; }).join('.') !== OPTIONAL_PURPOSES) {
     shared = ignoreCookie("does not state this notice's purposes");
   }

@@ -40,13 +40,12 @@ rm "$glue"
 wasm_sri=$(sri "$wasm")
 glue_sri=$(sri "$module")
 notice() { (cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- "$1" "${2:-notices/qualys-privacy-highlights.en.json}"); }
-notice_hash=$(notice hash)
 optional_purposes=$(notice optional)
-# The translated notices' hashes, "de:<hex> fr:<hex>", so the loader can tell a returning
-# visitor's choice under one of them without the wasm too.
-translated_hashes=$(for file in "$root"/notices/qualys-privacy-highlights.*.json; do
+# The notice's and its translations' hashes, "de:<hex> en:<hex> fr:<hex>", each cut to its
+# first 64 bits, so the loader can tell a returning visitor's choice under one of them.
+notice_hashes=$(for file in "$root"/notices/qualys-privacy-highlights.*.json; do
   tag=${file%.json}; tag=${tag##*.}
-  [ "$tag" = en ] || printf '%s:%s ' "$tag" "$(notice hash "$file" | sed 's/^sha256://')"
+  printf '%s:%s ' "$tag" "$(notice hash "$file" | sed 's/^sha256:\(.\{16\}\).*/\1/')"
 done)
 languages=$(cd "$root/locales" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')
 locales=$(node "$root/scripts/build-locales.mjs" "$root" "$staging/locales")
@@ -54,15 +53,14 @@ css=$(csso "$root/loader/banner.css")
 
 bundle=$(mktemp)
 {
-  printf '/*! Assent %s: privacy highlights and notification preferences. */\n(function () {\n"use strict";\n' \
+  printf '/*! Assent %s */\n(function () {\n"use strict";\n' \
     "$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
   # BUILD: the locales' facts (build-locales.mjs) and the banner's stylesheet, as JSON.
   node -e 'const [locales, css] = process.argv.slice(1);
     console.log("var BUILD = " + JSON.stringify({ ...JSON.parse(locales), css }) + ";");' "$locales" "$css"
   sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_GLUE_INTEGRITY__|$glue_sri|" \
-    -e "s|__ASSENT_NOTICE_HASH__|$notice_hash|" \
     -e "s|__ASSENT_OPTIONAL_PURPOSES__|$optional_purposes|" -e "s|__ASSENT_LANGUAGES__|${languages% }|" \
-    -e "s|__ASSENT_NOTICE_HASHES__|${translated_hashes% }|" \
+    -e "s|__ASSENT_NOTICE_HASHES__|${notice_hashes% }|" \
     "$root/loader/loader.js" "$root/loader/banner.js"
   printf '})();\n'
 } > "$bundle"

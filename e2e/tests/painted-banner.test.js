@@ -137,13 +137,27 @@ world.scenario('accept clicked on the painted banner offline: the widget cannot 
   await w.bannerButton('accept-all').click();
   await w.banner.waitFor({ state: 'hidden' });
   await eventually('the failed start reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
-  assert.match(await w.storage(SITE, 'painted'), /^sha256:[0-9a-f]{64} accept-all$/, 'the click is kept');
+  assert.match(await w.storage(SITE, 'painted'), /^sha256:[0-9a-f]{16} accept-all$/, 'the click is kept, under the notice hash');
   await page.close();
 
   await s.context.setOffline(false);
   const next = await s.open(url);
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
+});
+
+world.scenario('a click kept by an earlier build, under the whole notice hash, is still recorded on the next page', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const page = await s.open(url);
+  await s.ui(page).banner.waitFor({ state: 'visible' });
+  await page.evaluate(([key, value]) => localStorage.setItem(key, value),
+    [`assent:v1:${SITE}:painted`, `${s.widget.embeddedNoticeHash} decline-all`]);
+  await page.close();
+
+  const next = await s.open(url);
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
   assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
 });
 
