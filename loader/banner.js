@@ -36,6 +36,8 @@ function paintBanner(shadow, words, chose) {
         if (!event.isTrusted || painted.hasAttribute('data-chosen')) return;
         painted.setAttribute('data-chosen', action);
         painted.hidden = action !== 'open';
+        // Until the wasm opens the highlights, up to a second or two on a slow phone.
+        banner.setAttribute('aria-busy', 'true');
         chose(action);
       });
   });

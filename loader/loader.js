@@ -22,9 +22,8 @@ var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // visitor downloads them (the wasm compares whole hashes whenever it runs).
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
 var NOTICE_HASHES = '__ASSENT_NOTICE_HASHES__';
-var COOKIE = 'assent_v1';
 // h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
-var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
+var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
 var YEAR = 31536000;
 var site = data.site || location.hostname;
 var cookieDomain = sharedDomain();
@@ -52,9 +51,13 @@ function chooseLanguage() {
   for (var i = 0; i < wanted.length; i++) {
     var tag = String(wanted[i] || '').toLowerCase().split('-')[0];
     if (LANGUAGES.indexOf(tag) >= 0) return tag;
-    if (!i && tag) console.warn('Assent: data-lang ' + tag + ' is not one of ' + LANGUAGES);
+    if (!i && tag) warn('data-lang ' + tag + ' is not one of ' + LANGUAGES);
   }
   return 'en';
+}
+
+function warn(message) {
+  console.warn('Assent: ' + message);
 }
 
 function fetchJson(name, integrity) {
@@ -71,7 +74,7 @@ function loadLocale() {
   return language === 'en' ? null : fetchJson('index.json', BUILD.localesIntegrity)
     .then(function (index) { return fetchJson(language + '.json', index[language]); })
     .catch(function (error) {
-      console.warn('Assent: the ' + language + ' translation could not be loaded (' + error + '); showing English');
+      warn('the ' + language + ' translation could not be loaded (' + error + '); showing English');
       return null;
     });
 }
@@ -90,46 +93,43 @@ function storedJson(name) {
 }
 
 // An accept or decline made on the painted banner, "<notice hash> <action>", kept until the
-// wasm has recorded it: leaving the page before the wasm arrives does not lose it, the next
-// page hands it over (unless a choice was recorded after all).
+// wasm has recorded it (Store::save_choice forgets it): leaving the page before that does
+// not lose it, the next page hands it over (unless a choice was recorded after all).
 function keepClick(action) {
   try { window.localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action); } catch (e) { /* this page hands it over */ }
 }
 
 function keptClick() {
   var kept = (stored('painted') || '').split(' ');
-  // Compared by prefix: earlier builds kept the whole hash, and a click kept by one must not be lost.
-  return kept[0].slice(0, 23) === noticeHash && /^(accept|decline)-all$/.test(kept[1]) ? kept[1] : null;
+  // Earlier builds kept the whole hash: a click kept by one must not be lost.
+  return underNotice(kept[0]) && /^(accept|decline)-all$/.test(kept[1]) ? kept[1] : null;
 }
 
-// Whether a stored or shared choice's notice hash is the notice's shown (see NOTICE_HASHES).
-function underNotice(choice) {
-  return (choice.notice.hash + '').slice(0, 23) === noticeHash;
+// Whether a notice hash (whole, or cut as in NOTICE_HASHES) is the notice's shown.
+function underNotice(hash) {
+  return (hash + '').slice(0, 23) === noticeHash;
 }
 
 // data-cookie-domain, if it is this page's host name or a parent of it.
 function sharedDomain() {
   var declared = (data.cookieDomain || '').trim();
   if (!declared) return null;
-  var domain = (declared.charAt(0) === '.' ? declared.slice(1) : declared).toLowerCase();
+  var domain = declared.replace(/^\./, '').toLowerCase();
   var host = location.hostname.toLowerCase();
   if (/^([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}$/.test(domain) &&
       (host === domain || host.slice(-domain.length - 1) === '.' + domain)) return domain;
-  console.warn('Assent: data-cookie-domain is not this page\'s host name or a parent of it; the choice is not shared');
+  warn('data-cookie-domain is not this page\'s host name or a parent of it; the choice is not shared');
   return null;
 }
 
+// The first assent_v1 in document.cookie ("a=1; b=2"), or null.
 function cookieValue() {
-  var found = null;
-  document.cookie.split(';').forEach(function (pair) {
-    var at = pair.indexOf('=');
-    if (found === null && at > 0 && pair.slice(0, at).trim() === COOKIE) found = pair.slice(at + 1);
-  });
-  return found;
+  var found = /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie);
+  return found && found[1];
 }
 
 function ignoreCookie(why) {
-  if (!cookieReported) console.warn('Assent: the shared choice cookie ' + why + '; it is ignored');
+  if (!cookieReported) warn('the shared choice cookie ' + why + '; it is ignored');
   cookieReported = true;
   return null;
 }
@@ -163,7 +163,7 @@ function shareChoice(record) {
       return p.purpose + ':' + (p.state === 'granted' ? 'g' : 'd');
     }).join('.');
   if (!COOKIE_FORM.test(value)) return;
-  document.cookie = COOKIE + '=' + value + '; Domain=' + cookieDomain + '; Path=/; Max-Age=' + YEAR +
+  document.cookie = 'assent_v1=' + value + '; Domain=' + cookieDomain + '; Path=/; Max-Age=' + YEAR +
     '; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
   return cookieValue() === value;
 }
@@ -172,9 +172,9 @@ function shareChoice(record) {
 function currentChoice() {
   if (data.notice || data.policyUrl) return null;
   var choice = storedJson('choice');
-  var local = choice && choice.site === site && choice.notice && underNotice(choice) ? choice : null;
+  var local = choice && choice.site === site && choice.notice && underNotice(choice.notice.hash) ? choice : null;
   var shared = sharedChoice();
-  if (shared && !underNotice(shared)) shared = null;
+  if (shared && !underNotice(shared.notice.hash)) shared = null;
   if (shared && shared.purposes.map(function (p) { return p.purpose; }).join('.') !== OPTIONAL_PURPOSES) {
     shared = ignoreCookie("does not state this notice's purposes");
   }
@@ -315,8 +315,6 @@ function start(open, kept) {
         .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted); })
         .then(function () {
           wasm = glue;
-          // The wasm has taken over the painted banner, and recorded any choice made on it.
-          try { window.localStorage.removeItem(storageKey('painted')); } catch (e) { /* nothing kept */ }
           performance.mark('assent:ready');
         });
     })

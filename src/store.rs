@@ -48,20 +48,12 @@ pub struct Store {
     site: Site,
 }
 
-/// The storage key of a site's choice (the loader reads the same key).
-pub fn choice_key(site: &Site) -> String {
-    format!("assent:{FORMAT}:{site}:choice")
-}
-
-/// The storage key of a site's outbox.
-pub fn outbox_key(site: &Site) -> String {
-    format!("assent:{FORMAT}:{site}:outbox")
-}
-
-/// The storage key of the receipt file of a site's choice (the loader reads it for
-/// `Assent.receipt()`).
-pub fn receipt_key(site: &Site) -> String {
-    format!("assent:{FORMAT}:{site}:receipt")
+/// The storage key of one of a site's entries: `choice` (the loader reads it too),
+/// `outbox`, `receipt` (the loader reads it for `Assent.receipt()`), `painted` (an accept or
+/// decline clicked on the loader's painted banner before the wasm arrived, loader/loader.js
+/// `keepClick`, kept until a choice is saved).
+fn key(site: &Site, entry: &str) -> String {
+    format!("assent:{FORMAT}:{site}:{entry}")
 }
 
 impl Store {
@@ -76,9 +68,9 @@ impl Store {
         };
         Self {
             backend: RefCell::new(backend),
-            choice_key: choice_key(site),
-            outbox_key: outbox_key(site),
-            receipt_key: receipt_key(site),
+            choice_key: key(site, "choice"),
+            outbox_key: key(site, "outbox"),
+            receipt_key: key(site, "receipt"),
             site: site.clone(),
         }
     }
@@ -141,9 +133,17 @@ impl Store {
         }
     }
 
-    /// Keeps `record` as the visitor's choice.
+    /// Keeps `record` as the visitor's choice, and forgets a click kept on the painted
+    /// banner: it is recorded now (or superseded). Here rather than in the loader once the
+    /// wasm has started, because the click is recorded in a Yew effect, which may run a task
+    /// after the start: a tab closed in between would lose it.
     pub fn save_choice(&self, record: &ConsentRecord) {
         self.set(&self.choice_key, record.canonical_json());
+        if let Backend::Local(local) = &*self.backend.borrow() {
+            // Should this fail, no harm: the loader hands a kept click over only when no
+            // choice is stored.
+            let _ = local.remove(&key(&self.site, "painted"));
+        }
     }
 
     /// The receipt file of the stored choice, as stored (JSON text). Whose it is, is for

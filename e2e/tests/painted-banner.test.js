@@ -74,6 +74,11 @@ for (const lang of ['en', 'de', 'ar']) {
     // The widget's own banner: open the preferences from the painted one, then close them.
     await w.bannerButton('open').click();
     await eventually('the click fetches the glue and the wasm', () => fetched(page).join() === 'assent_bg.js,assent_bg.wasm');
+    assert.deepEqual(await page.evaluate(() => {
+      const banner = document.querySelector('[data-assent-host]').shadowRoot.querySelector('section.banner');
+      const open = banner.querySelector('[data-action=open]');
+      return [banner.getAttribute('aria-busy'), getComputedStyle(open, '::after').content];
+    }), ['true', '"…"'], 'while the wasm arrives, the painted banner says it is busy, and its open button shows it');
     release();
     await w.dialog.waitFor({ state: 'visible' });
     await w.dialogButton('close').click();
@@ -159,6 +164,31 @@ world.scenario('a click kept by an earlier build, under the whole notice hash, i
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
   assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
+});
+
+world.scenario('a click kept on the painted banner is forgotten only once its choice is stored, even on a CPU so slow that the widget\'s first render yields to the page', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const page = await s.context.newPage();
+  // Each removal of the kept click notes whether the choice was stored by then: a tab
+  // closed right after a removal that came first would lose the click.
+  await page.addInitScript(() => {
+    const remove = Storage.prototype.removeItem;
+    window.forgotten = [];
+    Storage.prototype.removeItem = function (key) {
+      if (/:painted$/.test(key)) window.forgotten.push(this.getItem(key.replace(/painted$/, 'choice')) !== null);
+      return remove.call(this, key);
+    };
+  });
+  // Yew yields to the page when a render takes over 16 ms: at 20x it does.
+  await (await s.context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: 20 });
+  await page.goto(url, { waitUntil: 'load' });
+  const w = s.ui(page);
+  await w.bannerButton('accept-all').click();
+  await widgetReady(page);
+  const forgotten = await eventually('the kept click forgotten', () => page.evaluate(() => (window.forgotten.length ? window.forgotten : null)));
+  assert.deepEqual(forgotten, [true], 'forgotten once, after the choice was stored');
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
 });
 
 world.scenario('the painted banner from the keyboard: Tab reaches its buttons, Enter on decline records the choice', async (s) => {
