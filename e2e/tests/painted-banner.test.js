@@ -78,7 +78,7 @@ for (const lang of ['en', 'de', 'ar']) {
       const banner = document.querySelector('[data-assent-host]').shadowRoot.querySelector('section.banner');
       const open = banner.querySelector('[data-action=open]');
       return [banner.getAttribute('aria-busy'), getComputedStyle(open, '::after').content];
-    }), ['true', '"…"'], 'while the wasm arrives, the painted banner says it is busy, and its open button shows it');
+    }), ['true', '"…" / ""'], 'while the wasm arrives, the painted banner says it is busy, and its open button shows it (seen only: its name stays the catalogue words)');
     release();
     await w.dialog.waitFor({ state: 'visible' });
     await w.dialogButton('close').click();
