@@ -7,6 +7,7 @@ pub mod env;
 pub mod http;
 pub mod lifecycle;
 pub mod locks;
+pub mod read;
 pub mod shared_cookie;
 pub mod storage;
 
@@ -35,12 +36,4 @@ pub fn object(entries: &[(&str, Option<JsValue>)]) -> JsValue {
 /// JSON text as a JavaScript value (`JSON.parse`), `null` if it does not parse.
 pub fn json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
-}
-
-/// A JavaScript value as JSON text (`JSON.stringify`), empty if it has none.
-pub fn json_text(value: &JsValue) -> String {
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|text| text.as_string())
-        .unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use assent_record::{Language, Notice, PlainText};
 use thiserror::Error;
 use wasm_bindgen::JsValue;
 
-use crate::browser::{self, env};
+use crate::browser::env;
 use crate::messages::{Messages, TEXTS};
 use crate::notice::{self, NoticeError};
 
@@ -63,7 +63,7 @@ pub fn read(value: &JsValue) -> Result<Locale, LocaleError> {
         .ok_or(LocaleError::Messages)?;
     let texts: [&'static str; TEXTS] = texts.try_into().map_err(|_| LocaleError::Messages)?;
     let notice = env::object_property(value, "notice")
-        .map(|notice| notice::parse(&browser::json_text(&notice)))
+        .map(notice::read)
         .transpose()?;
     // Leaked once per page: the catalogue lives as long as the widget, like `EN`.
     let messages = Box::leak(Box::new(Messages::from_texts(

@@ -8,7 +8,9 @@ use std::rc::Rc;
 use assent_record::{ContentHash, Link, Notice};
 use thiserror::Error;
 
-use crate::browser::{env, http};
+use wasm_bindgen::JsValue;
+
+use crate::browser::{env, http, read};
 use crate::config::Config;
 use crate::locale::Locale;
 
@@ -44,7 +46,12 @@ pub enum NoticeError {
 
 /// Parses and checks a notice document.
 pub fn parse(json: &str) -> Result<Notice, NoticeError> {
-    serde_json::from_str(json).map_err(|e| NoticeError::Invalid(e.to_string()))
+    read::json(json).map_err(|e| NoticeError::Invalid(e.to_string()))
+}
+
+/// Checks a notice document already parsed (a language file's).
+pub fn read(value: JsValue) -> Result<Notice, NoticeError> {
+    read::value(value).map_err(|e| NoticeError::Invalid(e.to_string()))
 }
 
 /// The embedded notice. It is checked by the record crate's tests, so this can only fail

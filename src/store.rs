@@ -7,8 +7,8 @@ use std::cell::RefCell;
 
 use assent_record::{ConsentRecord, Site};
 
-use crate::browser::env;
 use crate::browser::storage::{LocalStorage, StorageError};
+use crate::browser::{env, read};
 
 /// Bumped when the stored format changes; old entries are then ignored, not misread.
 const FORMAT: &str = "v1";
@@ -120,7 +120,7 @@ impl Store {
     /// The visitor's last record on this site, if a valid one is stored.
     pub fn choice(&self) -> Option<ConsentRecord> {
         let raw = self.get(&self.choice_key)?;
-        match serde_json::from_str::<ConsentRecord>(&raw) {
+        match read::json::<ConsentRecord>(&raw) {
             Ok(record) if record.site == self.site => Some(record),
             Ok(_) => {
                 env::warn("the stored choice belongs to another site; asking again");
@@ -163,16 +163,12 @@ impl Store {
         let Some(raw) = self.get(&self.outbox_key) else {
             return Vec::new();
         };
-        let Ok(entries) = serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(&raw)
-        else {
+        let Ok(entries) = read::json_entries::<ConsentRecord>(&raw) else {
             env::warn("the outbox is unreadable; it is emptied");
             return Vec::new();
         };
         let total = entries.len();
-        let records: Vec<ConsentRecord> = entries
-            .into_iter()
-            .filter_map(|entry| serde_json::from_str(entry.get()).ok())
-            .collect();
+        let records: Vec<ConsentRecord> = entries.into_iter().filter_map(Result::ok).collect();
         if records.len() < total {
             env::warn("unreadable records in the outbox were dropped");
         }

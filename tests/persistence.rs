@@ -109,9 +109,9 @@ async fn corrupt_or_foreign_storage_is_survived() {
     remove(&w);
 }
 
-/// The wasm stack is 128 KiB (`.cargo/config.toml`). The deepest the widget recurses is
-/// serde_json reading storage: an outbox and a choice nested just inside its limit of 128
-/// levels, and far past it, are read (or refused) without running out of stack.
+/// The wasm stack is 32 KiB (`.cargo/config.toml`). Storage is parsed by the browser's
+/// JSON.parse and read into types that do not nest: an outbox and a choice nested 126
+/// levels deep, and far deeper, are refused without running out of stack.
 #[wasm_bindgen_test]
 async fn deeply_nested_storage_fits_in_the_stack() {
     for depth in [126, 100_000] {
@@ -142,7 +142,8 @@ async fn deeply_nested_storage_fits_in_the_stack() {
 }
 
 /// Storage is read with the record crate's rules, as the collector reads a POST: a record
-/// with a field the schema does not have, or with a bad site, is not a record.
+/// with a field the schema does not have (at its top or in its notice), or with a bad site,
+/// is not a record.
 #[wasm_bindgen_test]
 async fn stored_records_are_checked_like_posted_ones() {
     stub_fetch();
@@ -158,7 +159,14 @@ async fn stored_records_are_checked_like_posted_ones() {
     };
     let unknown_field = with("ip", json!("203.0.113.9"));
     set_item("assent:v1:strict.test:choice", &unknown_field.to_string());
-    let outbox = json!([unknown_field, with("site", json!("Strict.test")), valid]);
+    let mut unknown_in_notice = valid.clone();
+    unknown_in_notice["notice"]["language"] = json!("en");
+    let outbox = json!([
+        unknown_field,
+        with("site", json!("Strict.test")),
+        unknown_in_notice,
+        valid
+    ]);
     set_item("assent:v1:strict.test:outbox", &outbox.to_string());
 
     stub_fetch();
