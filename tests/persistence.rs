@@ -221,10 +221,34 @@ async fn an_invalid_notice_document_falls_back_to_the_embedded_one() {
         doc["full_statement"]["href"] = json!("javascript:alert(1)");
         doc.to_string()
     });
+    route(
+        "https://notices.test/page.json",
+        200,
+        "<!doctype html><p>Not found</p>",
+    );
+    // A field the schema lacks, deep inside: in the contact block of the last section (the
+    // heading changed too, so that this document, were it taken, would not hash as the
+    // embedded one).
+    route("https://notices.test/unknown-field.json", 200, &{
+        let mut doc: Value = serde_json::from_str(notice::EMBEDDED_JSON).expect("json");
+        doc["sections"][0]["heading"] = json!("Overview (revised)");
+        let sections = doc["sections"].as_array_mut().expect("sections");
+        let blocks = sections.last_mut().expect("a section")["blocks"]
+            .as_array_mut()
+            .expect("blocks");
+        let contact = blocks
+            .iter_mut()
+            .find_map(|block| block.get_mut("contact"))
+            .expect("a contact block");
+        contact["email"] = json!("privacy@example.com");
+        doc.to_string()
+    });
     for url in [
         "https://notices.test/broken.json",
         "https://notices.test/missing.json",
         "https://notices.test/script.json",
+        "https://notices.test/page.json",
+        "https://notices.test/unknown-field.json",
         "https://unreachable.test/notice.json",
         "http://insecure.example/notice.json",
     ] {

@@ -51,7 +51,7 @@ pub fn value<T: DeserializeOwned>(parsed: JsValue) -> Result<T, JsonError> {
         return Err(JsonError::Form(String::from("it is nested too deeply")));
     }
     T::deserialize(Strict(serde_wasm_bindgen::Deserializer::from(parsed)))
-        .map_err(|e| JsonError::Form(e.to_string()))
+        .map_err(|e| JsonError::Form(describe(&e.into())))
 }
 
 /// How deep a value may nest, as serde_json reads (no schema comes near it). Deeper ones
