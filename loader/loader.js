@@ -203,7 +203,8 @@ function outboxEmpty() {
 // SRI hash, and import() then runs the module that link fetched. Neither is a Trusted Types
 // sink, so a page that allows no policy at all can run the widget. Where modulepreload is
 // unknown (Safari before 17, Firefox before 115), a module script element fetches it the
-// same way (those browsers have no Trusted Types).
+// same way (those browsers have no Trusted Types). Both fetch in CORS mode without
+// credentials across origins, a module's default, so they need no crossorigin attribute.
 function loadGlue() {
   return new Promise(function (resolve, reject) {
     var element = document.createElement('link');
@@ -215,7 +216,6 @@ function loadGlue() {
       element.type = 'module';
       element.src = glueUrl;
     }
-    element.crossOrigin = 'anonymous';
     element.integrity = GLUE_INTEGRITY;
     element.nonce = script && script.nonce;
     element.onload = function () { resolve(import(glueUrl)); };
