@@ -1,6 +1,6 @@
-// The widget on hostile or unusual host pages: throwing storage, hostile CSS, a strict CSP
-// with Trusted Types, XSS payloads in every input, host scripts clicking its buttons, and an
-// origin the collector does not accept.
+// The widget on hostile or unusual host pages: throwing storage, a wasm served with the
+// wrong type, hostile CSS, a strict CSP with Trusted Types, XSS payloads in every input, host
+// scripts clicking its buttons, and an origin the collector does not accept.
 import assert from 'node:assert/strict';
 
 import { comparePng, keep } from '../harness/images.js';
@@ -29,6 +29,22 @@ world.scenario('localStorage that throws: the widget works and the record is sto
       get() { throw new DOMException('The operation is insecure.', 'SecurityError'); },
     });
   }],
+});
+
+world.scenario('a server that serves the wasm with the wrong MIME type: the widget still runs, and the console says why it was slower', async (s) => {
+  const page = await s.context.newPage();
+  await page.route('**/assent_bg.wasm', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-type': 'application/octet-stream' } });
+  });
+  await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }), { waitUntil: 'load' });
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('accept-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  assert.ok(s.console.some((line) => line.startsWith('[warning]') && line.includes('application/wasm')),
+    'the console says the server should serve application/wasm');
 });
 
 // `*` itself would hide <html> and <body>, and nothing inside a hidden <body> can be seen:
