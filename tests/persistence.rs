@@ -161,10 +161,12 @@ async fn stored_records_are_checked_like_posted_ones() {
     set_item("assent:v1:strict.test:choice", &unknown_field.to_string());
     let mut unknown_in_notice = valid.clone();
     unknown_in_notice["notice"]["language"] = json!("en");
+    // A string is iterable in JavaScript, and is read as a map of its characters: refused.
     let outbox = json!([
         unknown_field,
         with("site", json!("Strict.test")),
         unknown_in_notice,
+        "not a record",
         valid
     ]);
     set_item("assent:v1:strict.test:outbox", &outbox.to_string());
