@@ -102,11 +102,22 @@ world.scenario('accept clicked on the painted banner: it goes at once, and the r
   await w.banner.waitFor({ state: 'hidden' });
   assert.equal(delivered(), false, 'the wasm has not arrived');
   assert.equal(await w.preferences(), null, 'not saved yet');
+  // Every banner the wasm draws from now on is counted, even one gone in the same frame.
+  await page.evaluate(() => {
+    window.drawnBanners = 0;
+    new MutationObserver((changes) => {
+      for (const node of changes.flatMap((change) => [...change.addedNodes])) {
+        if (node.nodeType === Node.ELEMENT_NODE && node.querySelector('section.banner')) window.drawnBanners++;
+      }
+    }).observe(document.querySelector('[data-assent-host]').shadowRoot, { childList: true, subtree: true });
+  });
 
   release();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
   assert.equal(await w.banner.count(), 0, 'no banner comes back');
+  await widgetReady(page);
+  assert.equal(await page.evaluate(() => window.drawnBanners), 0, 'the wasm never draws the banner the click answered');
   assert.deepEqual((await w.preferences()).record_id, record.record_id);
 });
 

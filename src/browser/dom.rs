@@ -73,6 +73,11 @@ pub struct Handover {
 }
 
 impl Painted {
+    /// The button the visitor clicked on it (its `data-action`), if any.
+    pub fn chosen(&self) -> Option<String> {
+        self.0.get_attribute("data-chosen")
+    }
+
     /// Takes the painted banner out of the page and says what the visitor did on it.
     pub fn remove(&self) -> Handover {
         let focused = self
@@ -84,7 +89,7 @@ impl Painted {
             .filter(|active| self.0.contains(Some(active)))
             .and_then(|active| active.get_attribute("data-action"));
         let handover = Handover {
-            chosen: self.0.get_attribute("data-chosen"),
+            chosen: self.chosen(),
             focused,
         };
         self.0.remove();

@@ -25,10 +25,13 @@ pub struct AppProps {
 
 fn initial_state(props: &AppProps) -> UiState {
     let has_choice = props.widget.current_choice().is_some();
-    let view = match (has_choice, props.open_now) {
-        (_, true) => View::Highlights,
-        (true, false) => View::Hidden,
-        (false, false) => View::Banner,
+    // A click on the painted banner is carried out after the first render (below); the
+    // banner it answered is not drawn again in between.
+    let chosen = props.painted.as_ref().and_then(Painted::chosen);
+    let view = match (has_choice, props.open_now, chosen.as_deref()) {
+        (_, true, _) | (_, _, Some("open")) => View::Highlights,
+        (_, _, Some("accept-all" | "decline-all")) | (true, false, _) => View::Hidden,
+        (false, false, _) => View::Banner,
     };
     UiState {
         view,
