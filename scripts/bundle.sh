@@ -20,6 +20,11 @@ glue="$staging/assent.js"  # Trunk's name for the glue; the loader takes it over
 wasm="$staging/assent_bg.wasm"
 [ -f "$glue" ] && [ -f "$wasm" ] || { echo "bundle.sh: no assent.js/assent_bg.wasm in $staging" >&2; exit 1; }
 
+# ES2020 output: every browser that has constructed stylesheets, which the widget needs
+# (Safari 16.4, Firefox 101), has it. Function expressions that use neither `this` nor
+# `arguments` become arrows (none of them is a constructor); two passes.
+TERSER="--compress passes=2,unsafe_arrows=true --mangle --ecma 2020"
+
 sri() { printf 'sha256-%s' "$(openssl dgst -sha256 -binary "$1" | base64 -w0)"; }
 
 # Short import, export and module names in the wasm, and the glue rewritten to match.
@@ -34,7 +39,7 @@ node "$root/scripts/trim-glue.mjs" "$glue"
 # The glue as an ES module whose default export is the init function with the wasm's exports.
 module="$staging/assent_bg.js"
 { cat "$glue"; printf '\nexport default wasm_bindgen;\n'; } > "$module"
-terser "$module" --module --compress --mangle --ecma 2017 --output "$module"
+terser "$module" --module $TERSER --output "$module"
 rm "$glue"
 
 wasm_sri=$(sri "$wasm")
@@ -65,7 +70,7 @@ bundle=$(mktemp)
   printf '})();\n'
 } > "$bundle"
 # Minified: every visitor downloads this file. Only the banner comment (/*!) is kept.
-terser "$bundle" --compress --mangle --ecma 2017 --output "$glue"
+terser "$bundle" $TERSER --output "$glue"
 rm -f "$bundle"
 chmod 644 "$glue"
 
