@@ -308,11 +308,12 @@ function start(open, kept) {
   started = glue
     .then(function (glue) {
       return glue({ module_or_path: response })
-        // A task of its own for the start (the notice and the first render), so that on a
-        // slow phone neither it nor instantiating the wasm blocks the page for long.
-        .then(function () { return new Promise(function (resolve) { setTimeout(resolve); }); })
+        // Tasks of their own for reading the notice and for the first render (boot waits
+        // for the second promise), so that on a slow phone neither they nor instantiating
+        // the wasm block the page for long.
+        .then(nextTask)
         .then(words)
-        .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted); })
+        .then(function (locale) { return glue.boot(attributes, open, locale, attach(), painted, nextTask()); })
         .then(function () {
           wasm = glue;
           performance.mark('assent:ready');
@@ -326,6 +327,11 @@ function start(open, kept) {
       console.error('Assent: the widget could not start:', error);
     });
   return started;
+}
+
+// Settles in a later task than this one.
+function nextTask() {
+  return new Promise(function (resolve) { setTimeout(resolve); });
 }
 
 Object.defineProperty(window, 'Assent', {

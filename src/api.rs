@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::Function;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, ShadowRoot};
 
@@ -22,7 +22,9 @@ thread_local! {
 /// Starts the widget with the script tag's `data-*` attributes; `open` shows the
 /// highlights at once (the visitor asked for them before the wasm had loaded); `locale` is
 /// the language file the loader fetched, `null` for English; `shadow` is the shadow root
-/// the loader attached, and `painted` the banner it painted there, if any.
+/// the loader attached, and `painted` the banner it painted there, if any; the widget is
+/// drawn once `next_task` settles (the loader's settles in a later task, see
+/// [`Place::next_task`]).
 #[wasm_bindgen]
 pub async fn boot(
     attributes: JsValue,
@@ -30,11 +32,13 @@ pub async fn boot(
     locale: JsValue,
     shadow: ShadowRoot,
     painted: Option<Element>,
+    next_task: Promise,
 ) -> Result<(), JsError> {
     let locale = locale::from_loader(&locale);
     let place = Place {
         shadow,
         painted: painted.map(Painted),
+        next_task: Some(next_task),
     };
     let started = widget::start(
         &ScriptAttributes::from_js(&attributes),

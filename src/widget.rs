@@ -5,9 +5,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use assent_record::ConsentRecord;
+use js_sys::Promise;
 use thiserror::Error;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Element, ShadowRoot};
 use yew::{AttrValue, Callback, Renderer};
 
@@ -338,10 +339,14 @@ pub struct Place {
     pub shadow: ShadowRoot,
     /// The loader's banner, which the widget's own replaces.
     pub painted: Option<Painted>,
+    /// Settles in a task after the one that starts the widget: the widget is drawn then,
+    /// so that on a slow phone loading the notice and drawing the widget are two short
+    /// tasks, not one long one.
+    pub next_task: Option<Promise>,
 }
 
 /// Takes a manage link's token out of the page address, reads the settings, loads the
-/// notice, mounts the UI in the language of `locale` (none: English), sends anything left
+/// notice, waits for `place.next_task` if there is one, mounts the UI in the language of `locale` (none: English), sends anything left
 /// in the outbox by an earlier page, and checks the token.
 pub async fn start(
     attributes: &ScriptAttributes,
@@ -355,6 +360,10 @@ pub async fn start(
     let store = Store::open(&config.site);
     let messages = locale.map_or(&messages::EN, |locale| locale.messages);
     let widget = Rc::new(Widget::new(config, shown, store, messages));
+    if let Some(next_task) = place.next_task {
+        // It settles after this task either way, which is all that matters here.
+        let _ = JsFuture::from(next_task).await;
+    }
     let mount = dom::mount(&place.shadow, CSS)?;
     Renderer::<App>::with_root_and_props(
         mount.root,

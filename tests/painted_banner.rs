@@ -6,10 +6,13 @@
 
 mod common;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use assent::browser::dom::Painted;
 use assent::widget::{self, Place, Started};
 use common::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement};
 
@@ -42,6 +45,7 @@ fn painted_place(notes: &[(&str, &str)], focused: Option<&str>) -> (Place, Eleme
         Place {
             shadow,
             painted: Some(Painted(painted.clone())),
+            next_task: None,
         },
         painted,
     )
@@ -156,5 +160,51 @@ async fn notes_it_does_not_know_change_nothing() {
         .and_then(|d| d.active_element())
         .and_then(|e| e.dyn_into().ok());
     assert!(focused.is_none_or(|e| e.get_attribute("data-assent-host").is_none()));
+    remove(&started);
+}
+
+/// The loader has the widget drawn in a task after the one that read the notice: until
+/// then the painted banner stays, and a click on it in between is carried out.
+#[wasm_bindgen_test]
+async fn a_click_while_the_notice_is_read_is_carried_out() {
+    let site = "painted-between.test";
+    let (mut place, painted) = painted_place(&[], None);
+    let mut settle_next_task = None;
+    place.next_task = Some(js_sys::Promise::new(&mut |resolve, _| {
+        settle_next_task = Some(resolve)
+    }));
+    let shadow_root = place.shadow.clone();
+    let started = Rc::new(RefCell::new(None));
+    let into = Rc::clone(&started);
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = widget::start(&attributes(site), false, None, place).await;
+        *into.borrow_mut() = Some(result.expect("widget starts"));
+    });
+    settle().await;
+    assert!(
+        started.borrow().is_none(),
+        "not started before the next task"
+    );
+    assert!(painted.is_connected(), "the painted banner stays");
+    assert!(
+        shadow_root
+            .query_selector(".assent")
+            .expect("query")
+            .is_none(),
+        "the widget is not drawn yet"
+    );
+    painted
+        .set_attribute("data-chosen", "accept-all")
+        .expect("clicked");
+    settle_next_task
+        .expect("the promise's resolve")
+        .call0(&JsValue::UNDEFINED)
+        .expect("resolved");
+    settle().await;
+    let started = started.borrow_mut().take().expect("started");
+    assert!(!painted.is_connected());
+    assert!(!banner_shown(&started), "the choice is made: no banner");
+    assert_eq!(states(&started), ["granted"; 4]);
+    assert_eq!(stored_outbox(site).len(), 1, "the record is on its way");
     remove(&started);
 }

@@ -148,9 +148,16 @@ pub async fn boot(attributes: &str) -> Element {
 /// [`boot`] with the language file the loader fetched (`null`: English).
 pub async fn boot_in(attributes: &str, locale: JsValue) -> Element {
     let attributes = js_sys::JSON::parse(attributes).expect("json");
-    assent::api::boot(attributes, false, locale, host_shadow(), None)
-        .await
-        .expect("boots");
+    assent::api::boot(
+        attributes,
+        false,
+        locale,
+        host_shadow(),
+        None,
+        js_sys::Promise::resolve(&JsValue::UNDEFINED),
+    )
+    .await
+    .expect("boots");
     settle().await;
     let hosts = web_sys::window()
         .and_then(|w| w.document())
@@ -200,6 +207,7 @@ pub fn place() -> Place {
     Place {
         shadow: host_shadow(),
         painted: None,
+        next_task: None,
     }
 }
 
