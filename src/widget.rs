@@ -346,8 +346,9 @@ pub struct Place {
 }
 
 /// Takes a manage link's token out of the page address, reads the settings, loads the
-/// notice, waits for `place.next_task` if there is one, mounts the UI in the language of `locale` (none: English), sends anything left
-/// in the outbox by an earlier page, and checks the token.
+/// notice, waits for `place.next_task` (if any), mounts the UI in the language of `locale`
+/// (none: English), sends anything left in the outbox by an earlier page, and checks the
+/// token.
 pub async fn start(
     attributes: &ScriptAttributes,
     open_now: bool,
