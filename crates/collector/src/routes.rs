@@ -14,9 +14,11 @@ use axum::http::{header, HeaderValue, Method};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
+use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
@@ -80,11 +82,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(cors);
     let router = match &state.static_dir {
-        Some(dir) => api.fallback_service(
-            ServeDir::new(dir)
-                .precompressed_br()
-                .append_index_html_on_directories(true),
-        ),
+        Some(dir) => api.fallback_service(static_files(dir)),
         None => api.fallback(|| async { AppError::NotFound }),
     };
     router
@@ -99,6 +97,29 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
+}
+
+/// The files of `--static-dir` (the widget and its demo pages), `x.br` for `x` to a client
+/// that accepts brotli.
+fn static_files(
+    dir: &std::path::Path,
+) -> SetResponseHeader<SetResponseHeader<ServeDir, HeaderValue>, HeaderValue> {
+    let files = ServeDir::new(dir)
+        .precompressed_br()
+        .append_index_html_on_directories(true);
+    // The same path answers brotli or not by Accept-Encoding; a shared cache must know.
+    let vary = SetResponseHeaderLayer::appending(
+        header::VARY,
+        HeaderValue::from_static("accept-encoding"),
+    );
+    // Revalidated on every use: a page's script tag pins assent.js by its SRI hash, and
+    // assent.js pins the glue's and the wasm's, so a copy kept from before a release would
+    // fail its check and the widget would not run. An unchanged file costs a 304.
+    let revalidate = SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    revalidate.layer(vary.layer(files))
 }
 
 /// The request's span names its route pattern, never its path: an unsubscribe path holds
