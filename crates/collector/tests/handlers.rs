@@ -349,16 +349,28 @@ async fn receipts_health_metrics_and_errors_are_json() {
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
 }
 
-#[tokio::test]
-async fn static_files_are_served_with_brotli_when_accepted() {
+/// A collector whose `--static-dir` holds `files` (name, content); the directory lives as
+/// long as the first value.
+async fn serving(files: &[(&str, &str)]) -> (tempfile::TempDir, assent_collector::AppState) {
     let (dir, db) = sqlite();
     let www = dir.path().join("www");
     std::fs::create_dir(&www).unwrap();
-    std::fs::write(www.join("index.html"), "<p>demo</p>").unwrap();
-    std::fs::write(www.join("app.js"), "plain").unwrap();
-    std::fs::write(www.join("app.js.br"), "brotli").unwrap();
+    for (name, content) in files {
+        std::fs::write(www.join(name), content).unwrap();
+    }
     let mut state = state(&db, 0, 0).await;
     state.static_dir = Some(www);
+    (dir, state)
+}
+
+#[tokio::test]
+async fn static_files_are_served_with_brotli_when_accepted() {
+    let (_dir, state) = serving(&[
+        ("index.html", "<p>demo</p>"),
+        ("app.js", "plain"),
+        ("app.js.br", "brotli"),
+    ])
+    .await;
 
     let index = send(&state, get("/")).await;
     assert_eq!(index.status, StatusCode::OK);
@@ -387,13 +399,7 @@ async fn static_files_are_served_with_brotli_when_accepted() {
 
 #[tokio::test]
 async fn static_files_are_revalidated_and_vary_by_encoding() {
-    let (dir, db) = sqlite();
-    let www = dir.path().join("www");
-    std::fs::create_dir(&www).unwrap();
-    std::fs::write(www.join("assent.js"), "plain").unwrap();
-    std::fs::write(www.join("assent.js.br"), "brotli").unwrap();
-    let mut state = state(&db, 0, 0).await;
-    state.static_dir = Some(www);
+    let (_dir, state) = serving(&[("assent.js", "plain"), ("assent.js.br", "brotli")]).await;
 
     let first = send(&state, get("/assent.js")).await;
     assert_eq!(first.status, StatusCode::OK);
