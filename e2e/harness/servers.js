@@ -117,9 +117,10 @@ export async function startHostServer({ hostname, widget }) {
      * A host page with the widget's script tag. `endpoint: null` leaves `data-endpoint` out;
      * `extraAttributes` adds or overrides `data-*` attributes (values are HTML-escaped);
      * `csp` is sent as a Content-Security-Policy response header; `lang` is the page's
-     * `<html lang>` (`null` leaves it out).
+     * `<html lang>` (`null` leaves it out); `scriptUrl` is where the tag loads assent.js from
+     * (the widget server's, unless another host serves the same files).
      */
-    page({ site, endpoint, extraAttributes = {}, csp, headHtml = '', bodyHtml = '', title = 'Host page', lang = 'en' } = {}) {
+    page({ site, endpoint, extraAttributes = {}, csp, headHtml = '', bodyHtml = '', title = 'Host page', lang = 'en', scriptUrl = widget.scriptUrl } = {}) {
       const attributes = {};
       if (endpoint !== null && endpoint !== undefined) attributes['data-endpoint'] = endpoint;
       if (site !== null && site !== undefined) attributes['data-site'] = site;
@@ -134,7 +135,7 @@ export async function startHostServer({ hostname, widget }) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 ${headHtml}
-<script src="${widget.scriptUrl}" integrity="${widget.integrity['assent.js']}" crossorigin="anonymous"${rendered} defer></script>
+<script src="${scriptUrl}" integrity="${widget.integrity['assent.js']}" crossorigin="anonymous"${rendered} defer></script>
 </head>
 <body>
 <main><h1>${escapeHtml(title)}</h1><p>Some host content.</p></main>

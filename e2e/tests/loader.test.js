@@ -132,6 +132,33 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
   collectorOptions: () => ({ staticDir: dist, listen: `127.0.0.1:${demoPort}` }),
 });
 
+world.scenario('the collector can host the widget for a covered site on another origin', async (s) => {
+  const widgetOrigin = s.collector.origin;
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, scriptUrl: `${widgetOrigin}/assent.js` });
+  assert.notEqual(new URL(url).origin, widgetOrigin, 'the page and the widget are on two origins');
+  const fetched = [];
+  s.context.on('requestfinished', (request) => {
+    if (/\/(assent\.js|assent_bg\.js|assent_bg\.wasm)$/.test(request.url())) fetched.push(request.url());
+  });
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('accept-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, {
+    site: SITE,
+    notice: { id: 'qualys-privacy-highlights', version: '2011-12-31', hash: s.widget.embeddedNoticeHash },
+    granted: OPTIONAL,
+  });
+  assert.deepEqual(
+    fetched.sort(),
+    ['assent.js', 'assent_bg.js', 'assent_bg.wasm'].map((name) => `${widgetOrigin}/${name}`),
+    'the loader, the glue and the wasm, each from the collector, each checked against its hash',
+  );
+}, {
+  collectorOptions: () => ({ staticDir: dist }),
+});
+
 world.scenario('the widget leaves no global but window.Assent', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const page = await s.open(url);

@@ -14,11 +14,10 @@ use axum::http::{header, HeaderValue, Method};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
-use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
@@ -101,25 +100,31 @@ pub fn app(state: AppState) -> Router {
 
 /// The files of `--static-dir` (the widget and its demo pages), `x.br` for `x` to a client
 /// that accepts brotli.
-fn static_files(
-    dir: &std::path::Path,
-) -> SetResponseHeader<SetResponseHeader<ServeDir, HeaderValue>, HeaderValue> {
+fn static_files(dir: &std::path::Path) -> Router {
     let files = ServeDir::new(dir)
         .precompressed_br()
         .append_index_html_on_directories(true);
-    // The same path answers brotli or not by Accept-Encoding; a shared cache must know.
-    let vary = SetResponseHeaderLayer::appending(
-        header::VARY,
-        HeaderValue::from_static("accept-encoding"),
-    );
-    // Revalidated on every use: a page's script tag pins assent.js by its SRI hash, and
-    // assent.js pins the glue's and the wasm's, so a copy kept from before a release would
-    // fail its check and the widget would not run. An unchanged file costs a 304.
-    let revalidate = SetResponseHeaderLayer::overriding(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
-    revalidate.layer(vary.layer(files))
+    Router::new()
+        .fallback_service(files)
+        // The same path answers brotli or not by Accept-Encoding; a shared cache must know.
+        .layer(SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ))
+        // Revalidated on every use: a page's script tag pins assent.js by its SRI hash, and
+        // assent.js pins the glue's and the wasm's, so a copy kept from before a release
+        // would fail its check and the widget would not run. An unchanged file costs a 304.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        // Readable from the covered sites' pages: a cross-origin tag with `integrity` is a
+        // CORS request, and so are the loader's fetches of the glue, the wasm and the
+        // languages. The files are public; the API keeps its list of origins.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
 }
 
 /// The request's span names its route pattern, never its path: an unsubscribe path holds

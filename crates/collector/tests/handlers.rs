@@ -398,7 +398,7 @@ async fn static_files_are_served_with_brotli_when_accepted() {
 }
 
 #[tokio::test]
-async fn static_files_are_revalidated_and_vary_by_encoding() {
+async fn static_files_are_public_revalidated_and_vary_by_encoding() {
     let (_dir, state) = serving(&[("assent.js", "plain"), ("assent.js.br", "brotli")]).await;
 
     let first = send(&state, get("/assent.js")).await;
@@ -407,6 +407,8 @@ async fn static_files_are_revalidated_and_vary_by_encoding() {
     // fail the SRI hash the page's tag pins.
     assert_eq!(first.headers[header::CACHE_CONTROL], "no-cache");
     assert_eq!(first.headers[header::VARY], "accept-encoding");
+    // A covered site's tag (crossorigin, with integrity) reads it from another origin.
+    assert_eq!(first.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
     let last_modified = first.headers[header::LAST_MODIFIED].clone();
 
     for encoding in ["br", "identity"] {
