@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { distFiles, root } from '../harness/paths.js';
-import { assertRecord } from '../harness/records.js';
+import { EMBEDDED, assertRecord } from '../harness/records.js';
 import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
 
 const run = promisify(execFile);
@@ -98,7 +98,7 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
     const record = records.at(-1);
     assertRecord(record, {
       site,
-      notice: { id: 'qualys-privacy-highlights', version: '2011-12-31', hash: s.widget.embeddedNoticeHash },
+      notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash },
       granted: accept ? OPTIONAL : [],
     });
     const pageErrors = s.console.filter((line) => line.startsWith('[pageerror]'));
@@ -145,11 +145,7 @@ world.scenario('the collector can host the widget for a covered site on another 
   await w.banner.waitFor({ state: 'visible' });
   await w.bannerButton('accept-all').click();
   const [record] = await s.collector.waitForRecords({ count: 1 });
-  assertRecord(record, {
-    site: SITE,
-    notice: { id: 'qualys-privacy-highlights', version: '2011-12-31', hash: s.widget.embeddedNoticeHash },
-    granted: OPTIONAL,
-  });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
   assert.deepEqual(
     fetched.sort(),
     ['assent.js', 'assent_bg.js', 'assent_bg.wasm'].map((name) => `${widgetOrigin}/${name}`),
