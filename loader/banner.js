@@ -12,22 +12,24 @@ function themeClass() {
   return 'theme-' + (theme === 'light' || theme === 'dark' ? theme : 'auto');
 }
 
-// words: {language, rtl, messages: [banner_label, accept_all, decline_all,
-// open_highlights], summary, noticeLanguage}; chose(action) is told the visitor's first click.
-// Returns the painted element.
-function paintBanner(shadow, words, chose) {
+// locale: a language file (locales/<tag>.json, or BUILD.english): its language, rtl, the
+// messages (the banner's at BUILD.bannerMessages: banner_label, accept_all, decline_all,
+// open_highlights), and the notice if translated (else English's summary is shown);
+// chose(action) is told the visitor's first click. Returns the painted element.
+function paintBanner(shadow, locale, chose) {
   function add(parent, tag, attributes, text) {
     var element = document.createElement(tag);
     for (var name in attributes) if (attributes[name] != null) element.setAttribute(name, attributes[name]);
     if (text != null) element.textContent = text;
     return parent.appendChild(element);
   }
-  var m = words.messages;
+  var m = BUILD.bannerMessages.map(function (i) { return locale.messages[i]; });
+  var notice = locale.notice || BUILD.english.notice;
   var painted = add(shadow, 'div');
-  var root = add(painted, 'div', { 'class': 'assent ' + themeClass(), lang: words.language, dir: words.rtl ? 'rtl' : 'ltr' });
+  var root = add(painted, 'div', { 'class': 'assent ' + themeClass(), lang: locale.language, dir: locale.rtl ? 'rtl' : 'ltr' });
   var banner = add(root, 'section', { 'class': 'banner', 'aria-label': m[0] });
-  var other = words.noticeLanguage !== words.language;
-  add(banner, 'p', { 'class': 'summary', lang: other ? words.noticeLanguage : null, dir: other ? 'auto' : null }, words.summary);
+  var other = notice.language !== locale.language;
+  add(banner, 'p', { 'class': 'summary', lang: other ? notice.language : null, dir: other ? 'auto' : null }, notice.summary);
   var actions = add(banner, 'div', { 'class': 'actions' });
   ['accept-all', 'decline-all', 'open'].forEach(function (action, i) {
     add(actions, 'button', { type: 'button', 'class': i < 2 ? 'choice' : 'more', 'data-action': action }, m[i + 1])

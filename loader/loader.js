@@ -11,7 +11,7 @@
 // parent domain: a later choice found there counts too, so a second site needs no wasm.
 if (window.Assent) return; // the tag twice on one page: the first one runs the widget
 var script = document.currentScript;
-var data = (script && script.dataset) || {};
+var data = script?.dataset || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
 var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
@@ -29,13 +29,10 @@ var site = data.site || location.hostname;
 var cookieDomain = sharedDomain();
 var language = chooseLanguage();
 var noticeHash = 'sha256:' + (new RegExp(language + ':(\\w+)').exec(NOTICE_HASHES) || /en:(\w+)/.exec(NOTICE_HASHES))[1];
-var attributes = {
-  endpoint: data.endpoint, site: data.site, notice: data.notice,
-  policyUrl: data.policyUrl, theme: data.theme,
-  sharedCookie: cookieDomain ? { read: sharedChoice, write: shareChoice } : undefined
-};
+// The data-* attributes for the wasm (Config::from_attributes reads the ones it knows).
+var attributes = { ...data, sharedCookie: cookieDomain && { read: sharedChoice, write: shareChoice } };
 var cookieReported = false;
-var base = (script && script.src) || location.href;
+var base = script?.src || location.href;
 var wasmUrl = new URL('assent_bg.wasm', base).href;
 var glueUrl = new URL('assent_bg.js', base).href;
 var started = null;
@@ -50,7 +47,7 @@ function chooseLanguage() {
   var wanted = [data.lang, document.documentElement.lang].concat(navigator.languages);
   for (var i = 0; i < wanted.length; i++) {
     var tag = String(wanted[i] || '').toLowerCase().split('-')[0];
-    if (LANGUAGES.indexOf(tag) >= 0) return tag;
+    if (LANGUAGES.includes(tag)) return tag;
     if (!i && tag) warn('data-lang ' + tag + ' is not one of ' + LANGUAGES);
   }
   return 'en';
@@ -60,19 +57,36 @@ function warn(message) {
   console.warn('Assent: ' + message);
 }
 
-function fetchJson(name, integrity) {
-  return fetch(new URL('locales/' + name, base), { integrity: integrity, credentials: 'omit' })
-    .then(function (response) {
-      if (!response.ok) throw response.status;
-      return response.json();
-    });
+// The widget's files are fetched in the default credentials mode, as the glue's module is:
+// cookies only to the page's own origin, which had them with the page and assent.js already,
+// none to another origin (so its Access-Control-Allow-Origin: * suffices). With credentials
+// left out, Chromium would open a connection of their own for them.
+function fetchLocale(name, integrity) {
+  return fetch(new URL('locales/' + name, base), { integrity: integrity }).then(function (response) {
+    if (!response.ok) throw response.status;
+    return response;
+  });
 }
 
-// The chosen language's file, checked against the SRI index; null (English) for English,
-// or with a warning when it can't be had.
+// The chosen language's file, null (English) for English, or with a warning when it can't be
+// had. It is fetched beside the SRI index that pins its hash, one round trip instead of two,
+// and checked against that hash here; where the page can't hash (crypto.subtle is for
+// secure contexts only), it is fetched once the index has come, through SRI.
 function loadLocale() {
-  return language === 'en' ? null : fetchJson('index.json', BUILD.localesIntegrity)
-    .then(function (index) { return fetchJson(language + '.json', index[language]); })
+  if (language === 'en') return null;
+  var name = language + '.json';
+  var subtle = crypto.subtle;
+  return Promise.all([fetchLocale('index.json', BUILD.localesIntegrity), subtle && fetchLocale(name)])
+    .then(function (responses) {
+      return responses[0].json().then(function (index) {
+        return subtle ? responses[1].arrayBuffer().then(function (bytes) {
+          return subtle.digest('SHA-256', bytes).then(function (hash) {
+            if ('sha256-' + btoa(String.fromCharCode(...new Uint8Array(hash))) !== index[language]) throw 'it did not match its integrity hash';
+            return new Response(bytes).json();
+          });
+        }) : fetchLocale(name, index[language]).then(function (response) { return response.json(); });
+      });
+    })
     .catch(function (error) {
       warn('the ' + language + ' translation could not be loaded (' + error + '); showing English');
       return null;
@@ -117,15 +131,14 @@ function sharedDomain() {
   var domain = declared.replace(/^\./, '').toLowerCase();
   var host = location.hostname.toLowerCase();
   if (/^([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}$/.test(domain) &&
-      (host === domain || host.slice(-domain.length - 1) === '.' + domain)) return domain;
+      (host === domain || host.endsWith('.' + domain))) return domain;
   warn('data-cookie-domain is not this page\'s host name or a parent of it; the choice is not shared');
   return null;
 }
 
-// The first assent_v1 in document.cookie ("a=1; b=2"), or null.
+// The first assent_v1 in document.cookie ("a=1; b=2"), if any.
 function cookieValue() {
-  var found = /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie);
-  return found && found[1];
+  return /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie)?.[1];
 }
 
 function ignoreCookie(why) {
@@ -191,7 +204,7 @@ function preferences() {
 function receipt() {
   var choice = preferences();
   var file = storedJson('receipt');
-  return choice && file && file.receipt_id === choice.record_id && file.site === site ? file : null;
+  return choice && file?.receipt_id === choice.record_id && file.site === site ? file : null;
 }
 
 function outboxEmpty() {
@@ -217,7 +230,7 @@ function loadGlue() {
       element.src = glueUrl;
     }
     element.integrity = GLUE_INTEGRITY;
-    element.nonce = script && script.nonce;
+    element.nonce = script?.nonce;
     element.onload = function () { resolve(import(glueUrl)); };
     element.onerror = function () { reject(new Error(glueUrl + ' did not load or did not match its integrity hash')); };
     document.head.appendChild(element);
@@ -246,23 +259,13 @@ function attach() {
 function keepClear() {
   function pad() {
     var banner = shadow.querySelector('.banner');
-    var height = banner && banner.offsetHeight ? banner.offsetHeight + 'px' : '';
+    var height = banner?.offsetHeight ? banner.offsetHeight + 'px' : '';
     document.documentElement.style.scrollPaddingBottom = height;
     shadow.host.style.setProperty('--assent-clearance', height);
   }
   // Shown, hidden, replaced, or laid out anew for another viewport.
   new MutationObserver(pad).observe(shadow, { childList: true, subtree: true, attributes: true });
   addEventListener('resize', pad);
-}
-
-// The banner's words in the language file's order, or English's.
-function bannerWords(locale) {
-  return locale ? {
-    language: locale.language, rtl: locale.rtl,
-    messages: BUILD.bannerMessages.map(function (i) { return locale.messages[i]; }),
-    summary: locale.notice ? locale.notice.summary : BUILD.summary,
-    noticeLanguage: locale.notice ? locale.notice.language : 'en'
-  } : { language: 'en', rtl: false, messages: BUILD.english, summary: BUILD.summary, noticeLanguage: 'en' };
 }
 
 // The language file, fetched once; after paint(), settled once the banner is painted.
@@ -276,7 +279,7 @@ function paint() {
   locale = words().then(function (locale) {
     return new Promise(function (resolve) {
       requestAnimationFrame(function () {
-        try { painted = paintBanner(attach(), bannerWords(locale), chose); } catch (e) { /* no constructed stylesheets or shadow DOM here: the wasm could not mount either */ }
+        try { painted = paintBanner(attach(), locale || BUILD.english, chose); } catch (e) { /* no constructed stylesheets or shadow DOM here: the wasm could not mount either */ }
         resolve(locale);
       });
     });
@@ -298,7 +301,7 @@ function start(open, kept) {
   // The glue, the wasm and the language file all at once: one round trip, not three.
   words();
   var glue = loadGlue();
-  var response = fetch(wasmUrl, { integrity: WASM_INTEGRITY, credentials: 'omit' });
+  var response = fetch(wasmUrl, { integrity: WASM_INTEGRITY });
   response.catch(function () { /* said below, by the glue's init */ });
   if (kept) {
     painted = attach().appendChild(document.createElement('div'));
@@ -351,8 +354,7 @@ Object.defineProperty(window, 'Assent', {
 });
 
 document.addEventListener('click', function (event) {
-  var target = event.target;
-  if (target && target.closest && target.closest('[data-assent-open]')) {
+  if (event.target.closest?.('[data-assent-open]')) {
     event.preventDefault();
     start(true);
   }

@@ -6,8 +6,9 @@
 //   locales/index.json  {<tag>: <sha256 SRI of its file>}
 // English is compiled into the wasm and gets no file. Prints, as JSON, what the loader needs
 // of them: the index's SRI, which it pins; where the banner's words are in a file's
-// messages; and the English banner (its words and the notice's summary), which it paints
-// without fetching anything. Usage: node build-locales.mjs ROOT OUT_DIR
+// messages; and English as a language file of the banner's words alone (at those places,
+// with the notice's language and summary), which it paints without fetching anything.
+// Usage: node build-locales.mjs ROOT OUT_DIR
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +48,9 @@ writeFileSync(join(out, 'index.json'), text);
 console.log(JSON.stringify({
   localesIntegrity: sri(text),
   bannerMessages: BANNER.map((key) => keys.indexOf(key)),
-  english: BANNER.map((key) => english.messages[key]),
-  summary: read(join(root, 'notices', 'qualys-privacy-highlights.en.json')).summary,
+  english: {
+    language: 'en',
+    messages: Object.fromEntries(BANNER.map((key) => [keys.indexOf(key), english.messages[key]])),
+    notice: (({ language, summary }) => ({ language, summary }))(read(join(root, 'notices', 'qualys-privacy-highlights.en.json'))),
+  },
 }));

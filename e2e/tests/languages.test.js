@@ -1,9 +1,10 @@
 // The visitor's language, end to end with the built files: which language is chosen
 // (data-lang, else <html lang>, else the browser's, else English; pt-BR counts as pt), the
 // widget's words from locales/, the notice's German translation and its own hash in the
-// record, Arabic right to left with the English notice marked as English, a tampered or
-// missing language file falling back to English with a warning, and a returning German
-// visitor downloading no wasm.
+// record, Arabic right to left with the English notice marked as English, the language file
+// fetched beside the index that pins its hash (after it, through SRI, where the page can't
+// hash), a tampered or missing language file falling back to English with a warning either
+// way, and a returning German visitor downloading no wasm.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,9 @@ async function bannerOn(s, options) {
   await w.banner.waitFor({ state: 'visible' });
   return { page, w };
 }
+
+/** Takes crypto.subtle away, as a plain-http page (not a secure context) has it. */
+const NO_SUBTLE = () => Object.defineProperty(Crypto.prototype, 'subtle', { get: () => undefined });
 
 async function spoken(w) {
   const root = w.host.locator('.assent');
@@ -110,27 +114,48 @@ world.scenario('a page and browser in languages the widget lacks: English', asyn
   assert.equal((await w.bannerButton('decline-all').textContent()).trim(), ENGLISH.decline_all);
 }, { initScripts: [browserLanguages(['zh-CN', 'ko'])] });
 
+world.scenario('a German first visit asks for its language file without waiting for the index that pins its hash', async (s) => {
+  // The index is answered only once the language file has been asked for: were the two
+  // asked one after the other, the banner would never show.
+  let asked;
+  const languageAsked = new Promise((resolve) => { asked = resolve; });
+  await s.context.route('**/locales/de.json', (route) => { asked(); return route.continue(); });
+  await s.context.route('**/locales/index.json', async (route) => { await languageAsked; await route.continue(); });
+  const { w } = await bannerOn(s, { lang: 'de' });
+  assert.deepEqual(await spoken(w), { lang: 'de', dir: 'ltr' });
+  assert.equal((await w.bannerButton('decline-all').textContent()).trim(), locale('de').messages.decline_all);
+  assert.equal((await w.banner.locator('.summary').textContent()).trim(), notice('de').summary);
+});
+
+world.scenario('where the page can\'t hash (no crypto.subtle, as on plain http): the banner in German all the same', async (s) => {
+  const { w } = await bannerOn(s, { lang: 'de' });
+  assert.deepEqual(await spoken(w), { lang: 'de', dir: 'ltr' });
+  assert.equal((await w.bannerButton('decline-all').textContent()).trim(), locale('de').messages.decline_all);
+}, { initScripts: [NO_SUBTLE] });
+
 for (const [what, fulfil] of [
-  ['tampered (its SRI fails)', async (route) => {
+  ['tampered (its hash is not the index\'s)', async (route) => {
     const response = await route.fetch();
     const text = (await response.text()).replace('Alle ablehnen', 'Alles akzeptieren');
     await route.fulfill({ response, body: text });
   }],
   ['missing (404)', (route) => route.fulfill({ status: 404, body: 'not found' })],
 ]) {
-  world.scenario(`a ${what} language file: English, a console warning, and the choice still recorded`, async (s) => {
-    await s.context.route('**/locales/de.json', fulfil);
-    const { w } = await bannerOn(s, { lang: 'de' });
-    assert.deepEqual(await spoken(w), { lang: 'en', dir: 'ltr' });
-    assert.equal((await w.bannerButton('decline-all').textContent()).trim(), ENGLISH.decline_all);
-    assert.ok(
-      s.console.some((line) => line.startsWith('[warning]') && line.includes('the de translation could not be loaded')),
-      'the console says why',
-    );
-    await w.bannerButton('decline-all').click();
-    const [record] = await s.collector.waitForRecords({ count: 1 });
-    assertRecord(record, { site: SITE, notice: { ...notice('en'), hash: noticeHash('qualys-privacy-highlights.en.json') } });
-  });
+  for (const [where, initScripts] of [['', []], [', where the page can\'t hash', [NO_SUBTLE]]]) {
+    world.scenario(`a ${what} language file${where}: English, a console warning, and the choice still recorded`, async (s) => {
+      await s.context.route('**/locales/de.json', fulfil);
+      const { w } = await bannerOn(s, { lang: 'de' });
+      assert.deepEqual(await spoken(w), { lang: 'en', dir: 'ltr' });
+      assert.equal((await w.bannerButton('decline-all').textContent()).trim(), ENGLISH.decline_all);
+      assert.ok(
+        s.console.some((line) => line.startsWith('[warning]') && line.includes('the de translation could not be loaded')),
+        'the console says why',
+      );
+      await w.bannerButton('decline-all').click();
+      const [record] = await s.collector.waitForRecords({ count: 1 });
+      assertRecord(record, { site: SITE, notice: { ...notice('en'), hash: noticeHash('qualys-privacy-highlights.en.json') } });
+    }, { initScripts });
+  }
 }
 
 world.scenario('a returning German visitor with nothing to send downloads no wasm and no language file', async (s) => {
