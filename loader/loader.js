@@ -29,7 +29,7 @@ var site = data.site || location.hostname;
 var cookieDomain = sharedDomain();
 var language = chooseLanguage();
 var noticeHash = 'sha256:' + (new RegExp(language + ':(\\w+)').exec(NOTICE_HASHES) || /en:(\w+)/.exec(NOTICE_HASHES))[1];
-// The data-* attributes for the wasm (Config::from_attributes reads the ones it knows).
+// The data-* attributes for the wasm (ScriptAttributes::from_js takes the ones it knows).
 var attributes = { ...data, sharedCookie: cookieDomain && { read: sharedChoice, write: shareChoice } };
 var cookieReported = false;
 var base = script?.src || location.href;
