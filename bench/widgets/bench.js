@@ -60,7 +60,7 @@ async function main() {
   const server = await startServer(siteFiles(opts.widgets));
   const browser = await launch();
   const chromium = browser.version();
-  // results[profile][widget] = runs; baseline[profile] = JS heap of the bare page, per run.
+  // results[profile][widget] = runs; baseline[profile] = the bare page's visits, one per run.
   const results = {};
   const baseline = {};
   const errors = [];
@@ -72,7 +72,7 @@ async function main() {
       // One visit first, not counted: the browser's own first-context start-up is not a widget's.
       await visit(browser, `${server.url}/baseline.html`, profile, null);
       for (let run = 0; run < opts.runs; run++) {
-        baseline[profile].push((await visit(browser, `${server.url}/baseline.html`, profile, null)).heapUsed);
+        baseline[profile].push(await visit(browser, `${server.url}/baseline.html`, profile, null));
         // Widgets take turns within each run, starting one further along each time, so a
         // burst of load on the machine or a position effect does not land on one widget.
         const order = opts.widgets.map((_, i) => opts.widgets[(i + run) % opts.widgets.length]);
@@ -105,9 +105,9 @@ async function main() {
 }
 
 /** Medians of one widget on one profile; memory is the JS heap above the bare page's, plus wasm memory. */
-function summarise(runs, baselineHeap) {
+function summarise(runs, baseline) {
   const pick = (f) => median(runs.map(f).filter((x) => x !== null && x !== undefined));
-  const base = median(baselineHeap);
+  const base = median(baseline.map((r) => r.heapUsed));
   return {
     n: runs.length,
     bytes: pick((r) => r.bytes),
@@ -149,12 +149,18 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   const main = opts.profiles.includes('desktop') ? 'desktop' : opts.profiles[0];
   const lines = [];
   const out = (line = '') => lines.push(line);
-  // A Markdown table with a row per widget; columns: [heading, cell(widget), 'left' for text].
+  // A Markdown table with a row per widget; columns: [heading, cell(widget), 'left' for text,
+  // the bare page's cell]. With any bare cell, a last row for the bare host page.
   const table = (columns) => {
     out(`| widget | ${columns.map(([heading]) => heading).join(' | ')} |`);
     out(`|---|${columns.map(([, , align]) => (align === 'left' ? '---' : '---:')).join('|')}|`);
     for (const w of opts.widgets) out(`| ${w.label()} | ${columns.map(([, cell]) => cell(w)).join(' | ')} |`);
+    if (columns.some(([, , , bare]) => bare)) {
+      out(`| *bare host page, no widget* | ${columns.map(([, , , bare]) => (bare ? bare() : '–')).join(' | ')} |`);
+    }
   };
+  // The bare page's medians on a profile (the same runs' baseline).
+  const bare = (profile, key) => (baseline[profile] ? median(baseline[profile].map((r) => r[key])) : null);
 
   out('# Consent widgets: first-visit cost');
   out();
@@ -167,8 +173,8 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
     ['brotli KB', (w) => kb(get(main, w.name, 'bytes'))],
     ['banner visible, desktop (ms)', (w) => ms(get('desktop', w.name, 'visible'))],
     ['banner visible, phone (ms)', (w) => ms(get('phone', w.name, 'visible'))],
-    ['TBT phone (ms)', (w) => ms(get('phone', w.name, 'tbt'))],
-    ['longest task desktop (ms)', (w) => ms(get('desktop', w.name, 'longest'))],
+    ['TBT phone (ms)', (w) => ms(get('phone', w.name, 'tbt')), null, () => ms(bare('phone', 'tbt'))],
+    ['longest task desktop (ms)', (w) => ms(get('desktop', w.name, 'longest')), null, () => ms(bare('desktop', 'longest'))],
     ['JS heap + wasm (KB)', (w) => kb(get(main, w.name, 'memory'))],
   ]);
   out();
@@ -226,8 +232,8 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
       ['banner visible (ms)', (w) => ms(x(w).visible)],
       ['min–max (ms)', (w) => `${ms(x(w).min)}–${ms(x(w).max)}`],
       ['how', (w) => x(w).method || '–', 'left'],
-      ['TBT (ms)', (w) => ms(x(w).tbt)],
-      ['longest task (ms)', (w) => ms(x(w).longest)],
+      ['TBT (ms)', (w) => ms(x(w).tbt), null, () => ms(bare(p, 'tbt'))],
+      ['longest task (ms)', (w) => ms(x(w).longest), null, () => ms(bare(p, 'longest'))],
       ['JS heap Δ (KB)', (w) => kb(x(w).heap)],
       ['wasm memory (KB)', (w) => kb(x(w).wasm)],
       ['ArrayBuffers + external strings (KB)', (w) => kb(x(w).backing)],
@@ -238,7 +244,7 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
       out(`Assent, medians: its own mark (\`assent:banner-visible\`, used above) at ${ms(a.mark)} ms; the DOM probe the peers are measured with at ${ms(a.dom)} ms.`);
     }
     out();
-    out(`Bare host page JS heap (baseline): ${kb(median(baseline[p]))} KB.`);
+    out(`Bare host page JS heap (baseline): ${kb(bare(p, 'heapUsed'))} KB.`);
   }
   out();
   out('Files fetched before the banner:');
@@ -251,7 +257,7 @@ function render({ opts, results, baseline, errors, failedRequests, chromium, sta
   out('- Every run is a new browser context: empty storage and cache, a first visit. Runs alternate between widgets. desktop: 1280×800, no throttling. phone: 390×844 at 3×, mobile, CPU throttled 4× and network emulated (150 ms latency, 1.6 Mbit/s down, 750 kbit/s up) over CDP.');
   out('- **brotli KB**: the sum of Resource Timing `encodedBodySize` (the bytes on the wire minus headers) of every file that finished loading before the banner was visible; the host page itself is not counted. KB = 1,000 bytes.');
   out('- **banner visible**: ms after navigation start. Assent: its `assent:banner-visible` performance mark (the DOM probe below when absent). Peers: a probe run before the page\'s scripts checks, on every DOM mutation and every animation frame, that the banner element (`#cc-main .cm`, `.klaro .cookie-notice`, `#tarteaucitronAlertBig`, `.cc-window`) is in the document, has a non-empty box inside the viewport, and is not hidden by display, visibility or opacity 0 (`checkVisibility`). A fade-in counts from its first frame above opacity 0.');
-  out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible; **longest task**: the longest of them (0 when there was none). Assent fetches its glue and wasm only once the visitor clicks its banner, so on a first visit they count in the accept table.');
+  out('- **TBT**: the sum of (duration − 50 ms) over long tasks (`PerformanceObserver` `longtask`, buffered) that started between navigation and 2 s after the banner was visible; **longest task**: the longest of them (0 when there was none). The bare host page\'s own (from navigation to 2 s after its load, in a visit of its own at the start of each run) are the last row: every widget\'s figure includes the page\'s, which the machine\'s load moves. Assent fetches its glue and wasm only once the visitor clicks its banner, so on a first visit they count in the accept table.');
   out('- **After accept**: Playwright clicks the banner\'s accept button; **choice stored** is the time from the click (a capture listener on the document) until the choice is in the browser: Assent\'s record in localStorage (written by the wasm, not the click the loader keeps at once), the peers\' cookies (`cc_cookie`, `klaro`, `tarteaucitron`, `cookieconsent_status`). TBT and longest task count long tasks that ended after the click, up to 2 s after the choice was stored; memory and bytes are read then. Assent\'s endpoint is answered by the benchmark (204).');
   out('- **Coming back**: after those 2 s, the same page in a new browser context (a new renderer, an empty cache) given the first context\'s cookies and storage (Playwright `storageState`); bytes and files are the host\'s files the page fetched (a service the visitor consented to, such as tarteaucitron\'s Hotjar, is answered empty and not counted), memory as below, read after 2 s.');
   out('- **JS heap + wasm**: after those 2 s (Assent: after its wasm runs) and a forced GC (CDP `HeapProfiler.collectGarbage`), CDP `Runtime.getHeapUsage().usedSize` minus the median of the same on the bare host page, plus the `byteLength` of every `WebAssembly.Memory` the page instantiated (the probe wraps `WebAssembly.instantiate`/`instantiateStreaming` to see them). `backingStorageSize` is shown apart: in this Chromium it counts ArrayBuffers and external strings (script sources among them) but not WebAssembly memory. Not measured: compiled wasm and JS code, DOM and style memory (Blink\'s heap). Every page, the bare one too, first prints 4,096 numbers, so that V8\'s cache of small integers\' strings (64 KB, one per renderer, which any real site\'s scripts fill) is at its full size before the widget runs: on the bare page it grows only when two numbers printed share a slot, so a widget would pay for it by chance (instantiating a wasm module prints its exported functions\' indices).');

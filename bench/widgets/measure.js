@@ -55,15 +55,34 @@ function userAgent(browser, mobile) {
 }
 
 /**
- * Runs in the page before its scripts. Collects long tasks (buffered, so none before the
- * observer is missed) and finds the first moment the banner is visible: checked on every DOM
+ * Runs in every page measured, the bare one too, before its scripts: collects long tasks
+ * (buffered, so none before the observer is missed) into window.__longtasks.
+ */
+function watchLongTasks() {
+  const tasks = [];
+  Object.defineProperty(window, '__longtasks', { value: tasks });
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+}
+
+/** Total blocking time and the longest task of `tasks` (0 and 0 when none was long). */
+function blocking(tasks) {
+  return {
+    tbt: tasks.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
+    longest: tasks.reduce((max, t) => Math.max(max, t.duration), 0),
+  };
+}
+
+/**
+ * Runs in the page before its scripts. Finds the first moment the banner is visible: checked on every DOM
  * mutation (a banner is shown by inserting it or changing a class or style) and on every
  * frame (a stylesheet arriving or a fade-in starting changes no DOM). With `mark`, the
  * widget's own performance mark is also taken.
  */
 function probe({ banner, mark }) {
   const find = new Function(`return ${banner};`);
-  const state = { longtasks: [], dom: null };
+  const state = { dom: null };
   let resolve;
   state.shown = new Promise((r) => { resolve = r; });
   Object.defineProperty(window, '__bench', { value: state });
@@ -83,9 +102,6 @@ function probe({ banner, mark }) {
   }
   state.wasmMemory = () => memories.reduce((sum, m) => sum + m.buffer.byteLength, 0);
 
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) state.longtasks.push({ start: e.startTime, duration: e.duration });
-  }).observe({ type: 'longtask', buffered: true });
   // The visitor's click on the banner's accept button (it reaches the document, shadow DOM or not).
   state.clickAt = null;
   document.addEventListener('click', () => { state.clickAt ??= performance.now(); }, true);
@@ -133,7 +149,8 @@ function warmNumberStringCache() {
 }
 
 /**
- * In the page, once the banner shows: wait out the TBT window, then read what was seen.
+ * In the page, once the banner shows: wait out the TBT window, then read what was seen
+ * (`tasks`: the long tasks that started between navigation and the window's end).
  */
 async function collect({ timeoutMs, windowMs, mark }) {
   const b = window.__bench;
@@ -152,7 +169,6 @@ async function collect({ timeoutMs, windowMs, mark }) {
   const at = markAt ?? b.dom;
   const end = at + windowMs;
   await until(end);
-  const tasks = b.longtasks.filter((t) => t.start < end);
   const resources = performance.getEntriesByType('resource');
   const before = resources.filter((r) => r.responseEnd <= at);
   return {
@@ -161,8 +177,7 @@ async function collect({ timeoutMs, windowMs, mark }) {
     method: markAt !== null ? 'mark' : 'dom',
     dom: b.dom,
     mark: markAt,
-    tbt: tasks.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
-    longest: tasks.reduce((max, t) => Math.max(max, t.duration), 0),
+    tasks: window.__longtasks.filter((t) => t.start < end),
     // encodedBodySize: the body as sent, i.e. brotli bytes (same-origin, so not zeroed).
     bytes: before.reduce((sum, r) => sum + r.encodedBodySize, 0),
     files: before.map((r) => new URL(r.name).pathname),
@@ -174,7 +189,8 @@ async function collect({ timeoutMs, windowMs, mark }) {
 /**
  * In the page, after a click on the banner's accept button: waits until the widget has
  * stored the choice in the browser (`stored`, an expression), then out the TBT window, and
- * reads what the click cost: time to stored, long tasks since the click, bytes fetched in all.
+ * reads what the click cost: time to stored, long tasks that ended after the click (`tasks`),
+ * bytes fetched in all.
  */
 async function afterAccept({ stored, timeoutMs, windowMs }) {
   const b = window.__bench;
@@ -186,12 +202,10 @@ async function afterAccept({ stored, timeoutMs, windowMs }) {
   }
   const storedAt = performance.now();
   await new Promise((r) => setTimeout(r, windowMs));
-  const tasks = b.longtasks.filter((t) => t.start + t.duration > clickAt);
   return {
     timedOut: false,
     storedIn: storedAt - clickAt,
-    tbt: tasks.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
-    longest: tasks.reduce((max, t) => Math.max(max, t.duration), 0),
+    tasks: window.__longtasks.filter((t) => t.start + t.duration > clickAt),
     bytesAll: performance.getEntriesByType('resource').reduce((sum, r) => sum + r.encodedBodySize, 0),
     wasmMemory: b.wasmMemory(),
   };
@@ -237,6 +251,7 @@ async function openPage(browser, profileName, widget, failed, storageState) {
     await cdp.send('Network.emulateNetworkConditions', profile.network);
   }
   await page.addInitScript(warmNumberStringCache);
+  await page.addInitScript(watchLongTasks);
   if (widget) await page.addInitScript(probe, { banner: widget.banner, mark: widget.mark ?? null });
   if (storageState) await answerConsented(page);
   return { context, page, cdp };
@@ -256,7 +271,7 @@ async function answerConsented(page) {
 
 /**
  * One first visit of `url` under `profile`. `widget` null measures the bare host page (the
- * memory baseline). With `accept`, the visitor then clicks the banner's accept button
+ * baseline of memory and of TBT). With `accept`, the visitor then clicks the banner's accept button
  * (`result.accept` says what that cost) and comes back later, in a new context with the
  * first one's cookies and storage (`result.returning`). Returns the metrics, or throws if
  * the banner never showed (or, with `accept`, the choice was never stored).
@@ -276,8 +291,12 @@ export async function visit(browser, url, profileName, widget, accept = false) {
         throw new Error(`${widget.name}, ${profileName}: no visible banner within ${BANNER_TIMEOUT_MS / 1000} s`
           + (failed.length ? `; failed requests: ${failed.join(', ')}` : ''));
       }
+      Object.assign(result, blocking(result.tasks));
     } else {
+      // The bare page's own long tasks, the baseline of the widgets' TBT: from navigation
+      // to the window's length after its load (it does nothing after that).
       await page.waitForTimeout(TBT_WINDOW_MS);
+      Object.assign(result, blocking(await page.evaluate(() => window.__longtasks)));
     }
     // Memory once the banner has shown and the page has settled.
     Object.assign(result, await heapUsage(cdp));
@@ -297,7 +316,7 @@ export async function visit(browser, url, profileName, widget, accept = false) {
     await page.mouse.click(at.x, at.y);
     const after = await page.evaluate(afterAccept, { stored: widget.stored, timeoutMs: BANNER_TIMEOUT_MS, windowMs: TBT_WINDOW_MS });
     if (after.timedOut) throw new Error(`${widget.name}, ${profileName}: no choice stored within ${BANNER_TIMEOUT_MS / 1000} s of the click`);
-    result.accept = { ...after, ...(await heapUsage(cdp)) };
+    result.accept = { ...after, ...blocking(after.tasks), ...(await heapUsage(cdp)) };
 
     // The visitor comes back another day: a new context (a new renderer, an empty cache)
     // with this one's cookies and storage, the page, then the TBT window.
