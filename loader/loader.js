@@ -254,17 +254,22 @@ function attach() {
 
 // WCAG 2.4.11: a control of the page that takes the keyboard focus is scrolled clear of the
 // banner (the painted one or the wasm's, which replaces it) while one shows: the page gets a
-// bottom scroll padding of the banner's height, and the host element that much height
-// (banner.css), so that the page's last lines can be scrolled above it too.
+// bottom scroll padding of the banner's height, and the host element that much height, so
+// that the page's last lines can be scrolled above it too. The height is an empty element's
+// of its own: set on the host, which `all: initial` resets, it would have to be a custom
+// property, and every element of the banner would have its style computed again for it.
 function keepClear() {
-  function pad() {
-    var banner = shadow.querySelector('.banner');
-    var height = banner?.offsetHeight ? banner.offsetHeight + 'px' : '';
-    document.documentElement.style.scrollPaddingBottom = height;
-    shadow.host.style.setProperty('--assent-clearance', height);
-  }
+  var room = shadow.appendChild(document.createElement('div'));
   // Shown, hidden, replaced, or laid out anew for another viewport.
-  new MutationObserver(pad).observe(shadow, { childList: true, subtree: true, attributes: true });
+  var observer = new MutationObserver(pad);
+  function pad() {
+    var height = shadow.querySelector('.banner')?.offsetHeight;
+    room.style.height = document.documentElement.style.scrollPaddingBottom = height ? height + 'px' : '';
+    // The change just made to the room's style attribute is no news: measuring again for it
+    // would lay the page out once more.
+    observer.takeRecords();
+  }
+  observer.observe(shadow, { childList: true, subtree: true, attributes: true });
   addEventListener('resize', pad);
 }
 
