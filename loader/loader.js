@@ -44,7 +44,7 @@ var locale = null; // the language file's promise, see words()
 // data-lang, else the page's <html lang>, else the browser's languages, else English; a
 // regional tag counts as its language (pt-BR is pt).
 function chooseLanguage() {
-  var wanted = [data.lang, document.documentElement.lang].concat(navigator.languages);
+  var wanted = [data.lang, document.documentElement.lang, ...navigator.languages];
   for (var i = 0; i < wanted.length; i++) {
     var tag = String(wanted[i] || '').toLowerCase().split('-')[0];
     if (LANGUAGES.includes(tag)) return tag;
@@ -98,7 +98,7 @@ function storageKey(name) {
 }
 
 function stored(name) {
-  try { return window.localStorage.getItem(storageKey(name)); } catch (e) { return null; }
+  try { return localStorage.getItem(storageKey(name)); } catch (e) { return null; }
 }
 
 // A stored JSON value; null when absent or unreadable.
@@ -110,7 +110,7 @@ function storedJson(name) {
 // wasm has recorded it (Store::save_choice forgets it): leaving the page before that does
 // not lose it, the next page hands it over (unless a choice was recorded after all).
 function keepClick(action) {
-  try { window.localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action); } catch (e) { /* this page hands it over */ }
+  try { localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action); } catch (e) { /* this page hands it over */ }
 }
 
 function keptClick() {
@@ -157,7 +157,7 @@ function sharedChoice() {
   if (!parts) return ignoreCookie('is garbled');
   return {
     record_id: parts[2],
-    client_time: new Date(Number(parts[3])).toISOString(),
+    client_time: new Date(+parts[3]).toISOString(),
     notice: { hash: 'sha256:' + parts[1] },
     purposes: parts[4].split('.').map(function (entry) {
       var purpose = entry.split(':');
