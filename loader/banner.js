@@ -25,7 +25,8 @@ function paintBanner(shadow, locale, chose) {
   }
   var m = BUILD.bannerMessages.map(function (i) { return locale.messages[i]; });
   var notice = locale.notice || BUILD.english.notice;
-  var painted = add(shadow, 'div');
+  // Marked, so that the wasm's banner is not displayed beside it (src/ui/highlights.css).
+  var painted = add(shadow, 'div', { 'class': 'painted' });
   var root = add(painted, 'div', { 'class': 'assent ' + themeClass(), lang: locale.language, dir: locale.rtl ? 'rtl' : 'ltr' });
   var banner = add(root, 'section', { 'class': 'banner', 'aria-label': m[0] });
   var other = notice.language !== locale.language;

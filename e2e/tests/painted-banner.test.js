@@ -2,9 +2,9 @@
 // it is the widget's own (same elements, attributes and words, in English, German and
 // Arabic), nothing more is fetched until the visitor clicks it, a click on it is not lost
 // (the wasm records it once it arrives, on this page or the next), it works from the
-// keyboard, and a glue file that does not match its SRI hash runs nothing and leaves no
-// dead banner behind, whether the browser fetches it through modulepreload or, without it,
-// a module script.
+// keyboard, no frame shows it together with the widget's own, and a glue file that does
+// not match its SRI hash runs nothing and leaves no dead banner behind, whether the
+// browser fetches it through modulepreload or, without it, a module script.
 import assert from 'node:assert/strict';
 
 import { holdWasm, widgetReady } from '../harness/browser.js';
@@ -200,6 +200,45 @@ world.scenario('a click kept on the painted banner is forgotten only once its ch
   assert.deepEqual(forgotten, [true], 'forgotten once, after the choice was stored');
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+});
+
+/**
+ * Notes, at every frame before it is painted, what of the widget shows: "painted" (the
+ * loader's banner) and "own" (anything the wasm draws: its banner or its dialog), in
+ * `window.shownPerFrame`, one entry each time that changes.
+ */
+const SHOWN_PER_FRAME = () => {
+  window.shownPerFrame = [];
+  const frame = () => {
+    const shadow = document.querySelector('[data-assent-host]')?.shadowRoot;
+    const shown = [...(shadow?.querySelectorAll('.assent') ?? [])]
+      // The widget's own root holds its live status line; the painted one does not.
+      .map((root) => [root.querySelector(':scope > p[role=status]') ? 'own' : 'painted', root])
+      .filter(([, root]) => [...root.querySelectorAll('section.banner, dialog')].some((e) => e.checkVisibility()))
+      .map(([which]) => which)
+      .join('+');
+    if (window.shownPerFrame.at(-1) !== shown) window.shownPerFrame.push(shown);
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+};
+
+world.scenario('the widget takes over from the painted banner in one step: no frame shows both, even on a CPU so slow that its first render yields to the page', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  // A signed-in page that names the visitor starts the widget without a click.
+  const link = await s.collector.link({ email: 'jane.doe@example.com', site: SITE, page: url });
+  const page = await s.context.newPage();
+  await page.addInitScript(SHOWN_PER_FRAME);
+  // Yew yields to the page when a render takes over 16 ms: at 20x it does.
+  await (await s.context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: 20 });
+  await page.goto(url, { waitUntil: 'load' });
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await page.evaluate((token) => window.Assent.identify(token), link.token);
+  await w.dialog.waitFor({ state: 'visible' });
+  const frames = await page.evaluate(() => window.shownPerFrame);
+  assert.deepEqual(frames.filter((shown) => shown.includes('+')), [], `never both (frames: ${frames.join(' | ')})`);
+  assert.ok(frames.indexOf('painted') < frames.indexOf('own'), `the painted banner, then the widget's own (frames: ${frames.join(' | ')})`);
 });
 
 world.scenario('the painted banner from the keyboard: Tab reaches its buttons, Enter on decline records the choice', async (s) => {
