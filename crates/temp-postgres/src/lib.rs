@@ -98,6 +98,21 @@ fn as_postgres(bin: &Path, name: &str, args: &[&str]) -> Result<(), Error> {
     })
 }
 
+/// `err` with the server's log added: pg_ctl says only "Examine the log output", and the
+/// log goes with the temp directory.
+fn with_server_log(err: Error, log: &Path) -> Error {
+    match err {
+        Error::Tool { name, output } => Error::Tool {
+            name,
+            output: format!(
+                "{output}server log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_else(|e| format!("(unreadable: {e})"))
+            ),
+        },
+        other => other,
+    }
+}
+
 fn path_str(path: &Path) -> Result<&str, Error> {
     path.to_str().ok_or(Error::Io(
         "temp directory",
@@ -166,7 +181,8 @@ impl TempPostgres {
                 "-w",
                 "start",
             ],
-        )?;
+        )
+        .map_err(|err| with_server_log(err, &log))?;
         // Built before createdb so that a failure there still stops the server.
         let server = Self {
             dir,
@@ -198,5 +214,34 @@ impl Drop for TempPostgres {
             .arg(data)
             .args(["-m", "immediate", "-w", "stop"])
             .output();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_start_carries_the_server_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("log");
+        std::fs::write(&log, "FATAL:  could not create any TCP/IP sockets\n").expect("log");
+        let failed = Error::Tool {
+            name: "pg_ctl".into(),
+            output: "pg_ctl: could not start server\nExamine the log output.\n".into(),
+        };
+        let message = with_server_log(failed, &log).to_string();
+        assert!(message.starts_with("pg_ctl failed: pg_ctl: could not start server"));
+        assert!(message.ends_with("server log:\nFATAL:  could not create any TCP/IP sockets\n"));
+    }
+
+    #[test]
+    fn a_missing_log_is_said_so() {
+        let failed = Error::Tool {
+            name: "pg_ctl".into(),
+            output: String::new(),
+        };
+        let message = with_server_log(failed, Path::new("/nonexistent/log")).to_string();
+        assert!(message.contains("server log:\n(unreadable: "), "{message}");
     }
 }
