@@ -11,7 +11,7 @@ export TRUNK_SKIP_VERSION_CHECK=true
 # cargo build everything again.
 remap=()
 for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
-  [ -d "$src" ] && remap+=("--remap-path-prefix=${src%/}=")
+  if [ -d "$src" ]; then remap+=("--remap-path-prefix=${src%/}="); fi
 done
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${remap[*]}"
 unset remap src
