@@ -212,8 +212,7 @@ const SHOWN_PER_FRAME = () => {
   const frame = () => {
     const shadow = document.querySelector('[data-assent-host]')?.shadowRoot;
     const shown = [...(shadow?.querySelectorAll('.assent') ?? [])]
-      // The widget's own root holds its live status line; the painted one does not.
-      .map((root) => [root.querySelector(':scope > p[role=status]') ? 'own' : 'painted', root])
+      .map((root) => [root.closest('.painted') ? 'painted' : 'own', root])
       .filter(([, root]) => [...root.querySelectorAll('section.banner, dialog')].some((e) => e.checkVisibility()))
       .map(([which]) => which)
       .join('+');
