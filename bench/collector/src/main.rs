@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use assent_temp_postgres::{Durability, TempPostgres};
+use assent_temp_postgres::{Durability, Listen, TempPostgres};
 use clap::{Parser, ValueEnum};
 
 /// The record every POST sends, under a fresh id.
@@ -272,7 +272,7 @@ async fn bench(args: &Args, backend: Backend) -> Result<String, BenchError> {
     let database = match backend {
         Backend::Sqlite => format!("sqlite:{}", dir.path().join("records.db").display()),
         Backend::Postgres => {
-            postgres = TempPostgres::try_start(Durability::Full)?;
+            postgres = TempPostgres::try_start(Durability::Full, Listen::Loopback)?;
             postgres.url.clone()
         }
     };

@@ -63,7 +63,7 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     let (dir, db) = temp_db();
     let db = db.as_str();
     let secret = dir.path().join("webhook.secret");
-    let receiver = Receiver::start(0, FAILING).await;
+    let receiver = Receiver::start(FAILING).await;
     let url = receiver.url();
     let server = start_logged(
         db,

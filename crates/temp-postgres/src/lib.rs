@@ -1,5 +1,6 @@
-//! A throwaway PostgreSQL server: Debian's binaries, a temp data directory, loopback only.
-//! The collector's tests and its load benchmark start theirs with this.
+//! A throwaway PostgreSQL server: Debian's binaries, a temp data directory, reached through
+//! a Unix socket in that directory (and, for the benchmark, on loopback TCP too). The
+//! collector's tests and its load benchmark start theirs with this.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,21 @@ pub enum Durability {
     /// when it returns, as in production; for measuring.
     Full,
 }
+
+/// How the server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// Only through its Unix socket, which is in its own temp directory: there is no port to
+    /// pick, so no other process can take it between the pick and the server's bind, and any
+    /// number of servers start at once (tests).
+    Socket,
+    /// On a free 127.0.0.1 port too, as a server on the network is reached (the benchmark
+    /// measures that). The port is picked just before the server binds it.
+    Loopback,
+}
+
+/// The port number in the socket file's name (`.s.PGSQL.5432`), not a TCP port.
+const SOCKET_PORT: u16 = 5432;
 
 /// Why the server could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -121,15 +137,16 @@ fn path_str(path: &Path) -> Result<&str, Error> {
 }
 
 impl TempPostgres {
-    /// For tests: initdb, start with `fsync=off` on a free loopback port, create database
+    /// For tests: initdb, start with `fsync=off` on its Unix socket alone, create database
     /// `assent`; panics with the reason when it can't (tests need it and are never
     /// skipped).
     pub fn start() -> Self {
-        Self::try_start(Durability::Off).unwrap_or_else(|err| panic!("{err}; these tests need it"))
+        Self::try_start(Durability::Off, Listen::Socket)
+            .unwrap_or_else(|err| panic!("{err}; these tests need it"))
     }
 
-    /// initdb, start on a free loopback port with `durability`, create database `assent`.
-    pub fn try_start(durability: Durability) -> Result<Self, Error> {
+    /// initdb, start with `durability`, reached as `listen` says, create database `assent`.
+    pub fn try_start(durability: Durability, listen: Listen) -> Result<Self, Error> {
         let bin = find_bin()?;
         let dir = tempfile::Builder::new()
             .prefix("assent-pg-")
@@ -155,17 +172,30 @@ impl TempPostgres {
             initdb.push("--no-sync");
         }
         as_postgres(&bin, "initdb", &initdb)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map_err(|err| Error::Io("cannot find a free port", err))?
-            .port();
+        let socket_dir = path_str(dir.path())?.to_owned();
+        let (port, url) = match listen {
+            Listen::Socket => (
+                SOCKET_PORT,
+                format!("postgres://postgres@localhost:{SOCKET_PORT}/assent?host={socket_dir}"),
+            ),
+            Listen::Loopback => {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|listener| listener.local_addr())
+                    .map_err(|err| Error::Io("cannot find a free port", err))?
+                    .port();
+                (port, format!("postgres://postgres@127.0.0.1:{port}/assent"))
+            }
+        };
+        let addresses = match listen {
+            Listen::Socket => "''",
+            Listen::Loopback => "127.0.0.1",
+        };
         let fsync = match durability {
             Durability::Off => "-c fsync=off",
             Durability::Full => "-c fsync=on -c synchronous_commit=on",
         };
         let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} {fsync} -c max_connections=100",
-            dir.path().display()
+            "-p {port} -c listen_addresses={addresses} -k {socket_dir} {fsync} -c max_connections=100"
         );
         let log = dir.path().join("log");
         as_postgres(
@@ -184,17 +214,13 @@ impl TempPostgres {
         )
         .map_err(|err| with_server_log(err, &log))?;
         // Built before createdb so that a failure there still stops the server.
-        let server = Self {
-            dir,
-            bin,
-            url: format!("postgres://postgres@127.0.0.1:{port}/assent"),
-        };
+        let server = Self { dir, bin, url };
         as_postgres(
             &server.bin,
             "createdb",
             &[
                 "-h",
-                "127.0.0.1",
+                &socket_dir,
                 "-p",
                 &port.to_string(),
                 "-U",
@@ -220,6 +246,47 @@ impl Drop for TempPostgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `SHOW <setting>` says, asked through the server's socket.
+    fn setting(server: &TempPostgres, name: &str) -> String {
+        let output = tool(&server.bin, "psql")
+            .args(["-h", path_str(server.dir.path()).expect("path"), "-p"])
+            .arg(SOCKET_PORT.to_string())
+            .args(["-U", "postgres", "-d", "assent", "-Atc"])
+            .arg(format!("SHOW {name}"))
+            .output()
+            .expect("psql runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout)
+            .expect("UTF-8")
+            .trim()
+            .to_owned()
+    }
+
+    #[test]
+    fn servers_started_at_once_all_start_on_their_own_sockets_with_no_tcp_port() {
+        let servers: Vec<TempPostgres> = std::thread::scope(|scope| {
+            let starting: Vec<_> = (0..4).map(|_| scope.spawn(TempPostgres::start)).collect();
+            starting
+                .into_iter()
+                .map(|s| s.join().expect("started"))
+                .collect()
+        });
+        for server in &servers {
+            assert_eq!(setting(server, "listen_addresses"), "");
+            assert_eq!(setting(server, "fsync"), "off");
+            let socket_dir = path_str(server.dir.path()).expect("path");
+            assert!(server.dir.path().join(".s.PGSQL.5432").exists());
+            assert_eq!(
+                server.url,
+                format!("postgres://postgres@localhost:5432/assent?host={socket_dir}")
+            );
+        }
+        let mut urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+        urls.sort_unstable();
+        urls.dedup();
+        assert_eq!(urls.len(), 4);
+    }
 
     #[test]
     fn a_failed_start_carries_the_server_log() {

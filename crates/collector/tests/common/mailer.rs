@@ -95,12 +95,42 @@ async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) 
     status
 }
 
+/// A receiver that is down: its loopback port is bound but not listening, so the collector's
+/// connections to it are refused, and no other socket can take the port before the receiver
+/// starts on it (a port only probed free could be).
+pub struct DownReceiver {
+    socket: tokio::net::TcpSocket,
+    addr: SocketAddr,
+}
+
+impl DownReceiver {
+    pub fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+        let addr = socket.local_addr().unwrap();
+        Self { socket, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// Up, on the same port.
+    pub fn start(self, mode: u8) -> Receiver {
+        Receiver::serve(self.socket.listen(1024).unwrap(), mode)
+    }
+}
+
 impl Receiver {
-    /// Listens on `port` (0: any) of 127.0.0.1.
-    pub async fn start(port: u16, mode: u8) -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
+    /// Listens on a free port of 127.0.0.1.
+    pub async fn start(mode: u8) -> Self {
+        Self::serve(
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            mode,
+        )
+    }
+
+    fn serve(listener: tokio::net::TcpListener, mode: u8) -> Self {
         let addr = listener.local_addr().unwrap();
         let inner = Arc::new(Inner::default());
         inner.mode.store(mode, Ordering::SeqCst);
@@ -162,15 +192,6 @@ pub async fn total_attempts(database: &str) -> i64 {
         "SELECT CAST(SUM(attempts) AS BIGINT) FROM webhook_deliveries",
     )
     .await
-}
-
-/// A free loopback port, for a receiver that is down until it starts on it.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Whether `delivery` carries a valid Standard Webhooks signature under `secret_text`
@@ -580,7 +601,7 @@ pub fn delivered_ids(log: &[Delivery]) -> BTreeSet<String> {
 /// Two `serve` processes on one database with webhooks on: every change arrives exactly
 /// once (nothing crashes here, so at-least-once must not become twice).
 pub async fn webhooks_deliver_once(database: &str, dir: &std::path::Path) {
-    let receiver = Receiver::start(0, UP).await;
+    let receiver = Receiver::start(UP).await;
     let url = receiver.url();
     let secret = dir.join("webhook.secret");
     let args = [
@@ -649,9 +670,8 @@ pub async fn webhooks_survive_an_outage_and_a_kill_9(database: &str, dir: &Path)
     let secret = dir.join("hooks").join("webhook.secret");
     let subject_key = dir.join("subject.key");
     let log = dir.join("collector.log");
-    // Nothing listens there yet: the receiver is down.
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}/hook");
+    let down = DownReceiver::new();
+    let url = down.url();
     let args = [
         "--webhook-url",
         &url,
@@ -694,7 +714,7 @@ pub async fn webhooks_survive_an_outage_and_a_kill_9(database: &str, dir: &Path)
     )
     .await;
 
-    let receiver = Receiver::start(port, UP).await;
+    let receiver = down.start(UP);
     receiver
         .wait_for("the ten changes", |log| {
             delivered_ids(log) == message_ids(&changes)
