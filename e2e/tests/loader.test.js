@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -49,37 +48,18 @@ world.scenario('returning visitor: no wasm download, Assent.preferences() works,
   assert.equal(records[1].purposes.find((p) => p.purpose === 'updates').state, 'denied');
 });
 
-/** A free loopback port (the demo's allow-list needs the collector's own origin up front). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const demoPort = await freePort();
-const demoOrigin = `http://127.0.0.1:${demoPort}`;
-// The demo pages hard-code this endpoint (and allow it in their CSP); it is rerouted to
-// the test's collector so that nothing here depends on port 8787.
-const DEMO_ENDPOINT_ORIGIN = 'http://127.0.0.1:8787';
+// The demo's address (scripts/demo.sh): its pages hard-code this endpoint, allow it in their
+// CSP, and are opened here at it too. Nothing listens there: every request to it is handed
+// to this test's collector, on whatever port it bound, so nothing depends on port 8787 being
+// free and the collector's allow-list is the demo's own, known before the collector starts.
+const DEMO_ORIGIN = 'http://127.0.0.1:8787';
 
 world.scenario('the six demo pages, served by the collector: each shows the banner and stores its site; the sample subscriber’s manage link names them', async (s) => {
   const pages = readdirSync(join(dist, 'sites')).filter((f) => f.endsWith('.html')).sort();
   assert.equal(pages.length, 6, `six covered-site pages in dist/sites (${pages.join(', ')})`);
-  await s.context.route(`${DEMO_ENDPOINT_ORIGIN}/**`, async (route) => {
-    const request = route.request();
-    const corsHeaders = {
-      'access-control-allow-origin': s.collector.origin,
-      'access-control-allow-methods': 'GET, POST',
-      'access-control-allow-headers': 'content-type',
-    };
-    if (request.method() === 'OPTIONS') return route.fulfill({ status: 204, headers: corsHeaders });
-    const response = await route.fetch({ url: request.url().replace(DEMO_ENDPOINT_ORIGIN, s.collector.origin) });
-    return route.fulfill({ response, headers: { ...response.headers(), ...corsHeaders } });
+  await s.context.route(`${DEMO_ORIGIN}/**`, async (route) => {
+    const response = await route.fetch({ url: route.request().url().replace(DEMO_ORIGIN, s.collector.origin) });
+    return route.fulfill({ response });
   });
 
   const expected = [];
@@ -89,7 +69,7 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
     assert.ok(site, `${file} declares data-site`);
     assert.match(html, /data-endpoint="http:\/\/127\.0\.0\.1:8787\/v1\/records"/, `${file} posts to the demo collector`);
     expected.push(site);
-    const page = await s.open(`${s.collector.origin}/sites/${file}`);
+    const page = await s.open(`${DEMO_ORIGIN}/sites/${file}`);
     const w = s.ui(page);
     await w.banner.waitFor({ state: 'visible' });
     const accept = i % 2 === 0;
@@ -111,10 +91,10 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
   // The demo's sample subscriber e-mail (scripts/demo.sh writes it the same way): its
   // "manage my preferences" link opens pci.qualys.com for that person.
   await run(join(root, 'scripts', 'subscriber-page.sh'), [
-    s.collector.binary, join(dist, 'subscriber.html'), s.collector.origin,
+    s.collector.binary, join(dist, 'subscriber.html'), DEMO_ORIGIN,
     s.collector.database, s.collector.subjectKey, s.collector.linkKey,
   ], { timeout: 15_000 });
-  const mail = await s.open(`${s.collector.origin}/subscriber.html`);
+  const mail = await s.open(`${DEMO_ORIGIN}/subscriber.html`);
   assert.match(await mail.locator('pre.mail').textContent(), /List-Unsubscribe-Post: List-Unsubscribe=One-Click/);
   await mail.getByRole('link', { name: 'Manage my preferences' }).click();
   await mail.waitForURL(/\/sites\/pci\.qualys\.com\.html/);
@@ -128,8 +108,8 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
   });
   assert.match(rows.at(-1).subject ?? '', /^hmac-sha256:/, 'stored under the subscriber');
 }, {
-  allowedOrigins: () => [demoOrigin],
-  collectorOptions: () => ({ staticDir: dist, listen: `127.0.0.1:${demoPort}` }),
+  allowedOrigins: () => [DEMO_ORIGIN],
+  collectorOptions: () => ({ staticDir: dist }),
 });
 
 world.scenario('the collector can host the widget for a covered site on another origin', async (s) => {
