@@ -25,7 +25,7 @@ pub const DEFAULT_ORIGINS: [&str; 6] = [
 pub const DEFAULT_DATABASE: &str = "assent.db";
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
-/// Default POSTs per client IP per minute.
+/// Default requests per client IP per minute (see `ServeArgs::rate_per_ip`).
 pub const DEFAULT_RATE_PER_IP: u32 = 120;
 /// Default POSTs per site per minute.
 pub const DEFAULT_RATE_PER_SITE: u32 = 6000;
@@ -89,7 +89,8 @@ pub struct ServeArgs {
     /// Subject HMAC key file, created if missing [default: a new key per start].
     #[arg(long, env = "ASSENT_SUBJECT_KEY")]
     pub subject_key: Option<PathBuf>,
-    /// POSTs per client IP per minute; 0 turns the limit off [default: 120].
+    /// Requests per client IP per minute to the record, receipt, identity and unsubscribe
+    /// routes; 0 turns the limit off [default: 120].
     #[arg(long, env = "ASSENT_RATE_PER_IP")]
     pub rate_per_ip: Option<u32>,
     /// POSTs per site per minute; 0 turns the limit off [default: 6000].
