@@ -1,4 +1,6 @@
-// The collector as a child process on a fresh SQLite file, on a free loopback port.
+// The collector as a child process on a fresh SQLite file, on a free loopback port, which
+// harness/socket-holder.py holds for it (as systemd's socket activation does), so that a
+// restart keeps the port.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { root } from './paths.js';
+
+const holder = new URL('./socket-holder.py', import.meta.url).pathname;
 
 const run = promisify(execFile);
 export const binary = join(root, 'target', 'debug', 'assent-collector');
@@ -40,15 +44,14 @@ const LOG_LIMIT = 200_000;
 export const ADMIN_KEY = 'e2e-admin-key-0123456789abcdefghijklmnopqrstuv';
 
 /**
- * Starts `assent-collector serve`. Options: `allowedOrigins` (required), `listen`
- * (default `127.0.0.1:0`), `staticDir`, `ratePerIp` (POSTs per minute; default 0, off),
- * `webhook` (a receiver from harness/webhooks.js: changes are POSTed to it, signed),
- * `dir` (the database and key directory of an earlier run, for `restart`).
- * Resolves once it prints its address.
+ * Starts `assent-collector serve` on a socket the holder listens on. Options:
+ * `allowedOrigins` (required), `listen` (default `127.0.0.1:0`), `staticDir`, `ratePerIp`
+ * (POSTs per minute; default 0, off), `webhook` (a receiver from harness/webhooks.js:
+ * changes are POSTed to it, signed). Resolves once it prints its address.
  */
-export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0, webhook, dir: earlier } = {}) {
+export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', staticDir, ratePerIp = 0, webhook } = {}) {
   const collector = ensureCollectorBinary();
-  const dir = earlier || mkdtempSync(join(tmpdir(), 'assent-e2e-'));
+  const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-'));
   const database = `sqlite:${join(dir, 'assent.db')}`;
   const receiptKey = join(dir, 'receipt.key');
   const subjectKey = join(dir, 'subject.key');
@@ -64,26 +67,43 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
   ];
   if (staticDir) args.push('--static-dir', staticDir);
   if (webhook) args.push('--webhook-url', webhook.url, '--webhook-secret-file', webhook.secretFile);
-  const child = spawn(collector, args, {
+  // The holder's stdin takes "restart"; its output is the collector's.
+  const child = spawn('python3', [holder, listen, collector, ...args], {
     cwd: dir,
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info,tower_http=debug' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // A process group of their own: a SIGKILL reaches the collector too, not the holder alone.
+    detached: true,
   });
+  const killAll = () => {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  };
   let log = '';
   const append = (chunk) => {
     // eslint-disable-next-line no-control-regex
     log += chunk.toString().replace(/\x1b\[[0-9;]*m/g, '');
     if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT);
   };
-  child.stdout.on('data', append);
+  // The address each collector process printed once it listened, in order.
+  const announced = [];
+  let partial = '';
+  child.stdout.on('data', (chunk) => {
+    append(chunk);
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop();
+    for (const line of lines) {
+      const match = line.match(/^listening on (http:\/\/127\.0\.0\.1:\d+)$/);
+      if (match) announced.push(match[1]);
+    }
+  });
   child.stderr.on('data', append);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
-  const origin = await new Promise((resolve, reject) => {
+  // The address the process after the first `earlier` ones prints.
+  const announcement = (earlier) => new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(new Error('the collector did not print its address within 15 s')), 15_000);
     const poll = setInterval(() => {
-      const match = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (match) done(null, match[1]);
+      if (announced.length > earlier) done(null, announced[earlier]);
     }, 20);
     exited.then(({ code, signal }) => done(new Error(`the collector exited early (code ${code}, signal ${signal})`)));
     let settled = false;
@@ -92,13 +112,15 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
       settled = true;
       clearTimeout(timer);
       clearInterval(poll);
-      if (error) reject(Object.assign(error, { collectorLog: log }));
+      if (error) reject(new Error(`${error.message}\n--- collector log ---\n${log}`));
       else resolve(value);
     }
-  }).catch((error) => {
-    child.kill('SIGKILL');
+  });
+
+  const origin = await announcement(0).catch((error) => {
+    killAll();
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${error.message}\n--- collector log ---\n${error.collectorLog}`);
+    throw error;
   });
 
   const cli = async (...cliArgs) => {
@@ -179,22 +201,27 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
         return { ok: false, reason: `${error.message} ${error.stdout || ''}` };
       }
     },
-    async stop({ keepFiles = false } = {}) {
+    /** SIGTERM to the holder, which stops the collector; then the files go. */
+    async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        const timer = setTimeout(killAll, 5_000);
         await exited;
         clearTimeout(timer);
       }
-      if (!keepFiles) rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
     /**
-     * Stops this process and starts another on the same address, database and key files;
-     * resolves with the new collector.
+     * Stops the collector process (SIGTERM) and starts another on the same socket, database
+     * and key files; resolves with this handle once the new one listens. The holder keeps
+     * the socket listening in between: requests made then wait for the new process.
      */
     async restart() {
-      await this.stop({ keepFiles: true });
-      return startCollector({ allowedOrigins, listen: new URL(origin).host, staticDir, ratePerIp, webhook, dir });
+      const earlier = announced.length;
+      child.stdin.write('restart\n');
+      const again = await announcement(earlier);
+      if (again !== origin) throw new Error(`the restarted collector listens on ${again}, not ${origin}`);
+      return this;
     },
   };
 }

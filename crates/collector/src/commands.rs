@@ -50,6 +50,9 @@ pub enum CommandError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The socket passed by the service manager (`LISTEN_FDS`) can't be listened on.
+    #[error("the socket passed in LISTEN_FDS (fd 3) is not a TCP listener: {0}")]
+    PassedSocket(std::io::Error),
     /// Socket or terminal I/O failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

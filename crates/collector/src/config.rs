@@ -72,7 +72,8 @@ pub struct ServeArgs {
     /// `postgres://…` URL, `sqlite:<file>` or an SQLite file path [default: assent.db].
     #[arg(long, env = "ASSENT_DATABASE")]
     pub database: Option<String>,
-    /// Address to listen on [default: 127.0.0.1:8787].
+    /// Address to listen on [default: 127.0.0.1:8787]; not used when a service manager
+    /// passes a listening socket (systemd socket activation, `LISTEN_FDS`).
     #[arg(long, env = "ASSENT_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Origins allowed to POST records, comma-separated, e.g. `https://pci.qualys.com`

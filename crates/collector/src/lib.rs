@@ -11,6 +11,7 @@ pub mod error;
 pub mod keys;
 pub mod limit;
 pub mod link;
+pub mod listener;
 pub mod metrics;
 pub mod pages;
 pub mod preferences;

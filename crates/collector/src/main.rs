@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use assent_collector::commands;
 use assent_collector::config::{Cli, Command};
+use assent_collector::listener::Passed;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -13,6 +14,11 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Before the runtime's threads start: taking the socket edits the environment.
+    let passed = match cli.command {
+        Command::Serve(_) => Passed::from_env(),
+        _ => Passed::none(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -25,7 +31,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => commands::serve(args.resolve()?).await,
+            Command::Serve(args) => commands::serve(args.resolve()?, passed).await,
             Command::Verify(args) => commands::verify(args).await,
             Command::Export(args) => commands::export(args).await,
             Command::Keygen(args) => commands::keygen(args),

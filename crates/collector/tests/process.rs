@@ -1,4 +1,5 @@
-//! The real binary: kill -9 during a burst, and the CLI's export and verify.
+//! The real binary: kill -9 during a burst, a restart on a socket passed as systemd does,
+//! and the CLI's export and verify.
 
 mod common;
 
@@ -149,6 +150,85 @@ fn a_bad_config_stops_the_start_with_a_clear_message() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+/// Socket activation, as systemd does it: the socket outlives each process, so a record
+/// posted after one process has stopped and before the next has started waits in the
+/// socket's backlog and is stored by the next one, instead of being refused.
+#[tokio::test]
+async fn a_record_posted_between_two_processes_on_a_passed_socket_is_stored() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let db = db.to_str().unwrap().to_owned();
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let mut first = Server::start_on(&socket, &db, &[]);
+    assert_eq!(
+        first.addr, addr,
+        "it listens on the passed socket, not on --listen"
+    );
+    assert_eq!(process::burst(&[addr], 1, 2).await.len(), 2);
+    first.stop();
+
+    // No process serves now: the connection is made, and the request sent, all the same.
+    let id = common::new_id();
+    let body = common::record(&id).to_string();
+    let mut stream =
+        std::net::TcpStream::connect(addr).expect("the held socket takes the connection");
+    write!(
+        stream,
+        "POST /v1/records HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let _second = Server::start_on(&socket, &db, &[]);
+    // A bound on a failure's wait, not a timing: the answer comes once the second process runs.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    let stored: Vec<String> = process::export(&db)
+        .iter()
+        .map(|line| line["record"]["record_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored.contains(&id),
+        "the record posted in between is stored"
+    );
+    let (ok, report) = process::verify(&db, &[]);
+    assert!(ok, "{report}");
+}
+
+/// `LISTEN_FDS` with something other than a listening TCP socket at fd 3: a clear refusal.
+#[test]
+fn a_passed_descriptor_that_is_not_a_socket_stops_the_start() {
+    use command_fds::{CommandFdExt, FdMapping};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let not_a_socket = std::fs::File::create(dir.path().join("plain")).unwrap();
+    let mut command = std::process::Command::new(process::BIN);
+    command
+        .args(["serve", "--database", db.to_str().unwrap()])
+        .env("LISTEN_FDS", "1")
+        .fd_mappings(vec![FdMapping {
+            parent_fd: not_a_socket.into(),
+            child_fd: 3,
+        }])
+        .unwrap();
+    let output = command.output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "the socket passed in LISTEN_FDS (fd 3) is not a TCP listener: fd 3 is not a socket"
+        ),
+        "{stderr}"
+    );
 }
 
 /// Sends `head` on a fresh connection to a fresh server, then nothing more, and returns

@@ -9,6 +9,7 @@ use super::CommandError;
 use crate::admin::AdminKeys;
 use crate::config::Settings;
 use crate::keys;
+use crate::listener::Passed;
 use crate::receipt::ReceiptKeys;
 use crate::receipt_issuer::ReceiptIssuer;
 use crate::store::Store;
@@ -17,8 +18,8 @@ use crate::token::LinkKey;
 use crate::webhook::{self, WebhookSecret};
 use crate::{limit, metrics, AppState};
 
-/// `serve`: runs until SIGINT or SIGTERM.
-pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
+/// `serve`: runs until SIGINT or SIGTERM, on the `passed` socket if there is one.
+pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, CommandError> {
     let mut store = Store::open(&settings.database).await?;
     let webhook_secret = match &settings.webhook {
         Some(webhook) => {
@@ -63,12 +64,7 @@ pub async fn serve(settings: Settings) -> Result<ExitCode, CommandError> {
         }
     };
     // Bound before the state is made: unsubscribe links default to the bound address.
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| CommandError::Listen {
-            addr: settings.listen,
-            source,
-        })?;
+    let listener = passed.listener(settings.listen).await?;
     let local = listener.local_addr()?;
     let public_url = match settings.public_url {
         Some(url) => url,

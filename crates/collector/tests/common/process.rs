@@ -1,9 +1,12 @@
 //! Runs the real `assent-collector` binary.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsFd;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
+
+use command_fds::{CommandFdExt, FdMapping};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_assent-collector");
 
@@ -57,18 +60,48 @@ impl Server {
         Self::spawn_with(database, extra, "debug", file.into()).ready()
     }
 
+    /// Starts `serve` on `socket`, passed as systemd's socket activation does (at fd 3, with
+    /// `LISTEN_FDS=1`; without `LISTEN_PID`, which listenfd then takes as the child's), and
+    /// waits until it listens. `--listen` names a port nobody has, unused.
+    pub fn start_on(socket: &TcpListener, database: &str, extra: &[&str]) -> Self {
+        let mut command = Self::command(database, extra, "warn", Stdio::inherit());
+        command
+            .env("LISTEN_FDS", "1")
+            .fd_mappings(vec![FdMapping {
+                parent_fd: socket.as_fd().try_clone_to_owned().unwrap(),
+                child_fd: 3,
+            }])
+            .unwrap();
+        Starting(command.spawn().unwrap()).ready()
+    }
+
     fn spawn_with(database: &str, extra: &[&str], log_level: &str, stderr: Stdio) -> Starting {
-        let child = Command::new(BIN)
+        Starting(
+            Self::command(database, extra, log_level, stderr)
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    fn command(database: &str, extra: &[&str], log_level: &str, stderr: Stdio) -> Command {
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--database", database, "--listen", "127.0.0.1:0"])
             .args(["--rate-per-ip", "0", "--rate-per-site", "0"])
             .args(["--allowed-origins", super::ORIGIN])
             .args(extra)
             .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        Starting(child)
+            .stderr(stderr);
+        command
+    }
+
+    /// SIGTERM, and waits for the process to finish what it has open and exit.
+    pub fn stop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "serve exited {status} on SIGTERM");
     }
 
     /// SIGKILL, no goodbye.
