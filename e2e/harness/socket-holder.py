@@ -8,7 +8,7 @@ usage: python3 socket-holder.py HOST:PORT PROGRAM [ARG...]
 Listens on HOST:PORT (port 0 picks one) and runs PROGRAM with the socket at fd 3,
 LISTEN_FDS=1 and LISTEN_PID set to the program's pid. A line "restart" on stdin: SIGTERM
 the program, wait for it to exit, run it again on the same socket. SIGTERM, or stdin closed:
-stop the program, then exit with its status.
+stop the program, then exit with its status; the program's ending by itself ends it too.
 """
 import os
 import signal
@@ -39,20 +39,47 @@ def main():
         os.dup2(listener.fileno(), 3, inheritable=False)
     os.environ["LISTEN_FDS"] = "1"
 
+    # A SIGTERM while a program starts waits until it runs, so that it is the one stopped,
+    # not left behind.
+    starting = False
+    stopping = False
+    child = None
+
     def terminate(_signal, _frame):
-        raise SystemExit
+        nonlocal stopping
+        stopping = True
+        if not starting:
+            raise SystemExit
+
+    def ended(_signal, _frame):
+        # The program ended by itself (a failed start, a crash): so does the holder.
+        if not starting and not stopping and child and child.poll() is not None:
+            raise SystemExit
+
+    def start(earlier):
+        nonlocal starting
+        starting = True
+        if earlier:
+            stop(earlier)
+        started = run(program)
+        starting = False
+        return started
 
     signal.signal(signal.SIGTERM, terminate)
-    child = run(program)
+    signal.signal(signal.SIGCHLD, ended)
     try:
-        for line in sys.stdin:
+        child = start(None)
+        while not stopping and child.poll() is None:
+            line = sys.stdin.readline()
+            if not line:
+                break
             if line.strip() == "restart":
-                stop(child)
-                child = run(program)
+                child = start(child)
     except SystemExit:
         pass
     finally:
-        code = stop(child)
+        stopping = True
+        code = stop(child) if child else 1
     sys.exit(code if code >= 0 else 128 - code)
 
 
