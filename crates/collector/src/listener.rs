@@ -37,6 +37,13 @@ impl Passed {
     pub async fn listener(self, addr: SocketAddr) -> Result<TcpListener, CommandError> {
         match self.0 {
             Ok(Some(socket)) => {
+                // Bound but not listening, every accept would fail: refused here instead.
+                if !listens(&socket)? {
+                    return Err(CommandError::PassedSocket(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "fd 3 is bound but not listening",
+                    )));
+                }
                 tracing::info!("listening on the socket the service manager passed, not --listen");
                 socket.set_nonblocking(true)?;
                 TcpListener::from_std(socket).map_err(CommandError::PassedSocket)
@@ -46,5 +53,17 @@ impl Passed {
                 .map_err(|source| CommandError::Listen { addr, source }),
             Err(source) => Err(CommandError::PassedSocket(source)),
         }
+    }
+}
+
+/// Whether `listen(2)` was called on `socket` (`SO_ACCEPTCONN`); taken as yes where the
+/// system can't be asked.
+fn listens(socket: &std::net::TcpListener) -> std::io::Result<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    return socket2::SockRef::from(socket).is_listener();
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    {
+        let _ = socket;
+        Ok(true)
     }
 }

@@ -204,31 +204,58 @@ async fn a_record_posted_between_two_processes_on_a_passed_socket_is_stored() {
     assert!(ok, "{report}");
 }
 
-/// `LISTEN_FDS` with something other than a listening TCP socket at fd 3: a clear refusal.
+/// `LISTEN_FDS` with something other than a listening TCP socket at fd 3 (a file, a socket
+/// bound but not listening): a clear refusal.
 #[test]
-fn a_passed_descriptor_that_is_not_a_socket_stops_the_start() {
+fn a_passed_descriptor_that_is_not_a_listening_socket_stops_the_start() {
     use command_fds::{CommandFdExt, FdMapping};
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::OwnedFd;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("records.db");
-    let not_a_socket = std::fs::File::create(dir.path().join("plain")).unwrap();
-    let mut command = std::process::Command::new(process::BIN);
-    command
-        .args(["serve", "--database", db.to_str().unwrap()])
-        .env("LISTEN_FDS", "1")
-        .fd_mappings(vec![FdMapping {
-            parent_fd: not_a_socket.into(),
-            child_fd: 3,
-        }])
-        .unwrap();
-    let output = command.output().unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(
-            "the socket passed in LISTEN_FDS (fd 3) is not a TCP listener: fd 3 is not a socket"
-        ),
-        "{stderr}"
-    );
+    let file = std::fs::File::create(dir.path().join("plain")).unwrap();
+    let bound = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let loopback: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    bound.bind(&loopback.into()).unwrap();
+    let cases: [(OwnedFd, &str); 2] = [
+        (file.into(), "fd 3 is not a socket"),
+        (bound.into(), "fd 3 is bound but not listening"),
+    ];
+    for (passed, reason) in cases {
+        let mut command = std::process::Command::new(process::BIN);
+        command
+            .args(["serve", "--database", db.to_str().unwrap()])
+            .env("LISTEN_FDS", "1")
+            .fd_mappings(vec![FdMapping {
+                parent_fd: passed,
+                child_fd: 3,
+            }])
+            .unwrap();
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Nothing on stdout until it exits, or its "listening on" line.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if !line.is_empty() {
+            let _ = child.kill();
+            panic!("{reason}: it started: {line}");
+        }
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            !output.status.success(),
+            "{reason}: it exited {}",
+            output.status
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected =
+            format!("the socket passed in LISTEN_FDS (fd 3) is not a TCP listener: {reason}");
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
 }
 
 /// Sends `head` on a fresh connection to a fresh server, then nothing more, and returns
