@@ -158,6 +158,9 @@ pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
     if !path.exists() {
         return Err(KeyError::Missing(path.into()));
     }
+    // Rotations take turns: two reading the same ring would each write it back with only
+    // their own new key, and the first one's would be lost.
+    let _turn = lock(path)?;
     let mut ring = read_ring(path)?;
     ring.push(random()?);
     let text: String = ring
@@ -176,6 +179,31 @@ pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
     Ok(ring)
 }
 
+/// An exclusive lock on `.<name>.lock` beside `path`, held until the file is dropped (or
+/// the process ends). A file of its own: the rename that replaces `path` would leave a lock
+/// on `path` itself behind on the old file.
+fn lock(path: &Path) -> Result<std::fs::File, KeyError> {
+    let lock_err = |source| KeyError::Write {
+        path: path.into(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(beside(path, "lock")).map_err(lock_err)?;
+    file.lock().map_err(lock_err)?;
+    Ok(file)
+}
+
+/// `.<name>.<tail>`, hidden beside `path`.
+fn beside(path: &Path, tail: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "key".into(), |name| name.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.{tail}"))
+}
+
 fn new_line() -> Result<String, KeyError> {
     Ok(URL_SAFE_NO_PAD.encode(random()?))
 }
@@ -187,11 +215,8 @@ fn write_temp(path: &Path, text: &str) -> Result<PathBuf, KeyError> {
         source,
     };
     crate::store::create_parent(path).map_err(write_err)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "key".into(), |name| name.to_string_lossy().into_owned());
     let suffix = &URL_SAFE_NO_PAD.encode(random()?)[..12];
-    let temp = path.with_file_name(format!(".{name}.{suffix}.tmp"));
+    let temp = beside(path, &format!("{suffix}.tmp"));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -244,11 +269,13 @@ mod tests {
         assert_eq!(ring[0], first);
         assert_eq!(read_ring(&path).unwrap(), ring);
         assert_eq!(read_or_create_ring(&path).unwrap(), ring);
-        // No temp files are left behind.
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("keys")).unwrap().count(),
-            1
-        );
+        // No temp files are left behind; the rotations' lock file stays.
+        let mut names: Vec<_> = std::fs::read_dir(dir.path().join("keys"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".receipt.key.lock", "receipt.key"]);
 
         std::fs::write(
             &path,

@@ -123,6 +123,58 @@ async fn the_jwks_route_publishes_every_key_newest_first_to_any_origin() {
     );
 }
 
+/// Rotations at the same moment take turns: each adds its key, none is lost (a lost key
+/// would leave the receipts it signed unverifiable).
+#[test]
+fn eight_rotations_at_once_all_add_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("receipt.key");
+    let key_s = path_str(&key);
+    assert!(process::run(&["keygen", "--receipt-key", key_s])
+        .status
+        .success());
+    let rotations: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(process::BIN)
+                .args(["keygen", "--rotate", "--receipt-key", key_s])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let added: Vec<String> = rotations
+        .into_iter()
+        .map(|rotation| {
+            let output = rotation.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let jwks: Value = serde_json::from_slice(&output.stdout).unwrap();
+            jwks["keys"][0]["kid"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let ring = std::fs::read_to_string(&key).unwrap();
+    assert_eq!(ring.lines().count(), 9, "one key and eight added: {ring}");
+    // The ring's keys, as the server would publish them.
+    let published =
+        ReceiptKeys::from_seeds(&assent_collector::keys::read_ring(&key).unwrap()).unwrap();
+    let kids: Vec<String> = published.jwks()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|jwk| jwk["kid"].as_str().unwrap().to_owned())
+        .collect();
+    for kid in &added {
+        assert!(
+            kids.contains(kid),
+            "{kid}, added, is not in the ring: {kids:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_receipt_signed_before_a_rotation_still_verifies_after_it() {
     let (dir, db) = temp_db();
