@@ -209,7 +209,6 @@ async fn a_record_posted_between_two_processes_on_a_passed_socket_is_stored() {
 #[test]
 fn a_passed_descriptor_that_is_not_a_listening_socket_stops_the_start() {
     use command_fds::{CommandFdExt, FdMapping};
-    use std::io::{BufRead, BufReader};
     use std::os::fd::OwnedFd;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("records.db");
@@ -231,21 +230,7 @@ fn a_passed_descriptor_that_is_not_a_listening_socket_stops_the_start() {
                 child_fd: 3,
             }])
             .unwrap();
-        let mut child = command
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Nothing on stdout until it exits, or its "listening on" line.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        if !line.is_empty() {
-            let _ = child.kill();
-            panic!("{reason}: it started: {line}");
-        }
-        let output = child.wait_with_output().unwrap();
+        let output = process::refused_start(&mut command);
         assert!(
             !output.status.success(),
             "{reason}: it exited {}",

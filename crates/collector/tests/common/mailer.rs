@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -245,10 +244,7 @@ pub fn start_logged(database: &str, extra: &[&str], log: &Path) -> Server {
         .stderr(log)
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = super::process::first_line(&mut child);
     let addr = line
         .trim()
         .strip_prefix("listening on http://")

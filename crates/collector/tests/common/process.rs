@@ -22,9 +22,7 @@ pub struct Starting(Child);
 impl Starting {
     /// Waits for the `listening on` line.
     pub fn ready(mut self) -> Server {
-        let stdout = self.0.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let line = first_line(&mut self.0);
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -115,6 +113,32 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The first line `child` writes on its piped stdout: `serve`'s `listening on …`, or ""
+/// if it exits without one.
+pub fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line
+}
+
+/// Runs `serve` as `command` says, for a start that must be refused: panics if it says it
+/// listens, else returns its output once it has exited.
+pub fn refused_start(command: &mut Command) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = first_line(&mut child);
+    if !line.is_empty() {
+        let _ = child.kill();
+        panic!("it started: {line}");
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// Runs a subcommand to completion.
