@@ -208,7 +208,6 @@ async fn a_record_posted_between_two_processes_on_a_passed_socket_is_stored() {
 /// bound but not listening): a clear refusal.
 #[test]
 fn a_passed_descriptor_that_is_not_a_listening_socket_stops_the_start() {
-    use command_fds::{CommandFdExt, FdMapping};
     use std::os::fd::OwnedFd;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("records.db");
@@ -222,15 +221,8 @@ fn a_passed_descriptor_that_is_not_a_listening_socket_stops_the_start() {
     ];
     for (passed, reason) in cases {
         let mut command = std::process::Command::new(process::BIN);
-        command
-            .args(["serve", "--database", db.to_str().unwrap()])
-            .env("LISTEN_FDS", "1")
-            .fd_mappings(vec![FdMapping {
-                parent_fd: passed,
-                child_fd: 3,
-            }])
-            .unwrap();
-        let output = process::refused_start(&mut command);
+        command.args(["serve", "--database", db.to_str().unwrap()]);
+        let output = process::refused_start(process::pass_socket(&mut command, passed));
         assert!(
             !output.status.success(),
             "{reason}: it exited {}",

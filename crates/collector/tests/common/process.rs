@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -58,18 +58,11 @@ impl Server {
         Self::spawn_with(database, extra, "debug", file.into()).ready()
     }
 
-    /// Starts `serve` on `socket`, passed as systemd's socket activation does (at fd 3, with
-    /// `LISTEN_FDS=1`; without `LISTEN_PID`, which listenfd then takes as the child's), and
-    /// waits until it listens. `--listen` names a port nobody has, unused.
+    /// Starts `serve` on `socket` ([`pass_socket`]) and waits until it listens; the
+    /// `--listen 127.0.0.1:0` it is also given goes unused.
     pub fn start_on(socket: &TcpListener, database: &str, extra: &[&str]) -> Self {
         let mut command = Self::command(database, extra, "warn", Stdio::inherit());
-        command
-            .env("LISTEN_FDS", "1")
-            .fd_mappings(vec![FdMapping {
-                parent_fd: socket.as_fd().try_clone_to_owned().unwrap(),
-                child_fd: 3,
-            }])
-            .unwrap();
+        pass_socket(&mut command, socket.as_fd().try_clone_to_owned().unwrap());
         Starting(command.spawn().unwrap()).ready()
     }
 
@@ -113,6 +106,18 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Passes `socket` to `command`'s process as systemd's socket activation does: at fd 3, with
+/// `LISTEN_FDS=1` (without `LISTEN_PID`, which listenfd then takes as the process's own).
+pub fn pass_socket(command: &mut Command, socket: OwnedFd) -> &mut Command {
+    command
+        .env("LISTEN_FDS", "1")
+        .fd_mappings(vec![FdMapping {
+            parent_fd: socket,
+            child_fd: 3,
+        }])
+        .unwrap()
 }
 
 /// The first line `child` writes on its piped stdout: `serve`'s `listening on …`, or ""
