@@ -296,6 +296,39 @@ async fn escape_closes_the_highlights_back_to_the_banner() {
 }
 
 #[wasm_bindgen_test]
+async fn the_banner_stays_drawn_until_the_dialog_over_it_is_open() {
+    let w = start(attributes("under.test")).await;
+    let banner = find(&w, "section.banner").expect("banner");
+    click(&w, ".banner [data-action=open]").await;
+    assert!(
+        find(&w, "dialog[open]").is_some(),
+        "the highlights are open"
+    );
+    assert!(!banner_shown(&w), "the banner is not displayed under them");
+    assert!(
+        banner.is_connected(),
+        "but still drawn: had it gone with the render that drew the dialog, a frame between \
+         that render and the effect that opens the dialog would show neither"
+    );
+    click(&w, "[data-action=close]").await;
+    assert!(
+        banner_shown(&w),
+        "closed without a choice: the banner is back"
+    );
+    assert!(
+        find(&w, "section.banner").is_some_and(|again| again == banner),
+        "the same banner, never taken down"
+    );
+    click(&w, ".banner [data-action=open]").await;
+    click(&w, "[data-action=save]").await;
+    assert!(
+        find(&w, "section.banner").is_none(),
+        "a choice saved from the highlights takes the banner down with them"
+    );
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
 async fn the_highlights_take_focus_and_give_it_back() {
     use wasm_bindgen::JsCast;
     let document = web_sys::window()

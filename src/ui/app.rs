@@ -143,7 +143,7 @@ pub fn App(props: &AppProps) -> Html {
         <div ref={root} class={classes!("assent", widget.config.theme.class())} lang={messages.language}
             dir={if messages.rtl { "rtl" } else { "ltr" }}>
             <p class="visually-hidden" role="status">{ status }</p>
-            if state.view == View::Banner {
+            if state.banner_drawn() {
                 <Banner
                     summary={AttrValue::from(notice.summary.as_str().to_owned())}
                     notice_lang={notice_lang.clone()}

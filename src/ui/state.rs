@@ -63,6 +63,16 @@ pub struct UiState {
     pub receipt: Option<ReceiptShown>,
 }
 
+impl UiState {
+    /// Whether the banner is drawn: when it is the view, and under the highlights while
+    /// the visitor has not chosen, until their dialog is open (highlights.css then hides
+    /// it). Yew may yield to the page between drawing the dialog and the effect that opens
+    /// it, and no frame must show neither; closing the highlights finds it there.
+    pub fn banner_drawn(&self) -> bool {
+        self.view == View::Banner || (self.view == View::Highlights && !self.has_choice)
+    }
+}
+
 /// What can happen to it.
 #[derive(Debug, Clone)]
 pub enum Action {

@@ -264,8 +264,10 @@ pub fn checkbox(started: &Started, purpose: &str) -> HtmlInputElement {
         .unchecked_into()
 }
 
+/// Whether the banner is drawn: in the widget, and not hidden by its stylesheet.
 pub fn banner_shown(started: &Started) -> bool {
-    find(started, "section.banner").is_some()
+    find(started, "section.banner")
+        .is_some_and(|banner| banner.unchecked_into::<HtmlElement>().offset_height() > 0)
 }
 
 /// Every request the widget made since [`stub_fetch`].
