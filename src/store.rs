@@ -146,6 +146,15 @@ impl Store {
         }
     }
 
+    /// Whether `localStorage` holds no click kept on the painted banner (`save_choice`
+    /// forgets it); false for a store in memory, which can't tell.
+    pub fn painted_click_forgotten(&self) -> bool {
+        match &*self.backend.borrow() {
+            Backend::Local(local) => matches!(local.get(&key(&self.site, "painted")), Ok(None)),
+            Backend::Memory(_) => false,
+        }
+    }
+
     /// The receipt file of the stored choice, as stored (JSON text). Whose it is, is for
     /// the reader to check against the choice.
     pub fn receipt(&self) -> Option<String> {

@@ -135,6 +135,14 @@ impl Widget {
         }
     }
 
+    /// Whether the accept or decline clicked on the painted banner that this widget was
+    /// handed has been recorded since, or superseded: a choice is stored, and the click is
+    /// no longer kept. The loader of a second tab, opened before this one's wasm recorded
+    /// the click, hands it over too; the tab that comes second must not record it again.
+    pub fn painted_click_recorded(&self) -> bool {
+        self.store.painted_click_forgotten() && self.current_choice().is_some()
+    }
+
     fn shared_choice(&self) -> Option<SharedChoice> {
         let summary = self.config.shared_cookie.as_ref()?.read()?;
         SharedChoice::read(summary, &self.shown.notice, &self.shown.hash).unwrap_or_else(|reason| {

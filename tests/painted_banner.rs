@@ -124,6 +124,48 @@ async fn a_decline_clicked_before_the_wasm_is_saved() {
     chosen_before_the_wasm("painted-decline.test", "decline-all", "denied").await;
 }
 
+/// Two tabs handed one click: the visitor accepted on the first tab's painted banner, and
+/// a second tab opened before the first tab's wasm had recorded it, so its loader handed the
+/// kept click over too. Whichever tab's wasm comes second finds it recorded, and records
+/// nothing. A click kept after that choice (a newer one) is recorded.
+#[wasm_bindgen_test]
+async fn a_click_two_tabs_were_handed_is_recorded_once() {
+    let site = "painted-two-tabs.test";
+    let painted = format!("assent:v1:{site}:painted");
+    // The loader keeps the click (loader.js keepClick) before either tab's wasm runs.
+    set_item(&painted, "sha256:0000000000000000 accept-all");
+    let (first, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    let recorded = stored_choice(site).expect("the first tab records the click");
+    assert_eq!(get_item(&painted), None, "and forgets it");
+    remove(&first);
+
+    let (second, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    assert_eq!(
+        stored_choice(site).expect("stored")["record_id"],
+        recorded["record_id"],
+        "the second tab finds the click recorded and records nothing"
+    );
+    assert_eq!(
+        stored_outbox(site).len(),
+        1,
+        "one record on its way, not two"
+    );
+    assert!(!banner_shown(&second), "and asks nothing");
+    assert_eq!(states(&second), ["granted"; 4]);
+    remove(&second);
+
+    set_item(&painted, "sha256:0000000000000000 decline-all");
+    let (third, _) = start_with(site, &[("data-chosen", "decline-all")]).await;
+    let newer = stored_choice(site).expect("stored");
+    assert_ne!(
+        newer["record_id"], recorded["record_id"],
+        "a click kept since is recorded"
+    );
+    assert_eq!(states(&third), ["denied"; 4]);
+    assert_eq!(stored_outbox(site).len(), 2);
+    remove(&third);
+}
+
 #[wasm_bindgen_test]
 async fn an_open_clicked_before_the_wasm_opens_the_highlights() {
     let (started, _) = start_with("painted-open.test", &[("data-chosen", "open")]).await;

@@ -1,10 +1,11 @@
 // The banner the loader paints on a first visit (loader/banner.js), with the built files:
 // it is the widget's own (same elements, attributes and words, in English, German and
 // Arabic), nothing more is fetched until the visitor clicks it, a click on it is not lost
-// (the wasm records it once it arrives, on this page or the next), it works from the
-// keyboard, no frame shows it together with the widget's own, and a glue file that does
-// not match its SRI hash runs nothing and leaves no dead banner behind, whether the
-// browser fetches it through modulepreload or, without it, a module script.
+// (the wasm records it once it arrives, on this page or the next, and once when two tabs
+// were handed it), it works from the keyboard, no frame shows it together with the
+// widget's own, and a glue file that does not match its SRI hash runs nothing and leaves no
+// dead banner behind, whether the browser fetches it through modulepreload or, without it,
+// a module script.
 import assert from 'node:assert/strict';
 
 import { holdWasm, widgetReady } from '../harness/browser.js';
@@ -142,6 +143,33 @@ world.scenario('accept clicked on the painted banner, then the page left before 
   await next.reload({ waitUntil: 'load' });
   await next.waitForLoadState('networkidle');
   assert.equal((await s.collector.records()).length, 1, 'recorded once');
+});
+
+world.scenario('accept clicked on the painted banner, and a second tab opened before the wasm arrived: both are handed the click, it is recorded once', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const first = await openHoldingWasm(s, url);
+  await s.ui(first.page).bannerButton('accept-all').click();
+  await eventually('the click kept', async () => (await s.ui(first.page).storage(SITE, 'painted')) !== null);
+
+  // The second tab's loader finds the kept click and hands it to its own wasm.
+  const second = await s.open(url);
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  await widgetReady(second);
+  await eventually('the record delivered', async () => ['[]', null].includes(await s.ui(second).storage(SITE, 'outbox')));
+
+  // The first tab's wasm arrives after that: the click it was handed is recorded already.
+  first.release();
+  await widgetReady(first.page);
+  const w = s.ui(first.page);
+  assert.equal(await w.banner.count(), 0, 'the first tab asks nothing');
+  // Opened through the API once it runs: by then the click has been handled (or not).
+  await first.page.evaluate(() => window.Assent.open());
+  await w.dialog.waitFor({ state: 'visible' });
+  // A second record would be in the first tab's outbox, or, once sent, at the collector.
+  assert.ok(['[]', null].includes(await w.storage(SITE, 'outbox')), 'nothing on its way from the first tab');
+  assert.equal((await s.collector.records()).length, 1, 'one click, one record');
+  assert.equal((await w.preferences()).record_id, record.record_id, 'the first tab shows that record');
 });
 
 world.scenario('accept clicked on the painted banner offline: the widget cannot be fetched, the choice is kept, and the next page online records it', async (s) => {

@@ -101,6 +101,7 @@ pub fn App(props: &AppProps) -> Html {
     // banner is the first the visitor sees.
     {
         let painted = props.painted.clone();
+        let widget = Rc::clone(widget);
         let banner_shown = state.view == View::Banner;
         let (on_accept_all, on_decline_all) = (on_accept_all.clone(), on_decline_all.clone());
         let on_open = dispatch(Action::Open);
@@ -114,6 +115,8 @@ pub fn App(props: &AppProps) -> Html {
             };
             let handover = painted.remove();
             match handover.chosen.as_deref() {
+                // Recorded meanwhile by another tab that was handed the same click.
+                Some("accept-all" | "decline-all") if widget.painted_click_recorded() => {}
                 Some("accept-all") => on_accept_all.emit(()),
                 Some("decline-all") => on_decline_all.emit(()),
                 Some("open") => on_open.emit(()),
