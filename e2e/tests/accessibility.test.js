@@ -255,6 +255,20 @@ world.scenario('the preferences are modal: the page behind is inert, Escape clos
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'privacy-choices', 'focus returns to the opener');
 });
 
+world.scenario('opened from the banner with the keyboard, the preferences close with Escape back to the banner, with focus on the button that opened them', async (s) => {
+  const { page, w } = await pageWithOpener(s);
+  await w.runWithOwnBanner();
+  await page.locator('body').focus();
+  await tabUntil(page, (element) => element?.dataset?.action === 'open');
+  await page.keyboard.press('Enter');
+  await w.dialog.waitFor({ state: 'visible' });
+  await page.keyboard.press('Escape');
+  await w.dialog.waitFor({ state: 'detached' });
+  await w.banner.waitFor({ state: 'visible' });
+  const focused = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset.action ?? null);
+  assert.equal(focused, 'open', 'focus is back on the banner\'s button');
+});
+
 world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
   const { page, w } = await pageWithOpener(s);
   // Tab from the top of the page until the banner's decline button has focus.
