@@ -10,7 +10,10 @@ fail() { echo "check-dist: $*" >&2; exit 1; }
 # lowered as the widget shrinks, never raised.
 # assent.js is what every visitor downloads (a returning one nothing else); the glue and
 # the wasm come only when the widget runs. assent.js holds the glue's and the wasm's SRI
-# hashes: a change to either alone moves its brotli size by up to about 12 B.
+# hashes: a change to either alone moves its brotli size by up to about 12 B. The wasm's
+# brotli size moves by up to about 200 B with the order binaryen leaves its functions in
+# alone (the same raw bytes measured 121,639 to 121,839 B across pass orders): when a
+# change seems to cost much, compare the raw column too.
 JS_BUDGET=3760
 GLUE_BUDGET=3355
 WASM_BUDGET=121250
