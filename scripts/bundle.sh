@@ -64,8 +64,7 @@ css=$(csso "$root/loader/banner.css")
 
 bundle=$(mktemp)
 {
-  printf '/*! Assent %s */\n(function () {\n"use strict";\n' \
-    "$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
+  printf '(function () {\n"use strict";\n'
   # BUILD: the locales' facts (build-locales.mjs) and the banner's stylesheet, as JSON.
   node -e 'const [locales, css] = process.argv.slice(1);
     console.log("var BUILD = " + JSON.stringify({ ...JSON.parse(locales), css }) + ";");' "$locales" "$css"
@@ -75,7 +74,8 @@ bundle=$(mktemp)
     "$root/loader/loader.js" "$root/loader/banner.js"
   printf '})();\n'
 } > "$bundle"
-# Minified: every visitor downloads this file. Only the banner comment (/*!) is kept.
+# Minified: every visitor downloads this file. It carries no comment, not even a version
+# banner (10 B brotli): every record names the widget's version (widget_version).
 terser "$bundle" $TERSER --output "$glue"
 rm -f "$bundle"
 chmod 644 "$glue"

@@ -135,6 +135,7 @@ pub struct KeysRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptAnswer {
     /// The record's id.
+    #[serde(deserialize_with = "crate::fields::uuid")]
     pub record_id: Uuid,
     /// Its place in the chain.
     pub seq: NonZeroU64,
@@ -154,6 +155,7 @@ pub struct ReceiptFile {
     /// Always `assent-receipt-file/1`.
     pub version: FileVersion,
     /// The receipt's id: the record's id (Kantara `consentReceiptID`).
+    #[serde(deserialize_with = "crate::fields::uuid")]
     pub receipt_id: Uuid,
     /// Who the consent was given to.
     pub controller: Controller,

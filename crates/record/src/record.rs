@@ -54,6 +54,7 @@ pub struct NoticeRef {
 #[serde(deny_unknown_fields)]
 pub struct ConsentRecord {
     /// Made by the client; also the idempotency key of the POST.
+    #[serde(deserialize_with = "crate::fields::uuid")]
     pub record_id: Uuid,
     /// The covered site the choice was made on.
     pub site: Site,

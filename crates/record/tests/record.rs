@@ -233,3 +233,22 @@ fn a_record_from_a_manage_link_carries_its_token_and_source_defaults_to_widget()
     assert_eq!(wire["source"], "unsubscribe");
     assert_ne!(unsubscribe.digest(), plain.digest());
 }
+
+#[test]
+fn a_record_id_is_read_in_the_forms_uuid_takes_and_refused_naming_the_rule() {
+    let id = "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10";
+    for form in [
+        id.to_owned(),
+        id.to_uppercase(),
+        id.replace('-', ""),
+        format!("urn:uuid:{id}"),
+    ] {
+        let record = parse(&with(&["record_id"], json!(form))).expect("a UUID");
+        assert_eq!(record.record_id.to_string(), id, "{form}");
+    }
+    let refused = parse(&with(&["record_id"], json!("evil<script>")))
+        .expect_err("not a UUID")
+        .to_string();
+    assert!(refused.starts_with("not a UUID"), "{refused}");
+    assert!(!refused.contains("script"), "echoes input: {refused}");
+}
