@@ -28,8 +28,8 @@ TERSER="--compress passes=2,unsafe_arrows=true --mangle --ecma 2020"
 sri() { printf 'sha256-%s' "$(openssl dgst -sha256 -binary "$1" | base64 -w0)"; }
 
 # Short import, export and module names in the wasm, and the glue rewritten to match; then
-# -Oz once more, which finds 345 B (brotli) more after Trunk's `-Oz --converge`.
-# --low-memory-unused (here and in www/index.html's wasm-opt params, 1,093 B there) lets
+# -Oz once more, which takes 648 B (raw) more off after Trunk's `-Oz --converge`.
+# --low-memory-unused (here and in www/index.html's wasm-opt params, 1,093 B brotli there) lets
 # binaryen fold `ptr + C` (C < 1024) into a load or store offset, which differs only where
 # the add would wrap past 4 GiB into the memory's first KiB. The wasm's stack comes first in
 # memory (.cargo/config.toml), so only an overflowing stack could do that: it then traps
