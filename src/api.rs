@@ -40,13 +40,8 @@ pub async fn boot(
         painted: painted.map(Painted),
         next_task: Some(next_task),
     };
-    let started = widget::start(
-        &ScriptAttributes::from_js(&attributes),
-        open,
-        locale.as_ref(),
-        place,
-    )
-    .await?;
+    let started =
+        widget::start(&ScriptAttributes::from_js(&attributes), open, locale, place).await?;
     CURRENT.with(|current| *current.borrow_mut() = Some(started.widget));
     Ok(())
 }

@@ -79,10 +79,11 @@ pub fn read(value: &JsValue) -> Result<Locale, LocaleError> {
 }
 
 impl Locale {
-    /// `notice` with its purposes' labels and reasons in this language; all or none.
-    pub fn translate_purposes(&self, notice: &Notice) -> Result<Notice, LocaleError> {
-        let mut translated = notice.clone();
-        for purpose in &mut translated.purposes {
+    /// Puts `notice`'s purposes' labels and reasons in this language; all or none (after an
+    /// error, `notice` is as it was).
+    pub fn translate_purposes(&self, notice: &mut Notice) -> Result<(), LocaleError> {
+        let mut words = Vec::with_capacity(notice.purposes.len());
+        for purpose in &notice.purposes {
             let id = purpose.id.as_str();
             let text = |field| {
                 env::object_property(&self.purposes, id)
@@ -90,9 +91,12 @@ impl Locale {
                     .and_then(|text| PlainText::try_from(text).ok())
                     .ok_or(LocaleError::Purpose(id))
             };
-            purpose.label = text("label")?;
-            purpose.description = text("description")?;
+            words.push((text("label")?, text("description")?));
         }
-        Ok(translated)
+        for (purpose, (label, description)) in notice.purposes.iter_mut().zip(words) {
+            purpose.label = label;
+            purpose.description = description;
+        }
+        Ok(())
     }
 }

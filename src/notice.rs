@@ -69,16 +69,19 @@ async fn fetch(url: &str) -> Result<Notice, NoticeError> {
 }
 
 /// The notice to show under `config`, to a visitor reading `locale` (none: English).
-pub async fn load(config: &Config, locale: Option<&Locale>) -> Result<ShownNotice, NoticeError> {
+pub async fn load(config: &Config, locale: Option<Locale>) -> Result<ShownNotice, NoticeError> {
     if let Some(Ok(url)) = &config.notice_url {
         match fetch(url).await {
             Ok(notice) => return Ok(shown(notice, config, None)),
             Err(reason) => env::warn(&format!("{reason}; showing the embedded notice")),
         }
     }
-    match locale.and_then(|locale| locale.notice.clone()) {
-        Some(translated) => Ok(shown(translated, config, None)),
-        None => Ok(shown(embedded()?, config, locale)),
+    match locale {
+        Some(Locale {
+            notice: Some(translated),
+            ..
+        }) => Ok(shown(translated, config, None)),
+        locale => Ok(shown(embedded()?, config, locale.as_ref())),
     }
 }
 
@@ -93,11 +96,8 @@ pub fn shown(mut notice: Notice, config: &Config, purposes_in: Option<&Locale>) 
         };
     }
     let hash = notice.hash();
-    if let Some(locale) = purposes_in {
-        match locale.translate_purposes(&notice) {
-            Ok(translated) => notice = translated,
-            Err(reason) => env::warn(&format!("{reason}; the purposes are shown in English")),
-        }
+    if let Some(Err(reason)) = purposes_in.map(|locale| locale.translate_purposes(&mut notice)) {
+        env::warn(&format!("{reason}; the purposes are shown in English"));
     }
     ShownNotice {
         notice: Rc::new(notice),

@@ -12,8 +12,32 @@ mod state;
 pub use app::{App, AppProps};
 pub use state::{Action, ReceiptShown};
 
+use std::ops::Deref;
+use std::rc::Rc;
+
+use assent_record::Notice;
 use web_sys::Event;
 use yew::{Callback, MouseEvent};
+
+/// The notice shown, as components take it: one for the widget's whole life, so properties
+/// compare it by pointer, not section by section on every render (and the wasm carries no
+/// deep comparison of notices).
+#[derive(Debug, Clone)]
+pub(crate) struct ShownNoticeRef(pub Rc<Notice>);
+
+impl PartialEq for ShownNoticeRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Deref for ShownNoticeRef {
+    type Target = Notice;
+
+    fn deref(&self) -> &Notice {
+        &self.0
+    }
+}
 
 /// Whether an event came from the visitor rather than from a script on the host page
 /// (`element.click()` makes untrusted events). Only the visitor may make a choice.

@@ -360,14 +360,16 @@ pub struct Place {
 pub async fn start(
     attributes: &ScriptAttributes,
     open_now: bool,
-    locale: Option<&Locale>,
+    locale: Option<Locale>,
     place: Place,
 ) -> Result<Started, StartError> {
     let token = identity::take_from_address();
     let config = Config::from_attributes(attributes);
+    let messages = locale
+        .as_ref()
+        .map_or(&messages::EN, |locale| locale.messages);
     let shown = notice::load(&config, locale).await?;
     let store = Store::open(&config.site);
-    let messages = locale.map_or(&messages::EN, |locale| locale.messages);
     let widget = Rc::new(Widget::new(config, shown, store, messages));
     if let Some(next_task) = place.next_task {
         // It settles after this task either way, which is all that matters here.

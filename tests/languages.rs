@@ -109,7 +109,10 @@ fn a_file_missing_a_word_or_with_a_broken_notice_is_refused() {
 fn purposes_are_translated_all_or_none() {
     let spanish = read(&served("es", None)).expect("a valid file");
     let english = notice::embedded().expect("embedded notice");
-    let translated = spanish.translate_purposes(&english).expect("every purpose");
+    let mut translated = english.clone();
+    spanish
+        .translate_purposes(&mut translated)
+        .expect("every purpose");
     let words = source("es");
     for purpose in &translated.purposes {
         let id = purpose.id.as_str();
@@ -126,10 +129,12 @@ fn purposes_are_translated_all_or_none() {
         .expect("purposes")
         .remove("migration");
     let partial = read(&missing).expect("the words are fine");
+    let mut notice = english.clone();
     assert!(matches!(
-        partial.translate_purposes(&english),
+        partial.translate_purposes(&mut notice),
         Err(LocaleError::Purpose("migration"))
     ));
+    assert_eq!(notice, english, "none translated");
 }
 
 #[wasm_bindgen_test]
@@ -140,7 +145,7 @@ async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english
     let started = widget::start(
         &attributes("es.test"),
         false,
-        Some(&spanish),
+        Some(spanish),
         common::place(),
     )
     .await

@@ -7,6 +7,7 @@ use yew::prelude::*;
 use super::banner::{Banner, VISIBLE_MARK};
 use super::highlights::Highlights;
 use super::state::{Action, Saved, UiState, View};
+use super::ShownNoticeRef;
 use crate::browser::dom::{self, Painted};
 use crate::browser::env;
 use crate::preferences::Choices;
@@ -158,7 +159,7 @@ pub fn App(props: &AppProps) -> Html {
             }
             if state.view == View::Highlights {
                 <Highlights
-                    notice={Rc::clone(&notice)}
+                    notice={ShownNoticeRef(Rc::clone(&notice))}
                     {notice_lang}
                     choices={state.choices.clone()}
                     person={state.person.clone()}

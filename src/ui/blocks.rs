@@ -1,9 +1,10 @@
 //! Notice content as elements. Every string becomes a text node; links take only the
 //! already-checked `Href`s of the notice model.
 
-use assent_record::{Block, Contact, Inline, Link, Section};
+use assent_record::{Block, Contact, Inline, Link};
 use yew::prelude::*;
 
+use super::ShownNoticeRef;
 use crate::messages::Messages;
 
 fn text(value: &impl AsRef<str>) -> Html {
@@ -65,8 +66,10 @@ fn block(block: &Block, messages: &'static Messages) -> Html {
 /// Props of [`NoticeSection`].
 #[derive(Debug, Properties, PartialEq)]
 pub struct NoticeSectionProps {
-    /// The section.
-    pub section: Section,
+    /// The notice shown.
+    pub notice: ShownNoticeRef,
+    /// Which of its sections.
+    pub index: usize,
     /// The widget's words.
     pub messages: &'static Messages,
 }
@@ -74,11 +77,14 @@ pub struct NoticeSectionProps {
 /// One section of the highlights.
 #[component]
 pub fn NoticeSection(props: &NoticeSectionProps) -> Html {
-    let heading_id = format!("assent-section-{}", props.section.id);
+    let Some(section) = props.notice.sections.get(props.index) else {
+        return Html::default();
+    };
+    let heading_id = format!("assent-section-{}", section.id);
     html! {
-        <section class="notice-section" data-section={props.section.id.as_str().to_owned()} aria-labelledby={heading_id.clone()}>
-            <h3 id={heading_id}>{ text(&props.section.heading.as_str()) }</h3>
-            { for props.section.blocks.iter().map(|b| block(b, props.messages)) }
+        <section class="notice-section" data-section={section.id.as_str().to_owned()} aria-labelledby={heading_id.clone()}>
+            <h3 id={heading_id}>{ text(&section.heading.as_str()) }</h3>
+            { for section.blocks.iter().map(|b| block(b, props.messages)) }
         </section>
     }
 }

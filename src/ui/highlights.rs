@@ -1,9 +1,7 @@
 //! The privacy highlights: every section of the notice, the link to the full statement,
 //! and the notification preferences with their save button.
 
-use std::rc::Rc;
-
-use assent_record::{Notice, PurposeId};
+use assent_record::PurposeId;
 use web_sys::{HtmlDialogElement, HtmlElement};
 use yew::prelude::*;
 
@@ -11,7 +9,7 @@ use super::blocks::{inlines, link, NoticeSection};
 use super::purposes::PurposeList;
 use super::receipt::Receipt;
 use super::state::ReceiptShown;
-use super::{auto_dir, on_click};
+use super::{auto_dir, on_click, ShownNoticeRef};
 use crate::browser::dom;
 use crate::identity::Refusal;
 use crate::messages::Messages;
@@ -21,7 +19,7 @@ use crate::preferences::Choices;
 #[derive(Debug, Properties, PartialEq)]
 pub struct HighlightsProps {
     /// The notice shown.
-    pub notice: Rc<Notice>,
+    pub notice: ShownNoticeRef,
     /// The notice's language, when it is not the widget's.
     pub notice_lang: Option<AttrValue>,
     /// Current toggles.
@@ -98,8 +96,6 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
         "assent-title"
     };
     let (lang, dir) = (props.notice_lang.clone(), auto_dir(&props.notice_lang));
-    let optional: Vec<_> = notice.optional_purposes().cloned().collect();
-    let mandatory: Vec<_> = notice.mandatory_purposes().cloned().collect();
     html! {
         <dialog class="dialog" role="dialog" aria-labelledby={labelled_by} ref={dialog_ref} {onkeydown} {onclose}>
             <header>
@@ -119,16 +115,16 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                 }
                 <div class="notice" lang={props.notice_lang.clone()} {dir}>
                     <p class="introduction">{ inlines(&notice.introduction) }</p>
-                    { for notice.sections.iter().map(|section| html! {
-                        <NoticeSection key={section.id.as_str()} section={section.clone()} messages={m} />
+                    { for notice.sections.iter().enumerate().map(|(index, section)| html! {
+                        <NoticeSection key={section.id.as_str()} notice={notice.clone()} {index} messages={m} />
                     }) }
                 </div>
                 <p class="full-statement">{ m.full_statement_lead }{ link(&notice.full_statement) }</p>
                 <section class="preferences" aria-labelledby="assent-preferences">
                     <h3 id="assent-preferences">{ m.preferences_heading }</h3>
-                    <PurposeList purposes={optional} heading={m.optional_heading} choices={props.choices.clone()}
+                    <PurposeList notice={notice.clone()} optional=true heading={m.optional_heading} choices={props.choices.clone()}
                         on_toggle={props.on_toggle.clone()} messages={m} />
-                    <PurposeList purposes={mandatory} heading={m.mandatory_heading} choices={props.choices.clone()}
+                    <PurposeList notice={notice.clone()} optional=false heading={m.mandatory_heading} choices={props.choices.clone()}
                         on_toggle={props.on_toggle.clone()} messages={m} />
                 </section>
                 if let Some(receipt) = props.receipt.clone() {

@@ -4,15 +4,17 @@
 use assent_record::{NoticePurpose, PurposeId};
 use yew::prelude::*;
 
-use super::is_trusted;
+use super::{is_trusted, ShownNoticeRef};
 use crate::messages::Messages;
 use crate::preferences::Choices;
 
 /// Props of [`PurposeToggle`].
 #[derive(Debug, Properties, PartialEq)]
 pub struct PurposeToggleProps {
-    /// The purpose as the notice describes it.
-    pub purpose: NoticePurpose,
+    /// The notice shown.
+    pub notice: ShownNoticeRef,
+    /// Which of its purposes, as the notice describes it.
+    pub index: usize,
     /// On or off.
     pub checked: bool,
     /// The visitor flipped it (optional purposes only).
@@ -24,7 +26,10 @@ pub struct PurposeToggleProps {
 /// One purpose. Mandatory ones are a checked, disabled checkbox: visible, not changeable.
 #[component]
 pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
-    let id = props.purpose.id;
+    let Some(purpose) = props.notice.purposes.get(props.index) else {
+        return Html::default();
+    };
+    let id = purpose.id;
     let locked = !id.is_optional();
     let input_id = format!("assent-purpose-{}", id.as_str());
     let description_id = format!("{input_id}-description");
@@ -47,11 +52,11 @@ pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
                 disabled={locked}
                 aria-describedby={description_id.clone()}
                 {onclick} />
-            <label for={input_id}>{ props.purpose.label.as_str().to_owned() }</label>
+            <label for={input_id}>{ purpose.label.as_str().to_owned() }</label>
             if locked {
                 <span class="badge">{ props.messages.always_on }</span>
             }
-            <p class="description" id={description_id}>{ props.purpose.description.as_str().to_owned() }</p>
+            <p class="description" id={description_id}>{ purpose.description.as_str().to_owned() }</p>
         </li>
     }
 }
@@ -59,8 +64,11 @@ pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
 /// Props of [`PurposeList`].
 #[derive(Debug, Properties, PartialEq)]
 pub struct PurposeListProps {
-    /// The purposes to list.
-    pub purposes: Vec<NoticePurpose>,
+    /// The notice shown.
+    pub notice: ShownNoticeRef,
+    /// Which of its purposes to list: the optional ones, or those that come with the
+    /// service.
+    pub optional: bool,
     /// Heading of the group.
     pub heading: AttrValue,
     /// Current toggles.
@@ -74,17 +82,21 @@ pub struct PurposeListProps {
 /// A group of purposes under a heading.
 #[component]
 pub fn PurposeList(props: &PurposeListProps) -> Html {
-    if props.purposes.is_empty() {
+    let purposes: Vec<(usize, &NoticePurpose)> = (props.notice.purposes.iter().enumerate())
+        .filter(|(_, purpose)| purpose.id.is_optional() == props.optional)
+        .collect();
+    if purposes.is_empty() {
         return Html::default();
     }
     html! {
         <fieldset class="purposes">
             <legend>{ props.heading.clone() }</legend>
             <ul>
-                { for props.purposes.iter().map(|purpose| html! {
+                { for purposes.into_iter().map(|(index, purpose)| html! {
                     <PurposeToggle
                         key={purpose.id.as_str()}
-                        purpose={purpose.clone()}
+                        notice={props.notice.clone()}
+                        {index}
                         checked={props.choices.is_granted(purpose.id)}
                         on_toggle={props.on_toggle.clone()}
                         messages={props.messages} />
