@@ -17,24 +17,26 @@ var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // The widget's languages (English is compiled in; the others are files in locales/, listed
 // in locales/index.json, whose SRI is BUILD.localesIntegrity), and the hashes of the
-// embedded notice and its translations, "en:<hex> de:<hex>…", each cut to its first 64
+// embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 64
 // bits: enough to tell this browser's choices under one notice from another, and every
 // visitor downloads them (the wasm compares whole hashes whenever it runs).
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
-var NOTICE_HASHES = '__ASSENT_NOTICE_HASHES__';
+var NOTICE_HASHES = __ASSENT_NOTICE_HASHES__;
 // h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
 var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
 var YEAR = 31536000;
 var site = data.site || location.hostname;
 var cookieDomain = sharedDomain();
 var language = chooseLanguage();
-var noticeHash = 'sha256:' + (new RegExp(language + ':(\\w+)').exec(NOTICE_HASHES) || /en:(\w+)/.exec(NOTICE_HASHES))[1];
+// A language without a translated notice shows the English one.
+var noticeHash = 'sha256:' + (NOTICE_HASHES[language] || NOTICE_HASHES.en);
 // The data-* attributes for the wasm (ScriptAttributes::from_js takes the ones it knows).
 var attributes = { ...data, sharedCookie: cookieDomain && { read: sharedChoice, write: shareChoice } };
 var cookieReported = false;
 var base = script?.src || location.href;
-var wasmUrl = new URL('assent_bg.wasm', base).href;
-var glueUrl = new URL('assent_bg.js', base).href;
+// URL objects: fetch, import() and the link's href take them as they are.
+var wasmUrl = new URL('assent_bg.wasm', base);
+var glueUrl = new URL('assent_bg.js', base);
 var started = null;
 var wasm = null; // the glue's exports, once the widget runs
 var shadow = null;

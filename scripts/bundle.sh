@@ -52,12 +52,13 @@ wasm_sri=$(sri "$wasm")
 glue_sri=$(sri "$module")
 notice() { (cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- "$1" "${2:-notices/qualys-privacy-highlights.en.json}"); }
 optional_purposes=$(notice optional)
-# The notice's and its translations' hashes, "de:<hex> en:<hex> fr:<hex>", each cut to its
+# The notice's and its translations' hashes, {"de":"<hex>","en":"<hex>",…}, each cut to its
 # first 64 bits, so the loader can tell a returning visitor's choice under one of them.
 notice_hashes=$(for file in "$root"/notices/qualys-privacy-highlights.*.json; do
   tag=${file%.json}; tag=${tag##*.}
-  printf '%s:%s ' "$tag" "$(notice hash "$file" | sed 's/^sha256:\(.\{16\}\).*/\1/')"
+  printf '"%s":"%s",' "$tag" "$(notice hash "$file" | sed 's/^sha256:\(.\{16\}\).*/\1/')"
 done)
+notice_hashes="{${notice_hashes%,}}"
 languages=$(cd "$root/locales" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')
 locales=$(node "$root/scripts/build-locales.mjs" "$root" "$staging/locales")
 css=$(csso "$root/loader/banner.css")
@@ -70,7 +71,7 @@ bundle=$(mktemp)
     console.log("var BUILD = " + JSON.stringify({ ...JSON.parse(locales), css }) + ";");' "$locales" "$css"
   sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_GLUE_INTEGRITY__|$glue_sri|" \
     -e "s|__ASSENT_OPTIONAL_PURPOSES__|$optional_purposes|" -e "s|__ASSENT_LANGUAGES__|${languages% }|" \
-    -e "s|__ASSENT_NOTICE_HASHES__|${notice_hashes% }|" \
+    -e "s|__ASSENT_NOTICE_HASHES__|$notice_hashes|" \
     "$root/loader/loader.js" "$root/loader/banner.js"
   printf '})();\n'
 } > "$bundle"
