@@ -5,7 +5,7 @@
 //! `locales/en.json`), the others are fetched by the loader and read by `crate::locale`.
 
 /// The widget's words in one language.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Messages {
     /// The language tag they are in (dates are written its way too).
     pub language: &'static str,
@@ -66,3 +66,14 @@ pub struct Messages {
 }
 
 include!(concat!(env!("OUT_DIR"), "/messages_en.rs"));
+
+// One catalogue per language for the page's life ([`EN`], or a language file's, leaked once):
+// the same words are the same catalogue, so components' properties compare it by address,
+// not word by word on every render.
+impl PartialEq for Messages {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Messages {}
