@@ -108,11 +108,14 @@ function storedJson(name) {
   try { return JSON.parse(stored(name)); } catch (e) { return null; }
 }
 
-// An accept or decline made on the painted banner, "<notice hash> <action>", kept until the
-// wasm has recorded it (Store::save_choice forgets it): leaving the page before that does
-// not lose it, the next page hands it over (unless a choice was recorded after all).
+// An accept or decline made on the painted banner, "<notice hash> <action> <time, ms>
+// <record id>", kept until the wasm has recorded it (Store::save_choice forgets it): leaving
+// the page before that does not lose it, the next page hands it over (unless a choice was
+// recorded after all). The record states the click's time, and every tab handed the click
+// makes the same record, which the endpoint stores once (kept_click.rs). crypto.randomUUID
+// is for secure contexts only: elsewhere the wasm makes the id.
 function keepClick(action) {
-  try { localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action); } catch (e) { /* this page hands it over */ }
+  try { localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action + ' ' + Date.now() + ' ' + crypto.randomUUID?.()); } catch (e) { /* this page hands it over */ }
 }
 
 function keptClick() {

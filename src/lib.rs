@@ -18,6 +18,7 @@ pub mod browser;
 pub mod config;
 pub mod delivery;
 pub mod identity;
+pub mod kept_click;
 pub mod locale;
 pub mod messages;
 pub mod notice;

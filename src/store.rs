@@ -146,12 +146,13 @@ impl Store {
         }
     }
 
-    /// Whether `localStorage` holds no click kept on the painted banner (`save_choice`
-    /// forgets it); false for a store in memory, which can't tell.
-    pub fn painted_click_forgotten(&self) -> bool {
+    /// The click kept on the painted banner, as the loader stored it (`kept_click` reads
+    /// it): `Some(None)` once `save_choice` has forgotten it, `None` for a store in memory,
+    /// which can't tell.
+    pub fn painted_click(&self) -> Option<Option<String>> {
         match &*self.backend.borrow() {
-            Backend::Local(local) => matches!(local.get(&key(&self.site, "painted")), Ok(None)),
-            Backend::Memory(_) => false,
+            Backend::Local(local) => local.get(&key(&self.site, "painted")).ok(),
+            Backend::Memory(_) => None,
         }
     }
 

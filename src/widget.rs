@@ -17,6 +17,7 @@ use crate::browser::{self, env};
 use crate::config::{Config, ScriptAttributes};
 use crate::delivery::{Courier, ERROR_EVENT};
 use crate::identity::{self, Identity, IdentityError};
+use crate::kept_click::{self, HandedClick, KeptClick};
 use crate::locale::Locale;
 use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
@@ -135,12 +136,22 @@ impl Widget {
         }
     }
 
-    /// Whether the accept or decline clicked on the painted banner that this widget was
-    /// handed has been recorded since, or superseded: a choice is stored, and the click is
-    /// no longer kept. The loader of a second tab, opened before this one's wasm recorded
-    /// the click, hands it over too; the tab that comes second must not record it again.
-    pub fn painted_click_recorded(&self) -> bool {
-        self.store.painted_click_forgotten() && self.current_choice().is_some()
+    /// What the accept or decline clicked on the painted banner that this widget was
+    /// handed (`action`) still asks for. Nothing, when a choice is stored and the click is
+    /// no longer kept: it was recorded since, or superseded (the loader of a second tab,
+    /// opened before this one's wasm recorded the click, hands it over too). Else its
+    /// record, under the id and time the loader kept with it, if it kept ones that fit.
+    pub fn handed_click(&self, action: &str) -> HandedClick {
+        match self.store.painted_click() {
+            Some(None) if self.current_choice().is_some() => HandedClick::Recorded,
+            Some(Some(kept)) => HandedClick::Record(kept_click::read(
+                &kept,
+                action,
+                &self.shown.hash,
+                env::now_millis(),
+            )),
+            _ => HandedClick::Record(None),
+        }
     }
 
     fn shared_choice(&self) -> Option<SharedChoice> {
@@ -223,15 +234,24 @@ impl Widget {
     /// Records `choices`: into the outbox (with the identity's token, if there is one),
     /// into storage as the visitor's choice and out to the host page as `assent:change`
     /// (both without the token: it is a credential, and outlives the page nowhere else),
-    /// then to the endpoint. Returns the record as sent.
-    pub fn save(&self, choices: &Choices) -> Result<ConsentRecord, RecordError> {
+    /// then to the endpoint. Returns the record as sent. With `kept`, the record is the
+    /// painted banner's click, with the id and time kept at the click; else a new one.
+    pub fn save(
+        &self,
+        choices: &Choices,
+        kept: Option<KeptClick>,
+    ) -> Result<ConsentRecord, RecordError> {
         let context = RecordContext {
             site: &self.config.site,
             shown: &self.shown,
             language: self.messages.language,
             gpc: self.gpc,
         };
-        let mut record = preferences::record(&context, choices, env::random_uuid(), env::now())?;
+        let (record_id, client_time) = match kept {
+            Some(click) => (Some(click.record_id), click.client_time),
+            None => (env::random_uuid(), env::now()),
+        };
+        let mut record = preferences::record(&context, choices, record_id, client_time)?;
         let token = self.identity.borrow().as_ref().map(|i| i.token.clone());
         if self.courier.is_some() {
             record.subject_token = token;

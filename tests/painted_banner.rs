@@ -10,8 +10,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use assent::browser::dom::Painted;
+use assent::browser::env;
+use assent::kept_click::{self, KeptClick};
+use assent::notice;
 use assent::widget::{self, Place, Started};
 use common::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement};
@@ -164,6 +169,98 @@ async fn a_click_two_tabs_were_handed_is_recorded_once() {
     assert_eq!(states(&third), ["denied"; 4]);
     assert_eq!(stored_outbox(site).len(), 2);
     remove(&third);
+}
+
+/// The record id and time `keepClick` (loader/loader.js) keeps with a click.
+const KEPT_ID: &str = "0b6f4f6e-3c1d-4c8e-9f3a-2d5e6f7a8b9c";
+/// 2026-12-05T02:00:00Z, in milliseconds.
+const KEPT_AT: i64 = 1_796_436_000_000;
+
+fn millis(millis: i64) -> OffsetDateTime {
+    env::at_millis(millis).expect("a time")
+}
+
+/// A click as the loader keeps it, under the embedded notice's hash (cut, as it keeps it).
+fn kept_click(action: &str, rest: &str) -> String {
+    let hash = notice::embedded().expect("the embedded notice").hash();
+    format!("{} {action} {rest}", &hash.as_str()[..23])
+}
+
+/// Two tabs whose handovers of one kept click run at the same moment: each reads storage
+/// before the other's save reaches it (nothing orders the tabs' tasks), so both record the
+/// click. Both records are the click's, with the id and the time the loader kept: one
+/// record, which the outbox and the endpoint take once.
+#[wasm_bindgen_test]
+async fn a_click_two_tabs_record_at_the_same_moment_is_one_record() {
+    let site = "painted-at-once.test";
+    let painted = format!("assent:v1:{site}:painted");
+    let kept = kept_click("accept-all", &format!("{KEPT_AT} {KEPT_ID}"));
+    set_item(&painted, &kept);
+    let (first, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    let recorded = stored_choice(site).expect("the first tab records the click");
+    assert_eq!(
+        recorded["record_id"], KEPT_ID,
+        "under the id kept at the click"
+    );
+    assert_eq!(
+        recorded["client_time"], "2026-12-05T02:00:00Z",
+        "at the click's moment"
+    );
+    remove(&first);
+
+    // The second tab read the kept click before the first tab's save forgot it.
+    set_item(&painted, &kept);
+    let (second, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    assert_eq!(
+        stored_choice(site),
+        Some(recorded),
+        "the second tab records the same record"
+    );
+    assert_eq!(stored_outbox(site).len(), 1, "one record on its way");
+    remove(&second);
+}
+
+/// A kept click read for the record it makes: its id and time only when it is that
+/// action's, under the notice shown, of the loader's form, and not older than the outbox
+/// keeps a record; else the record is made anew.
+#[wasm_bindgen_test]
+fn a_kept_click_gives_its_id_and_time_only_when_it_is_that_clicks() {
+    let shown = notice::embedded().expect("the embedded notice").hash();
+    let stamp = format!("{KEPT_AT} {KEPT_ID}");
+    let now = KEPT_AT + 5_000;
+    assert_eq!(
+        kept_click::read(&kept_click("accept-all", &stamp), "accept-all", &shown, now),
+        Some(KeptClick {
+            record_id: Uuid::try_parse(KEPT_ID).expect("an id"),
+            client_time: millis(KEPT_AT),
+        })
+    );
+    let none = [
+        kept_click("decline-all", &stamp),
+        format!("sha256:0000000000000000 accept-all {stamp}"),
+        format!("sha256: accept-all {stamp}"),
+        // Kept by an earlier build, or where crypto.randomUUID is missing.
+        kept_click("accept-all", "").trim_end().to_owned(),
+        kept_click("accept-all", &format!("{KEPT_AT} undefined")),
+        kept_click("accept-all", &format!("soon {KEPT_ID}")),
+        kept_click("accept-all", &format!("{} {KEPT_ID}", i64::MAX)),
+        kept_click("accept-all", &format!("{stamp} more")),
+    ];
+    for text in none {
+        assert_eq!(
+            kept_click::read(&text, "accept-all", &shown, now),
+            None,
+            "{text}"
+        );
+    }
+    let days = |n: i64| n * 86_400_000;
+    let kept = kept_click("accept-all", &stamp);
+    assert!(kept_click::read(&kept, "accept-all", &shown, KEPT_AT + days(30)).is_some());
+    assert_eq!(
+        kept_click::read(&kept, "accept-all", &shown, KEPT_AT + days(31)),
+        None,
+        "older than the outbox keeps a record"
+    );
 }
 
 #[wasm_bindgen_test]

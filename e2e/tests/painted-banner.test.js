@@ -149,12 +149,15 @@ world.scenario('accept clicked on the painted banner, and a second tab opened be
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const first = await openHoldingWasm(s, url);
   await s.ui(first.page).bannerButton('accept-all').click();
-  await eventually('the click kept', async () => (await s.ui(first.page).storage(SITE, 'painted')) !== null);
+  const kept = await eventually('the click kept', async () => s.ui(first.page).storage(SITE, 'painted'));
 
   // The second tab's loader finds the kept click and hands it to its own wasm.
   const second = await s.open(url);
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  const [, , at, id] = kept.split(' ');
+  assert.equal(record.record_id, id, 'under the record id kept at the click');
+  assert.equal(Date.parse(record.client_time), Number(at), 'at the moment of the click');
   await widgetReady(second);
   await eventually('the record delivered', async () => ['[]', null].includes(await s.ui(second).storage(SITE, 'outbox')));
 
@@ -181,7 +184,8 @@ world.scenario('accept clicked on the painted banner offline: the widget cannot 
   await w.bannerButton('accept-all').click();
   await w.banner.waitFor({ state: 'hidden' });
   await eventually('the failed start reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
-  assert.match(await w.storage(SITE, 'painted'), /^sha256:[0-9a-f]{16} accept-all$/, 'the click is kept, under the notice hash');
+  assert.match(await w.storage(SITE, 'painted'), /^sha256:[0-9a-f]{16} accept-all \d+ [0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/,
+    'the click is kept, under the notice hash, with its time and record id');
   await page.close();
 
   await s.context.setOffline(false);

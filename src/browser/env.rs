@@ -17,8 +17,18 @@ pub fn info(message: &str) {
 
 /// The client's clock, to the millisecond.
 pub fn now() -> OffsetDateTime {
-    let nanos = (js_sys::Date::now() as i128) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    at_millis(now_millis()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The client's clock as JavaScript gives it (`Date.now()`): milliseconds since 1970.
+pub fn now_millis() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// A moment in milliseconds since 1970, as [`now_millis`] gives it; `None` beyond the
+/// years a record can state.
+pub fn at_millis(millis: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
 }
 
 /// A random (version 4) UUID from the browser's CSPRNG. `getRandomValues` works on plain

@@ -10,6 +10,7 @@ use super::state::{Action, Saved, UiState, View};
 use super::ShownNoticeRef;
 use crate::browser::dom::{self, Painted};
 use crate::browser::env;
+use crate::kept_click::{HandedClick, KeptClick};
 use crate::preferences::Choices;
 use crate::widget::Widget;
 
@@ -64,23 +65,26 @@ pub fn App(props: &AppProps) -> Html {
     let save = {
         let widget = Rc::clone(widget);
         let dispatcher = state.dispatcher();
-        Callback::from(move |choices: Choices| match widget.save(&choices) {
-            Ok(_) => {
-                let saved = if widget.config.endpoint_url().is_some() {
-                    Saved::WillSend
-                } else {
-                    Saved::LocalOnly
-                };
-                dispatcher.dispatch(Action::Saved(choices, saved));
+        // With the id and time kept for a click on the painted banner, that click's record.
+        Callback::from(move |(choices, kept): (Choices, Option<KeptClick>)| {
+            match widget.save(&choices, kept) {
+                Ok(_) => {
+                    let saved = if widget.config.endpoint_url().is_some() {
+                        Saved::WillSend
+                    } else {
+                        Saved::LocalOnly
+                    };
+                    dispatcher.dispatch(Action::Saved(choices, saved));
+                }
+                Err(reason) => env::warn(&format!("your choice could not be recorded: {reason}")),
             }
-            Err(reason) => env::warn(&format!("your choice could not be recorded: {reason}")),
         })
     };
     let notice = Rc::clone(&widget.shown.notice);
     let save_all = |granted: bool| {
         let save = save.clone();
         let notice = Rc::clone(&notice);
-        Callback::from(move |()| save.emit(Choices::all(&notice, granted)))
+        Callback::from(move |()| save.emit((Choices::all(&notice, granted), None)))
     };
     let on_accept_all = save_all(true);
     let on_decline_all = save_all(false);
@@ -93,8 +97,9 @@ pub fn App(props: &AppProps) -> Html {
         Callback::from(move |purpose| dispatcher.dispatch(Action::Toggle(purpose)))
     };
     let on_save = {
+        let save = save.clone();
         let choices = state.choices.clone();
-        Callback::from(move |()| save.emit(choices.clone()))
+        Callback::from(move |()| save.emit((choices.clone(), None)))
     };
 
     // After the first render: the loader's banner goes, and what the visitor did on it
@@ -104,7 +109,7 @@ pub fn App(props: &AppProps) -> Html {
         let painted = props.painted.clone();
         let widget = Rc::clone(widget);
         let banner_shown = state.view == View::Banner;
-        let (on_accept_all, on_decline_all) = (on_accept_all.clone(), on_decline_all.clone());
+        let (save, notice) = (save.clone(), Rc::clone(&notice));
         let on_open = dispatch(Action::Open);
         let root = root.clone();
         use_effect_with((), move |_| {
@@ -116,10 +121,12 @@ pub fn App(props: &AppProps) -> Html {
             };
             let handover = painted.remove();
             match handover.chosen.as_deref() {
-                // Recorded meanwhile by another tab that was handed the same click.
-                Some("accept-all" | "decline-all") if widget.painted_click_recorded() => {}
-                Some("accept-all") => on_accept_all.emit(()),
-                Some("decline-all") => on_decline_all.emit(()),
+                Some(action @ ("accept-all" | "decline-all")) => {
+                    // Nothing when recorded meanwhile by another tab handed the same click.
+                    if let HandedClick::Record(kept) = widget.handed_click(action) {
+                        save.emit((Choices::all(&notice, action == "accept-all"), kept));
+                    }
+                }
                 Some("open") => on_open.emit(()),
                 _ => {
                     let button = match handover.focused.as_deref() {

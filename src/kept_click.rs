@@ -1,0 +1,57 @@
+//! An accept or decline clicked on the loader's painted banner before the wasm arrived, as
+//! `keepClick` in loader/loader.js keeps it in storage: "<notice hash> <action> <time, ms>
+//! <record id>". Its record states the moment of the click and the id made then, so every
+//! tab handed the click makes the same record, which the endpoint stores once (the record id
+//! is the POST's idempotency key): two tabs whose handovers run at the same moment, which
+//! no check between tabs can order, still record the click once.
+
+use assent_record::ContentHash;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::browser::env;
+use crate::outbox;
+
+/// What a click handed over from the painted banner asks for (`Widget::handed_click`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandedClick {
+    /// Nothing: it is recorded already.
+    Recorded,
+    /// Its record, with the id and time kept at the click, or new ones.
+    Record(Option<KeptClick>),
+}
+
+/// The id and time a record of the kept click takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptClick {
+    /// Made by the loader at the click.
+    pub record_id: Uuid,
+    /// The click's moment, on the client's clock.
+    pub client_time: OffsetDateTime,
+}
+
+/// The click kept in `kept` (the stored text), if it is `action`'s under the notice `shown`
+/// and holds an id and a time. `None` otherwise, and the record is then made anew, as for a
+/// click on the widget's own banner: for a click kept by an earlier build (which kept
+/// neither), one from a page without `crypto.randomUUID` (not a secure context), one kept
+/// by another tab for another action or notice (its id is that click's), and one older
+/// than the outbox keeps a record (it would never be sent).
+pub fn read(kept: &str, action: &str, shown: &ContentHash, now_millis: i64) -> Option<KeptClick> {
+    let mut parts = kept.split(' ');
+    let (hash, kept_action) = (parts.next()?, parts.next()?);
+    // The loader keeps the hash cut to its first 64 bits ("sha256:" and 16 hex digits).
+    if kept_action != action || hash.len() < 23 || !shown.as_str().starts_with(hash) {
+        return None;
+    }
+    // u64, as transport.rs reads Retry-After: one number parser in the wasm.
+    let millis: u64 = parts.next()?.parse().ok()?;
+    let age = i128::from(now_millis) - i128::from(millis);
+    let record_id = Uuid::try_parse(parts.next()?).ok()?;
+    if parts.next().is_some() || age > outbox::MAX_AGE.whole_milliseconds() {
+        return None;
+    }
+    Some(KeptClick {
+        record_id,
+        client_time: env::at_millis(i64::try_from(millis).ok()?)?,
+    })
+}
