@@ -112,8 +112,8 @@ function storedJson(name) {
 // <record id>", kept until the wasm has recorded it (Store::save_choice forgets it): leaving
 // the page before that does not lose it, the next page hands it over (unless a choice was
 // recorded after all). The record states the click's time, and every tab handed the click
-// makes the same record, which the endpoint stores once (kept_click.rs). crypto.randomUUID
-// is for secure contexts only: elsewhere the wasm makes the id.
+// makes the same record, which the endpoint stores once (src/kept_click.rs). crypto.randomUUID
+// is for secure contexts only: elsewhere the wasm makes the id and the time.
 function keepClick(action) {
   try { localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action + ' ' + Date.now() + ' ' + crypto.randomUUID?.()); } catch (e) { /* this page hands it over */ }
 }
