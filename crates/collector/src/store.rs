@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::chain;
 
+mod setup_lock;
 mod writer;
 
 /// Where records are kept.
@@ -60,6 +61,9 @@ pub enum StoreError {
     /// The SQLite file's directory could not be made.
     #[error("cannot create the database directory: {0}")]
     Directory(std::io::Error),
+    /// The lock that lets one process at a time set up the SQLite file was not taken.
+    #[error("cannot lock the database for setting up: {0}")]
+    SetupLock(std::io::Error),
     /// The database refused or failed.
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
@@ -162,8 +166,19 @@ const COLUMNS: &str =
 
 impl Store {
     /// Opens the database for serving: creates an SQLite file if missing, puts it in WAL
-    /// mode, and applies migrations.
+    /// mode, and applies migrations, one process at a time (`setup_lock`).
     pub async fn open(database: &Database) -> Result<Self, StoreError> {
+        let _setup = match database {
+            Database::Sqlite(path) => {
+                create_parent(path).map_err(StoreError::Directory)?;
+                Some(
+                    setup_lock::SetupLock::acquire(path)
+                        .await
+                        .map_err(StoreError::SetupLock)?,
+                )
+            }
+            Database::Postgres(_) => None,
+        };
         let (pool, dialect) = connect(database, true).await?;
         match dialect {
             Dialect::Sqlite => {
@@ -348,14 +363,12 @@ pub(crate) fn create_parent(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
-/// A pool on `database`; `create` lets SQLite make the file (and its directory).
+/// A pool on `database`; `create` lets SQLite make the file (`Store::open` has made its
+/// directory).
 async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect), StoreError> {
     sqlx::any::install_default_drivers();
     let (url, dialect, max) = match database {
         Database::Sqlite(path) => {
-            if create {
-                create_parent(path).map_err(StoreError::Directory)?;
-            }
             let mode = if create { "rwc" } else { "rw" };
             (
                 format!("sqlite:{}?mode={mode}", path.display()),
@@ -369,9 +382,22 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
         .max_connections(max)
         .after_connect(move |conn, _| {
             Box::pin(async move {
-                if dialect == Dialect::Sqlite {
-                    // Acknowledged means on disk: a WAL sync on every commit.
-                    conn.execute("PRAGMA synchronous = FULL").await?;
+                // Acknowledged means on disk: a WAL sync on every commit, whatever the
+                // file or the server was tuned to.
+                match dialect {
+                    Dialect::Sqlite => {
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                    }
+                    Dialect::Postgres => {
+                        // Only `off` answers before the flush; the stronger replication
+                        // levels (`remote_write`, `remote_apply`) stay as configured.
+                        let level: String = sqlx::query_scalar("SHOW synchronous_commit")
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        if level == "off" {
+                            conn.execute("SET synchronous_commit = on").await?;
+                        }
+                    }
                 }
                 Ok(())
             })
@@ -402,4 +428,50 @@ fn now_rfc3339() -> String {
     let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
     now.format(&Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn postgres_commits_are_on_disk_whatever_the_server_default() {
+        let pg = assent_temp_postgres::TempPostgres::start();
+        sqlx::any::install_default_drivers();
+        let admin = AnyPool::connect(&pg.url).await.unwrap();
+        // An operator's tuning that would acknowledge records before they are on disk.
+        sqlx::query("ALTER ROLE CURRENT_USER SET synchronous_commit = off")
+            .execute(&admin)
+            .await
+            .unwrap();
+        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&AnyPool::connect(&pg.url).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(setting, "off", "the role's default applies to new sessions");
+
+        let store = Store::open(&Database::Postgres(pg.url.clone()))
+            .await
+            .unwrap();
+        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(setting, "on");
+        store.close().await;
+
+        // A stronger level, for replication, is kept.
+        sqlx::query("ALTER ROLE CURRENT_USER SET synchronous_commit = remote_apply")
+            .execute(&admin)
+            .await
+            .unwrap();
+        let store = Store::open(&Database::Postgres(pg.url.clone()))
+            .await
+            .unwrap();
+        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(setting, "remote_apply");
+    }
 }

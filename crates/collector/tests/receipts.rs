@@ -476,7 +476,7 @@ async fn answers_carry_the_receipt_file_of_a_known_notice_only() {
 }
 
 #[tokio::test]
-async fn serve_processes_started_at_once_on_new_key_paths_all_start_with_the_same_keys() {
+async fn serve_processes_started_at_once_on_a_new_database_and_new_key_paths_all_start_alike() {
     let (dir, db) = temp_db();
     let keys = dir.path().join("keys");
     let (receipt, subject, link) = (
@@ -492,8 +492,8 @@ async fn serve_processes_started_at_once_on_new_key_paths_all_start_with_the_sam
         "--link-key",
         path_str(&link),
     ];
-    // Migrated first: this test is about the key files, not about creating the database.
-    drop(Server::start(&db, &[]));
+    // Nothing exists yet: the processes race to create the database, migrate it, and make
+    // the keys.
     let starting: Vec<_> = (0..6).map(|_| Server::spawn(&db, &args)).collect();
     let servers: Vec<Server> = starting.into_iter().map(|s| s.ready()).collect();
 

@@ -16,26 +16,37 @@ pub struct Server {
     pub addr: SocketAddr,
 }
 
-/// A `serve` process that has not said it listens yet.
-pub struct Starting(Child);
+/// A `serve` process that has not said it listens yet; killed on drop, so a test that
+/// fails while others are starting leaves no process holding its output open.
+pub struct Starting(Option<Child>);
 
 impl Starting {
     /// Waits for the `listening on` line.
     pub fn ready(mut self) -> Server {
-        let line = first_line(&mut self.0);
+        let Some(mut child) = self.0.take() else {
+            unreachable!("a Starting is made with its child")
+        };
+        let line = first_line(&mut child);
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
             .and_then(|a| a.parse().ok());
         match addr {
-            Some(addr) => Server {
-                child: self.0,
-                addr,
-            },
+            Some(addr) => Server { child, addr },
             None => {
-                let _ = self.0.kill();
+                let _ = child.kill();
+                let _ = child.wait();
                 panic!("server did not start: {line:?}")
             }
+        }
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -63,15 +74,15 @@ impl Server {
     pub fn start_on(socket: &TcpListener, database: &str, extra: &[&str]) -> Self {
         let mut command = Self::command(database, extra, "warn", Stdio::inherit());
         pass_socket(&mut command, socket.as_fd().try_clone_to_owned().unwrap());
-        Starting(command.spawn().unwrap()).ready()
+        Starting(Some(command.spawn().unwrap())).ready()
     }
 
     fn spawn_with(database: &str, extra: &[&str], log_level: &str, stderr: Stdio) -> Starting {
-        Starting(
+        Starting(Some(
             Self::command(database, extra, log_level, stderr)
                 .spawn()
                 .unwrap(),
-        )
+        ))
     }
 
     fn command(database: &str, extra: &[&str], log_level: &str, stderr: Stdio) -> Command {
