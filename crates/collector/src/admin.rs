@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -110,12 +111,11 @@ fn digest(key: &str) -> [u8; 32] {
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let presented = parts
-            .headers
+impl Admin {
+    /// Whether `headers` carry a valid admin key: 401 without `Authorization: Bearer …`,
+    /// 403 with a wrong key.
+    pub fn check(headers: &HeaderMap, state: &AppState) -> Result<Self, AppError> {
+        let presented = headers
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| {
@@ -129,6 +129,14 @@ impl FromRequestParts<AppState> for Admin {
         } else {
             Err(AppError::Forbidden)
         }
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Self::check(&parts.headers, state)
     }
 }
 

@@ -53,6 +53,10 @@ pub enum AppError {
     /// An admin route without `Authorization: Bearer <admin key>`.
     #[error("this route needs an admin key: Authorization: Bearer <key>")]
     Unauthorized,
+    /// A record naming its person by `email` without an admin key: only the company's own
+    /// servers may say whose choice a record is; a page says it with a link's token.
+    #[error("a record with email needs an admin key (Authorization: Bearer <key>); a page names its visitor by the subject_token of a manage link")]
+    EmailNeedsAdminKey,
     /// An admin route with a key that is not one of the admin keys.
     #[error("the admin key is not valid")]
     Forbidden,
@@ -106,7 +110,7 @@ impl AppError {
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Conflict => "record_conflict",
-            Self::Unauthorized => "unauthorized",
+            Self::Unauthorized | Self::EmailNeedsAdminKey => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::InvalidQuery(_) => "invalid_query",
             Self::NotFound => "not_found",
@@ -130,7 +134,7 @@ impl AppError {
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict => StatusCode::CONFLICT,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::EmailNeedsAdminKey => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -201,7 +205,7 @@ impl IntoResponse for AppError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
-            Self::Unauthorized => {
+            Self::Unauthorized | Self::EmailNeedsAdminKey => {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -200,6 +200,43 @@ async fn a_record_with_email_and_token_or_another_source_is_refused() {
 }
 
 #[tokio::test]
+async fn a_record_under_an_address_is_taken_only_with_an_admin_key() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = new_email();
+    let mut body = record(&new_id());
+    body["email"] = email.as_str().into();
+
+    // From a page, or from anyone without the key: refused, nothing stored.
+    let from_page = send(&state, post(body.to_string())).await;
+    assert_eq!(from_page.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(from_page.json()["error"], "unauthorized");
+    assert!(from_page.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("subject_token"));
+    let mut wrong_key = post(body.to_string());
+    wrong_key.headers_mut().insert(
+        header::AUTHORIZATION,
+        "Bearer not-the-admin-key-0123456789abcdefghij"
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(send(&state, wrong_key).await.status, StatusCode::FORBIDDEN);
+    assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
+
+    // From the company's server: stored under the address's subject.
+    let created = send(&state, common::post_as_admin(body.to_string())).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let stored = state.store.page(0, 10, None).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].subject.as_deref(),
+        Some(state.subject_key.subject_of(&email).as_str())
+    );
+}
+
+#[tokio::test]
 async fn records_are_stored_under_the_token_subject_and_no_address_is_in_the_file() {
     let (dir, db) = sqlite();
     let (email, token) = links::records_under_the_token_subject(&db).await;

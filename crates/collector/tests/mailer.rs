@@ -117,7 +117,16 @@ async fn preferences_and_the_suppression_list_from_the_cli() {
     let db = db.as_str();
     let subject_key = dir.path().join("subject.key");
     let key = subject_key.to_str().unwrap();
-    let server = process::Server::start(db, &["--subject-key", key]);
+    let admin_keys = mailer::admin_keys_file(dir.path());
+    let server = process::Server::start(
+        db,
+        &[
+            "--subject-key",
+            key,
+            "--admin-keys",
+            admin_keys.to_str().unwrap(),
+        ],
+    );
     let client = reqwest::Client::new();
     let mut seqs = Vec::new();
     for (email, new_products) in [

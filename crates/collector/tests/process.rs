@@ -67,13 +67,25 @@ async fn cli_keygen_export_and_verify() {
         "never overwrites a key"
     );
 
-    let server = Server::start(&db, &["--receipt-key", key_s, "--subject-key", subject_s]);
+    let admin_keys = common::mailer::admin_keys_file(dir.path());
+    let server = Server::start(
+        &db,
+        &[
+            "--receipt-key",
+            key_s,
+            "--subject-key",
+            subject_s,
+            "--admin-keys",
+            admin_keys.to_str().unwrap(),
+        ],
+    );
     let client = reqwest::Client::new();
     let id = common::new_id();
     let mut body = common::record(&id);
     body["email"] = "ada@example.com".into();
     let reply: serde_json::Value = client
         .post(format!("http://{}/v1/records", server.addr))
+        .bearer_auth(common::ADMIN_KEY)
         .header("content-type", "text/plain;charset=UTF-8")
         .body(body.to_string())
         .send()

@@ -72,7 +72,9 @@ pub struct ConsentRecord {
     /// authoritative one.
     #[serde(with = "time::serde::rfc3339")]
     pub client_time: OffsetDateTime,
-    /// For identified preferences only: the address whose notices these are.
+    /// For identified preferences only: the address whose notices these are. Only the
+    /// company's own servers may send it (the collector wants an admin key); a page
+    /// sends `subject_token` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
     /// For identified preferences: the signed token of the manage link the visitor came

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
 
+use crate::admin::Admin;
 use crate::error::AppError;
 use crate::receipt::Claims;
 use crate::store::{Appended, Stored};
@@ -73,6 +74,14 @@ async fn store_record(
     }
     if record.email.is_some() && record.subject_token.is_some() {
         return Err(AppError::EmailAndToken);
+    }
+    // Anyone can type an address: a record under one is taken only from the company's own
+    // servers, or anyone could opt a stranger in or undo their unsubscribe.
+    if record.email.is_some() {
+        Admin::check(headers, state).map_err(|err| match err {
+            AppError::Unauthorized => AppError::EmailNeedsAdminKey,
+            other => other,
+        })?;
     }
 
     // Only the keyed hash of an address is kept; a manage link's token names its subject

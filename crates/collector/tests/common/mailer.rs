@@ -227,8 +227,10 @@ pub fn admin_keys_file(dir: &Path) -> PathBuf {
     path
 }
 
-/// Starts `serve` (limits off, `extra` flags) with `RUST_LOG=debug` appended to `log`.
+/// Starts `serve` (limits off, the test admin key, `extra` flags) with `RUST_LOG=debug`
+/// appended to `log`.
 pub fn start_logged(database: &str, extra: &[&str], log: &Path) -> Server {
+    let admin_keys = admin_keys_file(log.parent().unwrap());
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -238,6 +240,7 @@ pub fn start_logged(database: &str, extra: &[&str], log: &Path) -> Server {
         .args(["serve", "--database", database, "--listen", "127.0.0.1:0"])
         .args(["--rate-per-ip", "0", "--rate-per-site", "0"])
         .args(["--allowed-origins", ORIGIN])
+        .args(["--admin-keys", admin_keys.to_str().unwrap()])
         .args(extra)
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
@@ -270,16 +273,15 @@ pub async fn post_choice(
 ) -> Value {
     let mut body = record(&new_id());
     body["purposes"][0]["state"] = new_products.into();
+    let mut request = client
+        .post(format!("http://{addr}/v1/records"))
+        .header("content-type", "application/json");
     if let Some(email) = email {
         body["email"] = email.into();
+        // A record under an address comes from the company's own server.
+        request = request.bearer_auth(ADMIN_KEY);
     }
-    let response = client
-        .post(format!("http://{addr}/v1/records"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = request.body(body.to_string()).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 201);
     response.json().await.unwrap()
 }
@@ -420,7 +422,7 @@ fn admin_request(
 /// record that set it, the feed pages through the changes only, bad input is a 4xx JSON
 /// error, and neither shows an address.
 pub async fn lookup_and_feed(database: &assent_collector::store::Database) {
-    use super::{post, send, state};
+    use super::{post, post_as_admin, send, state};
     let state = state(database, 0, 0).await;
     let mut stored = Vec::new();
     for (email, new_products) in [
@@ -432,10 +434,14 @@ pub async fn lookup_and_feed(database: &assent_collector::store::Database) {
     ] {
         let mut body = record(&new_id());
         body["purposes"][0]["state"] = new_products.into();
-        if let Some(email) = email {
-            body["email"] = email.into();
-        }
-        let reply = send(&state, post(body.to_string())).await;
+        let request = match email {
+            Some(email) => {
+                body["email"] = email.into();
+                post_as_admin(body.to_string())
+            }
+            None => post(body.to_string()),
+        };
+        let reply = send(&state, request).await;
         assert_eq!(reply.status, StatusCode::CREATED);
         stored.push(reply.json());
     }

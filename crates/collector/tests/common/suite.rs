@@ -9,7 +9,7 @@ use assent_collector::store::Database;
 use axum::http::{Request, StatusCode};
 use sqlx::Executor;
 
-use super::{new_id, post, record, send, serve, state, ORIGIN, RECEIPT_SEED};
+use super::{new_id, post, post_as_admin, record, send, serve, state, ORIGIN, RECEIPT_SEED};
 
 /// 100 identical POSTs at once over real sockets: one row, one 201, one receipt; then the
 /// same id with another body is a 409.
@@ -167,7 +167,7 @@ pub async fn receipts_verify(database: &Database) {
     let id = new_id();
     let mut body = record(&id);
     body["email"] = "Ada@Example.com".into();
-    let created = send(&state, post(body.to_string())).await.json();
+    let created = send(&state, post_as_admin(body.to_string())).await.json();
     let again = send(
         &state,
         Request::get(format!("/v1/records/{id}/receipt"))
