@@ -46,14 +46,24 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outco
     }
 }
 
-/// `Retry-After` in seconds, or as an HTTP date relative to `now_ms`.
+/// The longest `Retry-After` waited for. A browser timer takes a wait past 2^31 ms as no
+/// wait at all, and a page is rarely open an hour: the next page load tries again anyway.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// `Retry-After` in seconds, or as an HTTP date relative to `now_ms`, at most an hour.
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = js_sys::Date::parse(value);
-    (at.is_finite() && at > now_ms).then(|| Duration::from_millis((at - now_ms) as u64))
+    let after = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = js_sys::Date::parse(value);
+            if !(at.is_finite() && at > now_ms) {
+                return None;
+            }
+            Duration::from_millis((at - now_ms) as u64)
+        }
+    };
+    Some(after.min(LONGEST_RETRY_AFTER))
 }
 
 /// The `receipt_file` of an endpoint's answer, as JSON text, if it has one. The widget

@@ -63,6 +63,15 @@ fn answers_decide_what_happens_to_a_record() {
         Some(Duration::from_secs(3))
     );
     assert_eq!(parse_retry_after("soon", now), None);
+    assert_eq!(
+        parse_retry_after("2592000", 0.0),
+        Some(Duration::from_secs(3600)),
+        "at most an hour: the record is tried again on the next page anyway"
+    );
+    assert_eq!(
+        parse_retry_after("Mon, 30 Nov 2099 12:00:00 GMT", now),
+        Some(Duration::from_secs(3600))
+    );
 }
 
 #[wasm_bindgen_test]
@@ -166,6 +175,25 @@ async fn retry_after_is_honoured() {
     assert!(
         wait_until(4000, || stored_outbox("retry-after.test").is_empty()).await,
         "retried after it"
+    );
+    remove(&w);
+    restore_fetch();
+}
+
+#[wasm_bindgen_test]
+async fn a_retry_after_beyond_what_a_timer_can_wait_is_not_a_retry_at_once() {
+    stub_fetch();
+    // 30 days: past the 2^31 ms a browser timer can wait, which it takes as "now".
+    route_retry_after(ENDPOINT, 503, "2592000");
+    let w = start(attributes("retry-after-long.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    posted_records_once(1).await;
+    gloo_timers::future::TimeoutFuture::new(1000).await;
+    assert_eq!(posted_records().len(), 1, "no retry loop");
+    assert_eq!(
+        stored_outbox("retry-after-long.test").len(),
+        1,
+        "kept for later"
     );
     remove(&w);
     restore_fetch();

@@ -329,6 +329,33 @@ async fn the_banner_stays_drawn_until_the_dialog_over_it_is_open() {
 }
 
 #[wasm_bindgen_test]
+async fn closing_the_highlights_gives_focus_back_to_the_banner_button_that_opened_them() {
+    use wasm_bindgen::JsCast;
+    let w = start(attributes("focus-banner.test")).await;
+    let more: web_sys::HtmlElement = find(&w, ".banner [data-action=open]")
+        .expect("the banner's button")
+        .unchecked_into();
+    // As a keyboard user gets there: focus on the button, then Enter (a click). Focus
+    // comes back through the modal dialog's own focus restoring (the document only sees
+    // the shadow host as focused).
+    more.focus().expect("focus");
+    click(&w, ".banner [data-action=open]").await;
+    assert_eq!(
+        shadow(&w).active_element().map(|e| e.id()).as_deref(),
+        Some("assent-title")
+    );
+    click(&w, "[data-action=close]").await;
+    assert!(banner_shown(&w), "no choice made: the banner is back");
+    let back = shadow(&w).active_element();
+    assert!(
+        back.as_ref() == Some(more.unchecked_ref::<web_sys::Element>()),
+        "focus returned to the banner's button, not to the page: {:?}",
+        back.map(|e| e.outer_html())
+    );
+    remove(&w);
+}
+
+#[wasm_bindgen_test]
 async fn the_highlights_take_focus_and_give_it_back() {
     use wasm_bindgen::JsCast;
     let document = web_sys::window()
