@@ -190,7 +190,7 @@ function shareChoice(record) {
 function currentChoice() {
   if (data.notice || data.policyUrl) return null;
   var choice = storedJson('choice');
-  var local = choice && choice.site === site && choice.notice && underNotice(choice.notice.hash) ? choice : null;
+  var local = underNotice(choice?.notice?.hash) && choice.site === site ? choice : null;
   var shared = sharedChoice();
   if (shared && !underNotice(shared.notice.hash)) shared = null;
   if (shared && shared.purposes.map(function (p) { return p.purpose; }).join('.') !== OPTIONAL_PURPOSES) {
@@ -213,8 +213,7 @@ function receipt() {
 }
 
 function outboxEmpty() {
-  var outbox = stored('outbox');
-  return outbox === null || outbox === '[]';
+  return (stored('outbox') || '[]') === '[]';
 }
 
 // The wasm-bindgen glue, an ES module: a modulepreload link fetches it checked against its

@@ -48,6 +48,11 @@ pub struct Store {
     site: Site,
 }
 
+/// Says once, in the console, why choices now last only as long as the page.
+fn kept_in_memory(reason: &StorageError) {
+    env::warn(&format!("{reason}; your choice is kept for this page only"));
+}
+
 /// The storage key of one of a site's entries: `choice` (the loader reads it too),
 /// `outbox`, `receipt` (the loader reads it for `Assent.receipt()`), `painted` (an accept or
 /// decline clicked on the loader's painted banner before the wasm arrived, loader/loader.js
@@ -62,7 +67,7 @@ impl Store {
         let backend = match LocalStorage::open() {
             Ok(local) => Backend::Local(local),
             Err(reason) => {
-                env::warn(&format!("{reason}; your choice is kept for this page only"));
+                kept_in_memory(&reason);
                 Backend::Memory(Memory::default())
             }
         };
@@ -100,7 +105,7 @@ impl Store {
             }
         };
         if let Some(reason) = failed {
-            env::warn(&format!("{reason}; keeping your choice for this page only"));
+            kept_in_memory(&reason);
             self.fall_back_to_memory();
             if let Backend::Memory(memory) = &mut *self.backend.borrow_mut() {
                 memory.insert(key, value);
@@ -108,12 +113,18 @@ impl Store {
         }
     }
 
-    /// After a failed write, carry what `localStorage` still reads into memory.
+    /// After a failed write, carry what `localStorage` still reads into memory, and take
+    /// the choice out of it: choices made from now on are not written there, and the next
+    /// page must ask again rather than read an older one as the visitor's.
     fn fall_back_to_memory(&self) {
         let carried = [&self.choice_key, &self.outbox_key, &self.receipt_key]
             .into_iter()
             .filter_map(|key| self.get(key).map(|value| (key.clone(), value)))
             .collect();
+        if let Backend::Local(local) = &*self.backend.borrow() {
+            // Should this fail too, nothing more can be done about it from here.
+            let _ = local.remove(&self.choice_key);
+        }
         *self.backend.borrow_mut() = Backend::Memory(Memory(carried));
     }
 

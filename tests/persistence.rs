@@ -214,6 +214,35 @@ async fn throwing_local_storage_falls_back_to_memory() {
 }
 
 #[wasm_bindgen_test]
+async fn storage_that_fills_up_never_leaves_an_older_choice_for_the_next_page() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let site = "full.test";
+    let first = start(attributes(site)).await;
+    click(&first, ".banner [data-action=accept-all]").await;
+    let accepted = stored_choice(site).expect("the first choice is stored");
+    remove(&first);
+
+    // The outbox no longer fits: the widget goes on in memory for this page.
+    fill_storage_for(":outbox");
+    let again = start(attributes(site)).await;
+    open(&again).await;
+    click(&again, "[data-action=decline-all]").await;
+    unfill_storage();
+    assert_eq!(posted_records_once(2).await.len(), 2, "the change is sent");
+    let declined = json_of(&again.widget.preferences());
+    assert_ne!(declined["record_id"], accepted["record_id"]);
+    // What the next page's loader reads: never the older, accepting choice.
+    assert!(
+        stored_choice(site).is_none_or(|kept| kept["record_id"] == declined["record_id"]),
+        "localStorage still holds the older choice: {:?}",
+        stored_choice(site)
+    );
+    restore_fetch();
+    remove(&again);
+}
+
+#[wasm_bindgen_test]
 async fn an_invalid_notice_document_falls_back_to_the_embedded_one() {
     stub_fetch();
     route("https://notices.test/broken.json", 200, "{\"id\": \"x\"}");

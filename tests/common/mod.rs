@@ -78,6 +78,16 @@ export function break_local_storage() {
     configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });
 }
 export function restore_local_storage() { Object.defineProperty(window, 'localStorage', storageDescriptor); }
+let originalSetItem = null;
+export function fill_storage_for(suffix) {
+  originalSetItem = originalSetItem || Storage.prototype.setItem;
+  const setItem = originalSetItem;
+  Storage.prototype.setItem = function (key, value) {
+    if (String(key).endsWith(suffix)) throw new DOMException('full', 'QuotaExceededError');
+    return setItem.call(this, key, value);
+  };
+}
+export function unfill_storage() { if (originalSetItem) Storage.prototype.setItem = originalSetItem; }
 export function set_item(key, value) { window.localStorage.setItem(key, value); }
 export function get_item(key) { return window.localStorage.getItem(key); }
 export function listen_changes() {
@@ -111,6 +121,9 @@ extern "C" {
     pub fn restore_fetch();
     pub fn break_local_storage();
     pub fn restore_local_storage();
+    /// From now on `localStorage` is full for keys ending in `suffix` (QuotaExceededError).
+    pub fn fill_storage_for(suffix: &str);
+    pub fn unfill_storage();
     pub fn set_item(key: &str, value: &str);
     pub fn get_item(key: &str) -> Option<String>;
     pub fn listen_changes();
