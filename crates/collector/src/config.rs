@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -310,8 +311,8 @@ pub enum ConfigError {
     /// Only one of the two webhook settings.
     #[error("--webhook-url and --webhook-secret-file go together: give both or neither")]
     WebhookIncomplete,
-    /// A duration that does not parse.
-    #[error("{setting} must be a duration such as 30s, 5m or 1h")]
+    /// A duration that does not parse, or is out of range.
+    #[error("{setting} must be a duration from 1ms to 365days, such as 30s, 5m or 1h")]
     Duration {
         /// The setting.
         setting: &'static str,
@@ -434,10 +435,14 @@ fn webhook_settings(
     };
     let defaults = crate::webhook::Backoff::default();
     let [base, cap, give_up_after, timeout] = timing;
+    // Bounded so that no retry runs hot (0) and the worker's arithmetic on them (leases,
+    // doublings, jitter) can't overflow.
+    let range = Duration::from_millis(1)..=Duration::from_secs(365 * 86_400);
     let duration = |value: Option<String>, setting: &'static str, default| match value {
-        Some(text) => {
-            humantime::parse_duration(&text).map_err(|_| ConfigError::Duration { setting })
-        }
+        Some(text) => humantime::parse_duration(&text)
+            .ok()
+            .filter(|parsed| range.contains(parsed))
+            .ok_or(ConfigError::Duration { setting }),
         None => Ok(default),
     };
     Ok(Some(crate::webhook::WebhookSettings {
@@ -594,10 +599,35 @@ mod tests {
                 Some("soon"),
                 "--webhook-retry-base",
             ),
+            (
+                Some("https://m.example.com/"),
+                Some("w.secret"),
+                Some("0s"),
+                "from 1ms to 365days",
+            ),
+            (
+                Some("https://m.example.com/"),
+                Some("w.secret"),
+                Some("500000000years"),
+                "from 1ms to 365days",
+            ),
         ] {
             let err = with(url, secret, base).unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn a_webhook_timeout_too_long_to_add_a_lease_to_is_refused() {
+        let err = ServeArgs {
+            webhook_url: Some("https://m.example.com/".into()),
+            webhook_secret_file: Some("w.secret".into()),
+            webhook_timeout: Some("500000000years".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.to_string().contains("--webhook-timeout"), "{err}");
     }
 
     #[test]

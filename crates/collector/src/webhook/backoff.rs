@@ -37,12 +37,8 @@ impl Backoff {
             .min(self.cap);
         let half = full / 2;
         let spread = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-        let jitter = if spread == 0 {
-            0
-        } else {
-            random % (spread + 1)
-        };
-        half + Duration::from_millis(jitter)
+        let jitter = random.checked_rem(spread.saturating_add(1)).unwrap_or(0);
+        half.saturating_add(Duration::from_millis(jitter))
     }
 
     /// Whether a message first tried at `first_ms` is given up on at `now_ms` (unix
