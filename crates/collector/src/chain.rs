@@ -32,6 +32,8 @@ pub struct Row {
     pub seq: i64,
     /// The record id column.
     pub record_id: String,
+    /// The site column (what per-site exports and lookups select on).
+    pub site: String,
     /// The stored record (without e-mail), canonical JSON.
     pub body: String,
     /// The digest column.
@@ -61,6 +63,9 @@ pub enum Broken {
     /// The body does not match its id column.
     #[error("record_id column does not match the body")]
     RecordId,
+    /// The body does not match its site column.
+    #[error("site column does not match the body")]
+    Site,
     /// The body's digest differs from the stored digest.
     #[error("digest does not match the stored body")]
     Digest,
@@ -99,6 +104,9 @@ impl Walker {
         let record: ConsentRecord = serde_json::from_str(&row.body).map_err(|_| Broken::Body)?;
         if record.record_id.hyphenated().to_string() != row.record_id {
             return Err(Broken::RecordId);
+        }
+        if record.site.as_str() != row.site {
+            return Err(Broken::Site);
         }
         if record.digest().as_str() != row.digest {
             return Err(Broken::Digest);

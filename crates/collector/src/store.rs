@@ -107,6 +107,7 @@ impl Stored {
         chain::Row {
             seq: self.seq,
             record_id: self.record_id.clone(),
+            site: self.site.clone(),
             body: self.body.clone(),
             digest: self.digest.clone(),
             subject: self.subject.clone(),
