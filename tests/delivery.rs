@@ -9,6 +9,7 @@ use std::time::Duration;
 use assent::delivery::backoff;
 use assent::store::Store;
 use assent::transport::{classify, parse_retry_after, Outcome};
+use assent::widget::Started;
 use assent_record::{ConsentRecord, Site};
 use common::*;
 use wasm_bindgen_test::*;
@@ -157,15 +158,22 @@ async fn server_errors_are_retried_with_backoff_in_the_same_page() {
     restore_fetch();
 }
 
-#[wasm_bindgen_test]
-async fn retry_after_is_honoured() {
+/// A widget on `site` whose first send was answered `status` with `Retry-After:
+/// retry_after`, `wait_ms` after that answer.
+async fn answered_retry_after(site: &str, status: u16, retry_after: &str, wait_ms: u32) -> Started {
     stub_fetch();
-    route_retry_after(ENDPOINT, 429, "2");
-    let w = start(attributes("retry-after.test")).await;
+    route_retry_after(ENDPOINT, status, retry_after);
+    let w = start(attributes(site)).await;
     click(&w, ".banner [data-action=accept-all]").await;
     // From the first attempt, which starts after the click's render.
     posted_records_once(1).await;
-    gloo_timers::future::TimeoutFuture::new(1200).await;
+    gloo_timers::future::TimeoutFuture::new(wait_ms).await;
+    w
+}
+
+#[wasm_bindgen_test]
+async fn retry_after_is_honoured() {
+    let w = answered_retry_after("retry-after.test", 429, "2", 1200).await;
     assert_eq!(
         posted_records().len(),
         1,
@@ -182,13 +190,8 @@ async fn retry_after_is_honoured() {
 
 #[wasm_bindgen_test]
 async fn a_retry_after_beyond_what_a_timer_can_wait_is_not_a_retry_at_once() {
-    stub_fetch();
     // 30 days: past the 2^31 ms a browser timer can wait, which it takes as "now".
-    route_retry_after(ENDPOINT, 503, "2592000");
-    let w = start(attributes("retry-after-long.test")).await;
-    click(&w, ".banner [data-action=accept-all]").await;
-    posted_records_once(1).await;
-    gloo_timers::future::TimeoutFuture::new(1000).await;
+    let w = answered_retry_after("retry-after-long.test", 503, "2592000", 1000).await;
     assert_eq!(posted_records().len(), 1, "no retry loop");
     assert_eq!(
         stored_outbox("retry-after-long.test").len(),

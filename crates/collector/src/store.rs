@@ -435,44 +435,41 @@ fn now_rfc3339() -> String {
 mod tests {
     use super::*;
 
+    /// The `synchronous_commit` of a store's session, after the role's default is `level`.
+    async fn store_level_under(url: &str, level: &str) -> String {
+        let admin = AnyPool::connect(url).await.unwrap();
+        sqlx::query(&format!(
+            "ALTER ROLE CURRENT_USER SET synchronous_commit = {level}"
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
+        let plain: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&AnyPool::connect(url).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(plain, level, "the role's default applies to new sessions");
+        let store = Store::open(&Database::Postgres(url.to_owned()))
+            .await
+            .unwrap();
+        let setting = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        setting
+    }
+
     #[tokio::test]
     async fn postgres_commits_are_on_disk_whatever_the_server_default() {
         let pg = assent_temp_postgres::TempPostgres::start();
         sqlx::any::install_default_drivers();
-        let admin = AnyPool::connect(&pg.url).await.unwrap();
         // An operator's tuning that would acknowledge records before they are on disk.
-        sqlx::query("ALTER ROLE CURRENT_USER SET synchronous_commit = off")
-            .execute(&admin)
-            .await
-            .unwrap();
-        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
-            .fetch_one(&AnyPool::connect(&pg.url).await.unwrap())
-            .await
-            .unwrap();
-        assert_eq!(setting, "off", "the role's default applies to new sessions");
-
-        let store = Store::open(&Database::Postgres(pg.url.clone()))
-            .await
-            .unwrap();
-        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        assert_eq!(setting, "on");
-        store.close().await;
-
+        assert_eq!(store_level_under(&pg.url, "off").await, "on");
         // A stronger level, for replication, is kept.
-        sqlx::query("ALTER ROLE CURRENT_USER SET synchronous_commit = remote_apply")
-            .execute(&admin)
-            .await
-            .unwrap();
-        let store = Store::open(&Database::Postgres(pg.url.clone()))
-            .await
-            .unwrap();
-        let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        assert_eq!(setting, "remote_apply");
+        assert_eq!(
+            store_level_under(&pg.url, "remote_apply").await,
+            "remote_apply"
+        );
     }
 }
