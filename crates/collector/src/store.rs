@@ -70,6 +70,10 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The batch holding the record failed for a reason of the database's, not of any one
+    /// record (see [`StoreError::Sql`] on the batch's first record for the original).
+    #[error("the batch holding this record failed: {0}")]
+    BatchFailed(String),
     /// The process's writer is gone (the runtime is shutting down) before answering: the
     /// append is not acknowledged.
     #[error("the record writer has stopped")]

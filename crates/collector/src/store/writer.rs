@@ -94,14 +94,19 @@ pub(crate) fn spawn(chain: Chain) -> mpsc::Sender<Job> {
 impl Chain {
     /// Appends `batch` and answers each of its jobs.
     ///
-    /// When the batch's transaction fails, its jobs are appended again one at a time, so a
-    /// record the database refuses fails alone; a job is answered `Ok` only after a commit
-    /// that holds its row (or the row it repeats) succeeded.
+    /// When the database refuses a statement of the batch's transaction, its jobs are
+    /// appended again one at a time, so a record the database refuses fails alone; when it
+    /// fails for all alike (no connection, busy, going away), they all fail at once rather
+    /// than each after the same wait. A job is answered `Ok` only after a commit that holds
+    /// its row (or the row it repeats) succeeded.
     pub(crate) async fn settle(&self, batch: Vec<Job>) {
         let outcomes = match self.append_all(&batch).await {
             Ok(outcomes) => outcomes,
-            Err(err) if batch.len() == 1 => {
-                answer(batch, vec![Err(err)]);
+            Err(err) if batch.len() == 1 || !refused_a_statement(self.dialect, &err) => {
+                let reason = err.to_string();
+                let mut outcomes = vec![Err(err)];
+                outcomes.resize_with(batch.len(), || Err(StoreError::BatchFailed(reason.clone())));
+                answer(batch, outcomes);
                 return;
             }
             Err(err) => {
@@ -270,6 +275,28 @@ fn placeholders(first: usize, count: usize) -> String {
 }
 
 /// Sends each job its outcome; a caller that went away has nothing to hear.
+/// Whether the database refused a statement, which one record of a batch may have caused,
+/// rather than failing for every record alike.
+fn refused_a_statement(dialect: Dialect, err: &StoreError) -> bool {
+    let StoreError::Sql(sqlx::Error::Database(db)) = err else {
+        return false;
+    };
+    let code = db.code().unwrap_or_default();
+    match dialect {
+        // BUSY, LOCKED, IOERR, FULL, CANTOPEN: the primary code is the extended one's low
+        // byte.
+        Dialect::Sqlite => !matches!(
+            code.parse::<i32>().map(|code| code & 0xff),
+            Ok(5 | 6 | 10 | 13 | 14)
+        ),
+        // SQLSTATE classes 08 (connection), 53 (insufficient resources), 57 (operator
+        // intervention: shutting down).
+        Dialect::Postgres => !["08", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class)),
+    }
+}
+
 fn answer(batch: Vec<Job>, outcomes: Vec<Result<Appended, StoreError>>) {
     for (job, outcome) in batch.into_iter().zip(outcomes) {
         let _ = job.reply.send(outcome);
@@ -464,5 +491,64 @@ mod tests {
             vec![1],
             "one delivery, from the commit that kept its record"
         );
+    }
+
+    #[tokio::test]
+    async fn only_a_refused_statement_is_retried_record_by_record() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        let refused =
+            |err: sqlx::Error| refused_a_statement(Dialect::Sqlite, &StoreError::Sql(err));
+
+        // A statement the database refuses: one record of the batch may be the cause.
+        let mut conn = store.pool().acquire().await.expect("connection");
+        conn.execute("CREATE TEMP TABLE positive (x INTEGER CHECK (x > 0))")
+            .await
+            .expect("table");
+        let check = conn
+            .execute("INSERT INTO positive VALUES (0)")
+            .await
+            .expect_err("refused");
+        assert!(refused(check));
+
+        // The database busy: another connection holds the write lock.
+        let mut holder = store.pool().acquire().await.expect("connection");
+        holder.execute("BEGIN IMMEDIATE").await.expect("lock");
+        conn.execute("PRAGMA busy_timeout = 0")
+            .await
+            .expect("pragma");
+        let busy = conn.execute("BEGIN IMMEDIATE").await.expect_err("busy");
+        assert!(busy.to_string().contains("locked"), "{busy}");
+        assert!(!refused(busy));
+
+        // A batch meeting that lock fails whole, once (after the pool's busy timeout), not
+        // record by record, each after the same wait.
+        let site = "pci.qualys.com";
+        let outcomes = settle(
+            &store,
+            vec![
+                (record(A, site, false), None),
+                (record(B, site, false), None),
+                (record(C, site, false), None),
+            ],
+        )
+        .await;
+        assert!(
+            matches!(&outcomes[0], Err(StoreError::Sql(err)) if err.to_string().contains("locked")),
+            "{:?}",
+            outcomes[0]
+        );
+        for later in &outcomes[1..] {
+            assert!(
+                matches!(later, Err(StoreError::BatchFailed(reason)) if reason.contains("locked")),
+                "{later:?}"
+            );
+        }
+        holder.execute("ROLLBACK").await.expect("unlock");
+        assert!(store.page(0, 10, None).await.expect("reads").is_empty());
+
+        // No connection at all.
+        assert!(!refused(sqlx::Error::PoolTimedOut));
+        assert!(!refused(sqlx::Error::PoolClosed));
     }
 }
