@@ -523,16 +523,8 @@ mod tests {
 
         // A batch meeting that lock fails whole, once (after the pool's busy timeout), not
         // record by record, each after the same wait.
-        let site = "pci.qualys.com";
-        let outcomes = settle(
-            &store,
-            vec![
-                (record(A, site, false), None),
-                (record(B, site, false), None),
-                (record(C, site, false), None),
-            ],
-        )
-        .await;
+        let three = [A, B, C].map(|id| (record(id, "pci.qualys.com", false), None));
+        let outcomes = settle(&store, three.into()).await;
         assert!(
             matches!(&outcomes[0], Err(StoreError::Sql(err)) if err.to_string().contains("locked")),
             "{:?}",
