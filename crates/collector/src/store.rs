@@ -131,7 +131,16 @@ pub enum Appended {
     Existing(Stored),
     /// The id is stored with different content.
     Conflict,
+    /// The append's [`IfNewest`] did not hold: something was stored for the subject since
+    /// the caller read it. Nothing was stored.
+    Stale,
 }
+
+/// A condition on an append: the subject's newest stored row is still the one the caller
+/// built the record from (its `seq`; `None`: the subject had no row). Checked under the
+/// chain's lock, so no append of any process can come in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfNewest(pub Option<i64>);
 
 /// What the signer gets to see of a new row.
 #[derive(Debug)]
@@ -244,8 +253,9 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Appends `record` (already stripped of e-mail) unless its id is stored; `sign` makes
-    /// the receipt for a new row. Answers once the commit that holds the row is on disk.
+    /// Appends `record` (already stripped of e-mail) unless its id is stored, and only if
+    /// `if_newest` holds when given; `sign` makes the receipt for a new row. Answers once
+    /// the commit that holds the row is on disk.
     ///
     /// The append goes to this process's writer (`writer`), which commits the appends
     /// waiting at the time together: one transaction, one sync.
@@ -253,9 +263,10 @@ impl Store {
         &self,
         record: &ConsentRecord,
         subject: Option<String>,
+        if_newest: Option<IfNewest>,
         sign: impl Fn(NewRow<'_>) -> String + Send + Sync + 'static,
     ) -> Result<Appended, StoreError> {
-        let (job, answer) = writer::Job::new(record.clone(), subject, Box::new(sign));
+        let (job, answer) = writer::Job::new(record.clone(), subject, if_newest, Box::new(sign));
         let jobs = self.writer.get_or_init(|| writer::spawn(self.chain()));
         jobs.send(job)
             .await

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::error::AppError;
 use crate::routes::append_signed;
 use crate::standing::Standing;
-use crate::store::Appended;
+use crate::store::{Appended, IfNewest};
 use crate::token::LinkClaims;
 use crate::AppState;
 
@@ -125,12 +125,35 @@ pub fn denial(
     }))
 }
 
+/// How many times an unsubscribe decides again when the person's records changed while
+/// it decided; each time some other append for them won the race.
+const ATTEMPTS: usize = 8;
+
 /// Records the unsubscribe of a verified token, unless it would change nothing.
+///
+/// The denial restates every purpose (the targeted ones denied, the others as they
+/// stand), so it is appended only if nothing was stored for the person since their
+/// records were read (`IfNewest`): a change made meanwhile, in any process, is not undone
+/// by a denial built from the state before it.
 pub async fn unsubscribe(state: &AppState, claims: &LinkClaims) -> Result<Outcome, AppError> {
     // One at a time in this process, so a double click can't store two denials.
     static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_AT_A_TIME.lock().await;
+    for _ in 0..ATTEMPTS {
+        if let Some(outcome) = try_unsubscribe(state, claims).await? {
+            return Ok(outcome);
+        }
+    }
+    Err(AppError::Internal(
+        "the person's records kept changing while the unsubscribe was decided".into(),
+    ))
+}
 
+/// One attempt: `None` when something was stored for the person meanwhile.
+async fn try_unsubscribe(
+    state: &AppState,
+    claims: &LinkClaims,
+) -> Result<Option<Outcome>, AppError> {
     let mut standing = Standing::default();
     let mut latest = None;
     state
@@ -141,6 +164,7 @@ pub async fn unsubscribe(state: &AppState, claims: &LinkClaims) -> Result<Outcom
             ControlFlow::<()>::Continue(())
         })
         .await?;
+    let newest = IfNewest(latest.as_ref().map(|stored| stored.seq));
     let latest: Option<ConsentRecord> = latest.and_then(|stored| {
         serde_json::from_str(&stored.body)
             .inspect_err(|_| tracing::warn!(seq = stored.seq, "stored body does not parse"))
@@ -162,13 +186,14 @@ pub async fn unsubscribe(state: &AppState, claims: &LinkClaims) -> Result<Outcom
         record_id,
     )?
     else {
-        return Ok(Outcome::AlreadyDenied);
+        return Ok(Some(Outcome::AlreadyDenied));
     };
-    match append_signed(state, record, Some(claims.sub.clone())).await? {
+    match append_signed(state, record, Some(claims.sub.clone()), Some(newest)).await? {
         Appended::Created(stored) | Appended::Existing(stored) => {
-            Ok(Outcome::Recorded { seq: stored.seq })
+            Ok(Some(Outcome::Recorded { seq: stored.seq }))
         }
         Appended::Conflict => Err(AppError::Internal("random record id collided".into())),
+        Appended::Stale => Ok(None),
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::admin::Admin;
 use crate::error::AppError;
 use crate::receipt::Claims;
-use crate::store::{Appended, Stored};
+use crate::store::{Appended, IfNewest, Stored};
 use crate::AppState;
 
 /// What a POST or a receipt GET answers: the receipt, and the receipt file for the visitor
@@ -102,10 +102,13 @@ async fn store_record(
         let file = state.receipt_issuer.file(&stored_record, &stored);
         Json(ReceiptBody::new(stored, file))
     };
-    match append_signed(state, record, subject).await? {
+    match append_signed(state, record, subject, None).await? {
         Appended::Created(stored) => Ok((StatusCode::CREATED, answer(stored))),
         Appended::Existing(stored) => Ok((StatusCode::OK, answer(stored))),
         Appended::Conflict => Err(AppError::Conflict),
+        Appended::Stale => Err(AppError::Internal(
+            "an unconditional append was stale".into(),
+        )),
     }
 }
 
@@ -130,19 +133,20 @@ pub(super) async fn read_page_post(
     crate::routes::read_body(request.into_body()).await
 }
 
-/// Appends a record (already without e-mail and token) with a signed receipt, counting
-/// it when new.
+/// Appends a record (already without e-mail and token) with a signed receipt, if
+/// `if_newest` holds when given, counting it when new.
 pub(crate) async fn append_signed(
     state: &AppState,
     record: ConsentRecord,
     subject: Option<String>,
+    if_newest: Option<IfNewest>,
 ) -> Result<Appended, AppError> {
     let key = state.receipt_keys.clone();
     let store = state.store.clone();
     // Run the write to completion even if the client goes away meanwhile.
     let appended = tokio::spawn(async move {
         store
-            .append(&record, subject, move |row| {
+            .append(&record, subject, if_newest, move |row| {
                 key.sign(&Claims::new(
                     row.record,
                     row.seq,

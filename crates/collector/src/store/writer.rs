@@ -15,7 +15,9 @@ use assent_record::ConsentRecord;
 use sqlx::{AnyPool, Executor, Row};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::{from_row, now_rfc3339, Appended, Dialect, NewRow, StoreError, Stored, COLUMNS};
+use super::{
+    from_row, now_rfc3339, Appended, Dialect, IfNewest, NewRow, StoreError, Stored, COLUMNS,
+};
 use crate::chain;
 
 /// Most appends committed together: bounds a transaction's size (and its statements'
@@ -35,16 +37,18 @@ pub(crate) struct Job {
     body: String,
     digest: String,
     subject: Option<String>,
+    if_newest: Option<IfNewest>,
     sign: Sign,
     reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
 impl Job {
-    /// An append of `record` (without e-mail) under `subject`; the answer comes on the
-    /// returned receiver once its commit is on disk (or it failed).
+    /// An append of `record` (without e-mail) under `subject`, if `if_newest` holds; the
+    /// answer comes on the returned receiver once its commit is on disk (or it failed).
     pub(crate) fn new(
         record: ConsentRecord,
         subject: Option<String>,
+        if_newest: Option<IfNewest>,
         sign: Sign,
     ) -> (Self, oneshot::Receiver<Result<Appended, StoreError>>) {
         // Serialising and hashing happen here, in the caller's task, not in the writer.
@@ -58,6 +62,7 @@ impl Job {
             body,
             digest,
             subject,
+            if_newest,
             sign,
             reply,
         };
@@ -153,7 +158,7 @@ impl Chain {
         };
 
         let mut outcomes = Vec::with_capacity(jobs.len());
-        let mut created = Vec::new();
+        let mut created: Vec<Stored> = Vec::new();
         for job in jobs {
             if let Some(stored) = known.get(&job.record_id) {
                 outcomes.push(
@@ -164,6 +169,25 @@ impl Chain {
                     },
                 );
                 continue;
+            }
+            if let (Some(IfNewest(expected)), Some(subject)) = (job.if_newest, &job.subject) {
+                let newest = match created
+                    .iter()
+                    .rev()
+                    .find(|s| s.subject.as_ref() == Some(subject))
+                {
+                    Some(earlier_in_batch) => Some(earlier_in_batch.seq),
+                    None => {
+                        sqlx::query_scalar("SELECT MAX(seq) FROM records WHERE subject = $1")
+                            .bind(subject)
+                            .fetch_one(&mut *tx)
+                            .await?
+                    }
+                };
+                if newest != expected {
+                    outcomes.push(Appended::Stale);
+                    continue;
+                }
             }
             seq += 1;
             let received_at = now_rfc3339();
@@ -274,7 +298,6 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-/// Sends each job its outcome; a caller that went away has nothing to hear.
 /// Whether the database refused a statement, which one record of a batch may have caused,
 /// rather than failing for every record alike.
 fn refused_a_statement(dialect: Dialect, err: &StoreError) -> bool {
@@ -297,6 +320,7 @@ fn refused_a_statement(dialect: Dialect, err: &StoreError) -> bool {
     }
 }
 
+/// Sends each job its outcome; a caller that went away has nothing to hear.
 fn answer(batch: Vec<Job>, outcomes: Vec<Result<Appended, StoreError>>) {
     for (job, outcome) in batch.into_iter().zip(outcomes) {
         let _ = job.reply.send(outcome);
@@ -314,6 +338,8 @@ mod tests {
     const A: &str = "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10";
     const B: &str = "1c5f8b5f-3f68-4b7d-8f1f-6e2f5d4c3b21";
     const C: &str = "2d6f9c6f-4f79-4c8e-9f2f-7f3f6e5d4c32";
+    const D: &str = "3e7fad7f-5f8a-4d9f-8f3f-8f4f7f6e5d43";
+    const E: &str = "4f8fbe8f-6f9b-4eaf-9f4f-9f5f8f7f6e54";
     const SUBJECT: &str = "hmac-sha256:680e";
 
     fn record(id: &str, site: &str, gpc: bool) -> ConsentRecord {
@@ -340,9 +366,18 @@ mod tests {
         store: &Store,
         appends: Vec<(ConsentRecord, Option<&str>)>,
     ) -> Vec<Result<Appended, StoreError>> {
+        let unconditional = appends.into_iter().map(|(r, s)| (r, s, None)).collect();
+        settle_if(store, unconditional).await
+    }
+
+    /// [`settle`], each append with its condition.
+    async fn settle_if(
+        store: &Store,
+        appends: Vec<(ConsentRecord, Option<&str>, Option<IfNewest>)>,
+    ) -> Vec<Result<Appended, StoreError>> {
         let mut batch = Vec::new();
         let mut answers = Vec::new();
-        for (record, subject) in appends {
+        for (record, subject, if_newest) in appends {
             let key = key();
             let sign: Sign = Box::new(move |row| {
                 key.sign(&Claims::new(
@@ -352,7 +387,7 @@ mod tests {
                     row.received_at,
                 ))
             });
-            let (job, answer) = Job::new(record, subject.map(str::to_owned), sign);
+            let (job, answer) = Job::new(record, subject.map(str::to_owned), if_newest, sign);
             batch.push(job);
             answers.push(answer);
         }
@@ -362,6 +397,12 @@ mod tests {
             outcomes.push(answer.await.expect("every job is answered"));
         }
         outcomes
+    }
+
+    /// The record ids stored, in chain order.
+    async fn stored_ids(store: &Store) -> Vec<String> {
+        let rows = store.page(0, 10, None).await.expect("reads");
+        rows.into_iter().map(|s| s.record_id).collect()
     }
 
     fn created(outcome: &Result<Appended, StoreError>) -> &Stored {
@@ -473,14 +514,7 @@ mod tests {
         assert_eq!((next.seq, &next.prev_hash), (2, &first.chain_hash));
         assert!(matches!(&outcomes[3], Ok(Appended::Existing(s)) if s == first));
 
-        let stored: Vec<String> = store
-            .page(0, 10, None)
-            .await
-            .expect("reads")
-            .into_iter()
-            .map(|s| s.record_id)
-            .collect();
-        assert_eq!(stored, vec![A, C]);
+        assert_eq!(stored_ids(&store).await, vec![A, C]);
         assert_eq!(chain_verifies(&store).await, 2);
         let queued: Vec<i64> = sqlx::query_scalar("SELECT seq FROM webhook_deliveries")
             .fetch_all(store.pool())
@@ -542,5 +576,46 @@ mod tests {
         // No connection at all.
         assert!(!refused(sqlx::Error::PoolTimedOut));
         assert!(!refused(sqlx::Error::PoolClosed));
+    }
+
+    #[tokio::test]
+    async fn a_conditional_append_is_stored_only_if_the_subjects_newest_row_is_unchanged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        let site = "pci.qualys.com";
+        let one = |id, if_newest| (record(id, site, false), Some(SUBJECT), Some(if_newest));
+
+        let first = settle_if(&store, vec![one(A, IfNewest(None))]).await;
+        assert_eq!(created(&first[0]).seq, 1);
+        // Built before that row: stale, nothing stored.
+        let stale = settle_if(&store, vec![one(B, IfNewest(None))]).await;
+        assert!(matches!(stale[0], Ok(Appended::Stale)), "{:?}", stale[0]);
+        // A row for the subject earlier in the same batch counts too.
+        let batch = settle_if(
+            &store,
+            vec![
+                (record(C, site, false), Some(SUBJECT), None),
+                one(D, IfNewest(Some(1))),
+            ],
+        )
+        .await;
+        assert_eq!(created(&batch[0]).seq, 2);
+        assert!(matches!(batch[1], Ok(Appended::Stale)), "{:?}", batch[1]);
+        // Built from the newest row: stored; another subject's rows don't matter.
+        let fresh = settle_if(&store, vec![one(D, IfNewest(Some(2)))]).await;
+        assert_eq!(created(&fresh[0]).seq, 3);
+        let other = settle_if(
+            &store,
+            vec![(
+                record(E, site, false),
+                Some("hmac-sha256:other"),
+                Some(IfNewest(None)),
+            )],
+        )
+        .await;
+        assert_eq!(created(&other[0]).seq, 4);
+
+        assert_eq!(stored_ids(&store).await, vec![A, C, D, E]);
+        assert_eq!(chain_verifies(&store).await, 4);
     }
 }
