@@ -25,7 +25,8 @@ var NOTICE_HASHES = __ASSENT_NOTICE_HASHES__;
 // h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
 var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
 var YEAR = 31536000;
-var site = data.site || location.hostname;
+// Trimmed, as the wasm reads it (Config::from_attributes).
+var site = data.site?.trim() || location.hostname;
 var cookieDomain = sharedDomain();
 var language = chooseLanguage();
 // A language without a translated notice shows the English one.

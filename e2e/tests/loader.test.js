@@ -48,6 +48,27 @@ world.scenario('returning visitor: no wasm download, Assent.preferences() works,
   assert.equal(records[1].purposes.find((p) => p.purpose === 'updates').state, 'denied');
 });
 
+// Templates often leave spaces around an attribute's value: the loader reads the site as the
+// wasm does (trimmed), or a returning visitor's choice, stored under the trimmed site, would
+// never be found without the wasm and the banner would be painted on every page.
+world.scenario('data-site with spaces around it: a returning visitor still downloads no wasm and sees no banner', async (s) => {
+  const url = s.localhost.page({ site: `  ${SITE}\n`, endpoint: s.collector.endpoint });
+  const record = await s.acceptedBefore(url);
+  assert.equal(record.site, SITE, 'the record names the trimmed site');
+
+  const wasmSeen = [];
+  const page = await s.context.newPage();
+  page.on('request', (request) => {
+    if (/(\.wasm|assent_bg\.js)$/.test(new URL(request.url()).pathname)) wasmSeen.push(request.url());
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForLoadState('networkidle');
+  const w = s.ui(page);
+  assert.deepEqual(wasmSeen, [], 'no request for the wasm or its glue');
+  assert.equal(await w.host.count(), 0, 'no banner painted, nothing mounted');
+  assert.equal((await w.preferences())?.record_id, record.record_id, 'Assent.preferences() finds the stored choice');
+});
+
 // The demo's address (scripts/demo.sh): its pages hard-code this endpoint, allow it in their
 // CSP, and are opened here at it too. Nothing listens there: every request to it is handed
 // to this test's collector, on whatever port it bound, so nothing depends on port 8787 being
