@@ -3,7 +3,8 @@
 //! with capped exponential backoff and jitter (never sooner than the server's
 //! `Retry-After`). When the page is hidden or left, what is pending goes out with
 //! keepalive. Tabs of one site take turns (Web Locks), re-reading the shared outbox each
-//! time, so no tab sends a record another has just delivered.
+//! time, so no tab sends a record another has just delivered, and putting back what this
+//! page saved, should another tab's write have lost it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -12,6 +13,7 @@ use std::time::Duration;
 use assent_record::{ConsentRecord, Site};
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
+use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
@@ -87,6 +89,11 @@ pub struct Courier {
     timer: RefCell<Option<Timeout>>,
     listeners: RefCell<Vec<EventListener>>,
     receipts: RefCell<Option<ReceiptSink>>,
+    /// The records this page saved that no round has settled yet. A save adds to the
+    /// shared outbox without the lock (the page may be left before it is granted), so
+    /// another tab's round, writing back the outbox as it read it just before, can lose
+    /// one: each round puts them back first, under the lock.
+    saved: RefCell<Vec<ConsentRecord>>,
 }
 
 impl std::fmt::Debug for Courier {
@@ -111,7 +118,20 @@ impl Courier {
             timer: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
             receipts: RefCell::new(None),
+            saved: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Puts a record this page just saved in the outbox; [`Courier::send_now`] sends it.
+    pub fn enqueue(&self, record: &ConsentRecord) {
+        outbox::enqueue(&self.store, record);
+        self.saved.borrow_mut().push(record.clone());
+    }
+
+    /// `record_id` is settled (delivered, known or refused): out of the outbox for good.
+    fn settled(&self, record_id: Uuid) {
+        outbox::remove(&self.store, record_id);
+        self.saved.borrow_mut().retain(|r| r.record_id != record_id);
     }
 
     /// Where receipt files go from now on.
@@ -188,14 +208,18 @@ impl Courier {
 
     /// One pass over the outbox, oldest first, stopping at the first record that must wait.
     async fn round(&self) -> Round {
+        // One that another tab delivered meanwhile is sent once more, and answered as known.
+        for record in self.saved.borrow().iter() {
+            outbox::enqueue(&self.store, record);
+        }
         for record in outbox::pending(&self.store, env::now()) {
             match transport::deliver(&self.endpoint, &record).await {
                 Outcome::Delivered(file) => {
-                    outbox::remove(&self.store, record.record_id);
+                    self.settled(record.record_id);
                     self.receipt(file);
                 }
                 Outcome::Known => {
-                    outbox::remove(&self.store, record.record_id);
+                    self.settled(record.record_id);
                     let endpoint = &self.endpoint;
                     self.receipt(transport::fetch_receipt_file(endpoint, record.record_id).await);
                 }
@@ -213,7 +237,7 @@ impl Courier {
     }
 
     fn reject(&self, record: &ConsentRecord, status: u16) {
-        outbox::remove(&self.store, record.record_id);
+        self.settled(record.record_id);
         let message = format!(
             "the endpoint refused the record with HTTP {status}; it will not be sent again"
         );

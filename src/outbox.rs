@@ -40,13 +40,13 @@ fn bounded(mut records: Vec<ConsentRecord>, now: OffsetDateTime) -> Vec<ConsentR
     records
 }
 
-/// Adds `record` to the outbox.
+/// Adds `record` to the outbox, unless it is there already.
 pub fn enqueue(store: &Store, record: &ConsentRecord) {
     let mut records = store.outbox();
     if !records.iter().any(|r| r.record_id == record.record_id) {
         records.push(record.clone());
+        store.set_outbox(&bounded(records, record.client_time));
     }
-    store.set_outbox(&bounded(records, record.client_time));
 }
 
 /// Takes a record out of the outbox.

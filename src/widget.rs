@@ -21,7 +21,6 @@ use crate::kept_click::{self, HandedClick, KeptClick};
 use crate::locale::Locale;
 use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
-use crate::outbox;
 use crate::preferences::{self, Choices, RecordContext, RecordError};
 use crate::receipt::{self, ReceiptSummary, RECEIPT_EVENT};
 use crate::shared_choice::SharedChoice;
@@ -253,9 +252,9 @@ impl Widget {
         };
         let mut record = preferences::record(&context, choices, record_id, client_time)?;
         let token = self.identity.borrow().as_ref().map(|i| i.token.clone());
-        if self.courier.is_some() {
+        if let Some(courier) = &self.courier {
             record.subject_token = token;
-            outbox::enqueue(&self.store, &record);
+            courier.enqueue(&record);
         }
         let token = record.subject_token.take();
         self.store.save_choice(&record);

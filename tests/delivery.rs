@@ -158,6 +158,29 @@ async fn server_errors_are_retried_with_backoff_in_the_same_page() {
     restore_fetch();
 }
 
+/// Tabs share one outbox in storage, and a save writes to it without the lock the rounds
+/// take. Another tab's round, writing back the outbox as it read it just before this page's
+/// save, leaves it without the saved record: this page's next round puts it back.
+#[wasm_bindgen_test]
+async fn a_saved_record_another_tab_wrote_over_is_still_delivered() {
+    stub_fetch();
+    route(ENDPOINT, 503, "busy");
+    let w = start(attributes("overwritten.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    let first = posted_records_once(1).await.remove(0);
+    // What that other tab leaves: the outbox as it was before the save.
+    set_item("assent:v1:overwritten.test:outbox", "[]");
+    route(ENDPOINT, 201, "{}");
+    let before = posted_records().len();
+    assert!(
+        wait_until(5000, || posted_records().len() > before).await,
+        "sent again on the retry"
+    );
+    assert_eq!(posted_records()[before], first, "the same record");
+    remove(&w);
+    restore_fetch();
+}
+
 /// A widget on `site` whose first send was answered `status` with `Retry-After:
 /// retry_after`, `wait_ms` after that answer.
 async fn answered_retry_after(site: &str, status: u16, retry_after: &str, wait_ms: u32) -> Started {
