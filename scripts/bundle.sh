@@ -33,9 +33,10 @@ sri() { printf 'sha256-%s' "$(openssl dgst -sha256 -binary "$1" | base64 -w0)"; 
 # binaryen fold `ptr + C` (C < 1024) into a load or store offset, which differs only where
 # the add would wrap past 4 GiB into the memory's first KiB. The wasm's stack comes first in
 # memory (.cargo/config.toml), so only an overflowing stack could do that: it then traps
-# instead of writing there.
+# instead of writing there. The target_features section (148 B) only tells tools which
+# wasm features the build uses; browsers ignore it, and no tool reads this file after.
 mapping=$(mktemp)
-wasm-opt "$wasm" --low-memory-unused --minify-imports-and-exports-and-modules -Oz -o "$wasm.min" > "$mapping"
+wasm-opt "$wasm" --low-memory-unused --minify-imports-and-exports-and-modules -Oz --strip-target-features -o "$wasm.min" > "$mapping"
 node "$root/scripts/minify-wasm-names.mjs" "$wasm.min" "$mapping" "$glue"
 mv "$wasm.min" "$wasm"
 rm -f "$mapping"

@@ -128,6 +128,15 @@ impl Courier {
         self.saved.borrow_mut().push(record.clone());
     }
 
+    /// Puts back in the outbox what this page saved and no round has settled, should
+    /// another tab's write have lost it. One that another tab delivered meanwhile is sent
+    /// once more, and answered as known.
+    fn put_back_saved(&self) {
+        for record in self.saved.borrow().iter() {
+            outbox::enqueue(&self.store, record);
+        }
+    }
+
     /// `record_id` is settled (delivered, known or refused): out of the outbox for good.
     fn settled(&self, record_id: Uuid) {
         outbox::remove(&self.store, record_id);
@@ -208,10 +217,7 @@ impl Courier {
 
     /// One pass over the outbox, oldest first, stopping at the first record that must wait.
     async fn round(&self) -> Round {
-        // One that another tab delivered meanwhile is sent once more, and answered as known.
-        for record in self.saved.borrow().iter() {
-            outbox::enqueue(&self.store, record);
-        }
+        self.put_back_saved();
         for record in outbox::pending(&self.store, env::now()) {
             match transport::deliver(&self.endpoint, &record).await {
                 Outcome::Delivered(file) => {
@@ -275,6 +281,7 @@ impl Courier {
     /// stay in the outbox; the endpoint is idempotent, so the next load's send of one the
     /// keepalive already delivered is answered 200 (or 409) and clears it.
     pub fn send_on_exit(&self) {
+        self.put_back_saved();
         let pending = outbox::pending(&self.store, env::now());
         if !pending.is_empty() {
             transport::deliver_on_exit(&self.endpoint, &pending);

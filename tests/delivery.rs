@@ -271,6 +271,34 @@ async fn leaving_the_page_sends_pending_records_with_keepalive() {
     restore_fetch();
 }
 
+#[wasm_bindgen_test]
+async fn leaving_the_page_puts_back_a_saved_record_another_tab_wrote_over() {
+    stub_fetch();
+    route(ENDPOINT, 0, "");
+    let w = start(attributes("leave-overwritten.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    set_item("assent:v1:leave-overwritten.test:outbox", "[]");
+    let before = requests().len();
+    fire("window", "pagehide");
+    settle().await;
+    let calls = requests();
+    let exit = calls.get(before).expect("a request on pagehide");
+    assert_eq!(exit["keepalive"], true);
+    let body: serde_json::Value =
+        serde_json::from_str(exit["body"].as_str().expect("body")).expect("json");
+    assert_eq!(
+        Some(&body),
+        stored_choice("leave-overwritten.test").as_ref()
+    );
+    assert_eq!(
+        stored_outbox("leave-overwritten.test"),
+        vec![body],
+        "back in the outbox for the next page"
+    );
+    remove(&w);
+    restore_fetch();
+}
+
 fn record_at(site: &Site, iso_time: &str, n: u32) -> ConsentRecord {
     let mut record: serde_json::Value = serde_json::json!({
         "record_id": format!("00000000-0000-4000-8000-{n:012}"),
