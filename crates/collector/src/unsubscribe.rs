@@ -81,7 +81,11 @@ pub fn denial(
             notice.purposes.iter().map(|p| p.id).collect(),
         ),
     };
-    if let Some(purpose) = claims.purpose {
+    // Every purpose the person has a standing for too: an older record may have granted
+    // one the latest does not list (a record states any of the purposes, and a later notice
+    // may have fewer), and "unsubscribe from all" must deny that one as well.
+    let on_file = standing.purposes.keys().copied();
+    for purpose in on_file.chain(claims.purpose) {
         if !purposes.contains(&purpose) {
             purposes.push(purpose);
         }
@@ -321,5 +325,67 @@ mod tests {
         });
         let again = deny(Some(PurposeId::Updates), &after, Some(&record));
         assert!(again.is_none());
+    }
+
+    /// A subject's records, stored in this order, and their standing.
+    fn on_file(records: &[serde_json::Value]) -> (Standing, ConsentRecord) {
+        let mut standing = Standing::default();
+        let mut latest = None;
+        for (seq, value) in (1..).zip(records) {
+            let record: ConsentRecord = serde_json::from_value(value.clone()).unwrap();
+            standing.apply(&Stored {
+                seq,
+                record_id: record.record_id.to_string(),
+                site: record.site.to_string(),
+                subject: Some("hmac-sha256:00".into()),
+                body: record.canonical_json(),
+                digest: String::new(),
+                prev_hash: String::new(),
+                chain_hash: String::new(),
+                received_at: "2026-12-01T00:00:00Z".into(),
+                receipt: String::new(),
+            });
+            latest = Some(record);
+        }
+        (standing, latest.unwrap())
+    }
+
+    fn record_with(id: &str, purposes: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "record_id": id, "site": "www.qualys.com",
+            "notice": {"id": "n", "version": "7", "hash": format!("sha256:{}", "cd".repeat(32))},
+            "language": "en", "purposes": purposes,
+            "gpc": false, "widget_version": "0.1.0", "client_time": "2026-11-30T22:38:57.123Z"
+        })
+    }
+
+    #[test]
+    fn unsubscribe_from_all_denies_a_grant_the_latest_record_does_not_list() {
+        let (standing, latest) = on_file(&[
+            record_with(
+                "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10",
+                serde_json::json!([
+                    {"purpose": "announcements", "basis": "consent", "state": "granted"},
+                    {"purpose": "updates", "basis": "consent", "state": "granted"}
+                ]),
+            ),
+            // Later, a record of the updates alone, denied.
+            record_with(
+                "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a11",
+                serde_json::json!([{"purpose": "updates", "basis": "consent", "state": "denied"}]),
+            ),
+        ]);
+        assert_eq!(
+            standing.state_of(PurposeId::Announcements),
+            Some(ConsentState::Granted)
+        );
+        let record = deny(None, &standing, Some(&latest)).expect("a denial is stored");
+        assert_eq!(
+            states(&record),
+            [
+                ("announcements", Some(ConsentState::Denied)),
+                ("updates", Some(ConsentState::Denied)),
+            ]
+        );
     }
 }
