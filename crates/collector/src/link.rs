@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::subject::SubjectKey;
-use crate::token::{self, LinkClaims, LinkKey, SignError, Ttl};
+use crate::token::{self, LinkClaims, LinkKey, Scope, SignError, Ttl};
 
 /// Most covered sites one link may name (the token must fit the record's 2048 characters).
 pub const MAX_SITES: usize = 16;
@@ -176,28 +176,38 @@ pub fn mint(
     request: LinkRequest,
 ) -> Result<Link, LinkError> {
     let now = OffsetDateTime::now_utc();
-    let mut jti = [0u8; 16];
-    jti.copy_from_slice(&crate::keys::random()?[..16]);
+    let random = crate::keys::random()?;
+    let jti = |bytes: &[u8]| {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(bytes);
+        uuid::Builder::from_random_bytes(id).into_uuid().to_string()
+    };
     let claims = LinkClaims {
         sub: subject_key.subject(&request.email),
         aud: request.sites,
         exp: (now + request.ttl.duration()).unix_timestamp(),
         iat: now.unix_timestamp(),
-        jti: uuid::Builder::from_random_bytes(jti)
-            .into_uuid()
-            .to_string(),
+        jti: jti(&random[..16]),
         hint: token::hint(request.email.as_str()),
         purpose: request.purpose,
+        scope: None,
     };
     let token = link_key.mint(&claims)?;
     if token.len() > SubjectToken::MAX_CHARS {
         return Err(LinkError::TooLong);
     }
+    // A token of its own for the unsubscribe URL, good for nothing else: that URL is seen
+    // by every mail provider and link scanner the message passes, and can end up in logs.
+    let unsubscribe_token = link_key.mint(&LinkClaims {
+        jti: jti(&random[16..]),
+        scope: Some(Scope::Unsubscribe),
+        ..claims.clone()
+    })?;
     let mut manage = request.page;
     manage.set_fragment(Some(&format!("assent={token}")));
     Ok(Link {
         manage_url: manage.into(),
-        unsubscribe_url: public_url.unsubscribe_url(&token),
+        unsubscribe_url: public_url.unsubscribe_url(&unsubscribe_token),
         expires_at: claims.expires_at(),
         hint: claims.hint,
         sites: claims.aud,
@@ -208,6 +218,7 @@ pub fn mint(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::TokenError;
 
     fn request(page: &str) -> Result<LinkRequest, LinkError> {
         LinkRequest::new(
@@ -251,12 +262,23 @@ mod tests {
             link.manage_url,
             format!("https://pci.qualys.com/p#assent={}", link.token)
         );
+        let unsubscribe_token = link
+            .unsubscribe_url
+            .strip_prefix("https://consent.example/base/v1/unsubscribe/")
+            .unwrap();
+        assert_ne!(unsubscribe_token, link.token, "a token of its own");
         assert_eq!(
-            link.unsubscribe_url,
-            format!("https://consent.example/base/v1/unsubscribe/{}", link.token)
+            key.verify(unsubscribe_token),
+            Err(TokenError::UnsubscribeOnly)
         );
+        let unsubscribe = key.verify_for_unsubscribe(unsubscribe_token).unwrap();
         assert_eq!(link.hint, "j•••@example.com");
         let claims = key.verify(&link.token).unwrap();
+        assert_eq!(
+            (unsubscribe.sub.as_str(), unsubscribe.exp),
+            (claims.sub.as_str(), claims.exp),
+            "for the same person, as long"
+        );
         assert_eq!(claims.sub, subjects.subject_of("jo@example.com"));
         assert!(!link.token.contains("example.com"));
         assert!(SubjectToken::try_from(link.token).is_ok());

@@ -23,6 +23,9 @@ pub enum TokenError {
     /// The site asking is not one the link covers.
     #[error("this link is not for this site")]
     WrongSite,
+    /// An unsubscribe URL's token, used to read or change preferences.
+    #[error("this link can only unsubscribe; the message's manage link opens the preferences")]
+    UnsubscribeOnly,
 }
 
 impl TokenError {
@@ -30,7 +33,8 @@ impl TokenError {
     pub fn code(self) -> &'static str {
         match self {
             Self::Expired => "token_expired",
-            Self::Invalid => "token_invalid",
+            // To the widget, a link that can't open the preferences is not a valid one.
+            Self::Invalid | Self::UnsubscribeOnly => "token_invalid",
             Self::WrongSite => "token_wrong_site",
         }
     }
@@ -55,6 +59,20 @@ pub struct LinkClaims {
     /// For a one-purpose unsubscribe link: that optional purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<PurposeId>,
+    /// What the token may do; absent (a manage link's, and every token minted before
+    /// scopes were): all a link can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// What a token is limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The one-click unsubscribe alone: an unsubscribe URL's token, which mail providers,
+    /// link scanners and proxies see (and may log) in its path, unlike the manage link's,
+    /// which travels in the page address's fragment and never reaches a server.
+    Unsubscribe,
 }
 
 impl LinkClaims {
@@ -110,8 +128,19 @@ impl LinkKey {
             .map_err(|err| SignError(err.to_string()))
     }
 
-    /// Checks signature, algorithm and expiry, and returns what the token states.
+    /// Checks signature, algorithm and expiry, and returns what the token states, if it
+    /// may read and change preferences (an unsubscribe URL's token may not).
     pub fn verify(&self, token: &str) -> Result<LinkClaims, TokenError> {
+        let claims = self.verify_for_unsubscribe(token)?;
+        match claims.scope {
+            None => Ok(claims),
+            Some(Scope::Unsubscribe) => Err(TokenError::UnsubscribeOnly),
+        }
+    }
+
+    /// Checks signature, algorithm and expiry, and returns what the token states: any
+    /// token may unsubscribe its subject.
+    pub fn verify_for_unsubscribe(&self, token: &str) -> Result<LinkClaims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
         // We mint and check on the same clock: no leeway.
         validation.leeway = 0;
@@ -198,7 +227,31 @@ mod tests {
             jti: "j".into(),
             hint: hint("Jo@Example.com"),
             purpose: None,
+            scope: None,
         }
+    }
+
+    #[test]
+    fn an_unsubscribe_token_only_unsubscribes() {
+        let key = LinkKey::new([1; 32]);
+        let manage = claims(now() + 3600);
+        let unsubscribe = LinkClaims {
+            scope: Some(Scope::Unsubscribe),
+            ..manage.clone()
+        };
+        let manage_token = key.mint(&manage).unwrap();
+        let unsubscribe_token = key.mint(&unsubscribe).unwrap();
+        assert_eq!(key.verify(&manage_token), Ok(manage.clone()));
+        assert_eq!(key.verify_for_unsubscribe(&manage_token), Ok(manage));
+        assert_eq!(
+            key.verify(&unsubscribe_token),
+            Err(TokenError::UnsubscribeOnly)
+        );
+        assert_eq!(TokenError::UnsubscribeOnly.code(), "token_invalid");
+        assert_eq!(
+            key.verify_for_unsubscribe(&unsubscribe_token),
+            Ok(unsubscribe)
+        );
     }
 
     fn now() -> i64 {

@@ -215,6 +215,7 @@ mod tests {
             jti: "j".into(),
             hint: "j•••@example.com".into(),
             purpose,
+            scope: None,
         }
     }
 

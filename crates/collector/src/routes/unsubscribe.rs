@@ -63,7 +63,7 @@ fn checked(
 ) -> Result<LinkClaims, AppError> {
     state.limits.check_ip(client_ip(state, request))?;
     let Path(token) = token.map_err(|_| crate::token::TokenError::Invalid)?;
-    Ok(state.link_key.verify(&token)?)
+    Ok(state.link_key.verify_for_unsubscribe(&token)?)
 }
 
 fn refused(state: &AppState, err: &AppError) -> Response {

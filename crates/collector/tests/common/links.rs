@@ -97,6 +97,11 @@ pub fn unsubscribe_as(token: &str, content_type: &str, body: &str) -> Request<Bo
         .unwrap()
 }
 
+/// The token of a link's unsubscribe URL (good for unsubscribing only).
+pub fn unsubscribe_token(link: &Link) -> &str {
+    link.unsubscribe_url.rsplit('/').next().unwrap()
+}
+
 /// The RFC 8058 one-click POST, as a mail provider sends it.
 pub fn one_click(token: &str) -> Request<Body> {
     unsubscribe_as(
@@ -179,9 +184,10 @@ pub async fn one_click_unsubscribe(database: &Database) {
     let state = state(database, 0, 0).await;
     let email = new_email();
     let link = mint(&state, &email, &["www.qualys.com"], None);
+    let token = unsubscribe_token(&link);
     let subject = state.subject_key.subject_of(&email);
 
-    let page = send(&state, unsubscribe_page(&link.token)).await;
+    let page = send(&state, unsubscribe_page(token)).await;
     assert_eq!(page.status, StatusCode::OK);
     let text = html(&page);
     assert!(text.contains("<title>Unsubscribe</title>"), "{text}");
@@ -192,16 +198,13 @@ pub async fn one_click_unsubscribe(database: &Database) {
     );
     assert_eq!(text.matches("<button").count(), 1, "{text}");
     assert!(text.contains("j•••@example.com"), "{text}");
-    assert!(
-        !text.contains(&link.token),
-        "the token stays in the address"
-    );
+    assert!(!text.contains(token), "the token stays in the address");
     assert!(
         rows_of(&state, &subject).await.is_empty(),
         "a GET changed something"
     );
 
-    let done = send(&state, one_click(&link.token)).await;
+    let done = send(&state, one_click(token)).await;
     assert_eq!(done.status, StatusCode::OK);
     assert!(html(&done).contains("You are unsubscribed"));
     let rows = rows_of(&state, &subject).await;
@@ -230,7 +233,7 @@ pub async fn one_click_unsubscribe(database: &Database) {
         );
     }
 
-    let replay = send(&state, one_click(&link.token)).await;
+    let replay = send(&state, one_click(token)).await;
     assert_eq!(replay.status, StatusCode::OK);
     assert!(html(&replay).contains("You are unsubscribed"));
     assert_eq!(
@@ -254,10 +257,12 @@ pub async fn one_purpose_unsubscribe(database: &Database) {
     );
 
     let updates_only = mint(&state, &email, &["pci.qualys.com"], Some("updates"));
-    let page = html(&send(&state, unsubscribe_page(&updates_only.token)).await);
+    let page = html(&send(&state, unsubscribe_page(unsubscribe_token(&updates_only))).await);
     assert!(page.contains("“Updates” e-mails"), "{page}");
     assert_eq!(
-        send(&state, one_click(&updates_only.token)).await.status,
+        send(&state, one_click(unsubscribe_token(&updates_only)))
+            .await
+            .status,
         StatusCode::OK
     );
     let rows = rows_of(&state, &subject).await;
