@@ -27,6 +27,9 @@ var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{
 var YEAR = 31536000;
 // Trimmed, as the wasm reads it (Config::from_attributes).
 var site = data.site?.trim() || location.hostname;
+// A notice of the site's own, or its policy URL: only the wasm knows that notice's hash, so
+// no stored choice is known to be under it, and the painted (embedded) banner is not it.
+var ownNotice = data.notice || data.policyUrl;
 var cookieDomain = sharedDomain();
 var language = chooseLanguage();
 // A language without a translated notice shows the English one.
@@ -189,7 +192,7 @@ function shareChoice(record) {
 
 // Must agree with Widget::current_choice: the wasm makes the final decision whenever it runs.
 function currentChoice() {
-  if (data.notice || data.policyUrl) return null;
+  if (ownNotice) return null;
   var choice = storedJson('choice');
   var local = underNotice(choice?.notice?.hash) && choice.site === site ? choice : null;
   var shared = sharedChoice();
@@ -373,7 +376,7 @@ document.addEventListener('click', function (event) {
 var chosen = currentChoice();
 var manage = /(^#|&)assent=/.test(location.hash);
 if (!(chosen && outboxEmpty()) || manage) {
-  var paintable = !chosen && !data.notice && !data.policyUrl;
+  var paintable = !chosen && !ownNotice;
   var kept = paintable && keptClick();
   if (paintable && !kept) paint();
   // A first visit with nothing to send and no manage link needs no wasm until the visitor

@@ -81,12 +81,12 @@ pub enum Theme {
 }
 
 impl Theme {
-    /// The CSS class that selects it.
-    pub fn class(self) -> &'static str {
+    /// The widget root's classes: `assent` and the one that selects the theme.
+    pub fn root_class(self) -> &'static str {
         match self {
-            Self::Auto => "theme-auto",
-            Self::Light => "theme-light",
-            Self::Dark => "theme-dark",
+            Self::Auto => "assent theme-auto",
+            Self::Light => "assent theme-light",
+            Self::Dark => "assent theme-dark",
         }
     }
 }

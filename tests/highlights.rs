@@ -173,6 +173,10 @@ async fn mandatory_purposes_are_shown_locked_with_a_reason() {
     for id in MANDATORY {
         let input = checkbox(&w, id);
         assert!(input.checked() && input.disabled(), "{id} is on and locked");
+        assert!(
+            find(&w, &format!("li.purpose.locked[data-purpose={id}]")).is_some(),
+            "{id} is drawn locked"
+        );
         assert!(text(&w, &format!("li[data-purpose={id}] .badge")).contains("Always on"));
         assert!(
             !text(&w, &format!("li[data-purpose={id}] .description")).is_empty(),
@@ -185,6 +189,10 @@ async fn mandatory_purposes_are_shown_locked_with_a_reason() {
         assert!(
             !input.checked() && !input.disabled(),
             "{id} is the visitor's choice, off until chosen"
+        );
+        assert!(
+            find(&w, &format!("li.purpose:not(.locked)[data-purpose={id}]")).is_some(),
+            "{id} is not drawn locked"
         );
     }
     settle().await;

@@ -269,6 +269,24 @@ world.scenario('opened from the banner with the keyboard, the preferences close 
   assert.equal(focused, 'open', 'focus is back on the banner\'s button');
 });
 
+// A first visit: the banner the keyboard reaches is the loader's painted one, which the
+// widget's own replaces as the dialog opens; Escape must still land on a button of the
+// banner shown, not on the page's body.
+world.scenario('opened from the painted banner with the keyboard, the preferences close with Escape onto the widget\'s own banner button', async (s) => {
+  const { page, w } = await pageWithOpener(s);
+  await page.locator('body').focus();
+  await tabUntil(page, (element) => element?.dataset?.action === 'open');
+  assert.equal(await page.evaluate(() => !!document.querySelector('[data-assent-host]').shadowRoot.querySelector('.painted')), true,
+    'the painted banner has the focus');
+  await page.keyboard.press('Enter');
+  await w.dialog.waitFor({ state: 'visible' });
+  await page.keyboard.press('Escape');
+  await w.dialog.waitFor({ state: 'detached' });
+  await w.banner.waitFor({ state: 'visible' });
+  const focused = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset.action ?? null);
+  assert.equal(focused, 'open', 'focus is on the banner\'s button that opened them');
+});
+
 world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
   const { page, w } = await pageWithOpener(s);
   // Tab from the top of the page until the banner's decline button has focus.

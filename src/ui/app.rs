@@ -28,10 +28,12 @@ pub struct AppProps {
 fn initial_state(props: &AppProps) -> UiState {
     let has_choice = props.widget.current_choice().is_some();
     // A click on the painted banner is carried out after the first render (below); the
-    // banner it answered is not drawn again in between.
+    // banner an accept or decline answered is not drawn again in between. One that opens
+    // the highlights opens them from this banner (drawn under the painted one until that
+    // goes), so that they give the focus back to its button when they close.
     let chosen = props.painted.as_ref().and_then(Painted::chosen);
     let view = match (has_choice, props.open_now, chosen.as_deref()) {
-        (_, true, _) | (_, _, Some("open")) => View::Highlights,
+        (_, true, _) => View::Highlights,
         (_, _, Some("accept-all" | "decline-all")) | (true, false, _) => View::Hidden,
         (false, false, _) => View::Banner,
     };
@@ -127,7 +129,10 @@ pub fn App(props: &AppProps) -> Html {
                         save.emit((Choices::all(&notice, action == "accept-all"), kept));
                     }
                 }
-                Some("open") => on_open.emit(()),
+                Some("open") => {
+                    dom::focus_first(root.cast(), "[data-action=open]");
+                    on_open.emit(());
+                }
                 _ => {
                     let button = match handover.focused.as_deref() {
                         Some("accept-all") => "[data-action=accept-all]",
@@ -151,7 +156,7 @@ pub fn App(props: &AppProps) -> Html {
         None => "",
     };
     html! {
-        <div ref={root} class={classes!("assent", widget.config.theme.class())} lang={messages.language}
+        <div ref={root} ~className={widget.config.theme.root_class()} lang={messages.language}
             dir={if messages.rtl { "rtl" } else { "ltr" }}>
             <p class="visually-hidden" role="status">{ status }</p>
             if state.banner_drawn() {

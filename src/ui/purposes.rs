@@ -46,7 +46,7 @@ pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
         })
     };
     html! {
-        <li class={classes!("purpose", locked.then_some("locked"))} data-purpose={id.as_str()}>
+        <li ~className={if locked { "purpose locked" } else { "purpose" }} data-purpose={id.as_str()}>
             <input type="checkbox" id={input_id.clone()}
                 checked={props.checked || locked}
                 disabled={locked}
