@@ -23,7 +23,8 @@ wasm="$staging/assent_bg.wasm"
 # ES2020 output: every browser that has constructed stylesheets, which the widget needs
 # (Safari 16.4, Firefox 101), has it. Function expressions that use neither `this` nor
 # `arguments` become arrows (none of them is a constructor); two passes.
-TERSER="--compress passes=2,unsafe_arrows=true --mangle --ecma 2020"
+COMPRESS="passes=2,unsafe_arrows=true"
+TERSER="--compress $COMPRESS --mangle --ecma 2020"
 
 sri() { printf 'sha256-%s' "$(openssl dgst -sha256 -binary "$1" | base64 -w0)"; }
 
@@ -77,8 +78,10 @@ bundle=$(mktemp)
   printf '})();\n'
 } > "$bundle"
 # Minified: every visitor downloads this file. It carries no comment, not even a version
-# banner (10 B brotli): every record names the widget's version (widget_version).
-terser "$bundle" $TERSER --output "$glue"
+# banner (10 B brotli): every record names the widget's version (widget_version). Its
+# `true` and `false` may be 1 and 0 (11 B brotli less): it compares no value with a boolean,
+# and every flag it hands on (to the DOM, to the wasm's boot) is read as a boolean there.
+terser "$bundle" --compress "$COMPRESS,booleans_as_integers=true" --mangle --ecma 2020 --output "$glue"
 rm -f "$bundle"
 chmod 644 "$glue"
 

@@ -45,9 +45,9 @@ pub fn read(kept: &str, action: &str, shown: &ContentHash, now_millis: i64) -> O
     }
     // u64, as transport.rs reads Retry-After: one number parser in the wasm.
     let millis: u64 = parts.next()?.parse().ok()?;
-    let age = i128::from(now_millis) - i128::from(millis);
+    let age = i64::try_from(millis).map_or(i64::MIN, |millis| now_millis.saturating_sub(millis));
     let record_id = Uuid::try_parse(parts.next()?).ok()?;
-    if parts.next().is_some() || age > outbox::MAX_AGE.whole_milliseconds() {
+    if parts.next().is_some() || age > outbox::MAX_AGE.whole_seconds() * 1000 {
         return None;
     }
     Some(KeptClick {

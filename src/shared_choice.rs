@@ -77,7 +77,8 @@ impl SharedChoice {
 
     /// Whether it is a later choice than `record` (another record, made after it).
     pub fn is_later_than(&self, record: &ConsentRecord) -> bool {
-        let record_ms = (record.client_time.unix_timestamp_nanos() / 1_000_000) as f64;
+        let time = record.client_time;
+        let record_ms = time.unix_timestamp() as f64 * 1000.0 + f64::from(time.millisecond());
         self.record_id != record.record_id.to_string() && self.client_time_ms > record_ms
     }
 

@@ -213,6 +213,38 @@ async fn throwing_local_storage_falls_back_to_memory() {
     remove(&w);
 }
 
+/// The host page has filled the origin's storage before the widget starts: what is stored
+/// still counts. The choice stands (no banner), and the record left waiting is sent.
+#[wasm_bindgen_test]
+async fn storage_full_from_the_start_still_reads_the_choice_and_sends_what_waits() {
+    stub_fetch();
+    route(ENDPOINT, 503, "down");
+    let site = "full-at-start.test";
+    let first = start(attributes(site)).await;
+    click(&first, ".banner [data-action=accept-all]").await;
+    let waiting = posted_records_once(1).await.remove(0);
+    remove(&first);
+    assert_eq!(stored_outbox(site).len(), 1, "a record waits");
+
+    fill_storage_for("");
+    route(ENDPOINT, 201, "{}");
+    let before = posted_records().len();
+    let again = start(attributes(site)).await;
+    assert!(!banner_shown(&again), "the stored choice stands");
+    assert_eq!(
+        json_of(&again.widget.preferences())["record_id"],
+        waiting["record_id"]
+    );
+    assert!(
+        wait_until(3000, || posted_records().len() > before).await,
+        "the waiting record is sent"
+    );
+    assert_eq!(posted_records()[before], waiting);
+    unfill_storage();
+    restore_fetch();
+    remove(&again);
+}
+
 #[wasm_bindgen_test]
 async fn storage_that_fills_up_never_leaves_an_older_choice_for_the_next_page() {
     stub_fetch();

@@ -28,7 +28,12 @@ pub fn now_millis() -> i64 {
 /// A moment in milliseconds since 1970, as [`now_millis`] gives it; `None` beyond the
 /// years a record can state.
 pub fn at_millis(millis: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+    // Seconds and milliseconds, not nanoseconds: an i128 would bring 128-bit division in.
+    let millisecond = u16::try_from(millis.rem_euclid(1000)).ok()?;
+    OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()?
+        .replace_millisecond(millisecond)
+        .ok()
 }
 
 /// A random (version 4) UUID from the browser's CSPRNG. `getRandomValues` works on plain

@@ -21,7 +21,9 @@ pub enum StorageError {
 pub struct LocalStorage(web_sys::Storage);
 
 impl LocalStorage {
-    /// Opens `localStorage` and proves it takes a write.
+    /// Opens `localStorage`. Whether it takes writes is not tried here: storage the host
+    /// page has filled to its quota still reads, and what it holds (the choice, records
+    /// waiting) counts until a write fails (`Store` then keeps to memory).
     pub fn open() -> Result<Self, StorageError> {
         let window =
             web_sys::window().ok_or_else(|| StorageError::Unavailable("no window".into()))?;
@@ -29,10 +31,7 @@ impl LocalStorage {
             .local_storage()
             .map_err(|e| StorageError::Unavailable(super::describe(&e)))?
             .ok_or_else(|| StorageError::Unavailable("no storage object".into()))?;
-        let store = Self(storage);
-        store.set("assent:probe", "1")?;
-        store.remove("assent:probe")?;
-        Ok(store)
+        Ok(Self(storage))
     }
 
     /// The value under `key`, if any.

@@ -155,6 +155,8 @@ pub fn App(props: &AppProps) -> Html {
         Some(Saved::LocalOnly) => messages.saved_locally,
         None => "",
     };
+    // Classes as the className property: a `class` that is not a literal goes through
+    // Yew's Classes, whose IndexMap was 2.7 kB of the wasm's brotli.
     html! {
         <div ref={root} ~className={widget.config.theme.root_class()} lang={messages.language}
             dir={if messages.rtl { "rtl" } else { "ltr" }}>

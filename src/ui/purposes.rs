@@ -45,6 +45,7 @@ pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
             }
         })
     };
+    // As the className property, as the root's (ui/app.rs).
     html! {
         <li ~className={if locked { "purpose locked" } else { "purpose" }} data-purpose={id.as_str()}>
             <input type="checkbox" id={input_id.clone()}
