@@ -29,11 +29,12 @@ impl Limits {
         }
     }
 
-    /// `Err` when this IP is over its limit.
+    /// `Err` when this IP is over its limit. IPv6 clients count by their /64: one host
+    /// is usually given a whole /64, and could take a new address for every request.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), RetryAfter> {
         self.per_ip
             .as_ref()
-            .map_or(Ok(()), |l| self.wait(l.check_key(&ip)))
+            .map_or(Ok(()), |l| self.wait(l.check_key(&bucket(ip))))
     }
 
     /// `Err` when this site is over its limit.
@@ -65,6 +66,18 @@ impl Limits {
     }
 }
 
+/// The rate-limit bucket of a client address: an IPv4 address (mapped into IPv6 or not)
+/// as it is, an IPv6 address's /64.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+    }
+}
+
 fn keyed<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
     NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
 }
@@ -83,5 +96,25 @@ mod tests {
         assert!((1..=60).contains(&wait), "{wait}");
         assert!(limits.check_ip(IpAddr::from([127, 0, 0, 2])).is_ok());
         assert!(limits.check_site("pci.qualys.com").is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_slash_64() {
+        let limits = Limits::per_minute(1, 0);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(limits.check_ip(ip("2001:db8:1:2::1")).is_ok());
+        assert!(
+            limits.check_ip(ip("2001:db8:1:2:ffff::9")).is_err(),
+            "another address of the same /64"
+        );
+        assert!(
+            limits.check_ip(ip("2001:db8:1:3::1")).is_ok(),
+            "another /64"
+        );
+        assert!(limits.check_ip(ip("192.0.2.1")).is_ok());
+        assert!(
+            limits.check_ip(ip("::ffff:192.0.2.1")).is_err(),
+            "an IPv4 address mapped into IPv6 is that address"
+        );
     }
 }

@@ -281,8 +281,31 @@ async fn rate_limits_answer_429_with_retry_after() {
         StatusCode::CREATED
     );
     assert_eq!(
-        status(proxied, via("203.0.113.1")).await,
+        status(proxied.clone(), via("203.0.113.1")).await,
         StatusCode::TOO_MANY_REQUESTS
+    );
+    // A port after the address, as some proxies write it, names the same client.
+    assert_eq!(
+        status(proxied.clone(), via("203.0.113.2:5678")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A proxy that adds a line of its own rather than appending to the client's: the last
+    // line is the proxy's, whatever the client sent in its own.
+    let spoofed = |claimed: &str| {
+        let mut request = post_new();
+        let headers = request.headers_mut();
+        headers.append("x-forwarded-for", claimed.parse().unwrap());
+        headers.append("x-forwarded-for", "203.0.113.3".parse().unwrap());
+        request
+    };
+    assert_eq!(
+        status(proxied.clone(), spoofed("198.51.100.98")).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        status(proxied, spoofed("198.51.100.99")).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the client's own line names no bucket"
     );
 
     let by_site = state(&db, 0, 2).await;

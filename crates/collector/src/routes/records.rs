@@ -192,9 +192,10 @@ pub async fn receipt(
 /// else the socket peer (tests without a socket share one bucket).
 pub(super) fn client_ip(state: &AppState, request: &Request) -> IpAddr {
     let from_header = state.client_ip_header.as_ref().and_then(|name| {
-        let value = request.headers().get(name)?.to_str().ok()?;
-        // The last entry of a list is the one our own proxy added.
-        value.rsplit(',').next()?.trim().parse().ok()
+        // The last entry is the one our own proxy added: of the last line (a proxy may add
+        // a line of its own rather than append to the client's), of a comma-separated list.
+        let value = request.headers().get_all(name).iter().next_back()?;
+        forwarded_ip(value.to_str().ok()?.rsplit(',').next()?.trim())
     });
     from_header.unwrap_or_else(|| {
         request
@@ -202,6 +203,15 @@ pub(super) fn client_ip(state: &AppState, request: &Request) -> IpAddr {
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip())
     })
+}
+
+/// An address as proxies write it: `192.0.2.1`, `2001:db8::1`, or with a port,
+/// `192.0.2.1:5678` or `[2001:db8::1]:5678`.
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
 }
 
 /// `application/json`, or `text/plain` as `navigator.sendBeacon` sends a string.
