@@ -1,5 +1,5 @@
-//! Rate limits per client IP and per site. Client IPs live only in this in-memory table,
-//! never in the database or the log.
+//! Rate limits per client IP, per site, and per person for one-click unsubscribes. Client
+//! IPs live only in this in-memory table, never in the database or the log.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -16,6 +16,9 @@ pub struct RetryAfter(pub u64);
 pub struct Limits {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_site: Option<DefaultKeyedRateLimiter<String>>,
+    /// Unsubscribes by a verified link, per person, at the per-IP rate: mail providers send
+    /// the one-click POSTs of thousands of people from a few addresses.
+    per_person: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
 }
 
@@ -25,6 +28,7 @@ impl Limits {
         Self {
             per_ip: keyed(per_ip),
             per_site: keyed(per_site),
+            per_person: keyed(per_ip),
             clock: DefaultClock::default(),
         }
     }
@@ -35,6 +39,13 @@ impl Limits {
         self.per_ip
             .as_ref()
             .map_or(Ok(()), |l| self.wait(l.check_key(&bucket(ip))))
+    }
+
+    /// `Err` when this person (a link's subject) is over the limit of their unsubscribes.
+    pub fn check_person(&self, subject: &str) -> Result<(), RetryAfter> {
+        self.per_person
+            .as_ref()
+            .map_or(Ok(()), |l| self.wait(l.check_key(&subject.to_owned())))
     }
 
     /// `Err` when this site is over its limit.
@@ -59,7 +70,7 @@ impl Limits {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        if let Some(l) = &self.per_site {
+        for l in [&self.per_site, &self.per_person].into_iter().flatten() {
             l.retain_recent();
             l.shrink_to_fit();
         }

@@ -138,11 +138,10 @@ const ATTEMPTS: usize = 8;
 /// The denial restates every purpose (the targeted ones denied, the others as they
 /// stand), so it is appended only if nothing was stored for the person since their
 /// records were read (`IfNewest`): a change made meanwhile, in any process, is not undone
-/// by a denial built from the state before it.
+/// by a denial built from the state before it, and of a double click's two POSTs the
+/// second finds the first's denial and stores nothing. Different people's unsubscribes
+/// run side by side.
 pub async fn unsubscribe(state: &AppState, claims: &LinkClaims) -> Result<Outcome, AppError> {
-    // One at a time in this process, so a double click can't store two denials.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = ONE_AT_A_TIME.lock().await;
     for _ in 0..ATTEMPTS {
         if let Some(outcome) = try_unsubscribe(state, claims).await? {
             return Ok(outcome);

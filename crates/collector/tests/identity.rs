@@ -280,6 +280,33 @@ async fn a_one_purpose_link_denies_only_that_purpose() {
     links::one_purpose_unsubscribe(&db).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_click_unsubscribes_at_once_store_one_denial_per_person() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let people: Vec<String> = (0..3).map(|_| new_email()).collect();
+    let mut clicks = tokio::task::JoinSet::new();
+    for email in &people {
+        let link = mint(&state, email, &["pci.qualys.com"], None);
+        // A double click, and the mail provider's POST besides.
+        for _ in 0..3 {
+            let (state, token) = (state.clone(), links::unsubscribe_token(&link).to_owned());
+            clicks.spawn(async move { send(&state, one_click(&token)).await.status });
+        }
+    }
+    while let Some(status) = clicks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    for email in &people {
+        let subject = state.subject_key.subject_of(email);
+        assert_eq!(
+            links::rows_of(&state, &subject).await.len(),
+            1,
+            "one denial"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     let (_dir, db) = sqlite();
@@ -315,13 +342,23 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     }
     assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
 
-    // Rate-limited per client, as a page.
+    // Rate-limited per person, as a page.
     let limited = common::state(&db, 1, 0).await;
     send(&limited, links::unsubscribe_page(&token)).await;
     let reply = send(&limited, one_click(&token)).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
     links::html(&reply);
+    // Other people's links from the same client (a mail provider's server) go through.
+    for _ in 0..3 {
+        let other = mint(&limited, &new_email(), &["pci.qualys.com"], None);
+        let reply = send(&limited, one_click(links::unsubscribe_token(&other))).await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    // Links that don't verify are limited per client.
+    send(&limited, one_click(&tampered(&token))).await;
+    let reply = send(&limited, one_click(&tampered(&token))).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
 
     // The metrics name the route pattern, never the token.
     let metrics = send(

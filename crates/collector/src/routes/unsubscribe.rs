@@ -55,15 +55,26 @@ pub async fn unsubscribe(
     }
 }
 
-/// The client's rate limit, then the token.
+/// The token, then a rate limit: the person's for a link that verifies (mail providers
+/// send many people's one-click POSTs from a few addresses), else the client's.
 fn checked(
     state: &AppState,
     token: Result<Path<String>, PathRejection>,
     request: &Request,
 ) -> Result<LinkClaims, AppError> {
-    state.limits.check_ip(client_ip(state, request))?;
-    let Path(token) = token.map_err(|_| crate::token::TokenError::Invalid)?;
-    Ok(state.link_key.verify_for_unsubscribe(&token)?)
+    let verified = token
+        .map_err(|_| crate::token::TokenError::Invalid)
+        .and_then(|Path(token)| state.link_key.verify_for_unsubscribe(&token));
+    match verified {
+        Ok(claims) => {
+            state.limits.check_person(&claims.sub)?;
+            Ok(claims)
+        }
+        Err(refused) => {
+            state.limits.check_ip(client_ip(state, request))?;
+            Err(refused.into())
+        }
+    }
 }
 
 fn refused(state: &AppState, err: &AppError) -> Response {
