@@ -92,10 +92,18 @@ pub enum AppError {
     /// A link request with a bad part.
     #[error(transparent)]
     Link(crate::link::LinkError),
+    /// The database is failing for a while (see `StoreError::is_transient`); the detail
+    /// goes to the log only.
+    #[error("the service is unavailable for a moment; retry later")]
+    Unavailable(String),
     /// Anything on our side; the detail goes to the log only.
     #[error("internal error")]
     Internal(String),
 }
+
+/// The `Retry-After` of a 503, in seconds: the database is usually back (a connection
+/// freed, a lock released, a restart done) within one.
+const UNAVAILABLE_RETRY_AFTER: u64 = 1;
 
 impl AppError {
     /// The machine-readable code, also the `reason` label of the rejection metric.
@@ -119,6 +127,7 @@ impl AppError {
             Self::NotOneClick => "not_one_click",
             Self::Token(err) => err.code(),
             Self::InvalidRequest { .. } | Self::Link(_) => "invalid_request",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -144,6 +153,7 @@ impl AppError {
             Self::Token(_) => StatusCode::FORBIDDEN,
             Self::InvalidRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Link(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -188,14 +198,20 @@ impl From<crate::limit::RetryAfter> for AppError {
 
 impl From<crate::store::StoreError> for AppError {
     fn from(err: crate::store::StoreError) -> Self {
-        Self::Internal(err.to_string())
+        if err.is_transient() {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Internal(err.to_string())
+        }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let Self::Internal(detail) = &self {
-            tracing::error!(%detail, "request failed");
+        match &self {
+            Self::Internal(detail) => tracing::error!(%detail, "request failed"),
+            Self::Unavailable(detail) => tracing::warn!(%detail, "database unavailable"),
+            _ => {}
         }
         let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
         let mut response = (self.status(), Json(body)).into_response();
@@ -204,6 +220,12 @@ impl IntoResponse for AppError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            Self::Unavailable(_) => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
+                );
             }
             Self::Unauthorized | Self::EmailNeedsAdminKey => {
                 response

@@ -60,7 +60,9 @@ impl Limits {
         outcome: Result<T, governor::NotUntil<governor::clock::QuantaInstant>>,
     ) -> Result<(), RetryAfter> {
         outcome.map(|_| ()).map_err(|not_until| {
-            RetryAfter(not_until.wait_time_from(self.clock.now()).as_secs().max(1))
+            // Rounded up: a client that comes back sooner is refused again.
+            let wait = not_until.wait_time_from(self.clock.now());
+            RetryAfter((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
         })
     }
 

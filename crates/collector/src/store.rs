@@ -80,6 +80,50 @@ pub enum StoreError {
     WriterStopped,
 }
 
+impl StoreError {
+    /// Whether the database failed for a while rather than refused this request: a pool
+    /// without a free connection, a lost connection, SQLite busy or out of disk, PostgreSQL
+    /// shutting down or out of resources, a batch failed for all alike, the writer stopped.
+    /// A client may try again later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::BatchFailed(_) | Self::WriterStopped => true,
+            Self::Sql(err) => match err {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+                sqlx::Error::Database(db) => {
+                    let postgres = db
+                        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                        .is_some();
+                    let dialect = if postgres {
+                        Dialect::Postgres
+                    } else {
+                        Dialect::Sqlite
+                    };
+                    failed_for_a_while(dialect, &db.code().unwrap_or_default())
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Whether a database error code is one of failing for a while, not of refusing a
+/// statement: SQLite BUSY, LOCKED, IOERR, FULL, CANTOPEN (the primary code is the extended
+/// one's low byte); PostgreSQL's SQLSTATE classes 08 (connection), 53 (insufficient
+/// resources) and 57 (operator intervention: shutting down).
+pub(crate) fn failed_for_a_while(dialect: Dialect, code: &str) -> bool {
+    match dialect {
+        Dialect::Sqlite => matches!(
+            code.parse::<i32>().map(|code| code & 0xff),
+            Ok(5 | 6 | 10 | 13 | 14)
+        ),
+        Dialect::Postgres => ["08", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class)),
+    }
+}
+
 /// One stored row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -449,6 +493,26 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_codes_of_failing_for_a_while() {
+        // Connection lost, admin shutdown, too many connections.
+        for code in ["08006", "57P01", "53300"] {
+            assert!(failed_for_a_while(Dialect::Postgres, code), "{code}");
+        }
+        // Unique violation, check violation: this statement refused.
+        for code in ["23505", "23514"] {
+            assert!(!failed_for_a_while(Dialect::Postgres, code), "{code}");
+        }
+        // BUSY, BUSY_SNAPSHOT (517), FULL.
+        for code in ["5", "517", "13"] {
+            assert!(failed_for_a_while(Dialect::Sqlite, code), "{code}");
+        }
+        // CONSTRAINT_UNIQUE (2067), CONSTRAINT_CHECK (275).
+        for code in ["2067", "275"] {
+            assert!(!failed_for_a_while(Dialect::Sqlite, code), "{code}");
+        }
+    }
 
     /// The `synchronous_commit` of a store's session, after the role's default is `level`.
     async fn store_level_under(url: &str, level: &str) -> String {

@@ -16,7 +16,8 @@ use sqlx::{AnyPool, Executor, Row};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{
-    from_row, now_rfc3339, Appended, Dialect, IfNewest, NewRow, StoreError, Stored, COLUMNS,
+    failed_for_a_while, from_row, now_rfc3339, Appended, Dialect, IfNewest, NewRow, StoreError,
+    Stored, COLUMNS,
 };
 use crate::chain;
 
@@ -304,20 +305,7 @@ fn refused_a_statement(dialect: Dialect, err: &StoreError) -> bool {
     let StoreError::Sql(sqlx::Error::Database(db)) = err else {
         return false;
     };
-    let code = db.code().unwrap_or_default();
-    match dialect {
-        // BUSY, LOCKED, IOERR, FULL, CANTOPEN: the primary code is the extended one's low
-        // byte.
-        Dialect::Sqlite => !matches!(
-            code.parse::<i32>().map(|code| code & 0xff),
-            Ok(5 | 6 | 10 | 13 | 14)
-        ),
-        // SQLSTATE classes 08 (connection), 53 (insufficient resources), 57 (operator
-        // intervention: shutting down).
-        Dialect::Postgres => !["08", "53", "57"]
-            .iter()
-            .any(|class| code.starts_with(class)),
-    }
+    !failed_for_a_while(dialect, &db.code().unwrap_or_default())
 }
 
 /// Sends each job its outcome; a caller that went away has nothing to hear.
@@ -570,12 +558,29 @@ mod tests {
                 "{later:?}"
             );
         }
+        // Each a failure for a while: the client is told to come back (503, Retry-After).
+        for outcome in &outcomes {
+            let err = outcome.as_ref().expect_err("failed");
+            assert!(err.is_transient(), "{err}");
+        }
+        let answer = crate::error::AppError::from(StoreError::BatchFailed("locked".into()));
+        assert_eq!(answer.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.code(), "unavailable");
         holder.execute("ROLLBACK").await.expect("unlock");
         assert!(store.page(0, 10, None).await.expect("reads").is_empty());
 
         // No connection at all.
         assert!(!refused(sqlx::Error::PoolTimedOut));
         assert!(!refused(sqlx::Error::PoolClosed));
+        assert!(StoreError::Sql(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(StoreError::WriterStopped.is_transient());
+        // Not for a while: a bug of ours, or a database refusing this statement.
+        assert!(!StoreError::Sql(sqlx::Error::RowNotFound).is_transient());
+        let check = conn
+            .execute("INSERT INTO positive VALUES (0)")
+            .await
+            .expect_err("refused");
+        assert!(!StoreError::Sql(check).is_transient());
     }
 
     #[tokio::test]
