@@ -29,6 +29,12 @@ const COUNT_EVERY: Duration = Duration::from_secs(1);
 /// again; a dead one is after its lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
+/// The longest an attempt waits to read its change (a pool without a free connection
+/// waits up to 30 s) before giving the attempt up: the read and the request together stay
+/// inside the lease, so no other process claims the delivery while this one may post it.
+const READ_TIMEOUT: Duration = Duration::from_secs(4);
+const _: () = assert!(READ_TIMEOUT.as_millis() < LEASE_MARGIN.as_millis());
+
 /// Why the worker can't start.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -165,10 +171,9 @@ impl Worker {
 
     /// POSTs the change at `seq`, signed.
     async fn post(&self, seq: i64) -> Result<(), Failure> {
-        let rows = self
-            .store
-            .page(seq - 1, 1, None)
+        let rows = tokio::time::timeout(READ_TIMEOUT, self.store.page(seq - 1, 1, None))
             .await
+            .map_err(|_| Failure::Retry("the change could not be read in time".to_owned()))?
             .map_err(|err| Failure::Retry(format!("cannot read the change: {err}")))?;
         let change = rows
             .iter()
