@@ -242,25 +242,37 @@ async fn coming_back_online_sends_at_once() {
     restore_fetch();
 }
 
-#[wasm_bindgen_test]
-async fn leaving_the_page_sends_pending_records_with_keepalive() {
+/// A widget on `site` whose accept got no answer, and then (after `meanwhile`) the page
+/// left: the widget, the request it made on `pagehide`, and that request's record.
+async fn accepted_then_left(
+    site: &str,
+    meanwhile: impl FnOnce(),
+) -> (Started, serde_json::Value, serde_json::Value) {
     stub_fetch();
     route(ENDPOINT, 0, "");
-    let w = start(attributes("leave.test")).await;
+    let w = start(attributes(site)).await;
     click(&w, ".banner [data-action=accept-all]").await;
+    meanwhile();
     let before = requests().len();
     fire("window", "pagehide");
     settle().await;
-    let calls = requests();
-    let exit = calls.get(before).expect("a request on pagehide");
+    let exit = requests()
+        .get(before)
+        .cloned()
+        .expect("a request on pagehide");
     assert_eq!(exit["keepalive"], true);
+    let body = serde_json::from_str(exit["body"].as_str().expect("body")).expect("json");
+    (w, exit, body)
+}
+
+#[wasm_bindgen_test]
+async fn leaving_the_page_sends_pending_records_with_keepalive() {
+    let (w, exit, body) = accepted_then_left("leave.test", || ()).await;
     assert_eq!(
         exit["contentType"], "text/plain",
         "a simple request: no preflight"
     );
     assert_eq!(exit["credentials"], "omit");
-    let body: serde_json::Value =
-        serde_json::from_str(exit["body"].as_str().expect("body")).expect("json");
     assert_eq!(Some(body), stored_choice("leave.test"));
     assert_eq!(
         stored_outbox("leave.test").len(),
@@ -273,19 +285,11 @@ async fn leaving_the_page_sends_pending_records_with_keepalive() {
 
 #[wasm_bindgen_test]
 async fn leaving_the_page_puts_back_a_saved_record_another_tab_wrote_over() {
-    stub_fetch();
-    route(ENDPOINT, 0, "");
-    let w = start(attributes("leave-overwritten.test")).await;
-    click(&w, ".banner [data-action=accept-all]").await;
-    set_item("assent:v1:leave-overwritten.test:outbox", "[]");
-    let before = requests().len();
-    fire("window", "pagehide");
-    settle().await;
-    let calls = requests();
-    let exit = calls.get(before).expect("a request on pagehide");
-    assert_eq!(exit["keepalive"], true);
-    let body: serde_json::Value =
-        serde_json::from_str(exit["body"].as_str().expect("body")).expect("json");
+    // What another tab's stale write leaves: the outbox as it was before the accept.
+    let (w, _, body) = accepted_then_left("leave-overwritten.test", || {
+        set_item("assent:v1:leave-overwritten.test:outbox", "[]")
+    })
+    .await;
     assert_eq!(
         Some(&body),
         stored_choice("leave-overwritten.test").as_ref()

@@ -73,6 +73,19 @@ async function bannerCoversHeading(page, w) {
 }
 
 /** A host page with a `data-assent-open` link (and `extra` HTML), its banner shown. */
+/**
+ * Enter on the banner's focused open button, then Escape once the preferences show: the
+ * data-action of the widget's element that has the focus after, with the banner back.
+ */
+async function enterThenEscape(page, w) {
+  await page.keyboard.press('Enter');
+  await w.dialog.waitFor({ state: 'visible' });
+  await page.keyboard.press('Escape');
+  await w.dialog.waitFor({ state: 'detached' });
+  await w.banner.waitFor({ state: 'visible' });
+  return page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset.action ?? null);
+}
+
 async function pageWithOpener(s, extra = '') {
   const page = await s.open(s.localhost.page({
     site: SITE, endpoint: s.collector.endpoint,
@@ -260,13 +273,7 @@ world.scenario('opened from the banner with the keyboard, the preferences close 
   await w.runWithOwnBanner();
   await page.locator('body').focus();
   await tabUntil(page, (element) => element?.dataset?.action === 'open');
-  await page.keyboard.press('Enter');
-  await w.dialog.waitFor({ state: 'visible' });
-  await page.keyboard.press('Escape');
-  await w.dialog.waitFor({ state: 'detached' });
-  await w.banner.waitFor({ state: 'visible' });
-  const focused = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset.action ?? null);
-  assert.equal(focused, 'open', 'focus is back on the banner\'s button');
+  assert.equal(await enterThenEscape(page, w), 'open', 'focus is back on the banner\'s button');
 });
 
 // A first visit: the banner the keyboard reaches is the loader's painted one, which the
@@ -278,13 +285,7 @@ world.scenario('opened from the painted banner with the keyboard, the preference
   await tabUntil(page, (element) => element?.dataset?.action === 'open');
   assert.equal(await page.evaluate(() => !!document.querySelector('[data-assent-host]').shadowRoot.querySelector('.painted')), true,
     'the painted banner has the focus');
-  await page.keyboard.press('Enter');
-  await w.dialog.waitFor({ state: 'visible' });
-  await page.keyboard.press('Escape');
-  await w.dialog.waitFor({ state: 'detached' });
-  await w.banner.waitFor({ state: 'visible' });
-  const focused = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset.action ?? null);
-  assert.equal(focused, 'open', 'focus is on the banner\'s button that opened them');
+  assert.equal(await enterThenEscape(page, w), 'open', 'focus is on the banner\'s button that opened them');
 });
 
 world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
