@@ -217,13 +217,8 @@ async fn throwing_local_storage_falls_back_to_memory() {
 /// still counts. The choice stands (no banner), and the record left waiting is sent.
 #[wasm_bindgen_test]
 async fn storage_full_from_the_start_still_reads_the_choice_and_sends_what_waits() {
-    stub_fetch();
-    route(ENDPOINT, 503, "down");
     let site = "full-at-start.test";
-    let first = start(attributes(site)).await;
-    click(&first, ".banner [data-action=accept-all]").await;
-    let waiting = posted_records_once(1).await.remove(0);
-    remove(&first);
+    let waiting = accepted_on_an_earlier_page(site, 503).await;
     assert_eq!(stored_outbox(site).len(), 1, "a record waits");
 
     fill_storage_for("");
@@ -245,15 +240,22 @@ async fn storage_full_from_the_start_still_reads_the_choice_and_sends_what_waits
     remove(&again);
 }
 
-#[wasm_bindgen_test]
-async fn storage_that_fills_up_never_leaves_an_older_choice_for_the_next_page() {
+/// With fetch stubbed and the endpoint answering `status`, a page on `site` whose visitor
+/// accepted, then went: the choice it stored.
+async fn accepted_on_an_earlier_page(site: &str, status: u16) -> Value {
     stub_fetch();
-    route(ENDPOINT, 201, "{}");
-    let site = "full.test";
+    route(ENDPOINT, status, "{}");
     let first = start(attributes(site)).await;
     click(&first, ".banner [data-action=accept-all]").await;
-    let accepted = stored_choice(site).expect("the first choice is stored");
+    posted_records_once(1).await;
     remove(&first);
+    stored_choice(site).expect("the choice is stored")
+}
+
+#[wasm_bindgen_test]
+async fn storage_that_fills_up_never_leaves_an_older_choice_for_the_next_page() {
+    let site = "full.test";
+    let accepted = accepted_on_an_earlier_page(site, 201).await;
 
     // The outbox no longer fits: the widget goes on in memory for this page.
     fill_storage_for(":outbox");
