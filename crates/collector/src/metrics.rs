@@ -35,6 +35,7 @@ pub struct Metrics {
     registry: Registry,
     stored: Counter<u64, AtomicU64>,
     rejected: Family<Reason, Counter>,
+    unattributed: Family<Reason, Counter>,
     latency: Family<Route, Histogram>,
     webhook_queue_depth: Gauge<i64, AtomicI64>,
     webhook_delivered: Counter<u64, AtomicU64>,
@@ -46,6 +47,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("assent");
         let stored = Counter::<u64, AtomicU64>::default();
         let rejected = Family::<Reason, Counter>::default();
+        let unattributed = Family::<Reason, Counter>::default();
         let latency = Family::<Route, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
         });
@@ -58,6 +60,11 @@ impl Default for Metrics {
             "records_rejected",
             "Requests refused, by reason",
             rejected.clone(),
+        );
+        registry.register(
+            "records_unattributed",
+            "Records stored under no subject although they came with a token, by reason",
+            unattributed.clone(),
         );
         registry.register(
             "http_request_duration_seconds",
@@ -86,6 +93,7 @@ impl Default for Metrics {
             registry,
             stored,
             rejected,
+            unattributed,
             latency,
             webhook_queue_depth,
             webhook_delivered,
@@ -103,6 +111,11 @@ impl Metrics {
     /// One request refused, by error code.
     pub fn rejected(&self, reason: &'static str) {
         self.rejected.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// One record stored under no subject although it came with a token, by why.
+    pub fn unattributed(&self, reason: &'static str) {
+        self.unattributed.get_or_create(&Reason { reason }).inc();
     }
 
     /// The webhook queue's depth, as last counted.

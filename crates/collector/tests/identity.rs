@@ -171,10 +171,13 @@ async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
         assert_eq!(reply.json()["error"], code);
         assert!(!String::from_utf8_lossy(&reply.body).contains(token.as_str()));
 
-        let saved = links::token_record(token, "granted", "granted");
-        let reply = send(&state, post(saved.to_string())).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{code}");
-        assert_eq!(reply.json()["error"], code);
+        // An expired one's record is stored under no subject (the next test).
+        if *expected != TokenError::Expired {
+            let saved = links::token_record(token, "granted", "granted");
+            let reply = send(&state, post(saved.to_string())).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{code}");
+            assert_eq!(reply.json()["error"], code);
+        }
     }
     assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
 
@@ -189,6 +192,66 @@ async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
     assert_eq!(
         ok.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         common::ORIGIN
+    );
+}
+
+/// A record saved with a manage link that expired before the record reached the collector
+/// (the visitor offline, or the collector down, till then) keeps the visitor's choice: it
+/// is stored under no subject, and the answer and the metrics say why.
+#[tokio::test]
+async fn a_record_whose_token_expired_while_it_waited_is_stored_under_no_subject() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = new_email();
+    let saved = links::token_record(&expired_token(&state, &email), "granted", "denied");
+
+    let reply = send(&state, post(saved.to_string())).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let answer = reply.json();
+    assert_eq!(answer["unattributed"]["error"], "token_expired");
+    let message = answer["unattributed"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("expired") && message.contains("no subject"),
+        "{message}"
+    );
+    assert!(
+        answer["receipt"].is_string(),
+        "the visitor's proof: {answer}"
+    );
+
+    let rows = state.store.page(0, 10, None).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].subject, None, "attributed to no one");
+    assert_eq!(rows[0].record_id, saved["record_id"].as_str().unwrap());
+    assert!(
+        !rows[0].body.contains("subject_token"),
+        "the token is not stored"
+    );
+    let subject = state.subject_key.subject_of(&email);
+    assert!(
+        links::rows_of(&state, &subject).await.is_empty(),
+        "nothing under the person"
+    );
+
+    // The browser's retry is the same record: answered as stored, nothing added.
+    let again = send(&state, post(saved.to_string())).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["seq"], answer["seq"]);
+    assert_eq!(state.store.page(0, 10, None).await.unwrap().len(), 1);
+
+    let metrics = send(
+        &state,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let text = String::from_utf8(metrics.body).unwrap();
+    assert!(
+        text.contains("assent_records_unattributed_total{reason=\"token_expired\"} 1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("assent_records_rejected_total{reason=\"token_expired\"}"),
+        "{text}"
     );
 }
 

@@ -14,6 +14,7 @@ use crate::admin::Admin;
 use crate::error::AppError;
 use crate::receipt::Claims;
 use crate::store::{Appended, IfNewest, Stored};
+use crate::token::TokenError;
 use crate::AppState;
 
 /// What a POST or a receipt GET answers: the receipt, and the receipt file for the visitor
@@ -27,6 +28,26 @@ pub struct ReceiptBody {
     receipt: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     receipt_file: Option<ReceiptFile>,
+    /// Why a record that came with a manage link's token is stored under no subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unattributed: Option<Unattributed>,
+}
+
+/// A record stored without the subject its token named: `{error, message}`, as an error
+/// answer's would be.
+#[derive(Debug, Serialize)]
+pub struct Unattributed {
+    error: &'static str,
+    message: String,
+}
+
+impl From<TokenError> for Unattributed {
+    fn from(refusal: TokenError) -> Self {
+        Self {
+            error: refusal.code(),
+            message: format!("{refusal}: the record is stored under no subject"),
+        }
+    }
 }
 
 impl ReceiptBody {
@@ -38,6 +59,7 @@ impl ReceiptBody {
             chain_hash: stored.chain_hash,
             receipt: stored.receipt,
             receipt_file,
+            unattributed: None,
         }
     }
 }
@@ -85,14 +107,24 @@ async fn store_record(
     }
 
     // Only the keyed hash of an address is kept; a manage link's token names its subject
-    // and is checked for this site, and is not kept either.
+    // and is checked for this site, and is not kept either. A token that expired while
+    // its record waited in a browser's outbox (offline, or this collector down) would
+    // lose the visitor's choice: the record is stored under no subject, and the answer
+    // says so. Any other refusal is a bug or a forgery, and is refused.
+    let mut unattributed = None;
     let subject = match (record.email.take(), record.subject_token.take()) {
         (Some(email), _) => Some(state.subject_key.subject(&email)),
-        (None, Some(token)) => {
-            let claims = state.link_key.verify(token.as_str())?;
-            claims.covers(&record.site)?;
-            Some(claims.sub)
-        }
+        (None, Some(token)) => match state.link_key.verify(token.as_str()) {
+            Ok(claims) => {
+                claims.covers(&record.site)?;
+                Some(claims.sub)
+            }
+            Err(TokenError::Expired) => {
+                unattributed = Some(TokenError::Expired);
+                None
+            }
+            Err(refusal) => return Err(refusal.into()),
+        },
         (None, None) => None,
     };
     // The record as it is stored (no e-mail, no token), for the receipt file: a repeat
@@ -100,10 +132,22 @@ async fn store_record(
     let stored_record = record.clone();
     let answer = |stored: Stored| {
         let file = state.receipt_issuer.file(&stored_record, &stored);
-        Json(ReceiptBody::new(stored, file))
+        let mut body = ReceiptBody::new(stored, file);
+        body.unattributed = unattributed.map(Unattributed::from);
+        Json(body)
     };
     match append_signed(state, record, subject, None).await? {
-        Appended::Created(stored) => Ok((StatusCode::CREATED, answer(stored))),
+        Appended::Created(stored) => {
+            if let Some(refusal) = unattributed {
+                state.metrics.unattributed(refusal.code());
+                let record_id = &stored.record_id;
+                tracing::warn!(
+                    record_id,
+                    "{refusal}: the record is stored under no subject"
+                );
+            }
+            Ok((StatusCode::CREATED, answer(stored)))
+        }
         Appended::Existing(stored) => Ok((StatusCode::OK, answer(stored))),
         Appended::Conflict => Err(AppError::Conflict),
         Appended::Stale => Err(AppError::Internal(
