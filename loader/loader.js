@@ -17,7 +17,7 @@ var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // The widget's languages (English is compiled in; the others are files in locales/, listed
 // in locales/index.json, whose SRI is BUILD.localesIntegrity), and the hashes of the
-// embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 64
+// embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 48
 // bits: enough to tell this browser's choices under one notice from another, and every
 // visitor downloads them (the wasm compares whole hashes whenever it runs).
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
@@ -25,8 +25,14 @@ var NOTICE_HASHES = __ASSENT_NOTICE_HASHES__;
 // h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
 var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
 var YEAR = 31536000;
-// Trimmed, as the wasm reads it (Config::from_attributes).
-var site = data.site?.trim() || location.hostname;
+// A lowercase host name: the covered site (trimmed) and data-cookie-domain's. The wasm's
+// rule (assent_record's Site) also refuses a hyphen at a label's ends and a name over
+// 253 characters; nobody's site is one.
+var HOST = /^([a-z\d-]{1,63}\.)*[a-z\d-]{1,63}$/;
+// As the wasm reads it (Config::from_attributes): a data-site that is not a host name is
+// the page's host name's, so a returning visitor's choice is found under the wasm's key.
+var site = data.site?.trim() || '';
+if (!HOST.test(site)) site = location.hostname;
 // A notice of the site's own, or its policy URL: only the wasm knows that notice's hash, so
 // no stored choice is known to be under it, and the painted (embedded) banner is not it.
 var ownNotice = data.notice || data.policyUrl;
@@ -130,7 +136,7 @@ function keptClick() {
 
 // Whether a notice hash (whole, or cut as in NOTICE_HASHES) is the notice's shown.
 function underNotice(hash) {
-  return (hash + '').slice(0, 23) === noticeHash;
+  return (hash + '').slice(0, 19) === noticeHash;
 }
 
 // data-cookie-domain, if it is this page's host name or a parent of it.
@@ -139,7 +145,7 @@ function sharedDomain() {
   if (!declared) return null;
   var domain = declared.replace(/^\./, '').toLowerCase();
   var host = location.hostname.toLowerCase();
-  if (/^([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}$/.test(domain) &&
+  if (HOST.test(domain) &&
       (host === domain || host.endsWith('.' + domain))) return domain;
   warn('data-cookie-domain is not this page\'s host name or a parent of it; the choice is not shared');
   return null;

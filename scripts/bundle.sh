@@ -55,10 +55,10 @@ glue_sri=$(sri "$module")
 notice() { (cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- "$1" "${2:-notices/qualys-privacy-highlights.en.json}"); }
 optional_purposes=$(notice optional)
 # The notice's and its translations' hashes, {"de":"<hex>","en":"<hex>",…}, each cut to its
-# first 64 bits, so the loader can tell a returning visitor's choice under one of them.
+# first 48 bits, so the loader can tell a returning visitor's choice under one of them.
 notice_hashes=$(for file in "$root"/notices/qualys-privacy-highlights.*.json; do
   tag=${file%.json}; tag=${tag##*.}
-  printf '"%s":"%s",' "$tag" "$(notice hash "$file" | sed 's/^sha256:\(.\{16\}\).*/\1/')"
+  printf '"%s":"%s",' "$tag" "$(notice hash "$file" | sed 's/^sha256:\(.\{12\}\).*/\1/')"
 done)
 notice_hashes="{${notice_hashes%,}}"
 languages=$(cd "$root/locales" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')

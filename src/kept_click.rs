@@ -39,8 +39,8 @@ pub struct KeptClick {
 pub fn read(kept: &str, action: &str, shown: &ContentHash, now_millis: i64) -> Option<KeptClick> {
     let mut parts = kept.split(' ');
     let (hash, kept_action) = (parts.next()?, parts.next()?);
-    // The loader keeps the hash cut to its first 64 bits ("sha256:" and 16 hex digits).
-    if kept_action != action || hash.len() < 23 || !shown.as_str().starts_with(hash) {
+    // The loader keeps "sha256:" and the hash's first 12 hex digits; not a bare prefix.
+    if kept_action != action || hash.len() < 16 || !shown.as_str().starts_with(hash) {
         return None;
     }
     // u64, as transport.rs reads Retry-After: one number parser in the wasm.

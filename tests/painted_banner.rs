@@ -183,7 +183,7 @@ fn millis(millis: i64) -> OffsetDateTime {
 /// A click as the loader keeps it, under the embedded notice's hash (cut, as it keeps it).
 fn kept_click(action: &str, rest: &str) -> String {
     let hash = notice::embedded().expect("the embedded notice").hash();
-    format!("{} {action} {rest}", &hash.as_str()[..23])
+    format!("{} {action} {rest}", &hash.as_str()[..19])
 }
 
 /// Two tabs whose handovers of one kept click run at the same moment: each reads storage

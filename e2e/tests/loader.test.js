@@ -48,26 +48,33 @@ world.scenario('returning visitor: no wasm download, Assent.preferences() works,
   assert.equal(records[1].purposes.find((p) => p.purpose === 'updates').state, 'denied');
 });
 
-// Templates often leave spaces around an attribute's value: the loader reads the site as the
-// wasm does (trimmed), or a returning visitor's choice, stored under the trimmed site, would
-// never be found without the wasm and the banner would be painted on every page.
-world.scenario('data-site with spaces around it: a returning visitor still downloads no wasm and sees no banner', async (s) => {
-  const url = s.localhost.page({ site: `  ${SITE}\n`, endpoint: s.collector.endpoint });
-  const record = await s.acceptedBefore(url);
-  assert.equal(record.site, SITE, 'the record names the trimmed site');
+// Templates often leave spaces around an attribute's value, and a site may be written as
+// people write it (upper case, a port). The loader reads the site as the wasm does (trimmed;
+// one that is not a lowercase host name is the page's host name's), or a returning
+// visitor's choice, stored under the wasm's key, would never be found without the wasm and
+// the banner would be painted on every page.
+for (const [declared, site, why] of [
+  [`  ${SITE}\n`, SITE, 'spaces around it'],
+  ['PCI.Qualys.com:443', 'localhost', 'upper case and a port: the page\'s host name'],
+]) {
+  world.scenario(`data-site with ${why}: a returning visitor still downloads no wasm and sees no banner`, async (s) => {
+    const url = s.localhost.page({ site: declared, endpoint: s.collector.endpoint });
+    const record = await s.acceptedBefore(url);
+    assert.equal(record.site, site, 'the site the record names');
 
-  const wasmSeen = [];
-  const page = await s.context.newPage();
-  page.on('request', (request) => {
-    if (/(\.wasm|assent_bg\.js)$/.test(new URL(request.url()).pathname)) wasmSeen.push(request.url());
+    const wasmSeen = [];
+    const page = await s.context.newPage();
+    page.on('request', (request) => {
+      if (/(\.wasm|assent_bg\.js)$/.test(new URL(request.url()).pathname)) wasmSeen.push(request.url());
+    });
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForLoadState('networkidle');
+    const w = s.ui(page);
+    assert.deepEqual(wasmSeen, [], 'no request for the wasm or its glue');
+    assert.equal(await w.host.count(), 0, 'no banner painted, nothing mounted');
+    assert.equal((await w.preferences())?.record_id, record.record_id, 'Assent.preferences() finds the stored choice');
   });
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForLoadState('networkidle');
-  const w = s.ui(page);
-  assert.deepEqual(wasmSeen, [], 'no request for the wasm or its glue');
-  assert.equal(await w.host.count(), 0, 'no banner painted, nothing mounted');
-  assert.equal((await w.preferences())?.record_id, record.record_id, 'Assent.preferences() finds the stored choice');
-});
+}
 
 // The demo's address (scripts/demo.sh): its pages hard-code this endpoint, allow it in their
 // CSP, and are opened here at it too. Nothing listens there: every request to it is handed
