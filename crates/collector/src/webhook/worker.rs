@@ -67,6 +67,7 @@ pub fn spawn(
         secret,
         backoff: settings.backoff,
         lease: settings.timeout + LEASE_MARGIN,
+        attempt_limit: settings.timeout + READ_TIMEOUT,
         poll: POLL.min(settings.backoff.base).max(MIN_POLL),
         metrics,
         id: URL_SAFE_NO_PAD.encode(&crate::keys::random()?[..12]),
@@ -83,6 +84,9 @@ struct Worker {
     secret: WebhookSecret,
     backoff: Backoff,
     lease: Duration,
+    /// How long after its claim began an attempt may still be reading or posting: the
+    /// read's and the request's time limits, which the lease outlasts.
+    attempt_limit: Duration,
     poll: Duration,
     metrics: Arc<Metrics>,
     id: String,
@@ -117,11 +121,15 @@ impl Worker {
                     self.id,
                     self.claims.fetch_add(1, Ordering::Relaxed)
                 );
+                // The lease runs from this moment, however long the claim then waits (for a
+                // connection, for SQLite's write lock): the attempt ends within its limit of
+                // it, so it is over before the lease, and before anyone can claim it again.
+                let deadline = tokio::time::Instant::now() + self.attempt_limit;
                 match queue.claim(now_ms(), self.lease, &token).await {
                     Ok(Some(claim)) => {
                         let (worker, finished) = (self.clone(), finished.clone());
                         tokio::spawn(async move {
-                            worker.attempt(claim).await;
+                            worker.attempt(claim, deadline).await;
                             drop(slot);
                             finished.notify_one();
                         });
@@ -141,9 +149,15 @@ impl Worker {
         }
     }
 
-    /// One attempt at one claimed delivery, and its outcome written back.
-    async fn attempt(&self, claim: Claim) {
-        let outcome = self.post(claim.seq).await;
+    /// One attempt at one claimed delivery, over by `deadline`, and its outcome written back.
+    async fn attempt(&self, claim: Claim, deadline: tokio::time::Instant) {
+        let outcome = tokio::time::timeout_at(deadline, self.post(claim.seq))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::Retry(
+                    "the attempt was not over within its lease".to_owned(),
+                ))
+            });
         let now = now_ms();
         let queue = Queue::new(&self.store);
         let written = match outcome {
@@ -228,4 +242,82 @@ fn random() -> u64 {
             bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
         ])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use assent_record::ConsentRecord;
+
+    use super::*;
+    use crate::store::Database;
+
+    /// A claim that waited long (for a connection, a lock) leaves its attempt little of
+    /// the lease: the attempt ends at its deadline and is retried, rather than post on
+    /// after the lease when another process may have claimed the delivery.
+    #[tokio::test]
+    async fn an_attempt_not_over_by_its_deadline_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::Sqlite(dir.path().join("records.db"));
+        let store = Arc::new(Store::open(&database).await.unwrap().with_webhooks());
+        let record: ConsentRecord =
+            serde_json::from_str(include_str!("../../tests/data/record.json")).unwrap();
+        let subject = Some("hmac-sha256:ab".to_owned());
+        store
+            .append(&record, subject, None, |_| "receipt".to_owned())
+            .await
+            .unwrap();
+        // A receiver that takes the connection and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let _receiver = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let settings = WebhookSettings {
+            url: url.parse().unwrap(),
+            secret_file: dir.path().join("webhook.secret"),
+            backoff: Backoff::default(),
+            timeout: Duration::from_secs(5),
+        };
+        let secret = WebhookSecret::from_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let worker = Worker {
+            store: store.clone(),
+            client: reqwest::Client::builder()
+                .timeout(settings.timeout)
+                .build()
+                .unwrap(),
+            url: settings.url.clone(),
+            secret,
+            backoff: settings.backoff,
+            lease: settings.timeout + LEASE_MARGIN,
+            attempt_limit: settings.timeout + READ_TIMEOUT,
+            poll: POLL,
+            metrics: Arc::new(Metrics::default()),
+            id: "test".to_owned(),
+            claims: AtomicU64::new(0),
+        };
+        let claim = Queue::new(&store)
+            .claim(now_ms(), worker.lease, "test-0")
+            .await
+            .unwrap()
+            .expect("the change's delivery is due");
+
+        // Its claim used up all but a moment of the attempt's time.
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+        let started = std::time::Instant::now();
+        worker.attempt(claim, deadline).await;
+        assert!(
+            started.elapsed() < settings.timeout,
+            "over at its deadline, not the request's timeout"
+        );
+        let (status, error): (String, String) =
+            sqlx::query_as("SELECT status, last_error FROM webhook_deliveries")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(status, "pending", "tried again later");
+        assert!(error.contains("within its lease"), "{error}");
+    }
 }
