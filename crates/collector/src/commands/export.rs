@@ -4,7 +4,9 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::process::ExitCode;
 
+use serde::Serialize;
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::CommandError;
 use crate::config::{ExportArgs, ExportFormat};
@@ -42,7 +44,10 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let failed = store
         .scan(subject.as_deref(), |stored| {
-            match writeln!(out, "{}", line(stored)) {
+            let written = serde_json::to_writer(&mut out, &line(stored))
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            match written {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(err) => ControlFlow::Break(err),
             }
@@ -57,20 +62,36 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
 }
 
 /// One NDJSON line: the stored record and everything stored with it.
-fn line(stored: Stored) -> serde_json::Value {
-    // The body was written by us from a valid record; keep it verbatim if not.
-    let record: serde_json::Value =
-        serde_json::from_str(&stored.body).unwrap_or(serde_json::Value::String(stored.body));
-    json!({
-        "seq": stored.seq,
-        "received_at": stored.received_at,
-        "record": record,
-        "subject": stored.subject,
-        "digest": stored.digest,
-        "prev_hash": stored.prev_hash,
-        "chain_hash": stored.chain_hash,
-        "receipt": stored.receipt,
-    })
+#[derive(Serialize)]
+struct Line {
+    seq: i64,
+    received_at: String,
+    record: Box<RawValue>,
+    subject: Option<String>,
+    digest: String,
+    prev_hash: String,
+    chain_hash: String,
+    receipt: String,
+}
+
+/// The line of `stored`. Its record is the stored body byte for byte (its keys in their
+/// order), so hashing it gives its `digest` and an auditor can check the chain from an
+/// export alone.
+fn line(stored: Stored) -> Line {
+    // The body was written by us from a valid record; should it not be JSON, it is a string.
+    let record = RawValue::from_string(stored.body.clone())
+        .or_else(|_| serde_json::value::to_raw_value(&stored.body))
+        .unwrap_or_default();
+    Line {
+        seq: stored.seq,
+        received_at: stored.received_at,
+        record,
+        subject: stored.subject,
+        digest: stored.digest,
+        prev_hash: stored.prev_hash,
+        chain_hash: stored.chain_hash,
+        receipt: stored.receipt,
+    }
 }
 
 /// `export --suppression PURPOSE`: the subjects whose current state for it is denied.
