@@ -9,6 +9,14 @@
   const MAX_FILE = 64 * 1024;
   const FIELDS = ['version', 'receipt_id', 'controller', 'notice', 'collection_method', 'consent_timestamp',
     'recorded_at', 'site', 'purposes', 'record', 'receipt', 'keys'];
+  // The values the record schema allows (assent_record::purpose): anything else is not a
+  // purpose, whatever it spells.
+  const PURPOSES = ['new_products', 'announcements', 'upgrades', 'updates', 'security', 'initial_use',
+    'expiration', 'product_enhancement', 'migration'];
+  const BASES = ['consent', 'contract'];
+  const STATES = ['granted', 'denied', undefined];
+  // A record's source and the collection method its file names (CollectionMethod).
+  const METHODS = { widget: 'web widget', unsubscribe: 'one-click unsubscribe' };
 
   const $ = (id) => document.getElementById(id);
   const form = $('check-form');
@@ -82,8 +90,12 @@
     if (mine !== generation) return;
     // Which check the verdict is of, for whoever waits for a fresh one.
     verdict.dataset.check = String(mine);
-    if (outcome.ok) show(true, 'The signature is the collector\'s and the file says what was signed.', outcome.file);
-    else show(false, outcome.reason);
+    if (outcome.ok) {
+      const { file, keysUrl } = outcome.file;
+      show(true, `It is signed with a key published at ${keysUrl.host}, and the file says what was signed.`, file, keysUrl);
+    } else {
+      show(false, outcome.reason);
+    }
   }
 
   // --- checking --------------------------------------------------------------------
@@ -106,7 +118,7 @@
     const digest = await sha256(JSON.stringify(record));
     if (claims.digest !== digest) fail('The record in the file is not the one that was signed (its digest differs).');
     compareSummary(file, record);
-    return file;
+    return { file, keysUrl: new URL(keysUrl) };
   }
 
   /** Checks the file's form; returns its record. */
@@ -214,23 +226,38 @@
   const sameNotice = (a, b) => a !== null && b !== null && typeof a === 'object' && typeof b === 'object'
     && a.id === b.id && a.version === b.version && a.hash === b.hash;
 
-  /** Purposes as `purpose basis state` lines, in one order, whichever name the basis has. */
-  const purposeList = (list, basisName) => list
-    .map((p) => `${p.purpose} ${p[basisName]} ${p.state === undefined ? '-' : p.state}`)
-    .sort()
-    .join('\n');
+  /**
+   * Purposes as one text, `[purpose, basis, state]` entries in one order, whichever name the
+   * basis has; null if an entry is not of the schema's values (as JSON, no value can pass
+   * for another, or for several).
+   */
+  const purposeList = (list, basisName) => {
+    const entries = list.map((p) => [p.purpose, p[basisName], p.state]);
+    const known = entries.every(([purpose, basis, state]) => PURPOSES.includes(purpose)
+      && BASES.includes(basis) && STATES.includes(state));
+    return known ? JSON.stringify(entries.map(([purpose, basis, state]) => [purpose, basis, state ?? null]).sort()) : null;
+  };
+  const samePurposes = (a, aBasis, b, bBasis) => Array.isArray(a) && Array.isArray(b)
+    && purposeList(a, aBasis) !== null && purposeList(a, aBasis) === purposeList(b, bBasis);
 
-  const sameInstant = (a, b) => typeof a === 'string' && typeof b === 'string'
-    && !Number.isNaN(Date.parse(a)) && Date.parse(a) === Date.parse(b);
+  /**
+   * An RFC 3339 time as one text for the instant it names, to the nanosecond (as the
+   * collector compares them), or null if it is not one.
+   */
+  const instant = (text) => {
+    const parts = typeof text === 'string'
+      && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,9}))?(?:Z|[+-]\d\d:\d\d)$/i.exec(text);
+    const ms = parts ? Date.parse(text) : NaN;
+    return Number.isNaN(ms) ? null : `${ms}.${(parts[1] || '').padEnd(9, '0').slice(3)}`;
+  };
+  const sameInstant = (a, b) => instant(a) !== null && instant(a) === instant(b);
 
   function compareClaims(claims, record, file) {
     const differs = (what) => fail(`The signed receipt does not match the file: its ${what} differs. The file was altered.`);
     if (claims.record_id !== record.record_id) differs('record id');
     if (claims.site !== record.site) differs('site');
     if (!sameNotice(claims.notice, record.notice)) differs('notice');
-    if (!Array.isArray(claims.purposes) || purposeList(claims.purposes, 'basis') !== purposeList(record.purposes, 'basis')) {
-      differs('purposes');
-    }
+    if (!samePurposes(claims.purposes, 'basis', record.purposes, 'basis')) differs('purposes');
     if (claims.gpc !== record.gpc) differs('Global Privacy Control signal');
     if (claims.seq !== file.receipt.seq) differs('receipt number');
     if (claims.chain_hash !== file.receipt.chain_hash) differs('chain hash');
@@ -242,8 +269,10 @@
     if (file.receipt_id !== record.record_id) differs('receipt id');
     if (file.site !== record.site) differs('site');
     if (!sameNotice(file.notice, record.notice)) differs('notice');
-    if (purposeList(file.purposes, 'lawful_basis') !== purposeList(record.purposes, 'basis')) differs('purposes');
+    if (!samePurposes(file.purposes, 'lawful_basis', record.purposes, 'basis')) differs('purposes');
     if (!sameInstant(file.consent_timestamp, record.client_time)) differs('time of the choice');
+    const source = record.source ?? 'widget';
+    if (!Object.hasOwn(METHODS, source) || file.collection_method !== METHODS[source]) differs('collection method');
   }
 
   // --- showing ---------------------------------------------------------------------
@@ -253,13 +282,13 @@
     verdict.replaceChildren(document.createTextNode('Checking…'));
   }
 
-  function show(genuine, reason, file) {
+  function show(genuine, reason, file, keysUrl) {
     const strong = document.createElement('strong');
     strong.className = genuine ? 'genuine' : 'not-genuine';
     strong.textContent = genuine ? 'Genuine.' : 'Not genuine.';
     verdict.replaceChildren(strong, document.createTextNode(` ${reason}`));
     details.hidden = !genuine;
-    if (genuine) describe(file);
+    if (genuine) describe(file, keysUrl);
   }
 
   const when = (text) => {
@@ -267,10 +296,15 @@
     return Number.isNaN(date.getTime()) ? text : `${date.toLocaleString()} (${text})`;
   };
 
-  function describe(file) {
+  function describe(file, keysUrl) {
+    // The controller is the file's word: the signature covers the notice (by its hash),
+    // not the name the file gives its organisation.
+    const controller = file.controller && typeof file.controller.name === 'string'
+      ? `${file.controller.name} (as the file names it; not signed)` : '—';
     const rows = [
       ['Site', file.site],
-      ['Given to', file.controller && typeof file.controller.name === 'string' ? file.controller.name : '—'],
+      ['Signed with a key from', keysUrl.href],
+      ['Given to', controller],
       ['Chosen at', when(file.consent_timestamp)],
       ['Recorded at', when(file.recorded_at)],
       ['Receipt id', file.receipt_id],

@@ -138,7 +138,10 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     ]);
     const facts = await page.locator('#facts').textContent();
     assert.match(facts, /pci\.qualys\.com/);
-    assert.match(facts, /Qualys, Inc\./);
+    assert.match(facts, /Qualys, Inc\. \(as the file names it; not signed\)/, 'the controller is the file\'s word');
+    // Whose keys: anyone can publish a key set, so the page says where this one came from.
+    assert.ok(shown.includes(`a key published at ${new URL(collector.origin).host}`), shown);
+    assert.ok(facts.includes(`${collector.origin}/.well-known/jwks.json`), facts);
     assert.match(facts, new RegExp(answer.received_at.replace(/[.]/g, '\\.')));
     assert.equal(await page.locator('#verdict').getAttribute('role'), 'status', 'the verdict is a live region');
     // Only the page itself and the JWK set were fetched.
@@ -181,6 +184,31 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     writeFileSync(extraPath, JSON.stringify(extra));
     assert.match(await check(page, extraPath), /^Not genuine\. Not a receipt file: it has a field "verified_by"/);
     assert.equal((await cliVerifyFile(collector, extraPath)).ok, false);
+
+    // The summary's purposes rewritten so that, as joined text, they read as the record's:
+    // one purpose whose basis spells out the others. The table would show it as genuine.
+    const spelled = receiptFile(sent, answer, collector);
+    spelled.purposes = [{ purpose: 'new_products', lawful_basis: 'consent granted\nsecurity contract -\nupdates consent', state: 'denied' }];
+    const spelledPath = join(dir, 'spelled.json');
+    writeFileSync(spelledPath, JSON.stringify(spelled));
+    assert.match(await check(page, spelledPath), /^Not genuine\..*purposes does not match/);
+    assert.equal((await cliVerifyFile(collector, spelledPath)).ok, false);
+
+    // How it was collected, changed: the record's source says otherwise.
+    const method = receiptFile(sent, answer, collector);
+    method.collection_method = 'one-click unsubscribe';
+    const methodPath = join(dir, 'method.json');
+    writeFileSync(methodPath, JSON.stringify(method));
+    assert.match(await check(page, methodPath), /^Not genuine\..*collection method does not match/);
+    assert.equal((await cliVerifyFile(collector, methodPath)).ok, false);
+
+    // A time written otherwise that Date.parse reads as the same millisecond: the collector
+    // compares to the nanosecond, and so does the page.
+    const retimed = receiptFile(sent, answer, collector);
+    retimed.recorded_at = answer.received_at.replace(/Z$/, '9Z');
+    const retimedPath = join(dir, 'retimed.json');
+    writeFileSync(retimedPath, JSON.stringify(retimed));
+    assert.match(await check(page, retimedPath), /^Not genuine\..*time recorded differs/, retimed.recorded_at);
 
     // Garbled.
     const garbledPath = join(dir, 'garbled.json');
