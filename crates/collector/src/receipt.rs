@@ -1,6 +1,8 @@
 //! Receipts: JWS compact serialization (RFC 7515), EdDSA (Ed25519, RFC 8037), of what was
 //! stored. The visitor can keep one and anyone can check it against the published key.
 
+use std::path::PathBuf;
+
 use assent_record::{ConsentRecord, NoticeRef, Purposes};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -125,19 +127,35 @@ impl ReceiptKey {
 
 /// The receipt key ring: every key ever used, oldest first; the newest signs.
 #[derive(Debug, Clone)]
-pub struct ReceiptKeys(Vec<ReceiptKey>);
+pub struct ReceiptKeys {
+    keys: Vec<ReceiptKey>,
+    /// The ring's file, read again for each JWK set (see [`ReceiptKeys::published_from`]).
+    file: Option<PathBuf>,
+}
 
 impl ReceiptKeys {
     /// The ring from its seeds, oldest first; `None` if there are none.
     pub fn from_seeds(seeds: &[[u8; 32]]) -> Option<Self> {
-        (!seeds.is_empty())
-            .then(|| Self(seeds.iter().copied().map(ReceiptKey::from_seed).collect()))
+        (!seeds.is_empty()).then(|| Self {
+            keys: seeds.iter().copied().map(ReceiptKey::from_seed).collect(),
+            file: None,
+        })
+    }
+
+    /// Publishes, besides its own keys, every key the ring's `file` holds when the JWK set
+    /// is asked for. After `keygen --rotate`, each process restarted signs with the new
+    /// key at once: the others, still signing with the old one until their own restart,
+    /// publish the new one too, so no receipt is checked against a set without its key.
+    #[must_use]
+    pub fn published_from(mut self, file: PathBuf) -> Self {
+        self.file = Some(file);
+        self
     }
 
     /// The key that signs new receipts: the newest.
     pub fn current(&self) -> &ReceiptKey {
         // The constructor refuses an empty ring.
-        &self.0[self.0.len() - 1]
+        &self.keys[self.keys.len() - 1]
     }
 
     /// Signs the claims with the newest key.
@@ -147,12 +165,27 @@ impl ReceiptKeys {
 
     /// Every public half, for verifying.
     pub fn public(&self) -> PublicKeys {
-        PublicKeys(self.0.iter().map(ReceiptKey::verifying_key).collect())
+        PublicKeys(self.keys.iter().map(ReceiptKey::verifying_key).collect())
     }
 
-    /// The JWK set, newest first, for `/.well-known/jwks.json`.
+    /// The JWK set, newest first, for `/.well-known/jwks.json`: this ring's keys and those
+    /// its file holds now (reads the file: call it off the async threads).
     pub fn jwks(&self) -> serde_json::Value {
-        self.public().jwks()
+        let mut public = self.public();
+        // A file that can't be read now leaves the keys read at start, which verify every
+        // receipt this process signs.
+        let on_file = self
+            .file
+            .as_deref()
+            .and_then(|file| crate::keys::read_ring(file).ok());
+        for seed in on_file.unwrap_or_default() {
+            let key = ReceiptKey::from_seed(seed).verifying_key();
+            if !public.0.contains(&key) {
+                // Newer than every key read at start: newest last, as the ring is.
+                public.0.push(key);
+            }
+        }
+        public.jwks()
     }
 }
 
@@ -302,6 +335,35 @@ pub fn verify(token: &str, key: &VerifyingKey) -> Result<Claims, ReceiptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After `keygen --rotate` on the shared key file, a process not yet restarted (still
+    /// signing with the old key) publishes the new key too.
+    #[test]
+    fn the_jwk_set_publishes_a_key_rotated_into_the_file_since_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("receipt.key");
+        let seeds = crate::keys::read_or_create_ring(&path).unwrap();
+        let ring = ReceiptKeys::from_seeds(&seeds)
+            .unwrap()
+            .published_from(path.clone());
+        let kids = |set: serde_json::Value| -> Vec<String> {
+            let keys = set["keys"].as_array().unwrap().iter();
+            keys.map(|key| key["kid"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let first = ring.current().kid().to_owned();
+        assert_eq!(kids(ring.jwks()), std::slice::from_ref(&first));
+
+        let rotated = ReceiptKeys::from_seeds(&crate::keys::rotate(&path).unwrap()).unwrap();
+        let second = rotated.current().kid().to_owned();
+        assert_ne!(first, second);
+        assert_eq!(kids(ring.jwks()), [second, first.clone()], "newest first");
+        assert_eq!(ring.current().kid(), first, "it still signs with its key");
+
+        // A file that can't be read: the keys read at start.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(kids(ring.jwks()), [first]);
+    }
 
     fn claims() -> Claims {
         let record: ConsentRecord = serde_json::from_value(serde_json::json!({

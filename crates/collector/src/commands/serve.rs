@@ -38,8 +38,11 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
             vec![keys::random()?]
         }
     };
-    let receipt_keys = ReceiptKeys::from_seeds(&receipt_seeds)
+    let mut receipt_keys = ReceiptKeys::from_seeds(&receipt_seeds)
         .ok_or(CommandError::Usage("the receipt key file holds no key"))?;
+    if let Some(path) = &settings.receipt_key {
+        receipt_keys = receipt_keys.published_from(path.clone());
+    }
     tracing::info!(
         kid = receipt_keys.current().kid(),
         keys = receipt_seeds.len(),

@@ -29,11 +29,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// key of the receipt ring, newest first. Public data, so any page may read it (a verify
 /// page can live on another origin) and caches may keep it a few minutes.
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    let keys = state.receipt_keys.clone();
+    // It reads the ring's file: off the async threads.
+    let set = tokio::task::spawn_blocking(move || keys.jwks())
+        .await
+        .unwrap_or_else(|_| state.receipt_keys.public().jwks());
     (
         [
             (header::CACHE_CONTROL, "public, max-age=300"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        Json(state.receipt_keys.jwks()),
+        Json(set),
     )
 }
