@@ -287,6 +287,11 @@ impl Store {
         &self.webhook_queued
     }
 
+    /// Which database it is, for the few statements whose best form differs.
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// The pool, for the modules that keep their own tables (the webhook queue).
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool

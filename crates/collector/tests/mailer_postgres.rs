@@ -46,3 +46,53 @@ async fn webhooks_survive_a_receiver_outage_and_a_kill_9() {
     .await;
     assert_eq!(stored, 0, "an address in the database");
 }
+
+/// A claim passes over a row another process's claim is taking and gets the next due one,
+/// rather than wait for that claim and come away with nothing (its worker would then idle
+/// until its next look at the queue).
+#[tokio::test]
+async fn a_claim_passes_over_a_row_another_claim_is_taking() {
+    use assent_collector::store::Store;
+    use assent_collector::webhook::queue::{now_ms, Queue};
+    use sqlx::Connection;
+
+    let pg = TempPostgres::start();
+    let store = Store::open(&Database::Postgres(pg.url.clone()))
+        .await
+        .unwrap()
+        .with_webhooks();
+    let mut queued = Vec::new();
+    for n in 0..2 {
+        let record = serde_json::from_value(common::record(&common::new_id())).unwrap();
+        let subject = Some(format!("hmac-sha256:{}", n.to_string().repeat(64)));
+        match store
+            .append(&record, subject, None, |_| String::new())
+            .await
+        {
+            Ok(assent_collector::store::Appended::Created(stored)) => queued.push(stored.seq),
+            other => panic!("not stored: {other:?}"),
+        }
+    }
+
+    // Another process's claim of the first row, not committed yet.
+    let mut other = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    let mut taking = other.begin().await.unwrap();
+    sqlx::query(
+        "UPDATE webhook_deliveries SET lease_until = $1, lease_token = 'other' WHERE seq = $2",
+    )
+    .bind(i64::MAX)
+    .bind(queued[0])
+    .execute(&mut *taking)
+    .await
+    .unwrap();
+
+    let queue = Queue::new(&store);
+    let claim = queue.claim(now_ms(), std::time::Duration::from_secs(15), "mine");
+    let claim = tokio::time::timeout(std::time::Duration::from_secs(10), claim)
+        .await
+        .expect("not held up by the other claim")
+        .unwrap()
+        .expect("the other due row");
+    assert_eq!(claim.seq, queued[1]);
+    taking.commit().await.unwrap();
+}

@@ -2,15 +2,18 @@
 //!
 //! A worker claims a due row with one conditional `UPDATE`: it sets a lease only where
 //! none is running, so of several processes racing for a row one wins and the others
-//! update nothing (on PostgreSQL the losers re-check the condition on the winner's new
-//! row version; on SQLite writes are serial). Results are written only under the claim's
-//! own lease token, so a worker whose lease ran out can't overwrite a newer claim.
+//! update nothing (on SQLite writes are serial; on PostgreSQL the losers re-check the
+//! condition on the winner's new row version). On PostgreSQL the row is chosen with
+//! `FOR UPDATE SKIP LOCKED`, so a claim passes over a row another claim is taking and gets
+//! the next due one, rather than wait for that claim and come away with nothing. Results
+//! are written only under the claim's own lease token, so a worker whose lease ran out
+//! can't overwrite a newer claim.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{AnyConnection, Row};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Dialect, Store, StoreError};
 
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
@@ -33,6 +36,29 @@ pub(crate) async fn insert(conn: &mut AnyConnection, seq: i64) -> Result<(), sql
         .await?;
     Ok(())
 }
+
+/// Claims the longest-due row without a running lease: $1 the lease's end, $2 its token,
+/// $3 now.
+macro_rules! claim {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE webhook_deliveries
+             SET lease_until = $1, lease_token = $2, attempts = attempts + 1,
+                 first_attempt_at = COALESCE(first_attempt_at, $3)
+             WHERE seq = (
+                 SELECT seq FROM webhook_deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= $3
+                   AND (lease_until IS NULL OR lease_until <= $3)
+                 ORDER BY next_attempt_at, seq LIMIT 1",
+            $lock,
+            ")
+               AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3)
+             RETURNING seq, attempts, first_attempt_at"
+        )
+    };
+}
+const CLAIM: &str = claim!("");
+const CLAIM_SKIP_LOCKED: &str = claim!(" FOR UPDATE SKIP LOCKED");
 
 /// A delivery this worker holds the lease of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,23 +92,16 @@ impl<'a> Queue<'a> {
         lease: Duration,
         token: &str,
     ) -> Result<Option<Claim>, StoreError> {
-        let row = sqlx::query(
-            "UPDATE webhook_deliveries
-             SET lease_until = $1, lease_token = $2, attempts = attempts + 1,
-                 first_attempt_at = COALESCE(first_attempt_at, $3)
-             WHERE seq = (
-                 SELECT seq FROM webhook_deliveries
-                 WHERE status = 'pending' AND next_attempt_at <= $3
-                   AND (lease_until IS NULL OR lease_until <= $3)
-                 ORDER BY next_attempt_at, seq LIMIT 1)
-               AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3)
-             RETURNING seq, attempts, first_attempt_at",
-        )
-        .bind(now.saturating_add(millis(lease)))
-        .bind(token)
-        .bind(now)
-        .fetch_optional(self.store.pool())
-        .await?;
+        let statement = match self.store.dialect() {
+            Dialect::Sqlite => CLAIM,
+            Dialect::Postgres => CLAIM_SKIP_LOCKED,
+        };
+        let row = sqlx::query(statement)
+            .bind(now.saturating_add(millis(lease)))
+            .bind(token)
+            .bind(now)
+            .fetch_optional(self.store.pool())
+            .await?;
         row.map(|row| {
             Ok(Claim {
                 seq: row.try_get(0)?,
