@@ -91,8 +91,8 @@
     // Which check the verdict is of, for whoever waits for a fresh one.
     verdict.dataset.check = String(mine);
     if (outcome.ok) {
-      const { file, keysUrl } = outcome.file;
-      show(true, `It is signed with a key published at ${keysUrl.host}, and the file says what was signed.`, file, keysUrl);
+      const { file, keysUrl, controllerSigned } = outcome.file;
+      show(true, `It is signed with a key published at ${keysUrl.host}, and the file says what was signed.`, file, keysUrl, controllerSigned);
     } else {
       show(false, outcome.reason);
     }
@@ -118,7 +118,7 @@
     const digest = await sha256(JSON.stringify(record));
     if (claims.digest !== digest) fail('The record in the file is not the one that was signed (its digest differs).');
     compareSummary(file, record);
-    return { file, keysUrl: new URL(keysUrl) };
+    return { file, keysUrl: new URL(keysUrl), controllerSigned: claims.controller !== undefined };
   }
 
   /** Checks the file's form; returns its record. */
@@ -223,6 +223,11 @@
     return `sha256:${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
   }
 
+  /** JSON with every object's keys in one order, to compare values however written. */
+  const stable = (value) => JSON.stringify(value, (key, v) => (v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : Number(a > b))))
+    : v));
+
   const sameNotice = (a, b) => a !== null && b !== null && typeof a === 'object' && typeof b === 'object'
     && a.id === b.id && a.version === b.version && a.hash === b.hash;
 
@@ -262,6 +267,8 @@
     if (claims.seq !== file.receipt.seq) differs('receipt number');
     if (claims.chain_hash !== file.receipt.chain_hash) differs('chain hash');
     if (!sameInstant(claims.received_at, file.recorded_at)) differs('time recorded');
+    // Receipts signed before the controller was have none to compare.
+    if (claims.controller !== undefined && stable(claims.controller) !== stable(file.controller)) differs('controller');
   }
 
   function compareSummary(file, record) {
@@ -282,13 +289,13 @@
     verdict.replaceChildren(document.createTextNode('Checking…'));
   }
 
-  function show(genuine, reason, file, keysUrl) {
+  function show(genuine, reason, file, keysUrl, controllerSigned) {
     const strong = document.createElement('strong');
     strong.className = genuine ? 'genuine' : 'not-genuine';
     strong.textContent = genuine ? 'Genuine.' : 'Not genuine.';
     verdict.replaceChildren(strong, document.createTextNode(` ${reason}`));
     details.hidden = !genuine;
-    if (genuine) describe(file, keysUrl);
+    if (genuine) describe(file, keysUrl, controllerSigned);
   }
 
   const when = (text) => {
@@ -296,11 +303,10 @@
     return Number.isNaN(date.getTime()) ? text : `${date.toLocaleString()} (${text})`;
   };
 
-  function describe(file, keysUrl) {
-    // The controller is the file's word: the signature covers the notice (by its hash),
-    // not the name the file gives its organisation.
-    const controller = file.controller && typeof file.controller.name === 'string'
-      ? `${file.controller.name} (as the file names it; not signed)` : '—';
+  function describe(file, keysUrl, controllerSigned) {
+    // An older receipt does not sign the controller: then it is only the file's word.
+    const name = file.controller && typeof file.controller.name === 'string' ? file.controller.name : null;
+    const controller = name === null ? '—' : `${name}${controllerSigned ? '' : ' (as the file names it; not signed)'}`;
     const rows = [
       ['Site', file.site],
       ['Signed with a key from', keysUrl.href],

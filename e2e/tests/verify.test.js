@@ -138,7 +138,7 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     ]);
     const facts = await page.locator('#facts').textContent();
     assert.match(facts, /pci\.qualys\.com/);
-    assert.match(facts, /Qualys, Inc\. \(as the file names it; not signed\)/, 'the controller is the file\'s word');
+    assert.match(facts, /Given toQualys, Inc\.Chosen at/, 'the controller, as the receipt signs it');
     // Whose keys: anyone can publish a key set, so the page says where this one came from.
     assert.ok(shown.includes(`a key published at ${new URL(collector.origin).host}`), shown);
     assert.ok(facts.includes(`${collector.origin}/.well-known/jwks.json`), facts);
@@ -193,6 +193,14 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     writeFileSync(spelledPath, JSON.stringify(spelled));
     assert.match(await check(page, spelledPath), /^Not genuine\..*purposes does not match/);
     assert.equal((await cliVerifyFile(collector, spelledPath)).ok, false);
+
+    // Given to someone else: the receipt signs whom the choice was given to.
+    const given = receiptFile(sent, answer, collector);
+    given.controller.name = 'Someone Else Ltd';
+    const givenPath = join(dir, 'given.json');
+    writeFileSync(givenPath, JSON.stringify(given));
+    assert.match(await check(page, givenPath), /^Not genuine\..*controller differs/);
+    assert.equal((await cliVerifyFile(collector, givenPath)).ok, false);
 
     // How it was collected, changed: the record's source says otherwise.
     const method = receiptFile(sent, answer, collector);

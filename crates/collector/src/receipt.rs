@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use assent_record::{ConsentRecord, NoticeRef, Purposes};
+use assent_record::{ConsentRecord, Controller, NoticeRef, Purposes};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -33,6 +33,10 @@ pub struct Claims {
     pub chain_hash: String,
     /// Server receive time, RFC 3339 UTC.
     pub received_at: String,
+    /// Who the choice was given to, as the record's notice names it, when the collector
+    /// knows that notice (receipts from before it was signed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<Controller>,
 }
 
 impl Claims {
@@ -48,7 +52,15 @@ impl Claims {
             digest: record.digest().to_string(),
             chain_hash: chain_hash.to_owned(),
             received_at: received_at.to_owned(),
+            controller: None,
         }
+    }
+
+    /// The same claims, stating who the choice was given to.
+    #[must_use]
+    pub fn given_to(mut self, controller: Option<Controller>) -> Self {
+        self.controller = controller;
+        self
     }
 }
 

@@ -63,7 +63,69 @@ fn claim_mismatch(file: &ReceiptFile, claims: &Claims) -> Option<&'static str> {
             claims.chain_hash == file.receipt.chain_hash.as_str(),
         ),
         ("received_at", received_at == Some(file.recorded_at)),
+        // Receipts signed before the controller was have none to compare.
+        (
+            "controller",
+            claims
+                .controller
+                .as_ref()
+                .is_none_or(|signed| *signed == file.controller),
+        ),
     ]
     .into_iter()
     .find_map(|(field, same)| (!same).then_some(field))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU64;
+
+    use assent_record::{ConsentRecord, ContentHash, Controller, JwksUri, Jws, PlainText};
+    use assent_record::{ReceiptAnswer, ReceiptFile};
+
+    use super::*;
+    use crate::receipt::ReceiptKeys;
+
+    const RECEIVED_AT: &str = "2026-11-30T22:39:00Z";
+
+    /// A file for the test record whose receipt signs `controller` (none: as receipts did
+    /// before the controller was signed), and the file's own controller Qualys.
+    fn file(controller: Option<&str>, keys: &ReceiptKeys) -> String {
+        let record: ConsentRecord =
+            serde_json::from_str(include_str!("../tests/data/record.json")).unwrap();
+        let named = |name: &str| Controller {
+            name: PlainText::try_from(name).unwrap(),
+            contact: None,
+        };
+        let claims = Claims::new(&record, 1, crate::chain::GENESIS, RECEIVED_AT)
+            .given_to(controller.map(named));
+        let answer = ReceiptAnswer {
+            record_id: record.record_id,
+            seq: NonZeroU64::MIN,
+            received_at: time::OffsetDateTime::parse(
+                RECEIVED_AT,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap(),
+            chain_hash: ContentHash::try_from(crate::chain::GENESIS.to_owned()).unwrap(),
+            receipt: Jws::try_from(keys.sign(&claims)).unwrap(),
+        };
+        let jwks = JwksUri::try_from("https://consent.example.com/.well-known/jwks.json").unwrap();
+        let file = ReceiptFile::new(&record, &answer, named("Qualys, Inc."), jwks).unwrap();
+        serde_json::to_string(&file).unwrap()
+    }
+
+    #[test]
+    fn a_signed_controller_must_be_the_files_and_an_older_receipt_has_none_to_compare() {
+        let keys = ReceiptKeys::from_seeds(&[[7; 32]]).unwrap();
+        let public = keys.public();
+        let signed = check(&file(Some("Qualys, Inc."), &keys), &public).unwrap();
+        assert_eq!(signed.controller.unwrap().name.as_str(), "Qualys, Inc.");
+        assert_eq!(
+            check(&file(Some("Someone Else Ltd"), &keys), &public),
+            Err(FileProblem::Claim("controller"))
+        );
+        let older = check(&file(None, &keys), &public).unwrap();
+        assert_eq!(older.controller, None);
+    }
 }

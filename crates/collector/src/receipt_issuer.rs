@@ -61,6 +61,11 @@ impl ReceiptIssuer {
         ReceiptFile::new(record, &answer, controller, self.jwks_uri.clone()?).ok()
     }
 
+    /// Who a record under `notice` gives its choice to, if the collector knows the notice.
+    pub fn controller(&self, notice: &NoticeId) -> Option<Controller> {
+        self.controllers.get(notice).cloned()
+    }
+
     /// The file for a stored row, read from its body (the receipt GET).
     pub fn file_of_stored(&self, stored: &Stored) -> Option<ReceiptFile> {
         let record = serde_json::from_str::<ConsentRecord>(&stored.body).ok()?;

@@ -316,6 +316,10 @@ async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() 
     assert!(ok, "{report}");
     assert_eq!(report["claims"]["record_id"], sent["record_id"]);
     assert_eq!(report["claims"]["purposes"], sent["purposes"]);
+    assert_eq!(
+        report["claims"]["controller"], file["controller"],
+        "the receipt signs whom the choice was given to"
+    );
 
     // A state flipped in the record and its summary: the signed purposes and digest differ.
     let mut flipped = file.clone();
@@ -340,6 +344,13 @@ async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() 
     let (ok, report) = verify_file(d, "when.json", &when.to_string(), &keys);
     assert!(!ok);
     assert!(reason(&report).contains("consent_timestamp"), "{report}");
+
+    // Given to someone else: the signed controller differs.
+    let mut given = file.clone();
+    given["controller"]["name"] = "Someone Else Ltd".into();
+    let (ok, report) = verify_file(d, "given.json", &given.to_string(), &keys);
+    assert!(!ok);
+    assert!(reason(&report).contains("controller differs"), "{report}");
 
     // A claim changed in the signed payload: the signature fails.
     let jws = file["receipt"]["jws"].as_str().unwrap();

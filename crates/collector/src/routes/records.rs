@@ -187,16 +187,14 @@ pub(crate) async fn append_signed(
 ) -> Result<Appended, AppError> {
     let key = state.receipt_keys.clone();
     let store = state.store.clone();
+    // The receipt names who the choice was given to, as the receipt file does.
+    let controller = state.receipt_issuer.controller(&record.notice.id);
     // Run the write to completion even if the client goes away meanwhile.
     let appended = tokio::spawn(async move {
         store
             .append(&record, subject, if_newest, move |row| {
-                key.sign(&Claims::new(
-                    row.record,
-                    row.seq,
-                    row.chain_hash,
-                    row.received_at,
-                ))
+                let claims = Claims::new(row.record, row.seq, row.chain_hash, row.received_at);
+                key.sign(&claims.given_to(controller.clone()))
             })
             .await
     })
