@@ -337,6 +337,36 @@ async fn one_click_unsubscribe_records_a_denial_once() {
     links::one_click_unsubscribe(&db).await;
 }
 
+/// RFC 8058 has the POST sent as multipart/form-data (which it recommends) or
+/// application/x-www-form-urlencoded: both unsubscribe.
+#[tokio::test]
+async fn one_click_unsubscribe_takes_either_form_encoding() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = new_email();
+    let link = mint(&state, &email, &["pci.qualys.com"], None);
+    let body = "--AaB03x\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--AaB03x--\r\n";
+    let token = links::unsubscribe_token(&link);
+    let multipart = links::unsubscribe_as(token, "multipart/form-data; boundary=AaB03x", body);
+    let reply = send(&state, multipart).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        links::html(&reply).contains("unsubscribed"),
+        "{}",
+        links::html(&reply)
+    );
+    let subject = state.subject_key.subject_of(&email);
+    assert_eq!(
+        links::rows_of(&state, &subject).await.len(),
+        1,
+        "one denial"
+    );
+    // The same click again, form-encoded: made already, nothing added.
+    let reply = send(&state, one_click(token)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(links::rows_of(&state, &subject).await.len(), 1);
+}
+
 #[tokio::test]
 async fn a_one_purpose_link_denies_only_that_purpose() {
     let (_dir, db) = sqlite();
@@ -376,11 +406,27 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     let state = state(&db, 0, 0).await;
     let email = new_email();
     let token = mint(&state, &email, &["pci.qualys.com"], None).token;
+    let multipart = |value: &str| {
+        format!(
+            "--b0und\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n{value}\r\n--b0und--\r\n"
+        )
+    };
+    let (yes, garbled) = (
+        multipart("Yes"),
+        multipart("One-Click").replace("--b0und--", ""),
+    );
     for (content_type, body) in [
         ("application/json", r#"{"List-Unsubscribe":"One-Click"}"#),
         ("text/plain", "List-Unsubscribe=One-Click"),
         ("application/x-www-form-urlencoded", ""),
         ("application/x-www-form-urlencoded", "List-Unsubscribe=Yes"),
+        ("multipart/form-data; boundary=b0und", yes.as_str()),
+        ("multipart/form-data", "List-Unsubscribe=One-Click"),
+        (
+            "multipart/form-data; boundary=other",
+            &multipart("One-Click"),
+        ),
+        ("multipart/form-data; boundary=b0und", garbled.as_str()),
     ] {
         let reply = send(&state, links::unsubscribe_as(&token, content_type, body)).await;
         assert_eq!(

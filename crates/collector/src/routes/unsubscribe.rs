@@ -2,6 +2,9 @@
 //! shows a page (mail scanners follow links); the POST with `List-Unsubscribe=One-Click`
 //! records the denial. No Origin check: mail providers POST from their own servers.
 
+use std::convert::Infallible;
+
+use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
@@ -36,13 +39,11 @@ pub async fn unsubscribe(
 ) -> Response {
     let outcome = async {
         let claims = checked(&state, token, &request)?;
-        if !is_form(&headers) {
+        let Some(form) = Form::of(&headers) else {
             return Err(AppError::NotOneClick);
-        }
+        };
         let body = read_body(request.into_body()).await?;
-        let one_click = form_urlencoded::parse(&body)
-            .any(|(key, value)| key == "List-Unsubscribe" && value == "One-Click");
-        if !one_click {
+        if !form.says_one_click(body).await {
             return Err(AppError::NotOneClick);
         }
         unsubscribe::unsubscribe(&state, &claims).await?;
@@ -95,14 +96,45 @@ fn what(claims: &LinkClaims) -> String {
     pages::what(label.as_deref())
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+/// A POST body's form encoding: RFC 8058 has one-click POSTs sent as
+/// `multipart/form-data`, or else `application/x-www-form-urlencoded`.
+enum Form {
+    /// With the boundary of its parts.
+    Multipart(String),
+    UrlEncoded,
+}
+
+impl Form {
+    fn of(headers: &HeaderMap) -> Option<Self> {
+        let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+        let essence = value.split(';').next()?.trim();
+        if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            Some(Self::UrlEncoded)
+        } else if essence.eq_ignore_ascii_case("multipart/form-data") {
+            multer::parse_boundary(value).ok().map(Self::Multipart)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the body has the field `List-Unsubscribe` with the value `One-Click`.
+    async fn says_one_click(self, body: Bytes) -> bool {
+        const NAME: &str = "List-Unsubscribe";
+        const VALUE: &str = "One-Click";
+        match self {
+            Self::UrlEncoded => {
+                form_urlencoded::parse(&body).any(|(name, value)| name == NAME && value == VALUE)
+            }
+            Self::Multipart(boundary) => {
+                let body = futures_util::stream::once(async move { Ok::<_, Infallible>(body) });
+                let mut parts = multer::Multipart::new(body, boundary);
+                while let Ok(Some(part)) = parts.next_field().await {
+                    if part.name() == Some(NAME) && part.text().await.is_ok_and(|v| v == VALUE) {
+                        return true;
+                    }
+                }
+                false
+            }
+        }
+    }
 }
