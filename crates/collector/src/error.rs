@@ -103,7 +103,7 @@ pub enum AppError {
 
 /// The `Retry-After` of a 503, in seconds: the database is usually back (a connection
 /// freed, a lock released, a restart done) within one.
-const UNAVAILABLE_RETRY_AFTER: u64 = 1;
+pub(crate) const UNAVAILABLE_RETRY_AFTER: u64 = 1;
 
 impl AppError {
     /// The machine-readable code, also the `reason` label of the rejection metric.

@@ -102,6 +102,11 @@ pub fn refused(err: &AppError) -> Response {
             "Too many requests",
             "Nothing was changed. Please wait a minute and try again.",
         ),
+        AppError::Unavailable(_) => (
+            "Try again",
+            "We could not record it just now",
+            "Nothing was changed. Please try again in a moment.",
+        ),
         AppError::Internal(_) => (
             "Something went wrong",
             "Something went wrong on our side",
@@ -113,8 +118,12 @@ pub fn refused(err: &AppError) -> Response {
             "Nothing was changed. Open the unsubscribe link from the e-mail and press its button.",
         ),
     };
-    if let AppError::Internal(detail) = err {
-        tracing::error!(%detail, "unsubscribe failed");
+    match err {
+        AppError::Internal(detail) => tracing::error!(%detail, "unsubscribe failed"),
+        AppError::Unavailable(detail) => {
+            tracing::warn!(%detail, "unsubscribe: database unavailable")
+        }
+        _ => {}
     }
     let mut response = page(
         err.status(),
@@ -124,10 +133,38 @@ pub fn refused(err: &AppError) -> Response {
             p { (text) }
         },
     );
-    if let AppError::RateLimited { retry_after } = err {
+    let retry_after = match err {
+        AppError::RateLimited { retry_after } => Some(*retry_after),
+        AppError::Unavailable(_) => Some(crate::error::UNAVAILABLE_RETRY_AFTER),
+        _ => None,
+    };
+    if let Some(seconds) = retry_after {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database busy for a moment: a page saying to try again in a moment, with the
+    /// `Retry-After` every 503 carries, not one saying the request was not an unsubscribe.
+    #[tokio::test]
+    async fn an_unavailable_database_asks_to_try_again_in_a_moment() {
+        let response = refused(&AppError::Unavailable("database is locked".into()));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(text.contains("try again in a moment"), "{text}");
+        assert!(
+            !text.contains("database is locked"),
+            "no detail shown: {text}"
+        );
+    }
 }
