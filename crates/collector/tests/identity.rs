@@ -255,6 +255,35 @@ async fn a_record_whose_token_expired_while_it_waited_is_stored_under_no_subject
     );
 }
 
+/// Stored under its person while the token held, its answer lost on the way: the retry,
+/// after the token expired, is the same record (200, the same receipt), not a conflict.
+#[tokio::test]
+async fn a_retry_after_the_token_expired_of_a_record_stored_under_its_person_is_a_repeat() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = new_email();
+    let valid = mint(&state, &email, &["pci.qualys.com"], None).token;
+    let mut saved = links::token_record(&valid, "granted", "denied");
+    let first = send(&state, post(saved.to_string())).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+
+    saved["subject_token"] = expired_token(&state, &email).into();
+    let retry = send(&state, post(saved.to_string())).await;
+    assert_eq!(retry.status, StatusCode::OK, "{:?}", retry.json());
+    assert_eq!(retry.json()["receipt"], first.json()["receipt"]);
+    assert!(
+        retry.json().get("unattributed").is_none(),
+        "it is attributed"
+    );
+    let subject = state.subject_key.subject_of(&email);
+    assert_eq!(links::rows_of(&state, &subject).await.len(), 1);
+
+    // Another body under that id is still a conflict.
+    saved["purposes"][0]["state"] = "denied".into();
+    let other = send(&state, post(saved.to_string())).await;
+    assert_eq!(other.status, StatusCode::CONFLICT);
+}
+
 #[tokio::test]
 async fn a_record_with_email_and_token_or_another_source_is_refused() {
     let (_dir, db) = sqlite();

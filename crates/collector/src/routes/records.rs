@@ -149,6 +149,18 @@ async fn store_record(
             Ok((StatusCode::CREATED, answer(stored)))
         }
         Appended::Existing(stored) => Ok((StatusCode::OK, answer(stored))),
+        Appended::Conflict if unattributed.is_some() => {
+            // Stored under its person while the token held, and its answer lost: the
+            // browser's retry is the same record, not a conflict.
+            let id = stored_record.record_id.hyphenated().to_string();
+            match state.store.get(&id).await? {
+                Some(stored) if stored.digest == stored_record.digest().as_str() => {
+                    let file = state.receipt_issuer.file(&stored_record, &stored);
+                    Ok((StatusCode::OK, Json(ReceiptBody::new(stored, file))))
+                }
+                _ => Err(AppError::Conflict),
+            }
+        }
         Appended::Conflict => Err(AppError::Conflict),
         Appended::Stale => Err(AppError::Internal(
             "an unconditional append was stale".into(),
