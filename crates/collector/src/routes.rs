@@ -12,7 +12,7 @@ pub(crate) use records::append_signed;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -78,6 +78,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/subjects/lookup", post(subjects::lookup))
         .route("/v1/changes", get(changes::feed))
+        // The API's own paths are never static files: an unknown one is the JSON 404, with
+        // or without --static-dir.
+        .route("/v1/{*rest}", any(|| async { AppError::NotFound }))
+        .route("/.well-known/{*rest}", any(|| async { AppError::NotFound }))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(cors);
     let router = match &state.static_dir {

@@ -418,6 +418,17 @@ async fn static_files_are_served_with_brotli_when_accepted() {
         send(&state, get("/missing.html")).await.status,
         StatusCode::NOT_FOUND
     );
+    // The API's own paths are never files: an unknown one is the JSON 404.
+    for (method, path) in [
+        ("POST", "/v1/recordz"),
+        ("GET", "/v1/records/x/y/z"),
+        ("GET", "/.well-known/other.json"),
+    ] {
+        let request = Request::builder().method(method).uri(path);
+        let reply = send(&state, request.body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(reply.json()["error"], "not_found", "{method} {path}");
+    }
 }
 
 #[tokio::test]
