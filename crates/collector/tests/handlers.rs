@@ -309,6 +309,13 @@ async fn rate_limits_answer_429_with_retry_after() {
     );
 
     let by_site = state(&db, 0, 2).await;
+    // Refused records (an address without the admin key) spend nothing of it.
+    for _ in 0..3 {
+        let mut body = record(&new_id());
+        body["email"] = "ada@example.com".into();
+        let refused = send(&by_site, post(body.to_string())).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    }
     assert_eq!(
         status(by_site.clone(), post_new()).await,
         StatusCode::CREATED

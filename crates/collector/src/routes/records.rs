@@ -90,7 +90,6 @@ async fn store_record(
     let body = read_page_post(state, headers, request).await?;
     let mut record: ConsentRecord =
         serde_json::from_slice(&body).map_err(|err| AppError::from_parse(&err))?;
-    state.limits.check_site(record.site.as_str())?;
     if !record.source.is_widget() {
         return Err(AppError::SourceNotWidget);
     }
@@ -127,6 +126,9 @@ async fn store_record(
         },
         (None, None) => None,
     };
+    // The site's budget is spent by records that can be stored only: a flood of refused
+    // ones, naming a site anyone can name, must not shut out its visitors.
+    state.limits.check_site(record.site.as_str())?;
     // The record as it is stored (no e-mail, no token), for the receipt file: a repeat
     // has the same body, or it would be a conflict.
     let stored_record = record.clone();
