@@ -1,6 +1,7 @@
 //! `POST /v1/records` and `GET /v1/records/{id}/receipt`.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use assent_record::{ConsentRecord, ReceiptFile};
 use axum::body::Body;
@@ -250,8 +251,17 @@ pub(super) fn client_ip(state: &AppState, request: &Request) -> IpAddr {
     let from_header = state.client_ip_header.as_ref().and_then(|name| {
         // The last entry is the one our own proxy added: of the last line (a proxy may add
         // a line of its own rather than append to the client's), of a comma-separated list.
-        let value = request.headers().get_all(name).iter().next_back()?;
-        forwarded_ip(value.to_str().ok()?.rsplit(',').next()?.trim())
+        let value = request.headers().get_all(name).iter().next_back();
+        let ip = value.and_then(|v| forwarded_ip(v.to_str().ok()?.rsplit(',').next()?.trim()));
+        if ip.is_none() && !WARNED_NO_CLIENT_IP.swap(true, Ordering::Relaxed) {
+            // Said once: every such request shares the proxy's bucket until it is fixed.
+            tracing::warn!(
+                header = %name,
+                "a request without a client address in the --client-ip-header header: it is \
+                 limited as the proxy's own address"
+            );
+        }
+        ip
     });
     from_header.unwrap_or_else(|| {
         request
@@ -261,10 +271,24 @@ pub(super) fn client_ip(state: &AppState, request: &Request) -> IpAddr {
     })
 }
 
+/// Whether a request without a client address in the configured header was logged.
+static WARNED_NO_CLIENT_IP: AtomicBool = AtomicBool::new(false);
+
 /// An address as proxies write it: `192.0.2.1`, `2001:db8::1`, or with a port,
-/// `192.0.2.1:5678` or `[2001:db8::1]:5678`.
+/// `192.0.2.1:5678` or `[2001:db8::1]:5678`; or an RFC 7239 `Forwarded` element's `for`,
+/// `for=192.0.2.1;proto=https` or `for="[2001:db8::1]:5678"`.
 fn forwarded_ip(entry: &str) -> Option<IpAddr> {
-    entry
+    let entry = entry
+        .split(';')
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            name.eq_ignore_ascii_case("for")
+                .then(|| value.trim_matches('"'))
+        })
+        .unwrap_or(entry);
+    let unbracketed = entry.strip_prefix('[').and_then(|e| e.strip_suffix(']'));
+    unbracketed
+        .unwrap_or(entry)
         .parse()
         .ok()
         .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
@@ -280,4 +304,33 @@ pub(super) fn acceptable_type(headers: &HeaderMap) -> bool {
     };
     let essence = value.split(';').next().unwrap_or("").trim();
     essence.eq_ignore_ascii_case("application/json") || essence.eq_ignore_ascii_case("text/plain")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_addresses_as_proxies_write_them() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        for (entry, ip) in [
+            ("192.0.2.1", v4),
+            ("192.0.2.1:5678", v4),
+            ("2001:db8::1", v6),
+            ("[2001:db8::1]", v6),
+            ("[2001:db8::1]:5678", v6),
+            // RFC 7239 Forwarded (one element: the caller takes the last one).
+            ("for=192.0.2.1", v4),
+            ("for=192.0.2.1;proto=https;by=203.0.113.43", v4),
+            ("proto=https; For=\"192.0.2.1:5678\"", v4),
+            ("for=\"[2001:db8::1]:5678\"", v6),
+            ("for=\"[2001:db8::1]\"", v6),
+        ] {
+            assert_eq!(forwarded_ip(entry), Some(ip), "{entry}");
+        }
+        for entry in ["", "unknown", "for=unknown", "for=_hidden", "by=192.0.2.1"] {
+            assert_eq!(forwarded_ip(entry), None, "{entry}");
+        }
+    }
 }
