@@ -153,6 +153,47 @@ world.scenario('Assent.identify(token) on a signed-in page attributes the choice
   for (const id of OPTIONAL) assert.equal(preferences.purposes[id].state, 'granted');
 });
 
+// The record keeps its token in the outbox while the collector is out of reach. Should the
+// token expire meanwhile, the record still reaches the collector and is stored, under no
+// one. (The time passing is the outbox's token swapped for one already expired: waiting for
+// a live token to expire would race the page's own start on a busy machine.)
+world.scenario('a choice whose link expires while it waits in the outbox is stored anyway, under no one', async (s) => {
+  const notice = { id: 'qualys-privacy-highlights', version: '2011-12-31', hash: s.widget.embeddedNoticeHash };
+  const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const link = await s.collector.link({ email: EMAIL, site: SITE, page: pageUrl });
+  const expired = (await s.collector.link({ email: EMAIL, site: SITE, page: pageUrl, ttl: '1s' })).token;
+  const page = await s.open(link.manage_url);
+  const w = s.ui(page);
+  await w.dialog.waitFor({ state: 'visible' });
+  await eventually('the dialog names the person', async () => (await w.dialog.textContent()).includes(HINT));
+
+  await s.context.route(`${s.collector.endpoint}*`, (route) => route.abort());
+  await w.toggle('new_products').click();
+  await w.dialogButton('save').click();
+  const waiting = await eventually('the record waits in the outbox with its token', async () => {
+    const outbox = JSON.parse((await w.storage(SITE, 'outbox')) ?? '[]');
+    return outbox.length === 1 && outbox[0].subject_token === link.token && outbox;
+  });
+  // The token's exp is in whole seconds: two seconds on, it has passed whatever the rounding.
+  await new Promise((r) => setTimeout(r, 2_100));
+  waiting[0].subject_token = expired;
+  await page.evaluate(([key, value]) => localStorage.setItem(key, value), [`assent:v1:${SITE}:outbox`, JSON.stringify(waiting)]);
+
+  // Back in reach: the next page sends what waits.
+  await s.context.unrouteAll({ behavior: 'ignoreErrors' });
+  await page.reload();
+  const rows = await eventually('one stored row', async () => {
+    const all = await s.collector.rows();
+    return all.length === 1 && all;
+  });
+  assertRecord(rows[0].record, { site: SITE, notice, granted: ['new_products'] });
+  assert.equal(rows[0].subject, null, 'stored under no one');
+  assert.equal(rows[0].record.record_id, waiting[0].record_id, 'the record that waited');
+  await eventually('the outbox empty', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+  assert.equal((await s.collector.preferences(EMAIL)).purposes.new_products?.state ?? 'denied', 'denied',
+    'not in the person\'s preferences');
+});
+
 for (const [name, code, makeToken] of [
   ['past its expiry', 'token_expired', async (s, page) => {
     const link = await s.collector.link({ email: EMAIL, site: SITE, page, ttl: '1s' });
