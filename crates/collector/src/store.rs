@@ -111,16 +111,21 @@ impl StoreError {
 /// Whether a database error code is one of failing for a while, not of refusing a
 /// statement: SQLite BUSY, LOCKED, IOERR, FULL, CANTOPEN (the primary code is the extended
 /// one's low byte); PostgreSQL's SQLSTATE classes 08 (connection), 53 (insufficient
-/// resources) and 57 (operator intervention: shutting down).
+/// resources), 57 (operator intervention: shutting down, a statement timeout) and 40
+/// (a deadlock or serialization failure: try again), and 55P03 (a lock not had in time,
+/// under `lock_timeout`, while a VACUUM or ANALYZE holds the table).
 pub(crate) fn failed_for_a_while(dialect: Dialect, code: &str) -> bool {
     match dialect {
         Dialect::Sqlite => matches!(
             code.parse::<i32>().map(|code| code & 0xff),
             Ok(5 | 6 | 10 | 13 | 14)
         ),
-        Dialect::Postgres => ["08", "53", "57"]
-            .iter()
-            .any(|class| code.starts_with(class)),
+        Dialect::Postgres => {
+            code == "55P03"
+                || ["08", "53", "57", "40"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+        }
     }
 }
 
@@ -501,12 +506,15 @@ mod tests {
 
     #[test]
     fn database_codes_of_failing_for_a_while() {
-        // Connection lost, admin shutdown, too many connections.
-        for code in ["08006", "57P01", "53300"] {
+        // Connection lost, admin shutdown, too many connections, statement timeout,
+        // serialization failure, deadlock, lock not available (lock_timeout).
+        for code in [
+            "08006", "57P01", "53300", "57014", "40001", "40P01", "55P03",
+        ] {
             assert!(failed_for_a_while(Dialect::Postgres, code), "{code}");
         }
-        // Unique violation, check violation: this statement refused.
-        for code in ["23505", "23514"] {
+        // Unique violation, check violation, object in use: this statement refused.
+        for code in ["23505", "23514", "55006"] {
             assert!(!failed_for_a_while(Dialect::Postgres, code), "{code}");
         }
         // BUSY, BUSY_SNAPSHOT (517), FULL.

@@ -117,19 +117,35 @@ impl Chain {
             }
             Err(err) => {
                 tracing::warn!(%err, size = batch.len(), "a batch of appends failed; appending its records one by one");
-                let mut outcomes = Vec::with_capacity(batch.len());
-                for job in &batch {
-                    outcomes.push(
-                        self.append_all(std::slice::from_ref(job))
-                            .await
-                            .map(|mut one| one.remove(0)),
-                    );
-                }
-                answer(batch, outcomes);
+                self.settle_one_by_one(batch).await;
                 return;
             }
         };
         answer(batch, outcomes.into_iter().map(Ok).collect());
+    }
+
+    /// Appends each job of a batch the database refused in a transaction of its own, and
+    /// answers it as soon as that commit is done (a later job can't take its answer down
+    /// with it). Once one fails for all alike, the rest fail at once, not each after the
+    /// same wait.
+    async fn settle_one_by_one(&self, batch: Vec<Job>) {
+        let mut jobs = batch.into_iter();
+        while let Some(job) = jobs.next() {
+            let outcome = self
+                .append_all(std::slice::from_ref(&job))
+                .await
+                .map(|mut one| one.remove(0));
+            let for_all = match &outcome {
+                Err(err) if !refused_a_statement(self.dialect, err) => Some(err.to_string()),
+                _ => None,
+            };
+            let _ = job.reply.send(outcome);
+            if let Some(reason) = for_all {
+                for job in jobs.by_ref() {
+                    let _ = job.reply.send(Err(StoreError::BatchFailed(reason.clone())));
+                }
+            }
+        }
     }
 
     /// Appends `jobs` in order in one transaction under the chain's lock and commits:
@@ -513,6 +529,52 @@ mod tests {
             vec![1],
             "one delivery, from the commit that kept its record"
         );
+    }
+
+    /// Appended one by one, a record is answered once its own commit is done: a later one
+    /// of the batch failing (here a bug, panicking while signing) can't take its answer,
+    /// for a record that is stored, down with it.
+    #[tokio::test]
+    async fn a_record_appended_alone_is_answered_though_a_later_one_fails() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        sqlx::query(
+            "CREATE TRIGGER refuse_for_test BEFORE INSERT ON records
+             WHEN NEW.site = 'refused.example.com'
+             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+        )
+        .execute(store.pool())
+        .await
+        .expect("trigger");
+        // A bug that shows only the second time a row is signed: in the batch's own try
+        // its record is signed fine, and the refused record last in the batch fails it.
+        let signing = |buggy: bool| -> Sign {
+            let key = key();
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            Box::new(move |row| {
+                let call = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                assert!(!buggy || call == 0, "a bug while signing");
+                key.sign(&Claims::new(
+                    row.record,
+                    row.seq,
+                    row.chain_hash,
+                    row.received_at,
+                ))
+            })
+        };
+        let job = |id, site, buggy| Job::new(record(id, site, false), None, None, signing(buggy));
+        let (kept, kept_answer) = job(A, "pci.qualys.com", false);
+        let (failing, _) = job(C, "pci.qualys.com", true);
+        let (refused, _) = job(B, "refused.example.com", false);
+
+        let chain = store.chain();
+        let settled = tokio::spawn(async move { chain.settle(vec![kept, failing, refused]).await });
+        assert!(settled.await.is_err(), "the bug panicked");
+        assert!(
+            matches!(kept_answer.await, Ok(Ok(Appended::Created(_)))),
+            "the stored record was answered"
+        );
+        assert_eq!(stored_ids(&store).await, vec![A]);
     }
 
     #[tokio::test]
