@@ -58,7 +58,10 @@ optional_purposes=$(notice optional)
 # first 48 bits, so the loader can tell a returning visitor's choice under one of them.
 notice_hashes=$(for file in "$root"/notices/qualys-privacy-highlights.*.json; do
   tag=${file%.json}; tag=${tag##*.}
-  printf '"%s":"%s",' "$tag" "$(notice hash "$file" | sed 's/^sha256:\(.\{12\}\).*/\1/')"
+  # An assignment, so that a failing `notice hash` stops the build.
+  hash=$(notice hash "$file")
+  [[ $hash =~ ^sha256:[0-9a-f]{64}$ ]] || { echo "bundle.sh: no hash for $file" >&2; exit 1; }
+  printf '"%s":"%s",' "$tag" "${hash:7:12}"
 done)
 notice_hashes="{${notice_hashes%,}}"
 languages=$(cd "$root/locales" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')

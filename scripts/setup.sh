@@ -61,7 +61,7 @@ fi
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || need_apt+=(postgresql)
 command -v brotli >/dev/null 2>&1 || need_apt+=(brotli)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The e2e suite unsubscribes with curl, as a mail provider would; the demo fills its sample

@@ -13,7 +13,11 @@ link=$("$collector" link --email "$subscriber" --site pci.qualys.com \
   --page "$origin/sites/pci.qualys.com.html" --public-url "$origin" \
   --database "$database" --subject-key "$subject_key" --link-key "$link_key")
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$link" "$1"; }
+# Assignments, not substitutions inside sed's arguments: a failing field stops the script.
+manage_url=$(field manage_url)
+unsubscribe_url=$(field unsubscribe_url)
+expires_at=$(field expires_at)
 # Tokens are base64url and dots, URLs carry no '|': safe in these substitutions.
-sed -e "s|__SUBSCRIBER__|$subscriber|g" -e "s|__MANAGE_URL__|$(field manage_url)|g" \
-  -e "s|__UNSUBSCRIBE_URL__|$(field unsubscribe_url)|g" -e "s|__EXPIRES__|$(field expires_at)|g" \
+sed -e "s|__SUBSCRIBER__|$subscriber|g" -e "s|__MANAGE_URL__|$manage_url|g" \
+  -e "s|__UNSUBSCRIBE_URL__|$unsubscribe_url|g" -e "s|__EXPIRES__|$expires_at|g" \
   "$root/www/subscriber.template.html" > "$out"

@@ -4,7 +4,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 import { root } from './paths.js';
@@ -12,7 +12,8 @@ import { root } from './paths.js';
 const holder = new URL('./socket-holder.py', import.meta.url).pathname;
 
 const run = promisify(execFile);
-export const binary = join(root, 'target', 'debug', 'assent-collector');
+// Where cargo builds it: CARGO_TARGET_DIR (relative to the repository, as cargo reads it) or target/.
+export const binary = join(resolve(root, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'assent-collector');
 
 let pinned = null;
 

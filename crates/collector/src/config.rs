@@ -98,9 +98,9 @@ pub struct ServeArgs {
     /// POSTs per site per minute; 0 turns the limit off [default: 6000].
     #[arg(long, env = "ASSENT_RATE_PER_SITE")]
     pub rate_per_site: Option<u32>,
-    /// Behind a reverse proxy: the header it puts the client's IP in (`x-real-ip`, or
-    /// `x-forwarded-for`, whose last entry is used). Only set this when every request
-    /// comes through that proxy, or clients can pick their own rate-limit bucket.
+    /// Behind a reverse proxy: the header it puts the client's IP in (`x-real-ip`,
+    /// `x-forwarded-for` or `forwarded`, whose last entry is used). Only set this when
+    /// every request comes through that proxy, or clients can pick their own bucket.
     #[arg(long, env = "ASSENT_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
     /// File of admin bearer keys, one per line (at least 32 characters each), for the

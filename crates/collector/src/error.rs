@@ -76,7 +76,7 @@ pub enum AppError {
     #[error("only the collector makes records with a source other than widget")]
     SourceNotWidget,
     /// An unsubscribe POST without the RFC 8058 form body.
-    #[error("an unsubscribe POST must have the form body List-Unsubscribe=One-Click (application/x-www-form-urlencoded)")]
+    #[error("an unsubscribe POST must have the form body List-Unsubscribe=One-Click (multipart/form-data or application/x-www-form-urlencoded)")]
     NotOneClick,
     /// A link token refused: expired, invalid, or for another site.
     #[error(transparent)]

@@ -562,6 +562,7 @@ async fn the_openapi_file_lists_exactly_the_routes() {
         "token_invalid",
         "token_wrong_site",
         "not_one_click",
+        "unavailable",
     ] {
         assert!(text.contains(code), "{code} not in openapi.json");
     }
