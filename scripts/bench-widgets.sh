@@ -13,12 +13,7 @@ if [ ! -f dist/assent.js ]; then
   exit 1
 fi
 
-bench_ready() { # every package the lock pins is installed
-  for package in playwright-core vanilla-cookieconsent klaro tarteaucitronjs cookieconsent; do
-    [ -d "bench/widgets/node_modules/$package" ] || return 1
-  done
-}
-if ! bench_ready; then
+if ! node scripts/npm-ready.mjs bench/widgets; then
   echo "[bench-widgets] installing the benchmark's dependencies (npm ci)" >&2
   # --ignore-scripts: none of these packages needs one (klaro drags in sass and its watcher).
   (cd bench/widgets && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts)

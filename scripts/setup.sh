@@ -77,12 +77,7 @@ fi
 
 # Whole-system tests drive Chromium through playwright-core; never a browser download.
 root=$(cd "$(dirname "$0")/.." && pwd)
-e2e_ready() { # every package the lock names is installed
-  for package in playwright-core axe-core pngjs; do
-    [ -d "$root/e2e/node_modules/$package" ] || return 1
-  done
-}
-if [ -f "$root/e2e/package.json" ] && ! e2e_ready; then
+if [ -f "$root/e2e/package.json" ] && ! node "$root/scripts/npm-ready.mjs" "$root/e2e"; then
   say "installing e2e dependencies"
   (cd "$root/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
