@@ -168,7 +168,7 @@ pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
         .map(|seed| format!("{}\n", URL_SAFE_NO_PAD.encode(seed)))
         .collect();
     let temp = write_temp(path, &text)?;
-    if let Err(source) = std::fs::rename(&temp, path) {
+    if let Err(source) = same_access(path, &temp).and_then(|()| std::fs::rename(&temp, path)) {
         let _ = std::fs::remove_file(&temp);
         return Err(KeyError::Write {
             path: path.into(),
@@ -177,6 +177,23 @@ pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
     }
     sync_dir(path)?;
     Ok(ring)
+}
+
+/// Gives `temp` the mode and, where allowed, the owner and group of the file it replaces:
+/// an operator rotating as root must not leave the ring unreadable to the service's user.
+fn same_access(path: &Path, temp: &Path) -> std::io::Result<()> {
+    let old = std::fs::metadata(path)?;
+    std::fs::set_permissions(temp, old.permissions())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // Only root may give a file away; anyone else's rotation keeps the file theirs.
+        match std::os::unix::fs::chown(temp, Some(old.uid()), Some(old.gid())) {
+            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {}
+            other => other?,
+        }
+    }
+    Ok(())
 }
 
 /// An exclusive lock on `.<name>.lock` beside `path`, held until the file is dropped (or
@@ -284,5 +301,26 @@ mod tests {
         .unwrap();
         let err = read_ring(&path).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    /// A ring the service reads through its group, rotated by root: still the service's.
+    #[cfg(unix)]
+    #[test]
+    fn a_rotated_ring_keeps_its_mode_and_owner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("receipt.key");
+        create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let root = std::fs::metadata(&path).unwrap().uid() == 0;
+        if root {
+            std::os::unix::fs::chown(&path, Some(4321), Some(4322)).unwrap();
+        }
+        let before = std::fs::metadata(&path).unwrap();
+        rotate(&path).unwrap();
+        let after = std::fs::metadata(&path).unwrap();
+        assert_eq!(after.permissions().mode() & 0o777, 0o640);
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+        assert_eq!(read_ring(&path).unwrap().len(), 2);
     }
 }
