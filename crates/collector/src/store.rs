@@ -440,11 +440,15 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
     let (url, dialect, max) = match database {
         Database::Sqlite(path) => {
             let mode = if create { "rwc" } else { "rw" };
-            (
-                format!("sqlite:{}?mode={mode}", path.display()),
-                Dialect::Sqlite,
-                4,
-            )
+            // sqlx percent-decodes the file name and reads `?` and `#` as URL parts: the
+            // three are encoded, so it opens the file the setup lock and the directory are
+            // made for (a path read from the command line is UTF-8).
+            let file = path
+                .to_string_lossy()
+                .replace('%', "%25")
+                .replace('?', "%3F")
+                .replace('#', "%23");
+            (format!("sqlite:{file}?mode={mode}"), Dialect::Sqlite, 4)
         }
         Database::Postgres(url) => (url.clone(), Dialect::Postgres, 8),
     };
@@ -503,6 +507,22 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The file opened is the one named, whatever URL syntax its name holds.
+    #[tokio::test]
+    async fn a_sqlite_path_with_url_characters_opens_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a%20b?c#d/records.db");
+        let store = Store::open(&Database::Sqlite(path.clone())).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(path.is_file(), "{} was not created", path.display());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a%20b?c#d"], "no other directory or file");
+    }
 
     #[test]
     fn database_codes_of_failing_for_a_while() {
