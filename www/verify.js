@@ -15,6 +15,9 @@
     'expiration', 'product_enhancement', 'migration'];
   const BASES = ['consent', 'contract'];
   const STATES = ['granted', 'denied', undefined];
+  // A record's fields (assent_record::ConsentRecord), in its canonical order.
+  const RECORD_FIELDS = ['record_id', 'site', 'notice', 'language', 'purposes', 'gpc', 'widget_version',
+    'client_time', 'source'];
   // A record's source and the collection method its file names (CollectionMethod).
   const METHODS = { widget: 'web widget', unsubscribe: 'one-click unsubscribe' };
 
@@ -115,8 +118,9 @@
     if (!signatureOk) fail('The signature does not verify: the receipt was altered or not signed by this collector.');
     const claims = jws.claims;
     compareClaims(claims, record, file);
-    const digest = await sha256(JSON.stringify(record));
-    if (claims.digest !== digest) fail('The record in the file is not the one that was signed (its digest differs).');
+    // As written, or, should a tool have rewritten the file, in the canonical form.
+    const digests = [await sha256(JSON.stringify(record)), await sha256(canonical(record))];
+    if (!digests.includes(claims.digest)) fail('The record in the file is not the one that was signed (its digest differs).');
     compareSummary(file, record);
     return { file, keysUrl: new URL(keysUrl), controllerSigned: claims.controller !== undefined };
   }
@@ -141,7 +145,34 @@
     if ('email' in record || 'subject_token' in record) {
       fail('Not a receipt file: its record holds an e-mail address or a token, which a receipt file never does.');
     }
+    const only = (value, names) => Object.keys(value).every((name) => names.includes(name));
+    if (!only(record, RECORD_FIELDS) || !only(record.notice, ['id', 'version', 'hash'])
+      || !record.purposes.every((p) => only(p, ['purpose', 'basis', 'state']))) {
+      fail('Not a receipt file: its record has a field that records do not have.');
+    }
     return record;
+  }
+
+  /**
+   * The record in its canonical form, as the collector hashed it (assent_record's: the
+   * schema's field order, purposes in the schema's order, `source` left out when it is the
+   * default), for a file a tool has rewritten with its keys in another order.
+   */
+  function canonical(record) {
+    const rank = (p) => PURPOSES.indexOf(p.purpose);
+    const { id, version, hash } = record.notice;
+    return JSON.stringify({
+      record_id: String(record.record_id).toLowerCase(),
+      site: record.site,
+      notice: { id, version, hash },
+      language: record.language,
+      purposes: [...record.purposes].sort((a, b) => rank(a) - rank(b))
+        .map(({ purpose, basis, state }) => (state === undefined ? { purpose, basis } : { purpose, basis, state })),
+      gpc: record.gpc,
+      widget_version: record.widget_version,
+      client_time: record.client_time,
+      ...(record.source === undefined || record.source === 'widget' ? {} : { source: record.source }),
+    });
   }
 
   function base64url(part) {

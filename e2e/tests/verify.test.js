@@ -218,6 +218,24 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     writeFileSync(retimedPath, JSON.stringify(retimed));
     assert.match(await check(page, retimedPath), /^Not genuine\..*time recorded differs/, retimed.recorded_at);
 
+    // Rewritten by a tool that orders keys its own way: the same record, still genuine.
+    const rewritten = receiptFile(sent, answer, collector);
+    const reversed = (object) => Object.fromEntries(Object.entries(object).reverse());
+    rewritten.record = reversed({ ...rewritten.record, notice: reversed(rewritten.record.notice) });
+    rewritten.record.purposes = [...rewritten.record.purposes].reverse().map(reversed);
+    const rewrittenPath = join(dir, 'rewritten.json');
+    writeFileSync(rewrittenPath, JSON.stringify(rewritten));
+    assert.match(await check(page, rewrittenPath), /^Genuine\./);
+    assert.equal((await cliVerifyFile(collector, rewrittenPath)).ok, true);
+
+    // A record with a field records do not have: not what was signed, however hashed.
+    const noted = receiptFile(sent, answer, collector);
+    noted.record.note = 'approved by the company';
+    const notedPath = join(dir, 'noted.json');
+    writeFileSync(notedPath, JSON.stringify(noted));
+    assert.match(await check(page, notedPath), /^Not genuine\. Not a receipt file: its record has a field/);
+    assert.equal((await cliVerifyFile(collector, notedPath)).ok, false);
+
     // Garbled.
     const garbledPath = join(dir, 'garbled.json');
     writeFileSync(garbledPath, readFileSync(genuinePath, 'utf8').slice(0, 200));
