@@ -116,9 +116,9 @@ world.scenario('a returning visitor (no wasm on a plain reload) who follows a ma
   const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   await s.acceptedBefore(pageUrl);
 
+  const served = s.widget.wasmRequests();
   const plain = await s.open(pageUrl);
   await plain.waitForLoadState('networkidle');
-  const served = s.widget.wasmRequests();
   assert.equal(await s.ui(plain).host.count(), 0, 'a plain reload mounts nothing');
   await plain.close();
   assert.equal(s.widget.wasmRequests(), served, 'and loads no wasm');

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { widgetReady } from '../harness/browser.js';
 import { distFiles, root } from '../harness/paths.js';
 import { EMBEDDED, assertRecord } from '../harness/records.js';
 import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
@@ -168,6 +169,9 @@ world.scenario('the widget leaves no global but window.Assent', async (s) => {
   const page = await s.open(url);
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
+  // The whole widget, not the loader alone: its glue and wasm running too.
+  await w.runWithOwnBanner();
+  await widgetReady(page);
   const added = await page.evaluate(() => {
     // A blank frame's window has the same built-in globals as this one; the rest were added.
     const frame = document.createElement('iframe');
