@@ -4,6 +4,8 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use command_fds::{CommandFdExt, FdMapping};
@@ -199,6 +201,16 @@ pub fn verify(database: &str, extra: &[&str]) -> (bool, serde_json::Value) {
 /// POSTs records from `tasks` concurrent clients, `each` per client, and returns the ids
 /// whose POST was acknowledged (201 or 200). Stops a client at its first failure.
 pub async fn burst(addrs: &[SocketAddr], tasks: usize, each: usize) -> Vec<String> {
+    burst_counted(addrs, tasks, each, &Arc::new(AtomicUsize::new(0))).await
+}
+
+/// [`burst`], counting each acknowledgement in `counted` as it comes.
+pub async fn burst_counted(
+    addrs: &[SocketAddr],
+    tasks: usize,
+    each: usize,
+    counted: &Arc<AtomicUsize>,
+) -> Vec<String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -207,6 +219,7 @@ pub async fn burst(addrs: &[SocketAddr], tasks: usize, each: usize) -> Vec<Strin
     for task in 0..tasks {
         let client = client.clone();
         let addr = addrs[task % addrs.len()];
+        let counted = counted.clone();
         handles.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for _ in 0..each {
@@ -219,7 +232,8 @@ pub async fn burst(addrs: &[SocketAddr], tasks: usize, each: usize) -> Vec<Strin
                     .await;
                 match sent {
                     Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => {
-                        acked.push(id)
+                        acked.push(id);
+                        counted.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(r) => panic!("unexpected status {}", r.status()),
                     Err(_) => break,
