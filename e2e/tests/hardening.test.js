@@ -325,10 +325,16 @@ world.scenario('a host script calling .click() on the widget\'s buttons: no reco
   assert.equal(s.posts.length, 0, 'nothing sent');
   assert.equal((await s.collector.records()).length, 0, 'the database holds nothing');
 
-  // A real click still works.
+  // A real click still works, and it is the only one that counted: the scripted clicks,
+  // made before it, would have been saved and sent before it too.
   await w.dialogButton('save').click();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
+  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+  await eventually('every POST settled', () => s.posts.every((p) => p.done));
+  assert.deepEqual([...new Set(s.posts.map((p) => p.recordId))], [record.record_id], 'only its record was sent');
+  assert.equal((await s.collector.records()).length, 1, 'only the real click is recorded');
+  assert.equal((await w.seen()).changes.length, 1, 'one assent:change, the real click\'s');
 });
 
 world.scenario('a host script calling .click() on a purpose toggle does not change what is recorded', async (s) => {
