@@ -170,71 +170,45 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     assert.match(await check(page, forgedPath), /^Not genuine\. The signature does not verify/);
     assert.equal((await cliVerifyFile(collector, forgedPath)).ok, false);
 
-    // Another field the receipt does not state, changed: caught by the digest.
-    const language = receiptFile(sent, answer, collector);
-    language.record.language = 'de';
-    const languagePath = join(dir, 'language.json');
-    writeFileSync(languagePath, JSON.stringify(language));
-    assert.match(await check(page, languagePath), /^Not genuine\..*digest differs/);
-
-    // A field receipt files do not have.
-    const extra = receiptFile(sent, answer, collector);
-    extra.verified_by = 'the company';
-    const extraPath = join(dir, 'extra.json');
-    writeFileSync(extraPath, JSON.stringify(extra));
-    assert.match(await check(page, extraPath), /^Not genuine\. Not a receipt file: it has a field "verified_by"/);
-    assert.equal((await cliVerifyFile(collector, extraPath)).ok, false);
-
-    // The summary's purposes rewritten so that, as joined text, they read as the record's:
-    // one purpose whose basis spells out the others. The table would show it as genuine.
-    const spelled = receiptFile(sent, answer, collector);
-    spelled.purposes = [{ purpose: 'new_products', lawful_basis: 'consent granted\nsecurity contract -\nupdates consent', state: 'denied' }];
-    const spelledPath = join(dir, 'spelled.json');
-    writeFileSync(spelledPath, JSON.stringify(spelled));
-    assert.match(await check(page, spelledPath), /^Not genuine\..*purposes does not match/);
-    assert.equal((await cliVerifyFile(collector, spelledPath)).ok, false);
-
-    // Given to someone else: the receipt signs whom the choice was given to.
-    const given = receiptFile(sent, answer, collector);
-    given.controller.name = 'Someone Else Ltd';
-    const givenPath = join(dir, 'given.json');
-    writeFileSync(givenPath, JSON.stringify(given));
-    assert.match(await check(page, givenPath), /^Not genuine\..*controller differs/);
-    assert.equal((await cliVerifyFile(collector, givenPath)).ok, false);
-
-    // How it was collected, changed: the record's source says otherwise.
-    const method = receiptFile(sent, answer, collector);
-    method.collection_method = 'one-click unsubscribe';
-    const methodPath = join(dir, 'method.json');
-    writeFileSync(methodPath, JSON.stringify(method));
-    assert.match(await check(page, methodPath), /^Not genuine\..*collection method does not match/);
-    assert.equal((await cliVerifyFile(collector, methodPath)).ok, false);
-
-    // A time written otherwise that Date.parse reads as the same millisecond: the collector
-    // compares to the nanosecond, and so does the page.
-    const retimed = receiptFile(sent, answer, collector);
-    retimed.recorded_at = answer.received_at.replace(/Z$/, '9Z');
-    const retimedPath = join(dir, 'retimed.json');
-    writeFileSync(retimedPath, JSON.stringify(retimed));
-    assert.match(await check(page, retimedPath), /^Not genuine\..*time recorded differs/, retimed.recorded_at);
-
-    // Rewritten by a tool that orders keys its own way: the same record, still genuine.
-    const rewritten = receiptFile(sent, answer, collector);
-    const reversed = (object) => Object.fromEntries(Object.entries(object).reverse());
-    rewritten.record = reversed({ ...rewritten.record, notice: reversed(rewritten.record.notice) });
-    rewritten.record.purposes = [...rewritten.record.purposes].reverse().map(reversed);
-    const rewrittenPath = join(dir, 'rewritten.json');
-    writeFileSync(rewrittenPath, JSON.stringify(rewritten));
-    assert.match(await check(page, rewrittenPath), /^Genuine\./);
-    assert.equal((await cliVerifyFile(collector, rewrittenPath)).ok, true);
-
-    // A record with a field records do not have: not what was signed, however hashed.
-    const noted = receiptFile(sent, answer, collector);
-    noted.record.note = 'approved by the company';
-    const notedPath = join(dir, 'noted.json');
-    writeFileSync(notedPath, JSON.stringify(noted));
-    assert.match(await check(page, notedPath), /^Not genuine\. Not a receipt file: its record has a field/);
-    assert.equal((await cliVerifyFile(collector, notedPath)).ok, false);
+    /** A copy of the genuine file changed by `change`, written as NAME.json: what the page
+     *  says of it, and whether the CLI accepts it. */
+    const changed = async (name, change) => {
+      const file = receiptFile(sent, answer, collector);
+      change(file);
+      const path = join(dir, `${name}.json`);
+      writeFileSync(path, JSON.stringify(file));
+      return { shown: await check(page, path), cli: (await cliVerifyFile(collector, path)).ok };
+    };
+    for (const [name, change, shown, cli] of [
+      // Another field the receipt does not state, changed: caught by the digest.
+      ['language', (f) => { f.record.language = 'de'; }, /^Not genuine\..*digest differs/, false],
+      // A field receipt files do not have.
+      ['extra', (f) => { f.verified_by = 'the company'; }, /^Not genuine\. Not a receipt file: it has a field "verified_by"/, false],
+      // The summary's purposes rewritten so that, as joined text, they read as the record's:
+      // one purpose whose basis spells out the others. The table would show it as genuine.
+      ['spelled', (f) => {
+        f.purposes = [{ purpose: 'new_products', lawful_basis: 'consent granted\nsecurity contract -\nupdates consent', state: 'denied' }];
+      }, /^Not genuine\..*purposes does not match/, false],
+      // Given to someone else: the receipt signs whom the choice was given to.
+      ['given', (f) => { f.controller.name = 'Someone Else Ltd'; }, /^Not genuine\..*controller differs/, false],
+      // How it was collected, changed: the record's source says otherwise.
+      ['method', (f) => { f.collection_method = 'one-click unsubscribe'; }, /^Not genuine\..*collection method does not match/, false],
+      // A time written otherwise that Date.parse reads as the same millisecond: the
+      // collector compares to the nanosecond, and so does the page.
+      ['retimed', (f) => { f.recorded_at = answer.received_at.replace(/Z$/, '9Z'); }, /^Not genuine\..*time recorded differs/, false],
+      // Rewritten by a tool that orders keys its own way: the same record, still genuine.
+      ['rewritten', (f) => {
+        const reversed = (object) => Object.fromEntries(Object.entries(object).reverse());
+        f.record = reversed({ ...f.record, notice: reversed(f.record.notice) });
+        f.record.purposes = [...f.record.purposes].reverse().map(reversed);
+      }, /^Genuine\./, true],
+      // A record with a field records do not have: not what was signed, however hashed.
+      ['noted', (f) => { f.record.note = 'approved by the company'; }, /^Not genuine\. Not a receipt file: its record has a field/, false],
+    ]) {
+      const outcome = await changed(name, change);
+      assert.match(outcome.shown, shown, name);
+      assert.equal(outcome.cli, cli, `${name}: the CLI agrees`);
+    }
 
     // Garbled.
     const garbledPath = join(dir, 'garbled.json');

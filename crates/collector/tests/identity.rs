@@ -13,6 +13,18 @@ use common::process::{self, Server};
 use common::{new_id, post, record, send, sqlite, state, ADMIN_KEY, PUBLIC_URL};
 use serde_json::{json, Value};
 
+/// A collector on a new SQLite file (kept while the first value lives), and a new address.
+async fn a_person() -> (tempfile::TempDir, assent_collector::AppState, String) {
+    let (dir, db) = sqlite();
+    (dir, state(&db, 0, 0).await, new_email())
+}
+
+/// The Prometheus text of `GET /metrics`.
+async fn metrics(state: &assent_collector::AppState) -> String {
+    let reply = send(state, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    String::from_utf8(reply.body).unwrap()
+}
+
 fn links_post(key: Option<&str>, body: Value) -> Request<Body> {
     let mut request = Request::post("/v1/links").header("content-type", "application/json");
     if let Some(key) = key {
@@ -143,9 +155,7 @@ async fn bad_link_requests_get_422_without_echo() {
 
 #[tokio::test]
 async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
-    let (_dir, db) = sqlite();
-    let state = state(&db, 0, 0).await;
-    let email = new_email();
+    let (_dir, state, email) = a_person().await;
     let good = mint(&state, &email, &["pci.qualys.com"], None).token;
     let foreign = {
         let mut other = state.clone();
@@ -200,9 +210,7 @@ async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
 /// is stored under no subject, and the answer and the metrics say why.
 #[tokio::test]
 async fn a_record_whose_token_expired_while_it_waited_is_stored_under_no_subject() {
-    let (_dir, db) = sqlite();
-    let state = state(&db, 0, 0).await;
-    let email = new_email();
+    let (_dir, state, email) = a_person().await;
     let saved = links::token_record(&expired_token(&state, &email), "granted", "denied");
 
     let reply = send(&state, post(saved.to_string())).await;
@@ -239,12 +247,7 @@ async fn a_record_whose_token_expired_while_it_waited_is_stored_under_no_subject
     assert_eq!(again.json()["seq"], answer["seq"]);
     assert_eq!(state.store.page(0, 10, None).await.unwrap().len(), 1);
 
-    let metrics = send(
-        &state,
-        Request::get("/metrics").body(Body::empty()).unwrap(),
-    )
-    .await;
-    let text = String::from_utf8(metrics.body).unwrap();
+    let text = metrics(&state).await;
     assert!(
         text.contains("assent_records_unattributed_total{reason=\"token_expired\"} 1"),
         "{text}"
@@ -259,9 +262,7 @@ async fn a_record_whose_token_expired_while_it_waited_is_stored_under_no_subject
 /// after the token expired, is the same record (200, the same receipt), not a conflict.
 #[tokio::test]
 async fn a_retry_after_the_token_expired_of_a_record_stored_under_its_person_is_a_repeat() {
-    let (_dir, db) = sqlite();
-    let state = state(&db, 0, 0).await;
-    let email = new_email();
+    let (_dir, state, email) = a_person().await;
     let valid = mint(&state, &email, &["pci.qualys.com"], None).token;
     let mut saved = links::token_record(&valid, "granted", "denied");
     let first = send(&state, post(saved.to_string())).await;
@@ -303,9 +304,7 @@ async fn a_record_with_email_and_token_or_another_source_is_refused() {
 
 #[tokio::test]
 async fn a_record_under_an_address_is_taken_only_with_an_admin_key() {
-    let (_dir, db) = sqlite();
-    let state = state(&db, 0, 0).await;
-    let email = new_email();
+    let (_dir, state, email) = a_person().await;
     let mut body = record(&new_id());
     body["email"] = email.as_str().into();
 
@@ -370,9 +369,7 @@ async fn one_click_unsubscribe_records_a_denial_once() {
 /// application/x-www-form-urlencoded: both unsubscribe.
 #[tokio::test]
 async fn one_click_unsubscribe_takes_either_form_encoding() {
-    let (_dir, db) = sqlite();
-    let state = state(&db, 0, 0).await;
-    let email = new_email();
+    let (_dir, state, email) = a_person().await;
     let link = mint(&state, &email, &["pci.qualys.com"], None);
     let body = "--AaB03x\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--AaB03x--\r\n";
     let token = links::unsubscribe_token(&link);
@@ -499,12 +496,7 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
 
     // The metrics name the route pattern, never the token.
-    let metrics = send(
-        &state,
-        Request::get("/metrics").body(Body::empty()).unwrap(),
-    )
-    .await;
-    let text = String::from_utf8(metrics.body).unwrap();
+    let text = metrics(&state).await;
     assert!(text.contains("route=\"/v1/unsubscribe/{token}\""), "{text}");
     assert!(!text.contains(&token));
     assert!(

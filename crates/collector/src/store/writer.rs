@@ -365,6 +365,21 @@ mod tests {
         Store::open(&database).await.expect("opens").with_webhooks()
     }
 
+    /// A store whose database refuses a record for `refused.example.com`, as it could refuse
+    /// any statement of a batch.
+    async fn refusing(dir: &tempfile::TempDir) -> Store {
+        let store = open(dir).await;
+        sqlx::query(
+            "CREATE TRIGGER refuse_for_test BEFORE INSERT ON records
+             WHEN NEW.site = 'refused.example.com'
+             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+        )
+        .execute(store.pool())
+        .await
+        .expect("trigger");
+        store
+    }
+
     /// Settles `appends` as one batch, as the writer would, and returns each answer.
     async fn settle(
         store: &Store,
@@ -488,15 +503,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_batch_fails_only_the_record_the_database_refuses() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(&dir).await;
-        sqlx::query(
-            "CREATE TRIGGER refuse_for_test BEFORE INSERT ON records
-             WHEN NEW.site = 'refused.example.com'
-             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
-        )
-        .execute(store.pool())
-        .await
-        .expect("trigger");
+        let store = refusing(&dir).await;
         let site = "pci.qualys.com";
         let outcomes = settle(
             &store,
@@ -537,15 +544,7 @@ mod tests {
     #[tokio::test]
     async fn a_record_appended_alone_is_answered_though_a_later_one_fails() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(&dir).await;
-        sqlx::query(
-            "CREATE TRIGGER refuse_for_test BEFORE INSERT ON records
-             WHEN NEW.site = 'refused.example.com'
-             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
-        )
-        .execute(store.pool())
-        .await
-        .expect("trigger");
+        let store = refusing(&dir).await;
         // A bug that shows only the second time a row is signed: in the batch's own try
         // its record is signed fine, and the refused record last in the batch fails it.
         let signing = |buggy: bool| -> Sign {
