@@ -48,9 +48,13 @@ impl ReceiptIssuer {
     }
 
     /// The file for `record` (as stored: no e-mail, no token) and its stored row, if the
-    /// notice is one this collector knows.
+    /// notice is one this collector knows. Its controller is the one the receipt signed,
+    /// should the notice have named another since (a receipt from before the controller
+    /// was signed: the notice's now).
     pub fn file(&self, record: &ConsentRecord, stored: &Stored) -> Option<ReceiptFile> {
-        let controller = self.controllers.get(&record.notice.id)?.clone();
+        let known = self.controllers.get(&record.notice.id)?;
+        let signed = crate::receipt::stored_claims(&stored.receipt).and_then(|c| c.controller);
+        let controller = signed.unwrap_or_else(|| known.clone());
         let answer = ReceiptAnswer {
             record_id: record.record_id,
             seq: NonZeroU64::new(u64::try_from(stored.seq).ok()?)?,

@@ -485,6 +485,22 @@ async fn answers_carry_the_receipt_file_of_a_known_notice_only() {
     let answer = post(&server, &unknown).await;
     assert!(answer["receipt"].is_string());
     assert!(answer.get("receipt_file").is_none(), "{answer}");
+
+    // The notice's organisation renamed since, the collector restarted: the file issued
+    // again for the stored receipt names whom that receipt signed.
+    drop(server);
+    other["organisation"] = "Acme Holdings".into();
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let server = Server::start(&db, &["--notice", path_str(&other_path)]);
+    let fetched = get_receipt(&server, &acme["record_id"]).await;
+    assert_eq!(fetched["receipt_file"]["controller"]["name"], "Acme Ltd");
+    let later = post(&server, &{
+        let mut body = record(&new_id());
+        body["notice"]["id"] = "acme-privacy-highlights".into();
+        body
+    })
+    .await;
+    assert_eq!(later["receipt_file"]["controller"]["name"], "Acme Holdings");
 }
 
 #[tokio::test]
