@@ -79,9 +79,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/subjects/lookup", post(subjects::lookup))
         .route("/v1/changes", get(changes::feed))
         // The API's own paths are never static files: an unknown one is the JSON 404, with
-        // or without --static-dir.
+        // or without --static-dir. (/.well-known/ is shared: a site may serve its own files
+        // there, security.txt or an ACME challenge.)
         .route("/v1/{*rest}", any(|| async { AppError::NotFound }))
-        .route("/.well-known/{*rest}", any(|| async { AppError::NotFound }))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(cors);
     let router = match &state.static_dir {

@@ -425,12 +425,23 @@ async fn static_files_are_served_with_brotli_when_accepted() {
         send(&state, get("/missing.html")).await.status,
         StatusCode::NOT_FOUND
     );
+    // A site's own /.well-known/ files are served beside the collector's key set.
+    let well_known = state.static_dir.as_ref().unwrap().join(".well-known");
+    std::fs::create_dir(&well_known).unwrap();
+    std::fs::write(
+        well_known.join("security.txt"),
+        "Contact: mailto:security@example.com",
+    )
+    .unwrap();
+    let security = send(&state, get("/.well-known/security.txt")).await;
+    assert_eq!(security.status, StatusCode::OK);
+    assert_eq!(security.body, b"Contact: mailto:security@example.com");
+    assert_eq!(
+        send(&state, get("/.well-known/jwks.json")).await.status,
+        StatusCode::OK
+    );
     // The API's own paths are never files: an unknown one is the JSON 404.
-    for (method, path) in [
-        ("POST", "/v1/recordz"),
-        ("GET", "/v1/records/x/y/z"),
-        ("GET", "/.well-known/other.json"),
-    ] {
+    for (method, path) in [("POST", "/v1/recordz"), ("GET", "/v1/records/x/y/z")] {
         let request = Request::builder().method(method).uri(path);
         let reply = send(&state, request.body(Body::empty()).unwrap()).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
