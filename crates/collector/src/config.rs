@@ -470,10 +470,47 @@ fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
         path: path.into(),
         source,
     })?;
-    toml::from_str(&text).map_err(|err| ConfigError::Parse {
+    let mut file: ServeArgs = toml::from_str(&text).map_err(|err| ConfigError::Parse {
         path: path.into(),
         message: err.to_string(),
-    })
+    })?;
+    // Its relative paths are the file's, not those of wherever `serve` was started (a
+    // service's working directory is often not the file's): else it would start on a new,
+    // empty database with new keys.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let beside_file = |path: &mut PathBuf| {
+        if path.is_relative() {
+            *path = dir.join(&*path);
+        }
+    };
+    for path in [
+        &mut file.static_dir,
+        &mut file.receipt_key,
+        &mut file.subject_key,
+        &mut file.admin_keys,
+        &mut file.link_key,
+        &mut file.webhook_secret_file,
+    ] {
+        path.iter_mut().for_each(beside_file);
+    }
+    file.notices.iter_mut().flatten().for_each(beside_file);
+    if let Some(database) = &mut file.database {
+        if !database.contains("://") || database.starts_with("sqlite://") {
+            let (scheme, rest) = database
+                .strip_prefix("sqlite://")
+                .map(|rest| ("sqlite://", rest))
+                .or_else(|| {
+                    database
+                        .strip_prefix("sqlite:")
+                        .map(|rest| ("sqlite:", rest))
+                })
+                .unwrap_or(("", database.as_str()));
+            let mut path = PathBuf::from(rest);
+            beside_file(&mut path);
+            *database = format!("{scheme}{}", path.display());
+        }
+    }
+    Ok(file)
 }
 
 /// Checks each origin is exactly `scheme://host[:port]`, as browsers send it.
@@ -504,6 +541,40 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `serve --config cfg/collector.toml` from anywhere: the file's relative paths are
+    /// its own directory's, its absolute ones and a PostgreSQL URL as written.
+    #[test]
+    fn a_config_files_relative_paths_are_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("cfg");
+        std::fs::create_dir(&cfg).unwrap();
+        let file = cfg.join("collector.toml");
+        std::fs::write(
+            &file,
+            "database = \"sqlite:data/records.db\"\nreceipt_key = \"keys/receipt.key\"\n\
+             subject_key = \"/etc/assent/subject.key\"\nnotice = [\"acme.json\"]\n",
+        )
+        .unwrap();
+        let read = read_file(&file).unwrap();
+        assert_eq!(
+            read.database,
+            Some(format!("sqlite:{}", cfg.join("data/records.db").display()))
+        );
+        assert_eq!(read.receipt_key, Some(cfg.join("keys/receipt.key")));
+        assert_eq!(
+            read.subject_key,
+            Some(PathBuf::from("/etc/assent/subject.key"))
+        );
+        assert_eq!(read.notices, Some(vec![cfg.join("acme.json")]));
+
+        std::fs::write(&file, "database = \"postgres://db.example/assent\"\n").unwrap();
+        let read = read_file(&file).unwrap();
+        assert_eq!(
+            read.database.as_deref(),
+            Some("postgres://db.example/assent")
+        );
+    }
 
     #[test]
     fn origins_must_be_exact() {

@@ -141,6 +141,18 @@ async fn cli_keygen_export_and_verify() {
         subject_s,
     ]);
     assert_eq!(String::from_utf8(mine.stdout).unwrap().lines().count(), 1);
+    // A typo is not a person with no history.
+    let typo = process::run(&[
+        "export",
+        "--database",
+        &db,
+        "--subject",
+        "ada.example.com",
+        "--subject-key",
+        subject_s,
+    ]);
+    assert!(!typo.status.success());
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("--subject must be an e-mail address"));
 
     let (ok, report) = process::verify(&db, &["--receipt-key", key_s]);
     assert!(ok, "{report}");

@@ -31,7 +31,12 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
         ));
     }
     let subject = match (&args.subject, &args.subject_key) {
-        (Some(email), Some(path)) => Some(SubjectKey::new(keys::read(path)?).subject_of(email)),
+        (Some(email), Some(path)) => {
+            // As `preferences` reads it: a typo must not pass for a person with no history.
+            let email = assent_record::Email::try_from(email.trim())
+                .map_err(|_| CommandError::Usage("--subject must be an e-mail address"))?;
+            Some(SubjectKey::new(keys::read(path)?).subject(&email))
+        }
         (Some(_), None) => {
             return Err(CommandError::Usage(
                 "--subject needs --subject-key (the server's)",
