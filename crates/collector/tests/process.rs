@@ -131,26 +131,21 @@ async fn cli_keygen_export_and_verify() {
     assert!(first["received_at"].is_string());
     assert!(first["record"].get("email").is_none());
 
-    let mine = process::run(&[
-        "export",
-        "--database",
-        &db,
-        "--subject",
-        " ADA@example.com",
-        "--subject-key",
-        subject_s,
-    ]);
+    let export_of = |subject: &str| {
+        let args = [
+            "--database",
+            &db,
+            "--subject",
+            subject,
+            "--subject-key",
+            subject_s,
+        ];
+        process::run(&[&["export"], &args[..]].concat())
+    };
+    let mine = export_of(" ADA@example.com");
     assert_eq!(String::from_utf8(mine.stdout).unwrap().lines().count(), 1);
     // A typo is not a person with no history.
-    let typo = process::run(&[
-        "export",
-        "--database",
-        &db,
-        "--subject",
-        "ada.example.com",
-        "--subject-key",
-        subject_s,
-    ]);
+    let typo = export_of("ada.example.com");
     assert!(!typo.status.success());
     assert!(String::from_utf8_lossy(&typo.stderr).contains("--subject must be an e-mail address"));
 
