@@ -167,12 +167,15 @@ pub struct VerifyArgs {
     /// each by its `kid`; with a chain walk, every stored receipt is checked too.
     #[arg(long, env = "ASSENT_RECEIPT_KEY")]
     pub receipt_key: Option<PathBuf>,
-    /// A JWK set file (as `/.well-known/jwks.json` serves it), instead of `--receipt-key`.
-    #[arg(long, value_name = "FILE", conflicts_with = "receipt_key")]
+    /// A JWK set file (as `/.well-known/jwks.json` serves it), instead of `--receipt-key`
+    /// (which it overrides, so that one set for every command in the environment does not
+    /// stop a check against a published set).
+    #[arg(long, value_name = "FILE")]
     pub jwks: Option<PathBuf>,
-    /// One public key (a JWK's `x`, base64url), instead of `--receipt-key`. base64url
-    /// has `-`, so one key in 64 starts with it: that is a value, not an option.
-    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["receipt_key", "jwks"])]
+    /// One public key (a JWK's `x`, base64url), instead of `--receipt-key` (which it
+    /// overrides, as `--jwks` does). base64url has `-`, so one key in 64 starts with it:
+    /// that is a value, not an option.
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "jwks")]
     pub public_key: Option<String>,
 }
 

@@ -272,6 +272,27 @@ async fn a_receipt_signed_before_a_rotation_still_verifies_after_it() {
         report["reason"].as_str().unwrap().contains(&new_kid),
         "{report}"
     );
+    // The ring in the environment (set for every command) does not stop a check against a
+    // set given: that set is the one used.
+    let output = std::process::Command::new(process::BIN)
+        .args([
+            "verify",
+            "--database",
+            &db,
+            "--receipt",
+            jws_after,
+            "--jwks",
+            path_str(&old_only),
+        ])
+        .env("ASSENT_RECEIPT_KEY", key_s)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!output.status.success());
+    assert!(
+        report["reason"].as_str().unwrap().contains(&new_kid),
+        "{report}"
+    );
 }
 
 /// Writes `file` and runs `verify --receipt-file` on it with `keys`.

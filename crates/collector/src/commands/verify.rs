@@ -58,12 +58,14 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
     })
 }
 
-/// The public keys given: a key ring file, a JWK set file, or one key.
+/// The public keys given: one key, a JWK set file, or a key ring file, in that order (the
+/// first two are given for this check, the ring may come from the environment).
 fn public_keys(args: &VerifyArgs) -> Result<Option<PublicKeys>, CommandError> {
-    if let Some(path) = &args.receipt_key {
-        let ring = ReceiptKeys::from_seeds(&keys::read_ring(path)?)
-            .ok_or_else(|| KeyError::Form(path.clone()))?;
-        return Ok(Some(ring.public()));
+    if let Some(x) = &args.public_key {
+        let key = receipt::verifying_key_from_b64(x).ok_or(CommandError::Usage(
+            "--public-key must be the JWK's x: 32 bytes in base64url",
+        ))?;
+        return Ok(Some(PublicKeys::one(key)));
     }
     if let Some(path) = &args.jwks {
         let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
@@ -77,12 +79,12 @@ fn public_keys(args: &VerifyArgs) -> Result<Option<PublicKeys>, CommandError> {
                 source,
             });
     }
-    match &args.public_key {
-        Some(x) => Ok(Some(PublicKeys::one(
-            receipt::verifying_key_from_b64(x).ok_or(CommandError::Usage(
-                "--public-key must be the JWK's x: 32 bytes in base64url",
-            ))?,
-        ))),
+    match &args.receipt_key {
+        Some(path) => {
+            let ring = ReceiptKeys::from_seeds(&keys::read_ring(path)?)
+                .ok_or_else(|| KeyError::Form(path.clone()))?;
+            Ok(Some(ring.public()))
+        }
         None => Ok(None),
     }
 }
