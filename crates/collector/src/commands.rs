@@ -87,6 +87,11 @@ pub enum CommandError {
 /// `keygen`: writes new key files (or, with `--rotate`, adds a receipt key to the ring)
 /// and prints the public JWK set of the ring.
 pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
+    // Refused before anything is written: a receipt key made first would be left behind,
+    // and the same command run again refused for it.
+    if let Some(path) = args.subject_key.as_ref().filter(|path| path.exists()) {
+        return Err(keys::KeyError::Exists(path.clone()).into());
+    }
     let seeds = if args.rotate {
         keys::rotate(&args.receipt_key)?
     } else {

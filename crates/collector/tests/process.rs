@@ -77,6 +77,17 @@ async fn cli_keygen_export_and_verify() {
             .success(),
         "never overwrites a key"
     );
+    // A subject key that exists already: refused before the new receipt key is written.
+    let other = dir.path().join("other-receipt.key");
+    let refused = process::run(&[
+        "keygen",
+        "--receipt-key",
+        other.to_str().unwrap(),
+        "--subject-key",
+        subject_s,
+    ]);
+    assert!(!refused.status.success());
+    assert!(!other.exists(), "no receipt key left behind");
 
     let admin_keys = common::mailer::admin_keys_file(dir.path());
     let server = Server::start(
