@@ -133,7 +133,7 @@ async fn store_record(
     // The record as it is stored (no e-mail, no token), for the receipt file: a repeat
     // has the same body, or it would be a conflict.
     let stored_record = record.clone();
-    let answer = |stored: Stored| {
+    let answer = |stored: Stored, unattributed: Option<TokenError>| {
         let file = state.receipt_issuer.file(&stored_record, &stored);
         let mut body = ReceiptBody::new(stored, file);
         body.unattributed = unattributed.map(Unattributed::from);
@@ -149,17 +149,16 @@ async fn store_record(
                     "{refusal}: the record is stored under no subject"
                 );
             }
-            Ok((StatusCode::CREATED, answer(stored)))
+            Ok((StatusCode::CREATED, answer(stored, unattributed)))
         }
-        Appended::Existing(stored) => Ok((StatusCode::OK, answer(stored))),
+        Appended::Existing(stored) => Ok((StatusCode::OK, answer(stored, unattributed))),
         Appended::Conflict if unattributed.is_some() => {
             // Stored under its person while the token held, and its answer lost: the
             // browser's retry is the same record, not a conflict.
             let id = stored_record.record_id.hyphenated().to_string();
             match state.store.get(&id).await? {
                 Some(stored) if stored.digest == stored_record.digest().as_str() => {
-                    let file = state.receipt_issuer.file(&stored_record, &stored);
-                    Ok((StatusCode::OK, Json(ReceiptBody::new(stored, file))))
+                    Ok((StatusCode::OK, answer(stored, None)))
                 }
                 _ => Err(AppError::Conflict),
             }
