@@ -181,19 +181,6 @@ async function begin(world, name, options) {
     },
     /** Functions run at the end of the scenario (servers it started). */
     cleanup: [],
-    /** Record ids that were in flight twice at the same time (overlapping POSTs). */
-    overlappingSends() {
-      const byId = {};
-      for (const p of posts) (byId[p.recordId] ||= []).push(p);
-      const overlapping = [];
-      for (const [id, list] of Object.entries(byId)) {
-        list.sort((a, b) => a.at - b.at);
-        for (let i = 1; i < list.length; i++) {
-          if (list[i].at < (list[i - 1].endAt ?? Infinity)) overlapping.push(id);
-        }
-      }
-      return overlapping;
-    },
     async end() {
       await context.close().catch(() => {});
       for (const fn of this.cleanup.reverse()) await fn();

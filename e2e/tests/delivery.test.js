@@ -214,6 +214,53 @@ world.scenario('tab closed 50 ms after the click: the next page has the choice, 
 world.scenario('tab closed 50 ms after the click while its POST hangs: the next page has the choice, stored once',
   (s) => tabClosedSoonAfterTheClick(s, { holdPosts: true }));
 
+/** Init script: times every POST the page makes as the page sees it, from the `fetch` call
+ *  to its promise settling (the widget releases its outbox lock only after that), on the
+ *  wall clock every tab shares. The browser's network events cannot order two tabs: a
+ *  failed request has no browser timing, and the event reaches the test late. Bodies are
+ *  noted as the page builds its `Request`, not read back: a clone would make the upload a
+ *  stream, a different request. */
+function timePagePosts() {
+  const sends = [];
+  const bodies = new WeakMap();
+  Object.defineProperty(window, '__assentPosts', { value: sends });
+  window.Request = new Proxy(window.Request, {
+    construct(target, args, newTarget) {
+      const request = Reflect.construct(target, args, newTarget);
+      if (typeof args[1]?.body === 'string') bodies.set(request, args[1].body);
+      return request;
+    },
+  });
+  const fetch = window.fetch;
+  window.fetch = function timedFetch(input, init) {
+    const request = input instanceof Request ? input : null;
+    const method = (init?.method || request?.method || 'GET').toUpperCase();
+    if (method !== 'POST') return fetch.call(this, input, init);
+    const body = typeof init?.body === 'string' ? init.body : bodies.get(request);
+    let recordId = null;
+    try { recordId = JSON.parse(body).record_id ?? null; } catch { /* not JSON */ }
+    const entry = { at: Date.now(), endAt: null, recordId, url: request ? request.url : String(input) };
+    sends.push(entry);
+    const pending = fetch.call(this, input, init);
+    const settled = () => { entry.endAt = Date.now(); };
+    pending.then(settled, settled);
+    return pending;
+  };
+}
+
+/** Record ids two sends had in flight at the same time (one tab's `fetch` called before the
+ *  other's had settled). */
+function overlapping(sends) {
+  const byId = {};
+  for (const send of sends) (byId[send.recordId] ||= []).push(send);
+  const ids = [];
+  for (const [id, list] of Object.entries(byId)) {
+    list.sort((x, y) => x.at - y.at);
+    for (let i = 1; i < list.length; i++) if (list[i].at < (list[i - 1].endAt ?? Infinity)) ids.push(id);
+  }
+  return ids;
+}
+
 world.scenario('two tabs with queued records go online together: both stored, neither in flight twice at once', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const a = await s.open(url);
@@ -248,11 +295,20 @@ world.scenario('two tabs with queued records go online together: both stored, ne
   assert.deepEqual(Object.keys(stored).sort(), [idA, idB].sort(), 'both records stored, no other');
   // Web Locks: the two tabs never have one record in flight at the same time. (A tab may
   // still re-send a record the other has just delivered; the collector answers 200.)
-  const sends = s.posts.map((p) => `tab ${p.tab} ${p.recordId} ${p.at}..${p.endAt} → ${p.status ?? p.failure}`).join('; ');
-  assert.deepEqual(s.overlappingSends(), [], `no record in flight twice at once (${sends})`);
+  const sends = await eventually('every POST settled in its page', async () => {
+    const all = [];
+    for (const [tab, page] of [['A', a], ['B', b]]) {
+      const own = await page.evaluate(() => window.__assentPosts);
+      all.push(...own.filter((p) => p.url.startsWith(s.collector.endpoint)).map((p) => ({ ...p, tab })));
+    }
+    return all.every((p) => p.endAt !== null) ? all : null;
+  });
+  assert.equal(sends.length, s.posts.length, 'the page saw every POST the browser made');
+  const told = sends.map((p) => `tab ${p.tab} ${p.recordId} ${p.at}..${p.endAt}`).join('; ');
+  assert.deepEqual(overlapping(sends), [], `no record in flight twice at once (${told})`);
   const delivered = s.deliveredCounts();
   assert.deepEqual(Object.keys(delivered).sort(), [idA, idB].sort(), `both delivered (${JSON.stringify(delivered)})`);
-});
+}, { initScripts: [timePagePosts] });
 
 world.scenario("the collector's own 429 tells a page on an allowed origin when to retry (Retry-After readable)", async (s) => {
   const page = await s.open(s.localhost.page({ site: SITE, endpoint: null, title: 'No widget endpoint' }));
