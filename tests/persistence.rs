@@ -353,10 +353,21 @@ async fn a_failing_endpoint_keeps_the_record_until_a_later_load_sends_it() {
     let pending = stored_outbox("outbox.test");
     assert_eq!(pending.len(), 1, "the record waits in the outbox");
     assert_eq!(Some(pending[0].clone()), stored_choice("outbox.test"));
+    // Each widget's try is made before it goes: a round still waiting for the outbox's
+    // lock would otherwise send under the next route.
+    assert!(
+        wait_until(3000, || !posted_records().is_empty()).await,
+        "the 503 try"
+    );
     remove(&w);
 
     route(ENDPOINT, 0, "");
+    let before = posted_records().len();
     let offline = start(attributes("outbox.test")).await;
+    assert!(
+        wait_until(3000, || posted_records().len() > before).await,
+        "the failed try"
+    );
     assert_eq!(
         stored_outbox("outbox.test").len(),
         1,

@@ -154,8 +154,11 @@ world.scenario('HTTP 400: the record is dropped, assent:error tells the host, no
 
   // Let the collector answer now: a record the widget still kept would be sent on load.
   await s.context.unrouteAll({ behavior: 'ignoreErrors' });
+  const served = s.widget.wasmRequests();
   await page.reload({ waitUntil: 'load' });
   await page.waitForLoadState('networkidle');
+  // The loader decides before the load event: a page with something to send fetches the wasm.
+  assert.equal(s.widget.wasmRequests(), served, 'nothing left to send: the next page fetched no wasm');
   assert.equal(s.posts.length, 1, `no further tries (POSTs: ${s.posts.length})`);
   assert.equal((await s.collector.records()).length, 0, 'the dropped record is not stored');
   assert.equal((await w.preferences())?.record_id, id, 'the choice itself is still kept');
@@ -171,8 +174,10 @@ world.scenario('HTTP 409 (the server already has it): the record leaves the outb
   await outlastTheFirstRetries();
   assert.equal(attempts.length, 1, 'one attempt, not retried by this page');
   assert.deepEqual((await w.seen()).errors, [], 'no assent:error');
+  const served = s.widget.wasmRequests();
   await page.reload({ waitUntil: 'load' });
   await page.waitForLoadState('networkidle');
+  assert.equal(s.widget.wasmRequests(), served, 'nothing left to send: the next page fetched no wasm');
   assert.equal(attempts.length, 1, `one attempt (${attempts.length})`);
   assert.equal((await s.collector.records()).length, 0, 'the test answered for the collector');
 });
@@ -283,8 +288,13 @@ world.scenario('two tabs with queued records go online together: both stored, ne
     const id = (await wb.preferences())?.record_id;
     return id && id !== idA ? id : null;
   });
-  const queued = JSON.parse(await wa.storage(SITE, 'outbox') || '[]').map((r) => r.record_id).sort();
-  assert.deepEqual(queued, [idA, idB].sort(), 'both records wait in the shared outbox');
+  // Read through each tab: another renderer sees a tab's localStorage write a little later.
+  for (const w of [wa, wb]) {
+    await eventually('both records waiting in the shared outbox', async () => {
+      const queued = JSON.parse(await w.storage(SITE, 'outbox') || '[]').map((r) => r.record_id).sort();
+      return JSON.stringify(queued) === JSON.stringify([idA, idB].sort());
+    });
+  }
   assert.equal((await s.collector.records()).length, 0);
 
   await s.context.setOffline(false);

@@ -146,8 +146,11 @@ world.scenario('accept clicked on the painted banner, then the page left before 
   // The page after: a returning visitor, who sends nothing (the click is not handed over
   // again) and is shown nothing.
   const sent = s.posts.length;
+  const served = s.widget.wasmRequests();
   await next.reload({ waitUntil: 'load' });
   await next.waitForLoadState('networkidle');
+  // The loader decides before the load event: a page with something to send fetches the wasm.
+  assert.equal(s.widget.wasmRequests(), served, 'nothing to hand over: no wasm fetched');
   assert.equal(s.posts.length, sent, 'nothing sent again');
   assert.equal(await after.host.count(), 0, 'no banner');
   assert.equal((await s.collector.records()).length, 1, 'recorded once');

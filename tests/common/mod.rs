@@ -190,9 +190,12 @@ pub fn json_of(value: &JsValue) -> Value {
     serde_json::from_str(&text.as_string().expect("string")).expect("json")
 }
 
-/// Lets Yew render and pending futures run.
+/// Lets pending futures and timers run, then Yew finish rendering: a render that takes
+/// over 16 ms yields to the browser and goes on in a later task, which a busy machine can
+/// put after any fixed wait.
 pub async fn settle() {
     TimeoutFuture::new(30).await;
+    yew::scheduler::flush().await;
 }
 
 /// A host element appended to the page with an open shadow root, as the loader makes
