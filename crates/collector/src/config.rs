@@ -142,12 +142,50 @@ pub struct ServeArgs {
     pub webhook_timeout: Option<String>,
 }
 
-/// The database `verify` and `export` read.
+/// `serve`'s config file, read by the other commands too: each setting they share with
+/// `serve` (database, key files, public address) comes from its flag, else its variable,
+/// else this file, as for `serve`, so one set of settings serves every command.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// `serve`'s TOML file: the settings this command shares with `serve` that no flag or
+    /// variable gives are taken from it.
+    #[arg(long = "config", env = "ASSENT_CONFIG")]
+    pub path: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// The file's settings (relative paths made the file's), or none without a file.
+    pub fn read(&self) -> Result<ServeArgs, ConfigError> {
+        self.path
+            .as_deref()
+            .map_or_else(|| Ok(ServeArgs::default()), read_file)
+    }
+}
+
+/// The database `verify`, `export` and `preferences` read, and the config file that may
+/// name it.
 #[derive(Debug, Args)]
 pub struct DatabaseArg {
-    /// `postgres://…` URL, `sqlite:<file>` or an SQLite file path.
-    #[arg(long = "database", env = "ASSENT_DATABASE", default_value = DEFAULT_DATABASE)]
-    pub url: Database,
+    /// `postgres://…` URL, `sqlite:<file>` or an SQLite file path [default: the config
+    /// file's, else assent.db].
+    #[arg(long = "database", env = "ASSENT_DATABASE")]
+    pub url: Option<String>,
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+impl DatabaseArg {
+    /// The database, and the config file's settings for the command's other options.
+    pub fn resolve(&self) -> Result<(Database, ServeArgs), ConfigError> {
+        let file = self.config.read()?;
+        let url = self
+            .url
+            .clone()
+            .or_else(|| file.database.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        Ok((url.parse()?, file))
+    }
 }
 
 /// `verify` options.
@@ -164,7 +202,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub receipt_file: Option<PathBuf>,
     /// The receipt key file (a ring, one key per line) whose public halves check receipts,
-    /// each by its `kid`; with a chain walk, every stored receipt is checked too.
+    /// each by its `kid`; with a chain walk, every stored receipt is checked too [default:
+    /// the config file's].
     #[arg(long, env = "ASSENT_RECEIPT_KEY")]
     pub receipt_key: Option<PathBuf>,
     /// A JWK set file (as `/.well-known/jwks.json` serves it), instead of `--receipt-key`
@@ -188,7 +227,7 @@ pub struct ExportArgs {
     /// Only this e-mail address's records (needs `--subject-key`).
     #[arg(long)]
     pub subject: Option<String>,
-    /// The subject key file the server uses.
+    /// The subject key file the server uses [default: the config file's].
     #[arg(long, env = "ASSENT_SUBJECT_KEY")]
     pub subject_key: Option<PathBuf>,
     /// Instead of the records: the suppression list of this optional purpose (e.g.
@@ -218,9 +257,9 @@ pub struct PreferencesArgs {
     /// The person's e-mail address.
     #[arg(long)]
     pub email: String,
-    /// The subject key file the server uses.
+    /// The subject key file the server uses [default: the config file's].
     #[arg(long, env = "ASSENT_SUBJECT_KEY")]
-    pub subject_key: PathBuf,
+    pub subject_key: Option<PathBuf>,
 }
 
 /// `keygen` options.
@@ -251,24 +290,29 @@ pub struct LinkArgs {
     /// The covered page the manage link opens (https; http only for localhost).
     #[arg(long)]
     pub page: String,
-    /// The collector's public address, under which the unsubscribe link lives.
+    /// The collector's public address, under which the unsubscribe link lives [default:
+    /// the config file's].
     #[arg(long, env = "ASSENT_PUBLIC_URL")]
-    pub public_url: crate::link::PublicUrl,
+    pub public_url: Option<String>,
     /// How long the link stays valid: a duration such as 30d, 12h, 90m or 600s (at most 366d).
     #[arg(long, default_value = "30d")]
     pub ttl: crate::token::Ttl,
     /// Unsubscribe from this one optional purpose only (e.g. `updates`).
     #[arg(long)]
     pub purpose: Option<String>,
-    /// The subject key file the server uses, created if missing.
+    /// The subject key file the server uses, created if missing [default: the config
+    /// file's].
     #[arg(long, env = "ASSENT_SUBJECT_KEY")]
-    pub subject_key: PathBuf,
-    /// The link key file the server uses, created if missing.
+    pub subject_key: Option<PathBuf>,
+    /// The link key file the server uses, created if missing [default: the config file's].
     #[arg(long, env = "ASSENT_LINK_KEY")]
-    pub link_key: PathBuf,
+    pub link_key: Option<PathBuf>,
     /// Accepted so one set of settings serves every command; minting reads no records.
     #[arg(long, env = "ASSENT_DATABASE")]
     pub database: Option<String>,
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 /// A setting that can't be used.

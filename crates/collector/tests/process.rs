@@ -173,6 +173,116 @@ async fn cli_keygen_export_and_verify() {
     assert!(!ok, "a tampered receipt must fail");
 }
 
+/// `serve --config FILE`, and then every other command given the same file alone: each
+/// finds the database, the key files and the public address there, relative to the file.
+#[tokio::test]
+async fn one_config_file_serves_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("collector.toml");
+    std::fs::write(
+        &config,
+        "database = \"records.db\"\nreceipt_key = \"receipt.key\"\nsubject_key = \"subject.key\"\n\
+         link_key = \"link.key\"\npublic_url = \"https://consent.example.com\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let db = dir.path().join("records.db");
+    let admin_keys = common::mailer::admin_keys_file(dir.path());
+    let server = Server::start(
+        db.to_str().unwrap(),
+        &[
+            "--config",
+            config,
+            "--admin-keys",
+            admin_keys.to_str().unwrap(),
+        ],
+    );
+    let id = common::new_id();
+    let mut body = common::record(&id);
+    body["email"] = "ada@example.com".into();
+    let stored = reqwest::Client::new()
+        .post(format!("http://{}/v1/records", server.addr))
+        .bearer_auth(common::ADMIN_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 201);
+    drop(server);
+
+    let run = |args: &[&str]| {
+        let output = process::run(&[args, &["--config", config]].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let mine = run(&["export", "--subject", "ada@example.com"]);
+    assert_eq!(
+        mine.lines().count(),
+        1,
+        "the file's database and subject key"
+    );
+    assert!(mine.contains(&id));
+    let preferences: serde_json::Value =
+        serde_json::from_str(&run(&["preferences", "--email", "ada@example.com"])).unwrap();
+    assert_eq!(
+        preferences["purposes"]["new_products"]["set_by"]["record_id"],
+        id.as_str()
+    );
+    let verified: serde_json::Value = serde_json::from_str(&run(&["verify"])).unwrap();
+    assert_eq!(verified["verified"], 1);
+    assert_eq!(
+        verified["receipts_checked"], true,
+        "the file's receipt key: {verified}"
+    );
+    let link: serde_json::Value = serde_json::from_str(&run(&[
+        "link",
+        "--email",
+        "ada@example.com",
+        "--site",
+        "pci.qualys.com",
+        "--page",
+        "https://pci.qualys.com/",
+    ]))
+    .unwrap();
+    let unsubscribe = link["unsubscribe_url"].as_str().unwrap();
+    assert!(
+        unsubscribe.starts_with("https://consent.example.com/v1/unsubscribe/"),
+        "the file's public address: {unsubscribe}"
+    );
+    assert!(dir.path().join("link.key").exists(), "the file's link key");
+
+    // Without the file, what it gave is missing, and the message says where it can come from.
+    let output = process::run(&[
+        "preferences",
+        "--email",
+        "ada@example.com",
+        "--database",
+        db.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("needs --subject-key"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // A flag still wins over the file.
+    let elsewhere = dir.path().join("elsewhere.db");
+    let output = process::run(&[
+        "export",
+        "--config",
+        config,
+        "--database",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert!(
+        !output.status.success(),
+        "read the file's database, not the flag's"
+    );
+    assert!(!elsewhere.exists());
+}
+
 #[test]
 fn a_bad_config_stops_the_start_with_a_clear_message() {
     let cases: [(&[&str], &str); 4] = [

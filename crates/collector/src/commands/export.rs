@@ -30,7 +30,9 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
             "--format csv is for a suppression list: add --suppression PURPOSE",
         ));
     }
-    let subject = match (&args.subject, &args.subject_key) {
+    let (database, file) = args.database.resolve()?;
+    let subject_key = args.subject_key.clone().or(file.subject_key);
+    let subject = match (&args.subject, &subject_key) {
         (Some(email), Some(path)) => {
             // As `preferences` reads it: a typo must not pass for a person with no history.
             let email = assent_record::Email::try_from(email.trim())
@@ -44,7 +46,7 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
         }
         (None, _) => None,
     };
-    let store = Store::open_existing(&args.database.url).await?;
+    let store = Store::open_existing(&database).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let failed = store
@@ -102,7 +104,8 @@ fn line(stored: Stored) -> Line {
 /// `export --suppression PURPOSE`: the subjects whose current state for it is denied.
 async fn suppression_list(args: &ExportArgs, purpose: &str) -> Result<ExitCode, CommandError> {
     let purpose = suppression::optional_purpose(purpose)?;
-    let store = Store::open_existing(&args.database.url).await?;
+    let (database, _) = args.database.resolve()?;
+    let store = Store::open_existing(&database).await?;
     let list = suppression::list(&store, purpose).await;
     store.close().await;
     let list = list?;

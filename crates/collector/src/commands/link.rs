@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use super::CommandError;
-use crate::config::LinkArgs;
+use crate::config::{ConfigError, LinkArgs};
 use crate::keys;
-use crate::link::{self, LinkRequest};
+use crate::link::{self, LinkRequest, PublicUrl};
 use crate::subject::SubjectKey;
 use crate::token::LinkKey;
 
@@ -18,9 +18,27 @@ pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
         args.purpose.as_deref(),
         args.ttl,
     )?;
-    let subject_key = SubjectKey::new(keys::read_or_create(&args.subject_key)?);
-    let link_key = LinkKey::new(keys::read_or_create(&args.link_key)?);
-    let link = link::mint(&link_key, &subject_key, &args.public_url, request)?;
+    let file = args.config.read()?;
+    let subject_key = args
+        .subject_key
+        .or(file.subject_key)
+        .ok_or(CommandError::Usage(
+            "link needs --subject-key (the server's), or a --config file naming it",
+        ))?;
+    let link_key = args.link_key.or(file.link_key).ok_or(CommandError::Usage(
+        "link needs --link-key (the server's), or a --config file naming it",
+    ))?;
+    let public_url: PublicUrl = args
+        .public_url
+        .or(file.public_url)
+        .ok_or(CommandError::Usage(
+            "link needs --public-url, or a --config file naming it",
+        ))?
+        .parse()
+        .map_err(ConfigError::from)?;
+    let subject_key = SubjectKey::new(keys::read_or_create(&subject_key)?);
+    let link_key = LinkKey::new(keys::read_or_create(&link_key)?);
+    let link = link::mint(&link_key, &subject_key, &public_url, request)?;
     // Fields in the order of the struct, as `POST /v1/links` answers them.
     let line = serde_json::to_string(&link).map_err(std::io::Error::from)?;
     println!("{line}");

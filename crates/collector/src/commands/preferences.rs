@@ -16,8 +16,15 @@ use crate::subject::SubjectKey;
 pub async fn preferences(args: PreferencesArgs) -> Result<ExitCode, CommandError> {
     let email = Email::try_from(args.email.trim())
         .map_err(|_| CommandError::Usage("--email must be an e-mail address"))?;
-    let subject = SubjectKey::new(keys::read(&args.subject_key)?).subject(&email);
-    let store = Store::open_existing(&args.database.url).await?;
+    let (database, file) = args.database.resolve()?;
+    let subject_key = args
+        .subject_key
+        .or(file.subject_key)
+        .ok_or(CommandError::Usage(
+            "preferences needs --subject-key (the server's), or a --config file naming it",
+        ))?;
+    let subject = SubjectKey::new(keys::read(&subject_key)?).subject(&email);
+    let store = Store::open_existing(&database).await?;
     let preferences = Preferences::of(&store, subject).await;
     store.close().await;
     let json = serde_json::to_string(&preferences?)
