@@ -10,6 +10,10 @@ mkdir -p .demo
 address=127.0.0.1:8787
 collector="${CARGO_TARGET_DIR:-target}/server/assent-collector"
 keys=(--subject-key .demo/subject.key --link-key .demo/link.key)
+# The server's keys, made once (`link` signs with them and never makes its own).
+for key in subject link; do
+  [ -e ".demo/$key.key" ] || "$collector" keygen "--$key-key" ".demo/$key.key"
+done
 
 # A sample subscriber's manage and unsubscribe links, as a mailer would mint them.
 scripts/subscriber-page.sh "$collector" dist/subscriber.html "http://$address" \

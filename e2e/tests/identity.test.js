@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 
@@ -212,7 +212,9 @@ for (const [name, code, makeToken] of [
     return [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.');
   }],
   ['minted by another collector', 'token_invalid', async (s, page) => {
-    const { token } = await s.collector.link({ email: EMAIL, site: SITE, page, linkKey: `${s.collector.database.replace(/^sqlite:/, '')}.other-link.key` });
+    const other = join(s.collector.dir, 'other-link.key');
+    await s.collector.cli('keygen', '--link-key', other);
+    const { token } = await s.collector.link({ email: EMAIL, site: SITE, page, linkKey: other });
     return token;
   }],
   ['for another site', 'token_wrong_site', async (s, page) => (await s.collector.link({ email: EMAIL, site: OTHER_SITE, page })).token],

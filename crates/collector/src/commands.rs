@@ -85,22 +85,28 @@ pub enum CommandError {
 }
 
 /// `keygen`: writes new key files (or, with `--rotate`, adds a receipt key to the ring)
-/// and prints the public JWK set of the ring.
+/// and prints the public JWK set of the receipt key ring, if one was written.
 pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
-    // Refused before anything is written: a receipt key made first would be left behind,
-    // and the same command run again refused for it.
-    if let Some(path) = args.subject_key.as_ref().filter(|path| path.exists()) {
-        return Err(keys::KeyError::Exists(path.clone()).into());
+    // Refused before anything is written: a key made first would be left behind, and the
+    // same command run again refused for it.
+    let new_files = [&args.subject_key, &args.link_key];
+    let receipt_key = args.receipt_key.as_ref().filter(|_| !args.rotate);
+    for path in new_files.into_iter().flatten().chain(receipt_key) {
+        if path.exists() {
+            return Err(keys::KeyError::Exists(path.clone()).into());
+        }
     }
-    let seeds = if args.rotate {
-        keys::rotate(&args.receipt_key)?
-    } else {
-        vec![keys::create(&args.receipt_key)?]
+    let seeds = match &args.receipt_key {
+        Some(path) if args.rotate => Some(keys::rotate(path)?),
+        Some(path) => Some(vec![keys::create(path)?]),
+        None => None,
     };
-    if let Some(path) = &args.subject_key {
+    for path in new_files.into_iter().flatten() {
         keys::create(path)?;
     }
-    let ring = ReceiptKeys::from_seeds(&seeds).ok_or(CommandError::Usage("no receipt key"))?;
-    println!("{}", ring.jwks());
+    if let Some(seeds) = seeds {
+        let ring = ReceiptKeys::from_seeds(&seeds).ok_or(CommandError::Usage("no receipt key"))?;
+        println!("{}", ring.jwks());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -264,17 +264,22 @@ pub struct PreferencesArgs {
 
 /// `keygen` options.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("keys").required(true).multiple(true)
+    .args(["receipt_key", "subject_key", "link_key"]))]
 pub struct KeygenArgs {
     /// Where to write the receipt signing key (must not exist, unless `--rotate`).
     #[arg(long)]
-    pub receipt_key: PathBuf,
+    pub receipt_key: Option<PathBuf>,
     /// Add a new key to the existing receipt key file instead: it signs from the next
     /// start of `serve`, and receipts signed by the older keys still verify.
-    #[arg(long, conflicts_with = "subject_key")]
+    #[arg(long, requires = "receipt_key", conflicts_with_all = ["subject_key", "link_key"])]
     pub rotate: bool,
-    /// Also write a subject HMAC key here (must not exist).
+    /// Where to write a subject HMAC key (must not exist).
     #[arg(long)]
     pub subject_key: Option<PathBuf>,
+    /// Where to write a link token HMAC key (must not exist).
+    #[arg(long)]
+    pub link_key: Option<PathBuf>,
 }
 
 /// `link` options.
@@ -300,11 +305,11 @@ pub struct LinkArgs {
     /// Unsubscribe from this one optional purpose only (e.g. `updates`).
     #[arg(long)]
     pub purpose: Option<String>,
-    /// The subject key file the server uses, created if missing [default: the config
-    /// file's].
+    /// The subject key file the server uses [default: the config file's]. Never created
+    /// here: a link under a key of its own would name no one the server knows.
     #[arg(long, env = "ASSENT_SUBJECT_KEY")]
     pub subject_key: Option<PathBuf>,
-    /// The link key file the server uses, created if missing [default: the config file's].
+    /// The link key file the server uses [default: the config file's]; never created here.
     #[arg(long, env = "ASSENT_LINK_KEY")]
     pub link_key: Option<PathBuf>,
     /// Accepted so one set of settings serves every command; minting reads no records.

@@ -36,6 +36,9 @@ pub enum KeyError {
     /// A rotation was asked for a file that does not exist.
     #[error("key file {0} does not exist: there is nothing to rotate (make it with `assent-collector keygen --receipt-key FILE`)")]
     Missing(PathBuf),
+    /// A key file only the server makes is not there.
+    #[error("key file {0} does not exist: give the file `serve` uses (it creates its keys at its first start; `assent-collector keygen` makes them too)")]
+    NotMade(PathBuf),
     /// The file does not hold 32 bytes in base64url.
     #[error("key file {0} does not hold 32 bytes in base64url (make one with `assent-collector keygen`)")]
     Form(PathBuf),
@@ -76,6 +79,15 @@ fn decode(line: &str) -> Option<[u8; 32]> {
 /// Reads a one-key file.
 pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
     decode(&read_text(path)?).ok_or_else(|| KeyError::Form(path.into()))
+}
+
+/// Reads a one-key file the server made: one that is not there is [`KeyError::NotMade`],
+/// never created, since a key of this command's own would not be the server's.
+pub fn read_made(path: &Path) -> Result<[u8; 32], KeyError> {
+    if !path.exists() {
+        return Err(KeyError::NotMade(path.into()));
+    }
+    read(path)
 }
 
 /// Reads a key ring: every key, oldest first (at least one). A one-key file is a ring of one.

@@ -559,6 +559,22 @@ async fn cli_link_is_honoured_by_the_server_and_never_logged() {
     assert!(!bad_page.status.success());
     assert!(String::from_utf8_lossy(&bad_page.stderr).contains("page must be an https URL"));
 
+    // Before the server has made its keys, `link` makes none of its own: a link signed or
+    // naming its person under another key would fail, or be someone else's.
+    let no_keys = link(&[
+        "--site",
+        "pci.qualys.com",
+        "--public-url",
+        "http://127.0.0.1:1",
+    ]);
+    assert!(!no_keys.status.success());
+    let said = String::from_utf8_lossy(&no_keys.stderr);
+    assert!(said.contains("does not exist"), "{said}");
+    assert!(
+        !std::path::Path::new(&subject_key).exists() && !std::path::Path::new(&link_key).exists(),
+        "no key file made"
+    );
+
     // The server first: it creates the keys the CLI then reuses.
     let server = Server::start_logging(
         &db,

@@ -88,6 +88,22 @@ async fn cli_keygen_export_and_verify() {
     ]);
     assert!(!refused.status.success());
     assert!(!other.exists(), "no receipt key left behind");
+    // A link key alone (the key `link` signs with, which it never makes itself).
+    let link_key = dir.path().join("link.key");
+    let link_s = link_key.to_str().unwrap();
+    assert!(process::run(&["keygen", "--link-key", link_s])
+        .status
+        .success());
+    assert!(link_key.exists());
+    let again = process::run(&[
+        "keygen",
+        "--link-key",
+        link_s,
+        "--receipt-key",
+        other.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success(), "never overwrites a link key");
+    assert!(!other.exists(), "refused before writing anything");
 
     let admin_keys = common::mailer::admin_keys_file(dir.path());
     let server = Server::start(
