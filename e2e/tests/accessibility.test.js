@@ -27,11 +27,27 @@ async function violations(page) {
 
 /**
  * The widget's focused element, if focus is in the widget: whether its focus ring shows
- * (WCAG 2.4.7) and whether anything covers its centre (2.4.11, Focus Not Obscured).
+ * (WCAG 2.4.7), its contrast with what it is drawn on (1.4.11 asks 3:1), and whether
+ * anything covers its centre (2.4.11, Focus Not Obscured).
  */
 function focusInWidget() {
   const element = document.activeElement?.shadowRoot?.activeElement;
   if (!element) return null;
+  const rgb = (text) => {
+    const m = /^rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)$/.exec(text);
+    return m && Number(m[4] ?? 1) > 0 ? [m[1], m[2], m[3]].map(Number) : null;
+  };
+  const luminance = (channels) => {
+    const [r, g, b] = channels.map((c) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  // The ring is drawn outside the element (outline-offset), on the nearest background behind it.
+  let behind = null;
+  for (let node = element.parentElement; node && !behind; node = node.parentElement ?? node.getRootNode().host) {
+    behind = rgb(getComputedStyle(node).backgroundColor);
+  }
+  const ring = rgb(getComputedStyle(element).outlineColor);
+  const [light, dark] = [luminance(ring ?? [0, 0, 0]), luminance(behind ?? [255, 255, 255])].sort((a, b) => b - a);
   // The first line box: an inline link that wraps has no ink at its bounding box's centre.
   const box = element.getClientRects()[0] ?? element.getBoundingClientRect();
   const x = box.left + box.width / 2;
@@ -40,6 +56,7 @@ function focusInWidget() {
   return {
     what: `${element.tagName.toLowerCase()}${element.dataset.action ? `[data-action=${element.dataset.action}]` : ''}`,
     ring: getComputedStyle(element).outlineStyle !== 'none',
+    ringContrast: ring ? Math.round(((light + 0.05) / (dark + 0.05)) * 100) / 100 : null,
     inView: y >= 0 && y <= innerHeight && x >= 0 && x <= innerWidth,
     onTop: onTop ? `${onTop.tagName.toLowerCase()}.${onTop.className}` : null,
     uncovered: onTop === element || element.contains(onTop) || (element.labels?.[0]?.contains(onTop) ?? false),
@@ -56,6 +73,7 @@ async function tabUntil(page, focused, limit = 40) {
     const focus = await page.evaluate(focusInWidget);
     if (focus) {
       assert.ok(focus.ring, `${focus.what} shows a focus ring`);
+      assert.ok(focus.ringContrast >= 3, `${focus.what}'s focus ring stands 3:1 against what it is drawn on: ${focus.ringContrast}`);
       assert.ok(focus.inView && focus.uncovered, `${focus.what} is in view and not covered: ${JSON.stringify(focus)}`);
     }
     const found = await page.evaluate(`(${focused})(document.activeElement?.shadowRoot?.activeElement)`);
@@ -291,6 +309,19 @@ world.scenario('opened from the painted banner with the keyboard, the preference
     'the painted banner has the focus');
   assert.equal(await enterThenEscape(page, w), 'open', 'focus is on the banner\'s button that opened them');
 });
+
+for (const scheme of ['light', 'dark']) {
+  world.scenario(`${scheme} theme: every focus ring in the banner and the preferences stands 3:1 against what it is drawn on`, async (s) => {
+    const { page, w } = await pageWithOpener(s);
+    await page.emulateMedia({ colorScheme: scheme });
+    await w.runWithOwnBanner();
+    await page.locator('body').focus();
+    await tabUntil(page, (element) => element?.dataset?.action === 'open');
+    await page.keyboard.press('Enter');
+    await w.dialog.waitFor({ state: 'visible' });
+    await tabUntil(page, (element) => element?.dataset?.action === 'save');
+  });
+}
 
 world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
   const { page, w } = await pageWithOpener(s);
