@@ -101,6 +101,8 @@ function loadLocale() {
     })
     .catch(function (error) {
       warn('the ' + language + ' translation could not be loaded (' + error + '); showing English');
+      // A click kept on the English banner is the English notice's, as the wasm's record is.
+      noticeHash = noticeHash.replace(NOTICE_HASHES[language], NOTICE_HASHES.en);
       return null;
     });
 }
@@ -147,7 +149,7 @@ function sharedDomain() {
   var host = location.hostname.toLowerCase();
   if (HOST.test(domain) &&
       (host === domain || host.endsWith('.' + domain))) return domain;
-  warn('data-cookie-domain is not this page\'s host name or a parent of it; the choice is not shared');
+  warn('data-cookie-domain is not this host name or a parent; the choice is not shared');
   return null;
 }
 

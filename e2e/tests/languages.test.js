@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { holdWasm } from '../harness/browser.js';
 import { noticeHash, root } from '../harness/paths.js';
 import { assertRecord } from '../harness/records.js';
 import { SITE, setupSuite } from '../harness/world.js';
@@ -157,6 +158,34 @@ for (const [what, fulfil] of [
     }, { initScripts });
   }
 }
+
+// The evidence is the notice the visitor saw: a click on the English banner shown for want of
+// the German file, kept while the page was left before the wasm came, is never recorded as
+// the German notice's, though the next page has the German file.
+world.scenario('a click kept on the English banner shown when the German file failed is not recorded under the German notice', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: 'de' });
+  await s.context.route('**/locales/de.json', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  const first = await s.context.newPage();
+  await holdWasm(first);
+  await first.goto(url, { waitUntil: 'load' });
+  const w = s.ui(first);
+  await w.banner.waitFor({ state: 'visible' });
+  assert.deepEqual(await spoken(w), { lang: 'en', dir: 'ltr' });
+  await w.bannerButton('accept-all').click();
+  await w.banner.waitFor({ state: 'hidden' });
+  await first.close();
+  await s.context.unroute('**/locales/de.json');
+
+  const next = await s.open(url);
+  const again = s.ui(next);
+  await again.banner.waitFor({ state: 'visible' });
+  assert.deepEqual(await spoken(again), { lang: 'de', dir: 'ltr' }, 'asked again, in German');
+  await again.bannerButton('decline-all').click();
+  const records = await s.collector.waitForRecords({ count: 1 });
+  assert.equal(records.length, 1, 'one record: the German decline, not the English click');
+  assertRecord(records[0], { site: SITE, language: 'de', notice: { ...notice('de'), hash: noticeHash('qualys-privacy-highlights.de.json') } });
+  assert.ok(records[0].purposes.filter((p) => p.basis === 'consent').every((p) => p.state === 'denied'));
+});
 
 world.scenario('a returning German visitor with nothing to send downloads no wasm and no language file', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: 'de' });

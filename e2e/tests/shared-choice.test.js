@@ -158,7 +158,7 @@ world.scenario('a garbled or forged shared cookie is ignored with a warning; one
   await w.bannerButton('accept-all').click();
   await s.collector.waitForRecords({ count: 1 });
   assert.ok(
-    s.console.slice(logged).some((line) => /data-cookie-domain is not this page's host name or a parent of it; the choice is not shared/.test(line)),
+    s.console.slice(logged).some((line) => /data-cookie-domain is not this host name or a parent; the choice is not shared/.test(line)),
     'the bad attribute is said',
   );
   assert.deepEqual(await s.context.cookies(), [], 'no cookie anywhere');
