@@ -153,6 +153,16 @@ pub struct ConfigArg {
     pub path: Option<PathBuf>,
 }
 
+/// A setting a command can't do without: the flag's (or its variable's) value, else the
+/// config file's.
+pub fn needed<T>(
+    flag: Option<T>,
+    file: Option<T>,
+    flag_name: &'static str,
+) -> Result<T, ConfigError> {
+    flag.or(file).ok_or(ConfigError::Missing(flag_name))
+}
+
 impl ConfigArg {
     /// The file's settings (relative paths made the file's), or none without a file.
     pub fn read(&self) -> Result<ServeArgs, ConfigError> {
@@ -331,6 +341,9 @@ pub enum ConfigError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A setting the command needs is given nowhere.
+    #[error("{0} is needed (the server's): give the flag, its ASSENT_ variable, or a --config file that names it")]
+    Missing(&'static str),
     /// The config file is not valid.
     #[error("config file {path} is invalid: {message}")]
     Parse {

@@ -278,7 +278,7 @@ async fn one_config_file_serves_every_command() {
     ]);
     assert!(!output.status.success());
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("needs --subject-key"),
+        String::from_utf8_lossy(&output.stderr).contains("--subject-key is needed"),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::CommandError;
-use crate::config::{ConfigError, LinkArgs};
+use crate::config::{self, ConfigError, LinkArgs};
 use crate::keys;
 use crate::link::{self, LinkRequest, PublicUrl};
 use crate::subject::SubjectKey;
@@ -19,21 +19,9 @@ pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
         args.ttl,
     )?;
     let file = args.config.read()?;
-    let subject_key = args
-        .subject_key
-        .or(file.subject_key)
-        .ok_or(CommandError::Usage(
-            "link needs --subject-key (the server's), or a --config file naming it",
-        ))?;
-    let link_key = args.link_key.or(file.link_key).ok_or(CommandError::Usage(
-        "link needs --link-key (the server's), or a --config file naming it",
-    ))?;
-    let public_url: PublicUrl = args
-        .public_url
-        .or(file.public_url)
-        .ok_or(CommandError::Usage(
-            "link needs --public-url, or a --config file naming it",
-        ))?
+    let subject_key = config::needed(args.subject_key, file.subject_key, "--subject-key")?;
+    let link_key = config::needed(args.link_key, file.link_key, "--link-key")?;
+    let public_url: PublicUrl = config::needed(args.public_url, file.public_url, "--public-url")?
         .parse()
         .map_err(ConfigError::from)?;
     let subject_key = SubjectKey::new(keys::read_made(&subject_key)?);
