@@ -90,6 +90,10 @@ world.scenario('choose on one covered site: the other shows no banner, loads no 
   await w2.dialog.waitFor({ state: 'visible' });
   for (const id of OPTIONAL) assert.equal(await w2.toggle(id).isChecked(), false, `${id} shows the decline`);
   assert.deepEqual(await w2.preferences(), summary, 'the wasm agrees with the loader');
+  // The wasm has started (its dialog shows): a record it made of the shared choice would be
+  // in this site's storage by now, whether or not its POST has gone.
+  assert.equal(await w2.storage('pci.qualys.com', 'choice'), null, 'no choice of its own stored');
+  assert.ok(['[]', null].includes(await w2.storage('pci.qualys.com', 'outbox')), 'nothing waits to be sent');
   assert.equal(s.posts.length, postsBefore, 'no second record for the same choice');
 
   // A change on the second site: one new record, and the cookie follows it.
