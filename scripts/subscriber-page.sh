@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the demo's sample subscriber e-mail page: mints a manage link and a one-click
-# unsubscribe link for a sample address with the collector's `link` command (the key files
-# are created on first use and must be the ones the server uses), and fills them into
+# unsubscribe link for a sample address with the collector's `link` command (with the key
+# files the server uses, which must exist: `serve` or `keygen` makes them), and fills them into
 # www/subscriber.template.html.
 #   scripts/subscriber-page.sh COLLECTOR OUT_HTML ORIGIN DATABASE SUBJECT_KEY LINK_KEY
 set -euo pipefail

@@ -6,6 +6,7 @@ mod preferences;
 mod serve;
 mod verify;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use export::export;
@@ -91,9 +92,13 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
     // same command run again refused for it.
     let new_files = [&args.subject_key, &args.link_key];
     let receipt_key = args.receipt_key.as_ref().filter(|_| !args.rotate);
-    for path in new_files.into_iter().flatten().chain(receipt_key) {
+    let written: Vec<&PathBuf> = new_files.into_iter().flatten().chain(receipt_key).collect();
+    for (i, path) in written.iter().enumerate() {
+        if written[..i].contains(path) {
+            return Err(CommandError::Usage("each key needs a file of its own"));
+        }
         if path.exists() {
-            return Err(keys::KeyError::Exists(path.clone()).into());
+            return Err(keys::KeyError::Exists((*path).clone()).into());
         }
     }
     let seeds = match &args.receipt_key {

@@ -52,8 +52,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print stored records as NDJSON, one per line, in chain order.
     Export(ExportArgs),
-    /// Create a receipt signing key (and optionally a subject key), or add one with
-    /// `--rotate`, and print the public JWK set.
+    /// Create key files: a receipt signing key (its public JWK set is printed), a subject
+    /// key, a link key; or add a receipt key to its ring with `--rotate`.
     Keygen(KeygenArgs),
     /// Mint a signed manage link for one address and print it as one JSON line.
     Link(LinkArgs),
@@ -151,29 +151,53 @@ pub struct ConfigArg {
     /// variable gives are taken from it.
     #[arg(long = "config", env = "ASSENT_CONFIG")]
     pub path: Option<PathBuf>,
-}
-
-/// A setting a command can't do without: the flag's (or its variable's) value, else the
-/// config file's.
-pub fn needed<T>(
-    flag: Option<T>,
-    file: Option<T>,
-    flag_name: &'static str,
-) -> Result<T, ConfigError> {
-    flag.or(file).ok_or(ConfigError::Missing(flag_name))
+    /// The file, once read.
+    #[arg(skip)]
+    file: std::cell::OnceCell<ServeArgs>,
 }
 
 impl ConfigArg {
-    /// The file's settings (relative paths made the file's), or none without a file.
-    pub fn read(&self) -> Result<ServeArgs, ConfigError> {
-        self.path
+    /// The file's settings (relative paths made the file's), or none without a file. Read
+    /// only when a setting is asked of it: a command whose flags give all it needs works
+    /// whatever the file, as it did before commands other than `serve` read it.
+    fn file(&self) -> Result<&ServeArgs, ConfigError> {
+        if let Some(file) = self.file.get() {
+            return Ok(file);
+        }
+        let file = self
+            .path
             .as_deref()
-            .map_or_else(|| Ok(ServeArgs::default()), read_file)
+            .map_or_else(|| Ok(ServeArgs::default()), read_file)?;
+        Ok(self.file.get_or_init(|| file))
+    }
+
+    /// A setting: `flag` (the flag's or its variable's value), else the file's.
+    pub fn or_file<T: Clone>(
+        &self,
+        flag: Option<T>,
+        pick: impl FnOnce(&ServeArgs) -> &Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        match flag {
+            Some(value) => Ok(Some(value)),
+            None => Ok(pick(self.file()?).clone()),
+        }
+    }
+
+    /// A setting the command can't do without, as [`ConfigArg::or_file`] finds it; an
+    /// error naming its flag when neither gives it.
+    pub fn needed<T: Clone>(
+        &self,
+        flag: Option<T>,
+        pick: impl FnOnce(&ServeArgs) -> &Option<T>,
+        flag_name: &'static str,
+    ) -> Result<T, ConfigError> {
+        self.or_file(flag, pick)?
+            .ok_or(ConfigError::Missing(flag_name))
     }
 }
 
 /// The database `verify`, `export` and `preferences` read, and the config file that may
-/// name it.
+/// name it and the command's other settings.
 #[derive(Debug, Args)]
 pub struct DatabaseArg {
     /// `postgres://…` URL, `sqlite:<file>` or an SQLite file path [default: the config
@@ -186,15 +210,12 @@ pub struct DatabaseArg {
 }
 
 impl DatabaseArg {
-    /// The database, and the config file's settings for the command's other options.
-    pub fn resolve(&self) -> Result<(Database, ServeArgs), ConfigError> {
-        let file = self.config.read()?;
+    /// The database: the flag's, else the config file's, else `assent.db`.
+    pub fn database(&self) -> Result<Database, ConfigError> {
         let url = self
-            .url
-            .clone()
-            .or_else(|| file.database.clone())
-            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
-        Ok((url.parse()?, file))
+            .config
+            .or_file(self.url.clone(), |file| &file.database)?;
+        Ok(url.as_deref().unwrap_or(DEFAULT_DATABASE).parse()?)
     }
 }
 

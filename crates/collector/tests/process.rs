@@ -104,6 +104,11 @@ async fn cli_keygen_export_and_verify() {
     ]);
     assert!(!again.status.success(), "never overwrites a link key");
     assert!(!other.exists(), "refused before writing anything");
+    let same = dir.path().join("same.key");
+    let same_s = same.to_str().unwrap();
+    let twice = process::run(&["keygen", "--subject-key", same_s, "--link-key", same_s]);
+    assert!(!twice.status.success(), "one file for two keys");
+    assert!(!same.exists(), "refused before writing anything");
 
     let admin_keys = common::mailer::admin_keys_file(dir.path());
     let server = Server::start(
@@ -283,6 +288,26 @@ async fn one_config_file_serves_every_command() {
         String::from_utf8_lossy(&output.stderr)
     );
 
+    // The file is read only for what the flags leave out: one that can't be read stops
+    // only a command that needs it.
+    let missing = dir.path().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    let flags_only = process::run(&[
+        "export",
+        "--config",
+        missing,
+        "--database",
+        db.to_str().unwrap(),
+    ]);
+    assert!(
+        flags_only.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flags_only.stderr)
+    );
+    let needs_it = process::run(&["export", "--config", missing]);
+    assert!(!needs_it.status.success());
+    assert!(String::from_utf8_lossy(&needs_it.stderr).contains("cannot read config file"));
+
     // A flag still wins over the file.
     let elsewhere = dir.path().join("elsewhere.db");
     let output = process::run(&[
@@ -294,7 +319,7 @@ async fn one_config_file_serves_every_command() {
     ]);
     assert!(
         !output.status.success(),
-        "read the file's database, not the flag's"
+        "the flag's database (missing), not the file's"
     );
     assert!(!elsewhere.exists());
 }

@@ -30,23 +30,21 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, CommandError> {
             "--format csv is for a suppression list: add --suppression PURPOSE",
         ));
     }
-    let (database, file) = args.database.resolve()?;
-    let subject_key = args.subject_key.clone().or(file.subject_key);
-    let subject = match (&args.subject, &subject_key) {
-        (Some(email), Some(path)) => {
+    let subject = match &args.subject {
+        Some(email) => {
             // As `preferences` reads it: a typo must not pass for a person with no history.
             let email = assent_record::Email::try_from(email.trim())
                 .map_err(|_| CommandError::Usage("--subject must be an e-mail address"))?;
-            Some(SubjectKey::new(keys::read(path)?).subject(&email))
+            let path = args.database.config.needed(
+                args.subject_key.clone(),
+                |file| &file.subject_key,
+                "--subject-key",
+            )?;
+            Some(SubjectKey::new(keys::read(&path)?).subject(&email))
         }
-        (Some(_), None) => {
-            return Err(CommandError::Usage(
-                "--subject needs --subject-key (the server's)",
-            ))
-        }
-        (None, _) => None,
+        None => None,
     };
-    let store = Store::open_existing(&database).await?;
+    let store = Store::open_existing(&args.database.database()?).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let failed = store
@@ -104,8 +102,7 @@ fn line(stored: Stored) -> Line {
 /// `export --suppression PURPOSE`: the subjects whose current state for it is denied.
 async fn suppression_list(args: &ExportArgs, purpose: &str) -> Result<ExitCode, CommandError> {
     let purpose = suppression::optional_purpose(purpose)?;
-    let (database, _) = args.database.resolve()?;
-    let store = Store::open_existing(&database).await?;
+    let store = Store::open_existing(&args.database.database()?).await?;
     let list = suppression::list(&store, purpose).await;
     store.close().await;
     let list = list?;

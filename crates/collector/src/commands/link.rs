@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::CommandError;
-use crate::config::{self, ConfigError, LinkArgs};
+use crate::config::{ConfigError, LinkArgs};
 use crate::keys;
 use crate::link::{self, LinkRequest, PublicUrl};
 use crate::subject::SubjectKey;
@@ -18,10 +18,11 @@ pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
         args.purpose.as_deref(),
         args.ttl,
     )?;
-    let file = args.config.read()?;
-    let subject_key = config::needed(args.subject_key, file.subject_key, "--subject-key")?;
-    let link_key = config::needed(args.link_key, file.link_key, "--link-key")?;
-    let public_url: PublicUrl = config::needed(args.public_url, file.public_url, "--public-url")?
+    let config = &args.config;
+    let subject_key = config.needed(args.subject_key, |file| &file.subject_key, "--subject-key")?;
+    let link_key = config.needed(args.link_key, |file| &file.link_key, "--link-key")?;
+    let public_url: PublicUrl = config
+        .needed(args.public_url, |file| &file.public_url, "--public-url")?
         .parse()
         .map_err(ConfigError::from)?;
     let subject_key = SubjectKey::new(keys::read_made(&subject_key)?);

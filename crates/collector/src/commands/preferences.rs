@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use assent_record::Email;
 
 use super::CommandError;
-use crate::config::{self, PreferencesArgs};
+use crate::config::PreferencesArgs;
 use crate::keys;
 use crate::preferences::Preferences;
 use crate::store::Store;
@@ -16,10 +16,10 @@ use crate::subject::SubjectKey;
 pub async fn preferences(args: PreferencesArgs) -> Result<ExitCode, CommandError> {
     let email = Email::try_from(args.email.trim())
         .map_err(|_| CommandError::Usage("--email must be an e-mail address"))?;
-    let (database, file) = args.database.resolve()?;
-    let subject_key = config::needed(args.subject_key, file.subject_key, "--subject-key")?;
+    let config = &args.database.config;
+    let subject_key = config.needed(args.subject_key, |file| &file.subject_key, "--subject-key")?;
     let subject = SubjectKey::new(keys::read(&subject_key)?).subject(&email);
-    let store = Store::open_existing(&database).await?;
+    let store = Store::open_existing(&args.database.database()?).await?;
     let preferences = Preferences::of(&store, subject).await;
     store.close().await;
     let json = serde_json::to_string(&preferences?)

@@ -1,7 +1,6 @@
 //! `verify`: the chain, the stored receipts, one receipt, or a receipt file.
 
 use std::ops::ControlFlow;
-use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -16,9 +15,7 @@ use crate::store::{Store, StoreError, Stored};
 /// `verify`: checks one receipt or receipt file, or walks the chain (and every stored
 /// receipt when keys are given). Exit status 1 when something fails.
 pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
-    let (database, file) = args.database.resolve()?;
-    let ring = args.receipt_key.clone().or(file.receipt_key);
-    let keys = public_keys(&args, ring.as_deref())?;
+    let keys = public_keys(&args)?;
     let needs_keys =
         CommandError::Usage("checking a receipt needs --receipt-key, --jwks or --public-key");
     if let Some(token) = &args.receipt {
@@ -41,7 +38,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
         });
     }
 
-    let store = Store::open_existing(&database).await?;
+    let store = Store::open_existing(&args.database.database()?).await?;
     let outcome = walk(&store, keys.as_ref()).await;
     store.close().await;
     Ok(match outcome? {
@@ -61,10 +58,10 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
     })
 }
 
-/// The public keys given: one key, a JWK set file, or the key ring file `ring`, in that
-/// order (the first two are given for this check, the ring may come from the environment
-/// or the config file).
-fn public_keys(args: &VerifyArgs, ring: Option<&Path>) -> Result<Option<PublicKeys>, CommandError> {
+/// The public keys given: one key, a JWK set file, or a key ring file, in that order (the
+/// first two are given for this check, the ring may come from the environment or the
+/// config file).
+fn public_keys(args: &VerifyArgs) -> Result<Option<PublicKeys>, CommandError> {
     if let Some(x) = &args.public_key {
         let key = receipt::verifying_key_from_b64(x).ok_or(CommandError::Usage(
             "--public-key must be the JWK's x: 32 bytes in base64url",
@@ -83,10 +80,11 @@ fn public_keys(args: &VerifyArgs, ring: Option<&Path>) -> Result<Option<PublicKe
                 source,
             });
     }
-    match ring {
+    let config = &args.database.config;
+    match config.or_file(args.receipt_key.clone(), |file| &file.receipt_key)? {
         Some(path) => {
-            let ring = ReceiptKeys::from_seeds(&keys::read_ring(path)?)
-                .ok_or_else(|| KeyError::Form(path.to_owned()))?;
+            let ring =
+                ReceiptKeys::from_seeds(&keys::read_ring(&path)?).ok_or(KeyError::Form(path))?;
             Ok(Some(ring.public()))
         }
         None => Ok(None),
