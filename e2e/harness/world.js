@@ -109,13 +109,10 @@ async function begin(world, name, options) {
     if (!entry) return;
     const response = await request.response().catch(() => null);
     entry.status = response ? response.status() : null;
+    // When the test heard of it, as for a failed request (which has no browser timing): one
+    // clock for every entry, good for the failure log only, since the events arrive late. A
+    // test that orders requests times them in the page (delivery.test.js, timePagePosts).
     entry.endAt = Date.now();
-    // The browser's own clock for when the request started and its response ended.
-    const timing = request.timing();
-    if (timing && timing.startTime > 0 && timing.responseEnd >= 0) {
-      entry.at = timing.startTime;
-      entry.endAt = timing.startTime + timing.responseEnd;
-    }
     entry.done = true;
   });
   context.on('requestfailed', (request) => {
@@ -193,7 +190,7 @@ function failure(name, error, s) {
   const parts = [`scenario failed: ${name}`, String(error?.stack || error)];
   if (s.collector) parts.push(`--- collector log (last ${TAIL} chars) ---\n${s.collector.log().slice(-TAIL)}`);
   parts.push(`--- browser console (${s.console.length} lines) ---\n${s.console.slice(-80).join('\n')}`);
-  parts.push(`--- POSTs to the collector ---\n${s.posts.map((p) => `tab ${p.tab}: ${p.recordId} [${p.at}..${p.endAt ?? ''}] → ${p.status ?? p.failure ?? 'pending'}`).join('\n') || '(none)'}`);
+  parts.push(`--- POSTs to the collector (times: when the test heard of each) ---\n${s.posts.map((p) => `tab ${p.tab}: ${p.recordId} [${p.at}..${p.endAt ?? ''}] → ${p.status ?? p.failure ?? 'pending'}`).join('\n') || '(none)'}`);
   return new Error(parts.join('\n'));
 }
 
