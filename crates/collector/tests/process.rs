@@ -95,13 +95,8 @@ async fn cli_keygen_export_and_verify() {
         .status
         .success());
     assert!(link_key.exists());
-    let again = process::run(&[
-        "keygen",
-        "--link-key",
-        link_s,
-        "--receipt-key",
-        other.to_str().unwrap(),
-    ]);
+    let other_s = other.to_str().unwrap();
+    let again = process::run(&["keygen", "--link-key", link_s, "--receipt-key", other_s]);
     assert!(!again.status.success(), "never overwrites a link key");
     assert!(!other.exists(), "refused before writing anything");
     let same = dir.path().join("same.key");
@@ -274,12 +269,13 @@ async fn one_config_file_serves_every_command() {
     assert!(dir.path().join("link.key").exists(), "the file's link key");
 
     // Without the file, what it gave is missing, and the message says where it can come from.
+    let db_s = db.to_str().unwrap();
     let output = process::run(&[
         "preferences",
         "--email",
         "ada@example.com",
         "--database",
-        db.to_str().unwrap(),
+        db_s,
     ]);
     assert!(!output.status.success());
     assert!(
@@ -292,13 +288,7 @@ async fn one_config_file_serves_every_command() {
     // only a command that needs it.
     let missing = dir.path().join("missing.toml");
     let missing = missing.to_str().unwrap();
-    let flags_only = process::run(&[
-        "export",
-        "--config",
-        missing,
-        "--database",
-        db.to_str().unwrap(),
-    ]);
+    let flags_only = process::run(&["export", "--config", missing, "--database", db_s]);
     assert!(
         flags_only.status.success(),
         "{}",
@@ -310,13 +300,8 @@ async fn one_config_file_serves_every_command() {
 
     // A flag still wins over the file.
     let elsewhere = dir.path().join("elsewhere.db");
-    let output = process::run(&[
-        "export",
-        "--config",
-        config,
-        "--database",
-        elsewhere.to_str().unwrap(),
-    ]);
+    let elsewhere_s = elsewhere.to_str().unwrap();
+    let output = process::run(&["export", "--config", config, "--database", elsewhere_s]);
     assert!(
         !output.status.success(),
         "the flag's database (missing), not the file's"
