@@ -363,7 +363,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A setting the command needs is given nowhere.
-    #[error("{0} is needed (the server's): give the flag, its ASSENT_ variable, or a --config file that names it")]
+    #[error(
+        "{0} is needed: give the flag, its ASSENT_ variable, or a --config file that names it"
+    )]
     Missing(&'static str),
     /// The config file is not valid.
     #[error("config file {path} is invalid: {message}")]
