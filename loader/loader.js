@@ -7,8 +7,9 @@
 // (loader/banner.js), and the wasm-bindgen glue and the wasm (each checked against its SRI
 // hash) are fetched from next to this file only once the visitor clicks it, or the page
 // calls Assent; at once when there is something to send or a manage link. With
-// data-cookie-domain it keeps the choice in a cookie shared by the covered sites of that
-// parent domain: a later choice found there counts too, so a second site needs no wasm.
+// data-cookie-domain it reads the choice the wasm keeps in a cookie shared by the covered
+// sites of that parent domain: a later choice found there counts too, so a second site
+// needs no wasm.
 if (window.Assent) return; // the tag twice on one page: the first one runs the widget
 var script = document.currentScript;
 var data = script?.dataset || {};
@@ -22,9 +23,9 @@ var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // visitor downloads them (the wasm compares whole hashes whenever it runs).
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
 var NOTICE_HASHES = __ASSENT_NOTICE_HASHES__;
-// h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…
+// h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.<purpose>:<g|d>…, as
+// the wasm writes it on each save (src/browser/shared_cookie.rs), which this file need not carry.
 var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})&t=([0-9]{1,15})&p=([a-z_]+:[gd](\.[a-z_]+:[gd])*)$/;
-var YEAR = 31536000;
 // A lowercase host name: the covered site (trimmed) and data-cookie-domain's. The wasm's
 // rule (assent_record's Site) also refuses a hyphen at a label's ends and a name over
 // 253 characters; nobody's site is one.
@@ -41,7 +42,7 @@ var language = chooseLanguage();
 // A language without a translated notice shows the English one.
 var noticeHash = 'sha256:' + (NOTICE_HASHES[language] || NOTICE_HASHES.en);
 // The data-* attributes for the wasm (ScriptAttributes::from_js takes the ones it knows).
-var attributes = { ...data, sharedCookie: cookieDomain && { read: sharedChoice, write: shareChoice } };
+var attributes = { ...data, sharedCookie: cookieDomain && { read: sharedChoice, domain: cookieDomain } };
 var cookieReported = false;
 var base = script?.src || location.href;
 // URL objects: fetch, import() and the link's href take them as they are.
@@ -186,20 +187,6 @@ function sharedChoice() {
     }),
     cookie_domain: cookieDomain
   };
-}
-
-// Writes a saved record's choice into the shared cookie, and says whether the browser kept
-// it (the wasm calls it on each save, and says in the console when it did not, or threw).
-function shareChoice(record) {
-  var optional = record.purposes.filter(function (p) { return p.basis === 'consent' && p.state; });
-  var value = 'h=' + record.notice.hash.slice(7) + '&r=' + record.record_id +
-    '&t=' + Date.parse(record.client_time) + '&p=' + optional.map(function (p) {
-      return p.purpose + ':' + (p.state === 'granted' ? 'g' : 'd');
-    }).join('.');
-  if (!COOKIE_FORM.test(value)) return;
-  document.cookie = 'assent_v1=' + value + '; Domain=' + cookieDomain + '; Path=/; Max-Age=' + YEAR +
-    '; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
-  return cookieValue() === value;
 }
 
 // Must agree with Widget::current_choice: the wasm makes the final decision whenever it runs.

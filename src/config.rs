@@ -28,7 +28,7 @@ pub struct ScriptAttributes {
 impl ScriptAttributes {
     /// The attributes from the loader's object of `dataset` strings (camelCase names);
     /// whatever is not a string stays unset. `sharedCookie` is the loader's `{read,
-    /// write}` for `data-cookie-domain`, which the loader checks.
+    /// domain}` for `data-cookie-domain`, which the loader checks.
     pub fn from_js(object: &JsValue) -> Self {
         let get = |name| env::string_property(object, name);
         Self {

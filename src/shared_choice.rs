@@ -2,8 +2,8 @@
 //! save is also written to a compact first-party cookie on that domain (the notice's hash,
 //! the record's id and time, each optional purpose's state; nothing personal), and a
 //! site that finds a current one counts it as the visitor's choice and sends no record
-//! for it. The loader reads and writes the cookie (`browser::shared_cookie`); this module
-//! decides what a cookie's choice means for the notice shown.
+//! for it. The loader reads the cookie and the wasm writes it (`browser::shared_cookie`);
+//! this module decides what a cookie's choice means for the notice shown.
 
 use assent_record::{ConsentRecord, ContentHash, Notice, PurposeId};
 use thiserror::Error;

@@ -1,7 +1,7 @@
 //! One choice across the covered sites of a parent domain: what the wasm makes of the
-//! shared cookie's choice the loader hands it (`sharedCookie: {read, write}`), and what it
-//! asks the loader to write. The loader's own reading and writing of the real cookie is
-//! tested end to end (e2e/tests/shared-choice.test.js).
+//! shared cookie's choice the loader reads and hands it (`sharedCookie: {read, domain}`),
+//! and the cookie the wasm writes on each save. The loader's own reading of the real
+//! cookie is tested end to end (e2e/tests/shared-choice.test.js).
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -16,21 +16,26 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen(inline_js = r#"
-export function fake_shared_cookie(summary) {
-  const jar = { value: summary === 'null' ? null : JSON.parse(summary), writes: [] };
-  window.__assentSharedJar = jar;
-  return {
-    read: () => jar.value,
-    write: (record) => { jar.writes.push(record); },
-  };
+export function fake_shared_cookie(summary, domain) {
+  const value = summary === 'null' ? null : JSON.parse(summary);
+  return { read: () => value, domain };
 }
-export function shared_writes() { return JSON.stringify(window.__assentSharedJar.writes); }
+export function shared_cookie() {
+  return /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie)?.[1] ?? '';
+}
+export function forget_shared_cookie() {
+  document.cookie = 'assent_v1=; Path=/; Max-Age=0';
+}
+export function millis(time) { return Date.parse(time); }
 "#)]
 extern "C" {
-    /// A stand-in for the loader's `{read, write}`: `read` gives `summary` (JSON, or
-    /// `null`), `write` keeps what it is given.
-    fn fake_shared_cookie(summary: &str) -> JsValue;
-    fn shared_writes() -> String;
+    /// A stand-in for the loader's `{read, domain}`: `read` gives `summary` (JSON, or
+    /// `null`).
+    fn fake_shared_cookie(summary: &str, domain: &str) -> JsValue;
+    /// The page's `assent_v1` cookie, or "".
+    fn shared_cookie() -> String;
+    fn forget_shared_cookie();
+    fn millis(time: &str) -> f64;
 }
 
 fn embedded_hash() -> String {
@@ -59,11 +64,22 @@ fn summary(hash: &str, record_id: &str, client_time: &str, states: [&str; 4]) ->
 }
 
 fn sharing(site: &str, cookie: Option<&Value>) -> ScriptAttributes {
+    sharing_on(site, cookie, &page_hostname())
+}
+
+/// As `sharing`, with the cookie on `domain`.
+fn sharing_on(site: &str, cookie: Option<&Value>, domain: &str) -> ScriptAttributes {
     let text = cookie.map_or_else(|| "null".to_owned(), Value::to_string);
     ScriptAttributes {
-        shared_cookie: SharedCookie::from_js(&fake_shared_cookie(&text)),
+        shared_cookie: SharedCookie::from_js(&fake_shared_cookie(&text, domain)),
         ..attributes(site)
     }
+}
+
+fn page_hostname() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hostname().ok())
+        .expect("a host name")
 }
 
 const OTHER_SITE_RECORD: &str = "0f8e3c1a-5b2d-4e6f-8a9b-1c2d3e4f5a6b";
@@ -106,16 +122,39 @@ async fn a_current_shared_choice_is_the_visitors_choice_and_sends_nothing() {
 }
 
 #[wasm_bindgen_test]
-async fn a_save_is_handed_to_the_loader_for_the_cookie() {
+async fn a_save_writes_the_cookie_the_loader_reads() {
     stub_fetch();
     route(ENDPOINT, 201, "{}");
+    forget_shared_cookie();
     let w = start(sharing("first.test", None)).await;
     assert!(banner_shown(&w), "no shared choice yet: the banner asks");
     click(&w, ".banner [data-action=decline-all]").await;
     let posted = posted_records_once(1).await;
-    let writes: Vec<Value> = serde_json::from_str(&shared_writes()).expect("json");
-    assert_eq!(writes, posted, "the record as posted goes to the cookie");
-    assert_eq!(writes[0]["site"], "first.test");
+    let record = &posted[0];
+    assert_eq!(record["site"], "first.test");
+    let hash = record["notice"]["hash"].as_str().expect("hash");
+    let time = millis(record["client_time"].as_str().expect("time"));
+    assert_eq!(
+        shared_cookie(),
+        format!(
+            "h={}&r={}&t={time}&p=new_products:d.announcements:d.upgrades:d.updates:d",
+            hash.trim_start_matches("sha256:"),
+            record["record_id"].as_str().expect("id"),
+        ),
+        "the record's notice, id, time and optional purposes' states, in the loader's form"
+    );
+    remove(&w);
+
+    // A domain the browser refuses for this page: said, and the choice is kept apart.
+    forget_shared_cookie();
+    let w = start(sharing_on("refused.test", None, "not-a-parent.example")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    posted_records_once(2).await;
+    assert_eq!(shared_cookie(), "", "no cookie for another domain");
+    assert!(
+        stored_choice("refused.test").is_some(),
+        "the choice is kept"
+    );
     restore_fetch();
     remove(&w);
 }

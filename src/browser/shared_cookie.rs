@@ -1,34 +1,35 @@
-//! The shared-choice cookie of `data-cookie-domain`, as the loader hands it over: two
-//! functions, `read` and `write`. The loader owns the cookie because it must read it
-//! without the wasm too: a returning visitor's second covered site downloads none.
+//! The shared-choice cookie of `data-cookie-domain`. The loader reads it, because it must
+//! without the wasm too (a returning visitor's second covered site downloads none), and
+//! hands over its `read` and the domain it checked; the wasm writes it on each save, so
+//! that the writing is not in `assent.js`, which every visitor downloads.
 
+use assent_record::ConsentRecord;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::env;
 
-/// The loader's functions for the shared cookie.
+const NAME: &str = "assent_v1";
+
+/// The loader's reader of the shared cookie, and the cookie's domain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SharedCookie {
     read: Function,
-    write: Function,
+    domain: String,
 }
 
 // Function handles compare by identity, which is an equivalence.
 impl Eq for SharedCookie {}
 
 impl SharedCookie {
-    /// The functions from the loader's `{read, write}` object, if it passed one.
+    /// From the loader's `{read, domain}` object, if it passed one.
     pub fn from_js(object: &JsValue) -> Option<Self> {
-        let function = |name: &str| {
-            Reflect::get(object, &JsValue::from_str(name))
-                .ok()?
-                .dyn_into::<Function>()
-                .ok()
-        };
         Some(Self {
-            read: function("read")?,
-            write: function("write")?,
+            read: Reflect::get(object, &JsValue::from_str("read"))
+                .ok()?
+                .dyn_into()
+                .ok()?,
+            domain: env::string_property(object, "domain")?,
         })
     }
 
@@ -42,13 +43,58 @@ impl SharedCookie {
             .filter(|value| value.is_object())
     }
 
-    /// Has the loader write `record` (a record as a JavaScript object) into the cookie. A
-    /// cookie the browser refuses (or a write that throws) is said in the console; the
-    /// choice itself is stored apart, so nothing is lost.
-    pub fn write(&self, record: &JsValue) {
-        let kept = self.write.call1(&JsValue::NULL, record);
-        if kept.is_err() || kept.is_ok_and(|kept| kept.as_bool() == Some(false)) {
+    /// Writes `record`'s choice into the cookie for a year. A cookie the browser refuses is
+    /// said in the console; the choice itself is stored apart, so nothing is lost.
+    pub fn write(&self, record: &ConsentRecord) {
+        let Some(value) = value(record) else { return };
+        let secure = env::page_origin().is_some_and(|o| o.starts_with("https:"));
+        let cookie = format!(
+            "{NAME}={value}; Domain={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
+            self.domain,
+            if secure { "; Secure" } else { "" }
+        );
+        let document = web_sys::window().and_then(|w| w.document());
+        let kept = document.is_some_and(|document| {
+            Reflect::set(&document, &JsValue::from_str("cookie"), &cookie.into()).is_ok()
+                && current(&document).as_deref() == Some(value.as_str())
+        });
+        if !kept {
             env::warn("the shared choice cookie was not kept; other covered sites will ask again");
         }
     }
+}
+
+/// The form the loader reads (`COOKIE_FORM` in loader/loader.js):
+/// `h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.…`, each
+/// optional purpose in the record's order. None for a record it can't state: one with no
+/// optional purpose, or made before 1970.
+fn value(record: &ConsentRecord) -> Option<String> {
+    let time = record.client_time;
+    let millis = time.unix_timestamp() * 1000 + i64::from(time.millisecond());
+    let mut states = String::new();
+    for choice in record.purposes.iter() {
+        if let Some(state) = choice.state() {
+            let mark = if state.is_granted() { 'g' } else { 'd' };
+            let separator = if states.is_empty() { "" } else { "." };
+            states += &format!("{separator}{}:{mark}", choice.purpose().as_str());
+        }
+    }
+    let hash = record.notice.hash.as_str().strip_prefix("sha256:")?;
+    (millis >= 0 && !states.is_empty())
+        .then(|| format!("h={hash}&r={}&t={millis}&p={states}", record.record_id))
+}
+
+/// The page's first `assent_v1` cookie value, as the loader finds it.
+fn current(document: &JsValue) -> Option<String> {
+    let cookies = Reflect::get(document, &JsValue::from_str("cookie"))
+        .ok()?
+        .as_string()?;
+    cookies
+        .split(';')
+        .find_map(|pair| {
+            pair.trim_start_matches(' ')
+                .strip_prefix(NAME)?
+                .strip_prefix('=')
+        })
+        .map(str::to_owned)
 }

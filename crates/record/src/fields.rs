@@ -297,6 +297,36 @@ pub fn uuid<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<uuid::U
     uuid::Uuid::try_parse(&text).map_err(|_| serde::de::Error::custom("not a UUID"))
 }
 
+/// Reads and writes an RFC 3339 time (`#[serde(with = "crate::fields::rfc3339")]`): the
+/// text time's own `time::serde::rfc3339` reads and writes, byte for byte (records' digests
+/// depend on it), refused as "not an RFC 3339 time". time's impl prints its own error,
+/// whose text, and the `std::io` error texts it can carry, were in the widget's wasm.
+pub mod rfc3339 {
+    use serde::{
+        de::Error as _, ser::Error as _, Deserialize, Deserializer, Serialize, Serializer,
+    };
+    use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+
+    /// Writes the time as RFC 3339 text; fails only for a year past 9999 or an offset with
+    /// seconds, which no time read from RFC 3339 text or taken from the clock has.
+    pub fn serialize<S: Serializer>(
+        time: &OffsetDateTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        time.format(&Rfc3339)
+            .map_err(|_| S::Error::custom("not writable as RFC 3339"))?
+            .serialize(serializer)
+    }
+
+    /// Reads RFC 3339 text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        OffsetDateTime::parse(&text, &Rfc3339).map_err(|_| D::Error::custom("not an RFC 3339 time"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +415,38 @@ mod tests {
         assert!(Email::try_from("ada@example.com").is_ok());
         assert!(Email::try_from("ada example.com").is_err());
         assert!(Email::try_from("ada@localhost").is_err());
+    }
+
+    #[test]
+    fn rfc3339_times_are_written_back_as_read_and_bad_ones_refused() {
+        #[derive(Debug, Serialize, Deserialize)]
+        struct At(#[serde(with = "rfc3339")] time::OffsetDateTime);
+        for text in [
+            "2026-11-30T10:00:00Z",
+            "2026-11-30T10:00:00.5Z",
+            "2026-11-30T10:00:00.123Z",
+            "1999-12-31T23:59:59.123456789+02:00",
+        ] {
+            let json = format!("\"{text}\"");
+            let at: At = serde_json::from_str(&json).expect(text);
+            assert_eq!(serde_json::to_string(&at).expect(text), json);
+        }
+        for bad in [
+            "yesterday",
+            "2026-11-30",
+            "2026-11-30T10:00:00",
+            "2026-13-01T00:00:00Z",
+        ] {
+            let error = serde_json::from_str::<At>(&format!("\"{bad}\"")).expect_err(bad);
+            assert!(
+                error.to_string().starts_with("not an RFC 3339 time"),
+                "{bad}: {error}"
+            );
+        }
+        let offset = time::UtcOffset::from_hms(1, 0, 30).expect("offset");
+        let odd = time::OffsetDateTime::UNIX_EPOCH.to_offset(offset);
+        let error = serde_json::to_string(&At(odd)).expect_err("an offset with seconds");
+        assert_eq!(error.to_string(), "not writable as RFC 3339");
     }
 
     #[test]

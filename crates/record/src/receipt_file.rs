@@ -140,7 +140,7 @@ pub struct ReceiptAnswer {
     /// Its place in the chain.
     pub seq: NonZeroU64,
     /// When the collector stored it.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::fields::rfc3339")]
     pub received_at: OffsetDateTime,
     /// The chain hash of its row.
     pub chain_hash: ContentHash,
@@ -164,10 +164,10 @@ pub struct ReceiptFile {
     /// How the consent was collected.
     pub collection_method: CollectionMethod,
     /// When the visitor chose, by their clock (Kantara `consentTimestamp`).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::fields::rfc3339")]
     pub consent_timestamp: OffsetDateTime,
     /// When the collector stored the record, by its clock.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::fields::rfc3339")]
     pub recorded_at: OffsetDateTime,
     /// The covered site.
     pub site: Site,

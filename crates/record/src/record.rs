@@ -70,7 +70,7 @@ pub struct ConsentRecord {
     pub widget_version: WidgetVersion,
     /// The client's clock when the visitor saved; the collector's receive time is the
     /// authoritative one.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::fields::rfc3339")]
     pub client_time: OffsetDateTime,
     /// For identified preferences only: the address whose notices these are. Only the
     /// company's own servers may send it (the collector wants an admin key); a page
