@@ -179,19 +179,22 @@ impl Store {
     }
 
     /// Records waiting to be delivered, oldest first. Unreadable entries are dropped
-    /// with a warning; the valid ones are kept.
+    /// with a warning, and from storage too, the valid ones kept: else the loader, which
+    /// fetches the wasm while the outbox is not empty, would fetch it on every page.
     pub fn outbox(&self) -> Vec<ConsentRecord> {
         let Some(raw) = self.get(&self.outbox_key) else {
             return Vec::new();
         };
         let Ok(entries) = read::json_entries::<ConsentRecord>(&raw) else {
             env::warn("the outbox is unreadable; it is emptied");
+            self.set_outbox(&[]);
             return Vec::new();
         };
         let total = entries.len();
         let records: Vec<ConsentRecord> = entries.into_iter().filter_map(Result::ok).collect();
         if records.len() < total {
             env::warn("unreadable records in the outbox were dropped");
+            self.set_outbox(&records);
         }
         records
     }

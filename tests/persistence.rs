@@ -109,6 +109,40 @@ async fn corrupt_or_foreign_storage_is_survived() {
     remove(&w);
 }
 
+/// Unreadable outbox entries are dropped from storage too, the valid ones kept: the loader
+/// fetches the wasm on every page while the outbox is not empty.
+#[wasm_bindgen_test]
+async fn unreadable_outbox_entries_leave_storage() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let w = start(attributes("dropped.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    posted_records_once(1).await;
+    remove(&w);
+    let valid = stored_choice("dropped.test").expect("stored");
+    let key = "assent:v1:dropped.test:outbox";
+    let read = |key: &str| get_item(key).and_then(|text| serde_json::from_str::<Value>(&text).ok());
+    for (outbox, left) in [
+        ("{not json".to_owned(), json!([])),
+        ("[1, \"x\"]".to_owned(), json!([])),
+        (format!("[1, {valid}]"), json!([valid])),
+    ] {
+        // Delivery fails, so that a valid record stays in the outbox.
+        stub_fetch();
+        route(ENDPOINT, 503, "{}");
+        set_item(key, &outbox);
+        let w = start(attributes("dropped.test")).await;
+        assert!(!banner_shown(&w), "the stored choice stands");
+        assert!(
+            wait_until(2000, || read(key).as_ref() == Some(&left)).await,
+            "{outbox}: left {:?}, not {left}",
+            get_item(key)
+        );
+        remove(&w);
+    }
+    restore_fetch();
+}
+
 /// The wasm stack is 32 KiB (`.cargo/config.toml`). Storage is parsed by the browser's
 /// JSON.parse and read into types that do not nest: an outbox and a choice nested 126
 /// levels deep, and far deeper, are refused without running out of stack.

@@ -147,9 +147,21 @@ fn email(value: &str, field: &'static str) -> Result<(), FieldError> {
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(form);
     }
+    // A domain of two or more labels, each ASCII letters, digits and inner hyphens, or any
+    // other non-ASCII character (internationalised domains; Unicode's letter tables would
+    // be 1.7 KB of the widget's wasm, which reads records): not "ada@example.com," or
+    // "ada@a..b".
+    let label = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
+    };
     match value.split_once('@') {
         Some((local, domain))
-            if !local.is_empty() && domain.contains('.') && !domain.contains('@') =>
+            if !local.is_empty() && domain.contains('.') && domain.split('.').all(label) =>
         {
             Ok(())
         }
@@ -415,6 +427,22 @@ mod tests {
         assert!(Email::try_from("ada@example.com").is_ok());
         assert!(Email::try_from("ada example.com").is_err());
         assert!(Email::try_from("ada@localhost").is_err());
+        assert!(Email::try_from("ada.lovelace+news@mail.example.co.uk").is_ok());
+        assert!(Email::try_from("ada@bücher.example").is_ok());
+        for bad in [
+            "ada@example.com,",
+            "ada@example.com,bob@example.com",
+            "ada@a..b",
+            "ada@.example.com",
+            "ada@example.com.",
+            "ada@-example.com",
+            "ada@example-.com",
+            "ada@exa_mple.com",
+            "ada@b@example.com",
+            "@example.com",
+        ] {
+            assert!(Email::try_from(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
