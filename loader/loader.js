@@ -10,7 +10,9 @@
 // data-cookie-domain it reads the choice the wasm keeps in a cookie shared by the covered
 // sites of that parent domain: a later choice found there counts too, so a second site
 // needs no wasm.
-if (window.Assent) return; // the tag twice on one page: the first one runs the widget
+// The tag twice on one page: the first one runs the widget. (An own property: an element
+// with id="Assent" is window.Assent too, through the window's named properties.)
+if (Object.hasOwn(window, 'Assent')) return;
 var script = document.currentScript;
 var data = script?.dataset || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
@@ -55,11 +57,11 @@ var painted = null;
 var locale = null; // the language file's promise, see words()
 
 // data-lang, else the page's <html lang>, else the browser's languages, else English; a
-// regional tag counts as its language (pt-BR is pt).
+// regional tag counts as its language (pt-BR is pt, and de_DE, as some sites write it, de).
 function chooseLanguage() {
   var wanted = [data.lang, document.documentElement.lang, ...navigator.languages];
   for (var i = 0; i < wanted.length; i++) {
-    var tag = String(wanted[i] || '').toLowerCase().split('-')[0];
+    var tag = (wanted[i] || '').trim().toLowerCase().split(/[-_]/)[0];
     if (LANGUAGES.includes(tag)) return tag;
     if (!i && tag) warn('data-lang ' + tag + ' is not one of ' + LANGUAGES);
   }
@@ -158,9 +160,10 @@ function sharedDomain() {
   return null;
 }
 
-// The first assent_v1 in document.cookie ("a=1; b=2"), if any.
+// The first assent_v1 in document.cookie ("a=1; b=2"), if any. Reading it throws in a
+// sandboxed frame, which has no cookies.
 function cookieValue() {
-  return /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie)?.[1];
+  try { return /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie)?.[1]; } catch (e) { /* none */ }
 }
 
 function ignoreCookie(why) {

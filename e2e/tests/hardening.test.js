@@ -1,6 +1,6 @@
-// The widget on hostile or unusual host pages: throwing storage, a wasm served with the
-// wrong type, hostile CSS, a strict CSP with Trusted Types, XSS payloads in every input, host
-// scripts clicking its buttons, and an origin the collector does not accept.
+// The widget on hostile or unusual host pages: throwing storage, a sandboxed frame, a wasm
+// served with the wrong type, hostile CSS, a strict CSP with Trusted Types, XSS payloads in
+// every input, host scripts clicking its buttons, and an origin the collector does not accept.
 import assert from 'node:assert/strict';
 
 import { comparePng, keep } from '../harness/images.js';
@@ -29,6 +29,19 @@ world.scenario('localStorage that throws: the widget works and the record is sto
       get() { throw new DOMException('The operation is insecure.', 'SecurityError'); },
     });
   }],
+});
+
+world.scenario('in a sandboxed frame, where storage and cookies throw, with data-cookie-domain: the banner shows and takes a click', async (s) => {
+  const inner = s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint, extraAttributes: { 'data-cookie-domain': 'localhost' },
+  });
+  const outer = s.localhost.file('/sandboxed.html', `<!doctype html><html lang="en"><meta charset="utf-8"><title>Sandboxed</title>
+<iframe sandbox="allow-scripts" title="A covered site, sandboxed" src="${inner}" width="1000" height="600"></iframe>`, 'text/html');
+  const page = await s.open(outer);
+  const banner = page.frameLocator('iframe').locator('div[data-assent-host] section.banner');
+  await banner.waitFor({ state: 'visible' });
+  await banner.locator('button[data-action="decline-all"]').click();
+  await banner.waitFor({ state: 'hidden' });
 });
 
 world.scenario('a server that serves the wasm with the wrong MIME type: the widget still runs, and the console says why it was slower', async (s) => {

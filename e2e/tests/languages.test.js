@@ -1,5 +1,6 @@
 // The visitor's language, end to end with the built files: which language is chosen
-// (data-lang, else <html lang>, else the browser's, else English; pt-BR counts as pt), the
+// (data-lang, else <html lang>, else the browser's, else English; pt-BR counts as pt, and
+// de_DE as de), the
 // widget's words from locales/, the notice's German translation and its own hash in the
 // record, Arabic right to left with the English notice marked as English, the language file
 // fetched beside the index that pins its hash (after it, through SRI, where the page can't
@@ -102,6 +103,15 @@ world.scenario('data-lang wins over the page and the browser, and pt-BR counts a
   assert.deepEqual(await spoken(w), { lang: 'pt', dir: 'ltr' });
   assert.equal((await w.bannerButton('decline-all').textContent()).trim(), locale('pt').messages.decline_all);
 }, { initScripts: [browserLanguages(['fr'])] });
+
+world.scenario('a tag written with spaces or an underscore counts: <html lang="de_DE"> is German, data-lang " fr " French', async (s) => {
+  const german = await bannerOn(s, { lang: 'de_DE' });
+  assert.deepEqual(await spoken(german.w), { lang: 'de', dir: 'ltr' });
+  assert.equal((await german.w.bannerButton('decline-all').textContent()).trim(), locale('de').messages.decline_all);
+  const french = await bannerOn(s, { lang: 'en', extraAttributes: { 'data-lang': ' fr ' } });
+  assert.deepEqual(await spoken(french.w), { lang: 'fr', dir: 'ltr' });
+  assert.ok(!s.console.some((line) => line.includes('data-lang')), 'no warning about data-lang');
+}, { initScripts: [browserLanguages(['en'])] });
 
 world.scenario('a data-lang the widget does not speak is reported, and the page\'s language is used', async (s) => {
   const { w } = await bannerOn(s, { lang: 'fr', extraAttributes: { 'data-lang': 'ja' } });

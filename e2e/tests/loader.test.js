@@ -164,6 +164,19 @@ world.scenario('the collector can host the widget for a covered site on another 
   collectorOptions: () => ({ staticDir: dist }),
 });
 
+world.scenario('an element with id="Assent" on the page does not stop the widget', async (s) => {
+  const url = s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint, bodyHtml: '<p id="Assent">A host element named Assent.</p>',
+  });
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => typeof window.Assent.preferences), 'function', 'window.Assent is the API');
+  await w.bannerButton('decline-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assert.equal(record.site, SITE);
+});
+
 world.scenario('the widget leaves no global but window.Assent', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const page = await s.open(url);
