@@ -209,7 +209,10 @@ impl Courier {
         let result = Rc::new(Cell::new(Round::Retry(None)));
         let (courier, out) = (Rc::clone(self), Rc::clone(&result));
         locks::with_lock(&self.lock_name, move || async move {
-            out.set(courier.round().await)
+            // Stopped (the widget taken down) while waiting for the lock: nothing more.
+            if !courier.stopped.get() {
+                out.set(courier.round().await)
+            }
         })
         .await;
         result.get()

@@ -12,9 +12,29 @@ use assent::transport::{classify, parse_retry_after, Outcome};
 use assent::widget::Started;
 use assent_record::{ConsentRecord, Site};
 use common::*;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export function hold_lock(name) {
+  return new Promise((held) => {
+    navigator.locks.request(name, () => new Promise((release) => { held(); window.__assentRelease = release; }));
+  });
+}
+export function release_lock(name) {
+  window.__assentRelease();
+  // Granted in turn: once this one is, any request made while the lock was held has had it.
+  return navigator.locks.request(name, () => {});
+}
+"#)]
+extern "C" {
+    /// Takes the Web Lock `name` and keeps it until [`release_lock`].
+    async fn hold_lock(name: &str);
+    /// Lets the lock go, and settles once every request made while it was held has had it.
+    async fn release_lock(name: &str);
+}
 
 #[wasm_bindgen_test]
 fn answers_decide_what_happens_to_a_record() {
@@ -121,6 +141,35 @@ async fn a_refused_record_is_dropped_and_the_host_told() {
     gloo_timers::future::TimeoutFuture::new(1200).await;
     assert_eq!(posted_records().len(), 1, "never tried again");
     remove(&w);
+    restore_fetch();
+}
+
+/// A widget taken down while its round waits for the outbox's lock (another tab's round
+/// holds it) sends nothing once the lock comes.
+#[wasm_bindgen_test]
+async fn a_widget_taken_down_while_waiting_for_the_lock_sends_nothing() {
+    stub_fetch();
+    route(ENDPOINT, 503, "{}");
+    let w = start(attributes("held.test")).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    posted_records_once(1).await;
+    remove(&w);
+    assert_eq!(stored_outbox("held.test").len(), 1, "a record waits");
+
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    hold_lock("assent:held.test:outbox").await;
+    let w = start(attributes("held.test")).await;
+    settle().await;
+    remove(&w);
+    release_lock("assent:held.test:outbox").await;
+    settle().await;
+    assert!(requests().is_empty(), "nothing sent after the widget went");
+    assert_eq!(
+        stored_outbox("held.test").len(),
+        1,
+        "the record still waits"
+    );
     restore_fetch();
 }
 
