@@ -80,6 +80,8 @@ world.scenario('Arabic from the browser (no data-lang, no <html lang>): right to
   const close = await w.dialogButton('close').boundingBox();
   const title = await w.dialog.locator('h2').boundingBox();
   assert.ok(close.x < title.x, `close (${close.x}) is left of the title (${title.x})`);
+  const statement = w.dialog.locator('.full-statement a');
+  assert.equal(await statement.evaluate((a) => a.closest('[lang]').lang), 'en', 'the English link text is marked as English');
   for (const [id, words] of Object.entries(ar.purposes)) {
     const item = w.dialog.locator(`li[data-purpose="${id}"]`);
     assert.equal((await item.locator('label').textContent()).trim(), words.label, `${id}: label`);

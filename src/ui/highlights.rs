@@ -119,7 +119,8 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                         <NoticeSection key={section.id.as_str()} notice={notice.clone()} {index} messages={m} />
                     }) }
                 </div>
-                <p class="full-statement">{ m.full_statement_lead }{ link(&notice.full_statement) }</p>
+                // The link's text is the notice's, perhaps in another language than the lead's.
+                <p class="full-statement">{ m.full_statement_lead }<span lang={props.notice_lang.clone()} {dir}>{ link(&notice.full_statement) }</span></p>
                 <section class="preferences" aria-labelledby="assent-preferences">
                     <h3 id="assent-preferences">{ m.preferences_heading }</h3>
                     <PurposeList notice={notice.clone()} optional=true heading={m.optional_heading} choices={props.choices.clone()}
