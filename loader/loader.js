@@ -368,10 +368,15 @@ Object.defineProperty(window, 'Assent', {
   })
 });
 
+// The host's links and buttons that open the preferences. Should the widget not start (its
+// files out of reach), a link to a web page goes there, as it would without the widget.
 document.addEventListener('click', function (event) {
-  if (event.target.closest?.('[data-assent-open]')) {
+  var opener = event.target.closest?.('[data-assent-open]');
+  if (opener) {
     event.preventDefault();
-    start(true);
+    start(true).then(function () {
+      if (!wasm && /^https?:/.test(opener.href)) location.assign(opener.href);
+    });
   }
 });
 

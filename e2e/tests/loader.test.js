@@ -164,6 +164,20 @@ world.scenario('the collector can host the widget for a covered site on another 
   collectorOptions: () => ({ staticDir: dist }),
 });
 
+world.scenario('a data-assent-open link goes where it points when the widget cannot start', async (s) => {
+  const policy = s.localhost.file('/privacy-statement.html', '<!doctype html><html lang="en"><title>Privacy statement</title><h1>Privacy statement</h1>', 'text/html');
+  const url = s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint,
+    bodyHtml: `<footer><a href="${new URL(policy).pathname}" id="privacy-choices" data-assent-open>Privacy choices</a></footer>`,
+  });
+  const page = await s.open(url);
+  await s.ui(page).banner.waitFor({ state: 'visible' });
+  await page.route('**/assent_bg.wasm', (route) => route.abort());
+  await page.locator('#privacy-choices').click();
+  await page.waitForURL(policy);
+  assert.equal(await page.title(), 'Privacy statement');
+});
+
 world.scenario('an element with id="Assent" on the page does not stop the widget', async (s) => {
   const url = s.localhost.page({
     site: SITE, endpoint: s.collector.endpoint, bodyHtml: '<p id="Assent">A host element named Assent.</p>',
