@@ -10,9 +10,9 @@
 // data-cookie-domain it reads the choice the wasm keeps in a cookie shared by the covered
 // sites of that parent domain: a later choice found there counts too, so a second site
 // needs no wasm.
-// The tag twice on one page: the first one runs the widget. (An own property: an element
-// with id="Assent" is window.Assent too, through the window's named properties.)
-if (Object.hasOwn(window, 'Assent')) return;
+// The tag twice on one page: the first one runs the widget. (Its API, not any window.Assent:
+// an element with id="Assent" is window.Assent too, through the window's named properties.)
+if (window.Assent?.preferences) return;
 var script = document.currentScript;
 var data = script?.dataset || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';

@@ -180,7 +180,9 @@ impl Store {
 
     /// Records waiting to be delivered, oldest first. Unreadable entries are dropped
     /// with a warning, and from storage too, the valid ones kept: else the loader, which
-    /// fetches the wasm while the outbox is not empty, would fetch it on every page.
+    /// fetches the wasm while the outbox is not empty, would fetch it on every page. (Like
+    /// a save's, this write takes no lock: a record another tab saved meanwhile is put
+    /// back by that tab's next round, `Courier::put_back_saved`.)
     pub fn outbox(&self) -> Vec<ConsentRecord> {
         let Some(raw) = self.get(&self.outbox_key) else {
             return Vec::new();

@@ -150,10 +150,7 @@ async fn a_refused_record_is_dropped_and_the_host_told() {
 async fn a_widget_taken_down_while_waiting_for_the_lock_sends_nothing() {
     stub_fetch();
     route(ENDPOINT, 503, "{}");
-    let w = start(attributes("held.test")).await;
-    click(&w, ".banner [data-action=decline-all]").await;
-    posted_records_once(1).await;
-    remove(&w);
+    remove(&answered("held.test", "decline-all").await);
     assert_eq!(stored_outbox("held.test").len(), 1, "a record waits");
 
     stub_fetch();
@@ -282,9 +279,7 @@ async fn coming_back_online_sends_at_once() {
     // The first answer has the next try wait an hour: only `online` can send it sooner.
     stub_fetch();
     route_retry_after(ENDPOINT, 503, "3600");
-    let w = start(attributes("online.test")).await;
-    click(&w, ".banner [data-action=accept-all]").await;
-    posted_records_once(1).await;
+    let w = answered("online.test", "accept-all").await;
     assert_eq!(stored_outbox("online.test").len(), 1);
     route(ENDPOINT, 201, "{}");
     fire("window", "online");

@@ -115,10 +115,7 @@ async fn corrupt_or_foreign_storage_is_survived() {
 async fn unreadable_outbox_entries_leave_storage() {
     stub_fetch();
     route(ENDPOINT, 201, "{}");
-    let w = start(attributes("dropped.test")).await;
-    click(&w, ".banner [data-action=accept-all]").await;
-    posted_records_once(1).await;
-    remove(&w);
+    remove(&answered("dropped.test", "accept-all").await);
     let valid = stored_choice("dropped.test").expect("stored");
     let key = "assent:v1:dropped.test:outbox";
     let read = |key: &str| get_item(key).and_then(|text| serde_json::from_str::<Value>(&text).ok());

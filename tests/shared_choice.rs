@@ -6,6 +6,7 @@
 
 mod common;
 
+use assent::browser::env;
 use assent::browser::shared_cookie::SharedCookie;
 use assent::config::ScriptAttributes;
 use common::*;
@@ -18,23 +19,39 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen(inline_js = r#"
 export function fake_shared_cookie(summary, domain) {
   const value = summary === 'null' ? null : JSON.parse(summary);
-  return { read: () => value, domain };
+  // Without a summary, the record id of the page's real cookie, as the loader reads it.
+  const real = () => {
+    const id = /&r=([^&]*)/.exec(shared_cookie())?.[1];
+    return id ? { record_id: id } : null;
+  };
+  return { read: () => value ?? real(), domain };
 }
 export function shared_cookie() {
   return /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie)?.[1] ?? '';
 }
 export function forget_shared_cookie() {
-  document.cookie = 'assent_v1=; Path=/; Max-Age=0';
+  for (const domain of ['', '; Domain=' + location.hostname]) {
+    document.cookie = 'assent_v1=; Path=/; Max-Age=0' + domain;
+  }
 }
+export function listen_warnings() {
+  const warnings = window.__assentWarnings = [];
+  const warn = console.warn;
+  console.warn = (...parts) => { warnings.push(parts.join(' ')); warn.apply(console, parts); };
+}
+export function warnings() { return window.__assentWarnings.join('\n'); }
 export function millis(time) { return Date.parse(time); }
 "#)]
 extern "C" {
-    /// A stand-in for the loader's `{read, domain}`: `read` gives `summary` (JSON, or
-    /// `null`).
+    /// A stand-in for the loader's `{read, domain}`: `read` gives `summary` (JSON), or with
+    /// `null` the record id of the page's real cookie, if there is one.
     fn fake_shared_cookie(summary: &str, domain: &str) -> JsValue;
     /// The page's `assent_v1` cookie, or "".
     fn shared_cookie() -> String;
     fn forget_shared_cookie();
+    /// Keeps what `console.warn` is told from now on.
+    fn listen_warnings();
+    fn warnings() -> String;
     fn millis(time: &str) -> f64;
 }
 
@@ -64,7 +81,7 @@ fn summary(hash: &str, record_id: &str, client_time: &str, states: [&str; 4]) ->
 }
 
 fn sharing(site: &str, cookie: Option<&Value>) -> ScriptAttributes {
-    sharing_on(site, cookie, &page_hostname())
+    sharing_on(site, cookie, &env::page_hostname().expect("a host name"))
 }
 
 /// As `sharing`, with the cookie on `domain`.
@@ -74,12 +91,6 @@ fn sharing_on(site: &str, cookie: Option<&Value>, domain: &str) -> ScriptAttribu
         shared_cookie: SharedCookie::from_js(&fake_shared_cookie(&text, domain)),
         ..attributes(site)
     }
-}
-
-fn page_hostname() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().hostname().ok())
-        .expect("a host name")
 }
 
 const OTHER_SITE_RECORD: &str = "0f8e3c1a-5b2d-4e6f-8a9b-1c2d3e4f5a6b";
@@ -126,6 +137,7 @@ async fn a_save_writes_the_cookie_the_loader_reads() {
     stub_fetch();
     route(ENDPOINT, 201, "{}");
     forget_shared_cookie();
+    listen_warnings();
     let w = start(sharing("first.test", None)).await;
     assert!(banner_shown(&w), "no shared choice yet: the banner asks");
     click(&w, ".banner [data-action=decline-all]").await;
@@ -143,14 +155,22 @@ async fn a_save_writes_the_cookie_the_loader_reads() {
         ),
         "the record's notice, id, time and optional purposes' states, in the loader's form"
     );
+    assert!(!warnings().contains("not kept"), "kept: {}", warnings());
     remove(&w);
 
     // A domain the browser refuses for this page: said, and the choice is kept apart.
     forget_shared_cookie();
+    assert_eq!(shared_cookie(), "", "forgotten");
+    listen_warnings();
     let w = start(sharing_on("refused.test", None, "not-a-parent.example")).await;
     click(&w, ".banner [data-action=accept-all]").await;
     posted_records_once(2).await;
     assert_eq!(shared_cookie(), "", "no cookie for another domain");
+    assert!(
+        warnings().contains("the shared choice cookie was not kept"),
+        "said in the console: {}",
+        warnings()
+    );
     assert!(
         stored_choice("refused.test").is_some(),
         "the choice is kept"

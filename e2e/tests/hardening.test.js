@@ -41,7 +41,9 @@ world.scenario('in a sandboxed frame, where storage and cookies throw, with data
   const banner = page.frameLocator('iframe').locator('div[data-assent-host] section.banner');
   await banner.waitFor({ state: 'visible' });
   await banner.locator('button[data-action="decline-all"]').click();
-  await banner.waitFor({ state: 'hidden' });
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  const choice = await eventually('the choice, kept in memory', () => frame.evaluate(() => window.Assent.preferences()));
+  assert.ok(choice.purposes.filter((p) => p.basis === 'consent').every((p) => p.state === 'denied'), 'declined');
 });
 
 world.scenario('a server that serves the wasm with the wrong MIME type: the widget still runs, and the console says why it was slower', async (s) => {

@@ -36,6 +36,12 @@ pub fn at_millis(millis: i64) -> Option<OffsetDateTime> {
         .ok()
 }
 
+/// A moment in milliseconds since 1970, as JavaScript counts them: [`at_millis`]'s
+/// inverse, for a time to the millisecond.
+pub fn millis_of(time: OffsetDateTime) -> i64 {
+    time.unix_timestamp() * 1000 + i64::from(time.millisecond())
+}
+
 /// A random (version 4) UUID from the browser's CSPRNG. `getRandomValues` works on plain
 /// http pages too, where `crypto.randomUUID` does not exist.
 pub fn random_uuid() -> Option<Uuid> {

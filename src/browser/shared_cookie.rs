@@ -54,9 +54,13 @@ impl SharedCookie {
             if secure { "; Secure" } else { "" }
         );
         let document = web_sys::window().and_then(|w| w.document());
+        // Kept when the loader reads this record back from the page's cookies.
         let kept = document.is_some_and(|document| {
             Reflect::set(&document, &JsValue::from_str("cookie"), &cookie.into()).is_ok()
-                && current(&document).as_deref() == Some(value.as_str())
+                && self
+                    .read()
+                    .and_then(|summary| env::string_property(&summary, "record_id"))
+                    == Some(record.record_id.to_string())
         });
         if !kept {
             env::warn("the shared choice cookie was not kept; other covered sites will ask again");
@@ -69,8 +73,7 @@ impl SharedCookie {
 /// optional purpose in the record's order. None for a record it can't state: one with no
 /// optional purpose, or made before 1970.
 fn value(record: &ConsentRecord) -> Option<String> {
-    let time = record.client_time;
-    let millis = time.unix_timestamp() * 1000 + i64::from(time.millisecond());
+    let millis = env::millis_of(record.client_time);
     let mut states = String::new();
     for choice in record.purposes.iter() {
         if let Some(state) = choice.state() {
@@ -82,19 +85,4 @@ fn value(record: &ConsentRecord) -> Option<String> {
     let hash = record.notice.hash.as_str().strip_prefix("sha256:")?;
     (millis >= 0 && !states.is_empty())
         .then(|| format!("h={hash}&r={}&t={millis}&p={states}", record.record_id))
-}
-
-/// The page's first `assent_v1` cookie value, as the loader finds it.
-fn current(document: &JsValue) -> Option<String> {
-    let cookies = Reflect::get(document, &JsValue::from_str("cookie"))
-        .ok()?
-        .as_string()?;
-    cookies
-        .split(';')
-        .find_map(|pair| {
-            pair.trim_start_matches(' ')
-                .strip_prefix(NAME)?
-                .strip_prefix('=')
-        })
-        .map(str::to_owned)
 }

@@ -268,6 +268,15 @@ pub async fn click(started: &Started, selector: &str) {
     settle().await;
 }
 
+/// A widget for `site` whose banner was answered with `action` (`accept-all` or
+/// `decline-all`), once that answer's record has been POSTed (to the routes set).
+pub async fn answered(site: &str, action: &str) -> Started {
+    let started = start(attributes(site)).await;
+    click(&started, &format!(".banner [data-action={action}]")).await;
+    posted_records_once(1).await;
+    started
+}
+
 /// Opens the highlights through the widget's API, as `Assent.open()` does, and lets Yew render.
 pub async fn open(started: &Started) {
     started.widget.open();

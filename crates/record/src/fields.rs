@@ -147,10 +147,10 @@ fn email(value: &str, field: &'static str) -> Result<(), FieldError> {
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(form);
     }
-    // A domain of two or more labels, each ASCII letters, digits and inner hyphens, or any
-    // other non-ASCII character (internationalised domains; Unicode's letter tables would
-    // be 1.7 KB of the widget's wasm, which reads records): not "ada@example.com," or
-    // "ada@a..b".
+    // A domain of two or more labels, each of ASCII letters, digits and inner hyphens, and
+    // any non-ASCII character (internationalised domains; telling Unicode's letters from its
+    // punctuation would take its tables, 1.7 KB of the widget's wasm, which reads records):
+    // not "ada@example.com," nor "ada@a..b".
     let label = |label: &str| {
         !label.is_empty()
             && !label.starts_with('-')
@@ -319,8 +319,8 @@ pub mod rfc3339 {
     };
     use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
-    /// Writes the time as RFC 3339 text; fails only for a year past 9999 or an offset with
-    /// seconds, which no time read from RFC 3339 text or taken from the clock has.
+    /// Writes the time as RFC 3339 text; fails only for a year before 0 or past 9999, or an
+    /// offset with seconds, which no time read from RFC 3339 text or taken from the clock has.
     pub fn serialize<S: Serializer>(
         time: &OffsetDateTime,
         serializer: S,
