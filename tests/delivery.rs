@@ -18,6 +18,13 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen(inline_js = r#"
+const timeout = AbortSignal.timeout;
+export function shorten_timeouts(ms) {
+  window.__assentTimeouts = [];
+  AbortSignal.timeout = (asked) => { window.__assentTimeouts.push(asked); return timeout.call(AbortSignal, ms); };
+}
+export function restore_timeouts() { AbortSignal.timeout = timeout; }
+export function timeouts_asked() { return window.__assentTimeouts.join(','); }
 export function hold_lock(name) {
   return new Promise((held) => {
     navigator.locks.request(name, () => new Promise((release) => { held(); window.__assentRelease = release; }));
@@ -30,6 +37,11 @@ export function release_lock(name) {
 }
 "#)]
 extern "C" {
+    /// Has `AbortSignal.timeout` time out after `ms`, whatever it is asked for.
+    fn shorten_timeouts(ms: u32);
+    /// The timeouts `AbortSignal.timeout` was asked for, comma-separated.
+    fn timeouts_asked() -> String;
+    fn restore_timeouts();
     /// Takes the Web Lock `name` and keeps it until [`release_lock`].
     async fn hold_lock(name: &str);
     /// Lets the lock go, and settles once every request made while it was held has had it.
@@ -141,6 +153,33 @@ async fn a_refused_record_is_dropped_and_the_host_told() {
     gloo_timers::future::TimeoutFuture::new(1200).await;
     assert_eq!(posted_records().len(), 1, "never tried again");
     remove(&w);
+    restore_fetch();
+}
+
+/// An endpoint that never answers: each request is given up after 30 s (here made 50 ms)
+/// and tried again like a network failure, so the round ends and the lock goes with it.
+#[wasm_bindgen_test]
+async fn a_request_never_answered_is_given_up_and_tried_again() {
+    stub_fetch();
+    shorten_timeouts(50);
+    route_hang(ENDPOINT);
+    let w = answered("silent.test", "accept-all").await;
+    assert!(
+        wait_until(5000, || posted_records().len() >= 2).await,
+        "tried again after the first went unanswered"
+    );
+    assert!(
+        timeouts_asked().starts_with("30000"),
+        "asked: {}",
+        timeouts_asked()
+    );
+    route(ENDPOINT, 201, "{}");
+    assert!(
+        wait_until(5000, || stored_outbox("silent.test").is_empty()).await,
+        "delivered once the endpoint answers"
+    );
+    remove(&w);
+    restore_timeouts();
     restore_fetch();
 }
 

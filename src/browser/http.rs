@@ -1,7 +1,9 @@
-//! `fetch`, always without credentials: consent records carry no cookies.
+//! `fetch`, always without credentials (consent records carry no cookies), and given up
+//! after a while.
 
+use js_sys::{Function, Reflect};
 use thiserror::Error;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
 
@@ -11,7 +13,8 @@ pub enum FetchError {
     /// The request could not be built (a URL the browser refuses).
     #[error("the request could not be made ({0})")]
     Request(String),
-    /// Network failure, CORS refusal, CSP block or abort: the browser gives no detail.
+    /// Network failure, CORS refusal, CSP block, or no answer in time: the browser gives no
+    /// detail.
     #[error("the network request failed ({0})")]
     Network(String),
     /// The response body could not be read.
@@ -19,12 +22,35 @@ pub enum FetchError {
     Body(String),
 }
 
+/// How long a request may go unanswered before it is given up, and retried as a network
+/// failure is: a round waiting for an endpoint that never answers would keep the outbox's
+/// lock, and every tab's deliveries with it, until the page went.
+const TIMEOUT_MS: u32 = 30_000;
+
 fn init(method: &str) -> RequestInit {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_mode(RequestMode::Cors);
     init.set_credentials(RequestCredentials::Omit);
+    if let Some(signal) = timeout_signal() {
+        let _ = Reflect::set(&init, &"signal".into(), &signal);
+    }
     init
+}
+
+/// `AbortSignal.timeout(TIMEOUT_MS)` where the browser has it (Chrome 103, Firefox 100,
+/// Safari 16), reached through `Reflect`: web-sys's binding would add its own glue.
+fn timeout_signal() -> Option<JsValue> {
+    let window: JsValue = web_sys::window()?.into();
+    let class = Reflect::get(&window, &"AbortSignal".into()).ok()?;
+    let timeout = Reflect::get(&class, &"timeout".into()).ok()?;
+    if !timeout.is_function() {
+        return None;
+    }
+    timeout
+        .unchecked_ref::<Function>()
+        .call1(&class, &TIMEOUT_MS.into())
+        .ok()
 }
 
 async fn send(request: Request) -> Result<Response, FetchError> {
@@ -53,7 +79,7 @@ fn post(url: &str, body: &str, content_type: &str, keepalive: bool) -> Result<Re
     init.set_body(&body.into());
     if keepalive {
         // web-sys has no setter for `keepalive` yet; it is a plain dictionary member.
-        js_sys::Reflect::set(&init, &"keepalive".into(), &true.into())
+        Reflect::set(&init, &"keepalive".into(), &true.into())
             .map_err(|e| FetchError::Request(super::describe(&e)))?;
     }
     let request = Request::new_with_str_and_init(url, &init)

@@ -24,6 +24,14 @@ export function stub_fetch() {
     for (const route of state.routes) {
       if (request.url.startsWith(route.prefix)) {
         if (route.status === 0) throw new TypeError('Failed to fetch');
+        if (route.hang) {
+          // No answer, ever: like fetch, it ends only when the request's signal aborts.
+          const signal = request.signal;
+          return new Promise((_, reject) => {
+            if (signal.aborted) reject(signal.reason);
+            signal.addEventListener('abort', () => reject(signal.reason));
+          });
+        }
         if (route.receipt) {
           // A collector's answer: the record's id (from the body, or the receipt URL's
           // path) and a receipt file for it.
@@ -43,6 +51,9 @@ export function stub_fetch() {
 }
 export function route(prefix, status, body) {
   window.__assentFetch.routes.unshift({ prefix, status, body });
+}
+export function route_hang(prefix) {
+  window.__assentFetch.routes.unshift({ prefix, hang: true });
 }
 export function route_receipt(prefix, status) {
   window.__assentFetch.routes.unshift({ prefix, status, receipt: true });
@@ -108,6 +119,8 @@ extern "C" {
     pub fn stub_fetch();
     /// Answers requests whose URL starts with `prefix`; status 0 means a network error.
     pub fn route(prefix: &str, status: u16, body: &str);
+    /// Never answers requests whose URL starts with `prefix`, until their signal aborts.
+    pub fn route_hang(prefix: &str);
     /// Answers like a collector: the record's id and a receipt file for it.
     pub fn route_receipt(prefix: &str, status: u16);
     pub fn listen_receipts();
