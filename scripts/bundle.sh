@@ -90,7 +90,9 @@ chmod 644 "$glue"
 
 js_sri=$(sri "$glue")
 printf '{\n  "assent.js": "%s",\n  "assent_bg.js": "%s",\n  "assent_bg.wasm": "%s"\n}\n' "$js_sri" "$glue_sri" "$wasm_sri" > "$staging/integrity.json"
-find "$staging" -name '*.html' -exec sed -i "s|__ASSENT_JS_INTEGRITY__|$js_sri|g" {} +
+# Trunk's own <link data-trunk rel="rust" href="../Cargo.toml"> stays in the page it built
+# from (inject_scripts = false); the demo page a visitor gets has no use for it.
+find "$staging" -name '*.html' -exec sed -i -e "s|__ASSENT_JS_INTEGRITY__|$js_sri|g" -e '/<link data-trunk /d' {} +
 
 if command -v brotli >/dev/null 2>&1; then
   brotli -f -q 11 -k "$glue" "$module" "$wasm" "$staging"/locales/*.json

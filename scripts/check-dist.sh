@@ -43,6 +43,8 @@ for f in "$dist"/locales/*.json; do
 done
 [ "$languages" -eq 25 ] || fail "expected 25 language files besides English, found $languages"
 
+if grep -q 'data-trunk' "$dist/index.html"; then fail "index.html still holds Trunk's build tags"; fi
+
 pages=("$dist"/sites/*.html)
 [ "${#pages[@]}" -eq 6 ] || fail "expected 6 covered-site pages, found ${#pages[@]}"
 for page in "${pages[@]}"; do
