@@ -122,10 +122,30 @@ fn backoff_doubles_with_jitter_up_to_a_cap() {
 #[wasm_bindgen_test]
 async fn a_conflict_means_the_endpoint_already_has_it() {
     stub_fetch();
+    listen_errors();
     route(ENDPOINT, 409, "{\"error\":\"conflict\"}");
     let w = start(attributes("conflict.test")).await;
     click(&w, ".banner [data-action=accept-all]").await;
-    assert!(wait_until(1000, || stored_outbox("conflict.test").is_empty()).await);
+    let stored = stored_choice("conflict.test").expect("the choice is kept");
+    let receipt = format!(
+        "{ENDPOINT}/{}/receipt",
+        stored["record_id"].as_str().unwrap_or_default()
+    );
+    // Delivered, not refused: the widget asks for the receipt of the record it has.
+    assert!(
+        wait_until(3000, || requests().iter().any(|call| call["method"]
+            == "GET"
+            && call["url"] == receipt.as_str()))
+        .await,
+        "its receipt asked for: {:?}",
+        requests()
+    );
+    assert!(
+        stored_outbox("conflict.test").is_empty(),
+        "out of the outbox"
+    );
+    assert_eq!(posted_records().len(), 1, "sent once");
+    assert!(error_events().is_empty(), "no assent:error");
     remove(&w);
     restore_fetch();
 }

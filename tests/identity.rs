@@ -185,6 +185,8 @@ async fn a_retried_record_keeps_its_token() {
         Some(&pending[0]),
         "sent on a later page, still attributed"
     );
+    open(&later).await;
+    assert!(dialog_opens(&later).await, "the preferences open");
     assert!(
         find(&later, "#assent-person").is_none(),
         "the identity lasted for its page only"
@@ -222,7 +224,7 @@ async fn each_refused_link_is_told_in_plain_words_and_attributes_nothing() {
         assert_eq!(address(), "/", "{code}: the token left the address");
         assert!(dialog_opens(&w).await, "{code}: the preferences open");
         assert!(
-            wait_until(3000, || find(&w, "[role=alert]").is_some()).await,
+            wait_until(3000, || find(&w, ".refusal[role=alert]").is_some()).await,
             "{code}"
         );
         assert_eq!(
@@ -247,7 +249,7 @@ async fn each_refused_link_is_told_in_plain_words_and_attributes_nothing() {
             "{code}: the record is anonymous"
         );
         assert!(
-            find(&w, "[role=alert]").is_none(),
+            find(&w, ".refusal[role=alert]").is_none(),
             "{code}: the message goes with the dialog"
         );
         replace_address(&before, "null");

@@ -231,7 +231,7 @@ for (const [name, code, makeToken] of [
     assert.equal(seen.errors[0].status, 403);
     assert.equal(seen.errors[0].code, code);
     assert.ok(!page.url().includes('assent='), 'the token is gone from the address bar');
-    const alert = w.host.locator('[role=alert]');
+    const alert = w.host.locator('.refusal[role=alert]');
     await alert.waitFor({ state: 'visible' });
     assert.ok((await alert.textContent()).trim().length > 10, 'the visitor reads why');
     assert.ok(!(await widgetText(w)).includes(HINT), 'nobody is named');
