@@ -32,6 +32,10 @@ pub enum AppError {
     /// The body exceeds the limit.
     #[error("body exceeds {0} bytes")]
     BodyTooLarge(usize),
+    /// The body could not be read: its chunked framing is broken, or the connection
+    /// ended before the whole of it had come.
+    #[error("the request body could not be read (broken framing, or cut short)")]
+    BodyUnreadable,
     /// The body did not arrive in time.
     #[error("request body took too long to arrive")]
     Timeout,
@@ -113,6 +117,7 @@ impl AppError {
             Self::InvalidRecord { .. } => "invalid_record",
             Self::InvalidId => "invalid_record_id",
             Self::BodyTooLarge(_) => "body_too_large",
+            Self::BodyUnreadable => "body_unreadable",
             Self::Timeout => "request_timeout",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::OriginNotAllowed => "origin_not_allowed",
@@ -135,7 +140,9 @@ impl AppError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedJson { .. } | Self::InvalidId => StatusCode::BAD_REQUEST,
+            Self::MalformedJson { .. } | Self::InvalidId | Self::BodyUnreadable => {
+                StatusCode::BAD_REQUEST
+            }
             Self::InvalidRecord { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,

@@ -12,6 +12,18 @@ use serde::{Deserialize, Serialize};
 /// The JWS `typ` of a receipt.
 pub const TYP: &str = "assent-receipt+jws";
 
+/// The most JSON a receipt's controller (a notice's organisation and contact block) may
+/// take: with every other claim at its longest, a receipt then stays within
+/// [`assent_record::Jws::MAX_CHARS`], the longest receipt a receipt file or a verifier
+/// takes (tested below). A `--notice` naming a longer one is refused at start.
+pub const CONTROLLER_MAX_BYTES: usize = 4096;
+
+/// The JSON length of `controller` in a receipt, when it is over [`CONTROLLER_MAX_BYTES`].
+pub fn controller_too_long(controller: &Controller) -> Option<usize> {
+    let length = serde_json::to_vec(controller).map_or(usize::MAX, |json| json.len());
+    (length > CONTROLLER_MAX_BYTES).then_some(length)
+}
+
 /// What a receipt states.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -354,6 +366,70 @@ pub fn verify(token: &str, key: &VerifyingKey) -> Result<Claims, ReceiptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every claim at its longest, and a controller of the most JSON allowed: the receipt
+    /// still fits a receipt file.
+    #[test]
+    fn the_longest_receipt_fits_a_receipt_file() {
+        let mut record: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/record.json")).unwrap();
+        let label = |c: &str, n: usize| c.repeat(n);
+        record["site"] = [
+            label("a", 63),
+            label("b", 63),
+            label("c", 63),
+            label("d", 61),
+        ]
+        .join(".")
+        .into();
+        record["notice"]["id"] = "n".repeat(64).into();
+        record["purposes"] = assent_record::PurposeId::ALL
+            .iter()
+            .map(|id| match id.is_optional() {
+                true => serde_json::json!({"purpose": id.as_str(), "basis": "consent", "state": "granted"}),
+                false => serde_json::json!({"purpose": id.as_str(), "basis": "contract"}),
+            })
+            .collect();
+        // Four bytes each in JSON, the most a character takes.
+        record["notice"]["version"] = "\u{1F600}".repeat(64).into();
+        let record: ConsentRecord = serde_json::from_value(record).unwrap();
+        assert_eq!(record.site.as_str().len(), 253);
+        assert_eq!(record.purposes.iter().count(), 9);
+        let contact = serde_json::json!({
+            "address": "a",
+            "telephone": {"text": "t", "href": "tel:1"},
+            "fax": "f",
+        });
+        let with_name = |name: String| -> Controller {
+            serde_json::from_value(serde_json::json!({"name": name, "contact": contact})).unwrap()
+        };
+        let room = CONTROLLER_MAX_BYTES - serde_json::to_vec(&with_name("x".into())).unwrap().len();
+        let longest = with_name("\u{1F600}".repeat(room / 4) + &"x".repeat(room % 4 + 1));
+        assert_eq!(
+            serde_json::to_vec(&longest).unwrap().len(),
+            CONTROLLER_MAX_BYTES
+        );
+        assert_eq!(controller_too_long(&longest), None);
+
+        let chain_hash = format!("sha256:{}", "f".repeat(64));
+        let claims = Claims::new(
+            &record,
+            i64::MAX,
+            &chain_hash,
+            "2026-12-31T23:59:59.999999999Z",
+        )
+        .given_to(Some(longest.clone()));
+        let receipt = ReceiptKey::from_seed([7; 32]).sign(&claims);
+        assert!(
+            receipt.len() <= assent_record::Jws::MAX_CHARS,
+            "{}",
+            receipt.len()
+        );
+        assert!(assent_record::Jws::try_from(receipt).is_ok());
+
+        let over = with_name(format!("{}x", longest.name.as_str()));
+        assert_eq!(controller_too_long(&over), Some(CONTROLLER_MAX_BYTES + 1));
+    }
 
     /// After `keygen --rotate` on the shared key file, a process not yet restarted (still
     /// signing with the old key) publishes the new key too.

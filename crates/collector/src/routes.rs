@@ -51,7 +51,16 @@ pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Byte
     tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, BODY_LIMIT))
         .await
         .map_err(|_| AppError::Timeout)?
-        .map_err(|_| AppError::BodyTooLarge(BODY_LIMIT))
+        .map_err(|err| {
+            // Only the limit makes a 413: broken chunked framing, or a client gone before
+            // its Content-Length had come, is not a body too large (nor, for the rejection
+            // metric, an oversized one).
+            if err.into_inner().is::<http_body_util::LengthLimitError>() {
+                AppError::BodyTooLarge(BODY_LIMIT)
+            } else {
+                AppError::BodyUnreadable
+            }
+        })
 }
 
 /// The collector's router.

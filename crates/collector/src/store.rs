@@ -78,6 +78,11 @@ pub enum StoreError {
     /// append is not acknowledged.
     #[error("the record writer has stopped")]
     WriterStopped,
+    /// A bug panicked in the batch that held this append (the log says where), and its
+    /// transaction was dropped: not acknowledged, and not to be tried again as if the
+    /// database were busy, since the same record would meet the same bug.
+    #[error("the append's batch failed on a bug in the writer")]
+    WriterPanicked,
 }
 
 impl StoreError {
@@ -325,7 +330,15 @@ impl Store {
         jobs.send(job)
             .await
             .map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
+        answer.await.map_err(|_| {
+            // Dropped unanswered: the writer has stopped, or, while it goes on, a panic
+            // took down this append's batch.
+            if jobs.is_closed() {
+                StoreError::WriterStopped
+            } else {
+                StoreError::WriterPanicked
+            }
+        })?
     }
 
     /// What the writer needs of this store.

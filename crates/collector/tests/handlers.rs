@@ -173,6 +173,19 @@ async fn malformed_oversized_and_wrong_typed_bodies_get_4xx_json_without_echo() 
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.json()["error"], "body_too_large");
 
+    // A body that breaks off (broken chunked framing, a client gone before its
+    // Content-Length had come) is unreadable, not too large.
+    let broken = Body::from_stream(futures_util::stream::iter([
+        Ok(axum::body::Bytes::from_static(b"{\"record_id\"")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "cut short",
+        )),
+    ]));
+    let reply = send(&state, post(broken)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json()["error"], "body_unreadable");
+
     let stored = state.store.page(0, 100, None).await.unwrap();
     assert!(stored.is_empty(), "nothing bad was stored");
 }
@@ -360,7 +373,13 @@ async fn receipts_health_metrics_and_errors_are_json() {
     send(&state, post(record(&new_id()).to_string())).await;
     send(&state, post("nope")).await;
     let metrics = send(&state, get("/metrics")).await;
+    // Said as what it is, so that Prometheus parses it as OpenMetrics.
+    assert_eq!(
+        metrics.headers[header::CONTENT_TYPE],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
     let text = String::from_utf8(metrics.body).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(text.contains("assent_records_stored_total 1"), "{text}");
     assert!(
         text.contains("assent_records_rejected_total{reason=\"malformed_json\"} 1"),
@@ -557,6 +576,7 @@ async fn the_openapi_file_lists_exactly_the_routes() {
         "invalid_record",
         "invalid_record_id",
         "body_too_large",
+        "body_unreadable",
         "unsupported_media_type",
         "request_timeout",
         "origin_not_allowed",

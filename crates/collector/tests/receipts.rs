@@ -578,3 +578,33 @@ async fn serve_processes_started_at_once_on_a_new_database_and_new_key_paths_all
     let (ok, report) = process::verify(&db, &["--receipt-key", path_str(&receipt)]);
     assert!(ok, "{report}");
 }
+
+/// A `--notice` whose organisation and contact block would make its receipts too long for
+/// a receipt file stops the start, saying so, rather than leave its visitors without one.
+#[test]
+fn a_notice_too_long_for_its_receipts_stops_the_start() {
+    let (dir, db) = temp_db();
+    let mut long: Value = serde_json::from_str(NOTICE).unwrap();
+    long["id"] = "acme-privacy-highlights".into();
+    // 4,000 characters, as much as a text may hold, 3 bytes each in JSON.
+    long["organisation"] = "\u{20AC}".repeat(4000).into();
+    let path = dir.path().join("acme.json");
+    std::fs::write(&path, long.to_string()).unwrap();
+    let output = process::run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        &db,
+        "--notice",
+        path_str(&path),
+    ]);
+    assert!(!output.status.success(), "it started");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("acme.json"), "{stderr}");
+    assert!(
+        stderr.contains("organisation and contact block take 12")
+            && stderr.contains("at most 4096 fit"),
+        "{stderr}"
+    );
+}

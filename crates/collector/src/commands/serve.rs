@@ -162,7 +162,18 @@ fn read_notices(paths: &[std::path::PathBuf]) -> Result<Vec<assent_record::Notic
                 reason,
             };
             let text = std::fs::read_to_string(path).map_err(|err| failed(err.to_string()))?;
-            serde_json::from_str(&text).map_err(|err| failed(err.to_string()))
+            let notice: assent_record::Notice =
+                serde_json::from_str(&text).map_err(|err| failed(err.to_string()))?;
+            // Every receipt under it states them: a receipt too long for a receipt file
+            // would leave its visitors without one.
+            let controller = assent_record::Controller::from_notice(&notice);
+            if let Some(length) = crate::receipt::controller_too_long(&controller) {
+                return Err(failed(format!(
+                    "its organisation and contact block take {length} bytes of JSON; every receipt states them, and at most {} fit",
+                    crate::receipt::CONTROLLER_MAX_BYTES
+                )));
+            }
+            Ok(notice)
         })
         .collect()
 }

@@ -88,7 +88,8 @@ pub(crate) fn spawn(chain: Chain) -> mpsc::Sender<Job> {
         while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let (chain, jobs) = (chain.clone(), std::mem::take(&mut batch));
             // In a task of its own so that a bug panicking in one batch fails that batch's
-            // appends (their answers are dropped: 500) and not every later one.
+            // appends (their answers are dropped: StoreError::WriterPanicked, a 500) and not
+            // every later one.
             if let Err(err) = tokio::spawn(async move { chain.settle(jobs).await }).await {
                 tracing::error!(%err, "a batch of appends failed");
             }
@@ -574,6 +575,37 @@ mod tests {
             "the stored record was answered"
         );
         assert_eq!(stored_ids(&store).await, vec![A]);
+    }
+
+    /// A bug panicking in a batch fails its appends as our fault (500), not as a busy
+    /// database (503, which the widget would retry for days with a record that meets the
+    /// same bug each time), and the writer goes on with the next batch.
+    #[tokio::test]
+    async fn an_append_whose_batch_panicked_is_a_bug_not_a_busy_database() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        let failed = store
+            .append(&record(A, "pci.qualys.com", false), None, None, |_| {
+                panic!("a bug while signing")
+            })
+            .await
+            .expect_err("not appended");
+        assert!(matches!(failed, StoreError::WriterPanicked), "{failed:?}");
+        assert!(!failed.is_transient());
+        let answer = crate::error::AppError::from(failed);
+        assert_eq!(
+            answer.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(answer.code(), "internal");
+
+        let next = store
+            .append(&record(B, "pci.qualys.com", false), None, None, |_| {
+                String::new()
+            })
+            .await;
+        assert!(matches!(next, Ok(Appended::Created(_))), "{next:?}");
+        assert_eq!(stored_ids(&store).await, vec![B]);
     }
 
     #[tokio::test]
