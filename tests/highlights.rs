@@ -283,7 +283,7 @@ async fn a_custom_choice_records_each_toggle() {
     let stored = stored_choice("custom.test").expect("choice persisted");
     assert_record(&stored, "custom.test", [false, true, true, false]);
     assert_eq!(posted_records_once(1).await, [stored]);
-    assert_eq!(text(&w, "[role=status]"), "Your choices are saved.");
+    assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
     restore_fetch();
     remove(&w);
 }

@@ -116,6 +116,13 @@ async fn chosen_before_the_wasm(site: &str, action: &str, state: &str) {
     let stored = stored_choice(site).expect("the choice is stored");
     assert_eq!(stored["site"], site);
     assert_eq!(stored_outbox(site).len(), 1, "the record is on its way");
+    // Put in the page with its words (the first render, then the save, in one task): only
+    // an alert's words are announced then.
+    assert_eq!(
+        text(&started, "[role=alert]"),
+        "Your choices are saved.",
+        "the screen reader is told"
+    );
     remove(&started);
 }
 

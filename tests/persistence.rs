@@ -447,7 +447,7 @@ async fn without_a_valid_endpoint_the_choice_is_kept_locally() {
             "{endpoint:?}: nothing queued for nowhere"
         );
         assert_eq!(
-            text(&w, "[role=status]"),
+            text(&w, "[role=alert]"),
             "Your choices are saved in this browser."
         );
         remove(&w);

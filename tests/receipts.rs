@@ -140,7 +140,7 @@ async fn an_endpoint_without_receipts_is_fine() {
     route(ENDPOINT, 201, "{}");
     let w = decline("receipt-none.test").await;
     assert!(wait_until(3000, || stored_outbox("receipt-none.test").is_empty()).await);
-    assert_eq!(text(&w, "[role=status]"), "Your choices are saved.");
+    assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
     open(&w).await;
     assert!(find(&w, ".receipt").is_none(), "no receipt shown");
     assert!(stored_receipt("receipt-none.test").is_none());

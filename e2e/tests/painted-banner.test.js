@@ -51,7 +51,7 @@ function bannerTree(page) {
       root: roots[0] && tree(roots[0]).attributes,
       banner: banners[0] && tree(banners[0]),
       // The widget's own root holds its live status line; the painted one does not.
-      widgets: shadow.querySelectorAll('.assent > p[role=status]').length,
+      widgets: shadow.querySelectorAll('.assent > p[role=alert]').length,
     };
   });
 }

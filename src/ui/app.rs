@@ -155,12 +155,15 @@ pub fn App(props: &AppProps) -> Html {
         Some(Saved::LocalOnly) => messages.saved_locally,
         None => "",
     };
+    // The status line (last) is an alert, not a status: screen readers announce a live
+    // region's changes, not a region put in the page with its text, except an alert. After
+    // an accept or decline on the painted banner, the first render puts the line in the
+    // page and the save fills it in the same task: as a status it would go unsaid.
     // Classes as the className property: a `class` that is not a literal goes through
     // Yew's Classes, whose IndexMap was 2.7 kB of the wasm's brotli.
     html! {
         <div ref={root} ~className={widget.config.theme.root_class()} lang={messages.language}
             dir={if messages.rtl { "rtl" } else { "ltr" }}>
-            <p class="visually-hidden" role="status">{ status }</p>
             if state.banner_drawn() {
                 <Banner
                     summary={AttrValue::from(notice.summary.as_str().to_owned())}
@@ -187,6 +190,7 @@ pub fn App(props: &AppProps) -> Html {
                     on_close={dispatch(Action::Close)}
                 />
             }
+            <p class="visually-hidden" role="alert">{ status }</p>
         </div>
     }
 }
