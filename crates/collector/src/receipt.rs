@@ -385,9 +385,17 @@ mod tests {
         record["notice"]["id"] = "n".repeat(64).into();
         record["purposes"] = assent_record::PurposeId::ALL
             .iter()
-            .map(|id| match id.is_optional() {
-                true => serde_json::json!({"purpose": id.as_str(), "basis": "consent", "state": "granted"}),
-                false => serde_json::json!({"purpose": id.as_str(), "basis": "contract"}),
+            .map(|id| {
+                let basis = if id.is_optional() {
+                    "consent"
+                } else {
+                    "contract"
+                };
+                let mut purpose = serde_json::json!({"purpose": id.as_str(), "basis": basis});
+                if id.is_optional() {
+                    purpose["state"] = "granted".into();
+                }
+                purpose
             })
             .collect();
         // Four bytes each in JSON, the most a character takes.
