@@ -27,8 +27,8 @@ pub enum AdminKeysError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A line is too short or holds spaces or controls (the key itself is not shown).
-    #[error("admin keys file {path}, line {line}: a key must be at least {MIN_KEY_LEN} printable characters without spaces")]
+    /// A line is too short or holds other than visible ASCII (the key itself is not shown).
+    #[error("admin keys file {path}, line {line}: a key must be at least {MIN_KEY_LEN} characters, each a visible ASCII character (no spaces)")]
     Weak {
         /// The file.
         path: PathBuf,
@@ -75,7 +75,9 @@ impl AdminKeys {
             if key.is_empty() || key.starts_with('#') {
                 continue;
             }
-            if key.len() < MIN_KEY_LEN || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            // Only visible ASCII: an `Authorization` header carries no other character, so a
+            // key with one could never be presented.
+            if key.len() < MIN_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(AdminKeysError::Weak {
                     path: path.into(),
                     line: index + 1,
@@ -165,6 +167,14 @@ mod tests {
         let err = AdminKeys::read(&path).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(!err.contains("short-secret"), "{err}");
+
+        // 33 bytes but 11 characters, none of which a header can carry.
+        std::fs::write(&path, format!("{}\n", "€".repeat(11))).unwrap();
+        let err = AdminKeys::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("line 1") && err.contains("visible ASCII"),
+            "{err}"
+        );
 
         std::fs::write(&path, "# nothing\n").unwrap();
         assert!(matches!(

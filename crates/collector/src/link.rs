@@ -268,12 +268,17 @@ mod tests {
             .unwrap();
         assert_ne!(unsubscribe_token, link.token, "a token of its own");
         assert_eq!(
-            key.verify(unsubscribe_token),
+            key.verify(
+                unsubscribe_token,
+                &Site::try_from("pci.qualys.com").unwrap()
+            ),
             Err(TokenError::UnsubscribeOnly)
         );
         let unsubscribe = key.verify_for_unsubscribe(unsubscribe_token).unwrap();
         assert_eq!(link.hint, "j•••@example.com");
-        let claims = key.verify(&link.token).unwrap();
+        let claims = key
+            .verify(&link.token, &Site::try_from("pci.qualys.com").unwrap())
+            .unwrap();
         assert_eq!(
             (unsubscribe.sub.as_str(), unsubscribe.exp),
             (claims.sub.as_str(), claims.exp),

@@ -47,6 +47,12 @@ impl ReceiptIssuer {
         }
     }
 
+    /// Whether it issues files at all: not when the public address names no key set a
+    /// visitor could fetch.
+    pub fn issues_files(&self) -> bool {
+        self.jwks_uri.is_some()
+    }
+
     /// The file for `record` (as stored: no e-mail, no token) and its stored row, if the
     /// notice is one this collector knows. Its controller is the one the receipt signed,
     /// should the notice have named another since (a receipt from before the controller
@@ -92,8 +98,14 @@ mod tests {
         );
         let public = ReceiptIssuer::new(&[], &"http://consent.example.com".parse().unwrap());
         assert!(
-            public.jwks_uri.is_none(),
+            public.jwks_uri.is_none() && !public.issues_files(),
             "plain http names no fetchable key set"
+        );
+        // A collector listening on the IPv6 loopback, its default public address.
+        let local = ReceiptIssuer::new(&[], &"http://[::1]:8787".parse().unwrap());
+        assert_eq!(
+            local.jwks_uri.as_ref().map(JwksUri::as_str),
+            Some("http://[::1]:8787/.well-known/jwks.json")
         );
     }
 }

@@ -4,7 +4,7 @@
 //! migrations, connection set-up and how an append takes the chain's lock.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
@@ -446,6 +446,30 @@ pub(crate) fn create_parent(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
+/// The file named, as sqlx is to open it. sqlx reads `sqlite:<path>` as a URL, which would
+/// take `//var/x.db` for the file `var/x.db` under a host, and `a/b/../x.db` for `a/x.db`
+/// where `b` is a link elsewhere: the directory is resolved as the system resolves it,
+/// into an absolute name without either. When it does not exist (a reading command given
+/// a wrong path), the name only loses extra leading slashes, and the file is not found.
+fn resolved(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => {
+            let name = path.to_string_lossy();
+            let rest = name.trim_start_matches('/');
+            PathBuf::from(if rest.len() < name.len() {
+                format!("/{rest}")
+            } else {
+                rest.to_owned()
+            })
+        }
+    }
+}
+
 /// A pool on `database`; `create` lets SQLite make the file (`Store::open` has made its
 /// directory).
 async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect), StoreError> {
@@ -456,7 +480,7 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
             // sqlx percent-decodes the file name and reads `?` and `#` as URL parts: the
             // three are encoded, so it opens the file the setup lock and the directory are
             // made for (a path read from the command line is UTF-8).
-            let file = path
+            let file = resolved(path)
                 .to_string_lossy()
                 .replace('%', "%25")
                 .replace('?', "%3F")
@@ -535,6 +559,35 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a%20b?c#d"], "no other directory or file");
+    }
+
+    /// sqlx reads the name as a URL; the file opened is still the one the system names.
+    #[tokio::test]
+    async fn a_sqlite_path_with_leading_slashes_or_a_link_then_dot_dot_opens_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        // `//tmp/…/slashes.db`, which a URL reads as the host `tmp`.
+        let slashes = PathBuf::from(format!("/{}", dir.join("slashes.db").display()));
+        let store = Store::open(&Database::Sqlite(slashes)).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(dir.join("slashes.db").is_file());
+
+        // `link/../dotted.db`, where `link` is `real/sub`: the system's `real/dotted.db`,
+        // not the `dotted.db` next to `link` that folding the name would give.
+        std::fs::create_dir_all(dir.join("real/sub")).unwrap();
+        std::os::unix::fs::symlink(dir.join("real/sub"), dir.join("link")).unwrap();
+        let dotted = dir.join("link/../dotted.db");
+        let store = Store::open(&Database::Sqlite(dotted)).await.unwrap();
+        store.close().await;
+        assert!(dir.join("real/dotted.db").is_file());
+        assert!(!dir.join("dotted.db").exists());
+
+        // A reading command given a directory that does not exist finds no file.
+        let missing = PathBuf::from(format!("/{}", dir.join("none/records.db").display()));
+        assert!(Store::open_existing(&Database::Sqlite(missing))
+            .await
+            .is_err());
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use std::str::FromStr;
 
 use assent_record::{PurposeId, Site};
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -128,36 +127,50 @@ impl LinkKey {
             .map_err(|err| SignError(err.to_string()))
     }
 
-    /// Checks signature, algorithm and expiry, and returns what the token states, if it
-    /// may read and change preferences (an unsubscribe URL's token may not).
-    pub fn verify(&self, token: &str) -> Result<LinkClaims, TokenError> {
-        let claims = self.verify_for_unsubscribe(token)?;
-        match claims.scope {
-            None => Ok(claims),
-            Some(Scope::Unsubscribe) => Err(TokenError::UnsubscribeOnly),
+    /// Checks signature and algorithm, then that the token may read and change preferences
+    /// (an unsubscribe URL's token may not) on `site`, and its expiry last: a token refused
+    /// for what it is, or for where, is refused so even once it has also expired.
+    pub fn verify(&self, token: &str, site: &Site) -> Result<LinkClaims, TokenError> {
+        let claims = self.signed_claims(token)?;
+        if claims.scope == Some(Scope::Unsubscribe) {
+            return Err(TokenError::UnsubscribeOnly);
         }
+        claims.covers(site)?;
+        unexpired(claims)
     }
 
     /// Checks signature, algorithm and expiry, and returns what the token states: any
-    /// token may unsubscribe its subject.
+    /// token may unsubscribe its subject, from any of its sites.
     pub fn verify_for_unsubscribe(&self, token: &str) -> Result<LinkClaims, TokenError> {
+        unexpired(self.signed_claims(token)?)
+    }
+
+    /// The claims of a token signed with this key and algorithm, of the right form; its
+    /// expiry is not checked yet.
+    fn signed_claims(&self, token: &str) -> Result<LinkClaims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        // We mint and check on the same clock: no leeway.
-        validation.leeway = 0;
-        // The covered sites are checked by the caller, which knows the site asking.
+        validation.validate_exp = false;
+        // The covered sites are checked against the site asking.
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         let key = DecodingKey::from_secret(&self.0).map_err(|_| TokenError::Invalid)?;
         let claims = jsonwebtoken::decode::<LinkClaims>(token, &key, &validation)
-            .map_err(|err| match err.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            })?
+            .map_err(|_| TokenError::Invalid)?
             .claims;
         let purpose_ok = claims.purpose.is_none_or(PurposeId::is_optional);
         if claims.aud.is_empty() || !purpose_ok {
             return Err(TokenError::Invalid);
         }
+        Ok(claims)
+    }
+}
+
+/// `claims` before their `exp` (RFC 7519: not on or after it). We mint and check on the
+/// same clock: no leeway.
+fn unexpired(claims: LinkClaims) -> Result<LinkClaims, TokenError> {
+    if claims.exp <= OffsetDateTime::now_utc().unix_timestamp() {
+        Err(TokenError::Expired)
+    } else {
         Ok(claims)
     }
 }
@@ -241,13 +254,23 @@ mod tests {
         };
         let manage_token = key.mint(&manage).unwrap();
         let unsubscribe_token = key.mint(&unsubscribe).unwrap();
-        assert_eq!(key.verify(&manage_token), Ok(manage.clone()));
+        let site = Site::try_from("pci.qualys.com").unwrap();
+        assert_eq!(key.verify(&manage_token, &site), Ok(manage.clone()));
         assert_eq!(key.verify_for_unsubscribe(&manage_token), Ok(manage));
         assert_eq!(
-            key.verify(&unsubscribe_token),
+            key.verify(&unsubscribe_token, &site),
             Err(TokenError::UnsubscribeOnly)
         );
         assert_eq!(TokenError::UnsubscribeOnly.code(), "token_invalid");
+        // Refused for what it is, not for its age, once it has expired too.
+        let old_unsubscribe = LinkClaims {
+            exp: now() - 1,
+            ..unsubscribe.clone()
+        };
+        assert_eq!(
+            key.verify(&key.mint(&old_unsubscribe).unwrap(), &site),
+            Err(TokenError::UnsubscribeOnly)
+        );
         assert_eq!(
             key.verify_for_unsubscribe(&unsubscribe_token),
             Ok(unsubscribe)
@@ -259,26 +282,39 @@ mod tests {
     }
 
     #[test]
-    fn a_token_verifies_under_its_key_only_and_until_it_expires() {
+    fn a_token_verifies_under_its_key_only_on_its_sites_and_until_it_expires() {
         let key = LinkKey::new([1; 32]);
+        let site = |s: &str| Site::try_from(s).unwrap();
+        let (covered, other) = (site("pci.qualys.com"), site("www.qualys.com"));
         let fresh = claims(now() + 3600);
         let token = key.mint(&fresh).unwrap();
-        assert_eq!(key.verify(&token), Ok(fresh.clone()));
+        assert_eq!(key.verify(&token, &covered), Ok(fresh.clone()));
+        assert_eq!(key.verify(&token, &other), Err(TokenError::WrongSite));
         assert_eq!(
-            LinkKey::new([2; 32]).verify(&token),
+            LinkKey::new([2; 32]).verify(&token, &covered),
             Err(TokenError::Invalid)
         );
-        let expired = key.mint(&claims(now() - 1)).unwrap();
-        assert_eq!(key.verify(&expired), Err(TokenError::Expired));
-        assert_eq!(key.verify("not.a.token"), Err(TokenError::Invalid));
-        assert_eq!(key.verify(""), Err(TokenError::Invalid));
-
-        let site = |s: &str| Site::try_from(s).unwrap();
-        assert_eq!(fresh.covers(&site("pci.qualys.com")), Ok(()));
+        let expired = key.mint(&claims(now())).unwrap();
+        assert_eq!(key.verify(&expired, &covered), Err(TokenError::Expired));
         assert_eq!(
-            fresh.covers(&site("www.qualys.com")),
-            Err(TokenError::WrongSite)
+            key.verify_for_unsubscribe(&expired),
+            Err(TokenError::Expired)
         );
+        assert_eq!(
+            key.verify(&expired, &other),
+            Err(TokenError::WrongSite),
+            "refused for where before when"
+        );
+        assert_eq!(
+            LinkKey::new([2; 32]).verify(&expired, &covered),
+            Err(TokenError::Invalid),
+            "a forged token is invalid, whatever its exp"
+        );
+        assert_eq!(
+            key.verify("not.a.token", &covered),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(key.verify("", &covered), Err(TokenError::Invalid));
     }
 
     #[test]
@@ -290,12 +326,18 @@ mod tests {
             &EncodingKey::from_secret(&[1; 32]).unwrap(),
         )
         .unwrap();
-        assert_eq!(key.verify(&hs512), Err(TokenError::Invalid));
+        assert_eq!(
+            key.verify(&hs512, &claims(0).aud[0]),
+            Err(TokenError::Invalid)
+        );
         // `alg: none` with no signature.
         let token = key.mint(&claims(now() + 3600)).unwrap();
         let payload = token.split('.').nth(1).unwrap();
         let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-        assert_eq!(key.verify(&none), Err(TokenError::Invalid));
+        assert_eq!(
+            key.verify(&none, &claims(0).aud[0]),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

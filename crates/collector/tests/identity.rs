@@ -8,7 +8,7 @@ use std::io::Read;
 use assent_collector::token::{LinkKey, TokenError};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::links::{self, expired_token, identity, mint, new_email, one_click, tampered};
+use common::links::{self, expired, expired_token, identity, mint, new_email, one_click, tampered};
 use common::process::{self, Server};
 use common::{new_id, post, record, send, sqlite, state, ADMIN_KEY, PUBLIC_URL};
 use serde_json::{json, Value};
@@ -69,7 +69,9 @@ async fn links_need_an_admin_key_and_answer_the_link() {
         .unwrap();
     assert_ne!(unsubscribe_token, token, "a token of its own");
     assert_eq!(
-        state.link_key.verify(unsubscribe_token),
+        state
+            .link_key
+            .verify(unsubscribe_token, &"pci.qualys.com".try_into().unwrap()),
         Err(TokenError::UnsubscribeOnly)
     );
     assert_eq!(link["hint"], "j•••@example.com");
@@ -81,7 +83,10 @@ async fn links_need_an_admin_key_and_answer_the_link() {
     .unwrap();
     let days = (expires - time::OffsetDateTime::now_utc()).whole_hours();
     assert!((29 * 24..=30 * 24).contains(&days), "{days}");
-    let claims = state.link_key.verify(token).unwrap();
+    let claims = state
+        .link_key
+        .verify(token, &"pci.qualys.com".try_into().unwrap())
+        .unwrap();
     assert_eq!(claims.sub, state.subject_key.subject_of(email));
     assert!(!String::from_utf8_lossy(&created.body)
         .to_lowercase()
@@ -104,7 +109,10 @@ async fn links_need_an_admin_key_and_answer_the_link() {
     );
     let claims = state
         .link_key
-        .verify(several["token"].as_str().unwrap())
+        .verify(
+            several["token"].as_str().unwrap(),
+            &"www.qualys.com".try_into().unwrap(),
+        )
         .unwrap();
     assert_eq!(claims.exp - claims.iat, 12 * 3600);
     assert_eq!(claims.purpose.map(|p| p.as_str()), Some("updates"));
@@ -166,7 +174,13 @@ async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
     // An unsubscribe URL's token, which mail providers and link scanners see.
     let unsubscribe_only =
         links::unsubscribe_token(&mint(&state, &email, &["pci.qualys.com"], None)).to_owned();
+    // Expired as well, they are refused for what they are or where they come from.
     let cases = [
+        (
+            expired(&state, &unsubscribe_only),
+            TokenError::UnsubscribeOnly,
+        ),
+        (expired(&state, &www_only), TokenError::WrongSite),
         (unsubscribe_only, TokenError::UnsubscribeOnly),
         (expired_token(&state, &email), TokenError::Expired),
         (tampered(&good), TokenError::Invalid),

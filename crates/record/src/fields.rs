@@ -210,7 +210,7 @@ fn allowed_href(value: &str, field: &'static str) -> Result<(), FieldError> {
 fn web_address(value: &str, field: &'static str) -> Result<(), FieldError> {
     let form = FieldError::Form {
         field,
-        expected: "an https: URL (http: only for localhost or 127.0.0.1)",
+        expected: "an https: URL (http: only for localhost, 127.0.0.1 or [::1])",
     };
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(FieldError::Character { field });
@@ -229,7 +229,7 @@ fn web_address(value: &str, field: &'static str) -> Result<(), FieldError> {
             });
         !host.is_empty()
             && !authority.contains('@')
-            && (!local_only || matches!(host, "localhost" | "127.0.0.1"))
+            && (!local_only || matches!(host, "localhost" | "127.0.0.1" | "[::1]"))
     };
     let ok = match (
         lower.strip_prefix("https://"),
@@ -288,7 +288,7 @@ checked_string!(
 );
 checked_string!(
     /// Where a receipt's public keys are published: `https:` with a host, or `http:` for
-    /// `localhost` and `127.0.0.1` only.
+    /// `localhost`, `127.0.0.1` and `[::1]` only.
     JwksUri, "keys.jwks_uri", 2048, web_address
 );
 checked_string!(
@@ -384,10 +384,13 @@ mod tests {
                 "https://consent.qualys.com/.well-known/jwks.json",
                 "http://127.0.0.1:8787/.well-known/jwks.json",
                 "http://localhost/.well-known/jwks.json",
+                "http://[::1]:8787/.well-known/jwks.json",
+                "http://[::1]/.well-known/jwks.json",
             ],
             &[
                 "http://consent.qualys.com/.well-known/jwks.json",
                 "http://127.0.0.1.evil.com/",
+                "http://[::2]:8787/",
                 "http://localhost@evil.com/",
                 "https:///x",
                 "javascript:alert(1)",

@@ -85,6 +85,9 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
         settings.rate_per_site,
     ));
     let receipt_issuer = ReceiptIssuer::new(&read_notices(&settings.notices)?, &public_url);
+    if !receipt_issuer.issues_files() {
+        tracing::warn!(public_url = public_url.join(""), "--public-url is plain http to another machine: receipts are signed, but no receipt file is issued (its keys must be fetched over https)");
+    }
     let state = AppState {
         store: store.clone(),
         receipt_keys: Arc::new(receipt_keys),

@@ -49,8 +49,7 @@ async fn identity(
     let body = read_page_post(state, headers, request).await?;
     let body: IdentityBody =
         serde_json::from_slice(&body).map_err(|err| AppError::from_request_parse(&err))?;
-    let claims = state.link_key.verify(&body.token)?;
-    claims.covers(&body.site)?;
+    let claims = state.link_key.verify(&body.token, &body.site)?;
     let standing = Standing::of_subject(&state.store, &claims.sub).await?;
     let preferences = standing
         .purposes

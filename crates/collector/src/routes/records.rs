@@ -114,11 +114,8 @@ async fn store_record(
     let mut unattributed = None;
     let subject = match (record.email.take(), record.subject_token.take()) {
         (Some(email), _) => Some(state.subject_key.subject(&email)),
-        (None, Some(token)) => match state.link_key.verify(token.as_str()) {
-            Ok(claims) => {
-                claims.covers(&record.site)?;
-                Some(claims.sub)
-            }
+        (None, Some(token)) => match state.link_key.verify(token.as_str(), &record.site) {
+            Ok(claims) => Some(claims.sub),
             Err(TokenError::Expired) => {
                 unattributed = Some(TokenError::Expired);
                 None
