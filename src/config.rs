@@ -52,6 +52,11 @@ pub enum EndpointError {
     /// Not an absolute URL.
     #[error("data-endpoint is not an absolute URL, so choices are kept in this browser only")]
     Invalid,
+    /// With a user name or password, which `fetch` refuses to send to.
+    #[error(
+        "data-endpoint must not name a user or password, so choices are kept in this browser only"
+    )]
+    Credentials,
     /// Not `https:` (plain `http:` only to localhost).
     #[error("data-endpoint must use https: (http: only for localhost or 127.0.0.1), so choices are kept in this browser only")]
     Insecure,
@@ -172,9 +177,15 @@ fn endpoint(declared: Option<&str>) -> Result<String, EndpointError> {
     let url = env::parse_absolute_url(declared.ok_or(EndpointError::Missing)?)
         .ok_or(EndpointError::Invalid)?;
     match url.protocol.as_str() {
-        "https:" => Ok(url.href),
-        "http:" if is_loopback(&url) => Ok(url.href),
-        _ => Err(EndpointError::Insecure),
+        "https:" => {}
+        "http:" if is_loopback(&url) => {}
+        _ => return Err(EndpointError::Insecure),
+    }
+    // An http(s) origin leaves out only a user and password (`https://u:p@host/`).
+    if url.href.starts_with(&url.origin) {
+        Ok(url.href)
+    } else {
+        Err(EndpointError::Credentials)
     }
 }
 

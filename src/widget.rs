@@ -260,7 +260,7 @@ impl Widget {
         self.store.save_choice(&record);
         let detail = browser::json(&record.canonical_json());
         if let Some(shared) = &self.config.shared_cookie {
-            shared.write(&record);
+            shared.write(&record, &self.shown.notice);
         }
         dom::dispatch_or_warn(CHANGE_EVENT, &detail);
         if let Some(courier) = &self.courier {

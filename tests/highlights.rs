@@ -288,6 +288,28 @@ async fn a_custom_choice_records_each_toggle() {
     remove(&w);
 }
 
+/// Toggles left unsaved are not the choice: closing the highlights puts back the saved ones,
+/// which opening them again shows, and the page's API still states.
+#[wasm_bindgen_test]
+async fn toggles_closed_unsaved_are_back_as_saved_when_the_highlights_open_again() {
+    let w = start(attributes("unsaved.test")).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    open(&w).await;
+    click(&w, "li[data-purpose=new_products] input").await;
+    assert!(checkbox(&w, "new_products").checked());
+    click(&w, "[data-action=close]").await;
+    assert!(find(&w, "[role=dialog]").is_none());
+
+    open(&w).await;
+    assert!(
+        !checkbox(&w, "new_products").checked(),
+        "the declined choice, not the unsaved toggle"
+    );
+    let stored = stored_choice("unsaved.test").expect("choice persisted");
+    assert_record(&stored, "unsaved.test", [false; 4]);
+    remove(&w);
+}
+
 #[wasm_bindgen_test]
 async fn escape_closes_the_highlights_back_to_the_banner() {
     let w = start(attributes("escape.test")).await;

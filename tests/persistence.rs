@@ -433,6 +433,11 @@ async fn without_a_valid_endpoint_the_choice_is_kept_locally() {
             Some("http://collector.example/v1/records"),
         ),
         ("local-garbled.test", Some("not a url at all")),
+        // fetch refuses a URL with a user or password: taken, it would be retried for ever.
+        (
+            "local-credentials.test",
+            Some("https://user:secret@collector.test/v1/records"),
+        ),
     ] {
         let w = start(ScriptAttributes {
             endpoint: endpoint.map(String::from),
@@ -454,6 +459,14 @@ async fn without_a_valid_endpoint_the_choice_is_kept_locally() {
     }
     assert!(requests().is_empty(), "nothing was sent");
     restore_fetch();
+    let credentials = assent::config::Config::from_attributes(&ScriptAttributes {
+        endpoint: Some("https://user@collector.test/v1/records".into()),
+        ..attributes("local-credentials.test")
+    });
+    assert_eq!(
+        credentials.endpoint,
+        Err(assent::config::EndpointError::Credentials)
+    );
 }
 
 #[wasm_bindgen_test]

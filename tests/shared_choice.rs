@@ -132,6 +132,52 @@ async fn a_current_shared_choice_is_the_visitors_choice_and_sends_nothing() {
     remove(&w);
 }
 
+/// A site's own notice may list its optional purposes in any order: the cookie states them
+/// in the notice's, and is read so.
+#[wasm_bindgen_test]
+async fn a_shared_choice_counts_under_a_notice_listing_its_purposes_in_another_order() {
+    let mut doc: Value = serde_json::from_str(assent::notice::EMBEDDED_JSON).expect("json");
+    doc["purposes"].as_array_mut().expect("purposes").reverse();
+    let url = "https://notices.test/reordered.json";
+    let with_notice = |attributes: ScriptAttributes| ScriptAttributes {
+        notice: Some(url.into()),
+        ..attributes
+    };
+    stub_fetch();
+    route("https://notices.test/", 200, &doc.to_string());
+    route(ENDPOINT, 201, "{}");
+    forget_shared_cookie();
+    let w = start(with_notice(sharing("reordered.test", None))).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    let posted = posted_records_once(1).await;
+    let (hash, id) = (&posted[0]["notice"]["hash"], &posted[0]["record_id"]);
+    let hash = hash.as_str().expect("hash");
+    assert!(
+        shared_cookie().ends_with("&p=updates:g.upgrades:g.announcements:g.new_products:g"),
+        "in the notice's order: {}",
+        shared_cookie()
+    );
+    remove(&w);
+
+    // What the loader makes of that cookie, on another covered site.
+    let mut cookie = summary(
+        hash,
+        id.as_str().expect("id"),
+        "2026-11-30T10:00:00.000Z",
+        ["granted"; 4],
+    );
+    cookie["purposes"]
+        .as_array_mut()
+        .expect("purposes")
+        .reverse();
+    listen_warnings();
+    let w = start(with_notice(sharing("other.test", Some(&cookie)))).await;
+    assert!(!banner_shown(&w), "the choice made on the first site");
+    assert!(!warnings().contains("ignored"), "{}", warnings());
+    restore_fetch();
+    remove(&w);
+}
+
 #[wasm_bindgen_test]
 async fn a_save_writes_the_cookie_the_loader_reads() {
     stub_fetch();

@@ -3,7 +3,7 @@
 //! hands over its `read` and the domain it checked; the wasm writes it on each save, so
 //! that the writing is not in `assent.js`, which every visitor downloads.
 
-use assent_record::ConsentRecord;
+use assent_record::{ConsentRecord, Notice};
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -43,10 +43,13 @@ impl SharedCookie {
             .filter(|value| value.is_object())
     }
 
-    /// Writes `record`'s choice into the cookie for a year. A cookie the browser refuses is
-    /// said in the console; the choice itself is stored apart, so nothing is lost.
-    pub fn write(&self, record: &ConsentRecord) {
-        let Some(value) = value(record) else { return };
+    /// Writes `record`'s choice under `notice` into the cookie for a year. A cookie the
+    /// browser refuses is said in the console; the choice itself is stored apart, so nothing
+    /// is lost.
+    pub fn write(&self, record: &ConsentRecord, notice: &Notice) {
+        let Some(value) = value(record, notice) else {
+            return;
+        };
         let secure = env::page_origin().is_some_and(|o| o.starts_with("https:"));
         let cookie = format!(
             "{NAME}={value}; Domain={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
@@ -70,16 +73,16 @@ impl SharedCookie {
 
 /// The form the loader reads (`COOKIE_FORM` in loader/loader.js):
 /// `h=<notice hash, hex>&r=<record id>&t=<client time, ms>&p=<purpose>:<g|d>.…`, each
-/// optional purpose in the record's order. None for a record it can't state: one with no
-/// optional purpose, or made before 1970.
-fn value(record: &ConsentRecord) -> Option<String> {
+/// optional purpose in the notice's order, which the wasm reads it in (src/shared_choice.rs).
+/// None for a record it can't state: one with no optional purpose, or made before 1970.
+fn value(record: &ConsentRecord, notice: &Notice) -> Option<String> {
     let millis = env::millis_of(record.client_time);
     let mut states = String::new();
-    for choice in record.purposes.iter() {
-        if let Some(state) = choice.state() {
+    for purpose in notice.optional_purposes() {
+        if let Some(state) = record.purposes.state_of(purpose.id) {
             let mark = if state.is_granted() { 'g' } else { 'd' };
             let separator = if states.is_empty() { "" } else { "." };
-            states += &format!("{separator}{}:{mark}", choice.purpose().as_str());
+            states += &format!("{separator}{}:{mark}", purpose.id.as_str());
         }
     }
     let hash = record.notice.hash.as_str().strip_prefix("sha256:")?;

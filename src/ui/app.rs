@@ -37,9 +37,11 @@ fn initial_state(props: &AppProps) -> UiState {
         (_, _, Some("accept-all" | "decline-all")) | (true, false, _) => View::Hidden,
         (false, false, _) => View::Banner,
     };
+    let choices = props.widget.browser_choices();
     UiState {
         view,
-        choices: props.widget.browser_choices(),
+        kept: choices.clone(),
+        choices,
         has_choice,
         saved: None,
         person: None,

@@ -50,6 +50,9 @@ pub struct UiState {
     pub view: View,
     /// The toggles.
     pub choices: Choices,
+    /// The choices as saved, or as a manage link's person has them: the toggles go back to
+    /// them when the highlights close unsaved.
+    pub kept: Choices,
     /// Whether the visitor has a choice under this notice.
     pub has_choice: bool,
     /// The last save, for the status line.
@@ -103,50 +106,42 @@ impl Reducible for UiState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let next = match action {
-            Action::Open if self.view == View::Highlights => return self,
-            Action::Open => UiState {
-                view: View::Highlights,
-                ..(*self).clone()
-            },
-            Action::Close => UiState {
-                view: if self.has_choice {
+        // One clone, changed in place: a struct literal per action cloned it in each.
+        let mut next = (*self).clone();
+        match action {
+            Action::Open => next.view = View::Highlights,
+            Action::Close => {
+                next.view = if self.has_choice {
                     View::Hidden
                 } else {
                     View::Banner
-                },
-                refusal: None,
-                ..(*self).clone()
-            },
-            Action::Toggle(purpose) => UiState {
-                choices: self.choices.toggled(purpose),
-                ..(*self).clone()
-            },
-            Action::Saved(choices, saved) => UiState {
-                view: View::Hidden,
-                choices,
-                has_choice: true,
-                saved: Some(saved),
-                person: self.person.clone(),
-                refusal: None,
-                receipt: None,
-            },
-            Action::Receipt(receipt) => UiState {
-                receipt: Some(receipt),
-                ..(*self).clone()
-            },
+                };
+                next.refusal = None;
+                next.choices = next.kept.clone();
+            }
+            Action::Toggle(purpose) => next.choices = self.choices.toggled(purpose),
+            Action::Saved(choices, saved) => {
+                next.view = View::Hidden;
+                next.kept = choices.clone();
+                next.choices = choices;
+                next.has_choice = true;
+                next.saved = Some(saved);
+                next.refusal = None;
+                next.receipt = None;
+            }
+            Action::Receipt(receipt) => next.receipt = Some(receipt),
             Action::Identity {
                 person,
                 refusal,
                 choices,
-            } => UiState {
-                view: View::Highlights,
-                choices,
-                person,
-                refusal,
-                ..(*self).clone()
-            },
-        };
+            } => {
+                next.view = View::Highlights;
+                next.kept = choices.clone();
+                next.choices = choices;
+                next.person = person;
+                next.refusal = refusal;
+            }
+        }
         if next == *self {
             self
         } else {
