@@ -33,9 +33,12 @@ var COOKIE_FORM = /^h=([0-9a-f]{64})&r=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{
 // 253 characters; nobody's site is one.
 var HOST = /^([a-z\d-]{1,63}\.)*[a-z\d-]{1,63}$/;
 // As the wasm reads it (Config::from_attributes): a data-site that is not a host name is
-// the page's host name's, so a returning visitor's choice is found under the wasm's key.
+// the page's host name's, and where that is not one either (`www.qualys.com.`, with the
+// trailing dot of a fully qualified name, or an IPv6 address) it is localhost's, so a
+// returning visitor's choice is found under the wasm's key.
 var site = data.site?.trim() || '';
 if (!HOST.test(site)) site = location.hostname;
+if (!HOST.test(site)) site = 'localhost';
 // A notice of the site's own, or its policy URL: only the wasm knows that notice's hash, so
 // no stored choice is known to be under it, and the painted (embedded) banner is not it.
 var ownNotice = data.notice || data.policyUrl;
@@ -45,23 +48,23 @@ var language = chooseLanguage();
 var noticeHash = 'sha256:' + (NOTICE_HASHES[language] || NOTICE_HASHES.en);
 // The data-* attributes for the wasm (ScriptAttributes::from_js takes the ones it knows).
 var attributes = { ...data, sharedCookie: cookieDomain && { read: sharedChoice, domain: cookieDomain } };
-var cookieReported = false;
+var cookieReported;
 var base = script?.src || location.href;
 // URL objects: fetch, import() and the link's href take them as they are.
 var wasmUrl = new URL('assent_bg.wasm', base);
 var glueUrl = new URL('assent_bg.js', base);
-var started = null;
-var wasm = null; // the glue's exports, once the widget runs
-var shadow = null;
-var painted = null;
-var locale = null; // the language file's promise, see words()
+var started;
+var wasm; // the glue's exports, once the widget runs
+var shadow;
+var painted;
+var locale; // the language file's promise, see words()
 
 // data-lang, else the page's <html lang>, else the browser's languages, else English; a
 // regional tag counts as its language (pt-BR is pt, and de_DE, as some sites write it, de).
 function chooseLanguage() {
   var wanted = [data.lang, document.documentElement.lang, ...navigator.languages];
   for (var i = 0; i < wanted.length; i++) {
-    var tag = (wanted[i] || '').trim().toLowerCase().split(/[-_]/)[0];
+    var tag = wanted[i]?.trim().toLowerCase().split(/[-_]/)[0];
     if (LANGUAGES.includes(tag)) return tag;
     if (!i && tag) warn('data-lang ' + tag + ' is not one of ' + LANGUAGES);
   }
@@ -83,12 +86,12 @@ function fetchLocale(name, integrity) {
   });
 }
 
-// The chosen language's file, null (English) for English, or with a warning when it can't be
+// The chosen language's file, none (English) for English, or with a warning when it can't be
 // had. It is fetched beside the SRI index that pins its hash, one round trip instead of two,
 // and checked against that hash here; where the page can't hash (crypto.subtle is for
 // secure contexts only), it is fetched once the index has come, through SRI.
 function loadLocale() {
-  if (language === 'en') return null;
+  if (language === 'en') return;
   var name = language + '.json';
   var subtle = crypto.subtle;
   return Promise.all([fetchLocale('index.json', BUILD.localesIntegrity), subtle && fetchLocale(name)])
@@ -107,7 +110,6 @@ function loadLocale() {
       // A click kept on the English banner is the English notice's, as the wasm's record is.
       // (A replace rather than a new 'sha256:' + …: 13 B less in assent.js, brotli.)
       noticeHash = noticeHash.replace(NOTICE_HASHES[language], NOTICE_HASHES.en);
-      return null;
     });
 }
 
@@ -116,12 +118,12 @@ function storageKey(name) {
 }
 
 function stored(name) {
-  try { return localStorage.getItem(storageKey(name)); } catch (e) { return null; }
+  try { return localStorage.getItem(storageKey(name)); } catch { }
 }
 
-// A stored JSON value; null when absent or unreadable.
+// A stored JSON value; null or undefined when absent or unreadable.
 function storedJson(name) {
-  try { return JSON.parse(stored(name)); } catch (e) { return null; }
+  try { return JSON.parse(stored(name)); } catch { }
 }
 
 // An accept or decline made on the painted banner, "<notice hash> <action> <time, ms>
@@ -155,7 +157,7 @@ function sharedDomain() {
   var domain = declared.replace(/^\./, '').toLowerCase();
   var host = location.hostname.toLowerCase();
   if (HOST.test(domain) &&
-      (host === domain || host.endsWith('.' + domain))) return domain;
+      ('.' + host).endsWith('.' + domain)) return domain;
   warn('data-cookie-domain is not this host name or a parent; the choice is not shared');
   return null;
 }
@@ -242,7 +244,7 @@ function loadGlue() {
     element.integrity = GLUE_INTEGRITY;
     element.nonce = script?.nonce;
     element.onload = function () { resolve(import(glueUrl)); };
-    element.onerror = function () { reject(new Error(glueUrl + ' did not load or did not match its integrity hash')); };
+    element.onerror = function () { reject(Error(glueUrl + ' did not load or did not match its integrity hash')); };
     document.head.appendChild(element);
   }).then(function (module) { return module.default; });
 }
@@ -311,7 +313,7 @@ function chose(action) {
 // kept: hand the wasm a choice made on an earlier page's painted banner.
 function start(open, kept) {
   if (started) {
-    return open ? started.then(function () { if (wasm) wasm.open(); }) : started;
+    return open ? started.then(function () { wasm?.open(); }) : started;
   }
   // The glue, the wasm and the language file all at once: one round trip, not three.
   words();
@@ -340,16 +342,17 @@ function start(open, kept) {
     .catch(function (error) {
       started = null;
       // A banner whose buttons can't work is worse than none.
-      if (painted) painted.remove();
+      painted?.remove();
       painted = null;
       console.error('Assent: the widget could not start:', error);
     });
   return started;
 }
 
-// Settles in a later task than this one.
+// Settles in a later task than this one (setTimeout(resolve, reject): a function is a
+// delay of 0).
 function nextTask() {
-  return new Promise(function (resolve) { setTimeout(resolve); });
+  return new Promise(setTimeout);
 }
 
 Object.defineProperty(window, 'Assent', {

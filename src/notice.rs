@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use assent_record::{ContentHash, Link, Notice};
+use assent_record::{ContentHash, Notice};
 use thiserror::Error;
 
 use wasm_bindgen::JsValue;
@@ -90,10 +90,7 @@ pub async fn load(config: &Config, locale: Option<Locale>) -> Result<ShownNotice
 /// the document that prevails, the language it names says which words the visitor read.
 pub fn shown(mut notice: Notice, config: &Config, purposes_in: Option<&Locale>) -> ShownNotice {
     if let Some(href) = &config.policy_url {
-        notice.full_statement = Link {
-            text: notice.full_statement.text.clone(),
-            href: href.clone(),
-        };
+        notice.full_statement.href = href.clone();
     }
     let hash = notice.hash();
     if let Some(Err(reason)) = purposes_in.map(|locale| locale.translate_purposes(&mut notice)) {

@@ -288,6 +288,29 @@ async fn a_custom_choice_records_each_toggle() {
     remove(&w);
 }
 
+/// Each save is announced: the status line says the same words each time, so it empties
+/// when the highlights open, and the next save's words are a change screen readers announce.
+#[wasm_bindgen_test]
+async fn a_second_save_on_the_same_page_is_announced_again() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let w = start(attributes("again.test")).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
+    open(&w).await;
+    assert_eq!(
+        text(&w, "[role=alert]"),
+        "",
+        "emptied while the visitor chooses"
+    );
+    click(&w, "li[data-purpose=updates] input").await;
+    click(&w, "[data-action=save]").await;
+    assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
+    posted_records_once(2).await;
+    restore_fetch();
+    remove(&w);
+}
+
 /// Toggles left unsaved are not the choice: closing the highlights puts back the saved ones,
 /// which opening them again shows, and the page's API still states.
 #[wasm_bindgen_test]

@@ -77,6 +77,32 @@ for (const [declared, site, why] of [
   });
 }
 
+// A page whose host name is not a site's name (the trailing dot of a fully qualified
+// `www.qualys.com.`, here `localhost.`): the wasm keys the choice under localhost, and so
+// does the loader, or a returning visitor would download the wasm on every page.
+world.scenario('a page at a host name with a trailing dot: a returning visitor still downloads no wasm', async (s) => {
+  const url = s.localhost.page({ site: null, endpoint: null }).replace('//localhost:', '//localhost.:');
+  assert.match(url, /^http:\/\/localhost\.:/);
+  const first = await s.open(url);
+  const chosen = s.ui(first);
+  await chosen.banner.waitFor({ state: 'visible' });
+  await chosen.bannerButton('accept-all').click();
+  await eventually('the choice stored under localhost', async () => (await chosen.storage('localhost', 'choice')) !== null);
+  await first.close();
+
+  const wasmSeen = [];
+  const page = await s.context.newPage();
+  page.on('request', (request) => {
+    if (/(\.wasm|assent_bg\.js)$/.test(new URL(request.url()).pathname)) wasmSeen.push(request.url());
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForLoadState('networkidle');
+  const w = s.ui(page);
+  assert.deepEqual(wasmSeen, [], 'no request for the wasm or its glue');
+  assert.equal(await w.host.count(), 0, 'no banner painted, nothing mounted');
+  assert.equal((await w.preferences())?.site, 'localhost', 'Assent.preferences() finds the stored choice');
+});
+
 // The demo's address (scripts/demo.sh): its pages hard-code this endpoint, allow it in their
 // CSP, and are opened here at it too. Nothing listens there: every request to it is handed
 // to this test's collector, on whatever port it bound, so nothing depends on port 8787 being

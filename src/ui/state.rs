@@ -109,7 +109,12 @@ impl Reducible for UiState {
         // One clone, changed in place: a struct literal per action cloned it in each.
         let mut next = (*self).clone();
         match action {
-            Action::Open => next.view = View::Highlights,
+            // The status line empties, so that the next save's words, the same as the last
+            // one's, are a change screen readers announce.
+            Action::Open => {
+                next.saved = None;
+                next.view = View::Highlights;
+            }
             Action::Close => {
                 next.view = if self.has_choice {
                     View::Hidden
