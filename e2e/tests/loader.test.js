@@ -49,6 +49,22 @@ world.scenario('returning visitor: no wasm download, Assent.preferences() works,
   assert.equal(records[1].purposes.find((p) => p.purpose === 'updates').state, 'denied');
 });
 
+// `url` opened in a new page of the scenario's browser, as a returning visitor: no request
+// for the wasm or its glue, nothing painted or mounted. Gives the page's widget.
+async function returningWithoutWasm(s, url) {
+  const wasmSeen = [];
+  const page = await s.context.newPage();
+  page.on('request', (request) => {
+    if (/(\.wasm|assent_bg\.js)$/.test(new URL(request.url()).pathname)) wasmSeen.push(request.url());
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForLoadState('networkidle');
+  const w = s.ui(page);
+  assert.deepEqual(wasmSeen, [], 'no request for the wasm or its glue');
+  assert.equal(await w.host.count(), 0, 'no banner painted, nothing mounted');
+  return w;
+}
+
 // Templates often leave spaces around an attribute's value, and a site may be written as
 // people write it (upper case, a port). The loader reads the site as the wasm does (trimmed;
 // one that is not a lowercase host name is the page's host name's), or a returning
@@ -63,16 +79,7 @@ for (const [declared, site, why] of [
     const record = await s.acceptedBefore(url);
     assert.equal(record.site, site, 'the site the record names');
 
-    const wasmSeen = [];
-    const page = await s.context.newPage();
-    page.on('request', (request) => {
-      if (/(\.wasm|assent_bg\.js)$/.test(new URL(request.url()).pathname)) wasmSeen.push(request.url());
-    });
-    await page.goto(url, { waitUntil: 'load' });
-    await page.waitForLoadState('networkidle');
-    const w = s.ui(page);
-    assert.deepEqual(wasmSeen, [], 'no request for the wasm or its glue');
-    assert.equal(await w.host.count(), 0, 'no banner painted, nothing mounted');
+    const w = await returningWithoutWasm(s, url);
     assert.equal((await w.preferences())?.record_id, record.record_id, 'Assent.preferences() finds the stored choice');
   });
 }
@@ -90,16 +97,7 @@ world.scenario('a page at a host name with a trailing dot: a returning visitor s
   await eventually('the choice stored under localhost', async () => (await chosen.storage('localhost', 'choice')) !== null);
   await first.close();
 
-  const wasmSeen = [];
-  const page = await s.context.newPage();
-  page.on('request', (request) => {
-    if (/(\.wasm|assent_bg\.js)$/.test(new URL(request.url()).pathname)) wasmSeen.push(request.url());
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForLoadState('networkidle');
-  const w = s.ui(page);
-  assert.deepEqual(wasmSeen, [], 'no request for the wasm or its glue');
-  assert.equal(await w.host.count(), 0, 'no banner painted, nothing mounted');
+  const w = await returningWithoutWasm(s, url);
   assert.equal((await w.preferences())?.site, 'localhost', 'Assent.preferences() finds the stored choice');
 });
 
