@@ -12,8 +12,8 @@ function themeClass() {
   return 'theme-' + (theme === 'light' || theme === 'dark' ? theme : 'auto');
 }
 
-// locale: a language file (locales/<tag>.json, or BUILD.english): its language, rtl, the
-// messages (the banner's at BUILD.bannerMessages: banner_label, accept_all, decline_all,
+// locale: a language file (locales/<tag>.json, or BUILD_english): its language, rtl, the
+// messages (the banner's at BUILD_bannerMessages: banner_label, accept_all, decline_all,
 // open_highlights), and the notice if translated (else English's summary is shown);
 // chose(action) is told the visitor's first click. Returns the painted element.
 function paintBanner(shadow, locale, chose) {
@@ -23,8 +23,8 @@ function paintBanner(shadow, locale, chose) {
     if (text != null) element.textContent = text;
     return parent.appendChild(element);
   }
-  var m = BUILD.bannerMessages.map(function (i) { return locale.messages[i]; });
-  var notice = locale.notice || BUILD.english.notice;
+  var m = BUILD_bannerMessages.map(function (i) { return locale.messages[i]; });
+  var notice = locale.notice || BUILD_english.notice;
   // Marked, so that the wasm's banner is not displayed beside it (src/ui/highlights.css).
   var painted = add(shadow, 'div', { 'class': 'painted' });
   var root = add(painted, 'div', { 'class': 'assent ' + themeClass(), lang: locale.language, dir: locale.rtl ? 'rtl' : 'ltr' });

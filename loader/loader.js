@@ -1,5 +1,5 @@
 // The Assent loader. It runs inside the IIFE that scripts/bundle.sh wraps around it (with
-// loader/banner.js and BUILD, the build's facts), so the only global is window.Assent.
+// loader/banner.js and the BUILD_ variables, the build's facts), so the only global is window.Assent.
 // It reads its own script tag, and skips the wasm entirely for a returning visitor whose
 // stored choice was made under the embedded notice and who has nothing waiting to be sent,
 // unless the address holds a manage link's #assent=<token> (the wasm takes it out and
@@ -19,7 +19,7 @@ var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
 var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // The widget's languages (English is compiled in; the others are files in locales/, listed
-// in locales/index.json, whose SRI is BUILD.localesIntegrity), and the hashes of the
+// in locales/index.json, whose SRI is BUILD_localesIntegrity), and the hashes of the
 // embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 48
 // bits: enough to tell this browser's choices under one notice from another, and every
 // visitor downloads them (the wasm compares whole hashes whenever it runs).
@@ -94,7 +94,7 @@ function loadLocale() {
   if (language === 'en') return;
   var name = language + '.json';
   var subtle = crypto.subtle;
-  return Promise.all([fetchLocale('index.json', BUILD.localesIntegrity), subtle && fetchLocale(name)])
+  return Promise.all([fetchLocale('index.json', BUILD_localesIntegrity), subtle && fetchLocale(name)])
     .then(function (responses) {
       return responses[0].json().then(function (index) {
         return subtle ? responses[1].arrayBuffer().then(function (bytes) {
@@ -257,7 +257,7 @@ function attach() {
   host.setAttribute('data-assent-host', '');
   shadow = host.attachShadow({ mode: 'open' });
   var sheet = new CSSStyleSheet();
-  sheet.replaceSync(BUILD.css);
+  sheet.replaceSync(BUILD_css);
   shadow.adoptedStyleSheets = [sheet];
   (document.body || document.documentElement).appendChild(host);
   keepClear();
@@ -296,7 +296,7 @@ function paint() {
   locale = words().then(function (locale) {
     return new Promise(function (resolve) {
       requestAnimationFrame(function () {
-        try { painted = paintBanner(attach(), locale || BUILD.english, chose); } catch (e) { /* no constructed stylesheets or shadow DOM here: the wasm could not mount either */ }
+        try { painted = paintBanner(attach(), locale || BUILD_english, chose); } catch (e) { /* no constructed stylesheets or shadow DOM here: the wasm could not mount either */ }
         resolve(locale);
       });
     });

@@ -71,9 +71,11 @@ css=$(csso "$root/loader/banner.css")
 bundle=$(mktemp)
 {
   printf '(function () {\n"use strict";\n'
-  # BUILD: the locales' facts (build-locales.mjs) and the banner's stylesheet, as JSON.
+  # BUILD_<key>: the locales' facts (build-locales.mjs) and the banner's stylesheet, as JSON,
+  # a variable each: terser inlines those used once and mangles the names (about 20 B brotli less).
   node -e 'const [locales, css] = process.argv.slice(1);
-    console.log("var BUILD = " + JSON.stringify({ ...JSON.parse(locales), css }) + ";");' "$locales" "$css"
+    for (const [key, value] of Object.entries({ ...JSON.parse(locales), css }))
+      console.log("var BUILD_" + key + " = " + JSON.stringify(value) + ";");' "$locales" "$css"
   sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_GLUE_INTEGRITY__|$glue_sri|" \
     -e "s|__ASSENT_OPTIONAL_PURPOSES__|$optional_purposes|" -e "s|__ASSENT_LANGUAGES__|${languages% }|" \
     -e "s|__ASSENT_NOTICE_HASHES__|$notice_hashes|" \
