@@ -458,15 +458,11 @@ fn resolved(path: &Path) -> PathBuf {
     };
     match (std::fs::canonicalize(dir), path.file_name()) {
         (Ok(dir), Some(name)) => dir.join(name),
-        _ => {
-            let name = path.to_string_lossy();
-            let rest = name.trim_start_matches('/');
-            PathBuf::from(if rest.len() < name.len() {
-                format!("/{rest}")
-            } else {
-                rest.to_owned()
-            })
-        }
+        // `//x` is `/x` to the system.
+        _ => match path.to_string_lossy().strip_prefix("//") {
+            Some(rest) => PathBuf::from(format!("/{}", rest.trim_start_matches('/'))),
+            None => path.to_owned(),
+        },
     }
 }
 
