@@ -7,7 +7,8 @@
 #                      A returning visitor downloads this file alone
 #   assent_bg.js     = the wasm-bindgen glue, trimmed, as an ES module (the loader imports
 #                      it through a modulepreload link that checks its SRI)
-#   assent_bg.wasm   = with short import/export names (scripts/minify-wasm-names.mjs)
+#   assent_bg.wasm   = with short import/export names (scripts/minify-wasm-names.mjs), and
+#                      in a release build its panics cut to a trap (scripts/snip-panics.mjs)
 #   integrity.json   = sha256 SRI of assent.js, assent_bg.js and assent_bg.wasm
 #   locales/         = the other languages' words and translated notices, and their SRI
 #                      index (scripts/build-locales.mjs); the loader pins the index's hash
@@ -36,6 +37,12 @@ sri() { printf 'sha256-%s' "$(openssl dgst -sha256 -binary "$1" | base64 -w0)"; 
 # memory (.cargo/config.toml), so only an overflowing stack could do that: it then traps
 # instead of writing there. The target_features section (148 B) only tells tools which
 # wasm features the build uses; browsers ignore it, and no tool reads this file after.
+# Release builds: panics cut to a trap (scripts/snip-panics.mjs), while the wasm still has
+# its names (the `-g` of www/index.html's wasm-opt params); the -Oz below drops the names
+# and what only a panic reached. A debug build (`trunk build`) keeps Rust's panic messages.
+if [ "${TRUNK_PROFILE:-}" = release ]; then
+  node "$root/scripts/snip-panics.mjs" "$wasm"
+fi
 mapping=$(mktemp)
 wasm-opt "$wasm" --low-memory-unused --minify-imports-and-exports-and-modules -Oz --strip-target-features -o "$wasm.min" > "$mapping"
 node "$root/scripts/minify-wasm-names.mjs" "$wasm.min" "$mapping" "$glue"

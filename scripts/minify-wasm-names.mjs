@@ -20,7 +20,8 @@ const escape = (name) => name.replace(/[$]/g, '\\$');
 const count = (pattern) => (glue.match(pattern) || []).length;
 
 // Every import now comes from one module with a short name; the glue names it once.
-const modules = new Set(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmPath))).map((i) => i.module));
+const wasmImports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmPath)));
+const modules = new Set(wasmImports.map((i) => i.module));
 const oldModules = new Set(mapping.imports.map(([module]) => module));
 if (modules.size !== 1 || oldModules.size !== 1) fail(`expected one import module, found ${[...oldModules]} -> ${[...modules]}`);
 const [oldModule] = oldModules;
@@ -29,8 +30,26 @@ const moduleKey = new RegExp(`"${escape(oldModule).replace(/\./g, '\\.')}":`, 'g
 if (count(moduleKey) !== 1) fail(`the glue names module ${oldModule} ${count(moduleKey)} times`);
 glue = glue.replace(moduleKey, `"${newModule}":`);
 
-// Imports: keys of the glue's import object, each exactly once.
+// Imports the -Oz after the minification left unused (those only a panic reached,
+// scripts/snip-panics.mjs): their shims leave the glue's import object. Each is an entry of
+// wasm-bindgen's form, from `<12 spaces>name: function(` up to the next entry or the
+// object's end.
+const imported = new Set(wasmImports.map((i) => i.name));
 for (const [, name, short] of mapping.imports) {
+  if (imported.has(short)) continue;
+  const lines = glue.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`            ${name}: function(`));
+  let end = start + 1;
+  while (end < lines.length && !/^ {12}[\w$]+: |^ {0,8}\S/.test(lines[end])) end++;
+  if (start < 0 || !/^ {12}\}.*,$/.test(lines[end - 1]) || count(new RegExp(`\\b${escape(name)}\\b`, 'g')) !== 1) {
+    fail(`the unused import ${name} is not one entry of the glue's import object`);
+  }
+  lines.splice(start, end - start);
+  glue = lines.join('\n');
+}
+
+// Imports: keys of the glue's import object, each exactly once.
+for (const [, name, short] of mapping.imports.filter(([, , short]) => imported.has(short))) {
   const key = new RegExp(`\\b${escape(name)}(?=:)`, 'g');
   if (count(key) !== 1) fail(`import ${name} appears ${count(key)} times as a key`);
   glue = glue.replace(key, short);
