@@ -136,7 +136,7 @@ function storedJson(name) {
 // (src/kept_click.rs). crypto.randomUUID is for secure contexts only: elsewhere the wasm
 // makes the id and the time.
 function keepClick(action) {
-  try { localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action + ' ' + Date.now() + ' ' + crypto.randomUUID?.()); } catch (e) { /* this page hands it over */ }
+  try { localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action + ' ' + Date.now() + ' ' + crypto.randomUUID?.()); } catch { /* this page hands it over */ }
 }
 
 function keptClick() {
@@ -165,7 +165,7 @@ function sharedDomain() {
 // The first assent_v1 in document.cookie ("a=1; b=2"), if any. Reading it throws in a
 // sandboxed frame, which has no cookies.
 function cookieValue() {
-  try { return /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie)?.[1]; } catch (e) { /* none */ }
+  try { return /(?:^|;) *assent_v1=([^;]*)/.exec(document.cookie)?.[1]; } catch { /* none */ }
 }
 
 function ignoreCookie(why) {
@@ -296,7 +296,7 @@ function paint() {
   locale = words().then(function (locale) {
     return new Promise(function (resolve) {
       requestAnimationFrame(function () {
-        try { painted = paintBanner(attach(), locale || BUILD_english, chose); } catch (e) { /* no constructed stylesheets or shadow DOM here: the wasm could not mount either */ }
+        try { painted = paintBanner(attach(), locale || BUILD_english, chose); } catch { /* no constructed stylesheets or shadow DOM here: the wasm could not mount either */ }
         resolve(locale);
       });
     });

@@ -25,6 +25,9 @@ pub struct ShownNotice {
     pub notice: Rc<Notice>,
     /// Hash of exactly that document.
     pub hash: ContentHash,
+    /// Its purposes' labels and reasons are in the visitor's language (a language file's),
+    /// not the document's.
+    pub purposes_translated: bool,
 }
 
 /// Why a site's notice document was not used.
@@ -93,11 +96,17 @@ pub fn shown(mut notice: Notice, config: &Config, purposes_in: Option<&Locale>) 
         notice.full_statement.href = href.clone();
     }
     let hash = notice.hash();
-    if let Some(Err(reason)) = purposes_in.map(|locale| locale.translate_purposes(&mut notice)) {
-        env::warn(&format!("{reason}; the purposes are shown in English"));
-    }
+    let purposes_translated = match purposes_in.map(|locale| locale.translate_purposes(&mut notice))
+    {
+        Some(Err(reason)) => {
+            env::warn(&format!("{reason}; the purposes are shown in English"));
+            false
+        }
+        translated => translated.is_some(),
+    };
     ShownNotice {
         notice: Rc::new(notice),
         hash,
+        purposes_translated,
     }
 }

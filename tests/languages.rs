@@ -6,8 +6,10 @@
 
 mod common;
 
+use assent::config::ScriptAttributes;
 use assent::locale::{self, Locale, LocaleError};
-use assent::{notice, widget};
+use assent::notice;
+use assent::widget::{self, Started};
 use common::*;
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
@@ -47,6 +49,13 @@ fn served(tag: &str, notice: Option<&str>) -> Value {
         file["notice"] = serde_json::from_str(notice).expect("notice JSON");
     }
     file
+}
+
+/// The language an element is read in: its own `lang`, or its nearest ancestor's.
+fn language_of(host: &Started, selector: &str) -> Option<String> {
+    find(host, selector)
+        .and_then(|element| element.closest("[lang]").ok().flatten())
+        .and_then(|element| element.get_attribute("lang"))
 }
 
 fn js(value: &Value) -> JsValue {
@@ -172,6 +181,11 @@ async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english
         words["purposes"]["security"]["description"],
         "a locked purpose's reason in Spanish"
     );
+    assert_eq!(
+        language_of(&started, "li[data-purpose=updates] label").as_deref(),
+        Some("es"),
+        "translated purposes: Spanish, as the widget"
+    );
     click(&started, "[data-action=decline-all]").await;
     let records = posted_records_once(1).await;
     let english_hash = notice::embedded()
@@ -182,6 +196,58 @@ async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english
     assert_eq!(
         records[0]["notice"]["hash"], english_hash,
         "the hash of the notice that prevails, not of the translated labels"
+    );
+    restore_fetch();
+    remove(&started);
+}
+
+/// A site's own notice is not translated: its purposes, in its language, are marked as the
+/// summary is, for a screen reader to read them in that language.
+#[wasm_bindgen_test]
+async fn the_purposes_of_a_sites_own_notice_are_marked_in_its_language() {
+    stub_fetch();
+    route("https://notices.test/", 200, notice::EMBEDDED_JSON);
+    let started = widget::start(
+        &ScriptAttributes {
+            notice: Some("https://notices.test/own.json".into()),
+            ..attributes("own.es.test")
+        },
+        false,
+        Some(read(&served("es", None)).expect("a valid file")),
+        common::place(),
+    )
+    .await
+    .expect("starts");
+    settle().await;
+    open(&started).await;
+    for part in ["label", ".description"] {
+        let selector = format!("li[data-purpose=updates] {part}");
+        assert_eq!(
+            language_of(&started, &selector).as_deref(),
+            Some("en"),
+            "{part}"
+        );
+        let direction = find(&started, &selector)
+            .and_then(|element| element.closest("[dir]").ok().flatten())
+            .and_then(|element| element.get_attribute("dir"));
+        assert_eq!(direction.as_deref(), Some("auto"), "{part}");
+    }
+    assert_eq!(
+        language_of(&started, "li[data-purpose=security] .badge").as_deref(),
+        Some("es"),
+        "the widget's own words stay Spanish"
+    );
+    let english = notice::embedded().expect("embedded notice");
+    assert_eq!(
+        text(&started, "li[data-purpose=updates] label").trim(),
+        english
+            .purposes
+            .iter()
+            .find(|p| p.id.as_str() == "updates")
+            .expect("updates")
+            .label
+            .as_str(),
+        "the notice's own words"
     );
     restore_fetch();
     remove(&started);

@@ -152,6 +152,10 @@ pub fn App(props: &AppProps) -> Html {
     // Arabic widget, say) is marked as such, for screen readers and for its direction.
     let notice_lang = (notice.language.as_str() != messages.language)
         .then(|| AttrValue::from(notice.language.as_str().to_owned()));
+    // Purposes a language file translated are in the widget's language, whatever the notice's.
+    let purposes_lang = (!widget.shown.purposes_translated)
+        .then(|| notice_lang.clone())
+        .flatten();
     let status = match state.saved {
         Some(Saved::WillSend) => messages.saved,
         Some(Saved::LocalOnly) => messages.saved_locally,
@@ -180,6 +184,7 @@ pub fn App(props: &AppProps) -> Html {
                 <Highlights
                     notice={ShownNoticeRef(Rc::clone(&notice))}
                     {notice_lang}
+                    {purposes_lang}
                     choices={state.choices.clone()}
                     person={state.person.clone()}
                     refusal={state.refusal}

@@ -22,6 +22,8 @@ pub struct HighlightsProps {
     pub notice: ShownNoticeRef,
     /// The notice's language, when it is not the widget's.
     pub notice_lang: Option<AttrValue>,
+    /// The purposes' language, when it is not the widget's.
+    pub purposes_lang: Option<AttrValue>,
     /// Current toggles.
     pub choices: Choices,
     /// The masked address of the person the preferences are for, if known.
@@ -123,9 +125,9 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                 <p class="full-statement">{ m.full_statement_lead }<span lang={props.notice_lang.clone()} {dir}>{ link(&notice.full_statement) }</span></p>
                 <section class="preferences" aria-labelledby="assent-preferences">
                     <h3 id="assent-preferences">{ m.preferences_heading }</h3>
-                    <PurposeList notice={notice.clone()} optional=true heading={m.optional_heading} choices={props.choices.clone()}
+                    <PurposeList notice={notice.clone()} optional=true heading={m.optional_heading} lang={props.purposes_lang.clone()} choices={props.choices.clone()}
                         on_toggle={props.on_toggle.clone()} messages={m} />
-                    <PurposeList notice={notice.clone()} optional=false heading={m.mandatory_heading} choices={props.choices.clone()}
+                    <PurposeList notice={notice.clone()} optional=false heading={m.mandatory_heading} lang={props.purposes_lang.clone()} choices={props.choices.clone()}
                         on_toggle={props.on_toggle.clone()} messages={m} />
                 </section>
                 if let Some(receipt) = props.receipt.clone() {

@@ -4,7 +4,7 @@
 use assent_record::{NoticePurpose, PurposeId};
 use yew::prelude::*;
 
-use super::{is_trusted, ShownNoticeRef};
+use super::{auto_dir, is_trusted, ShownNoticeRef};
 use crate::messages::Messages;
 use crate::preferences::Choices;
 
@@ -55,7 +55,8 @@ pub fn PurposeToggle(props: &PurposeToggleProps) -> Html {
                 {onclick} />
             <label for={input_id}>{ purpose.label.as_str().to_owned() }</label>
             if locked {
-                <span class="badge">{ props.messages.always_on }</span>
+                // The widget's words, in a list that may be in the notice's language.
+                <span class="badge" lang={props.messages.language}>{ props.messages.always_on }</span>
             }
             <p class="description" id={description_id}>{ purpose.description.as_str().to_owned() }</p>
         </li>
@@ -72,6 +73,8 @@ pub struct PurposeListProps {
     pub optional: bool,
     /// Heading of the group.
     pub heading: AttrValue,
+    /// The purposes' language, when it is not the widget's.
+    pub lang: Option<AttrValue>,
     /// Current toggles.
     pub choices: Choices,
     /// A toggle was flipped.
@@ -92,7 +95,7 @@ pub fn PurposeList(props: &PurposeListProps) -> Html {
     html! {
         <fieldset class="purposes">
             <legend>{ props.heading.clone() }</legend>
-            <ul>
+            <ul lang={props.lang.clone()} dir={auto_dir(&props.lang)}>
                 { for purposes.into_iter().map(|(index, purpose)| html! {
                     <PurposeToggle
                         key={purpose.id.as_str()}
