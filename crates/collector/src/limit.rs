@@ -48,6 +48,11 @@ impl Limits {
             .map_or(Ok(()), |l| self.wait(l.check_key(&subject.to_owned())))
     }
 
+    /// Whether sites have a limit at all.
+    pub fn limits_sites(&self) -> bool {
+        self.per_site.is_some()
+    }
+
     /// `Err` when this site is over its limit.
     pub fn check_site(&self, site: &str) -> Result<(), RetryAfter> {
         self.per_site

@@ -84,8 +84,18 @@ pub fn denial(
     // Every purpose the person has a standing for too: an older record may have granted
     // one the latest does not list (a record states any of the purposes, and a later notice
     // may have fewer), and "unsubscribe from all" must deny that one as well.
+    // "Unsubscribe from all" denies every optional purpose there is, also those none of the
+    // person's records named (a site's own notice listing only some): a mailer takes the
+    // suppression list of each purpose as final.
     let on_file = standing.purposes.keys().copied();
-    for purpose in on_file.chain(claims.purpose) {
+    let every_optional = PurposeId::ALL.into_iter().filter(|p| p.is_optional());
+    let all = claims
+        .purpose
+        .is_none()
+        .then_some(every_optional)
+        .into_iter()
+        .flatten();
+    for purpose in on_file.chain(claims.purpose).chain(all) {
         if !purposes.contains(&purpose) {
             purposes.push(purpose);
         }
@@ -383,9 +393,35 @@ mod tests {
         assert_eq!(
             states(&record),
             [
+                ("new_products", Some(ConsentState::Denied)),
                 ("announcements", Some(ConsentState::Denied)),
+                ("upgrades", Some(ConsentState::Denied)),
                 ("updates", Some(ConsentState::Denied)),
             ]
         );
+    }
+
+    /// Records from a site whose own notice lists only some optional purposes, or none:
+    /// "unsubscribe from all" still denies each of the four, and is never "already done"
+    /// while one of them has no denial on file.
+    #[test]
+    fn unsubscribe_from_all_denies_optional_purposes_no_record_named() {
+        for purposes in [
+            serde_json::json!([{"purpose": "updates", "basis": "consent", "state": "granted"}]),
+            serde_json::json!([{"purpose": "security", "basis": "contract"}]),
+        ] {
+            let (standing, latest) = on_file(&[record_with(
+                "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10",
+                purposes,
+            )]);
+            let record = deny(None, &standing, Some(&latest)).expect("a denial is stored");
+            for purpose in PurposeId::ALL.into_iter().filter(|p| p.is_optional()) {
+                assert_eq!(
+                    record.purposes.state_of(purpose),
+                    Some(ConsentState::Denied),
+                    "{purpose:?}"
+                );
+            }
+        }
     }
 }

@@ -329,10 +329,25 @@ async fn rate_limits_answer_429_with_retry_after() {
         let refused = send(&by_site, post(body.to_string())).await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     }
+    let first = record(&new_id());
     assert_eq!(
-        status(by_site.clone(), post_new()).await,
+        send(&by_site, post(first.to_string())).await.status,
         StatusCode::CREATED
     );
+    // The same record again (a browser's retry) and another body under its id (a
+    // conflict), however often: answered, and nothing of the budget spent either.
+    let mut other = first.clone();
+    other["gpc"] = true.into();
+    for _ in 0..3 {
+        assert_eq!(
+            send(&by_site, post(first.to_string())).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            send(&by_site, post(other.to_string())).await.status,
+            StatusCode::CONFLICT
+        );
+    }
     assert_eq!(
         status(by_site.clone(), post_new()).await,
         StatusCode::CREATED

@@ -124,9 +124,6 @@ async fn store_record(
         },
         (None, None) => None,
     };
-    // The site's budget is spent by records that can be stored only: a flood of refused
-    // ones, naming a site anyone can name, must not shut out its visitors.
-    state.limits.check_site(record.site.as_str())?;
     // The record as it is stored (no e-mail, no token), for the receipt file: a repeat
     // has the same body, or it would be a conflict.
     let stored_record = record.clone();
@@ -136,7 +133,32 @@ async fn store_record(
         body.unattributed = unattributed.map(Unattributed::from);
         Json(body)
     };
-    match append_signed(state, record, subject, None).await? {
+    // A record whose id is stored already: the same record again (a browser's retry) has
+    // its receipt again, anything else is a conflict. Stored under its person while the
+    // token held, and its answer lost, the retry of a record whose token has since expired
+    // is the same record too.
+    let id = stored_record.record_id.hyphenated().to_string();
+    let repeat = |stored: Stored| {
+        if stored.digest != stored_record.digest().as_str() {
+            Err(AppError::Conflict)
+        } else if stored.subject == subject {
+            Ok((StatusCode::OK, answer(stored, unattributed)))
+        } else if unattributed.is_some() {
+            Ok((StatusCode::OK, answer(stored, None)))
+        } else {
+            Err(AppError::Conflict)
+        }
+    };
+    // The site's budget is spent by new records that can be stored only: neither a flood
+    // of refused ones nor one record posted again and again, naming a site anyone can
+    // name, may shut out its visitors. (One read more per record, with the limit on only.)
+    if state.limits.limits_sites() {
+        if let Some(stored) = state.store.get(&id).await? {
+            return repeat(stored);
+        }
+    }
+    state.limits.check_site(record.site.as_str())?;
+    match append_signed(state, record, subject.clone(), None).await? {
         Appended::Created(stored) => {
             if let Some(refusal) = unattributed {
                 state.metrics.unattributed(refusal.code());
@@ -148,19 +170,11 @@ async fn store_record(
             }
             Ok((StatusCode::CREATED, answer(stored, unattributed)))
         }
-        Appended::Existing(stored) => Ok((StatusCode::OK, answer(stored, unattributed))),
-        Appended::Conflict if unattributed.is_some() => {
-            // Stored under its person while the token held, and its answer lost: the
-            // browser's retry is the same record, not a conflict.
-            let id = stored_record.record_id.hyphenated().to_string();
-            match state.store.get(&id).await? {
-                Some(stored) if stored.digest == stored_record.digest().as_str() => {
-                    Ok((StatusCode::OK, answer(stored, None)))
-                }
-                _ => Err(AppError::Conflict),
-            }
-        }
-        Appended::Conflict => Err(AppError::Conflict),
+        Appended::Existing(stored) => repeat(stored),
+        Appended::Conflict => match state.store.get(&id).await? {
+            Some(stored) => repeat(stored),
+            None => Err(AppError::Conflict),
+        },
         Appended::Stale => Err(AppError::Internal(
             "an unconditional append was stale".into(),
         )),
