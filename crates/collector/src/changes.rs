@@ -28,6 +28,11 @@ pub struct Change {
     pub source: Source,
     /// When the collector received it, RFC 3339 UTC.
     pub received_at: String,
+    /// When it was made, as the page's clock said (the record's `client_time`): a choice
+    /// from a page made before an unsubscribe does not undo it, whenever it arrives
+    /// (`Standing::apply`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub client_time: time::OffsetDateTime,
 }
 
 impl Change {
@@ -47,6 +52,7 @@ impl Change {
             purposes: record.purposes,
             source: record.source,
             received_at: stored.received_at.clone(),
+            client_time: record.client_time,
         })
     }
 }

@@ -7,6 +7,8 @@ use std::ops::ControlFlow;
 
 use assent_record::{ConsentRecord, ConsentState, LawfulBasis, PurposeId, Source};
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::store::{Store, StoreError, Stored};
 
@@ -47,6 +49,11 @@ pub struct Standing {
 impl Standing {
     /// Folds in the subject's next record (rows must come in chain order). A purpose's
     /// `set_by` moves only when its state changes, so it says since when it has been so.
+    /// A choice made on a page before an unsubscribe but received after it (from a
+    /// browser's outbox, its manage link's token still valid) does not undo that
+    /// unsubscribe: the person's latest word counts, by when each was said (the page's
+    /// clock for the choice, the collector's for the unsubscribe; a page whose clock is
+    /// behind errs towards the denial).
     pub fn apply(&mut self, stored: &Stored) {
         let Ok(record) = serde_json::from_str::<ConsentRecord>(&stored.body) else {
             // Stored by us from a valid record; `verify` reports a body that no longer is.
@@ -60,12 +67,17 @@ impl Standing {
             site: stored.site.clone(),
             source: record.source,
         };
+        let said_before = |unsubscribe: &SetBy| {
+            unsubscribe.source == Source::Unsubscribe
+                && record.source.is_widget()
+                && OffsetDateTime::parse(&unsubscribe.received_at, &Rfc3339)
+                    .is_ok_and(|unsubscribed| record.client_time < unsubscribed)
+        };
         for choice in record.purposes.iter() {
-            let unchanged = self
-                .purposes
-                .get(&choice.purpose())
-                .is_some_and(|now| now.state == choice.state() && now.basis == choice.basis());
-            if !unchanged {
+            let now = self.purposes.get(&choice.purpose());
+            let unchanged =
+                now.is_some_and(|now| now.state == choice.state() && now.basis == choice.basis());
+            if !unchanged && !now.is_some_and(|now| said_before(&now.set_by)) {
                 self.purposes.insert(
                     choice.purpose(),
                     PurposeStanding {
@@ -106,6 +118,11 @@ mod tests {
     use super::*;
 
     fn row(seq: i64, new_products: &str, source: Option<&str>) -> Stored {
+        made_at(seq, new_products, source, "2026-11-30T22:38:57.123Z")
+    }
+
+    /// A row whose record says it was made at `client_time`.
+    fn made_at(seq: i64, new_products: &str, source: Option<&str>, client_time: &str) -> Stored {
         let mut body = serde_json::json!({
             "record_id": format!("00000000-0000-4000-8000-{seq:012}"),
             "site": "pci.qualys.com",
@@ -115,7 +132,7 @@ mod tests {
                 {"purpose": "new_products", "basis": "consent", "state": new_products},
                 {"purpose": "security", "basis": "contract"}
             ],
-            "gpc": false, "widget_version": "0.1.0", "client_time": "2026-11-30T22:38:57.123Z"
+            "gpc": false, "widget_version": "0.1.0", "client_time": client_time
         });
         if let Some(source) = source {
             body["source"] = source.into();
@@ -156,5 +173,30 @@ mod tests {
         // A purpose that is not a choice keeps the record that first listed it.
         assert_eq!(standing.purposes[&PurposeId::Security].set_by.seq, 1);
         assert_eq!(standing.state_of(PurposeId::Security), None);
+    }
+
+    #[test]
+    fn a_choice_made_before_an_unsubscribe_and_received_after_it_does_not_undo_it() {
+        let mut standing = Standing::default();
+        standing.apply(&row(1, "granted", None));
+        // Unsubscribed at 00:00:02 (the collector's time)…
+        standing.apply(&row(2, "denied", Some("unsubscribe")));
+        // …then a grant made on a page the evening before arrives from its outbox.
+        standing.apply(&made_at(3, "granted", None, "2026-11-30T22:40:00Z"));
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!((now.state, now.set_by.seq), (Some(ConsentState::Denied), 2));
+        // A grant made after the unsubscribe counts.
+        standing.apply(&made_at(4, "granted", None, "2026-12-01T00:00:03Z"));
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!(
+            (now.state, now.set_by.seq),
+            (Some(ConsentState::Granted), 4)
+        );
+        // Between two choices made on pages, the order they arrive in still decides.
+        standing.apply(&made_at(5, "denied", None, "2026-11-30T22:41:00Z"));
+        assert_eq!(
+            standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Denied)
+        );
     }
 }

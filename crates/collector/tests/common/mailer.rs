@@ -525,6 +525,7 @@ pub async fn lookup_and_feed(database: &assent_collector::store::Database) {
     assert_eq!(change["site"], "pci.qualys.com");
     assert_eq!(change["source"], "widget");
     assert_eq!(change["received_at"], stored[0]["received_at"]);
+    assert_eq!(change["client_time"], record(&new_id())["client_time"]);
     assert_eq!(
         change["purposes"][0],
         serde_json::json!({"purpose": "new_products", "basis": "consent", "state": "granted"})
