@@ -19,8 +19,9 @@ function themeClass() {
 function paintBanner(shadow, locale, chose) {
   function add(parent, tag, attributes, text) {
     var element = document.createElement(tag);
-    for (var name in attributes) if (attributes[name] != null) element.setAttribute(name, attributes[name]);
-    if (text != null) element.textContent = text;
+    // Every value and text is a non-empty string, or absent (null, undefined).
+    for (var name in attributes) if (attributes[name]) element.setAttribute(name, attributes[name]);
+    if (text) element.textContent = text;
     return parent.appendChild(element);
   }
   var m = BUILD_bannerMessages.map(function (i) { return locale.messages[i]; });

@@ -142,7 +142,7 @@ function keepClick(action) {
 function keptClick() {
   var kept = (stored('painted') || '').split(' ');
   // Earlier builds kept the whole hash: a click kept by one must not be lost.
-  return underNotice(kept[0]) && /^(accept|decline)-all$/.test(kept[1]) ? kept[1] : null;
+  return underNotice(kept[0]) && /^(accept|decline)-all$/.test(kept[1]) && kept[1];
 }
 
 // Whether a notice hash (whole, or cut as in NOTICE_HASHES) is the notice's shown.

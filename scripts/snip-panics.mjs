@@ -1,10 +1,10 @@
 // Build step (scripts/bundle.sh), before the wasm's names are dropped: every panic's path
 // (core::panicking and the functions that only fail into it) is cut to a bare `unreachable`,
 // and the -Oz after it drops the code only a panic reached: the formatting and Yew's
-// console_error_panic_hook with its three imports (6.6 KB raw, 2.6 KB brotli, measured on
+// console_error_panic_hook with its three imports (7.0 KB raw, 2.9 KB brotli, measured on
 // 2026-12-06; the messages' text stays in the data, which no tool can tell unused). A panic
-// is a bug, and the wasm aborts on one either way (panic = abort on wasm32): it now traps at
-// once ("RuntimeError: unreachable", which the loader reports if it happens while starting)
+// (or running out of memory) is a bug, and the wasm aborts on one either way (panic = abort
+// on wasm32): it now traps at once ("RuntimeError: unreachable", which the loader reports if it happens while starting)
 // instead of first printing Rust's message to the console. The Rust and WebAssembly book's
 // "Shrinking .wasm size" does the same with wasm-snip; this uses binaryen.js instead, the
 // library of the wasm-opt the build already runs, rather than one more tool to install.
@@ -29,7 +29,7 @@ const { default: binaryen } = await import(join(dirname(wasmOpt), '..', 'index.j
 // Functions that never return: each only formats a message and panics. Names as rustc's
 // legacy mangling demangles them, with or without the crate's hash: `core[c59…]::…`.
 const DIVERGING = new RegExp(
-  '^(core|std)(\\[[0-9a-f]+\\])?::(' +
+  '^(core|std|alloc)(\\[[0-9a-f]+\\])?::(' +
     [
       'panicking::(panic(_[a-z_]+)?|panic_const::[a-z_]+|assert_failed(_inner)?)',
       'panicking::(begin_panic|panic_with_hook|rust_panic_with_hook)',
@@ -40,6 +40,9 @@ const DIVERGING = new RegExp(
       'cell::panic_already(_mutably)?_borrowed',
       'cell::lazy::panic_poisoned',
       'thread::local::panic_access_error',
+      // Out of memory, or a capacity past isize::MAX: an abort after a message too.
+      'raw_vec::handle_error',
+      'alloc::handle_alloc_error',
     ].join('|') +
     ')(::<.*>)?$'
 );

@@ -15,10 +15,19 @@ use crate::outbox;
 /// What a click handed over from the painted banner asks for (`Widget::handed_click`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandedClick {
-    /// Nothing: it is recorded already.
-    Recorded,
+    /// Nothing: it is recorded already, or it was kept under another notice than the one
+    /// shown (`Widget::handed_click` has the banner ask again).
+    Nothing,
     /// Its record, with the id and time kept at the click, or new ones.
     Record(Option<KeptClick>),
+}
+
+/// Whether the click kept in `kept` was made under the notice `shown`. The loader keeps
+/// "sha256:" and the hash's first 12 hex digits, 19 characters (earlier builds, the whole
+/// hash): those are compared.
+pub fn under(kept: &str, shown: &ContentHash) -> bool {
+    kept.get(..19)
+        .is_some_and(|start| shown.as_str().starts_with(start))
 }
 
 /// The id and time a record of the kept click takes.
@@ -38,9 +47,8 @@ pub struct KeptClick {
 /// than the outbox keeps a record (it would never be sent).
 pub fn read(kept: &str, action: &str, shown: &ContentHash, now_millis: i64) -> Option<KeptClick> {
     let mut parts = kept.split(' ');
-    let (hash, kept_action) = (parts.next()?, parts.next()?);
-    // The loader keeps "sha256:" and the hash's first 12 hex digits; not a bare prefix.
-    if kept_action != action || hash.len() < 16 || !shown.as_str().starts_with(hash) {
+    let (_hash, kept_action) = (parts.next()?, parts.next()?);
+    if kept_action != action || !under(kept, shown) {
         return None;
     }
     // u64, as transport.rs reads Retry-After: one number parser in the wasm.

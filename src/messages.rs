@@ -41,8 +41,6 @@ pub struct Messages {
     pub telephone: &'static str,
     /// Label of the fax number.
     pub fax: &'static str,
-    /// Accessible name of the covered-sites list.
-    pub links_label: &'static str,
     /// Before the masked address of the person the preferences are for.
     pub preferences_for: &'static str,
     /// A manage link past its expiry.

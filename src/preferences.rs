@@ -83,7 +83,8 @@ pub struct RecordContext<'a> {
     pub site: &'a Site,
     /// The notice shown.
     pub shown: &'a ShownNotice,
-    /// The language of the words shown (the widget's; the notice's may be English).
+    /// The language the notice was read in (its own, or the widget's where a language
+    /// file translated its purposes).
     pub language: &'a str,
     /// The Global Privacy Control signal.
     pub gpc: bool,

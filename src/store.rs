@@ -105,6 +105,12 @@ impl Store {
             }
         };
         if let Some(reason) = failed {
+            // The receipt, the largest entry and one the visitor can do without, is not
+            // kept then: falling back would take the current choice out of storage, and the
+            // next page would ask again.
+            if key == self.receipt_key {
+                return env::warn(&format!("{reason}; the receipt is not kept"));
+            }
             kept_in_memory(&reason);
             self.fall_back_to_memory();
             if let Backend::Memory(memory) = &mut *self.backend.borrow_mut() {
@@ -115,7 +121,8 @@ impl Store {
 
     /// After a failed write, carry what `localStorage` still reads into memory, and take
     /// the choice out of it: choices made from now on are not written there, and the next
-    /// page must ask again rather than read an older one as the visitor's.
+    /// page must ask again rather than read an older one as the visitor's, or replay a
+    /// click kept on the painted banner (which `save_choice` can no longer forget there).
     fn fall_back_to_memory(&self) {
         let carried = [&self.choice_key, &self.outbox_key, &self.receipt_key]
             .into_iter()
@@ -124,6 +131,7 @@ impl Store {
         if let Backend::Local(local) = &*self.backend.borrow() {
             // Should this fail too, nothing more can be done about it from here.
             let _ = local.remove(&self.choice_key);
+            let _ = local.remove(&key(&self.site, "painted"));
         }
         *self.backend.borrow_mut() = Backend::Memory(Memory(carried));
     }

@@ -138,11 +138,19 @@ impl Widget {
     /// What the accept or decline clicked on the painted banner that this widget was
     /// handed (`action`) still asks for. Nothing, when a choice is stored and the click is
     /// no longer kept: it was recorded since, or superseded (the loader of a second tab,
-    /// opened before this one's wasm recorded the click, hands it over too). Else its
-    /// record, under the id and time the loader kept with it, if it kept ones that fit.
+    /// opened before this one's wasm recorded the click, hands it over too). Nothing
+    /// either, and the banner asks again, when it was kept under another notice than the
+    /// one shown (an earlier page's, in a language whose file this page could not load): a
+    /// choice counts only under the notice it was made on. Else its record, under the id
+    /// and time the loader kept with it, if it kept ones that fit.
     pub fn handed_click(&self, action: &str) -> HandedClick {
         match self.store.painted_click() {
-            Some(None) if self.current_choice().is_some() => HandedClick::Recorded,
+            Some(None) if self.current_choice().is_some() => HandedClick::Nothing,
+            Some(Some(kept)) if !kept_click::under(&kept, &self.shown.hash) => {
+                // Closing the (hidden) highlights of a visitor with no choice: the banner.
+                self.tell_ui(Action::Close);
+                HandedClick::Nothing
+            }
             Some(Some(kept)) => HandedClick::Record(kept_click::read(
                 &kept,
                 action,
@@ -240,10 +248,18 @@ impl Widget {
         choices: &Choices,
         kept: Option<KeptClick>,
     ) -> Result<ConsentRecord, RecordError> {
+        // The language the notice was read in: the widget's, or the notice's own where no
+        // language file translated its purposes either (a site's own notice).
+        let notice = &self.shown.notice;
+        let language = if self.shown.purposes_translated {
+            self.messages.language
+        } else {
+            notice.language.as_str()
+        };
         let context = RecordContext {
             site: &self.config.site,
             shown: &self.shown,
-            language: self.messages.language,
+            language,
             gpc: self.gpc,
         };
         let (record_id, client_time) = match kept {

@@ -186,6 +186,14 @@ async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english
         Some("es"),
         "translated purposes: Spanish, as the widget"
     );
+    // The widget's own words inside the English notice are marked Spanish.
+    let telephone = words["messages"]["telephone"].as_str().expect("telephone");
+    assert!(text(&started, ".contact .line[lang]").starts_with(telephone));
+    assert_eq!(
+        language_of(&started, ".contact .line[lang]").as_deref(),
+        Some("es"),
+        "and read as Spanish"
+    );
     click(&started, "[data-action=decline-all]").await;
     let records = posted_records_once(1).await;
     let english_hash = notice::embedded()
@@ -248,6 +256,13 @@ async fn the_purposes_of_a_sites_own_notice_are_marked_in_its_language() {
             .label
             .as_str(),
         "the notice's own words"
+    );
+    route(ENDPOINT, 201, "{}");
+    click(&started, "[data-action=decline-all]").await;
+    assert_eq!(
+        posted_records_once(1).await[0]["language"],
+        "en",
+        "the record names the language the notice was read in"
     );
     restore_fetch();
     remove(&started);

@@ -145,7 +145,7 @@ async fn a_click_two_tabs_were_handed_is_recorded_once() {
     let site = "painted-two-tabs.test";
     let painted = format!("assent:v1:{site}:painted");
     // The loader keeps the click (loader.js keepClick) before either tab's wasm runs.
-    set_item(&painted, "sha256:0000000000000000 accept-all");
+    set_item(&painted, &kept_click("accept-all", ""));
     let (first, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
     let recorded = stored_choice(site).expect("the first tab records the click");
     assert_eq!(get_item(&painted), None, "and forgets it");
@@ -166,7 +166,7 @@ async fn a_click_two_tabs_were_handed_is_recorded_once() {
     assert_eq!(states(&second), ["granted"; 4]);
     remove(&second);
 
-    set_item(&painted, "sha256:0000000000000000 decline-all");
+    set_item(&painted, &kept_click("decline-all", ""));
     let (third, _) = start_with(site, &[("data-chosen", "decline-all")]).await;
     let newer = stored_choice(site).expect("stored");
     assert_ne!(
@@ -176,6 +176,53 @@ async fn a_click_two_tabs_were_handed_is_recorded_once() {
     assert_eq!(states(&third), ["denied"; 4]);
     assert_eq!(stored_outbox(site).len(), 2);
     remove(&third);
+}
+
+/// A click an earlier page kept under another notice (its German one, say, whose file this
+/// page could not load, so that it shows the English one) is not recorded under the notice
+/// shown: the banner asks again, and nothing is stored or sent.
+#[wasm_bindgen_test]
+async fn a_click_kept_under_another_notice_is_asked_again() {
+    let site = "painted-other-notice.test";
+    let painted = format!("assent:v1:{site}:painted");
+    set_item(
+        &painted,
+        &format!("sha256:76ba6d332245 accept-all {KEPT_AT} {KEPT_ID}"),
+    );
+    let (started, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    settle().await;
+    assert!(banner_shown(&started), "the banner asks");
+    assert_eq!(stored_choice(site), None, "nothing recorded");
+    assert!(stored_outbox(site).is_empty(), "nothing sent");
+    remove(&started);
+}
+
+/// Storage that fills up while the kept click is recorded (the outbox no longer fits):
+/// the widget goes on in memory, and the next page neither finds an older choice nor
+/// replays the click over the visitor's later decline.
+#[wasm_bindgen_test]
+async fn a_kept_click_is_not_replayed_once_storage_is_full() {
+    let site = "painted-full.test";
+    let painted = format!("assent:v1:{site}:painted");
+    set_item(
+        &painted,
+        &kept_click("accept-all", &format!("{KEPT_AT} {KEPT_ID}")),
+    );
+    fill_storage_for(":outbox");
+    let (started, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    settle().await;
+    assert_eq!(states(&started), ["granted"; 4], "the click is recorded");
+    open(&started).await;
+    click(&started, "[data-action=decline-all]").await;
+    unfill_storage();
+    assert_eq!(states(&started), ["denied"; 4]);
+    assert_eq!(get_item(&painted), None, "the click is forgotten");
+    assert!(
+        stored_choice(site).is_none_or(|kept| kept["purposes"][0]["state"] == "denied"),
+        "the next page reads no accept: {:?}",
+        stored_choice(site)
+    );
+    remove(&started);
 }
 
 /// The record id and time `keepClick` (loader/loader.js) keeps with a click.

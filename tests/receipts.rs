@@ -97,6 +97,30 @@ async fn a_201_with_a_receipt_file_is_kept_shown_and_told() {
     remove(&again);
 }
 
+/// A storage too full for the receipt file (the largest entry) keeps the choice: the next
+/// page does not ask again, only the receipt is not kept.
+#[wasm_bindgen_test]
+async fn a_receipt_too_big_for_storage_leaves_the_choice_stored() {
+    let site = "receipt-full.test";
+    stub_fetch();
+    listen_receipts();
+    route_receipt(ENDPOINT, 201);
+    fill_storage_for(":receipt");
+    let w = decline(site).await;
+    assert!(
+        wait_until(3000, || !receipt_events().is_empty()).await,
+        "the receipt arrives"
+    );
+    unfill_storage();
+    assert_eq!(stored_receipt(site), None, "not kept");
+    assert_eq!(
+        stored_choice(site).expect("the choice stays stored")["record_id"],
+        posted_records()[0]["record_id"]
+    );
+    restore_fetch();
+    remove(&w);
+}
+
 #[wasm_bindgen_test]
 async fn a_200_repeat_answer_counts_the_same() {
     stub_fetch();

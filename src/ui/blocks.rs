@@ -41,11 +41,12 @@ fn contact(contact: &Contact, messages: &'static Messages) -> Html {
     html! {
         <address class="contact">
             { for contact.address.as_str().split('\n').map(|line| html! { <span class="line">{ line.to_owned() }</span> }) }
+            // The widget's words (and a number), in a notice that may be in another language.
             if let Some(telephone) = &contact.telephone {
-                <span class="line">{ messages.telephone }{ ": " }{ link(telephone) }</span>
+                <span class="line" lang={messages.language}>{ messages.telephone }{ ": " }{ link(telephone) }</span>
             }
             if let Some(fax) = &contact.fax {
-                <span class="line">{ messages.fax }{ ": " }{ text(&fax.as_str()) }</span>
+                <span class="line" lang={messages.language}>{ messages.fax }{ ": " }{ text(&fax.as_str()) }</span>
             }
         </address>
     }
@@ -55,7 +56,7 @@ fn block(block: &Block, messages: &'static Messages) -> Html {
     match block {
         Block::Paragraph(parts) => html! { <p>{ inlines(parts) }</p> },
         Block::Links(links) => html! {
-            <ul class="links" aria-label={messages.links_label}>
+            <ul class="links">
                 { for links.iter().map(|l| html! { <li>{ link(l) }</li> }) }
             </ul>
         },
