@@ -184,13 +184,8 @@ async fn a_click_two_tabs_were_handed_is_recorded_once() {
 #[wasm_bindgen_test]
 async fn a_click_kept_under_another_notice_is_asked_again() {
     let site = "painted-other-notice.test";
-    let painted = format!("assent:v1:{site}:painted");
-    set_item(
-        &painted,
-        &format!("sha256:76ba6d332245 accept-all {KEPT_AT} {KEPT_ID}"),
-    );
-    let (started, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
-    settle().await;
+    let kept = format!("sha256:76ba6d332245 accept-all {KEPT_AT} {KEPT_ID}");
+    let started = handed(site, &kept).await;
     assert!(banner_shown(&started), "the banner asks");
     assert_eq!(stored_choice(site), None, "nothing recorded");
     assert!(stored_outbox(site).is_empty(), "nothing sent");
@@ -203,26 +198,34 @@ async fn a_click_kept_under_another_notice_is_asked_again() {
 #[wasm_bindgen_test]
 async fn a_kept_click_is_not_replayed_once_storage_is_full() {
     let site = "painted-full.test";
-    let painted = format!("assent:v1:{site}:painted");
-    set_item(
-        &painted,
-        &kept_click("accept-all", &format!("{KEPT_AT} {KEPT_ID}")),
-    );
     fill_storage_for(":outbox");
-    let (started, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
-    settle().await;
+    let started = handed(
+        site,
+        &kept_click("accept-all", &format!("{KEPT_AT} {KEPT_ID}")),
+    )
+    .await;
     assert_eq!(states(&started), ["granted"; 4], "the click is recorded");
     open(&started).await;
     click(&started, "[data-action=decline-all]").await;
     unfill_storage();
     assert_eq!(states(&started), ["denied"; 4]);
-    assert_eq!(get_item(&painted), None, "the click is forgotten");
+    assert_eq!(
+        get_item(&format!("assent:v1:{site}:painted")),
+        None,
+        "the click is forgotten"
+    );
     assert!(
         stored_choice(site).is_none_or(|kept| kept["purposes"][0]["state"] == "denied"),
         "the next page reads no accept: {:?}",
         stored_choice(site)
     );
     remove(&started);
+}
+
+/// A page on `site` handed an accept clicked on the painted banner, kept as `kept`.
+async fn handed(site: &str, kept: &str) -> Started {
+    set_item(&format!("assent:v1:{site}:painted"), kept);
+    start_with(site, &[("data-chosen", "accept-all")]).await.0
 }
 
 /// The record id and time `keepClick` (loader/loader.js) keeps with a click.
