@@ -385,11 +385,14 @@ document.addEventListener('click', function (event) {
 
 var chosen = currentChoice();
 var manage = /(^#|&)assent=/.test(location.hash);
-if (!(chosen && outboxEmpty()) || manage) {
+// Records waiting to be sent, and somewhere to send them: a page without data-endpoint
+// (a site that took it out) keeps them waiting without the wasm.
+var waiting = !outboxEmpty() && data.endpoint;
+if (!chosen || waiting || manage) {
   var paintable = !chosen && !ownNotice;
   var kept = paintable && keptClick();
   if (paintable && !kept) paint();
   // A first visit with nothing to send and no manage link needs no wasm until the visitor
   // clicks the banner (or the page calls Assent): most never download it.
-  if (!paintable || kept || manage || !outboxEmpty()) start(false, kept);
+  if (!paintable || kept || manage || waiting) start(false, kept);
 }

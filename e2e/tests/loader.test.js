@@ -202,6 +202,51 @@ world.scenario('a data-assent-open link goes where it points when the widget can
   assert.equal(await page.title(), 'Privacy statement');
 });
 
+// A site that takes data-endpoint out while a visitor's records wait: its pages can't send
+// them, so they fetch no wasm for them; a page with the endpoint sends them.
+world.scenario('records waiting, a page without data-endpoint: no wasm, the choice stands; a page with it sends them', async (s) => {
+  const withEndpoint = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  await s.context.route(`${s.collector.endpoint}*`, (route) => route.abort());
+  const first = await s.open(withEndpoint);
+  const w = s.ui(first);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('decline-all').click();
+  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+  await eventually('the record waiting', async () => (await w.storage(SITE, 'outbox'))?.includes(id));
+  await first.close();
+
+  const without = await returningWithoutWasm(s, s.localhost.page({ site: SITE }));
+  assert.equal((await without.preferences())?.record_id, id, 'Assent.preferences() finds the choice');
+  assert.ok((await without.storage(SITE, 'outbox')).includes(id), 'the record still waits');
+
+  await s.context.unroute(`${s.collector.endpoint}*`);
+  const later = s.ui(await s.open(withEndpoint));
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assert.equal(record.record_id, id, 'the waiting record is sent');
+  assert.equal(await later.banner.count(), 0, 'and no banner asks again');
+});
+
+// A glue that could not be fetched once (a network blip, say) is tried again: the page's
+// next Assent.open() starts the widget. (Chromium keeps no failed module fetch.)
+world.scenario('the glue fails to load once: the next Assent.open() on the same page opens the dialog', async (s) => {
+  const url = s.localhost.page({
+    site: SITE, endpoint: s.collector.endpoint,
+    bodyHtml: '<footer><button type="button" id="privacy-choices" data-assent-open>Privacy choices</button></footer>',
+  });
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  const failed = new Promise((resolve) => {
+    page.on('console', (message) => { if (/could not start/.test(message.text())) resolve(); });
+  });
+  await page.route('**/assent_bg.js*', (route) => route.abort(), { times: 1 });
+  await page.locator('#privacy-choices').click();
+  await failed;
+  assert.equal(await w.dialog.count(), 0, 'no dialog while the glue is out of reach');
+  await page.locator('#privacy-choices').click();
+  await w.dialog.waitFor({ state: 'visible' });
+});
+
 world.scenario('an element with id="Assent" on the page does not stop the widget', async (s) => {
   const url = s.localhost.page({
     site: SITE, endpoint: s.collector.endpoint, bodyHtml: '<p id="Assent">A host element named Assent.</p>',
