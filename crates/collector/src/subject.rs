@@ -23,14 +23,15 @@ impl SubjectKey {
         Self(bytes)
     }
 
-    /// `hmac-sha256:<hex>` of the normalised address (trimmed, lowercased).
+    /// `hmac-sha256:<hex>` of the normalised address: trimmed and lowercased, its domain in
+    /// the Unicode form UTS 46 gives it.
     pub fn subject(&self, email: &Email) -> String {
         self.subject_of(email.as_str())
     }
 
     /// The same for an address given as text (the `export --subject` option).
     pub fn subject_of(&self, email: &str) -> String {
-        let normalised = email.trim().to_lowercase();
+        let normalised = normalise(email);
         // HMAC zero-pads a short key to the hash's block size (RFC 2104), so the 64-byte
         // padded key is the same key, and this constructor can't fail.
         let mut block = [0u8; 64];
@@ -41,6 +42,24 @@ impl SubjectKey {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         format!("hmac-sha256:{hex}")
     }
+}
+
+/// One form for one mailbox. The domain as UTS 46 maps and decodes it, so that the mailer's
+/// `ada@xn--bcher-kva.example` and the form's `ada@Bücher.example` are one person (an ASCII
+/// domain is only lowercased: the subjects of such addresses are what they were); the
+/// local part lowercased, as the address was before: almost every mail system treats it
+/// so, and a subject split by case would lose a person's unsubscribe.
+fn normalise(email: &str) -> String {
+    let email = email.trim();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email.to_lowercase();
+    };
+    let domain = match idna::domain_to_unicode(domain) {
+        (unicode, Ok(())) => unicode,
+        // Not a domain name (Email refuses such an address): lowercased, as before.
+        (_, Err(_)) => domain.to_lowercase(),
+    };
+    format!("{}@{domain}", local.to_lowercase())
 }
 
 #[cfg(test)]
@@ -59,6 +78,22 @@ mod tests {
             SubjectKey::new([8; 32]).subject_of("ada@example.com")
         );
         assert!(!key.subject_of("ada@example.com").contains("ada"));
+        // One domain written as Unicode, in capitals, and as the punycode mailers use.
+        for other in [
+            "Ada@BÜCHER.example",
+            "ada@xn--bcher-kva.example",
+            "ADA@Xn--Bcher-Kva.Example",
+        ] {
+            assert_eq!(
+                key.subject_of(other),
+                key.subject_of("ada@bücher.example"),
+                "{other}"
+            );
+        }
+        assert_ne!(
+            key.subject_of("ada@bücher.example"),
+            key.subject_of("ada@bucher.example")
+        );
 
         // The same as HMAC-SHA256 with the 32-byte key as given.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).unwrap();

@@ -583,6 +583,27 @@ pub async fn lookup_and_feed(database: &assent_collector::store::Database) {
             );
         }
     }
+
+    // One mailbox, one person: the mailer's punycode domain and the form's Unicode one.
+    let mut body = record(&new_id());
+    body["email"] = "zoe@xn--bcher-kva.example".into();
+    let reply = send(&state, post_as_admin(body.to_string())).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let zoe = send(&state, lookup("Zoe@BÜCHER.example")).await.json();
+    assert_eq!(
+        zoe["subject"],
+        state
+            .subject_key
+            .subject_of("zoe@xn--bcher-kva.example")
+            .as_str()
+    );
+    assert_eq!(zoe["purposes"]["new_products"]["state"], "granted");
+    // An address whose domain ends in a full-width comma is no address.
+    body["record_id"] = new_id().into();
+    body["email"] = "zoe@example.com\u{FF0C}".into();
+    let reply = send(&state, post_as_admin(body.to_string())).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.json()["error"], "invalid_record");
 }
 
 /// The message ids the receiver should get: one per change.
