@@ -48,12 +48,13 @@ pub struct Standing {
 
 impl Standing {
     /// Folds in the subject's next record (rows must come in chain order). A purpose's
-    /// `set_by` moves only when its state changes, so it says since when it has been so.
-    /// A choice made on a page before an unsubscribe but received after it (from a
-    /// browser's outbox, its manage link's token still valid) does not undo that
-    /// unsubscribe: the person's latest word counts, by when each was said (the page's
-    /// clock for the choice, the collector's for the unsubscribe; a page whose clock is
-    /// behind errs towards the denial).
+    /// `set_by` moves when its state changes, so it says since when it has been so, and
+    /// with every unsubscribe that denies it, denied already or not (an unsubscribe denies
+    /// only the purposes it targets). A choice made on a page before an unsubscribe but
+    /// received after it (from a browser's outbox, its manage link's token still valid)
+    /// does not undo that unsubscribe: the person's latest word counts, by when each was
+    /// said (the page's clock for the choice, the collector's for the unsubscribe; a page
+    /// whose clock is behind errs towards the denial).
     pub fn apply(&mut self, stored: &Stored) {
         let Ok(record) = serde_json::from_str::<ConsentRecord>(&stored.body) else {
             // Stored by us from a valid record; `verify` reports a body that no longer is.
@@ -77,7 +78,9 @@ impl Standing {
             let now = self.purposes.get(&choice.purpose());
             let unchanged =
                 now.is_some_and(|now| now.state == choice.state() && now.basis == choice.basis());
-            if !unchanged && !now.is_some_and(|now| said_before(&now.set_by)) {
+            let unsubscribed = record.source == Source::Unsubscribe
+                && choice.state() == Some(ConsentState::Denied);
+            if (unsubscribed || !unchanged) && !now.is_some_and(|now| said_before(&now.set_by)) {
                 self.purposes.insert(
                     choice.purpose(),
                     PurposeStanding {
@@ -196,6 +199,46 @@ mod tests {
         standing.apply(&made_at(5, "denied", None, "2026-11-30T22:41:00Z"));
         assert_eq!(
             standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Denied)
+        );
+    }
+
+    /// Denied on a page, granted on another page that was offline, unsubscribed by mail
+    /// (the purpose still denied on file), and only then the grant arrives: the
+    /// unsubscribe, the person's latest word, stands.
+    #[test]
+    fn an_unsubscribe_of_a_purpose_denied_already_still_outranks_an_earlier_choice() {
+        let mut standing = Standing::default();
+        standing.apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"));
+        standing.apply(&row(2, "denied", Some("unsubscribe")));
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!(
+            (now.state, now.set_by.seq, now.set_by.source),
+            (Some(ConsentState::Denied), 2, Source::Unsubscribe)
+        );
+        standing.apply(&made_at(3, "granted", None, "2026-11-30T23:00:00Z"));
+        assert_eq!(
+            standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Denied)
+        );
+    }
+
+    /// An unsubscribe from another purpose says nothing of this one: an earlier choice of
+    /// it that arrives later counts.
+    #[test]
+    fn an_unsubscribe_from_another_purpose_leaves_this_one_to_the_person() {
+        let mut standing = Standing::default();
+        let mut updates_only = row(1, "denied", Some("unsubscribe"));
+        updates_only.body = updates_only.body.replace("new_products", "updates");
+        standing.apply(&updates_only);
+        standing.apply(&made_at(2, "granted", None, "2026-11-30T23:00:00Z"));
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!(
+            (now.state, now.set_by.seq),
+            (Some(ConsentState::Granted), 2)
+        );
+        assert_eq!(
+            standing.state_of(PurposeId::Updates),
             Some(ConsentState::Denied)
         );
     }

@@ -8,6 +8,7 @@ use assent_record::{
     ConsentRecord, ConsentState, Language, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes,
     Site, Source, WidgetVersion,
 };
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::AppError;
@@ -37,9 +38,15 @@ pub enum Outcome {
         /// Its place in the chain.
         seq: i64,
     },
-    /// The targeted purposes were denied already: nothing stored.
-    AlreadyDenied,
+    /// The same unsubscribe a moment ago (a double click, the mail provider's POST beside
+    /// the person's own): nothing stored.
+    Repeat,
 }
+
+/// How long after an unsubscribe one that denies the same purposes is its repeat. Any
+/// later one is the person's word again, and is stored: a choice they made on a page
+/// between the two, still waiting in that page's outbox, must not undo the second.
+const REPEAT_WITHIN: time::Duration = time::Duration::minutes(1);
 
 /// The purposes a token's unsubscribe denies: its one purpose, or every optional purpose of
 /// `purposes`.
@@ -55,7 +62,7 @@ fn targeted(claims: &LinkClaims, purposes: &[PurposeId]) -> Vec<PurposeId> {
 }
 
 /// The denial record for `claims`' subject, given their standing and latest record, or
-/// `None` when the targeted purposes are denied already.
+/// `None` when it would repeat one made a moment ago.
 pub fn denial(
     claims: &LinkClaims,
     standing: &Standing,
@@ -101,26 +108,36 @@ pub fn denial(
         }
     }
     let targets = targeted(claims, &purposes);
-    if targets
-        .iter()
-        .all(|p| standing.state_of(*p) == Some(ConsentState::Denied))
-    {
+    let repeated = |purpose: &PurposeId| {
+        standing.purposes.get(purpose).is_some_and(|p| {
+            p.state == Some(ConsentState::Denied)
+                && p.set_by.source == Source::Unsubscribe
+                && OffsetDateTime::parse(&p.set_by.received_at, &Rfc3339)
+                    .is_ok_and(|at| now - at < REPEAT_WITHIN)
+        })
+    };
+    if targets.iter().all(repeated) {
         return Ok(None);
     }
-    let choices = purposes
-        .iter()
-        .map(|&purpose| {
-            let state = if targets.contains(&purpose) {
-                ConsentState::Denied
-            } else {
-                // Never chosen is not consent.
-                standing.state_of(purpose).unwrap_or(ConsentState::Denied)
-            };
-            PurposeChoice::optional(purpose, state)
-                .or_else(|| PurposeChoice::mandatory(purpose))
-                .ok_or_else(|| AppError::Internal("purpose is neither optional nor not".into()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    // Every optional purpose it denies is one it targets (what `Standing::apply` takes an
+    // unsubscribe's denials for); the others are restated only where granted, so that the
+    // record shows what the person still gets. One denied by a page keeps that record as
+    // what set it, and one never chosen is not said to have been unsubscribed from.
+    let mut choices = Vec::with_capacity(purposes.len());
+    for &purpose in &purposes {
+        let choice = if targets.contains(&purpose) {
+            PurposeChoice::optional(purpose, ConsentState::Denied)
+        } else if !purpose.is_optional() {
+            PurposeChoice::mandatory(purpose)
+        } else if standing.state_of(purpose) == Some(ConsentState::Granted) {
+            PurposeChoice::optional(purpose, ConsentState::Granted)
+        } else {
+            continue;
+        };
+        choices.push(
+            choice.ok_or_else(|| AppError::Internal("a link's purpose is not optional".into()))?,
+        );
+    }
     let site: Site = claims.first_site()?.clone();
     Ok(Some(ConsentRecord {
         record_id,
@@ -199,7 +216,7 @@ async fn try_unsubscribe(
         record_id,
     )?
     else {
-        return Ok(Some(Outcome::AlreadyDenied));
+        return Ok(Some(Outcome::Repeat));
     };
     match append_signed(state, record, Some(claims.sub.clone()), Some(newest)).await? {
         Appended::Created(stored) | Appended::Existing(stored) => {
@@ -234,8 +251,18 @@ mod tests {
         standing: &Standing,
         latest: Option<&ConsentRecord>,
     ) -> Option<ConsentRecord> {
+        deny_at(purpose, standing, latest, "2026-12-01T00:00:30Z")
+    }
+
+    /// The same, decided at `now` (the test rows are received at 2026-12-01T00:00:00Z).
+    fn deny_at(
+        purpose: Option<PurposeId>,
+        standing: &Standing,
+        latest: Option<&ConsentRecord>,
+        now: &str,
+    ) -> Option<ConsentRecord> {
         let notice = default_notice().unwrap();
-        let now = OffsetDateTime::UNIX_EPOCH;
+        let now = OffsetDateTime::parse(now, &Rfc3339).unwrap();
         denial(
             &claims(purpose),
             standing,
@@ -276,12 +303,21 @@ mod tests {
                 .then_some(ConsentState::Denied);
             assert_eq!(choice.state(), expected, "{:?}", choice.purpose());
         }
-        // A one-purpose link with no standing: the others were never consented to.
+        // A one-purpose link with no standing: the others were never consented to, nor
+        // unsubscribed from, and the record does not say they were.
         let one = deny(Some(PurposeId::Updates), &Standing::default(), None).unwrap();
         assert_eq!(
-            one.purposes.state_of(PurposeId::NewProducts),
+            one.purposes.state_of(PurposeId::Updates),
             Some(ConsentState::Denied)
         );
+        for purpose in PurposeId::ALL.into_iter().filter(|p| p.is_optional()) {
+            if purpose != PurposeId::Updates {
+                assert!(
+                    one.purposes.iter().all(|c| c.purpose() != purpose),
+                    "{purpose:?}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -326,7 +362,8 @@ mod tests {
             ]
         );
 
-        // Once denied, the same link changes nothing.
+        // The same link again within the minute (a double click) changes nothing; a day
+        // later it is the person's word again, and is recorded.
         let mut after = standing.clone();
         after.apply(&Stored {
             seq: 2,
@@ -335,6 +372,43 @@ mod tests {
         });
         let again = deny(Some(PurposeId::Updates), &after, Some(&record));
         assert!(again.is_none());
+        let later = deny_at(
+            Some(PurposeId::Updates),
+            &after,
+            Some(&record),
+            "2026-12-02T00:00:00Z",
+        )
+        .expect("a later unsubscribe is stored");
+        assert_eq!(states(&later), states(&record));
+    }
+
+    /// A purpose a page denied is left to that record: the unsubscribe neither restates
+    /// nor claims it, so it denies only what it targets.
+    #[test]
+    fn a_one_purpose_link_leaves_out_what_a_page_denied() {
+        let (standing, latest) = on_file(&[record_with(
+            "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10",
+            serde_json::json!([
+                {"purpose": "new_products", "basis": "consent", "state": "denied"},
+                {"purpose": "updates", "basis": "consent", "state": "granted"},
+                {"purpose": "security", "basis": "contract"}
+            ]),
+        )]);
+        let record = deny(Some(PurposeId::Updates), &standing, Some(&latest)).unwrap();
+        assert_eq!(
+            states(&record),
+            [("updates", Some(ConsentState::Denied)), ("security", None)]
+        );
+        // Denied by a page already: an unsubscribe is still recorded, as the later word.
+        let record = deny(Some(PurposeId::NewProducts), &standing, Some(&latest)).unwrap();
+        assert_eq!(
+            states(&record),
+            [
+                ("new_products", Some(ConsentState::Denied)),
+                ("updates", Some(ConsentState::Granted)),
+                ("security", None)
+            ]
+        );
     }
 
     /// A subject's records, stored in this order, and their standing.
