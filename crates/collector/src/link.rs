@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::subject::SubjectKey;
-use crate::token::{self, LinkClaims, LinkKey, Scope, SignError, Ttl};
+use crate::token::{self, LinkClaims, LinkKey, Scope, SignError, Ttl, UNSUBSCRIBE_TTL_DAYS};
 
 /// Most covered sites one link may name (the token must fit the record's 2048 characters).
 pub const MAX_SITES: usize = 16;
@@ -162,6 +162,9 @@ pub struct Link {
     pub unsubscribe_url: String,
     /// When the token stops working, RFC 3339 UTC.
     pub expires_at: String,
+    /// When the unsubscribe URL stops working: a year after the mint, or with the token
+    /// if that is later.
+    pub unsubscribe_expires_at: String,
     /// The masked address the widget shows.
     pub hint: String,
     /// The covered sites.
@@ -198,17 +201,22 @@ pub fn mint(
     }
     // A token of its own for the unsubscribe URL, good for nothing else: that URL is seen
     // by every mail provider and link scanner the message passes, and can end up in logs.
-    let unsubscribe_token = link_key.mint(&LinkClaims {
+    let unsubscribe_claims = LinkClaims {
         jti: jti(&random[16..]),
         scope: Some(Scope::Unsubscribe),
+        exp: claims
+            .exp
+            .max((now + time::Duration::days(UNSUBSCRIBE_TTL_DAYS)).unix_timestamp()),
         ..claims.clone()
-    })?;
+    };
+    let unsubscribe_token = link_key.mint(&unsubscribe_claims)?;
     let mut manage = request.page;
     manage.set_fragment(Some(&format!("assent={token}")));
     Ok(Link {
         manage_url: manage.into(),
         unsubscribe_url: public_url.unsubscribe_url(&unsubscribe_token),
         expires_at: claims.expires_at(),
+        unsubscribe_expires_at: unsubscribe_claims.expires_at(),
         hint: claims.hint,
         sites: claims.aud,
         token,

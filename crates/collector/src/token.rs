@@ -183,6 +183,13 @@ pub struct Ttl(time::Duration);
 /// The longest TTL accepted: a link in an old e-mail should not work for ever.
 pub const MAX_TTL_DAYS: i64 = 366;
 
+/// How long a link's unsubscribe URL works at least, whatever the manage link's TTL: mail
+/// is read, and unsubscribed from, long after it is sent (the law asks for 30 days after
+/// the send at the very least, CAN-SPAM), and a mail provider's one-click POST that fails
+/// is not shown to the person, whose unsubscribe would be lost. Its token can do nothing
+/// else.
+pub const UNSUBSCRIBE_TTL_DAYS: i64 = MAX_TTL_DAYS;
+
 impl Ttl {
     /// The duration.
     pub fn duration(self) -> time::Duration {

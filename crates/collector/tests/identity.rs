@@ -83,6 +83,14 @@ async fn links_need_an_admin_key_and_answer_the_link() {
     .unwrap();
     let days = (expires - time::OffsetDateTime::now_utc()).whole_hours();
     assert!((29 * 24..=30 * 24).contains(&days), "{days}");
+    // The unsubscribe URL works for a year, the manage link's 30 days or not.
+    let unsubscribe_expires = time::OffsetDateTime::parse(
+        link["unsubscribe_expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let days = (unsubscribe_expires - time::OffsetDateTime::now_utc()).whole_days();
+    assert!((365..=366).contains(&days), "{days}");
     let claims = state
         .link_key
         .verify(token, &"pci.qualys.com".try_into().unwrap())
@@ -116,6 +124,46 @@ async fn links_need_an_admin_key_and_answer_the_link() {
         .unwrap();
     assert_eq!(claims.exp - claims.iat, 12 * 3600);
     assert_eq!(claims.purpose.map(|p| p.as_str()), Some("updates"));
+}
+
+/// A link minted for a second (a signed-in page's, say) still unsubscribes once it is
+/// past: the mail that carries its unsubscribe URL is read later.
+#[tokio::test]
+async fn an_unsubscribe_url_outlives_its_manage_link() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    let email = new_email();
+    let link = send(
+        &state,
+        links_post(
+            Some(ADMIN_KEY),
+            json!({"email": email, "site": "pci.qualys.com",
+                   "page": "https://pci.qualys.com/", "ttl": "1s"}),
+        ),
+    )
+    .await
+    .json();
+    // Past the manage link's expiry (whole seconds: exp <= now is expired).
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let token = link["token"].as_str().unwrap();
+    assert_eq!(
+        state
+            .link_key
+            .verify(token, &"pci.qualys.com".try_into().unwrap()),
+        Err(TokenError::Expired)
+    );
+    let unsubscribe_token = link["unsubscribe_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let done = send(&state, one_click(&unsubscribe_token)).await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(links::html(&done).contains("You are unsubscribed"));
+    let subject = state.subject_key.subject_of(&email);
+    assert_eq!(links::rows_of(&state, &subject).await.len(), 1);
 }
 
 #[tokio::test]
