@@ -220,8 +220,10 @@ function receipt() {
   return choice && file?.receipt_id === choice.record_id && file.site === site ? file : null;
 }
 
-function outboxEmpty() {
-  return (stored('outbox') || '[]') === '[]';
+// No record waits to be sent, or there is nowhere to send one: a page without data-endpoint
+// (a site that took it out) keeps them waiting without the wasm.
+function nothingToSend() {
+  return !data.endpoint || (stored('outbox') || '[]') === '[]';
 }
 
 // The wasm-bindgen glue, an ES module: a modulepreload link fetches it checked against its
@@ -385,14 +387,11 @@ document.addEventListener('click', function (event) {
 
 var chosen = currentChoice();
 var manage = /(^#|&)assent=/.test(location.hash);
-// Records waiting to be sent, and somewhere to send them: a page without data-endpoint
-// (a site that took it out) keeps them waiting without the wasm.
-var waiting = !outboxEmpty() && data.endpoint;
-if (!chosen || waiting || manage) {
+if (!(chosen && nothingToSend()) || manage) {
   var paintable = !chosen && !ownNotice;
   var kept = paintable && keptClick();
   if (paintable && !kept) paint();
   // A first visit with nothing to send and no manage link needs no wasm until the visitor
   // clicks the banner (or the page calls Assent): most never download it.
-  if (!paintable || kept || manage || waiting) start(false, kept);
+  if (!paintable || kept || manage || !nothingToSend()) start(false, kept);
 }

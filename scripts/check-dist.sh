@@ -9,14 +9,18 @@ fail() { echo "check-dist: $*" >&2; exit 1; }
 # Budgets in brotli bytes, set just above the last measured size:
 # lowered as the widget shrinks, never raised.
 # assent.js is what every visitor downloads (a returning one nothing else); the glue and
-# the wasm come only when the widget runs. assent.js holds the glue's and the wasm's SRI
-# hashes: a change to either alone moves its brotli size by up to about 20 B (the build of
-# d86f8f0, its three hashes swapped for 80 random ones: 3,598 to 3,634 B, median 3,607,
-# where its own give 3,608: about one change to the wasm in two now fits). The wasm's
+# the wasm come only when the widget runs. assent.js holds the glue's, the wasm's and the
+# language index's SRI hashes, random to brotli: a change to the wasm alone moved its
+# brotli size by up to about 20 B either way (the build of d86f8f0, its three hashes
+# swapped for 80 random ones: 3,598 to 3,634 B, median 3,607), so a budget just above one
+# build's size failed every other change to the wasm by the luck of a hash. Its budget is
+# for the file with those three hashes replaced by fixed stand-ins of the same form (the
+# SHA-256 of each file's name): the loader's own bytes, the same for any wasm. The report
+# gives the file's real size beside it. The wasm's
 # brotli size moves by up to about 200 B with the order binaryen leaves its functions in
 # alone (the same raw bytes measured 121,639 to 121,839 B across pass orders): when a
 # change seems to cost much, compare the raw column too.
-JS_BUDGET=3553
+JS_BUDGET=3549
 GLUE_BUDGET=3312
 WASM_BUDGET=113095
 
@@ -55,16 +59,29 @@ for page in "${pages[@]}"; do
 done
 
 # One line per file: bytes on disk, brotli bytes (what a visitor downloads), the budget
-# and what is left of it.
+# and what is left of it; for assent.js, also its brotli bytes with the stand-in hashes
+# (what the budget is for).
 over=()
-printf 'size: %-15s %9s %9s %9s %9s\n' file raw brotli budget left
+stand_in() { printf 'sha256-%s' "$(printf '%s' "$1" | openssl dgst -sha256 -binary | base64 -w0)"; }
+standard=$(mktemp)
+sed -e "s|$(sri "$dist/assent_bg.wasm")|$(stand_in assent_bg.wasm)|" \
+  -e "s|$(sri "$dist/assent_bg.js")|$(stand_in assent_bg.js)|" \
+  -e "s|$(sri "$dist/locales/index.json")|$(stand_in locales/index.json)|" "$dist/assent.js" > "$standard"
+# (Each is there: the checks above found it.)
+printf 'size: %-15s %9s %9s %9s %9s %s\n' file raw brotli budget left ''
 for entry in "assent.js:$JS_BUDGET" "assent_bg.js:$GLUE_BUDGET" "assent_bg.wasm:$WASM_BUDGET"; do
   f=${entry%%:*} budget=${entry#*:}
   raw=$(wc -c < "$dist/$f")
   br=$(brotli -c -q 11 "$dist/$f" | wc -c)
-  printf 'size: %-15s %9d %9d %9d %9d\n' "$f" "$raw" "$br" "$budget" $((budget - br))
-  [ "$br" -le "$budget" ] || over+=("$f")
+  measured=$br note=''
+  if [ "$f" = assent.js ]; then
+    measured=$(brotli -c -q 11 "$standard" | wc -c)
+    note="(budget on $measured B: its hashes as stand-ins)"
+  fi
+  printf 'size: %-15s %9d %9d %9d %9d %s\n' "$f" "$raw" "$br" "$budget" $((budget - measured)) "$note"
+  [ "$measured" -le "$budget" ] || over+=("$f")
 done
+rm -f "$standard"
 largest=$(for f in "$dist"/locales/*.json; do printf '%d %s\n' "$(brotli -c -q 11 "$f" | wc -c)" "$(basename "$f")"; done | sort -n | tail -n1)
 printf 'size: largest language file, fetched only in that language: %s (%d B brotli)\n' "${largest#* }" "${largest%% *}"
 [ "${#over[@]}" -eq 0 ] || fail "over its size budget: ${over[*]}"

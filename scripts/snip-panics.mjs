@@ -70,6 +70,78 @@ if (!snipped.some((name) => /::panicking::panic_fmt$/.test(name))) {
   fail(`core::panicking::panic_fmt not found in ${wasmPath} (are its names kept?)`);
 }
 if (!module.validate()) fail('the snipped module does not validate');
-writeFileSync(wasmPath, module.emitBinary());
+const bytes = module.emitBinary();
 module.dispose();
-console.error(`snip-panics: ${snipped.length} functions cut to unreachable`);
+const paths = zeroPanicLocations(bytes);
+writeFileSync(wasmPath, bytes);
+console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B) zeroed`);
+
+// The source file paths of panic locations (`core::panic::Location`: a `&str` of the file,
+// then the line and the column), which only a panic's message printed, made zeros: the
+// -Oz after this leaves zero runs out of the data segments (memory starts zeroed). A path
+// is zeroed only as a location names it, by its address and length, so no neighbouring
+// text goes with it; and only if it is a path: printable, with a slash, ending in `.rs`.
+// (Rust's own way, -Zlocation-detail=none, is for nightly compilers.)
+function zeroPanicLocations(wasm) {
+  const segments = dataSegments(wasm);
+  const view = new DataView(wasm.buffer, wasm.byteOffset, wasm.byteLength);
+  const at = (address, length) =>
+    segments.find((s) => address >= s.address && address + length <= s.address + s.length);
+  const path = /^[\x21-\x7e]*\/[\x21-\x7e]*\.rs$/;
+  let count = 0;
+  let zeroed = 0;
+  for (const segment of segments) {
+    const first = segment.offset + ((4 - (segment.address % 4)) % 4);
+    for (let i = first; i + 8 <= segment.offset + segment.length; i += 4) {
+      const address = view.getUint32(i, true);
+      const length = view.getUint32(i + 4, true);
+      if (length < 4 || length > 512) continue;
+      const target = at(address, length);
+      if (!target) continue;
+      const start = target.offset + (address - target.address);
+      const text = Buffer.from(wasm.subarray(start, start + length)).toString('latin1');
+      if (!path.test(text)) continue;
+      wasm.fill(0, start, start + length);
+      count += 1;
+      zeroed += length;
+    }
+  }
+  return { count, bytes: zeroed };
+}
+
+// The active data segments of memory 0: their memory address, and where their bytes are
+// in the file. Fails on a form binaryen does not write for this module.
+function dataSegments(wasm) {
+  let i = 8;
+  const leb = () => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = wasm[i++];
+      result += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (byte < 0x80) return result;
+    }
+  };
+  while (i < wasm.length) {
+    const id = wasm[i++];
+    const size = leb();
+    if (id !== 11) {
+      i += size;
+      continue;
+    }
+    const segments = [];
+    for (let n = leb(); n > 0; n--) {
+      // Flags 0: active, memory 0, offset `i32.const N; end`.
+      if (wasm[i++] !== 0 || wasm[i++] !== 0x41) fail('a data segment of another form');
+      let address = leb();
+      // i32.const is a signed LEB: the widget's addresses are far below 2^31.
+      if (wasm[i++] !== 0x0b) fail('a data segment offset that is not a constant');
+      const length = leb();
+      segments.push({ address, offset: i, length });
+      i += length;
+    }
+    return segments;
+  }
+  fail('no data section');
+}
