@@ -205,17 +205,23 @@ impl Courier {
     }
 
     async fn locked_round(self: &Rc<Self>) -> Round {
-        // If the lock is never granted the round did not run: retry like a failure.
-        let result = Rc::new(Cell::new(Round::Retry(None)));
+        let result = Rc::new(Cell::new(None));
         let (courier, out) = (Rc::clone(self), Rc::clone(&result));
         locks::with_lock(&self.lock_name, move || async move {
             // Stopped (the widget taken down) while waiting for the lock: nothing more.
             if !courier.stopped.get() {
-                out.set(courier.round().await)
+                out.set(Some(courier.round().await))
             }
         })
         .await;
-        result.get()
+        match result.get() {
+            Some(round) => round,
+            // The lock refused: the round without it (another tab's round may send the
+            // same record at the same time, which the endpoint stores once). Else the
+            // record would leave only with the page, by keepalive, and only if that worked.
+            None if !self.stopped.get() => self.round().await,
+            None => Round::Done,
+        }
     }
 
     /// One pass over the outbox, oldest first, stopping at the first record that must wait.

@@ -30,6 +30,11 @@ export function hold_lock(name) {
     navigator.locks.request(name, () => new Promise((release) => { held(); window.__assentRelease = release; }));
   });
 }
+const request = LockManager.prototype.request;
+export function refuse_locks() {
+  LockManager.prototype.request = () => Promise.reject(new DOMException('The request was denied.', 'SecurityError'));
+}
+export function restore_locks() { LockManager.prototype.request = request; }
 export function release_lock(name) {
   window.__assentRelease();
   // Granted in turn: once this one is, any request made while the lock was held has had it.
@@ -46,6 +51,10 @@ extern "C" {
     async fn hold_lock(name: &str);
     /// Lets the lock go, and settles once every request made while it was held has had it.
     async fn release_lock(name: &str);
+    /// Has every Web Lock request refused, as Chromium does for a site that may not keep
+    /// data.
+    fn refuse_locks();
+    fn restore_locks();
 }
 
 #[wasm_bindgen_test]
@@ -226,6 +235,23 @@ async fn a_widget_taken_down_while_waiting_for_the_lock_sends_nothing() {
         1,
         "the record still waits"
     );
+    restore_fetch();
+}
+
+/// Where the browser refuses the outbox's lock, records are sent without it, at once,
+/// not only as the page goes (by keepalive, which nobody hears fail).
+#[wasm_bindgen_test]
+async fn a_refused_lock_still_sends_the_record() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    refuse_locks();
+    let w = start(attributes("no-locks.test")).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    let sent = wait_until(3000, || stored_outbox("no-locks.test").is_empty()).await;
+    restore_locks();
+    assert!(sent, "delivered: {:?}", requests());
+    assert_eq!(posted_records().len(), 1, "sent once");
+    remove(&w);
     restore_fetch();
 }
 

@@ -1,6 +1,7 @@
 // Never lose a choice: an unreachable endpoint, server errors, rate limiting, a rejected
 // record, a tab closed right after the click, and two tabs going online together.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 
 import { startGate } from '../harness/servers.js';
 import { SITE, eventually, setupSuite } from '../harness/world.js';
@@ -118,6 +119,38 @@ world.scenario('HTTP 500 three times, then 200: retried with backoff and stored 
   assert.ok(attempts[3] - attempts[0] >= 1000, `backoff grows (gaps ${gaps.join(', ')} ms)`);
   await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
 }, { timeout: 60_000 });
+
+// Followed, a 301, 302 or 303 turns the POST into a GET, and the GET's 200 would pass for
+// the endpoint's answer to the record: dropped from the outbox, stored nowhere.
+world.scenario('an endpoint that redirects (301 to a page that answers 200): the record is kept, and sent from a page with an endpoint that stores it', async (s) => {
+  let posts = 0;
+  const moved = createServer((request, response) => {
+    const headers = { 'access-control-allow-origin': s.localhost.origin, 'content-type': 'application/json' };
+    request.resume();
+    if (request.method === 'POST') {
+      posts += 1;
+      response.writeHead(301, { ...headers, location: '/moved' }).end();
+    } else {
+      response.writeHead(200, headers).end('{}');
+    }
+  });
+  await new Promise((resolve) => { moved.listen(0, '127.0.0.1', resolve); });
+  s.cleanup.push(() => new Promise((resolve) => { moved.close(resolve); }));
+  const endpoint = `http://127.0.0.1:${moved.address().port}/v1/records`;
+
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await w.bannerButton('accept-all').click();
+  const id = await eventually('the choice', async () => (await w.preferences())?.record_id);
+  await eventually('a second try', async () => posts >= 2);
+  assert.ok((await w.storage(SITE, 'outbox'))?.includes(id), 'the record still waits after the redirects');
+  await page.close();
+
+  await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assert.equal(record.record_id, id);
+});
 
 world.scenario('HTTP 429 with Retry-After: 1 is honoured, then stored once', async (s) => {
   const { id, attempts } = await chooseWhileAnswering(s, (n, route) => (n === 1

@@ -77,6 +77,10 @@ pub struct Answer {
 fn post(url: &str, body: &str, content_type: &str, keepalive: bool) -> Result<Request, FetchError> {
     let init = init("POST");
     init.set_body(&body.into());
+    // Not followed: a 301, 302 or 303 would turn the POST into a GET, whose answer would
+    // be taken for the endpoint's to the record, and the record dropped unstored. Refused,
+    // it fails as an unreachable endpoint does, and the record waits.
+    let _ = Reflect::set(&init, &"redirect".into(), &"error".into());
     if keepalive {
         // web-sys has no setter for `keepalive` yet; it is a plain dictionary member.
         Reflect::set(&init, &"keepalive".into(), &true.into())

@@ -41,7 +41,8 @@ where
         callback.as_ref().unchecked_ref(),
     );
     if let Ok(promise) = granted.and_then(|p| p.dyn_into::<Promise>()) {
-        // A rejected lock request means the task did not run; the next trigger retries.
+        // A rejected lock request (Chromium refuses one, with a SecurityError, to a site
+        // that may not keep data) means the task did not run: the caller can tell.
         let _ = JsFuture::from(promise).await;
     }
     drop(callback);
