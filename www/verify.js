@@ -34,6 +34,10 @@
   /** A check that failed, with the reason to show. */
   class NotGenuine extends Error {}
   const fail = (reason) => { throw new NotGenuine(reason); };
+  // What stops the check itself (no key set to be had, a browser without Ed25519): the
+  // page then says nothing of the receipt, rather than that it is not genuine.
+  class Unchecked extends Error {}
+  const unchecked = (reason) => { throw new Unchecked(reason); };
 
   let current = null; // the chosen file's text
   let generation = 0; // a newer check makes an older one's result moot
@@ -44,7 +48,7 @@
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     if (current === null) {
-      show(false, 'Choose a receipt file first.');
+      show('unchecked', 'Choose a receipt file first.');
       fileInput.focus();
       return;
     }
@@ -65,14 +69,14 @@
   async function load(file) {
     if (file.size > MAX_FILE) {
       current = null;
-      show(false, `Not a receipt file: it is larger than ${MAX_FILE / 1024} KiB.`);
+      show('not-genuine', `Not a receipt file: it is larger than ${MAX_FILE / 1024} KiB.`);
       return;
     }
     try {
       current = await file.text();
     } catch (error) {
       current = null;
-      show(false, `The file could not be read: ${error.message}`);
+      show('unchecked', `The file could not be read: ${error.message}`);
       return;
     }
     check(current);
@@ -83,21 +87,20 @@
     busy();
     let outcome;
     try {
-      outcome = { ok: true, file: await verify(text) };
+      outcome = { state: 'genuine', file: await verify(text) };
     } catch (error) {
-      outcome = {
-        ok: false,
-        reason: error instanceof NotGenuine ? error.message : `The receipt could not be checked: ${error.message}`,
-      };
+      outcome = error instanceof NotGenuine
+        ? { state: 'not-genuine', reason: error.message }
+        : { state: 'unchecked', reason: error instanceof Unchecked ? error.message : `The receipt could not be checked: ${error.message}` };
     }
     if (mine !== generation) return;
     // Which check the verdict is of, for whoever waits for a fresh one.
     verdict.dataset.check = String(mine);
-    if (outcome.ok) {
+    if (outcome.state === 'genuine') {
       const { file, keysUrl, controllerSigned } = outcome.file;
-      show(true, `It is signed with a key published at ${keysUrl.host}, and the file says what was signed.`, file, keysUrl, controllerSigned);
+      show(outcome.state, `It is signed with a key published at ${keysUrl.host}, and the file says what was signed.`, file, keysUrl, controllerSigned);
     } else {
-      show(false, outcome.reason);
+      show(outcome.state, outcome.reason);
     }
   }
 
@@ -112,6 +115,9 @@
     }
     const record = shape(file);
     const jws = parseJws(file.receipt.jws);
+    if (!globalThis.crypto?.subtle) {
+      unchecked('This page can check signatures only where the browser allows it: on https: or on localhost. Check the file with assent-collector verify --receipt-file.');
+    }
     const keysUrl = jwksAddress(jwksInput.value.trim() || file.keys.jwks_uri);
     const key = await findKey(keysUrl, jws.header.kid);
     const signatureOk = await crypto.subtle.verify('Ed25519', key, jws.signature, jws.signed);
@@ -149,6 +155,15 @@
     if (!only(record, RECORD_FIELDS) || !only(record.notice, ['id', 'version', 'hash'])
       || !record.purposes.every((p) => only(p, ['purpose', 'basis', 'state']))) {
       fail('Not a receipt file: its record has a field that records do not have.');
+    }
+    // As strict as the collector's own reading of a file (assent_record's ReceiptFile).
+    if (!only(file.receipt, ['jws', 'seq', 'chain_hash']) || !only(file.keys, ['jwks_uri'])
+      || !file.purposes.every((p) => only(p, ['purpose', 'lawful_basis', 'state']))
+      || (file.controller !== undefined && !(isObject(file.controller) && only(file.controller, ['name', 'contact'])))) {
+      fail('Not a receipt file: a part of it has a field that receipt files do not have.');
+    }
+    if (!Number.isSafeInteger(file.receipt.seq) || file.receipt.seq < 1) {
+      fail('Not a receipt file: its receipt number is not a whole number from 1.');
     }
     return record;
   }
@@ -215,26 +230,29 @@
     } catch {
       fail('The public keys address is not a URL.');
     }
-    const local = url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '127.0.0.1');
+    const local = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
     if ((url.protocol !== 'https:' && !local) || url.username || url.password) {
-      fail('The public keys address must be https: (http: only for localhost or 127.0.0.1).');
+      fail('The public keys address must be https: (http: only for localhost, 127.0.0.1 or [::1]).');
     }
+    // This machine by name: a page's Content-Security-Policy can't name an IPv6 address.
+    if (url.hostname === '[::1]') url.hostname = 'localhost';
     return url.href;
   }
 
   async function findKey(url, kid) {
     let response;
     try {
-      response = await fetch(url, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-cache' });
+      // Not redirected: the verdict names the host the keys came from.
+      response = await fetch(url, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-cache', redirect: 'error' });
     } catch (error) {
-      fail(`The public keys could not be fetched from ${url} (${error.message}); nothing can be said about the receipt.`);
+      unchecked(`The public keys could not be fetched from ${url} (${error.message}; a redirect is not followed); nothing can be said about the receipt.`);
     }
-    if (!response.ok) fail(`The public keys could not be fetched from ${url}: HTTP ${response.status}.`);
+    if (!response.ok) unchecked(`The public keys could not be fetched from ${url}: HTTP ${response.status}; nothing can be said about the receipt.`);
     let set;
     try {
       set = await response.json();
     } catch {
-      fail(`${url} did not answer with a JWK set.`);
+      unchecked(`${url} did not answer with a JWK set; nothing can be said about the receipt.`);
     }
     const jwk = set && Array.isArray(set.keys) ? set.keys.find((k) => k && k.kid === kid) : undefined;
     if (!jwk) fail(`The receipt was signed by key ${kid}, which ${url} does not publish: it is not from this collector.`);
@@ -244,7 +262,8 @@
     try {
       return await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']);
     } catch (error) {
-      fail(`Key ${kid} can't be used: ${error.message}.`);
+      // Chrome before 137, say, has no Ed25519: that says nothing of the receipt.
+      unchecked(`This browser can't use key ${kid} to check the signature (${error.message}). Check the file in another browser, or with assent-collector verify --receipt-file.`);
     }
     return undefined;
   }
@@ -290,7 +309,8 @@
 
   function compareClaims(claims, record, file) {
     const differs = (what) => fail(`The signed receipt does not match the file: its ${what} differs. The file was altered.`);
-    if (claims.record_id !== record.record_id) differs('record id');
+    // A record id in capitals is the same id (the collector reads it so).
+    if (claims.record_id !== String(record.record_id).toLowerCase()) differs('record id');
     if (claims.site !== record.site) differs('site');
     if (!sameNotice(claims.notice, record.notice)) differs('notice');
     if (!samePurposes(claims.purposes, 'basis', record.purposes, 'basis')) differs('purposes');
@@ -320,13 +340,16 @@
     verdict.replaceChildren(document.createTextNode('Checking…'));
   }
 
-  function show(genuine, reason, file, keysUrl, controllerSigned) {
+  const VERDICTS = { genuine: 'Genuine.', 'not-genuine': 'Not genuine.', unchecked: 'Not checked.' };
+
+  /** `state`: genuine, not-genuine or unchecked. */
+  function show(state, reason, file, keysUrl, controllerSigned) {
     const strong = document.createElement('strong');
-    strong.className = genuine ? 'genuine' : 'not-genuine';
-    strong.textContent = genuine ? 'Genuine.' : 'Not genuine.';
+    strong.className = state;
+    strong.textContent = VERDICTS[state];
     verdict.replaceChildren(strong, document.createTextNode(` ${reason}`));
-    details.hidden = !genuine;
-    if (genuine) describe(file, keysUrl, controllerSigned);
+    details.hidden = state !== 'genuine';
+    if (state === 'genuine') describe(file, keysUrl, controllerSigned);
   }
 
   const when = (text) => {

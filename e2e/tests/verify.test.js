@@ -204,6 +204,10 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       }, /^Genuine\./, true],
       // A record with a field records do not have: not what was signed, however hashed.
       ['noted', (f) => { f.record.note = 'approved by the company'; }, /^Not genuine\. Not a receipt file: its record has a field/, false],
+      // A field the file's parts do not have: refused, as the CLI refuses it.
+      ['annotated', (f) => { f.receipt.verified = true; }, /^Not genuine\. Not a receipt file: a part of it has a field/, false],
+      // The record id in capitals: the same record, for the page as for the CLI.
+      ['capitals', (f) => { f.record.record_id = f.record.record_id.toUpperCase(); f.receipt_id = f.receipt_id.toUpperCase(); }, /^Genuine\./, true],
     ]) {
       const outcome = await changed(name, change);
       assert.match(outcome.shown, shown, name);
@@ -222,8 +226,35 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     assert.match(await check(page, genuinePath, () => page.keyboard.press('Enter')), /^Genuine\./);
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'check', 'the button follows the address field');
+
+    // Where the check itself can't be made, the page says nothing of the receipt: not that
+    // it is forged. The keys out of reach:
+    const recheck = () => page.locator('#check').click();
+    await page.locator('#jwks-url').fill(`${collector.origin}/no-such-keys.json`);
+    assert.match(await check(page, genuinePath, recheck), /^Not checked\. The public keys could not be fetched .*: HTTP 404/);
+    // A key set address that redirects elsewhere: not followed, since the verdict names the
+    // host the keys came from.
+    await page.route(`${collector.origin}/moved-keys.json`, (route) => route.fulfill({
+      status: 302, headers: { location: `${collector.origin}/.well-known/jwks.json`, 'access-control-allow-origin': '*' },
+    }));
+    await page.locator('#jwks-url').fill(`${collector.origin}/moved-keys.json`);
+    assert.match(await check(page, genuinePath, recheck), /^Not checked\. The public keys could not be fetched/);
+    // The loopback as IPv6, as a collector serving on [::1] names its keys: fetched as
+    // localhost, which the page's policy can name.
+    await page.locator('#jwks-url').fill(`http://[::1]:${new URL(collector.origin).port}/.well-known/jwks.json`);
+    assert.match(await check(page, genuinePath, recheck), /^Genuine\. It is signed with a key published at localhost:/);
     assert.deepEqual(await page.evaluate(() => window.__violations), [], 'no CSP violation');
     await page.close();
+
+    // A browser whose WebCrypto has no Ed25519 (Chrome before 137): not checked.
+    const old = await context.newPage();
+    await old.addInitScript(() => {
+      crypto.subtle.importKey = () => Promise.reject(new DOMException('Algorithm: Unrecognized name', 'NotSupportedError'));
+    });
+    await old.goto(`${collector.origin}/verify.html`);
+    assert.match(await check(old, genuinePath), /^Not checked\. This browser can't use key .* to check the signature/);
+    assert.equal(await old.locator('#details').isVisible(), false);
+    await old.close();
 
     // Rotate the key; restart on the same address.
     const oldKid = kidOf(answer.receipt);

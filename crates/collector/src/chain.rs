@@ -3,7 +3,8 @@
 //! Each link is `sha256:` + SHA-256 of the previous link and of everything stored about the
 //! record that a verifier must be able to trust: sequence number, receive time, subject
 //! and the record's canonical digest, one per line. Changing, removing or reordering any
-//! stored row breaks every later link.
+//! stored row breaks every later link; the newest rows, which no later link follows, are
+//! vouched for by their receipts (README: the chain's end).
 
 use assent_record::{sha256_hex, ConsentRecord};
 
