@@ -112,6 +112,12 @@ pub fn refused(err: &AppError) -> Response {
             "Something went wrong on our side",
             "Nothing was changed. Please try again later.",
         ),
+        // The button was pressed, but its request came too slowly or broken off.
+        AppError::Timeout | AppError::BodyUnreadable => (
+            "Try again",
+            "We could not read your request",
+            "Nothing was changed. Please press the button again.",
+        ),
         _ => (
             "Not an unsubscribe request",
             "Use the button on the unsubscribe page",
@@ -165,6 +171,31 @@ mod tests {
         assert!(
             !text.contains("database is locked"),
             "no detail shown: {text}"
+        );
+    }
+
+    async fn text(response: Response) -> (StatusCode, String) {
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// A press of the button whose request came too slowly, or broken off, is asked for
+    /// again: it was the button.
+    #[tokio::test]
+    async fn a_request_cut_short_asks_for_the_button_again() {
+        for err in [AppError::Timeout, AppError::BodyUnreadable] {
+            let (status, page) = text(refused(&err)).await;
+            assert_eq!(status, err.status());
+            assert!(page.contains("We could not read your request"), "{page}");
+            assert!(page.contains("press the button again"), "{page}");
+        }
+        let (_, page) = text(refused(&AppError::NotOneClick)).await;
+        assert!(
+            page.contains("Use the button on the unsubscribe page"),
+            "{page}"
         );
     }
 }
