@@ -174,11 +174,26 @@ fn email(value: &str, field: &'static str) -> Result<(), FieldError> {
 
 /// With the `idna` feature (the collector's), a domain UTS 46 takes as a host name: not
 /// `example.com，` (a full-width comma, which it maps to an ASCII one), nor a damaged `xn--`
-/// label. (Punctuation it leaves as it is, an em dash say, passes: IDNA 2008's own tables
-/// would refuse it, and no registry hands out such a name.)
+/// label; and, as IDNA 2008 has it, none with punctuation or a symbol (an em dash, which
+/// UTS 46 leaves as it is): no registry hands out such a name.
 #[cfg(feature = "idna")]
 fn idna_domain(domain: &str) -> bool {
-    idna::domain_to_ascii_strict(domain).is_ok()
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
+    use icu_properties::CodePointMapData;
+    let Ok(ascii) = idna::domain_to_ascii_strict(domain) else {
+        return false;
+    };
+    let category = CodePointMapData::<GeneralCategory>::new();
+    let mark = |c: char| {
+        let group = category.get(c);
+        GeneralCategoryGroup::Punctuation.contains(group)
+            || GeneralCategoryGroup::Symbol.contains(group)
+    };
+    // The labels as they read, `xn--` ones decoded; ASCII's own were checked above.
+    !idna::domain_to_unicode(&ascii)
+        .0
+        .chars()
+        .any(|c| !c.is_ascii() && mark(c))
 }
 
 #[cfg(not(feature = "idna"))]
@@ -475,8 +490,15 @@ mod tests {
     #[test]
     fn with_idna_an_email_domain_is_one_uts46_takes() {
         check::<Email>(
-            &["ada@xn--bcher-kva.example", "ada@BÜCHER.example"],
             &[
+                "ada@xn--bcher-kva.example",
+                "ada@BÜCHER.example",
+                "ada@\u{4F8B}\u{3048}.jp",
+            ],
+            &[
+                "ada@exa\u{2014}mple.com",
+                "ada@xn--example-416c.com",
+                "ada@\u{2665}.example",
                 "ada@example.com\u{FF0C}",
                 "ada@xn--zz-.example",
                 "ada@example\u{FF1B}com",
