@@ -94,12 +94,16 @@ export async function holdWasm(page) {
   let release;
   const held = new Promise((resolve) => { release = resolve; });
   let delivered = false;
+  let caught = false;
   await page.route('**/assent_bg.wasm', async (route) => {
+    caught = true;
     await held;
     await route.continue();
     delivered = true;
   });
-  return { release, delivered: () => delivered };
+  // caught(): the page asked for the wasm and is kept waiting (a test that holds it must
+  // show the hold took, or a page that got the wasm some other way would pass it too).
+  return { release, delivered: () => delivered, caught: () => caught };
 }
 
 /** Waits until the widget runs: its wasm has taken over the banner the loader painted. */

@@ -217,9 +217,11 @@ world.scenario('HTTP 409 (the server already has it): the record leaves the outb
   assert.equal((await s.collector.records()).length, 0, 'nothing sent to the collector after the 409');
 });
 
-/** The visitor chooses and closes the tab 50 ms later; the next page must find the choice
- *  and the record stored, once. With `holdPosts`, the closing tab's own POSTs never get an answer (the
- *  keepalive ones sent as it unloads are the browser's, not the page's, and are not held). */
+/** The visitor chooses on the running widget's banner and closes the tab 50 ms later; the
+ *  next page must find the choice and the record stored, once. With `holdPosts`, the
+ *  closing tab's own POST never gets an answer (the keepalive ones sent as it unloads are
+ *  the browser's, not the page's, and are not held). (A click on the loader's painted
+ *  banner before the wasm has come is painted-banner.test.js's.) */
 async function tabClosedSoonAfterTheClick(s, { holdPosts }) {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const page = await s.open(url);
@@ -233,8 +235,10 @@ async function tabClosedSoonAfterTheClick(s, { holdPosts }) {
   }
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
+  await w.runWithOwnBanner();
   await w.bannerButton('accept-all').click();
-  await new Promise((r) => setTimeout(r, 50));
+  if (holdPosts) await eventually('its POST held', () => held.length > 0);
+  else await new Promise((r) => setTimeout(r, 50));
   await page.close({ runBeforeUnload: true });
   await eventually('the tab to close', () => page.isClosed());
   for (const route of held) await route.abort().catch(() => {});

@@ -59,11 +59,11 @@ function bannerTree(page) {
 for (const lang of ['en', 'de', 'ar']) {
   world.scenario(`the painted banner is the widget's own (${lang}): same elements, attributes and words, before the wasm arrives`, async (s) => {
     const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang });
-    const { page, release, delivered } = await openHoldingWasm(s, url);
+    const { page, release, caught } = await openHoldingWasm(s, url);
     const w = s.ui(page);
     await w.banner.waitFor({ state: 'visible' });
     const painted = await bannerTree(page);
-    assert.equal(delivered(), false, 'the wasm has not arrived');
+    assert.equal(caught(), false, 'the wasm not even asked for');
     assert.deepEqual(painted.count, [1, 1], 'one banner');
     assert.equal(painted.widgets, 0, 'painted by the loader');
     assert.equal(await page.evaluate(() => performance.getEntriesByName('assent:banner-visible').length), 1,
@@ -97,10 +97,11 @@ for (const lang of ['en', 'de', 'ar']) {
 
 world.scenario('accept clicked on the painted banner: it goes at once, and the record is stored once the wasm runs', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const { page, release, delivered } = await openHoldingWasm(s, url);
+  const { page, release, delivered, caught } = await openHoldingWasm(s, url);
   const w = s.ui(page);
   await w.bannerButton('accept-all').click();
   await w.banner.waitFor({ state: 'hidden' });
+  await eventually('the wasm asked for, and held back', () => caught());
   assert.equal(delivered(), false, 'the wasm has not arrived');
   assert.equal(await w.preferences(), null, 'not saved yet');
   // Every banner the wasm draws from now on is counted, even one gone in the same frame.
@@ -128,6 +129,7 @@ world.scenario('accept clicked on the painted banner, then the page left before 
   const w = s.ui(first.page);
   await w.bannerButton('accept-all').click();
   await w.banner.waitFor({ state: 'hidden' });
+  await eventually('the wasm asked for, and held back', () => first.caught());
   await first.page.close();
   assert.equal(first.delivered(), false, 'the first page never had the wasm');
   assert.deepEqual(await s.collector.records(), [], 'nothing recorded yet');
@@ -161,6 +163,7 @@ world.scenario('accept clicked on the painted banner, and a second tab opened be
   const first = await openHoldingWasm(s, url);
   await s.ui(first.page).bannerButton('accept-all').click();
   const kept = await eventually('the click kept', async () => s.ui(first.page).storage(SITE, 'painted'));
+  await eventually("the first tab's wasm asked for, and held back", () => first.caught());
 
   // The second tab's loader finds the kept click and hands it to its own wasm.
   const second = await s.open(url);
@@ -280,6 +283,7 @@ world.scenario('the widget takes over from the painted banner in one step, then 
   await w.dialog.waitFor({ state: 'visible' });
   const frames = await page.evaluate(() => window.shownPerFrame);
   assert.deepEqual(frames.filter((shown) => shown.includes('+')), [], `never both (frames: ${frames.join(' | ')})`);
+  assert.ok(frames.includes('painted') && frames.includes('own'), `both seen (frames: ${frames.join(' | ')})`);
   assert.ok(frames.indexOf('painted') < frames.indexOf('own'), `the painted banner, then the widget's own (frames: ${frames.join(' | ')})`);
   // Yew may yield between drawing the dialog and the effect that opens it: the widget's
   // banner stays until the dialog is open.
@@ -288,7 +292,7 @@ world.scenario('the widget takes over from the painted banner in one step, then 
 
 world.scenario('the painted banner from the keyboard: Tab reaches its buttons, Enter on decline records the choice', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const { page, release, delivered } = await openHoldingWasm(s, url);
+  const { page, release, delivered, caught } = await openHoldingWasm(s, url);
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
   const focused = () => page.evaluate(() => document.querySelector('[data-assent-host]')
@@ -303,6 +307,7 @@ world.scenario('the painted banner from the keyboard: Tab reaches its buttons, E
 
   await page.keyboard.press('Enter');
   await w.banner.waitFor({ state: 'hidden' });
+  await eventually('the wasm asked for, and held back', () => caught());
   assert.equal(delivered(), false, 'the wasm has not arrived');
   release();
   const [record] = await s.collector.waitForRecords({ count: 1 });

@@ -148,7 +148,6 @@ world.scenario('a garbled or forged shared cookie is ignored with a warning; one
     }
     await page.close();
   }
-  assert.equal(s.posts.length, 0, 'nothing was sent');
 
   // A data-cookie-domain that is not a parent of the page: said, and no cookie is written.
   await s.context.clearCookies();
