@@ -73,6 +73,8 @@ if (!module.validate()) fail('the snipped module does not validate');
 const bytes = module.emitBinary();
 module.dispose();
 const paths = zeroPanicLocations(bytes);
+// None found: rustc laid `Location` out otherwise. Fail rather than ship the paths unnoticed.
+if (paths.count === 0) fail('no panic location found to zero (has core::panic::Location changed?)');
 writeFileSync(wasmPath, bytes);
 console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B) zeroed`);
 
@@ -134,7 +136,7 @@ function dataSegments(wasm) {
     for (let n = leb(); n > 0; n--) {
       // Flags 0: active, memory 0, offset `i32.const N; end`.
       if (wasm[i++] !== 0 || wasm[i++] !== 0x41) fail('a data segment of another form');
-      let address = leb();
+      const address = leb();
       // i32.const is a signed LEB: the widget's addresses are far below 2^31.
       if (wasm[i++] !== 0x0b) fail('a data segment offset that is not a constant');
       const length = leb();

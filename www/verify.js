@@ -193,7 +193,13 @@
   function base64url(part) {
     if (!/^[A-Za-z0-9_-]*$/.test(part)) fail('The receipt is not a JWS: it holds characters outside base64url.');
     const padded = part.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((part.length + 3) % 4);
-    const binary = atob(padded);
+    let binary;
+    try {
+      binary = atob(padded);
+    } catch {
+      // A length no base64 has (one character over a group of four).
+      fail('The receipt is not a JWS: a part of it is not base64url.');
+    }
     return Uint8Array.from(binary, (c) => c.charCodeAt(0));
   }
 

@@ -204,6 +204,8 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       }, /^Genuine\./, true],
       // A record with a field records do not have: not what was signed, however hashed.
       ['noted', (f) => { f.record.note = 'approved by the company'; }, /^Not genuine\. Not a receipt file: its record has a field/, false],
+      // A signature cut to one character: a forgery, not a check that could not be made.
+      ['cut', (f) => { f.receipt.jws = f.receipt.jws.replace(/\.[^.]*$/, '.A'); }, /^Not genuine\. The receipt is not a JWS/, false],
       // A field the file's parts do not have: refused, as the CLI refuses it.
       ['annotated', (f) => { f.receipt.verified = true; }, /^Not genuine\. Not a receipt file: a part of it has a field/, false],
       // The record id in capitals: the same record, for the page as for the CLI.

@@ -12,6 +12,11 @@ use time::OffsetDateTime;
 
 use crate::store::{Store, StoreError, Stored};
 
+/// The `widget_version` of the unsubscribe records of collector 0.1.0, which restated the
+/// optional purposes they did not target, denied ones too (never chosen as denied): of
+/// those, only a change of state counts, as for any record.
+const RESTATING_UNSUBSCRIBES: &str = "collector-0.1.0";
+
 /// The record that set a purpose's current state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SetBy {
@@ -79,7 +84,8 @@ impl Standing {
             let unchanged =
                 now.is_some_and(|now| now.state == choice.state() && now.basis == choice.basis());
             let unsubscribed = record.source == Source::Unsubscribe
-                && choice.state() == Some(ConsentState::Denied);
+                && choice.state() == Some(ConsentState::Denied)
+                && record.widget_version.as_str() != RESTATING_UNSUBSCRIBES;
             if (unsubscribed || !unchanged) && !now.is_some_and(|now| said_before(&now.set_by)) {
                 self.purposes.insert(
                     choice.purpose(),
@@ -220,6 +226,25 @@ mod tests {
         assert_eq!(
             standing.state_of(PurposeId::NewProducts),
             Some(ConsentState::Denied)
+        );
+    }
+
+    /// An unsubscribe of collector 0.1.0 restated, as denied, purposes it did not target:
+    /// for those only a change counts, so a page's earlier grant that arrives later still
+    /// does, as it did when that record was stored.
+    #[test]
+    fn a_first_collectors_unsubscribe_sets_only_what_it_changed() {
+        let mut standing = Standing::default();
+        standing.apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"));
+        let mut restating = row(2, "denied", Some("unsubscribe"));
+        restating.body = restating.body.replace("\"0.1.0\"", "\"collector-0.1.0\"");
+        assert!(restating.body.contains("collector-0.1.0"));
+        standing.apply(&restating);
+        assert_eq!(standing.purposes[&PurposeId::NewProducts].set_by.seq, 1);
+        standing.apply(&made_at(3, "granted", None, "2026-11-30T23:00:00Z"));
+        assert_eq!(
+            standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Granted)
         );
     }
 

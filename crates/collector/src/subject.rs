@@ -46,7 +46,8 @@ impl SubjectKey {
 
 /// One form for one mailbox. The domain as UTS 46 maps and decodes it, so that the mailer's
 /// `ada@xn--bcher-kva.example` and the form's `ada@Bücher.example` are one person (an ASCII
-/// domain is only lowercased: the subjects of such addresses are what they were); the
+/// domain without `xn--` labels is only lowercased: the subjects of such addresses are what
+/// they were before collector 0.1.1; README); the
 /// local part lowercased, as the address was before: almost every mail system treats it
 /// so, and a subject split by case would lose a person's unsubscribe.
 fn normalise(email: &str) -> String {
