@@ -211,41 +211,37 @@ mod tests {
 
     /// Denied on a page, granted on another page that was offline, unsubscribed by mail
     /// (the purpose still denied on file), and only then the grant arrives: the
-    /// unsubscribe, the person's latest word, stands.
+    /// unsubscribe, the person's latest word, stands. An unsubscribe of collector 0.1.0
+    /// restated, as denied, purposes it did not target: for those only a change counts,
+    /// so there the earlier grant that arrives later still does, as it did when that
+    /// record was stored.
     #[test]
-    fn an_unsubscribe_of_a_purpose_denied_already_still_outranks_an_earlier_choice() {
-        let mut standing = Standing::default();
-        standing.apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"));
-        standing.apply(&row(2, "denied", Some("unsubscribe")));
-        let now = &standing.purposes[&PurposeId::NewProducts];
-        assert_eq!(
-            (now.state, now.set_by.seq, now.set_by.source),
-            (Some(ConsentState::Denied), 2, Source::Unsubscribe)
-        );
-        standing.apply(&made_at(3, "granted", None, "2026-11-30T23:00:00Z"));
-        assert_eq!(
-            standing.state_of(PurposeId::NewProducts),
-            Some(ConsentState::Denied)
-        );
-    }
-
-    /// An unsubscribe of collector 0.1.0 restated, as denied, purposes it did not target:
-    /// for those only a change counts, so a page's earlier grant that arrives later still
-    /// does, as it did when that record was stored.
-    #[test]
-    fn a_first_collectors_unsubscribe_sets_only_what_it_changed() {
-        let mut standing = Standing::default();
-        standing.apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"));
-        let mut restating = row(2, "denied", Some("unsubscribe"));
-        restating.body = restating.body.replace("\"0.1.0\"", "\"collector-0.1.0\"");
-        assert!(restating.body.contains("collector-0.1.0"));
-        standing.apply(&restating);
-        assert_eq!(standing.purposes[&PurposeId::NewProducts].set_by.seq, 1);
-        standing.apply(&made_at(3, "granted", None, "2026-11-30T23:00:00Z"));
-        assert_eq!(
-            standing.state_of(PurposeId::NewProducts),
-            Some(ConsentState::Granted)
-        );
+    fn an_unsubscribe_of_a_purpose_denied_already_outranks_an_earlier_choice() {
+        for (version, set_by, last) in [
+            ("0.1.0", 2, ConsentState::Denied),
+            ("collector-0.1.0", 1, ConsentState::Granted),
+        ] {
+            let mut standing = Standing::default();
+            standing.apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"));
+            let mut unsubscribe = row(2, "denied", Some("unsubscribe"));
+            unsubscribe.body = unsubscribe
+                .body
+                .replace("\"0.1.0\"", &format!("\"{version}\""));
+            assert!(unsubscribe.body.contains(version));
+            standing.apply(&unsubscribe);
+            let now = &standing.purposes[&PurposeId::NewProducts];
+            assert_eq!(
+                (now.state, now.set_by.seq),
+                (Some(ConsentState::Denied), set_by),
+                "{version}"
+            );
+            standing.apply(&made_at(3, "granted", None, "2026-11-30T23:00:00Z"));
+            assert_eq!(
+                standing.state_of(PurposeId::NewProducts),
+                Some(last),
+                "{version}"
+            );
+        }
     }
 
     /// An unsubscribe from another purpose says nothing of this one: an earlier choice of
