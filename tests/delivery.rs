@@ -245,8 +245,7 @@ async fn a_refused_lock_still_sends_the_record() {
     stub_fetch();
     route(ENDPOINT, 201, "{}");
     refuse_locks();
-    let w = start(attributes("no-locks.test")).await;
-    click(&w, ".banner [data-action=decline-all]").await;
+    let w = answered("no-locks.test", "decline-all").await;
     let sent = wait_until(3000, || stored_outbox("no-locks.test").is_empty()).await;
     restore_locks();
     assert!(sent, "delivered: {:?}", requests());
