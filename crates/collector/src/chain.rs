@@ -70,6 +70,11 @@ pub enum Broken {
     /// The body's digest differs from the stored digest.
     #[error("digest does not match the stored body")]
     Digest,
+    /// The body means its record still, but is not that record's canonical form, byte
+    /// for byte (keys reordered, spaces added): its SHA-256 is no longer its digest, as an
+    /// export's reader checks.
+    #[error("stored body is not its record's canonical form (its SHA-256 is not the digest)")]
+    NotCanonical,
     /// `prev_hash` is not the previous row's chain hash.
     #[error("prev_hash does not match the previous link")]
     Prev,
@@ -111,6 +116,9 @@ impl Walker {
         }
         if record.digest().as_str() != row.digest {
             return Err(Broken::Digest);
+        }
+        if record.canonical_json() != row.body {
+            return Err(Broken::NotCanonical);
         }
         if row.prev_hash != self.prev {
             return Err(Broken::Prev);

@@ -110,6 +110,33 @@ pub enum AppError {
 pub(crate) const UNAVAILABLE_RETRY_AFTER: u64 = 1;
 
 impl AppError {
+    /// Every code [`AppError::code`] gives: what `openapi.json` lists as the `Error`
+    /// schema's `error` values (`tests/handlers.rs`).
+    pub const CODES: [&'static str; 22] = [
+        "malformed_json",
+        "invalid_record",
+        "invalid_record_id",
+        "body_too_large",
+        "body_unreadable",
+        "request_timeout",
+        "unsupported_media_type",
+        "origin_not_allowed",
+        "rate_limited",
+        "record_conflict",
+        "not_found",
+        "method_not_allowed",
+        "internal",
+        "unauthorized",
+        "forbidden",
+        "invalid_request",
+        "token_expired",
+        "token_invalid",
+        "token_wrong_site",
+        "not_one_click",
+        "invalid_query",
+        "unavailable",
+    ];
+
     /// The machine-readable code, also the `reason` label of the rejection metric.
     pub fn code(&self) -> &'static str {
         match self {
@@ -252,5 +279,90 @@ impl IntoResponse for AppError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::AppError;
+    use crate::link::LinkError;
+    use crate::token::TokenError;
+
+    /// One of each kind of error; the match makes a new variant a compile error here
+    /// until it is listed.
+    fn one_of_each() -> Vec<AppError> {
+        let all = vec![
+            AppError::MalformedJson { line: 1, column: 1 },
+            AppError::InvalidRecord { line: 1, column: 1 },
+            AppError::InvalidId,
+            AppError::BodyTooLarge(1),
+            AppError::BodyUnreadable,
+            AppError::Timeout,
+            AppError::UnsupportedMediaType,
+            AppError::OriginNotAllowed,
+            AppError::RateLimited { retry_after: 1 },
+            AppError::Conflict,
+            AppError::Unauthorized,
+            AppError::EmailNeedsAdminKey,
+            AppError::Forbidden,
+            AppError::InvalidQuery("q"),
+            AppError::NotFound,
+            AppError::MethodNotAllowed,
+            AppError::EmailAndToken,
+            AppError::SourceNotWidget,
+            AppError::NotOneClick,
+            AppError::Token(TokenError::Expired),
+            AppError::Token(TokenError::Invalid),
+            AppError::Token(TokenError::WrongSite),
+            AppError::Token(TokenError::UnsubscribeOnly),
+            AppError::InvalidRequest { line: 1, column: 1 },
+            AppError::Link(LinkError::TooLong),
+            AppError::Unavailable(String::new()),
+            AppError::Internal(String::new()),
+        ];
+        for err in &all {
+            match err {
+                AppError::MalformedJson { .. }
+                | AppError::InvalidRecord { .. }
+                | AppError::InvalidId
+                | AppError::BodyTooLarge(_)
+                | AppError::BodyUnreadable
+                | AppError::Timeout
+                | AppError::UnsupportedMediaType
+                | AppError::OriginNotAllowed
+                | AppError::RateLimited { .. }
+                | AppError::Conflict
+                | AppError::Unauthorized
+                | AppError::EmailNeedsAdminKey
+                | AppError::Forbidden
+                | AppError::InvalidQuery(_)
+                | AppError::NotFound
+                | AppError::MethodNotAllowed
+                | AppError::EmailAndToken
+                | AppError::SourceNotWidget
+                | AppError::NotOneClick
+                | AppError::Token(
+                    TokenError::Expired
+                    | TokenError::Invalid
+                    | TokenError::WrongSite
+                    | TokenError::UnsubscribeOnly,
+                )
+                | AppError::InvalidRequest { .. }
+                | AppError::Link(_)
+                | AppError::Unavailable(_)
+                | AppError::Internal(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn codes_are_exactly_those_the_errors_give() {
+        let given: BTreeSet<&str> = one_of_each().iter().map(AppError::code).collect();
+        let listed: BTreeSet<&str> = AppError::CODES.into_iter().collect();
+        assert_eq!(given, listed);
+        assert_eq!(listed.len(), AppError::CODES.len(), "no code twice");
     }
 }

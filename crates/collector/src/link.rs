@@ -33,7 +33,7 @@ pub enum LinkError {
     /// The TTL does not parse.
     #[error(transparent)]
     Ttl(#[from] token::TtlError),
-    /// The token came out longer than a record may carry.
+    /// A token came out longer than a record (or the unsubscribe URL's path) may carry.
     #[error(
         "the link names too many or too long sites: its token exceeds {} characters",
         SubjectToken::MAX_CHARS
@@ -210,6 +210,10 @@ pub fn mint(
         ..claims.clone()
     };
     let unsubscribe_token = link_key.mint(&unsubscribe_claims)?;
+    // Its scope makes it a little longer; the unsubscribe route's path has the same limit.
+    if unsubscribe_token.len() > SubjectToken::MAX_CHARS {
+        return Err(LinkError::TooLong);
+    }
     let mut manage = request.page;
     manage.set_fragment(Some(&format!("assent={token}")));
     Ok(Link {

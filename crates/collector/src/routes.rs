@@ -63,6 +63,17 @@ pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Byte
         })
 }
 
+/// Runs a handler's work in a task of its own, to its end: a client that goes away once
+/// its request is read (a mail provider's short timeout, a page unloading) does not cut
+/// a write short between its steps, nor its counting and logging after.
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|err| AppError::Internal(format!("request task failed: {err}")))
+}
+
 /// The collector's router.
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()

@@ -118,7 +118,7 @@ impl StoreError {
 /// one's low byte); PostgreSQL's SQLSTATE classes 08 (connection), 53 (insufficient
 /// resources), 57 (operator intervention: shutting down, a statement timeout) and 40
 /// (a deadlock or serialization failure: try again), and 55P03 (a lock not had in time,
-/// under `lock_timeout`, while a VACUUM or ANALYZE holds the table).
+/// under an operator's `lock_timeout`).
 pub(crate) fn failed_for_a_while(dialect: Dialect, code: &str) -> bool {
     match dialect {
         Dialect::Sqlite => matches!(

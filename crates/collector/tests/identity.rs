@@ -210,7 +210,7 @@ async fn bad_link_requests_get_422_without_echo() {
 }
 
 #[tokio::test]
-async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
+async fn refused_tokens_get_403_with_their_code_and_attribute_nothing() {
     let (_dir, state, email) = a_person().await;
     let good = mint(&state, &email, &["pci.qualys.com"], None).token;
     let foreign = {
@@ -243,15 +243,39 @@ async fn refused_tokens_get_403_with_their_code_and_store_nothing() {
         assert_eq!(reply.json()["error"], code);
         assert!(!String::from_utf8_lossy(&reply.body).contains(token.as_str()));
 
-        // An expired one's record is stored under no subject (the next test).
-        if *expected != TokenError::Expired {
-            let saved = links::token_record(token, "granted", "granted");
-            let reply = send(&state, post(saved.to_string())).await;
+        // A record with one: an expired one's is stored under no subject (the next
+        // test), and so is one that does not verify (forged, or of a link key since
+        // replaced: the visitor's choice is kept); one for another site or an
+        // unsubscribe URL's, which no page sends, is refused.
+        if *expected == TokenError::Expired {
+            continue;
+        }
+        let saved = links::token_record(token, "granted", "granted");
+        let reply = send(&state, post(saved.to_string())).await;
+        if *expected == TokenError::Invalid {
+            assert_eq!(reply.status, StatusCode::CREATED, "{code}");
+            assert_eq!(reply.json()["unattributed"]["error"], code);
+            assert!(reply.json()["receipt"].is_string());
+        } else {
             assert_eq!(reply.status, StatusCode::FORBIDDEN, "{code}");
             assert_eq!(reply.json()["error"], code);
         }
     }
-    assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
+    let rows = state.store.page(0, 10, None).await.unwrap();
+    let invalid = cases
+        .iter()
+        .filter(|(_, e)| *e == TokenError::Invalid)
+        .count();
+    assert_eq!(
+        rows.len(),
+        invalid,
+        "the records whose token did not verify"
+    );
+    assert!(
+        rows.iter().all(|row| row.subject.is_none()),
+        "attributed to no one"
+    );
+    assert!(rows.iter().all(|row| !row.body.contains("subject_token")));
 
     // The identity route answers the allowed origins only, as records do.
     let mut evil = identity(&good, "pci.qualys.com");
@@ -539,9 +563,21 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     }
     assert!(state.store.page(0, 10, None).await.unwrap().is_empty());
 
-    // Rate-limited per person, as a page.
+    // The page, which changes nothing, is limited per client: anyone who saw the URL
+    // spends their own budget on it, not the person's.
     let limited = common::state(&db, 1, 0).await;
-    send(&limited, links::unsubscribe_page(&token)).await;
+    for _ in 0..2 {
+        send(&limited, links::unsubscribe_page(&token)).await;
+    }
+    let page = send(&limited, links::unsubscribe_page(&token)).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    // The one-click POST is limited per person, as a page.
+    let reply = send(&limited, one_click(&token)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the pages spent nothing of it"
+    );
     let reply = send(&limited, one_click(&token)).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
@@ -552,8 +588,7 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
         let reply = send(&limited, one_click(links::unsubscribe_token(&other))).await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    // Links that don't verify are limited per client.
-    send(&limited, one_click(&tampered(&token))).await;
+    // Links that don't verify are limited per client, whose budget the pages spent.
     let reply = send(&limited, one_click(&tampered(&token))).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
 

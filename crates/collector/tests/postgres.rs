@@ -53,3 +53,38 @@ async fn manage_links_and_unsubscribe_behave_as_on_sqlite() {
     common::links::one_click_unsubscribe(&db).await;
     common::links::one_purpose_unsubscribe(&db).await;
 }
+
+/// Appends go on while a VACUUM or ANALYZE holds the table's lock (SHARE UPDATE
+/// EXCLUSIVE, held here by a transaction of the test's own for as long as it needs): an
+/// anti-wraparound vacuum, which PostgreSQL never cancels, would hold them for its run.
+#[tokio::test]
+async fn appends_do_not_wait_for_a_vacuum() {
+    let pg = TempPostgres::start();
+    let db = Database::Postgres(pg.url.clone());
+    let state = common::state(&db, 0, 0).await;
+    // The first append creates the table's first row: the store is set up.
+    let first = common::send(
+        &state,
+        common::post(common::record(&common::new_id()).to_string()),
+    )
+    .await;
+    assert_eq!(first.status, axum::http::StatusCode::CREATED);
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&pg.url).await.unwrap();
+    let mut vacuum = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE records IN SHARE UPDATE EXCLUSIVE MODE")
+        .execute(&mut *vacuum)
+        .await
+        .unwrap();
+    let post = common::send(
+        &state,
+        common::post(common::record(&common::new_id()).to_string()),
+    );
+    // Against the lock held meanwhile: a wait for it never ends, so the deadline is long.
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(60), post)
+        .await
+        .expect("the append waited for the vacuum's lock");
+    assert_eq!(reply.status, axum::http::StatusCode::CREATED);
+    vacuum.rollback().await.unwrap();
+}

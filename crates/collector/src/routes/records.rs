@@ -72,7 +72,12 @@ pub async fn create(
     headers: HeaderMap,
     request: Request,
 ) -> Result<(StatusCode, Json<ReceiptBody>), AppError> {
-    counted(&state, store_record(&state, &headers, request).await)
+    let outcome = crate::routes::detached({
+        let state = state.clone();
+        async move { store_record(&state, &headers, request).await }
+    })
+    .await;
+    counted(&state, outcome.and_then(|stored| stored))
 }
 
 /// Counts a refusal in the rejection metric, by its code.
@@ -108,16 +113,19 @@ async fn store_record(
 
     // Only the keyed hash of an address is kept; a manage link's token names its subject
     // and is checked for this site, and is not kept either. A token that expired while
-    // its record waited in a browser's outbox (offline, or this collector down) would
-    // lose the visitor's choice: the record is stored under no subject, and the answer
-    // says so. Any other refusal is a bug or a forgery, and is refused.
+    // its record waited in a browser's outbox (offline, or this collector down), or that
+    // no longer verifies (the link key replaced meanwhile, which revokes every link),
+    // would lose the visitor's choice: the record is stored under no subject, and the
+    // answer says so. (A forged token gains nothing: a record without one is stored so
+    // too.) A token for another site or an unsubscribe URL's is one no page of this
+    // widget sends: a bug, refused.
     let mut unattributed = None;
     let subject = match (record.email.take(), record.subject_token.take()) {
         (Some(email), _) => Some(state.subject_key.subject(&email)),
         (None, Some(token)) => match state.link_key.verify(token.as_str(), &record.site) {
             Ok(claims) => Some(claims.sub),
-            Err(TokenError::Expired) => {
-                unattributed = Some(TokenError::Expired);
+            Err(refusal @ (TokenError::Expired | TokenError::Invalid)) => {
+                unattributed = Some(refusal);
                 None
             }
             Err(refusal) => return Err(refusal.into()),
@@ -262,7 +270,10 @@ pub(super) fn client_ip(state: &AppState, request: &Request) -> IpAddr {
         // The last entry is the one our own proxy added: of the last line (a proxy may add
         // a line of its own rather than append to the client's), of a comma-separated list.
         let value = request.headers().get_all(name).iter().next_back();
-        let ip = value.and_then(|v| forwarded_ip(v.to_str().ok()?.rsplit(',').next()?.trim()));
+        // Bytes, not the whole line as text: a client's own non-ASCII entry, kept by a
+        // proxy that appends to the line, must not hide the address the proxy added.
+        let last = value.and_then(|v| v.as_bytes().rsplit(|&b| b == b',').next());
+        let ip = last.and_then(|entry| forwarded_ip(std::str::from_utf8(entry).ok()?.trim()));
         if ip.is_none() && !WARNED_NO_CLIENT_IP.swap(true, Ordering::Relaxed) {
             // Said once: every such request shares the proxy's bucket until it is fixed.
             tracing::warn!(

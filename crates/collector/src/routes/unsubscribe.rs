@@ -13,7 +13,7 @@ use axum::response::Response;
 use super::records::client_ip;
 use crate::error::AppError;
 use crate::pages;
-use crate::routes::read_body;
+use crate::routes::{detached, read_body};
 use crate::token::LinkClaims;
 use crate::unsubscribe::{self, default_notice};
 use crate::AppState;
@@ -24,7 +24,14 @@ pub async fn confirm(
     token: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    match checked(&state, token, &request) {
+    // Limited by the client, whatever the token: a GET changes nothing, and anyone who
+    // saw the URL (a scanner, a log) must not spend the budget of the person's POSTs.
+    let outcome = state
+        .limits
+        .check_ip(client_ip(&state, &request))
+        .map_err(AppError::from)
+        .and_then(|()| verified(&state, token));
+    match outcome {
         Ok(claims) => pages::confirm(&claims.hint, &what(&claims)),
         Err(err) => refused(&state, &err),
     }
@@ -37,43 +44,53 @@ pub async fn unsubscribe(
     token: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    let outcome = async {
-        let claims = checked(&state, token, &request)?;
-        let Some(form) = Form::of(&headers) else {
-            return Err(AppError::NotOneClick);
-        };
-        let body = read_body(request.into_body()).await?;
-        if !form.says_one_click(body).await {
-            return Err(AppError::NotOneClick);
+    let work = {
+        let state = state.clone();
+        async move {
+            let claims = checked(&state, token, &request)?;
+            let Some(form) = Form::of(&headers) else {
+                return Err(AppError::NotOneClick);
+            };
+            let body = read_body(request.into_body()).await?;
+            if !form.says_one_click(body).await {
+                return Err(AppError::NotOneClick);
+            }
+            unsubscribe::unsubscribe(&state, &claims).await?;
+            Ok(claims)
         }
-        unsubscribe::unsubscribe(&state, &claims).await?;
-        Ok(claims)
-    }
-    .await;
-    match outcome {
+    };
+    // A provider that gives up on a slow answer must not leave the denial half made.
+    match detached(work).await.and_then(|outcome| outcome) {
         Ok(claims) => pages::done(&claims.hint, &what(&claims)),
         Err(err) => refused(&state, &err),
     }
 }
 
-/// The token, then a rate limit: the person's for a link that verifies (mail providers
+/// The token's claims, if it is an unexpired link token of this collector's.
+fn verified(
+    state: &AppState,
+    token: Result<Path<String>, PathRejection>,
+) -> Result<LinkClaims, AppError> {
+    Ok(token
+        .map_err(|_| crate::token::TokenError::Invalid)
+        .and_then(|Path(token)| state.link_key.verify_for_unsubscribe(&token))?)
+}
+
+/// A POST's token, then a rate limit: the person's for a link that verifies (mail providers
 /// send many people's one-click POSTs from a few addresses), else the client's.
 fn checked(
     state: &AppState,
     token: Result<Path<String>, PathRejection>,
     request: &Request,
 ) -> Result<LinkClaims, AppError> {
-    let verified = token
-        .map_err(|_| crate::token::TokenError::Invalid)
-        .and_then(|Path(token)| state.link_key.verify_for_unsubscribe(&token));
-    match verified {
+    match verified(state, token) {
         Ok(claims) => {
             state.limits.check_person(&claims.sub)?;
             Ok(claims)
         }
         Err(refused) => {
             state.limits.check_ip(client_ip(state, request))?;
-            Err(refused.into())
+            Err(refused)
         }
     }
 }

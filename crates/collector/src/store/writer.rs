@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use assent_record::ConsentRecord;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{
@@ -26,6 +26,11 @@ use crate::chain;
 pub(crate) const MAX_BATCH: usize = 128;
 
 /// Appends waiting for the writer beyond this make their callers wait to queue.
+/// The PostgreSQL advisory lock key of the chain's writer, in every process on one
+/// database: "assent:c" as a big-endian i64. (sqlx's migrator
+/// keys its own lock on the database's name, through a CRC32: never this one.)
+const CHAIN_LOCK: i64 = i64::from_be_bytes(*b"assent:c");
+
 const QUEUE: usize = 4 * MAX_BATCH;
 
 /// Makes a new row's receipt.
@@ -160,7 +165,12 @@ impl Chain {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => {
                 let mut tx = self.pool.begin().await?;
-                tx.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE")
+                // An advisory lock, held to the commit: a lock on the table itself would
+                // wait behind (auto)vacuum and ANALYZE, and an anti-wraparound vacuum,
+                // which PostgreSQL never cancels, would hold every append for its run.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CHAIN_LOCK)
+                    .execute(&mut *tx)
                     .await?;
                 tx
             }
@@ -338,6 +348,7 @@ mod tests {
     use crate::commands::walk;
     use crate::receipt::{Claims, ReceiptKey};
     use crate::store::{Database, Store};
+    use sqlx::Executor;
 
     const SEED: [u8; 32] = [3; 32];
     const A: &str = "0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a10";

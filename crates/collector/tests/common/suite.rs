@@ -152,6 +152,17 @@ pub async fn chain_detects_a_modified_row(database: &Database, url: &str, bypass
     );
 
     pool.execute(bypass).await.unwrap();
+    // The last row's body written out again with the same meaning (as a jsonb round trip
+    // would): no longer the bytes its digest is the SHA-256 of.
+    let respaced = format!(
+        "UPDATE records SET body = replace(body, '\":', '\": ') WHERE record_id = '{}'",
+        ids[2]
+    );
+    pool.execute(respaced.as_str()).await.unwrap();
+    let broken = walk(&state.store, Some(&key)).await.unwrap().unwrap_err();
+    assert_eq!((broken.seq, broken.verified), (before + 3, before + 2));
+    assert!(broken.reason.contains("canonical"), "{}", broken.reason);
+
     pool.execute(flip.as_str()).await.unwrap();
     pool.close().await;
     let broken = walk(&state.store, Some(&key)).await.unwrap().unwrap_err();
