@@ -316,9 +316,29 @@ async fn rate_limits_answer_429_with_retry_after() {
         StatusCode::CREATED
     );
     assert_eq!(
-        status(proxied, spoofed("198.51.100.99")).await,
+        status(proxied.clone(), spoofed("198.51.100.99")).await,
         StatusCode::TOO_MANY_REQUESTS,
         "the client's own line names no bucket"
+    );
+    // A proxy that appends to the client's line keeps the client's bytes, which need not
+    // be text: the entry the proxy added still names the client.
+    let unreadable = |ip: &str| {
+        let mut request = post_new();
+        let line = [b"\xff\xfe, ".as_slice(), ip.as_bytes()].concat();
+        let value = header::HeaderValue::from_bytes(&line).unwrap();
+        request.headers_mut().insert("x-forwarded-for", value);
+        request
+    };
+    for ip in ["203.0.113.4", "203.0.113.5"] {
+        assert_eq!(
+            status(proxied.clone(), unreadable(ip)).await,
+            StatusCode::CREATED,
+            "{ip}: a bucket of its own, not the proxy's"
+        );
+    }
+    assert_eq!(
+        status(proxied, unreadable("203.0.113.4")).await,
+        StatusCode::TOO_MANY_REQUESTS
     );
 
     let by_site = state(&db, 0, 2).await;
