@@ -36,15 +36,16 @@ pub struct Change {
 }
 
 impl Change {
-    /// The change of a stored row; none for a row without a subject (not a change) or
-    /// whose body no longer parses (`verify` reports that row).
-    pub fn of(stored: &Stored) -> Option<Self> {
-        let subject = stored.subject.clone()?;
-        let Ok(record) = serde_json::from_str::<ConsentRecord>(&stored.body) else {
-            tracing::warn!(seq = stored.seq, "stored body does not parse; not a change");
-            return None;
+    /// The change of a stored row; none for a row without a subject (not a change). A
+    /// body this collector can't read is an error, not a change left out: the feed's
+    /// cursor would pass it, and a mailer never see it.
+    pub fn of(stored: &Stored) -> Result<Option<Self>, StoreError> {
+        let Some(subject) = stored.subject.clone() else {
+            return Ok(None);
         };
-        Some(Self {
+        let record = serde_json::from_str::<ConsentRecord>(&stored.body)
+            .map_err(|_| StoreError::Unreadable { seq: stored.seq })?;
+        Ok(Some(Self {
             seq: stored.seq,
             record_id: stored.record_id.clone(),
             subject,
@@ -53,7 +54,7 @@ impl Change {
             source: record.source,
             received_at: stored.received_at.clone(),
             client_time: record.client_time,
-        })
+        }))
     }
 }
 
@@ -72,8 +73,9 @@ pub async fn page(store: &Store, after: i64, limit: i64) -> Result<Page, StoreEr
     let rows = store.changes(after, limit).await?;
     // The cursor moves past every row read, even one that is not shown.
     let next = rows.last().map_or(after, |row| row.seq);
+    let changes = rows.iter().map(Change::of).filter_map(Result::transpose);
     Ok(Page {
-        changes: rows.iter().filter_map(Change::of).collect(),
+        changes: changes.collect::<Result<_, _>>()?,
         next,
     })
 }

@@ -59,13 +59,11 @@ impl Standing {
     /// received after it (from a browser's outbox, its manage link's token still valid)
     /// does not undo that unsubscribe: the person's latest word counts, by when each was
     /// said (the page's clock for the choice, the collector's for the unsubscribe; a page
-    /// whose clock is behind errs towards the denial).
-    pub fn apply(&mut self, stored: &Stored) {
-        let Ok(record) = serde_json::from_str::<ConsentRecord>(&stored.body) else {
-            // Stored by us from a valid record; `verify` reports a body that no longer is.
-            tracing::warn!(seq = stored.seq, "stored body does not parse; skipped");
-            return;
-        };
+    /// whose clock is behind errs towards the denial). A body this collector can't read is
+    /// an error: the standing made without it could miss the person's latest word.
+    pub fn apply(&mut self, stored: &Stored) -> Result<(), StoreError> {
+        let record = serde_json::from_str::<ConsentRecord>(&stored.body)
+            .map_err(|_| StoreError::Unreadable { seq: stored.seq })?;
         let set_by = SetBy {
             record_id: stored.record_id.clone(),
             seq: stored.seq,
@@ -97,6 +95,7 @@ impl Standing {
                 );
             }
         }
+        Ok(())
     }
 
     /// The current state of an optional purpose, if any record set one.
@@ -112,13 +111,13 @@ impl Standing {
     /// The standing of `subject`, from every record stored under it.
     pub async fn of_subject(store: &Store, subject: &str) -> Result<Self, StoreError> {
         let mut standing = Self::default();
-        store
-            .scan(Some(subject), |stored| {
-                standing.apply(&stored);
-                ControlFlow::<()>::Continue(())
+        let unreadable = store
+            .scan(Some(subject), |stored| match standing.apply(&stored) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => ControlFlow::Break(err),
             })
             .await?;
-        Ok(standing)
+        unreadable.map_or(Ok(standing), Err)
     }
 }
 
@@ -164,15 +163,17 @@ mod tests {
     fn set_by_moves_only_when_the_state_changes() {
         let mut standing = Standing::default();
         assert!(standing.is_empty());
-        standing.apply(&row(1, "granted", None));
-        standing.apply(&row(2, "granted", None));
+        standing.apply(&row(1, "granted", None)).unwrap();
+        standing.apply(&row(2, "granted", None)).unwrap();
         let now = &standing.purposes[&PurposeId::NewProducts];
         assert_eq!(
             (now.state, now.set_by.seq),
             (Some(ConsentState::Granted), 1)
         );
 
-        standing.apply(&row(3, "denied", Some("unsubscribe")));
+        standing
+            .apply(&row(3, "denied", Some("unsubscribe")))
+            .unwrap();
         let now = &standing.purposes[&PurposeId::NewProducts];
         assert_eq!(now.state, Some(ConsentState::Denied));
         assert_eq!(
@@ -187,22 +188,30 @@ mod tests {
     #[test]
     fn a_choice_made_before_an_unsubscribe_and_received_after_it_does_not_undo_it() {
         let mut standing = Standing::default();
-        standing.apply(&row(1, "granted", None));
+        standing.apply(&row(1, "granted", None)).unwrap();
         // Unsubscribed at 00:00:02 (the collector's time)…
-        standing.apply(&row(2, "denied", Some("unsubscribe")));
+        standing
+            .apply(&row(2, "denied", Some("unsubscribe")))
+            .unwrap();
         // …then a grant made on a page the evening before arrives from its outbox.
-        standing.apply(&made_at(3, "granted", None, "2026-11-30T22:40:00Z"));
+        standing
+            .apply(&made_at(3, "granted", None, "2026-11-30T22:40:00Z"))
+            .unwrap();
         let now = &standing.purposes[&PurposeId::NewProducts];
         assert_eq!((now.state, now.set_by.seq), (Some(ConsentState::Denied), 2));
         // A grant made after the unsubscribe counts.
-        standing.apply(&made_at(4, "granted", None, "2026-12-01T00:00:03Z"));
+        standing
+            .apply(&made_at(4, "granted", None, "2026-12-01T00:00:03Z"))
+            .unwrap();
         let now = &standing.purposes[&PurposeId::NewProducts];
         assert_eq!(
             (now.state, now.set_by.seq),
             (Some(ConsentState::Granted), 4)
         );
         // Between two choices made on pages, the order they arrive in still decides.
-        standing.apply(&made_at(5, "denied", None, "2026-11-30T22:41:00Z"));
+        standing
+            .apply(&made_at(5, "denied", None, "2026-11-30T22:41:00Z"))
+            .unwrap();
         assert_eq!(
             standing.state_of(PurposeId::NewProducts),
             Some(ConsentState::Denied)
@@ -222,20 +231,24 @@ mod tests {
             ("collector-0.1.0", 1, ConsentState::Granted),
         ] {
             let mut standing = Standing::default();
-            standing.apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"));
+            standing
+                .apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"))
+                .unwrap();
             let mut unsubscribe = row(2, "denied", Some("unsubscribe"));
             unsubscribe.body = unsubscribe
                 .body
                 .replace("\"0.1.0\"", &format!("\"{version}\""));
             assert!(unsubscribe.body.contains(version));
-            standing.apply(&unsubscribe);
+            standing.apply(&unsubscribe).unwrap();
             let now = &standing.purposes[&PurposeId::NewProducts];
             assert_eq!(
                 (now.state, now.set_by.seq),
                 (Some(ConsentState::Denied), set_by),
                 "{version}"
             );
-            standing.apply(&made_at(3, "granted", None, "2026-11-30T23:00:00Z"));
+            standing
+                .apply(&made_at(3, "granted", None, "2026-11-30T23:00:00Z"))
+                .unwrap();
             assert_eq!(
                 standing.state_of(PurposeId::NewProducts),
                 Some(last),
@@ -251,8 +264,10 @@ mod tests {
         let mut standing = Standing::default();
         let mut updates_only = row(1, "denied", Some("unsubscribe"));
         updates_only.body = updates_only.body.replace("new_products", "updates");
-        standing.apply(&updates_only);
-        standing.apply(&made_at(2, "granted", None, "2026-11-30T23:00:00Z"));
+        standing.apply(&updates_only).unwrap();
+        standing
+            .apply(&made_at(2, "granted", None, "2026-11-30T23:00:00Z"))
+            .unwrap();
         let now = &standing.purposes[&PurposeId::NewProducts];
         assert_eq!(
             (now.state, now.set_by.seq),

@@ -83,6 +83,15 @@ pub enum StoreError {
     /// database were busy, since the same record would meet the same bug.
     #[error("the append's batch failed on a bug in the writer")]
     WriterPanicked,
+    /// A stored body this collector can't read as a record: written by a later version
+    /// sharing the database, or changed behind the triggers (`verify` says which). What
+    /// is made of the records (a standing, the suppression list, the feed, a webhook) is
+    /// not made without it: it may be the person's latest word.
+    #[error("the stored record at seq {seq} can't be read by this collector (a later version's, or changed: run verify)")]
+    Unreadable {
+        /// Its place in the chain.
+        seq: i64,
+    },
 }
 
 impl StoreError {

@@ -61,14 +61,20 @@ pub struct Suppressed {
 /// of records.
 pub async fn list(store: &Store, purpose: PurposeId) -> Result<Vec<Suppressed>, StoreError> {
     let mut standings: HashMap<String, Standing> = HashMap::new();
-    store
+    let unreadable = store
         .scan(None, |stored| {
-            if let Some(subject) = &stored.subject {
-                standings.entry(subject.clone()).or_default().apply(&stored);
+            let Some(subject) = &stored.subject else {
+                return ControlFlow::Continue(());
+            };
+            match standings.entry(subject.clone()).or_default().apply(&stored) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => ControlFlow::Break(err),
             }
-            ControlFlow::<()>::Continue(())
         })
         .await?;
+    if let Some(err) = unreadable {
+        return Err(err);
+    }
     let mut suppressed: Vec<Suppressed> = standings
         .into_iter()
         .filter_map(|(subject, standing)| {

@@ -186,20 +186,23 @@ async fn try_unsubscribe(
 ) -> Result<Option<Outcome>, AppError> {
     let mut standing = Standing::default();
     let mut latest = None;
-    state
+    let unreadable = state
         .store
         .scan(Some(&claims.sub), |stored| {
-            standing.apply(&stored);
+            if let Err(err) = standing.apply(&stored) {
+                return ControlFlow::Break(err);
+            }
             latest = Some(stored);
-            ControlFlow::<()>::Continue(())
+            ControlFlow::Continue(())
         })
         .await?;
+    if let Some(err) = unreadable {
+        return Err(err.into());
+    }
     let newest = IfNewest(latest.as_ref().map(|stored| stored.seq));
-    let latest: Option<ConsentRecord> = latest.and_then(|stored| {
-        serde_json::from_str(&stored.body)
-            .inspect_err(|_| tracing::warn!(seq = stored.seq, "stored body does not parse"))
-            .ok()
-    });
+    // Its body was read already, by the standing.
+    let latest: Option<ConsentRecord> =
+        latest.and_then(|stored| serde_json::from_str(&stored.body).ok());
     let notice =
         default_notice().map_err(|err| AppError::Internal(format!("default notice: {err}")))?;
     let mut id = [0u8; 16];
@@ -348,7 +351,7 @@ mod tests {
             receipt: String::new(),
         };
         let mut standing = Standing::default();
-        standing.apply(&stored);
+        standing.apply(&stored).unwrap();
         let record = deny(Some(PurposeId::Updates), &standing, Some(&latest)).unwrap();
         assert_eq!(record.notice, latest.notice);
         assert_eq!(record.language.as_str(), "de");
@@ -365,11 +368,13 @@ mod tests {
         // The same link again within the minute (a double click) changes nothing; a day
         // later it is the person's word again, and is recorded.
         let mut after = standing.clone();
-        after.apply(&Stored {
-            seq: 2,
-            body: record.canonical_json(),
-            ..stored
-        });
+        after
+            .apply(&Stored {
+                seq: 2,
+                body: record.canonical_json(),
+                ..stored
+            })
+            .unwrap();
         let again = deny(Some(PurposeId::Updates), &after, Some(&record));
         assert!(again.is_none());
         let later = deny_at(
@@ -417,18 +422,20 @@ mod tests {
         let mut latest = None;
         for (seq, value) in (1..).zip(records) {
             let record: ConsentRecord = serde_json::from_value(value.clone()).unwrap();
-            standing.apply(&Stored {
-                seq,
-                record_id: record.record_id.to_string(),
-                site: record.site.to_string(),
-                subject: Some("hmac-sha256:00".into()),
-                body: record.canonical_json(),
-                digest: String::new(),
-                prev_hash: String::new(),
-                chain_hash: String::new(),
-                received_at: "2026-12-01T00:00:00Z".into(),
-                receipt: String::new(),
-            });
+            standing
+                .apply(&Stored {
+                    seq,
+                    record_id: record.record_id.to_string(),
+                    site: record.site.to_string(),
+                    subject: Some("hmac-sha256:00".into()),
+                    body: record.canonical_json(),
+                    digest: String::new(),
+                    prev_hash: String::new(),
+                    chain_hash: String::new(),
+                    received_at: "2026-12-01T00:00:00Z".into(),
+                    receipt: String::new(),
+                })
+                .unwrap();
             latest = Some(record);
         }
         (standing, latest.unwrap())

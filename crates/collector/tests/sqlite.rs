@@ -78,3 +78,46 @@ async fn chain_detects_a_row_moved_to_another_site() {
     assert_eq!((broken.seq, broken.verified), (2, 1));
     assert!(broken.reason.contains("site"), "{}", broken.reason);
 }
+
+/// A stored body this collector can't read (a later version's, sharing the database, or
+/// one changed behind the triggers) is an error for everything made of the records, not a
+/// record left out: the suppression list, a person's standing and the feed would each miss
+/// what may be the person's latest word, and the feed's cursor would pass it for good.
+#[tokio::test]
+async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
+    use assent_collector::store::StoreError;
+    use assent_collector::{changes, standing::Standing, suppression};
+    use sqlx::Executor;
+
+    let (_dir, db) = sqlite();
+    let state = common::state(&db, 0, 0).await;
+    let mut body = common::record(&common::new_id());
+    body["email"] = "ada@example.com".into();
+    let stored = common::send(&state, common::post_as_admin(body.to_string())).await;
+    assert_eq!(stored.status, axum::http::StatusCode::CREATED);
+    let subject = state.subject_key.subject_of("ada@example.com");
+    assert!(Standing::of_subject(&state.store, &subject).await.is_ok());
+
+    let pool = sqlx::AnyPool::connect(&common::sqlite_url(&db))
+        .await
+        .unwrap();
+    pool.execute("DROP TRIGGER records_no_update")
+        .await
+        .unwrap();
+    pool.execute("UPDATE records SET body = replace(body, '\"purposes\"', '\"later_purposes\"')")
+        .await
+        .unwrap();
+    pool.close().await;
+    let unreadable =
+        |outcome: Result<_, StoreError>| matches!(outcome, Err(StoreError::Unreadable { seq: 1 }));
+    let purpose = assent_record::PurposeId::NewProducts;
+    assert!(unreadable(
+        suppression::list(&state.store, purpose).await.map(drop)
+    ));
+    assert!(unreadable(
+        Standing::of_subject(&state.store, &subject).await.map(drop)
+    ));
+    assert!(unreadable(
+        changes::page(&state.store, 0, 10).await.map(drop)
+    ));
+}

@@ -189,11 +189,16 @@ impl Worker {
             .await
             .map_err(|_| Failure::Retry("the change could not be read in time".to_owned()))?
             .map_err(|err| Failure::Retry(format!("cannot read the change: {err}")))?;
+        // A body this process can't read (a later version's, sharing the database) is
+        // tried again, by whichever process claims it next: not given up on here.
         let change = rows
             .iter()
             .find(|row| row.seq == seq)
-            .and_then(Change::of)
-            .ok_or_else(|| Failure::Permanent("the stored change can't be read".to_owned()))?;
+            .map(Change::of)
+            .transpose()
+            .map_err(|err| Failure::Retry(err.to_string()))?
+            .flatten()
+            .ok_or_else(|| Failure::Permanent("the stored change is gone".to_owned()))?;
         let body = serde_json::to_vec(&Payload {
             kind: EVENT_TYPE,
             change: &change,
