@@ -167,7 +167,7 @@ async fn a_refused_record_is_dropped_and_the_host_told() {
     let w = start(attributes("refused.test")).await;
     click(&w, ".banner [data-action=accept-all]").await;
     assert!(
-        wait_until(1000, || !error_events().is_empty()).await,
+        wait_until(3000, || !error_events().is_empty()).await,
         "assent:error fired"
     );
     let stored = stored_choice("refused.test").expect("the choice is still kept locally");

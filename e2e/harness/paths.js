@@ -64,7 +64,9 @@ export function defaultNotice() {
  * (the release build compiles that tool to compute the loader's hashes).
  */
 export function noticeHash(name) {
-  const tool = join(root, 'target', 'debug', 'assent-notice');
+  // Where cargo builds it: CARGO_TARGET_DIR (relative to the repository, as cargo reads
+  // it) or target/, as for the collector (harness/collector.js).
+  const tool = join(resolve(root, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'assent-notice');
   if (!existsSync(tool)) throw new Error(`${tool} is missing: run \`trunk build --release\` in ${root} first`);
   return execFileSync(tool, ['hash', join(noticesDir, name)], { encoding: 'utf8' }).trim();
 }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
 import { holdWasm, widgetReady } from '../harness/browser.js';
-import { SITE, eventually, setupSuite } from '../harness/world.js';
+import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -173,19 +173,23 @@ world.scenario('a brand set by the host page (--assent-* on :root) is used, and 
 
 /**
  * Presses Tab `count` times on a long host page while the banner shows; returns the page's
- * links that took the focus behind the banner (WCAG 2.4.11).
+ * links that took the focus behind the banner (WCAG 2.4.11), after checking that the focus
+ * reached at least `atLeast` of them (else nothing would have been checked).
  */
-async function linksHiddenByBanner(page, w, count) {
+async function linksHiddenByBanner(page, w, count, atLeast = 20) {
   const hidden = [];
+  const reached = new Set();
   for (let i = 0; i < count; i++) {
     const id = await page.evaluate(() => document.activeElement?.id);
     await page.keyboard.press('Tab');
     const now = await page.evaluate(() => document.activeElement?.id);
     if (!now?.startsWith('host-link-') || now === id) continue;
+    reached.add(now);
     const link = await page.locator(`#${now}`).boundingBox();
     const banner = await w.banner.boundingBox();
     if (link.y + link.height > banner.y) hidden.push(now);
   }
+  assert.ok(reached.size >= atLeast, `the focus reached ${reached.size} of the page's links`);
   return hidden;
 }
 
@@ -235,6 +239,49 @@ world.scenario('320 px wide and in forced colours: nothing scrolls sideways, bot
   await w.dialog.waitFor({ state: 'visible' });
   await fits(w.dialog, 'the preferences');
   assert.deepEqual(await violations(page), [], 'the preferences, forced colours');
+});
+
+/**
+ * Whether the element `selector` finds in the widget, scrolled into view, is what the
+ * visitor hits at its centre: on screen, not clipped away by a box too small to show it.
+ */
+async function reachable(page, selector) {
+  return page.evaluate((selector) => {
+    const root = document.querySelector('div[data-assent-host]').shadowRoot;
+    const element = root.querySelector(selector);
+    element.scrollIntoView({ block: 'nearest' });
+    const box = element.getBoundingClientRect();
+    const hit = root.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+    return hit === element || element.contains(hit);
+  }, selector);
+}
+
+world.scenario('400 % zoom of a 1280 x 1024 window (320 x 256 CSS px), in French: the banner and every control of the preferences can be reached', async (s) => {
+  const page = await s.context.newPage();
+  await page.setViewportSize({ width: 320, height: 256 });
+  await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: 'fr' }), { waitUntil: 'load' });
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  const inView = async (what) => {
+    const box = await w.banner.boundingBox();
+    assert.ok(box.y >= 0 && box.y + box.height <= 256, `${what} within the viewport: ${JSON.stringify(box)}`);
+  };
+  await inView('the painted banner');
+  assert.ok(await reachable(page, '.banner .summary'), 'the painted banner\'s summary');
+  await w.runWithOwnBanner();
+  await inView('the widget\'s banner');
+  for (const action of ['accept-all', 'decline-all', 'open']) {
+    assert.ok(await reachable(page, `.banner [data-action="${action}"]`), `the banner's ${action}`);
+  }
+  await w.bannerButton('open').click();
+  await w.dialog.waitFor({ state: 'visible' });
+  const controls = [
+    '#assent-title', '[data-action="close"]', '.notice .introduction',
+    ...OPTIONAL.map((id) => `li[data-purpose="${id}"] input`),
+    '[role=dialog] [data-action="save"]',
+  ];
+  for (const selector of controls) assert.ok(await reachable(page, selector), `${selector} in the preferences`);
+  assert.deepEqual(await violations(page), [], 'axe, at 400 %');
 });
 
 /** Elements of the widget that move: a transition or animation of any length. */

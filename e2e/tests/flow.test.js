@@ -64,7 +64,7 @@ world.scenario('first visit, choose, reload, reopen and change, notice changed: 
   assert.notEqual(records[2].notice.hash, notice.hash, 'the changed notice has another hash');
 });
 
-world.scenario('Global Privacy Control: optional notices default off, gpc recorded, visitor can still opt in', async (s) => {
+world.scenario('Global Privacy Control: gpc recorded, optional notices off (as on every first visit), visitor can still opt in', async (s) => {
   const notice = { id: 'qualys-privacy-highlights', version: '2011-12-31', hash: s.widget.embeddedNoticeHash };
   const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
   const w = s.ui(page);
@@ -72,7 +72,7 @@ world.scenario('Global Privacy Control: optional notices default off, gpc record
   await w.banner.waitFor({ state: 'visible' });
   await w.bannerButton('open').click();
   await w.dialog.waitFor({ state: 'visible' });
-  for (const id of OPTIONAL) assert.equal(await w.toggle(id).isChecked(), false, `${id} is off by default under GPC`);
+  for (const id of OPTIONAL) assert.equal(await w.toggle(id).isChecked(), false, `${id} is off, as on every first visit`);
   await w.toggle('new_products').click();
   assert.equal(await w.toggle('new_products').isChecked(), true, 'the visitor can still turn one on');
   await w.dialogButton('save').click();

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { widgetReady } from '../harness/browser.js';
 import { distFiles, root } from '../harness/paths.js';
 import { EMBEDDED, assertRecord } from '../harness/records.js';
+import { startGate } from '../harness/servers.js';
 import { OPTIONAL, SITE, eventually, setupSuite } from '../harness/world.js';
 
 const run = promisify(execFile);
@@ -205,8 +206,12 @@ world.scenario('a data-assent-open link goes where it points when the widget can
 // A site that takes data-endpoint out while a visitor's records wait: its pages can't send
 // them, so they fetch no wasm for them; a page with the endpoint sends them.
 world.scenario('records waiting, a page without data-endpoint: no wasm, the choice stands; a page with it sends them', async (s) => {
-  const withEndpoint = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  await s.context.route(`${s.collector.endpoint}*`, (route) => route.abort());
+  // Through a gate that cuts every connection while down: page.route can't stop the
+  // keepalive request the first page sends as it closes.
+  const gate = await startGate(s.collector.origin);
+  s.cleanup.push(() => gate.stop());
+  gate.down();
+  const withEndpoint = s.localhost.page({ site: SITE, endpoint: `${gate.origin}/v1/records` });
   const first = await s.open(withEndpoint);
   const w = s.ui(first);
   await w.banner.waitFor({ state: 'visible' });
@@ -219,7 +224,8 @@ world.scenario('records waiting, a page without data-endpoint: no wasm, the choi
   assert.equal((await without.preferences())?.record_id, id, 'Assent.preferences() finds the choice');
   assert.ok((await without.storage(SITE, 'outbox')).includes(id), 'the record still waits');
 
-  await s.context.unroute(`${s.collector.endpoint}*`);
+  assert.equal((await s.collector.records()).length, 0, 'nothing reached the collector yet');
+  gate.up();
   const later = s.ui(await s.open(withEndpoint));
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assert.equal(record.record_id, id, 'the waiting record is sent');
