@@ -20,7 +20,7 @@ var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // The widget's languages (English is compiled in; the others are files in locales/, listed
 // in locales/index.json, whose SRI is BUILD_localesIntegrity), and the hashes of the
-// embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 48
+// embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 40
 // bits: enough to tell this browser's choices under one notice from another, and every
 // visitor downloads them (the wasm compares whole hashes whenever it runs).
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
@@ -99,14 +99,14 @@ function loadLocale() {
       return responses[0].json().then(function (index) {
         return subtle ? responses[1].arrayBuffer().then(function (bytes) {
           return subtle.digest('SHA-256', bytes).then(function (hash) {
-            if ('sha256-' + btoa(String.fromCharCode(...new Uint8Array(hash))) !== index[language]) throw 'it did not match its integrity hash';
+            if ('sha256-' + btoa(String.fromCharCode(...new Uint8Array(hash))) !== index[language]) throw 'it failed its integrity check';
             return new Response(bytes).json();
           });
         }) : fetchLocale(name, index[language]).then(function (response) { return response.json(); });
       });
     })
     .catch(function (error) {
-      warn('the ' + language + ' translation could not be loaded (' + error + '); showing English');
+      warn('the ' + language + ' translation did not load (' + error + '); showing English');
       // A click kept on the English banner is the English notice's, as the wasm's record is.
       // (A replace rather than a new 'sha256:' + …: 13 B less in assent.js, brotli.)
       noticeHash = noticeHash.replace(NOTICE_HASHES[language], NOTICE_HASHES.en);
@@ -147,7 +147,7 @@ function keptClick() {
 
 // Whether a notice hash (whole, or cut as in NOTICE_HASHES) is the notice's shown.
 function underNotice(hash) {
-  return (hash + '').slice(0, 19) === noticeHash;
+  return (hash + '').slice(0, 17) === noticeHash;
 }
 
 // data-cookie-domain, if it is this page's host name or a parent of it.
@@ -158,7 +158,7 @@ function sharedDomain() {
   var host = location.hostname.toLowerCase();
   if (HOST.test(domain) &&
       ('.' + host).endsWith('.' + domain)) return domain;
-  warn('data-cookie-domain is not this host name or a parent; the choice is not shared');
+  warn('data-cookie-domain is not this host or a parent; the choice is not shared');
   return null;
 }
 
@@ -169,7 +169,7 @@ function cookieValue() {
 }
 
 function ignoreCookie(why) {
-  if (!cookieReported) warn('the shared choice cookie ' + why + '; it is ignored');
+  if (!cookieReported) warn('the shared choice cookie ' + why + ': ignored');
   cookieReported = true;
   return null;
 }
@@ -246,7 +246,7 @@ function loadGlue() {
     element.integrity = GLUE_INTEGRITY;
     element.nonce = script?.nonce;
     element.onload = function () { resolve(import(glueUrl)); };
-    element.onerror = function () { reject(Error(glueUrl + ' did not load or did not match its integrity hash')); };
+    element.onerror = function () { reject(Error(glueUrl + ' did not load or failed its integrity check')); };
     document.head.appendChild(element);
   }).then(function (module) { return module.default; });
 }

@@ -270,10 +270,10 @@ impl Courier {
     fn retry_later(self: &Rc<Self>, server_delay: Option<Duration>) {
         let attempt = self.attempt.get();
         self.attempt.set(attempt.saturating_add(1));
-        let delay = backoff(attempt, js_sys::Math::random()).max(server_delay.unwrap_or_default());
+        let delay = backoff(attempt, env::random()).max(server_delay.unwrap_or_default());
         let weak = Rc::downgrade(self);
         let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
-        *self.timer.borrow_mut() = Some(Timeout::new(millis, move || {
+        *self.timer.borrow_mut() = Some(lifecycle::after(millis, move || {
             // A timer retry keeps counting; only real changes reset the backoff.
             Self::upgrade(&weak, |courier| courier.run())
         }));

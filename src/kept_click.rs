@@ -23,10 +23,10 @@ pub enum HandedClick {
 }
 
 /// Whether the click kept in `kept` was made under the notice `shown`. The loader keeps
-/// "sha256:" and the hash's first 12 hex digits, 19 characters (earlier builds, the whole
-/// hash): those are compared.
+/// "sha256:" and the hash's first 10 hex digits, 17 characters (earlier builds, its first
+/// 12, or the whole hash): those are compared.
 pub fn under(kept: &str, shown: &ContentHash) -> bool {
-    kept.get(..19)
+    kept.get(..17)
         .is_some_and(|start| shown.as_str().starts_with(start))
 }
 
@@ -39,13 +39,20 @@ pub struct KeptClick {
     pub client_time: OffsetDateTime,
 }
 
+impl KeptClick {
+    /// Whether it is older than the outbox keeps a record: its record would never be
+    /// sent, and made as of now instead it would outrank the choices made since.
+    pub fn too_old(&self, now_millis: i64) -> bool {
+        now_millis - env::millis_of(self.client_time) > outbox::MAX_AGE.whole_milliseconds() as i64
+    }
+}
+
 /// The click kept in `kept` (the stored text), if it is `action`'s under the notice `shown`
 /// and holds an id and a time. `None` otherwise, and the record is then made anew, as for a
 /// click on the widget's own banner: for a click kept by an earlier build (which kept
-/// neither), one from a page without `crypto.randomUUID` (not a secure context), one kept
-/// by another tab for another action or notice (its id is that click's), and one older
-/// than the outbox keeps a record (it would never be sent).
-pub fn read(kept: &str, action: &str, shown: &ContentHash, now_millis: i64) -> Option<KeptClick> {
+/// neither), one from a page without `crypto.randomUUID` (not a secure context), and one
+/// kept by another tab for another action or notice (its id is that click's).
+pub fn read(kept: &str, action: &str, shown: &ContentHash) -> Option<KeptClick> {
     let mut parts = kept.split(' ');
     let (_hash, kept_action) = (parts.next()?, parts.next()?);
     if kept_action != action || !under(kept, shown) {
@@ -53,9 +60,8 @@ pub fn read(kept: &str, action: &str, shown: &ContentHash, now_millis: i64) -> O
     }
     // u64, as transport.rs reads Retry-After: one number parser in the wasm.
     let millis: u64 = parts.next()?.parse().ok()?;
-    let age = i64::try_from(millis).map_or(i64::MIN, |millis| now_millis.saturating_sub(millis));
     let record_id = Uuid::try_parse(parts.next()?).ok()?;
-    if parts.next().is_some() || age > outbox::MAX_AGE.whole_seconds() * 1000 {
+    if parts.next().is_some() {
         return None;
     }
     Some(KeptClick {

@@ -165,6 +165,14 @@ impl Store {
         }
     }
 
+    /// Forgets a click kept on the painted banner that is not to be recorded.
+    pub fn forget_painted_click(&self) {
+        if let Backend::Local(local) = &*self.backend.borrow() {
+            // Should this fail, the next page asks about the click again, as this one did.
+            let _ = local.remove(&key(&self.site, "painted"));
+        }
+    }
+
     /// The click kept on the painted banner, as the loader stored it (`kept_click` reads
     /// it): `Some(None)` once `save_choice` has forgotten it, `None` for a store in memory,
     /// which can't tell.

@@ -40,6 +40,16 @@ pub enum CurrentChoice {
     Shared(SharedChoice),
 }
 
+impl CurrentChoice {
+    /// Whether it was made after `millis` (on the client's clock).
+    fn made_after(&self, millis: i64) -> bool {
+        match self {
+            Self::Record(record) => env::millis_of(record.client_time) > millis,
+            Self::Shared(shared) => shared.client_time_ms > millis as f64,
+        }
+    }
+}
+
 /// Why the widget could not start.
 #[derive(Debug, Error)]
 pub enum StartError {
@@ -141,24 +151,51 @@ impl Widget {
     /// opened before this one's wasm recorded the click, hands it over too). Nothing
     /// either, and the banner asks again, when it was kept under another notice than the
     /// one shown (an earlier page's, in a language whose file this page could not load): a
-    /// choice counts only under the notice it was made on. Else its record, under the id
-    /// and time the loader kept with it, if it kept ones that fit.
+    /// choice counts only under the notice it was made on. Nothing, and it is forgotten,
+    /// when a choice made after it is current (on another covered site, through the shared
+    /// cookie: the visitor's later word stands), or when it is older than the outbox keeps
+    /// a record (its record would never be sent); then the banner asks again if no choice
+    /// is current. Else its record, under the id and time the loader kept with it, if it
+    /// kept ones that fit.
     pub fn handed_click(&self, action: &str) -> HandedClick {
-        match self.store.painted_click() {
-            Some(None) if self.current_choice().is_some() => HandedClick::Nothing,
-            Some(Some(kept)) if !kept_click::under(&kept, &self.shown.hash) => {
-                // Closing the (hidden) highlights of a visitor with no choice: the banner.
-                self.tell_ui(Action::Close);
+        let current = self.current_choice();
+        let Some(painted) = self.store.painted_click() else {
+            return HandedClick::Record(None);
+        };
+        let Some(kept) = painted else {
+            return if current.is_some() {
                 HandedClick::Nothing
-            }
-            Some(Some(kept)) => HandedClick::Record(kept_click::read(
-                &kept,
-                action,
-                &self.shown.hash,
-                env::now_millis(),
-            )),
-            _ => HandedClick::Record(None),
+            } else {
+                HandedClick::Record(None)
+            };
+        };
+        if !kept_click::under(&kept, &self.shown.hash) {
+            return self.asked_again();
         }
+        let click = kept_click::read(&kept, action, &self.shown.hash);
+        if let Some(click) = click {
+            let made = env::millis_of(click.client_time);
+            if click.too_old(env::now_millis())
+                || current
+                    .as_ref()
+                    .is_some_and(|choice| choice.made_after(made))
+            {
+                self.store.forget_painted_click();
+                return if current.is_some() {
+                    HandedClick::Nothing
+                } else {
+                    self.asked_again()
+                };
+            }
+        }
+        HandedClick::Record(click)
+    }
+
+    /// A handed click that asks nothing, with the banner shown again: closing the (hidden)
+    /// highlights of a visitor with no choice shows it.
+    fn asked_again(&self) -> HandedClick {
+        self.tell_ui(Action::Close);
+        HandedClick::Nothing
     }
 
     fn shared_choice(&self) -> Option<SharedChoice> {

@@ -132,6 +132,46 @@ async fn a_current_shared_choice_is_the_visitors_choice_and_sends_nothing() {
     remove(&w);
 }
 
+/// A click kept on this site's painted banner (the visitor left before the wasm recorded
+/// it), then a later choice on another covered site: the later word stands. The click is
+/// not recorded (nor, stamped with its own time, sent back through the cookie), and is
+/// forgotten.
+#[wasm_bindgen_test]
+async fn a_later_shared_choice_supersedes_a_click_kept_on_the_painted_banner() {
+    stub_fetch();
+    let site = "kept-then-shared.test";
+    let now = env::now_millis();
+    let kept_at = now - 3_600_000;
+    let kept = format!(
+        "{} accept-all {kept_at} 0b6f4f6e-3c1d-4c8e-9f3a-2d5e6f7a8b9c",
+        &embedded_hash()[..17]
+    );
+    set_item(&format!("assent:v1:{site}:painted"), &kept);
+    let later = js_sys::Date::new(&(now as f64 - 60_000.0).into());
+    let cookie = summary(
+        &embedded_hash(),
+        OTHER_SITE_RECORD,
+        &String::from(later.to_iso_string()),
+        ["denied"; 4],
+    );
+    let (place, _) = painted_place(&[("data-chosen", "accept-all")], None);
+    let w = assent::widget::start(&sharing(site, Some(&cookie)), false, None, place)
+        .await
+        .expect("widget starts");
+    settle().await;
+    assert!(!banner_shown(&w), "the visitor has chosen");
+    assert_eq!(json_of(&w.widget.preferences()), cookie, "the later choice");
+    assert_eq!(stored_choice(site), None, "the click is not recorded");
+    assert!(requests().is_empty(), "nothing sent");
+    assert_eq!(
+        get_item(&format!("assent:v1:{site}:painted")),
+        None,
+        "forgotten"
+    );
+    restore_fetch();
+    remove(&w);
+}
+
 /// A site's own notice may list its optional purposes in any order: the cookie states them
 /// in the notice's, and is read so.
 #[wasm_bindgen_test]

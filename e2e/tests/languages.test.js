@@ -161,7 +161,7 @@ for (const [what, fulfil] of [
       assert.deepEqual(await spoken(w), { lang: 'en', dir: 'ltr' });
       assert.equal((await w.bannerButton('decline-all').textContent()).trim(), ENGLISH.decline_all);
       assert.ok(
-        s.console.some((line) => line.startsWith('[warning]') && line.includes('the de translation could not be loaded')),
+        s.console.some((line) => line.startsWith('[warning]') && line.includes('the de translation did not load')),
         'the console says why',
       );
       await w.bannerButton('decline-all').click();

@@ -125,10 +125,10 @@ world.scenario('a garbled or forged shared cookie is ignored with a warning; one
   const hashHex = s.widget.embeddedNoticeHash.slice('sha256:'.length);
   const id = '0f8e3c1a-5b2d-4e6f-8a9b-1c2d3e4f5a6b';
   const cases = [
-    { value: 'h=nothex&r=x&p=new_products:g', warning: /shared choice cookie is garbled; it is ignored/ },
+    { value: 'h=nothex&r=x&p=new_products:g', warning: /shared choice cookie is garbled: ignored/ },
     {
       value: `h=${hashHex}&r=${id}&t=1764000000000&p=security:g.announcements:g.upgrades:g.updates:g`,
-      warning: /shared choice cookie does not state this notice's purposes; it is ignored/,
+      warning: /shared choice cookie does not state this notice's purposes: ignored/,
     },
     { value: `h=${'0'.repeat(64)}&r=${id}&t=1764000000000&p=${OPTIONAL.map((p) => `${p}:g`).join('.')}`, warning: null },
   ];
@@ -161,7 +161,7 @@ world.scenario('a garbled or forged shared cookie is ignored with a warning; one
   await w.bannerButton('accept-all').click();
   await s.collector.waitForRecords({ count: 1 });
   assert.ok(
-    s.console.slice(logged).some((line) => /data-cookie-domain is not this host name or a parent; the choice is not shared/.test(line)),
+    s.console.slice(logged).some((line) => /data-cookie-domain is not this host or a parent; the choice is not shared/.test(line)),
     'the bad attribute is said',
   );
   assert.deepEqual(await s.context.cookies(), [], 'no cookie anywhere');

@@ -20,6 +20,11 @@ pub fn now() -> OffsetDateTime {
     at_millis(now_millis()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// A random number in [0, 1), for jitter (not for anything secret).
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
 /// The client's clock as JavaScript gives it (`Date.now()`): milliseconds since 1970.
 pub fn now_millis() -> i64 {
     js_sys::Date::now() as i64

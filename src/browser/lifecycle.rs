@@ -1,6 +1,7 @@
-//! Page life: the network coming back, and the page being hidden or left.
+//! Page life: the network coming back, the page being hidden or left, and timers.
 
 use gloo::events::EventListener;
+use gloo::timers::callback::Timeout;
 use wasm_bindgen::JsCast;
 use web_sys::Document;
 
@@ -34,4 +35,9 @@ pub fn watch(
         ));
     }
     listeners
+}
+
+/// Runs `then` once after `millis`, unless the returned timer is dropped first.
+pub fn after(millis: u32, then: impl FnOnce() + 'static) -> Timeout {
+    Timeout::new(millis, then)
 }

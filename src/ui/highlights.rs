@@ -100,7 +100,9 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
     let (lang, dir) = (props.notice_lang.clone(), auto_dir(&props.notice_lang));
     html! {
         <dialog class="dialog" role="dialog" aria-labelledby={labelled_by} ref={dialog_ref} {onkeydown} {onclose}>
-            <header>
+            // Divs, not header and footer elements: outside a section or an article, a
+            // screen reader takes those for the page's banner and contentinfo landmarks.
+            <div class="top">
                 <div>
                     <h2 id="assent-title" tabindex="-1" ref={title_ref} {lang} {dir}>{ notice.title.as_str().to_owned() }</h2>
                     if let Some(person) = props.person.clone() {
@@ -110,7 +112,7 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                 <button type="button" class="close" data-action="close" aria-label={m.close} onclick={on_click(&props.on_close)}>
                     { "×" }
                 </button>
-            </header>
+            </div>
             <div class="content">
                 if let Some(refusal) = refusal {
                     <p class="refusal" role="alert">{ refusal }{ " " }{ m.link_not_linked }</p>
@@ -134,11 +136,11 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                     <Receipt {receipt} messages={m} />
                 }
             </div>
-            <footer class="actions">
+            <div class="actions">
                 <button type="button" class="choice" data-action="accept-all" onclick={on_click(&props.on_accept_all)}>{ m.accept_all }</button>
                 <button type="button" class="choice" data-action="decline-all" onclick={on_click(&props.on_decline_all)}>{ m.decline_all }</button>
                 <button type="button" class="choice primary" data-action="save" onclick={on_click(&props.on_save)}>{ m.save }</button>
-            </footer>
+            </div>
         </dialog>
     }
 }

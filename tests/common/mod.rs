@@ -2,6 +2,7 @@
 //! shadow root, click, wait for Yew, and stand in for the network with a scripted `fetch`.
 #![allow(dead_code)]
 
+use assent::browser::dom::Painted;
 use assent::config::ScriptAttributes;
 use assent::widget::{self, Place, Started};
 use gloo_timers::future::TimeoutFuture;
@@ -238,6 +239,39 @@ pub fn place() -> Place {
         painted: None,
         next_task: None,
     }
+}
+
+/// A shadow root holding a stand-in for the painted banner, with the loader's notes on it
+/// and, with `focused`, a button of that `data-action` in it that has the keyboard focus.
+pub fn painted_place(notes: &[(&str, &str)], focused: Option<&str>) -> (Place, Element) {
+    let shadow = host_shadow();
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let painted = document.create_element("div").expect("div");
+    painted.set_attribute("class", "painted").expect("class");
+    for (name, value) in notes {
+        painted.set_attribute(name, value).expect("note");
+    }
+    shadow.append_child(&painted).expect("appended");
+    if let Some(action) = focused {
+        let button: HtmlElement = document
+            .create_element("button")
+            .expect("button")
+            .dyn_into()
+            .expect("an HTML element");
+        button.set_attribute("data-action", action).expect("action");
+        painted.append_child(&button).expect("appended");
+        button.focus().expect("focused");
+    }
+    (
+        Place {
+            shadow,
+            painted: Some(Painted(painted.clone())),
+            next_task: None,
+        },
+        painted,
+    )
 }
 
 /// A widget started as the loader starts it, rendered.
