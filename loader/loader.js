@@ -169,7 +169,7 @@ function cookieValue() {
 }
 
 function ignoreCookie(why) {
-  if (!cookieReported) warn('the shared choice cookie ' + why + ': ignored');
+  if (!cookieReported) warn('the shared cookie ' + why + ': ignored');
   cookieReported = true;
   return null;
 }

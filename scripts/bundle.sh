@@ -73,7 +73,14 @@ done)
 notice_hashes="{${notice_hashes%,}}"
 languages=$(cd "$root/locales" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')
 locales=$(node "$root/scripts/build-locales.mjs" "$root" "$staging/locales")
+locales_sri=$(sri "$staging/locales/index.json")
 css=$(csso "$root/loader/banner.css")
+# The three SRI hashes go in after minifying, in place of fixed stand-ins of the same form
+# (the SHA-256 of each file's name): terser names variables by how often each character
+# occurs in the file, hashes included, so with the real ones a change to the wasm alone
+# renamed the loader's variables. So minified, the loader is the same for any wasm, and
+# scripts/check-dist.sh measures it exactly by putting the stand-ins back.
+stand_in() { printf 'sha256-%s' "$(printf '%s' "$1" | openssl dgst -sha256 -binary | base64 -w0)"; }
 
 bundle=$(mktemp)
 {
@@ -83,10 +90,13 @@ bundle=$(mktemp)
   printf '(function () {\n'
   # BUILD_<key>: the locales' facts (build-locales.mjs) and the banner's stylesheet, as JSON,
   # a variable each: terser inlines those used once and mangles the names (about 20 B brotli less).
-  node -e 'const [locales, css] = process.argv.slice(1);
-    for (const [key, value] of Object.entries({ ...JSON.parse(locales), css }))
-      console.log("var BUILD_" + key + " = " + JSON.stringify(value) + ";");' "$locales" "$css"
-  sed -e "s|__ASSENT_WASM_INTEGRITY__|$wasm_sri|" -e "s|__ASSENT_GLUE_INTEGRITY__|$glue_sri|" \
+  node -e 'const [locales, css, localesStandIn] = process.argv.slice(1);
+    const facts = { ...JSON.parse(locales), localesIntegrity: localesStandIn, css };
+    for (const [key, value] of Object.entries(facts))
+      console.log("var BUILD_" + key + " = " + JSON.stringify(value) + ";");' \
+    "$locales" "$css" "$(stand_in locales/index.json)"
+  sed -e "s|__ASSENT_WASM_INTEGRITY__|$(stand_in assent_bg.wasm)|" \
+    -e "s|__ASSENT_GLUE_INTEGRITY__|$(stand_in assent_bg.js)|" \
     -e "s|__ASSENT_OPTIONAL_PURPOSES__|$optional_purposes|" -e "s|__ASSENT_LANGUAGES__|${languages% }|" \
     -e "s|__ASSENT_NOTICE_HASHES__|$notice_hashes|" \
     "$root/loader/loader.js" "$root/loader/banner.js"
@@ -98,6 +108,11 @@ bundle=$(mktemp)
 # and every flag it hands on (to the DOM, to the wasm's boot) is read as a boolean there.
 terser "$bundle" --compress "$COMPRESS,booleans_as_integers=true" --mangle --ecma 2020 --output "$glue"
 rm -f "$bundle"
+for entry in "assent_bg.wasm:$wasm_sri" "assent_bg.js:$glue_sri" "locales/index.json:$locales_sri"; do
+  name=${entry%%:*} real=${entry#*:}
+  grep -qF "$(stand_in "$name")" "$glue" || { echo "bundle.sh: $name's hash is not in assent.js" >&2; exit 1; }
+  sed -i "s|$(stand_in "$name")|$real|" "$glue"
+done
 chmod 644 "$glue"
 
 js_sri=$(sri "$glue")
