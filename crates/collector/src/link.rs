@@ -35,7 +35,7 @@ pub enum LinkError {
     Ttl(#[from] token::TtlError),
     /// A token came out longer than a record (or the unsubscribe URL's path) may carry.
     #[error(
-        "the link names too many or too long sites: its token exceeds {} characters",
+        "the link names too many or too long sites: a token of it exceeds {} characters",
         SubjectToken::MAX_CHARS
     )]
     TooLong,
@@ -210,7 +210,8 @@ pub fn mint(
         ..claims.clone()
     };
     let unsubscribe_token = link_key.mint(&unsubscribe_claims)?;
-    // Its scope makes it a little longer; the unsubscribe route's path has the same limit.
+    // Its scope makes it a little longer. Held to the same limit, as the OpenAPI document
+    // says of the unsubscribe route's path (no site need come near it).
     if unsubscribe_token.len() > SubjectToken::MAX_CHARS {
         return Err(LinkError::TooLong);
     }

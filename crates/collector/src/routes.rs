@@ -69,9 +69,13 @@ pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Byte
 pub(crate) async fn detached<T: Send + 'static>(
     work: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, AppError> {
-    tokio::spawn(work)
-        .await
-        .map_err(|err| AppError::Internal(format!("request task failed: {err}")))
+    // In the request's span, so that what it logs names the request.
+    tokio::spawn(tracing::Instrument::instrument(
+        work,
+        tracing::Span::current(),
+    ))
+    .await
+    .map_err(|err| AppError::Internal(format!("request task failed: {err}")))
 }
 
 /// The collector's router.

@@ -403,8 +403,8 @@ impl Store {
     /// Up to `limit` rows that have a subject (the changes) after `after_seq`, in order.
     ///
     /// Reading these pages one after another skips and repeats nothing even while records
-    /// arrive: an append holds the chain's write lock (`BEGIN IMMEDIATE` on SQLite, `LOCK
-    /// TABLE` on PostgreSQL) from reading the last `seq` until its commit, so seq n+1 is only
+    /// arrive: an append holds the chain's write lock (`BEGIN IMMEDIATE` on SQLite, an
+    /// advisory lock on PostgreSQL) from reading the last `seq` until its commit, so seq n+1 is only
     /// chosen after seq n is committed, and `seq` order is commit order. A reader that saw
     /// seq n therefore never later finds a new row below n.
     pub async fn changes(&self, after_seq: i64, limit: i64) -> Result<Vec<Stored>, StoreError> {

@@ -185,24 +185,30 @@ async fn try_unsubscribe(
     claims: &LinkClaims,
 ) -> Result<Option<Outcome>, AppError> {
     let mut standing = Standing::default();
+    let mut newest_seq = None;
     let mut latest = None;
-    let unreadable = state
+    let mut unreadable = None;
+    state
         .store
         .scan(Some(&claims.sub), |stored| {
-            if let Err(err) = standing.apply(&stored) {
-                return ControlFlow::Break(err);
+            newest_seq = Some(stored.seq);
+            match standing.apply(&stored) {
+                // Its body read, by the standing.
+                Ok(()) => latest = serde_json::from_str::<ConsentRecord>(&stored.body).ok(),
+                Err(err) => unreadable = Some(err),
             }
-            latest = Some(stored);
-            ControlFlow::Continue(())
+            ControlFlow::<()>::Continue(())
         })
         .await?;
+    // A record of the person's this collector can't read (a later version's, sharing the
+    // database): the standing may lack their latest word, so the denial restates nothing
+    // from it and is never taken for a repeat. It denies what the link targets all the
+    // same: a failed one-click POST is never shown to the person.
     if let Some(err) = unreadable {
-        return Err(err.into());
+        tracing::warn!(%err, "the unsubscribe denies what its link targets and restates nothing");
+        standing = Standing::default();
     }
-    let newest = IfNewest(latest.as_ref().map(|stored| stored.seq));
-    // Its body was read already, by the standing.
-    let latest: Option<ConsentRecord> =
-        latest.and_then(|stored| serde_json::from_str(&stored.body).ok());
+    let newest = IfNewest(newest_seq);
     let notice =
         default_notice().map_err(|err| AppError::Internal(format!("default notice: {err}")))?;
     let mut id = [0u8; 16];

@@ -571,12 +571,18 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     }
     let page = send(&limited, links::unsubscribe_page(&token)).await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    // So is a POST without the one-click body.
+    let junk = links::unsubscribe_as(&token, "text/plain", "List-Unsubscribe=One-Click");
+    assert_eq!(
+        send(&limited, junk).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // The one-click POST is limited per person, as a page.
     let reply = send(&limited, one_click(&token)).await;
     assert_eq!(
         reply.status,
         StatusCode::OK,
-        "the pages spent nothing of it"
+        "the pages and the other POST spent nothing of it"
     );
     let reply = send(&limited, one_click(&token)).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);

@@ -120,4 +120,34 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
     assert!(unreadable(
         changes::page(&state.store, 0, 10).await.map(drop)
     ));
+
+    // What the person does still counts: their manage link opens (their preferences not
+    // said: not known here), and their one-click unsubscribe is recorded, restating none.
+    let link = common::links::mint(&state, "ada@example.com", &["pci.qualys.com"], None);
+    let identity = common::send(
+        &state,
+        common::links::identity(&link.token, "pci.qualys.com"),
+    )
+    .await;
+    assert_eq!(identity.status, axum::http::StatusCode::OK);
+    assert_eq!(identity.json()["preferences"], serde_json::json!({}));
+    let unsubscribe = common::links::unsubscribe_token(&link);
+    let done = common::send(&state, common::links::one_click(unsubscribe)).await;
+    assert_eq!(done.status, axum::http::StatusCode::OK);
+    let rows = state.store.page(0, 10, None).await.unwrap();
+    assert_eq!(rows.len(), 2, "the denial is stored");
+    let denial: assent_record::ConsentRecord = serde_json::from_str(&rows[1].body).unwrap();
+    // (The other purposes, not a choice, are stated without one.)
+    let states: Vec<_> = denial
+        .purposes
+        .iter()
+        .filter_map(|p| Some((p.purpose(), p.state()?)))
+        .collect();
+    let optional = assent_record::PurposeId::ALL
+        .iter()
+        .filter(|p| p.is_optional());
+    let denied: Vec<_> = optional
+        .map(|p| (*p, assent_record::ConsentState::Denied))
+        .collect();
+    assert_eq!(states, denied, "every optional purpose denied");
 }

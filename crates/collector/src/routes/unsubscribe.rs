@@ -47,14 +47,29 @@ pub async fn unsubscribe(
     let work = {
         let state = state.clone();
         async move {
-            let claims = checked(&state, token, &request)?;
-            let Some(form) = Form::of(&headers) else {
-                return Err(AppError::NotOneClick);
+            let ip = client_ip(&state, &request);
+            let claims = match verified(&state, token) {
+                Ok(claims) => claims,
+                Err(refused) => {
+                    state.limits.check_ip(ip)?;
+                    return Err(refused);
+                }
             };
-            let body = read_body(request.into_body()).await?;
-            if !form.says_one_click(body).await {
+            let one_click = match Form::of(&headers) {
+                Some(form) => {
+                    form.says_one_click(read_body(request.into_body()).await?)
+                        .await
+                }
+                None => false,
+            };
+            // The person's budget (mail providers send many people's one-click POSTs from
+            // a few addresses) is spent by one-click POSTs only: whoever saw the URL can't
+            // spend it with other bodies, which are limited per client.
+            if !one_click {
+                state.limits.check_ip(ip)?;
                 return Err(AppError::NotOneClick);
             }
+            state.limits.check_person(&claims.sub)?;
             unsubscribe::unsubscribe(&state, &claims).await?;
             Ok(claims)
         }
@@ -74,25 +89,6 @@ fn verified(
     Ok(token
         .map_err(|_| crate::token::TokenError::Invalid)
         .and_then(|Path(token)| state.link_key.verify_for_unsubscribe(&token))?)
-}
-
-/// A POST's token, then a rate limit: the person's for a link that verifies (mail providers
-/// send many people's one-click POSTs from a few addresses), else the client's.
-fn checked(
-    state: &AppState,
-    token: Result<Path<String>, PathRejection>,
-    request: &Request,
-) -> Result<LinkClaims, AppError> {
-    match verified(state, token) {
-        Ok(claims) => {
-            state.limits.check_person(&claims.sub)?;
-            Ok(claims)
-        }
-        Err(refused) => {
-            state.limits.check_ip(client_ip(state, request))?;
-            Err(refused)
-        }
-    }
 }
 
 fn refused(state: &AppState, err: &AppError) -> Response {

@@ -25,12 +25,12 @@ use crate::chain;
 /// parameters: 10 a row, far below either database's limit).
 pub(crate) const MAX_BATCH: usize = 128;
 
-/// Appends waiting for the writer beyond this make their callers wait to queue.
 /// The PostgreSQL advisory lock key of the chain's writer, in every process on one
-/// database: "assent:c" as a big-endian i64. (sqlx's migrator
-/// keys its own lock on the database's name, through a CRC32: never this one.)
+/// database: "assent:c" as a big-endian i64. (sqlx's migrator keys its own lock on the
+/// database's name, through a CRC32: never this one.)
 const CHAIN_LOCK: i64 = i64::from_be_bytes(*b"assent:c");
 
+/// Appends waiting for the writer beyond this make their callers wait to queue.
 const QUEUE: usize = 4 * MAX_BATCH;
 
 /// Makes a new row's receipt.
