@@ -51,7 +51,6 @@ async fn chain_detects_a_row_moved_to_another_site() {
     use assent_collector::commands::walk;
     use axum::http::StatusCode;
     use common::{new_id, post, record, send, state};
-    use sqlx::Executor;
 
     let (_dir, db) = sqlite();
     let state = state(&db, 0, 0).await;
@@ -62,18 +61,11 @@ async fn chain_detects_a_row_moved_to_another_site() {
     }
     // The site column is what a per-site export or suppression list selects on; it is not
     // in the link, so it must agree with the signed body.
-    let pool = sqlx::AnyPool::connect(&common::sqlite_url(&db))
-        .await
-        .unwrap();
-    pool.execute("DROP TRIGGER records_no_update")
-        .await
-        .unwrap();
     let moved = format!(
         "UPDATE records SET site = 'www.qualys.com' WHERE record_id = '{}'",
         ids[1]
     );
-    pool.execute(moved.as_str()).await.unwrap();
-    pool.close().await;
+    behind_the_triggers(&db, &moved).await;
     let broken = walk(&state.store, None).await.unwrap().unwrap_err();
     assert_eq!((broken.seq, broken.verified), (2, 1));
     assert!(broken.reason.contains("site"), "{}", broken.reason);
@@ -87,7 +79,6 @@ async fn chain_detects_a_row_moved_to_another_site() {
 async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
     use assent_collector::store::StoreError;
     use assent_collector::{changes, standing::Standing, suppression};
-    use sqlx::Executor;
 
     let (_dir, db) = sqlite();
     let state = common::state(&db, 0, 0).await;
@@ -98,16 +89,11 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
     let subject = state.subject_key.subject_of("ada@example.com");
     assert!(Standing::of_subject(&state.store, &subject).await.is_ok());
 
-    let pool = sqlx::AnyPool::connect(&common::sqlite_url(&db))
-        .await
-        .unwrap();
-    pool.execute("DROP TRIGGER records_no_update")
-        .await
-        .unwrap();
-    pool.execute("UPDATE records SET body = replace(body, '\"purposes\"', '\"later_purposes\"')")
-        .await
-        .unwrap();
-    pool.close().await;
+    behind_the_triggers(
+        &db,
+        "UPDATE records SET body = replace(body, '\"purposes\"', '\"later_purposes\"')",
+    )
+    .await;
     let unreadable =
         |outcome: Result<_, StoreError>| matches!(outcome, Err(StoreError::Unreadable { seq: 1 }));
     let purpose = assent_record::PurposeId::NewProducts;
@@ -150,4 +136,18 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
         .map(|p| (*p, assent_record::ConsentState::Denied))
         .collect();
     assert_eq!(states, denied, "every optional purpose denied");
+}
+
+/// Runs `sql` on the SQLite file behind the triggers that refuse changes to stored rows,
+/// as someone with the file could.
+async fn behind_the_triggers(db: &assent_collector::store::Database, sql: &str) {
+    use sqlx::Executor;
+    let pool = sqlx::AnyPool::connect(&common::sqlite_url(db))
+        .await
+        .unwrap();
+    pool.execute("DROP TRIGGER records_no_update")
+        .await
+        .unwrap();
+    pool.execute(sql).await.unwrap();
+    pool.close().await;
 }
