@@ -111,7 +111,8 @@ rm -f "$bundle"
 for entry in "assent_bg.wasm:$wasm_sri" "assent_bg.js:$glue_sri" "locales/index.json:$locales_sri"; do
   name=${entry%%:*} real=${entry#*:}
   grep -qF "$(stand_in "$name")" "$glue" || { echo "bundle.sh: $name's hash is not in assent.js" >&2; exit 1; }
-  sed -i "s|$(stand_in "$name")|$real|" "$glue"
+  sed -i "s|$(stand_in "$name")|$real|g" "$glue"
+  if grep -qF "$(stand_in "$name")" "$glue"; then echo "bundle.sh: $name's stand-in is left in assent.js" >&2; exit 1; fi
 done
 chmod 644 "$glue"
 

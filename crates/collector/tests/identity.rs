@@ -571,10 +571,16 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     }
     let page = send(&limited, links::unsubscribe_page(&token)).await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
-    // So is a POST without the one-click body.
+    // So is a POST without the one-click body, or with one too large to read.
     let junk = links::unsubscribe_as(&token, "text/plain", "List-Unsubscribe=One-Click");
     assert_eq!(
         send(&limited, junk).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let form = "application/x-www-form-urlencoded";
+    let large = links::unsubscribe_as(&token, form, &"x".repeat(20_000));
+    assert_eq!(
+        send(&limited, large).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
     // The one-click POST is limited per person, as a page.

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use super::records::{counted, read_page_post};
 use crate::error::AppError;
 use crate::standing::Standing;
-use crate::store::StoreError;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -51,17 +50,7 @@ async fn identity(
     let body: IdentityBody =
         serde_json::from_slice(&body).map_err(|err| AppError::from_request_parse(&err))?;
     let claims = state.link_key.verify(&body.token, &body.site)?;
-    let standing = match Standing::of_subject(&state.store, &claims.sub).await {
-        // A record of the person's this collector can't read (a later version's, sharing
-        // the database): their preferences are not known here, and none are said (the
-        // widget starts from the browser's); the link still names them, so what they save
-        // is theirs. Refused, the widget would save it under no one.
-        Err(err @ StoreError::Unreadable { .. }) => {
-            tracing::warn!(%err, "identity answered without the person's preferences");
-            Standing::default()
-        }
-        standing => standing?,
-    };
+    let standing = Standing::of_subject(&state.store, &claims.sub).await?;
     let preferences = standing
         .purposes
         .iter()

@@ -56,10 +56,14 @@ pub async fn unsubscribe(
                 }
             };
             let one_click = match Form::of(&headers) {
-                Some(form) => {
-                    form.says_one_click(read_body(request.into_body()).await?)
-                        .await
-                }
+                Some(form) => match read_body(request.into_body()).await {
+                    Ok(body) => form.says_one_click(body).await,
+                    Err(unread) => {
+                        // Too large, too slow or broken: limited per client, as other bodies.
+                        state.limits.check_ip(ip)?;
+                        return Err(unread);
+                    }
+                },
                 None => false,
             };
             // The person's budget (mail providers send many people's one-click POSTs from
