@@ -220,7 +220,12 @@ fn lock(path: &Path) -> Result<std::fs::File, KeyError> {
     options.write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(beside(path, "lock")).map_err(lock_err)?;
+    let lock_path = beside(path, "lock");
+    let file = options.open(&lock_path).map_err(lock_err)?;
+    // The ring's owner and mode, as the ring itself keeps them: made by a rotation run as
+    // root, a lock file of root's own would refuse the service's user its next rotation.
+    // (Best effort: the lock is held whether or not the owner could be given.)
+    let _ = same_access(path, &lock_path);
     file.lock().map_err(lock_err)?;
     Ok(file)
 }
@@ -334,5 +339,10 @@ mod tests {
         assert_eq!(after.permissions().mode() & 0o777, 0o640);
         assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
         assert_eq!(read_ring(&path).unwrap().len(), 2);
+        // The rotations' lock file is the ring's owner's too: root's, 0600, it would
+        // refuse the service's user its own next rotation.
+        let lock = std::fs::metadata(beside(&path, "lock")).unwrap();
+        assert_eq!((lock.uid(), lock.gid()), (before.uid(), before.gid()));
+        assert_eq!(lock.permissions().mode() & 0o777, 0o640);
     }
 }
