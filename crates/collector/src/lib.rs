@@ -62,4 +62,7 @@ pub struct AppState {
     pub public_url: Arc<link::PublicUrl>,
     /// Issues the receipt files that answers carry.
     pub receipt_issuer: Arc<receipt_issuer::ReceiptIssuer>,
+    /// The requests' work that runs to its end on its own (`routes::detached`): waited
+    /// for at shutdown, before the store closes.
+    pub tasks: tokio_util::task::TaskTracker,
 }

@@ -65,17 +65,20 @@ pub(crate) async fn read_body(body: axum::body::Body) -> Result<axum::body::Byte
 
 /// Runs a handler's work in a task of its own, to its end: a client that goes away once
 /// its request is read (a mail provider's short timeout, a page unloading) does not cut
-/// a write short between its steps, nor its counting and logging after.
+/// a write short between its steps, nor its counting and logging after. Shutdown waits
+/// for it (`tasks`).
 pub(crate) async fn detached<T: Send + 'static>(
+    tasks: &tokio_util::task::TaskTracker,
     work: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, AppError> {
     // In the request's span, so that what it logs names the request.
-    tokio::spawn(tracing::Instrument::instrument(
-        work,
-        tracing::Span::current(),
-    ))
-    .await
-    .map_err(|err| AppError::Internal(format!("request task failed: {err}")))
+    tasks
+        .spawn(tracing::Instrument::instrument(
+            work,
+            tracing::Span::current(),
+        ))
+        .await
+        .map_err(|err| AppError::Internal(format!("request task failed: {err}")))
 }
 
 /// The collector's router.
@@ -172,4 +175,45 @@ async fn nosniff(mut response: axum::response::Response) -> axum::response::Resp
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll};
+
+    use tokio_util::task::TaskTracker;
+
+    use super::detached;
+
+    /// A handler whose client went away (its future dropped) once its work had started:
+    /// the work goes on, and shutdown, which waits for the tracker, waits for it.
+    #[tokio::test]
+    async fn work_outlives_its_handler_and_shutdown_waits_for_it() {
+        let tasks = TaskTracker::new();
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        {
+            let mut handler = pin!(detached(&tasks, async move {
+                let _ = wait.await;
+                let _ = done_tx.send(());
+            }));
+            let waker = futures_util::task::noop_waker();
+            let polled = handler.as_mut().poll(&mut Context::from_waker(&waker));
+            assert!(matches!(polled, Poll::Pending), "the work waits for its go");
+        }
+        assert_eq!(tasks.len(), 1, "the work goes on without its handler");
+        tasks.close();
+        let shutdown = tokio::spawn({
+            let tasks = tasks.clone();
+            async move { tasks.wait().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!shutdown.is_finished(), "shutdown waits for the work");
+        go.send(()).unwrap();
+        done.await.expect("the work ran to its end");
+        shutdown.await.unwrap();
+        assert!(tasks.is_empty());
+    }
 }

@@ -101,7 +101,9 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
         link_key: Arc::new(LinkKey::new(link_secret)),
         public_url: Arc::new(public_url),
         receipt_issuer: Arc::new(receipt_issuer),
+        tasks: tokio_util::task::TaskTracker::new(),
     };
+    let tasks = state.tasks.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -128,6 +130,10 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
     println!("listening on http://{local}");
     std::io::stdout().flush()?;
     crate::server::run(listener, crate::app(state), shutdown()).await;
+    // The requests' work whose clients went away before it was done (an unsubscribe, a
+    // record): finished before the store closes under it.
+    tasks.close();
+    tasks.wait().await;
     // Deliveries cut short here are posted again once their lease runs out.
     if let Some(worker) = worker {
         worker.abort();

@@ -72,7 +72,7 @@ pub async fn create(
     headers: HeaderMap,
     request: Request,
 ) -> Result<(StatusCode, Json<ReceiptBody>), AppError> {
-    let outcome = crate::routes::detached({
+    let outcome = crate::routes::detached(&state.tasks, {
         let state = state.clone();
         async move { store_record(&state, &headers, request).await }
     })

@@ -79,7 +79,10 @@ pub async fn unsubscribe(
         }
     };
     // A provider that gives up on a slow answer must not leave the denial half made.
-    match detached(work).await.and_then(|outcome| outcome) {
+    match detached(&state.tasks, work)
+        .await
+        .and_then(|outcome| outcome)
+    {
         Ok(claims) => pages::done(&claims.hint, &what(&claims)),
         Err(err) => refused(&state, &err),
     }

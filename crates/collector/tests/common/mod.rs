@@ -84,6 +84,7 @@ pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState 
         link_key: Arc::new(LinkKey::new(LINK_SEED)),
         public_url: Arc::new(PUBLIC_URL.parse().unwrap()),
         receipt_issuer: Arc::new(ReceiptIssuer::new(&[], &PUBLIC_URL.parse().unwrap())),
+        tasks: tokio_util::task::TaskTracker::new(),
     }
 }
 
