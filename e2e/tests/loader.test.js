@@ -180,6 +180,9 @@ world.scenario('the collector can host the widget for a covered site on another 
   await w.bannerButton('accept-all').click();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  // The wasm is compiled as it streams in, so its record may be stored before the test
+  // hears that its download finished: the event comes when it comes.
+  await eventually('the three files fetched', () => fetched.length >= 3);
   assert.deepEqual(
     fetched.sort(),
     ['assent.js', 'assent_bg.js', 'assent_bg.wasm'].map((name) => `${widgetOrigin}/${name}`),
