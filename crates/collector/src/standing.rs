@@ -60,8 +60,9 @@ impl Standing {
     /// does not undo that unsubscribe: the person's latest word counts, by when each was
     /// said (the page's clock for the choice, the collector's for the unsubscribe; a page
     /// whose clock is behind errs towards the denial). A body this collector can't read is
-    /// an error: the standing made without it could miss the person's latest word.
-    pub fn apply(&mut self, stored: &Stored) -> Result<(), StoreError> {
+    /// an error: the standing made without it could miss the person's latest word. Returns
+    /// the record read.
+    pub fn apply(&mut self, stored: &Stored) -> Result<ConsentRecord, StoreError> {
         let record = serde_json::from_str::<ConsentRecord>(&stored.body)
             .map_err(|_| StoreError::Unreadable { seq: stored.seq })?;
         let set_by = SetBy {
@@ -95,7 +96,7 @@ impl Standing {
                 );
             }
         }
-        Ok(())
+        Ok(record)
     }
 
     /// The current state of an optional purpose, if any record set one.
@@ -113,7 +114,7 @@ impl Standing {
         let mut standing = Self::default();
         let unreadable = store
             .scan(Some(subject), |stored| match standing.apply(&stored) {
-                Ok(()) => ControlFlow::Continue(()),
+                Ok(_) => ControlFlow::Continue(()),
                 Err(err) => ControlFlow::Break(err),
             })
             .await?;

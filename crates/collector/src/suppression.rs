@@ -67,7 +67,7 @@ pub async fn list(store: &Store, purpose: PurposeId) -> Result<Vec<Suppressed>, 
                 return ControlFlow::Continue(());
             };
             match standings.entry(subject.clone()).or_default().apply(&stored) {
-                Ok(()) => ControlFlow::Continue(()),
+                Ok(_) => ControlFlow::Continue(()),
                 Err(err) => ControlFlow::Break(err),
             }
         })

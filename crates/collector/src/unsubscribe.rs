@@ -193,8 +193,7 @@ async fn try_unsubscribe(
         .scan(Some(&claims.sub), |stored| {
             newest_seq = Some(stored.seq);
             match standing.apply(&stored) {
-                // Its body read, by the standing.
-                Ok(()) => latest = serde_json::from_str::<ConsentRecord>(&stored.body).ok(),
+                Ok(record) => latest = Some(record),
                 Err(err) => unreadable = Some(err),
             }
             ControlFlow::<()>::Continue(())

@@ -77,7 +77,7 @@ pub async fn create(
         async move { store_record(&state, &headers, request).await }
     })
     .await;
-    counted(&state, outcome.and_then(|stored| stored))
+    counted(&state, outcome.and_then(|answer| answer))
 }
 
 /// Counts a refusal in the rejection metric, by its code.
