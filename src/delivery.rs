@@ -227,7 +227,7 @@ impl Courier {
     /// One pass over the outbox, oldest first, stopping at the first record that must wait.
     async fn round(&self) -> Round {
         self.put_back_saved();
-        for record in outbox::pending(&self.store, env::now()) {
+        for record in outbox::pending(&self.store, *env::now()) {
             match transport::deliver(&self.endpoint, &record).await {
                 Outcome::Delivered(file) => {
                     self.settled(record.record_id);
@@ -291,7 +291,7 @@ impl Courier {
     /// keepalive already delivered is answered 200 (or 409) and clears it.
     pub fn send_on_exit(&self) {
         self.put_back_saved();
-        let pending = outbox::pending(&self.store, env::now());
+        let pending = outbox::pending(&self.store, *env::now());
         if !pending.is_empty() {
             transport::deliver_on_exit(&self.endpoint, &pending);
         }

@@ -5,15 +5,14 @@
 //! is the POST's idempotency key): two tabs whose handovers run at the same moment, which
 //! no check between tabs can order, still record the click once.
 
-use assent_record::ContentHash;
-use time::OffsetDateTime;
+use assent_record::{ContentHash, Rfc3339Time};
 use uuid::Uuid;
 
 use crate::browser::env;
 use crate::outbox;
 
 /// What a click handed over from the painted banner asks for (`Widget::handed_click`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandedClick {
     /// Nothing: it is recorded already, or it was kept under another notice than the one
     /// shown (`Widget::handed_click` has the banner ask again).
@@ -31,41 +30,53 @@ pub fn under(kept: &str, shown: &ContentHash) -> bool {
 }
 
 /// The id and time a record of the kept click takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeptClick {
-    /// Made by the loader at the click.
-    pub record_id: Uuid,
+    /// Made by the loader at the click; `None` where it could not make one
+    /// (`crypto.randomUUID` is for secure contexts only): the record's is then made anew.
+    pub record_id: Option<Uuid>,
     /// The click's moment, on the client's clock.
-    pub client_time: OffsetDateTime,
+    pub client_time: Rfc3339Time,
+}
+
+/// What the kept text (under the notice shown: [`under`]) says of a handed click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// This click, as the loader kept it.
+    Click(KeptClick),
+    /// Another action's: a later click, in another tab (each click overwrites the one kept
+    /// before it), which that tab records, or the next page.
+    Superseded,
+    /// No moment: kept by an earlier build, which kept none, or garbled. Its record is
+    /// made anew, as for a click on the widget's own banner.
+    Unstated,
 }
 
 impl KeptClick {
     /// Whether it is older than the outbox keeps a record: its record would never be
     /// sent, and made as of now instead it would outrank the choices made since.
     pub fn too_old(&self, now_millis: i64) -> bool {
-        now_millis - env::millis_of(self.client_time) > outbox::MAX_AGE.whole_milliseconds() as i64
+        now_millis - env::millis_of(*self.client_time) > outbox::MAX_AGE.whole_milliseconds() as i64
     }
 }
 
-/// The click kept in `kept` (the stored text), if it is `action`'s under the notice `shown`
-/// and holds an id and a time. `None` otherwise, and the record is then made anew, as for a
-/// click on the widget's own banner: for a click kept by an earlier build (which kept
-/// neither), one from a page without `crypto.randomUUID` (not a secure context), and one
-/// kept by another tab for another action or notice (its id is that click's).
-pub fn read(kept: &str, action: &str, shown: &ContentHash) -> Option<KeptClick> {
-    let mut parts = kept.split(' ');
-    let (_hash, kept_action) = (parts.next()?, parts.next()?);
-    if kept_action != action || !under(kept, shown) {
-        return None;
+/// What the kept text says of a click on `action`.
+pub fn read(kept: &str, action: &str) -> Kept {
+    let mut parts = kept.split(' ').skip(1);
+    if parts.next() != Some(action) {
+        return Kept::Superseded;
     }
+    stated(parts).map_or(Kept::Unstated, Kept::Click)
+}
+
+/// The moment and the id after the action.
+fn stated<'a>(mut parts: impl Iterator<Item = &'a str>) -> Option<KeptClick> {
     // u64, as transport.rs reads Retry-After: one number parser in the wasm.
     let millis: u64 = parts.next()?.parse().ok()?;
-    let record_id = Uuid::try_parse(parts.next()?).ok()?;
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(KeptClick {
+    let record_id = Uuid::try_parse(parts.next()?).ok();
+    let client_time = env::at_millis(i64::try_from(millis).ok()?)?;
+    parts.next().is_none().then_some(KeptClick {
         record_id,
-        client_time: env::at_millis(i64::try_from(millis).ok()?)?,
+        client_time,
     })
 }

@@ -28,7 +28,7 @@ pub fn pending(store: &Store, now: OffsetDateTime) -> Vec<ConsentRecord> {
 /// Drops records older than [`MAX_AGE`], then the oldest beyond [`MAX_RECORDS`].
 fn bounded(mut records: Vec<ConsentRecord>, now: OffsetDateTime) -> Vec<ConsentRecord> {
     let total = records.len();
-    records.retain(|r| now - r.client_time <= MAX_AGE);
+    records.retain(|r| now - *r.client_time <= MAX_AGE);
     let excess = records.len().saturating_sub(MAX_RECORDS);
     records.drain(..excess);
     if records.len() < total {
@@ -45,7 +45,7 @@ pub fn enqueue(store: &Store, record: &ConsentRecord) {
     let mut records = store.outbox();
     if !records.iter().any(|r| r.record_id == record.record_id) {
         records.push(record.clone());
-        store.set_outbox(&bounded(records, record.client_time));
+        store.set_outbox(&bounded(records, *record.client_time));
     }
 }
 

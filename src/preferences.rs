@@ -95,7 +95,7 @@ pub fn record(
     context: &RecordContext<'_>,
     choices: &Choices,
     record_id: Option<uuid::Uuid>,
-    client_time: time::OffsetDateTime,
+    client_time: assent_record::Rfc3339Time,
 ) -> Result<ConsentRecord, RecordError> {
     let notice = &context.shown.notice;
     let purposes: Vec<PurposeChoice> = notice

@@ -77,7 +77,7 @@ impl SharedChoice {
 
     /// Whether it is a later choice than `record` (another record, made after it).
     pub fn is_later_than(&self, record: &ConsentRecord) -> bool {
-        let record_ms = env::millis_of(record.client_time) as f64;
+        let record_ms = env::millis_of(*record.client_time) as f64;
         self.record_id != record.record_id.to_string() && self.client_time_ms > record_ms
     }
 

@@ -165,11 +165,14 @@ impl Store {
         }
     }
 
-    /// Forgets a click kept on the painted banner that is not to be recorded.
-    pub fn forget_painted_click(&self) {
+    /// Retires a click kept on the painted banner that is not to be recorded. Its place
+    /// says so, rather than going empty, which would tell a second tab whose loader handed
+    /// the click over too that it is recorded (`Widget::handed_click`): that tab asks again
+    /// as well. The loader reads it as no click.
+    pub fn retire_painted_click(&self) {
         if let Backend::Local(local) = &*self.backend.borrow() {
             // Should this fail, the next page asks about the click again, as this one did.
-            let _ = local.remove(&key(&self.site, "painted"));
+            let _ = local.set(&key(&self.site, "painted"), "retired");
         }
     }
 

@@ -17,7 +17,7 @@ use crate::browser::{self, env};
 use crate::config::{Config, ScriptAttributes};
 use crate::delivery::{Courier, ERROR_EVENT};
 use crate::identity::{self, Identity, IdentityError};
-use crate::kept_click::{self, HandedClick, KeptClick};
+use crate::kept_click::{self, HandedClick, Kept, KeptClick};
 use crate::locale::Locale;
 use crate::messages::{self, Messages};
 use crate::notice::{self, NoticeError, ShownNotice};
@@ -44,7 +44,7 @@ impl CurrentChoice {
     /// Whether it was made after `millis` (on the client's clock).
     fn made_after(&self, millis: i64) -> bool {
         match self {
-            Self::Record(record) => env::millis_of(record.client_time) > millis,
+            Self::Record(record) => env::millis_of(*record.client_time) > millis,
             Self::Shared(shared) => shared.client_time_ms > millis as f64,
         }
     }
@@ -149,14 +149,16 @@ impl Widget {
     /// handed (`action`) still asks for. Nothing, when a choice is stored and the click is
     /// no longer kept: it was recorded since, or superseded (the loader of a second tab,
     /// opened before this one's wasm recorded the click, hands it over too). Nothing
-    /// either, and the banner asks again, when it was kept under another notice than the
-    /// one shown (an earlier page's, in a language whose file this page could not load): a
-    /// choice counts only under the notice it was made on. Nothing, and it is forgotten,
-    /// when a choice made after it is current (on another covered site, through the shared
-    /// cookie: the visitor's later word stands), or when it is older than the outbox keeps
-    /// a record (its record would never be sent); then the banner asks again if no choice
-    /// is current. Else its record, under the id and time the loader kept with it, if it
-    /// kept ones that fit.
+    /// either when another action is kept in its place: the visitor clicked again since, in
+    /// another tab, and that later click is the one to record. Nothing, and the banner asks
+    /// again, when it was kept under another notice than the one shown (an earlier page's,
+    /// in a language whose file this page could not load: a choice counts only under the
+    /// notice it was made on), or retired by another tab's widget. Nothing, and it is
+    /// retired, when a choice made after it is current (on another covered site, through
+    /// the shared cookie: the visitor's later word stands), or when it is older than the
+    /// outbox keeps a record (its record would never be sent); then the banner asks again
+    /// if no choice is current. Else its record, at the moment kept with it and under the
+    /// id kept with it, if one was.
     pub fn handed_click(&self, action: &str) -> HandedClick {
         let current = self.current_choice();
         let Some(painted) = self.store.painted_click() else {
@@ -169,26 +171,29 @@ impl Widget {
                 HandedClick::Record(None)
             };
         };
+        // Retired by another tab's widget, too: it is not under any notice.
         if !kept_click::under(&kept, &self.shown.hash) {
             return self.asked_again();
         }
-        let click = kept_click::read(&kept, action, &self.shown.hash);
-        if let Some(click) = click {
-            let made = env::millis_of(click.client_time);
-            if click.too_old(env::now_millis())
-                || current
-                    .as_ref()
-                    .is_some_and(|choice| choice.made_after(made))
-            {
-                self.store.forget_painted_click();
-                return if current.is_some() {
-                    HandedClick::Nothing
-                } else {
-                    self.asked_again()
-                };
-            }
+        let click = match kept_click::read(&kept, action) {
+            Kept::Click(click) => click,
+            Kept::Superseded => return HandedClick::Nothing,
+            Kept::Unstated => return HandedClick::Record(None),
+        };
+        let made = env::millis_of(*click.client_time);
+        if click.too_old(env::now_millis())
+            || current
+                .as_ref()
+                .is_some_and(|choice| choice.made_after(made))
+        {
+            self.store.retire_painted_click();
+            return if current.is_some() {
+                HandedClick::Nothing
+            } else {
+                self.asked_again()
+            };
         }
-        HandedClick::Record(click)
+        HandedClick::Record(Some(click))
     }
 
     /// A handed click that asks nothing, with the banner shown again: closing the (hidden)
@@ -300,7 +305,7 @@ impl Widget {
             gpc: self.gpc,
         };
         let (record_id, client_time) = match kept {
-            Some(click) => (Some(click.record_id), click.client_time),
+            Some(click) => (click.record_id.or_else(env::random_uuid), click.client_time),
             None => (env::random_uuid(), env::now()),
         };
         let mut record = preferences::record(&context, choices, record_id, client_time)?;

@@ -454,14 +454,12 @@ fn the_outbox_is_bounded_in_count_and_age() {
     let site = Site::try_from("bounded.test").expect("site");
     let store = Store::open(&site);
     let now = assent::browser::env::now();
-    let fresh = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("format");
+    let fresh = now.as_str();
     assent::outbox::enqueue(&store, &record_at(&site, "2020-01-01T00:00:00Z", 0));
     for n in 1..=55 {
-        assent::outbox::enqueue(&store, &record_at(&site, &fresh, n));
+        assent::outbox::enqueue(&store, &record_at(&site, fresh, n));
     }
-    let pending = assent::outbox::pending(&store, now);
+    let pending = assent::outbox::pending(&store, *now);
     assert_eq!(pending.len(), assent::outbox::MAX_RECORDS);
     assert_eq!(
         pending[0].record_id.to_string(),

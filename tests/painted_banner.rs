@@ -10,11 +10,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use assent::browser::env;
-use assent::kept_click::{self, KeptClick};
+use assent::kept_click::{self, Kept, KeptClick};
 use assent::notice;
 use assent::widget::{self, Started};
+use assent_record::Rfc3339Time;
 use common::*;
-use time::OffsetDateTime;
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -211,10 +211,13 @@ fn days(n: i64) -> i64 {
 
 /// A click kept longer than the outbox keeps a record (the visitor left the page before
 /// the wasm recorded it, and came back weeks later): made now, its record would outrank
-/// every choice made since. The banner asks again, and the click is forgotten.
+/// every choice made since. The banner asks again, and the click is retired. A second
+/// tab, whose loader handed the same click over before that, asks again too: it does not
+/// take the click's going for its being recorded, and record it as of now.
 #[wasm_bindgen_test]
-async fn a_click_kept_too_long_ago_is_asked_again_and_forgotten() {
+async fn a_click_kept_too_long_ago_is_asked_again_in_every_tab() {
     let site = "painted-too-old.test";
+    let painted = format!("assent:v1:{site}:painted");
     let long_ago = env::now_millis() - days(31);
     let started = handed(
         site,
@@ -224,15 +227,74 @@ async fn a_click_kept_too_long_ago_is_asked_again_and_forgotten() {
     assert!(banner_shown(&started), "the banner asks");
     assert_eq!(stored_choice(site), None, "nothing recorded");
     assert!(stored_outbox(site).is_empty(), "nothing sent");
-    assert_eq!(
-        get_item(&format!("assent:v1:{site}:painted")),
-        None,
-        "forgotten"
-    );
+    assert_eq!(get_item(&painted).as_deref(), Some("retired"));
+    remove(&started);
+
+    let (second, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    assert!(banner_shown(&second), "the second tab asks too");
+    assert_eq!(stored_choice(site), None, "and records nothing");
+    assert!(stored_outbox(site).is_empty());
+    remove(&second);
+}
+
+/// Where the page could not make the click's id (crypto.randomUUID is for secure contexts
+/// only, so the loader kept "undefined"), the click still states its moment: too old, it
+/// is asked again; recent, it is recorded at that moment, under an id made now.
+#[wasm_bindgen_test]
+async fn a_click_kept_without_an_id_is_checked_and_recorded_at_its_moment() {
+    let site = "painted-no-id.test";
+    let long_ago = env::now_millis() - days(31);
+    let stale = handed(
+        site,
+        &kept_click("accept-all", &format!("{long_ago} undefined")),
+    )
+    .await;
+    assert!(banner_shown(&stale), "a click too old is asked again");
+    assert_eq!(stored_choice(site), None, "and not recorded");
+    remove(&stale);
+
+    let at = recent();
+    let started = handed(site, &kept_click("accept-all", &format!("{at} undefined"))).await;
+    let recorded = stored_choice(site).expect("a recent click is recorded");
+    let recorded_at = js_sys::Date::parse(recorded["client_time"].as_str().expect("a time"));
+    assert_eq!(recorded_at, at as f64, "at the click's moment");
+    assert!(recorded["record_id"]
+        .as_str()
+        .is_some_and(|id| Uuid::try_parse(id).is_ok()));
+    assert_eq!(states(&started), ["granted"; 4]);
     remove(&started);
 }
 
-fn millis(millis: i64) -> OffsetDateTime {
+/// The visitor accepted on one tab's painted banner, then declined on another's before
+/// either tab's wasm had run: the decline is kept in the accept's place. The first tab's
+/// widget, handed the accept, records nothing; the second records the decline, the
+/// visitor's later word.
+#[wasm_bindgen_test]
+async fn a_later_click_in_another_tab_is_the_one_recorded() {
+    let site = "painted-later-tab.test";
+    let painted = format!("assent:v1:{site}:painted");
+    let later = kept_click("decline-all", &format!("{} {KEPT_ID}", recent()));
+    let first = handed(site, &later).await;
+    assert_eq!(
+        stored_choice(site),
+        None,
+        "the earlier accept is not recorded"
+    );
+    assert!(stored_outbox(site).is_empty());
+    assert_eq!(get_item(&painted), Some(later), "the decline is still kept");
+    remove(&first);
+
+    let (second, _) = start_with(site, &[("data-chosen", "decline-all")]).await;
+    assert_eq!(states(&second), ["denied"; 4], "the decline is recorded");
+    assert_eq!(
+        stored_choice(site).expect("stored")["record_id"],
+        KEPT_ID,
+        "under its own id"
+    );
+    remove(&second);
+}
+
+fn millis(millis: i64) -> Rfc3339Time {
     env::at_millis(millis).expect("a time")
 }
 
@@ -275,43 +337,68 @@ async fn a_click_two_tabs_record_at_the_same_moment_is_one_record() {
     remove(&second);
 }
 
-/// A kept click read for the record it makes: its id and time only when it is that
-/// action's, under the notice shown, and of the loader's form; else the record is made
-/// anew. Older than the outbox keeps a record, it is too old (the banner asks again).
+/// A kept click read for the record it makes: under the notice shown, by its hash's start;
+/// its time, and its id if the loader made one, when it is that action's and of the
+/// loader's form; superseded when another action is kept in its place; else unstated, and
+/// the record is made anew. Older than the outbox keeps a record, it is too old (the
+/// banner asks again).
 #[wasm_bindgen_test]
 fn a_kept_click_gives_its_id_and_time_only_when_it_is_that_clicks() {
     let shown = notice::embedded().expect("the embedded notice").hash();
     let stamp = format!("{KEPT_AT} {KEPT_ID}");
+    let click = KeptClick {
+        record_id: Some(Uuid::try_parse(KEPT_ID).expect("an id")),
+        client_time: millis(KEPT_AT),
+    };
     assert_eq!(
-        kept_click::read(&kept_click("accept-all", &stamp), "accept-all", &shown),
-        Some(KeptClick {
-            record_id: Uuid::try_parse(KEPT_ID).expect("an id"),
-            client_time: millis(KEPT_AT),
-        })
+        kept_click::read(&kept_click("accept-all", &stamp), "accept-all"),
+        Kept::Click(click.clone())
     );
-    // Kept by the builds that kept 48 bits of the hash, not 40: the same click.
-    let kept_by_earlier = format!("{} accept-all {stamp}", &shown.as_str()[..19]);
-    assert!(kept_click::read(&kept_by_earlier, "accept-all", &shown).is_some());
-    let none = [
-        kept_click("decline-all", &stamp),
+    assert_eq!(
+        kept_click::read(
+            &kept_click("accept-all", &format!("{KEPT_AT} undefined")),
+            "accept-all"
+        ),
+        Kept::Click(KeptClick {
+            record_id: None,
+            ..click.clone()
+        }),
+        "made where crypto.randomUUID is missing"
+    );
+    assert_eq!(
+        kept_click::read(&kept_click("decline-all", &stamp), "accept-all"),
+        Kept::Superseded
+    );
+    // Kept by the builds that kept 48 bits of the hash, not 40, or all of it: the notice's.
+    assert!(kept_click::under(
+        &format!("{} accept-all {stamp}", &shown.as_str()[..19]),
+        &shown
+    ));
+    assert!(kept_click::under(
+        &format!("{} accept-all", shown.as_str()),
+        &shown
+    ));
+    for other in [
         format!("sha256:0000000000000000 accept-all {stamp}"),
         format!("sha256: accept-all {stamp}"),
-        // Kept by an earlier build, or where crypto.randomUUID is missing.
+        "retired".to_owned(),
+    ] {
+        assert!(!kept_click::under(&other, &shown), "{other}");
+    }
+    let unstated = [
+        // Kept by an earlier build.
         kept_click("accept-all", "").trim_end().to_owned(),
-        kept_click("accept-all", &format!("{KEPT_AT} undefined")),
         kept_click("accept-all", &format!("soon {KEPT_ID}")),
         kept_click("accept-all", &format!("{} {KEPT_ID}", i64::MAX)),
         kept_click("accept-all", &format!("{stamp} more")),
     ];
-    for text in none {
+    for text in unstated {
         assert_eq!(
-            kept_click::read(&text, "accept-all", &shown),
-            None,
+            kept_click::read(&text, "accept-all"),
+            Kept::Unstated,
             "{text}"
         );
     }
-    let click = kept_click::read(&kept_click("accept-all", &stamp), "accept-all", &shown)
-        .expect("the click");
     assert!(!click.too_old(KEPT_AT + days(30)));
     assert!(
         click.too_old(KEPT_AT + days(31)),

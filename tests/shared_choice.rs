@@ -135,7 +135,7 @@ async fn a_current_shared_choice_is_the_visitors_choice_and_sends_nothing() {
 /// A click kept on this site's painted banner (the visitor left before the wasm recorded
 /// it), then a later choice on another covered site: the later word stands. The click is
 /// not recorded (nor, stamped with its own time, sent back through the cookie), and is
-/// forgotten.
+/// retired.
 #[wasm_bindgen_test]
 async fn a_later_shared_choice_supersedes_a_click_kept_on_the_painted_banner() {
     stub_fetch();
@@ -164,9 +164,8 @@ async fn a_later_shared_choice_supersedes_a_click_kept_on_the_painted_banner() {
     assert_eq!(stored_choice(site), None, "the click is not recorded");
     assert!(requests().is_empty(), "nothing sent");
     assert_eq!(
-        get_item(&format!("assent:v1:{site}:painted")),
-        None,
-        "forgotten"
+        get_item(&format!("assent:v1:{site}:painted")).as_deref(),
+        Some("retired")
     );
     restore_fetch();
     remove(&w);

@@ -1,5 +1,6 @@
 //! Facts about the page and the browser: time, randomness, privacy signals, URLs, console.
 
+use assent_record::Rfc3339Time;
 use js_sys::Reflect;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -15,9 +16,10 @@ pub fn info(message: &str) {
     gloo::console::info!(format!("Assent: {message}"));
 }
 
-/// The client's clock, to the millisecond.
-pub fn now() -> OffsetDateTime {
-    at_millis(now_millis()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+/// The client's clock, to the millisecond; 1970's start where it is set beyond the years a
+/// record can state.
+pub fn now() -> Rfc3339Time {
+    at_millis(now_millis()).unwrap_or_else(Rfc3339Time::unix_epoch)
 }
 
 /// A random number in [0, 1), for jitter (not for anything secret).
@@ -32,13 +34,14 @@ pub fn now_millis() -> i64 {
 
 /// A moment in milliseconds since 1970, as [`now_millis`] gives it; `None` beyond the
 /// years a record can state.
-pub fn at_millis(millis: i64) -> Option<OffsetDateTime> {
+pub fn at_millis(millis: i64) -> Option<Rfc3339Time> {
     // Seconds and milliseconds, not nanoseconds: an i128 would bring 128-bit division in.
     let millisecond = u16::try_from(millis.rem_euclid(1000)).ok()?;
-    OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+    let time = OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
         .ok()?
         .replace_millisecond(millisecond)
-        .ok()
+        .ok()?;
+    Rfc3339Time::try_from(time).ok()
 }
 
 /// A moment in milliseconds since 1970, as JavaScript counts them: [`at_millis`]'s

@@ -76,7 +76,7 @@ impl SharedCookie {
 /// optional purpose in the notice's order, which the wasm reads it in (src/shared_choice.rs).
 /// None for a record it can't state: one with no optional purpose, or made before 1970.
 fn value(record: &ConsentRecord, notice: &Notice) -> Option<String> {
-    let millis = env::millis_of(record.client_time);
+    let millis = env::millis_of(*record.client_time);
     let mut states = String::new();
     for purpose in notice.optional_purposes() {
         if let Some(state) = record.purposes.state_of(purpose.id) {

@@ -53,7 +53,7 @@ impl Change {
             purposes: record.purposes,
             source: record.source,
             received_at: stored.received_at.clone(),
-            client_time: record.client_time,
+            client_time: *record.client_time,
         }))
     }
 }

@@ -62,7 +62,7 @@ fn claim_mismatch(file: &ReceiptFile, claims: &Claims) -> Option<&'static str> {
             "chain_hash",
             claims.chain_hash == file.receipt.chain_hash.as_str(),
         ),
-        ("received_at", received_at == Some(file.recorded_at)),
+        ("received_at", received_at == Some(*file.recorded_at)),
         // Receipts signed before the controller was have none to compare.
         (
             "controller",
@@ -102,11 +102,7 @@ mod tests {
         let answer = ReceiptAnswer {
             record_id: record.record_id,
             seq: NonZeroU64::MIN,
-            received_at: time::OffsetDateTime::parse(
-                RECEIVED_AT,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .unwrap(),
+            received_at: RECEIVED_AT.parse().unwrap(),
             chain_hash: ContentHash::try_from(crate::chain::GENESIS.to_owned()).unwrap(),
             receipt: Jws::try_from(keys.sign(&claims)).unwrap(),
         };

@@ -12,8 +12,6 @@ use assent_record::{
     ConsentRecord, ContentHash, Controller, JwksUri, Jws, Notice, NoticeId, ReceiptAnswer,
     ReceiptFile,
 };
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use crate::link::PublicUrl;
 use crate::store::Stored;
@@ -64,7 +62,7 @@ impl ReceiptIssuer {
         let answer = ReceiptAnswer {
             record_id: record.record_id,
             seq: NonZeroU64::new(u64::try_from(stored.seq).ok()?)?,
-            received_at: OffsetDateTime::parse(&stored.received_at, &Rfc3339).ok()?,
+            received_at: stored.received_at.parse().ok()?,
             chain_hash: ContentHash::try_from(stored.chain_hash.clone()).ok()?,
             receipt: Jws::try_from(stored.receipt.clone()).ok()?,
         };

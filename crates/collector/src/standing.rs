@@ -76,7 +76,7 @@ impl Standing {
             unsubscribe.source == Source::Unsubscribe
                 && record.source.is_widget()
                 && OffsetDateTime::parse(&unsubscribe.received_at, &Rfc3339)
-                    .is_ok_and(|unsubscribed| record.client_time < unsubscribed)
+                    .is_ok_and(|unsubscribed| *record.client_time < unsubscribed)
         };
         for choice in record.purposes.iter() {
             let now = self.purposes.get(&choice.purpose());

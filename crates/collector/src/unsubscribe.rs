@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 
 use assent_record::{
     ConsentRecord, ConsentState, Language, Notice, NoticeRef, PurposeChoice, PurposeId, Purposes,
-    Site, Source, WidgetVersion,
+    Rfc3339Time, Site, Source, WidgetVersion,
 };
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -149,7 +149,8 @@ pub fn denial(
         gpc: false,
         widget_version: WidgetVersion::try_from(COLLECTOR_VERSION)
             .map_err(|err| AppError::Internal(format!("collector version: {err}")))?,
-        client_time: now,
+        client_time: Rfc3339Time::try_from(now)
+            .map_err(|err| AppError::Internal(format!("the clock: {err}")))?,
         email: None,
         subject_token: None,
         source: Source::Unsubscribe,

@@ -341,33 +341,106 @@ pub fn uuid<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<uuid::U
     uuid::Uuid::try_parse(&text).map_err(|_| serde::de::Error::custom("not a UUID"))
 }
 
-/// Reads and writes an RFC 3339 time (`#[serde(with = "crate::fields::rfc3339")]`): the
-/// text time's own `time::serde::rfc3339` reads and writes, byte for byte (records' digests
-/// depend on it), refused as "not an RFC 3339 time". time's impl prints its own error,
-/// whose text, and the `std::io` error texts it can carry, were in the widget's wasm.
-pub mod rfc3339 {
-    use serde::{
-        de::Error as _, ser::Error as _, Deserialize, Deserializer, Serialize, Serializer,
-    };
-    use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+/// A moment as records state it: its RFC 3339 text, as `time` writes it (records' digests
+/// depend on those bytes), and the time that text means. Only a time RFC 3339 can state is
+/// one (a year from 0000 to 9999, an offset of whole minutes; every time read from RFC 3339
+/// text is), so it is written without a possible error: a serializer's own error for one
+/// (serde_json's reads a line and column out of its message) was 1.4 KB of the widget's
+/// wasm, brotli. Equal, ordered and hashed as the time, whatever its offset.
+#[derive(Debug, Clone)]
+pub struct Rfc3339Time {
+    time: time::OffsetDateTime,
+    text: String,
+}
 
-    /// Writes the time as RFC 3339 text; fails only for a year before 0 or past 9999, or an
-    /// offset with seconds, which no time read from RFC 3339 text or taken from the clock has.
-    pub fn serialize<S: Serializer>(
-        time: &OffsetDateTime,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        time.format(&Rfc3339)
-            .map_err(|_| S::Error::custom("not writable as RFC 3339"))?
-            .serialize(serializer)
+impl Rfc3339Time {
+    /// 1970's first moment, UTC.
+    pub fn unix_epoch() -> Self {
+        Self {
+            time: time::OffsetDateTime::UNIX_EPOCH,
+            text: "1970-01-01T00:00:00Z".to_owned(),
+        }
     }
 
-    /// Reads RFC 3339 text.
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<OffsetDateTime, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        OffsetDateTime::parse(&text, &Rfc3339).map_err(|_| D::Error::custom("not an RFC 3339 time"))
+    /// The RFC 3339 text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl TryFrom<time::OffsetDateTime> for Rfc3339Time {
+    type Error = FieldError;
+    fn try_from(time: time::OffsetDateTime) -> Result<Self, FieldError> {
+        let text = time
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| FieldError::Form {
+                field: "time",
+                expected: "a year from 0000 to 9999 with an offset of whole minutes",
+            })?;
+        Ok(Self { time, text })
+    }
+}
+
+impl std::ops::Deref for Rfc3339Time {
+    type Target = time::OffsetDateTime;
+    fn deref(&self) -> &time::OffsetDateTime {
+        &self.time
+    }
+}
+
+impl PartialEq for Rfc3339Time {
+    fn eq(&self, other: &Self) -> bool {
+        self.time == other.time
+    }
+}
+
+impl Eq for Rfc3339Time {}
+
+impl PartialOrd for Rfc3339Time {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Rfc3339Time {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.time.cmp(&other.time)
+    }
+}
+
+impl std::hash::Hash for Rfc3339Time {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.time.hash(state);
+    }
+}
+
+impl Serialize for Rfc3339Time {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+/// Reads RFC 3339 text; written back as `time` writes it.
+impl std::str::FromStr for Rfc3339Time {
+    type Err = FieldError;
+    fn from_str(text: &str) -> Result<Self, FieldError> {
+        let not_one = FieldError::Form {
+            field: "time",
+            expected: "an RFC 3339 time",
+        };
+        let time =
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| not_one.clone())?;
+        Self::try_from(time).map_err(|_| not_one)
+    }
+}
+
+/// Refused as "not an RFC 3339 time", naming the rule, not the input.
+impl<'de> Deserialize<'de> for Rfc3339Time {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(|_| serde::de::Error::custom("not an RFC 3339 time"))
     }
 }
 
@@ -506,10 +579,14 @@ mod tests {
         );
     }
 
+    fn parsed(text: &str) -> Rfc3339Time {
+        serde_json::from_str(&format!("\"{text}\"")).expect(text)
+    }
+
     #[test]
     fn rfc3339_times_are_written_back_as_read_and_bad_ones_refused() {
         #[derive(Debug, Serialize, Deserialize)]
-        struct At(#[serde(with = "rfc3339")] time::OffsetDateTime);
+        struct At(Rfc3339Time);
         for text in [
             "2026-11-30T10:00:00Z",
             "2026-11-30T10:00:00.5Z",
@@ -534,8 +611,26 @@ mod tests {
         }
         let offset = time::UtcOffset::from_hms(1, 0, 30).expect("offset");
         let odd = time::OffsetDateTime::UNIX_EPOCH.to_offset(offset);
-        let error = serde_json::to_string(&At(odd)).expect_err("an offset with seconds");
-        assert_eq!(error.to_string(), "not writable as RFC 3339");
+        assert!(
+            Rfc3339Time::try_from(odd).is_err(),
+            "an offset with seconds"
+        );
+        let before_year_0 = time::OffsetDateTime::UNIX_EPOCH
+            .replace_year(-1)
+            .expect("year -1");
+        assert!(Rfc3339Time::try_from(before_year_0).is_err(), "year -1");
+        let (early, late) = (
+            At(parsed("2026-11-30T10:00:00Z")),
+            At(parsed("2026-11-30T11:00:00.5+02:00")),
+        );
+        assert!(late.0 < early.0 && late.0 != early.0, "ordered as times");
+        assert_eq!(
+            parsed("2026-11-30T12:00:00+02:00"),
+            early.0,
+            "equal as times"
+        );
+        let epoch = Rfc3339Time::try_from(time::OffsetDateTime::UNIX_EPOCH).expect("1970");
+        assert_eq!(epoch.as_str(), Rfc3339Time::unix_epoch().as_str());
     }
 
     #[test]

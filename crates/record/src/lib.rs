@@ -16,8 +16,8 @@ mod record;
 pub use canonical::{sha256_hex, ContentHash};
 pub use error::FieldError;
 pub use fields::{
-    Email, Href, JwksUri, Jws, Language, NoticeId, NoticeVersion, PlainText, Site, SubjectToken,
-    WidgetVersion,
+    Email, Href, JwksUri, Jws, Language, NoticeId, NoticeVersion, PlainText, Rfc3339Time, Site,
+    SubjectToken, WidgetVersion,
 };
 pub use notice::{Block, Contact, Inline, Link, Notice, NoticePurpose, Section};
 pub use purpose::{ConsentState, LawfulBasis, PurposeChoice, PurposeId, Purposes};

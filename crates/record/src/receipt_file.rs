@@ -5,12 +5,11 @@
 use std::num::NonZeroU64;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::canonical::ContentHash;
 use crate::error::FieldError;
-use crate::fields::{JwksUri, Jws, PlainText, Site};
+use crate::fields::{JwksUri, Jws, PlainText, Rfc3339Time, Site};
 use crate::notice::{Block, Contact, Notice};
 use crate::purpose::{ConsentState, LawfulBasis, PurposeChoice, PurposeId, Purposes};
 use crate::record::{ConsentRecord, NoticeRef, Source};
@@ -140,8 +139,7 @@ pub struct ReceiptAnswer {
     /// Its place in the chain.
     pub seq: NonZeroU64,
     /// When the collector stored it.
-    #[serde(with = "crate::fields::rfc3339")]
-    pub received_at: OffsetDateTime,
+    pub received_at: Rfc3339Time,
     /// The chain hash of its row.
     pub chain_hash: ContentHash,
     /// The signed receipt.
@@ -164,11 +162,9 @@ pub struct ReceiptFile {
     /// How the consent was collected.
     pub collection_method: CollectionMethod,
     /// When the visitor chose, by their clock (Kantara `consentTimestamp`).
-    #[serde(with = "crate::fields::rfc3339")]
-    pub consent_timestamp: OffsetDateTime,
+    pub consent_timestamp: Rfc3339Time,
     /// When the collector stored the record, by its clock.
-    #[serde(with = "crate::fields::rfc3339")]
-    pub recorded_at: OffsetDateTime,
+    pub recorded_at: Rfc3339Time,
     /// The covered site.
     pub site: Site,
     /// Every purpose with its basis and state.
@@ -208,8 +204,8 @@ impl ReceiptFile {
             controller,
             notice: record.notice.clone(),
             collection_method: record.source.into(),
-            consent_timestamp: record.client_time,
-            recorded_at: answer.received_at,
+            consent_timestamp: record.client_time.clone(),
+            recorded_at: answer.received_at.clone(),
             site: record.site.clone(),
             purposes: record
                 .purposes

@@ -1,11 +1,12 @@
 //! The consent record: what the widget sends and the collector stores.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::canonical::ContentHash;
-use crate::fields::{Email, Language, NoticeId, NoticeVersion, Site, SubjectToken, WidgetVersion};
+use crate::fields::{
+    Email, Language, NoticeId, NoticeVersion, Rfc3339Time, Site, SubjectToken, WidgetVersion,
+};
 use crate::purpose::Purposes;
 
 /// How a record came to be.
@@ -70,8 +71,7 @@ pub struct ConsentRecord {
     pub widget_version: WidgetVersion,
     /// The client's clock when the visitor saved; the collector's receive time is the
     /// authoritative one.
-    #[serde(with = "crate::fields::rfc3339")]
-    pub client_time: OffsetDateTime,
+    pub client_time: Rfc3339Time,
     /// For identified preferences only: the address whose notices these are. Only the
     /// company's own servers may send it (the collector wants an admin key); a page
     /// sends `subject_token` instead.
