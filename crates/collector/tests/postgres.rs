@@ -45,6 +45,34 @@ async fn two_processes_keep_one_valid_chain() {
     assert_eq!(report["verified"], 200);
 }
 
+/// A database whose transactions default to repeatable read (a role's or database's
+/// `default_transaction_isolation`, as some sites set it): two processes appending at
+/// once still read the chain's last row after waiting for its lock, and every record is
+/// stored.
+#[tokio::test]
+async fn two_processes_keep_one_chain_where_transactions_default_to_repeatable_read() {
+    let pg = TempPostgres::start();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&pg.url).await.unwrap();
+    sqlx::query("ALTER DATABASE assent SET default_transaction_isolation = 'repeatable read'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("receipt.key");
+    let key_arg = key.to_str().unwrap();
+    let first = Server::spawn(&pg.url, &["--receipt-key", key_arg]).ready();
+    let second = Server::spawn(&pg.url, &["--receipt-key", key_arg]).ready();
+    let acked = process::burst(&[first.addr, second.addr], 8, 25).await;
+    assert_eq!(acked.len(), 200);
+    let seqs: Vec<i64> = process::export(&pg.url)
+        .iter()
+        .map(|l| l["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn manage_links_and_unsubscribe_behave_as_on_sqlite() {
     let pg = TempPostgres::start();
