@@ -104,6 +104,73 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     );
 }
 
+/// A change this collector can't read (a later version's, sharing the database during a
+/// rolling upgrade) is not given up once its retry window has passed: it is tried again,
+/// until a process that can read it delivers it.
+#[tokio::test]
+async fn an_unreadable_change_is_tried_again_past_the_retry_window() {
+    let (dir, db) = temp_db();
+    let db = db.as_str();
+    let secret = dir.path().join("webhook.secret");
+    let receiver = Receiver::start(FAILING).await;
+    let url = receiver.url();
+    let log = dir.path().join("collector.log");
+    let webhook = [
+        "--webhook-url",
+        &url,
+        "--webhook-secret-file",
+        secret.to_str().unwrap(),
+    ];
+    let mut first = start_logged(db, &webhook, &log);
+    let client = reqwest::Client::new();
+    post_record(&client, first.addr, Some("ada@example.com")).await;
+    receiver
+        .wait_for("a first attempt", |log| !log.is_empty())
+        .await;
+    first.kill();
+    common::behind_the_triggers(
+        &assent_collector::store::Database::Sqlite(db.into()),
+        "UPDATE records SET body = replace(body, '\"purposes\"', '\"later_purposes\"')",
+    )
+    .await;
+
+    let window = [
+        "--webhook-retry-base",
+        "100ms",
+        "--webhook-give-up-after",
+        "1s",
+    ];
+    let second = start_logged(db, &[&webhook[..], &window[..]].concat(), &log);
+    let first_attempt_at =
+        mailer::db_value(db, "SELECT first_attempt_at FROM webhook_deliveries").await;
+    wait_until("the retry window passed", || async {
+        mailer::now_ms() > first_attempt_at + 1000
+    })
+    .await;
+    let attempts = mailer::total_attempts(db).await;
+    wait_until("two attempts more", || async {
+        mailer::total_attempts(db).await >= attempts + 2
+    })
+    .await;
+    assert_eq!(
+        mailer::db_value(
+            db,
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        metric(&client, second.addr, "assent_webhook_failed_total").await,
+        Some(0)
+    );
+    assert_eq!(
+        receiver.log().len(),
+        1,
+        "nothing sent of a change it can't read"
+    );
+}
+
 #[tokio::test]
 async fn two_processes_deliver_each_change_once() {
     let (dir, db) = temp_db();

@@ -65,7 +65,7 @@ async fn chain_detects_a_row_moved_to_another_site() {
         "UPDATE records SET site = 'www.qualys.com' WHERE record_id = '{}'",
         ids[1]
     );
-    behind_the_triggers(&db, &moved).await;
+    common::behind_the_triggers(&db, &moved).await;
     let broken = walk(&state.store, None).await.unwrap().unwrap_err();
     assert_eq!((broken.seq, broken.verified), (2, 1));
     assert!(broken.reason.contains("site"), "{}", broken.reason);
@@ -89,7 +89,7 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
     let subject = state.subject_key.subject_of("ada@example.com");
     assert!(Standing::of_subject(&state.store, &subject).await.is_ok());
 
-    behind_the_triggers(
+    common::behind_the_triggers(
         &db,
         "UPDATE records SET body = replace(body, '\"purposes\"', '\"later_purposes\"')",
     )
@@ -136,18 +136,4 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
         .map(|p| (*p, assent_record::ConsentState::Denied))
         .collect();
     assert_eq!(states, denied, "every optional purpose denied");
-}
-
-/// Runs `sql` on the SQLite file behind the triggers that refuse changes to stored rows,
-/// as someone with the file could.
-async fn behind_the_triggers(db: &assent_collector::store::Database, sql: &str) {
-    use sqlx::Executor;
-    let pool = sqlx::AnyPool::connect(&common::sqlite_url(db))
-        .await
-        .unwrap();
-    pool.execute("DROP TRIGGER records_no_update")
-        .await
-        .unwrap();
-    pool.execute(sql).await.unwrap();
-    pool.close().await;
 }

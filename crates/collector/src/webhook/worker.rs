@@ -13,7 +13,7 @@ use super::queue::{now_ms, Claim, Queue};
 use super::{message_id, Backoff, Payload, WebhookSecret, WebhookSettings, EVENT_TYPE};
 use crate::changes::Change;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Deliveries in flight at once per process.
 const CONCURRENCY: usize = 8;
@@ -95,9 +95,13 @@ struct Worker {
 
 /// Why an attempt did not deliver.
 enum Failure {
-    /// Worth trying again.
+    /// Worth trying again, within the retry window.
     Retry(String),
-    /// Never will be: the stored change can't be read.
+    /// The stored change is not one this process can read (a later version's, sharing the
+    /// database during a rolling upgrade): tried again, by whichever process claims it
+    /// next, however long that takes; never given up on.
+    Unreadable(String),
+    /// Never will be: the stored change is gone, or can't be encoded.
     Permanent(String),
 }
 
@@ -165,11 +169,9 @@ impl Worker {
                 self.metrics.webhook_delivered();
                 queue.delivered(&claim, now).await
             }
+            Err(Failure::Unreadable(reason)) => self.retry(&queue, &claim, now, &reason).await,
             Err(Failure::Retry(reason)) if !self.backoff.gives_up(claim.first_attempt_at, now) => {
-                let wait = self.backoff.delay(claim.attempts, random());
-                tracing::info!(seq = claim.seq, attempts = claim.attempts, %reason, retry_in = ?wait, "webhook delivery failed; will retry");
-                let at = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
-                queue.retry(&claim, at, &reason).await
+                self.retry(&queue, &claim, now, &reason).await
             }
             Err(Failure::Retry(reason) | Failure::Permanent(reason)) => {
                 self.metrics.webhook_failed();
@@ -183,20 +185,32 @@ impl Worker {
         }
     }
 
+    /// Puts the claimed delivery back, due after the backoff's wait.
+    async fn retry(
+        &self,
+        queue: &Queue<'_>,
+        claim: &Claim,
+        now: i64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let wait = self.backoff.delay(claim.attempts, random());
+        tracing::info!(seq = claim.seq, attempts = claim.attempts, %reason, retry_in = ?wait, "webhook delivery failed; will retry");
+        let at = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+        queue.retry(claim, at, reason).await
+    }
+
     /// POSTs the change at `seq`, signed.
     async fn post(&self, seq: i64) -> Result<(), Failure> {
         let rows = tokio::time::timeout(READ_TIMEOUT, self.store.page(seq - 1, 1, None))
             .await
             .map_err(|_| Failure::Retry("the change could not be read in time".to_owned()))?
             .map_err(|err| Failure::Retry(format!("cannot read the change: {err}")))?;
-        // A body this process can't read (a later version's, sharing the database) is
-        // tried again, by whichever process claims it next: not given up on here.
         let change = rows
             .iter()
             .find(|row| row.seq == seq)
             .map(Change::of)
             .transpose()
-            .map_err(|err| Failure::Retry(err.to_string()))?
+            .map_err(|err| Failure::Unreadable(err.to_string()))?
             .flatten()
             .ok_or_else(|| Failure::Permanent("the stored change is gone".to_owned()))?;
         let body = serde_json::to_vec(&Payload {

@@ -213,6 +213,14 @@ pub fn signature_valid(secret_text: &str, delivery: &Delivery) -> bool {
     fresh && delivery.signature.split(' ').any(|s| s == expected)
 }
 
+/// The clock as the queue reads it: unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -66,6 +66,19 @@ pub fn sqlite_url(database: &Database) -> String {
     }
 }
 
+/// Runs `sql` on the SQLite file behind the triggers that refuse changes to stored rows,
+/// as someone with the file could.
+pub async fn behind_the_triggers(db: &assent_collector::store::Database, sql: &str) {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&sqlite_url(db)).await.unwrap();
+    pool.execute("DROP TRIGGER records_no_update")
+        .await
+        .unwrap();
+    pool.execute(sql).await.unwrap();
+    pool.close().await;
+}
+
 /// App state over `database` with limits off unless given.
 pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState {
     AppState {
