@@ -26,6 +26,10 @@ pub struct Change {
     pub purposes: Purposes,
     /// How the record came to be.
     pub source: Source,
+    /// What made it: the widget's version, or the collector's for an unsubscribe
+    /// (`collector-0.1.0`'s restated, as denied, purposes its link did not target: for
+    /// those only a change of state counts, `Standing::apply`).
+    pub widget_version: String,
     /// When the collector received it, RFC 3339 UTC.
     pub received_at: String,
     /// When it was made, as the page's clock said (the record's `client_time`): a choice
@@ -52,6 +56,7 @@ impl Change {
             site: stored.site.clone(),
             purposes: record.purposes,
             source: record.source,
+            widget_version: record.widget_version.as_str().to_owned(),
             received_at: stored.received_at.clone(),
             client_time: *record.client_time,
         }))

@@ -535,6 +535,10 @@ pub async fn lookup_and_feed(database: &assent_collector::store::Database) {
     assert_eq!(change["received_at"], stored[0]["received_at"]);
     assert_eq!(change["client_time"], record(&new_id())["client_time"]);
     assert_eq!(
+        change["widget_version"],
+        record(&new_id())["widget_version"]
+    );
+    assert_eq!(
         change["purposes"][0],
         serde_json::json!({"purpose": "new_products", "basis": "consent", "state": "granted"})
     );
