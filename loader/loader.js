@@ -127,14 +127,15 @@ function storedJson(name) {
 }
 
 // An accept or decline made on the painted banner, "<notice hash> <action> <time, ms>
-// <record id>", kept until the wasm has recorded it (Store::save_choice forgets it): leaving
+// <record id>", kept until the wasm has recorded it (Store::save_choice forgets it) or
+// retired it unrecorded (the text "retired", which is under no notice): leaving
 // the page before that does not lose it, the next page hands it over (unless a choice was
 // recorded after all) if its notice is the one the click was on, which is decided as the
 // script starts: a click on the English banner shown for want of a language file is asked
 // again, even should the file fail again. The record states the click's time, and every
 // tab handed the click makes the same record, which the endpoint stores once
 // (src/kept_click.rs). crypto.randomUUID is for secure contexts only: elsewhere the wasm
-// makes the id and the time.
+// makes the id (the record states the click's time still).
 function keepClick(action) {
   try { localStorage.setItem(storageKey('painted'), noticeHash + ' ' + action + ' ' + Date.now() + ' ' + crypto.randomUUID?.()); } catch { /* this page hands it over */ }
 }

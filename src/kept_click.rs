@@ -14,8 +14,9 @@ use crate::outbox;
 /// What a click handed over from the painted banner asks for (`Widget::handed_click`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandedClick {
-    /// Nothing: it is recorded already, or it was kept under another notice than the one
-    /// shown (`Widget::handed_click` has the banner ask again).
+    /// Nothing: it is recorded already, superseded (a later click in another tab, or a
+    /// later choice), too old, retired by another tab's widget, or kept under another
+    /// notice than the one shown (`Widget::handed_click` says when the banner asks again).
     Nothing,
     /// Its record, with the id and time kept at the click, or new ones.
     Record(Option<KeptClick>),

@@ -280,6 +280,10 @@ async fn a_later_click_in_another_tab_is_the_one_recorded() {
         None,
         "the earlier accept is not recorded"
     );
+    assert!(
+        !banner_shown(&first),
+        "nor asked again: the visitor has answered"
+    );
     assert!(stored_outbox(site).is_empty());
     assert_eq!(get_item(&painted), Some(later), "the decline is still kept");
     remove(&first);

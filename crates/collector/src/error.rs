@@ -218,7 +218,10 @@ impl From<crate::link::LinkError> for AppError {
     fn from(err: crate::link::LinkError) -> Self {
         use crate::link::LinkError;
         match err {
-            LinkError::Sign(_) | LinkError::Random(_) => Self::Internal(err.to_string()),
+            // The server's own configuration, not the request's.
+            LinkError::PlainHttp | LinkError::Sign(_) | LinkError::Random(_) => {
+                Self::Internal(err.to_string())
+            }
             bad => Self::Link(bad),
         }
     }

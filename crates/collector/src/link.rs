@@ -39,6 +39,10 @@ pub enum LinkError {
         SubjectToken::MAX_CHARS
     )]
     TooLong,
+    /// The public URL is plain http to another machine: mail providers take only https
+    /// one-click unsubscribe URLs (RFC 8058), and the URL's token would travel in clear.
+    #[error("unsubscribe links need an https --public-url (RFC 8058; http only for localhost, 127.0.0.1 or [::1])")]
+    PlainHttp,
     /// Signing failed.
     #[error(transparent)]
     Sign(#[from] SignError),
@@ -83,6 +87,13 @@ impl PublicUrl {
     /// The one-click unsubscribe address of a token.
     pub fn unsubscribe_url(&self, token: &str) -> String {
         self.join(&format!("/v1/unsubscribe/{token}"))
+    }
+
+    /// Whether it is https, or http to this machine (for development), as a one-click
+    /// unsubscribe URL must be.
+    pub fn is_secure(&self) -> bool {
+        let local = matches!(self.0.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        self.0.scheme() == "https" || local
     }
 }
 
@@ -178,6 +189,9 @@ pub fn mint(
     public_url: &PublicUrl,
     request: LinkRequest,
 ) -> Result<Link, LinkError> {
+    if !public_url.is_secure() {
+        return Err(LinkError::PlainHttp);
+    }
     let now = OffsetDateTime::now_utc();
     let random = crate::keys::random()?;
     let jti = |bytes: &[u8]| {
@@ -256,6 +270,41 @@ mod tests {
             "",
         ] {
             assert!(matches!(request(bad), Err(LinkError::Page)), "{bad:?}");
+        }
+    }
+
+    /// A one-click unsubscribe URL must be https (RFC 8058), its token in clear otherwise:
+    /// no link under a plain http public URL, but to this machine, for development.
+    #[test]
+    fn links_are_minted_only_under_an_https_or_local_public_url() {
+        let key = LinkKey::new([1; 32]);
+        let subjects = SubjectKey::new([2; 32]);
+        let mint_under = |public: &str| {
+            let public: PublicUrl = public.parse().unwrap();
+            mint(
+                &key,
+                &subjects,
+                &public,
+                request("https://pci.qualys.com/").unwrap(),
+            )
+        };
+        for ok in [
+            "https://consent.example",
+            "http://127.0.0.1:8787",
+            "http://localhost",
+            "http://[::1]:8787/",
+        ] {
+            assert!(mint_under(ok).is_ok(), "{ok}");
+        }
+        for plain in [
+            "http://consent.example",
+            "http://10.0.0.5:8787",
+            "http://0.0.0.0:8787",
+        ] {
+            assert!(
+                matches!(mint_under(plain), Err(LinkError::PlainHttp)),
+                "{plain}"
+            );
         }
     }
 

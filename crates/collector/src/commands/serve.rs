@@ -88,6 +88,9 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
     if !receipt_issuer.issues_files() {
         tracing::warn!(public_url = public_url.join(""), "--public-url is plain http to another machine: receipts are signed, but no receipt file is issued (its keys must be fetched over https)");
     }
+    if !public_url.is_secure() {
+        tracing::warn!(public_url = public_url.join(""), "--public-url is plain http to another machine: no manage or unsubscribe link is minted (mail providers take only https one-click unsubscribe URLs)");
+    }
     let state = AppState {
         store: store.clone(),
         receipt_keys: Arc::new(receipt_keys),
