@@ -208,6 +208,21 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       ['cut', (f) => { f.receipt.jws = f.receipt.jws.replace(/\.[^.]*$/, '.A'); }, /^Not genuine\. The receipt is not a JWS/, false],
       // A field the file's parts do not have: refused, as the CLI refuses it.
       ['annotated', (f) => { f.receipt.verified = true; }, /^Not genuine\. Not a receipt file: a part of it has a field/, false],
+      // The signature's last character changed in its unused bits only: the same bytes to
+      // atob, but not the JWS that was issued, and the CLI refuses it.
+      ['loose bits', (f) => {
+        const jws = f.receipt.jws;
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        const last = alphabet.indexOf(jws.at(-1));
+        f.receipt.jws = jws.slice(0, -1) + alphabet[(last & 0x30) | ((last + 1) & 0x0f)];
+      }, /^Not genuine\. The receipt is not a JWS/, false],
+      // Signed, it says, by a key the set does not publish (yet, on the host asked): no
+      // verdict on the receipt.
+      ['unknown key', (f) => {
+        const [head, ...rest] = f.receipt.jws.split('.');
+        const header = { ...JSON.parse(Buffer.from(head, 'base64url').toString()), kid: '0000000000000000' };
+        f.receipt.jws = [Buffer.from(JSON.stringify(header)).toString('base64url'), ...rest].join('.');
+      }, /^Not checked\. The receipt was signed by key 0000000000000000/, false],
       // The record id in capitals: the same record, for the page as for the CLI.
       ['capitals', (f) => { f.record.record_id = f.record.record_id.toUpperCase(); f.receipt_id = f.receipt_id.toUpperCase(); }, /^Genuine\./, true],
     ]) {
@@ -215,6 +230,12 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       assert.match(outcome.shown, shown, name);
       assert.equal(outcome.cli, cli, `${name}: the CLI agrees`);
     }
+
+    // Saved again by an editor that writes a byte order mark first: the same file.
+    const markedPath = join(dir, 'marked.json');
+    writeFileSync(markedPath, `\uFEFF${readFileSync(genuinePath, 'utf8')}`);
+    assert.match(await check(page, markedPath), /^Genuine\./);
+    assert.equal((await cliVerifyFile(collector, markedPath)).ok, true, 'a byte order mark: the CLI agrees');
 
     // Garbled.
     const garbledPath = join(dir, 'garbled.json');

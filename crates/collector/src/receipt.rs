@@ -224,11 +224,11 @@ pub enum JwksError {
     /// Not JSON of the form `{"keys": [...]}`.
     #[error("not a JWK set: {0}")]
     Form(String),
-    /// A key that is not an Ed25519 public key, or whose `kid` is not its hash.
-    #[error("key {0} of the JWK set is not an Ed25519 public key (kty OKP, crv Ed25519, x of 32 bytes, kid as published)")]
+    /// An Ed25519 key that is not a valid public key, or whose `kid` is not its hash.
+    #[error("key {0} of the JWK set is not a valid Ed25519 public key (x of 32 bytes, kid as published)")]
     Key(usize),
-    /// No keys at all.
-    #[error("the JWK set holds no keys")]
+    /// No Ed25519 keys at all.
+    #[error("the JWK set holds no Ed25519 keys")]
     Empty,
 }
 
@@ -240,8 +240,8 @@ struct JwkSet {
 #[derive(Deserialize)]
 struct Jwk {
     kty: String,
-    crv: String,
-    x: String,
+    crv: Option<String>,
+    x: Option<String>,
     kid: Option<String>,
 }
 
@@ -259,10 +259,14 @@ impl PublicKeys {
             .keys
             .iter()
             .enumerate()
+            // Keys of other kinds (a company's set may hold its RSA or EC keys too) sign
+            // no receipt, as the verify page also reads the set.
+            .filter(|(_, jwk)| jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"))
             .map(|(i, jwk)| {
-                let key = (jwk.kty == "OKP" && jwk.crv == "Ed25519")
-                    .then(|| verifying_key_from_b64(&jwk.x))
-                    .flatten()
+                let key = jwk
+                    .x
+                    .as_deref()
+                    .and_then(verifying_key_from_b64)
                     .filter(|key| jwk.kid.as_deref().is_none_or(|kid| kid == key_id(key)));
                 key.ok_or(JwksError::Key(i))
             })
@@ -538,6 +542,17 @@ mod tests {
         ] {
             assert!(PublicKeys::from_jwks(bad).is_err(), "{bad}");
         }
+        let mut with_others = ring.jwks();
+        let others = [
+            serde_json::json!({"kty": "RSA", "kid": "rsa", "n": "AQAB", "e": "AQAB"}),
+            serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "ec", "x": "AA", "y": "AA"}),
+        ];
+        with_others["keys"]
+            .as_array_mut()
+            .unwrap()
+            .splice(1..1, others);
+        let public = PublicKeys::from_jwks(&with_others.to_string()).unwrap();
+        assert_eq!(public, ring.public(), "other kinds of keys are passed over");
         let mut wrong_kid = ring.jwks();
         wrong_kid["keys"][0]["kid"] = "0000000000000000".into();
         assert_eq!(

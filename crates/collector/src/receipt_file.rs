@@ -22,8 +22,11 @@ pub enum FileProblem {
     Summary(&'static str),
 }
 
-/// Checks a receipt file's text against the keys; returns the signed claims.
+/// Checks a receipt file's text against the keys; returns the signed claims. A byte order
+/// mark before it (an editor's, saving it again) is no part of it, as the verify page,
+/// which reads the file as text, also takes it.
 pub fn check(text: &str, keys: &PublicKeys) -> Result<Claims, FileProblem> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let file: ReceiptFile =
         serde_json::from_str(text).map_err(|err| FileProblem::Form(err.to_string()))?;
     let claims = keys.verify(file.receipt.jws.as_str())?;
@@ -123,5 +126,17 @@ mod tests {
         );
         let older = check(&file(None, &keys), &public).unwrap();
         assert_eq!(older.controller, None);
+    }
+
+    /// Saved again by an editor that writes a byte order mark first: still the file.
+    #[test]
+    fn a_byte_order_mark_before_the_file_is_no_part_of_it() {
+        let keys = ReceiptKeys::from_seeds(&[[7; 32]]).unwrap();
+        let text = format!("\u{feff}{}", file(Some("Qualys, Inc."), &keys));
+        assert!(check(&text, &keys.public()).is_ok());
+        assert!(
+            check(&format!("\u{feff}{text}"), &keys.public()).is_err(),
+            "one mark only"
+        );
     }
 }
