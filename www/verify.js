@@ -113,6 +113,8 @@
     } catch {
       fail('Not a receipt file: it is not JSON.');
     }
+    const twice = repeatedName(text);
+    if (twice !== undefined) fail(`Not a receipt file: one of its objects names "${twice}" twice.`);
     const record = shape(file);
     const jws = parseJws(file.receipt.jws);
     if (!globalThis.crypto?.subtle) {
@@ -129,6 +131,33 @@
     if (!digests.includes(claims.digest)) fail('The record in the file is not the one that was signed (its digest differs).');
     compareSummary(file, record);
     return { file, keysUrl: new URL(keysUrl), controllerSigned: claims.controller !== undefined };
+  }
+
+  /**
+   * The first name an object of `text` (JSON that parsed) has twice, if any. JSON.parse
+   * keeps the last: a file could show one value to whoever reads it and have the page check
+   * another. The CLI refuses such a file too.
+   */
+  function repeatedName(text) {
+    const objects = []; // the names seen in each object open, or null for an array
+    let name = false; // whether the next string is a name
+    for (const [token] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],]/g)) {
+      if (token === '{' || token === '[') {
+        objects.push(token === '{' ? new Set() : null);
+        name = token === '{';
+      } else if (token === '}' || token === ']') {
+        objects.pop();
+      } else if (token === ',') {
+        name = objects.at(-1) !== null;
+      } else if (name) {
+        const names = objects.at(-1);
+        const key = JSON.parse(token);
+        if (names.has(key)) return key;
+        names.add(key);
+        name = false;
+      }
+    }
+    return undefined;
   }
 
   /** Checks the file's form; returns its record. */

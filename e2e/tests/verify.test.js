@@ -231,6 +231,13 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       assert.equal(outcome.cli, cli, `${name}: the CLI agrees`);
     }
 
+    // A name twice in one object: JSON.parse keeps the last, and whoever reads the file the
+    // first. Refused, as the CLI refuses it.
+    const twicePath = join(dir, 'twice.json');
+    writeFileSync(twicePath, readFileSync(genuinePath, 'utf8').replace('"purposes":', '"purposes":[],"purposes":'));
+    assert.match(await check(page, twicePath), /^Not genuine\. Not a receipt file: one of its objects names "purposes" twice/);
+    assert.equal((await cliVerifyFile(collector, twicePath)).ok, false, 'a name twice: the CLI agrees');
+
     // Saved again by an editor that writes a byte order mark first: the same file.
     const markedPath = join(dir, 'marked.json');
     writeFileSync(markedPath, `\uFEFF${readFileSync(genuinePath, 'utf8')}`);
