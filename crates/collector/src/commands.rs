@@ -85,19 +85,20 @@ pub enum CommandError {
     },
 }
 
-/// `keygen`: writes new key files (or, with `--rotate`, adds a receipt key to the ring)
-/// and prints the public JWK set of the receipt key ring, if one was written.
+/// `keygen`: writes new key files (or, with `--rotate`, adds a key to the receipt or link
+/// key ring) and prints the public JWK set of the receipt key ring, if one was written.
 pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
     // Refused before anything is written: a key made first would be left behind, and the
     // same command run again refused for it.
-    let new_files = [&args.subject_key, &args.link_key];
-    let receipt_key = args.receipt_key.as_ref().filter(|_| !args.rotate);
-    let written: Vec<&PathBuf> = new_files.into_iter().flatten().chain(receipt_key).collect();
-    for (i, path) in written.iter().enumerate() {
-        if written[..i].contains(path) {
+    let named: Vec<&PathBuf> = [&args.receipt_key, &args.subject_key, &args.link_key]
+        .into_iter()
+        .flatten()
+        .collect();
+    for (i, path) in named.iter().enumerate() {
+        if named[..i].contains(path) {
             return Err(CommandError::Usage("each key needs a file of its own"));
         }
-        if path.exists() {
+        if !args.rotate && path.exists() {
             return Err(keys::KeyError::Exists((*path).clone()).into());
         }
     }
@@ -106,7 +107,12 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
         Some(path) => Some(vec![keys::create(path)?]),
         None => None,
     };
-    for path in new_files.into_iter().flatten() {
+    match &args.link_key {
+        Some(path) if args.rotate => drop(keys::rotate(path)?),
+        Some(path) => drop(keys::create(path)?),
+        None => {}
+    }
+    if let Some(path) = &args.subject_key {
         keys::create(path)?;
     }
     if let Some(seeds) = seeds {

@@ -301,9 +301,10 @@ pub struct KeygenArgs {
     /// Where to write the receipt signing key (must not exist, unless `--rotate`).
     #[arg(long)]
     pub receipt_key: Option<PathBuf>,
-    /// Add a new key to the existing receipt key file instead: it signs from the next
-    /// start of `serve`, and receipts signed by the older keys still verify.
-    #[arg(long, requires = "receipt_key", conflicts_with_all = ["subject_key", "link_key"])]
+    /// Add a new key to the existing receipt or link key file (each given) instead: it
+    /// signs from the next start of `serve`, and receipts and links signed by the older
+    /// keys still verify.
+    #[arg(long, conflicts_with = "subject_key")]
     pub rotate: bool,
     /// Where to write a subject HMAC key (must not exist).
     #[arg(long)]

@@ -31,10 +31,10 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// The file exists and must not be overwritten.
-    #[error("key file {0} already exists; it is never overwritten (to add a receipt key, use `assent-collector keygen --rotate`)")]
+    #[error("key file {0} already exists; it is never overwritten (to add a receipt or link key to its ring, use `assent-collector keygen --rotate`)")]
     Exists(PathBuf),
     /// A rotation was asked for a file that does not exist.
-    #[error("key file {0} does not exist: there is nothing to rotate (make it with `assent-collector keygen --receipt-key FILE`)")]
+    #[error("key file {0} does not exist: there is nothing to rotate (make it with `assent-collector keygen --receipt-key FILE` or `--link-key FILE`)")]
     Missing(PathBuf),
     /// A key file only the server makes is not there.
     #[error("key file {0} does not exist: give the file `serve` uses (it creates its keys at its first start; `assent-collector keygen` makes them too)")]
@@ -88,6 +88,14 @@ pub fn read_made(path: &Path) -> Result<[u8; 32], KeyError> {
         return Err(KeyError::NotMade(path.into()));
     }
     read(path)
+}
+
+/// [`read_ring`] of a ring the server made: one that is not there is [`KeyError::NotMade`].
+pub fn read_made_ring(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
+    if !path.exists() {
+        return Err(KeyError::NotMade(path.into()));
+    }
+    read_ring(path)
 }
 
 /// Reads a key ring: every key, oldest first (at least one). A one-key file is a ring of one.

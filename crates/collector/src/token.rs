@@ -98,9 +98,11 @@ impl LinkClaims {
     }
 }
 
-/// The link signing key (HMAC-SHA256).
+/// The link keys (HMAC-SHA256): a ring, oldest first, whose newest signs and each of which
+/// verifies what it signed, so that a new key (`keygen --rotate --link-key`) leaves the
+/// links in mail already sent working; removing a key's line revokes its links.
 #[derive(Clone)]
-pub struct LinkKey([u8; 32]);
+pub struct LinkKey(Vec<[u8; 32]>);
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,17 +116,29 @@ impl std::fmt::Debug for LinkKey {
 pub struct SignError(String);
 
 impl LinkKey {
-    /// The key from its 32 bytes.
+    /// One key from its 32 bytes.
     pub fn new(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        Self(vec![bytes])
     }
 
-    /// Signs the claims as a JWT.
+    /// A ring of keys, oldest first; none without a key.
+    pub fn ring(keys: Vec<[u8; 32]>) -> Option<Self> {
+        (!keys.is_empty()).then_some(Self(keys))
+    }
+
+    /// Signs the claims as a JWT with the newest key, named by its `kid`.
     pub fn mint(&self, claims: &LinkClaims) -> Result<String, SignError> {
+        let newest = self
+            .0
+            .last()
+            .ok_or_else(|| SignError("no link key".into()))?;
         // Only an empty secret is refused, and this one has 32 bytes.
-        let key = EncodingKey::from_secret(&self.0).map_err(|err| SignError(err.to_string()))?;
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key)
-            .map_err(|err| SignError(err.to_string()))
+        let key = EncodingKey::from_secret(newest).map_err(|err| SignError(err.to_string()))?;
+        let header = Header {
+            kid: Some(key_id(newest)),
+            ..Header::new(Algorithm::HS256)
+        };
+        jsonwebtoken::encode(&header, claims, &key).map_err(|err| SignError(err.to_string()))
     }
 
     /// Checks signature and algorithm, then that the token may read and change preferences
@@ -153,9 +167,18 @@ impl LinkKey {
         // The covered sites are checked against the site asking.
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub", "aud"]);
-        let key = DecodingKey::from_secret(&self.0).map_err(|_| TokenError::Invalid)?;
-        let claims = jsonwebtoken::decode::<LinkClaims>(token, &key, &validation)
-            .map_err(|_| TokenError::Invalid)?
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        // The key its `kid` names; a token minted before keys had ids, by any of them.
+        let claims = self
+            .0
+            .iter()
+            .rev()
+            .filter(|key| header.kid.as_ref().is_none_or(|kid| *kid == key_id(key)))
+            .find_map(|key| {
+                let key = DecodingKey::from_secret(key).ok()?;
+                jsonwebtoken::decode::<LinkClaims>(token, &key, &validation).ok()
+            })
+            .ok_or(TokenError::Invalid)?
             .claims;
         let purpose_ok = claims.purpose.is_none_or(PurposeId::is_optional);
         if claims.aud.is_empty() || !purpose_ok {
@@ -163,6 +186,13 @@ impl LinkKey {
         }
         Ok(claims)
     }
+}
+
+/// A link key's id: the first 16 hex digits of a hash of it, which tells nothing of the key.
+fn key_id(key: &[u8; 32]) -> String {
+    let mut hex = assent_record::sha256_hex(&[b"assent link key id\n".as_slice(), key].concat());
+    hex.truncate(16);
+    hex
 }
 
 /// `claims` before their `exp` (RFC 7519: not on or after it). We mint and check on the
@@ -249,6 +279,35 @@ mod tests {
             purpose: None,
             scope: None,
         }
+    }
+
+    /// A key added to the ring signs from then on; the older one still verifies what it
+    /// signed, with its id or (minted before keys had ids) without; a key taken out of the
+    /// ring no longer does.
+    #[test]
+    fn a_ring_signs_with_its_newest_key_and_verifies_with_each() {
+        let site = Site::try_from("pci.qualys.com").unwrap();
+        let claims = claims(now() + 3600);
+        let (old, new) = ([1; 32], [2; 32]);
+        let before = LinkKey::new(old).mint(&claims).unwrap();
+        let without_id = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&old).unwrap(),
+        )
+        .unwrap();
+        let ring = LinkKey::ring(vec![old, new]).unwrap();
+        let after = ring.mint(&claims).unwrap();
+        let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+        assert_eq!(kid(&after), key_id(&new));
+        assert_ne!(kid(&before), kid(&after));
+        for token in [&before, &without_id, &after] {
+            assert_eq!(ring.verify(token, &site), Ok(claims.clone()));
+        }
+        let revoked = LinkKey::ring(vec![new]).unwrap();
+        assert_eq!(revoked.verify(&before, &site), Err(TokenError::Invalid));
+        assert_eq!(revoked.verify(&without_id, &site), Err(TokenError::Invalid));
+        assert!(LinkKey::ring(Vec::new()).is_none());
     }
 
     #[test]

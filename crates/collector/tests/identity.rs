@@ -614,6 +614,95 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     );
 }
 
+/// A new link key (`keygen --rotate --link-key`): the links minted before it, in mail
+/// already sent, still open the preferences and unsubscribe once the server has restarted
+/// with it; new links are signed with it; taking the old key's line out of the file
+/// revokes the old links.
+#[tokio::test]
+async fn a_rotated_link_key_keeps_the_links_already_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (db, subject_key, link_key) = (path("records.db"), path("subject.key"), path("link.key"));
+    let keys = ["--subject-key", &subject_key, "--link-key", &link_key];
+    let mint = |email: &str| -> Value {
+        let args = [
+            "link",
+            "--email",
+            email,
+            "--page",
+            "https://pci.qualys.com/",
+            "--site",
+            "pci.qualys.com",
+            "--public-url",
+            "https://consent.qualys.com",
+        ];
+        let minted = process::run(&[&args[..], &keys[..]].concat());
+        assert!(
+            minted.status.success(),
+            "{}",
+            String::from_utf8_lossy(&minted.stderr)
+        );
+        serde_json::from_slice(&minted.stdout).unwrap()
+    };
+    let kid = |link: &Value| -> Value {
+        let head = link["token"].as_str().unwrap().split('.').next().unwrap();
+        let head = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, head);
+        serde_json::from_slice::<Value>(&head.unwrap()).unwrap()["kid"].clone()
+    };
+    let client = reqwest::Client::new();
+    let identify = |server: &Server, link: &Value| {
+        let request = client
+            .post(format!("http://{}/v1/identity", server.addr))
+            .header("content-type", "text/plain")
+            .body(json!({"token": link["token"], "site": "pci.qualys.com"}).to_string());
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let unsubscribe = |server: &Server, link: &Value| {
+        let url = link["unsubscribe_url"].as_str().unwrap();
+        let path = url.strip_prefix("https://consent.qualys.com").unwrap();
+        let request = client
+            .post(format!("http://{}{path}", server.addr))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click");
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+
+    // The server makes the keys at its first start; a link is minted and sent.
+    drop(Server::start(&db, &keys));
+    let sent = mint("jo@example.com");
+    let rotated = process::run(&["keygen", "--rotate", "--link-key", &link_key]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let ring = std::fs::read_to_string(&link_key).unwrap();
+    assert_eq!(ring.lines().count(), 2, "the old key and the new");
+
+    let server = Server::start(&db, &keys);
+    assert_eq!(
+        identify(&server, &sent).await,
+        200,
+        "the link sent opens the preferences"
+    );
+    assert_eq!(unsubscribe(&server, &sent).await, 200, "and unsubscribes");
+    let later = mint("ada@example.com");
+    assert_ne!(
+        kid(&later),
+        kid(&sent),
+        "new links are signed with the new key"
+    );
+    assert!(kid(&later).is_string());
+    assert_eq!(identify(&server, &later).await, 200);
+    drop(server);
+
+    // The old key's line taken out: its links are revoked, the new key's still work.
+    std::fs::write(&link_key, format!("{}\n", ring.lines().nth(1).unwrap())).unwrap();
+    let server = Server::start(&db, &keys);
+    assert_eq!(identify(&server, &sent).await, 403, "revoked");
+    assert_eq!(identify(&server, &later).await, 200);
+}
+
 /// The real binary: `link` prints the link; a server on the same keys honours it, and its
 /// debug log and metrics never hold the token or the address.
 #[tokio::test]

@@ -26,7 +26,8 @@ pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
         .parse()
         .map_err(ConfigError::from)?;
     let subject_key = SubjectKey::new(keys::read_made(&subject_key)?);
-    let link_key = LinkKey::new(keys::read_made(&link_key)?);
+    let link_key = LinkKey::ring(keys::read_made_ring(&link_key)?)
+        .ok_or_else(|| keys::KeyError::Form(link_key.clone()))?;
     let link = link::mint(&link_key, &subject_key, &public_url, request)?;
     // Fields in the order of the struct, as `POST /v1/links` answers them.
     let line = serde_json::to_string(&link).map_err(std::io::Error::from)?;

@@ -59,11 +59,12 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
         Some(path) => AdminKeys::read(path)?,
         None => AdminKeys::none(),
     };
-    let link_secret = match &settings.link_key {
-        Some(path) => keys::read_or_create(path)?,
+    let link_key = match &settings.link_key {
+        Some(path) => LinkKey::ring(keys::read_or_create_ring(path)?)
+            .ok_or_else(|| keys::KeyError::Form(path.clone()))?,
         None => {
             tracing::warn!("no --link-key: manage and unsubscribe links stop working at a restart");
-            keys::random()?
+            LinkKey::new(keys::random()?)
         }
     };
     // Bound before the state is made: unsubscribe links default to the bound address.
@@ -101,7 +102,7 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
         static_dir: settings.static_dir,
         client_ip_header: settings.client_ip_header,
         admin_keys: Arc::new(admin_keys),
-        link_key: Arc::new(LinkKey::new(link_secret)),
+        link_key: Arc::new(link_key),
         public_url: Arc::new(public_url),
         receipt_issuer: Arc::new(receipt_issuer),
         tasks: tokio_util::task::TaskTracker::new(),
