@@ -101,6 +101,14 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
         if !args.rotate && path.exists() {
             return Err(keys::KeyError::Exists((*path).clone()).into());
         }
+        // Each ring there and readable before either is rotated: a receipt key added and
+        // then the link key's file found missing would leave the command half done.
+        if args.rotate {
+            if !path.exists() {
+                return Err(keys::KeyError::Missing((*path).clone()).into());
+            }
+            keys::read_ring(path)?;
+        }
     }
     let seeds = match &args.receipt_key {
         Some(path) if args.rotate => Some(keys::rotate(path)?),

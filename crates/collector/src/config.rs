@@ -302,14 +302,15 @@ pub struct KeygenArgs {
     #[arg(long)]
     pub receipt_key: Option<PathBuf>,
     /// Add a new key to the existing receipt or link key file (each given) instead: it
-    /// signs from the next start of `serve`, and receipts and links signed by the older
-    /// keys still verify.
+    /// signs receipts from the next start of `serve`, links from the next `link` (and, in
+    /// `serve`, from its restart or the first token of the new key it is shown), and what
+    /// the older keys signed still verifies.
     #[arg(long, conflicts_with = "subject_key")]
     pub rotate: bool,
     /// Where to write a subject HMAC key (must not exist).
     #[arg(long)]
     pub subject_key: Option<PathBuf>,
-    /// Where to write a link token HMAC key (must not exist).
+    /// Where to write a link token HMAC key (must not exist; with `--rotate`, must).
     #[arg(long)]
     pub link_key: Option<PathBuf>,
 }

@@ -224,8 +224,8 @@ pub enum JwksError {
     /// Not JSON of the form `{"keys": [...]}`.
     #[error("not a JWK set: {0}")]
     Form(String),
-    /// An Ed25519 key that is not a valid public key, or whose `kid` is not its hash.
-    #[error("key {0} of the JWK set is not a valid Ed25519 public key (x of 32 bytes, kid as published)")]
+    /// An Ed25519 key that is not a valid public key.
+    #[error("key {0} of the JWK set is not a valid Ed25519 public key (x of 32 bytes)")]
     Key(usize),
     /// No Ed25519 keys at all.
     #[error("the JWK set holds no Ed25519 keys")]
@@ -253,22 +253,25 @@ impl PublicKeys {
 
     /// The keys of a JWK set (as `/.well-known/jwks.json` serves it).
     pub fn from_jwks(text: &str) -> Result<Self, JwksError> {
+        // A byte order mark (an editor's) is no part of the set, as for a receipt file.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let set: JwkSet =
             serde_json::from_str(text).map_err(|err| JwksError::Form(err.to_string()))?;
         let keys = set
             .keys
             .iter()
             .enumerate()
-            // Keys of other kinds (a company's set may hold its RSA or EC keys too) sign
-            // no receipt, as the verify page also reads the set.
+            // Keys of other kinds (a company's set may hold its RSA or EC keys too), and
+            // Ed25519 keys named otherwise than by their hash (another signer's, whose
+            // `kid` no receipt names), sign no receipt: passed over, as the verify page,
+            // which looks a receipt's key up by its `kid`, passes over them.
             .filter(|(_, jwk)| jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"))
-            .map(|(i, jwk)| {
-                let key = jwk
-                    .x
-                    .as_deref()
-                    .and_then(verifying_key_from_b64)
-                    .filter(|key| jwk.kid.as_deref().is_none_or(|kid| kid == key_id(key)));
-                key.ok_or(JwksError::Key(i))
+            .filter_map(|(i, jwk)| {
+                let Some(key) = jwk.x.as_deref().and_then(verifying_key_from_b64) else {
+                    return Some(Err(JwksError::Key(i)));
+                };
+                let named = jwk.kid.as_deref().is_none_or(|kid| kid == key_id(&key));
+                named.then_some(Ok(key))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
@@ -553,11 +556,25 @@ mod tests {
             .splice(1..1, others);
         let public = PublicKeys::from_jwks(&with_others.to_string()).unwrap();
         assert_eq!(public, ring.public(), "other kinds of keys are passed over");
-        let mut wrong_kid = ring.jwks();
-        wrong_kid["keys"][0]["kid"] = "0000000000000000".into();
+        // An Ed25519 key named otherwise (another signer's) is passed over too; a set of
+        // such keys alone has none for receipts.
+        let mut named_otherwise = ring.jwks();
+        named_otherwise["keys"][0]["kid"] = "company-2024".into();
+        let public = PublicKeys::from_jwks(&named_otherwise.to_string()).unwrap();
+        assert_eq!(public.verify(&before), Ok(claims()));
+        assert!(public.verify(&after).is_err());
+        named_otherwise["keys"][1]["kid"] = "company-2023".into();
         assert_eq!(
-            PublicKeys::from_jwks(&wrong_kid.to_string()),
+            PublicKeys::from_jwks(&named_otherwise.to_string()),
+            Err(JwksError::Empty)
+        );
+        let mut broken = ring.jwks();
+        broken["keys"][0]["x"] = "AAAA".into();
+        assert_eq!(
+            PublicKeys::from_jwks(&broken.to_string()),
             Err(JwksError::Key(0))
         );
+        let marked = format!("\u{feff}{}", ring.jwks());
+        assert_eq!(PublicKeys::from_jwks(&marked).unwrap(), ring.public());
     }
 }

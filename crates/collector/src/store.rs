@@ -513,6 +513,15 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
                         if level == "off" {
                             conn.execute("SET synchronous_commit = on").await?;
                         }
+                        // Read committed, whatever the database's or role's default: an
+                        // append reads the chain's last row after waiting for its lock,
+                        // and a webhook claim skips rows others hold; under repeatable
+                        // read the one would read an older row, the other fail to
+                        // serialise.
+                        conn.execute(
+                            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                        )
+                        .await?;
                     }
                 }
                 Ok(())

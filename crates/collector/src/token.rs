@@ -2,13 +2,18 @@
 //! for one subject and some covered sites. A JWT (HS256) under the link key, made and
 //! checked only here; the widget carries it without reading it.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use assent_record::{PurposeId, Site};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+use crate::keys::{self, KeyError};
 
 /// Why a token is refused. The messages never repeat the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -101,8 +106,15 @@ impl LinkClaims {
 /// The link keys (HMAC-SHA256): a ring, oldest first, whose newest signs and each of which
 /// verifies what it signed, so that a new key (`keygen --rotate --link-key`) leaves the
 /// links in mail already sent working; removing a key's line revokes its links.
-#[derive(Clone)]
-pub struct LinkKey(Vec<[u8; 32]>);
+pub struct LinkKey {
+    keys: RwLock<Vec<[u8; 32]>>,
+    /// The ring's file, read again for a token that names a key the ring lacks (at most
+    /// every [`REREAD_EVERY`]): `link` signs with a key added since this process started.
+    file: Option<(PathBuf, Mutex<Option<Instant>>)>,
+}
+
+/// How often a ring's file is read again at most, however many tokens name unknown keys.
+const REREAD_EVERY: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,20 +130,38 @@ pub struct SignError(String);
 impl LinkKey {
     /// One key from its 32 bytes.
     pub fn new(bytes: [u8; 32]) -> Self {
-        Self(vec![bytes])
+        Self {
+            keys: RwLock::new(vec![bytes]),
+            file: None,
+        }
     }
 
     /// A ring of keys, oldest first; none without a key.
     pub fn ring(keys: Vec<[u8; 32]>) -> Option<Self> {
-        (!keys.is_empty()).then_some(Self(keys))
+        (!keys.is_empty()).then(|| Self {
+            keys: RwLock::new(keys),
+            file: None,
+        })
+    }
+
+    /// The ring in `path` (made with one key if missing), read again when a token names a
+    /// key it lacks.
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let keys = keys::read_or_create_ring(path)?;
+        Ok(Self {
+            keys: RwLock::new(keys),
+            file: Some((path.to_owned(), Mutex::new(None))),
+        })
+    }
+
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, Vec<[u8; 32]>> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Signs the claims as a JWT with the newest key, named by its `kid`.
     pub fn mint(&self, claims: &LinkClaims) -> Result<String, SignError> {
-        let newest = self
-            .0
-            .last()
-            .ok_or_else(|| SignError("no link key".into()))?;
+        let keys = self.keys();
+        let newest = keys.last().ok_or_else(|| SignError("no link key".into()))?;
         // Only an empty secret is refused, and this one has 32 bytes.
         let key = EncodingKey::from_secret(newest).map_err(|err| SignError(err.to_string()))?;
         let header = Header {
@@ -168,23 +198,64 @@ impl LinkKey {
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        // The key its `kid` names; a token minted before keys had ids, by any of them.
-        let claims = self
-            .0
-            .iter()
-            .rev()
-            .filter(|key| header.kid.as_ref().is_none_or(|kid| *kid == key_id(key)))
-            .find_map(|key| {
-                let key = DecodingKey::from_secret(key).ok()?;
-                jsonwebtoken::decode::<LinkClaims>(token, &key, &validation).ok()
-            })
-            .ok_or(TokenError::Invalid)?
-            .claims;
+        let claims = match self.claims_under(token, header.kid.as_deref(), &validation) {
+            Some(claims) => claims,
+            None if self.reread_for(header.kid.as_deref()) => self
+                .claims_under(token, header.kid.as_deref(), &validation)
+                .ok_or(TokenError::Invalid)?,
+            None => return Err(TokenError::Invalid),
+        };
         let purpose_ok = claims.purpose.is_none_or(PurposeId::is_optional);
         if claims.aud.is_empty() || !purpose_ok {
             return Err(TokenError::Invalid);
         }
         Ok(claims)
+    }
+    /// The claims of `token` under the key `kid` names; a token minted before keys had ids,
+    /// under any of them.
+    fn claims_under(
+        &self,
+        token: &str,
+        kid: Option<&str>,
+        validation: &Validation,
+    ) -> Option<LinkClaims> {
+        self.keys()
+            .iter()
+            .rev()
+            .filter(|key| kid.is_none_or(|kid| kid == key_id(key)))
+            .find_map(|key| {
+                let key = DecodingKey::from_secret(key).ok()?;
+                jsonwebtoken::decode::<LinkClaims>(token, &key, validation).ok()
+            })
+            .map(|data| data.claims)
+    }
+
+    /// Reads the ring's file again if `kid` names a key the ring lacks and it was not read
+    /// within [`REREAD_EVERY`]; whether the ring changed.
+    fn reread_for(&self, kid: Option<&str>) -> bool {
+        let (Some(kid), Some((path, last))) = (kid, &self.file) else {
+            return false;
+        };
+        if self.keys().iter().any(|key| key_id(key) == kid) {
+            return false;
+        }
+        let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < REREAD_EVERY) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        match keys::read_ring(path) {
+            Ok(keys) => {
+                let mut held = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+                let changed = *held != keys;
+                *held = keys;
+                changed
+            }
+            Err(err) => {
+                tracing::warn!(%err, "link key ring: cannot read it again");
+                false
+            }
+        }
     }
 }
 
@@ -308,6 +379,28 @@ mod tests {
         assert_eq!(revoked.verify(&before, &site), Err(TokenError::Invalid));
         assert_eq!(revoked.verify(&without_id, &site), Err(TokenError::Invalid));
         assert!(LinkKey::ring(Vec::new()).is_none());
+    }
+
+    /// A running server whose ring's file gained a key (`keygen --rotate`, then `link`
+    /// before the restart) checks a token of the new key by reading the file again; a
+    /// token naming a key the file does not hold either is still refused.
+    #[test]
+    fn a_ring_read_from_its_file_reads_it_again_for_a_key_it_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.key");
+        let site = Site::try_from("pci.qualys.com").unwrap();
+        let claims = claims(now() + 3600);
+        let running = LinkKey::from_file(&path).unwrap();
+        let rotated = LinkKey::ring(keys::rotate(&path).unwrap()).unwrap();
+        let token = rotated.mint(&claims).unwrap();
+        assert_eq!(running.verify(&token, &site), Ok(claims.clone()));
+        assert_eq!(
+            running.mint(&claims).unwrap(),
+            token,
+            "and signs with it from then on"
+        );
+        let stranger = LinkKey::new([9; 32]).mint(&claims).unwrap();
+        assert_eq!(running.verify(&stranger, &site), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -668,8 +668,23 @@ async fn a_rotated_link_key_keeps_the_links_already_sent() {
     };
 
     // The server makes the keys at its first start; a link is minted and sent.
-    drop(Server::start(&db, &keys));
+    let server = Server::start(&db, &keys);
     let sent = mint("jo@example.com");
+    // A rotation naming a file that is not there changes no file.
+    let missing = path("missing.key");
+    let half = [
+        "keygen",
+        "--rotate",
+        "--link-key",
+        &link_key,
+        "--receipt-key",
+        &missing,
+    ];
+    assert!(!process::run(&half).status.success());
+    assert_eq!(
+        std::fs::read_to_string(&link_key).unwrap().lines().count(),
+        1
+    );
     let rotated = process::run(&["keygen", "--rotate", "--link-key", &link_key]);
     assert!(
         rotated.status.success(),
@@ -678,6 +693,16 @@ async fn a_rotated_link_key_keeps_the_links_already_sent() {
     );
     let ring = std::fs::read_to_string(&link_key).unwrap();
     assert_eq!(ring.lines().count(), 2, "the old key and the new");
+    // Minted with the new key before the server restarts: it reads its ring again.
+    let later = mint("ada@example.com");
+    assert_ne!(
+        kid(&later),
+        kid(&sent),
+        "new links are signed with the new key"
+    );
+    assert!(kid(&later).is_string());
+    assert_eq!(identify(&server, &later).await, 200);
+    drop(server);
 
     let server = Server::start(&db, &keys);
     assert_eq!(
@@ -686,13 +711,6 @@ async fn a_rotated_link_key_keeps_the_links_already_sent() {
         "the link sent opens the preferences"
     );
     assert_eq!(unsubscribe(&server, &sent).await, 200, "and unsubscribes");
-    let later = mint("ada@example.com");
-    assert_ne!(
-        kid(&later),
-        kid(&sent),
-        "new links are signed with the new key"
-    );
-    assert!(kid(&later).is_string());
     assert_eq!(identify(&server, &later).await, 200);
     drop(server);
 

@@ -60,8 +60,7 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
         None => AdminKeys::none(),
     };
     let link_key = match &settings.link_key {
-        Some(path) => LinkKey::ring(keys::read_or_create_ring(path)?)
-            .ok_or_else(|| keys::KeyError::Form(path.clone()))?,
+        Some(path) => LinkKey::from_file(path)?,
         None => {
             tracing::warn!("no --link-key: manage and unsubscribe links stop working at a restart");
             LinkKey::new(keys::random()?)

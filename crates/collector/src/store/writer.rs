@@ -164,13 +164,9 @@ impl Chain {
         let mut tx = match self.dialect {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => {
-                // Read committed whatever the role's or database's default: under repeatable
-                // read or serializable the snapshot would be taken by the lock's statement,
-                // before its wait, and the chain's last row read from it an older one.
-                let mut tx = self
-                    .pool
-                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-                    .await?;
+                // Read committed (every connection is: Store::open), so the chain's last row
+                // is read after the lock's wait, not from a snapshot taken before it.
+                let mut tx = self.pool.begin().await?;
                 // An advisory lock, held to the commit: a lock on the table itself would
                 // wait behind (auto)vacuum and ANALYZE, and an anti-wraparound vacuum,
                 // which PostgreSQL never cancels, would hold every append for its run.
