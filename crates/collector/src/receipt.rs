@@ -227,8 +227,8 @@ pub enum JwksError {
     /// An Ed25519 key that is not a valid public key.
     #[error("key {0} of the JWK set is not a valid Ed25519 public key (x of 32 bytes)")]
     Key(usize),
-    /// No Ed25519 keys at all.
-    #[error("the JWK set holds no Ed25519 keys")]
+    /// No Ed25519 key named by its hash.
+    #[error("the JWK set holds no Ed25519 key named (kid) by its hash")]
     Empty,
 }
 

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
 
 use assent_record::{PurposeId, Site};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -105,16 +104,23 @@ impl LinkClaims {
 
 /// The link keys (HMAC-SHA256): a ring, oldest first, whose newest signs and each of which
 /// verifies what it signed, so that a new key (`keygen --rotate --link-key`) leaves the
-/// links in mail already sent working; removing a key's line revokes its links.
+/// links in mail already sent working; removing a key's line revokes its links (in a running
+/// server, from its restart).
 pub struct LinkKey {
     keys: RwLock<Vec<[u8; 32]>>,
-    /// The ring's file, read again for a token that names a key the ring lacks (at most
-    /// every [`REREAD_EVERY`]): `link` signs with a key added since this process started.
-    file: Option<(PathBuf, Mutex<Option<Instant>>)>,
+    /// The ring's file, read again for a token that names a key the ring lacks if it
+    /// changed since it was read (`link` signs with a key added since this process
+    /// started), with what it was when read.
+    file: Option<(PathBuf, Mutex<Option<FileState>>)>,
 }
 
-/// How often a ring's file is read again at most, however many tokens name unknown keys.
-const REREAD_EVERY: Duration = Duration::from_secs(10);
+/// A file's modification time and length: a rotation replaces the file with a longer one.
+type FileState = (std::time::SystemTime, u64);
+
+fn file_state(path: &Path) -> Option<FileState> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,7 +156,7 @@ impl LinkKey {
         let keys = keys::read_or_create_ring(path)?;
         Ok(Self {
             keys: RwLock::new(keys),
-            file: Some((path.to_owned(), Mutex::new(None))),
+            file: Some((path.to_owned(), Mutex::new(file_state(path)))),
         })
     }
 
@@ -230,26 +236,28 @@ impl LinkKey {
             .map(|data| data.claims)
     }
 
-    /// Reads the ring's file again if `kid` names a key the ring lacks and it was not read
-    /// within [`REREAD_EVERY`]; whether the ring changed.
+    /// Whether the ring holds the key `kid` names once its file is read again, if it has
+    /// changed since it was read: a made-up `kid` costs a `stat`, not a read.
     fn reread_for(&self, kid: Option<&str>) -> bool {
-        let (Some(kid), Some((path, last))) = (kid, &self.file) else {
+        let (Some(kid), Some((path, read))) = (kid, &self.file) else {
             return false;
         };
-        if self.keys().iter().any(|key| key_id(key) == kid) {
+        let holds = |keys: &[[u8; 32]]| keys.iter().any(|key| key_id(key) == kid);
+        let mut read = read.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another request may have read it meanwhile.
+        if holds(&self.keys()) {
+            return true;
+        }
+        let now = file_state(path);
+        if now.is_none() || now == *read {
             return false;
         }
-        let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|at| at.elapsed() < REREAD_EVERY) {
-            return false;
-        }
-        *last = Some(Instant::now());
         match keys::read_ring(path) {
             Ok(keys) => {
-                let mut held = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-                let changed = *held != keys;
-                *held = keys;
-                changed
+                *read = now;
+                let found = holds(&keys);
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+                found
             }
             Err(err) => {
                 tracing::warn!(%err, "link key ring: cannot read it again");

@@ -164,9 +164,14 @@ impl Chain {
         let mut tx = match self.dialect {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => {
-                // Read committed (every connection is: Store::open), so the chain's last row
-                // is read after the lock's wait, not from a snapshot taken before it.
-                let mut tx = self.pool.begin().await?;
+                // Read committed whatever the database's or role's default (as every
+                // connection is set, Store::open; said here too, as a pooler in transaction
+                // mode keeps no session setting): under repeatable read the chain's last row
+                // would be read from a snapshot taken before the lock's wait.
+                let mut tx = self
+                    .pool
+                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    .await?;
                 // An advisory lock, held to the commit: a lock on the table itself would
                 // wait behind (auto)vacuum and ANALYZE, and an anti-wraparound vacuum,
                 // which PostgreSQL never cancels, would hold every append for its run.
