@@ -218,15 +218,7 @@ fn days(n: i64) -> i64 {
 async fn a_click_kept_too_long_ago_is_asked_again_in_every_tab() {
     let site = "painted-too-old.test";
     let painted = format!("assent:v1:{site}:painted");
-    let long_ago = env::now_millis() - days(31);
-    let started = handed(
-        site,
-        &kept_click("accept-all", &format!("{long_ago} {KEPT_ID}")),
-    )
-    .await;
-    assert!(banner_shown(&started), "the banner asks");
-    assert_eq!(stored_choice(site), None, "nothing recorded");
-    assert!(stored_outbox(site).is_empty(), "nothing sent");
+    let started = handed_too_old(site, KEPT_ID).await;
     assert_eq!(get_item(&painted).as_deref(), Some("retired"));
     remove(&started);
 
@@ -243,15 +235,7 @@ async fn a_click_kept_too_long_ago_is_asked_again_in_every_tab() {
 #[wasm_bindgen_test]
 async fn a_click_kept_without_an_id_is_checked_and_recorded_at_its_moment() {
     let site = "painted-no-id.test";
-    let long_ago = env::now_millis() - days(31);
-    let stale = handed(
-        site,
-        &kept_click("accept-all", &format!("{long_ago} undefined")),
-    )
-    .await;
-    assert!(banner_shown(&stale), "a click too old is asked again");
-    assert_eq!(stored_choice(site), None, "and not recorded");
-    remove(&stale);
+    remove(&handed_too_old(site, "undefined").await);
 
     let at = recent();
     let started = handed(site, &kept_click("accept-all", &format!("{at} undefined"))).await;
@@ -296,6 +280,17 @@ async fn a_later_click_in_another_tab_is_the_one_recorded() {
         "under its own id"
     );
     remove(&second);
+}
+
+/// A page on `site` handed an accept kept 31 days ago under the id `id`: the banner asks
+/// again, and nothing is recorded or sent.
+async fn handed_too_old(site: &str, id: &str) -> Started {
+    let long_ago = env::now_millis() - days(31);
+    let started = handed(site, &kept_click("accept-all", &format!("{long_ago} {id}"))).await;
+    assert!(banner_shown(&started), "the banner asks");
+    assert_eq!(stored_choice(site), None, "nothing recorded");
+    assert!(stored_outbox(site).is_empty(), "nothing sent");
+    started
 }
 
 fn millis(millis: i64) -> Rfc3339Time {

@@ -36,6 +36,13 @@ fn temp_db() -> (tempfile::TempDir, String) {
     (dir, db)
 }
 
+/// A temp database, where its webhook secret goes, and a receiver that answers 503.
+async fn failing_webhook() -> (tempfile::TempDir, String, std::path::PathBuf, Receiver) {
+    let (dir, db) = temp_db();
+    let secret = dir.path().join("webhook.secret");
+    (dir, db, secret, Receiver::start(FAILING).await)
+}
+
 /// No address in clear in the database file or its WAL.
 fn assert_no_address(files: &[std::path::PathBuf]) {
     for file in files {
@@ -60,10 +67,8 @@ async fn webhooks_survive_a_receiver_outage_and_a_kill_9() {
 
 #[tokio::test]
 async fn a_delivery_is_given_up_after_its_retry_window() {
-    let (dir, db) = temp_db();
+    let (dir, db, secret, receiver) = failing_webhook().await;
     let db = db.as_str();
-    let secret = dir.path().join("webhook.secret");
-    let receiver = Receiver::start(FAILING).await;
     let url = receiver.url();
     let server = start_logged(
         db,
@@ -109,10 +114,8 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
 /// until a process that can read it delivers it.
 #[tokio::test]
 async fn an_unreadable_change_is_tried_again_past_the_retry_window() {
-    let (dir, db) = temp_db();
+    let (dir, db, secret, receiver) = failing_webhook().await;
     let db = db.as_str();
-    let secret = dir.path().join("webhook.secret");
-    let receiver = Receiver::start(FAILING).await;
     let url = receiver.url();
     let log = dir.path().join("collector.log");
     let webhook = [
