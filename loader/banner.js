@@ -2,9 +2,10 @@
 // choice, so the visitor sees it before the wasm has arrived. It is the markup of the
 // wasm's own (src/ui/app.rs's root, src/ui/banner.rs), built with DOM calls and text
 // nodes, never from markup strings; e2e/tests/painted-banner.test.js holds the two to each
-// other. The visitor's first click on it is kept as data-chosen (an accept or decline hides
-// it at once) and told to the loader, which fetches the wasm. The wasm takes it over, and
-// the keyboard focus, when its own banner replaces this one (dom::Painted::remove).
+// other. The visitor's click on it is kept as data-chosen (an accept or decline hides it
+// at once, and replaces an open clicked before it) and told to the loader, which fetches
+// the wasm. The wasm takes it over, and the keyboard focus, when its own banner replaces
+// this one (dom::Painted::remove).
 
 // data-theme as Config::from_attributes reads it (the wasm warns about a wrong one).
 function themeClass() {
@@ -15,7 +16,7 @@ function themeClass() {
 // locale: a language file (locales/<tag>.json, or BUILD_english): its language, rtl, the
 // messages (the banner's at BUILD_bannerMessages: banner_label, accept_all, decline_all,
 // open_highlights), and the notice if translated (else English's summary is shown);
-// chose(action) is told the visitor's first click. Returns the painted element.
+// chose(action) is told each click that counts. Returns the painted element.
 function paintBanner(shadow, locale, chose) {
   function add(parent, tag, attributes, text) {
     var element = document.createElement(tag);
@@ -36,8 +37,10 @@ function paintBanner(shadow, locale, chose) {
   ['accept-all', 'decline-all', 'open'].forEach(function (action, i) {
     add(actions, 'button', { type: 'button', 'class': i < 2 ? 'choice' : 'more', 'data-action': action }, m[i + 1])
       .addEventListener('click', function (event) {
-        // Only the visitor's own clicks count, as in the wasm (ui::is_trusted); the first one.
-        if (!event.isTrusted || painted.hasAttribute('data-chosen')) return;
+        // Only the visitor's own clicks count, as in the wasm (ui::is_trusted): the first
+        // accept or decline (data-chosen then sorts before 'o'), even after an open, which
+        // only waits for the wasm (null < 'o' is false).
+        if (!event.isTrusted || painted.getAttribute('data-chosen') < 'o') return;
         painted.setAttribute('data-chosen', action);
         painted.hidden = action !== 'open';
         // Until the wasm opens the highlights, up to a second or two on a slow phone.

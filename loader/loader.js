@@ -306,8 +306,8 @@ function paint() {
   });
 }
 
-// The visitor's first click on the painted banner: an accept or decline is kept for the
-// next page too, should this one be left before the wasm has recorded it.
+// A click on the painted banner that counts (paintBanner): an accept or decline is kept
+// for the next page too, should this one be left before the wasm has recorded it.
 function chose(action) {
   if (action !== 'open') keepClick(action);
   start(false);

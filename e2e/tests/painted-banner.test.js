@@ -123,6 +123,22 @@ world.scenario('accept clicked on the painted banner: it goes at once, and the r
   assert.deepEqual((await w.preferences()).record_id, record.record_id);
 });
 
+world.scenario('open, then decline clicked on the painted banner before the wasm arrives: the decline is what counts', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const { page, release, caught } = await openHoldingWasm(s, url);
+  const w = s.ui(page);
+  await w.bannerButton('open').click();
+  await eventually('the wasm asked for, and held back', () => caught());
+  await w.bannerButton('decline-all').click();
+  await w.banner.waitFor({ state: 'hidden' });
+  release();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
+  await widgetReady(page);
+  assert.equal(await w.dialog.isVisible(), false, 'the highlights not opened over the answered banner');
+  assert.equal(await w.banner.count(), 0, 'no banner comes back');
+});
+
 world.scenario('accept clicked on the painted banner, then the page left before the wasm arrived: the next page records it, showing no banner', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const first = await openHoldingWasm(s, url);
