@@ -254,6 +254,9 @@ function loadGlue() {
 
 // The widget's host element, with an open shadow root (host CSS can't reach in) styled
 // by a constructed stylesheet (no <style>, no style=, so a strict style-src allows it).
+// It goes in the root element, after the body: a page that swaps its body for the next
+// page's (Turbo Drive, htmx's hx-boost) keeps the widget, which this script, run once,
+// could not mount again.
 function attach() {
   if (shadow) return shadow;
   var host = document.createElement('div');
@@ -262,7 +265,7 @@ function attach() {
   var sheet = new CSSStyleSheet();
   sheet.replaceSync(BUILD_css);
   shadow.adoptedStyleSheets = [sheet];
-  (document.body || document.documentElement).appendChild(host);
+  document.documentElement.appendChild(host);
   keepClear();
   return shadow;
 }

@@ -256,6 +256,35 @@ world.scenario('the glue fails to load once: the next Assent.open() on the same 
   await w.dialog.waitFor({ state: 'visible' });
 });
 
+world.scenario('a page that swaps its body for the next page\'s (Turbo Drive, htmx): the banner stays, and the new body\'s data-assent-open opens the highlights', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  // As Turbo Drive renders the next page: a new body in the old one's place, the head's
+  // scripts (the widget's) not run again.
+  const nextPage = () => page.evaluate(() => {
+    const body = document.createElement('body');
+    const link = body.appendChild(document.createElement('a'));
+    link.href = '#privacy';
+    link.id = 'privacy-choices';
+    link.textContent = 'Privacy choices';
+    link.setAttribute('data-assent-open', '');
+    document.body.replaceWith(body);
+  });
+  await nextPage();
+  assert.equal(await w.banner.isVisible(), true, 'the painted banner still shows');
+  await page.locator('#privacy-choices').click();
+  await w.dialog.waitFor({ state: 'visible' });
+  await w.dialogButton('close').click();
+  await w.banner.waitFor({ state: 'visible' });
+  await nextPage();
+  assert.equal(await w.banner.isVisible(), true, "the widget's own banner still shows");
+  await w.bannerButton('decline-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assert.equal(record.site, SITE);
+});
+
 world.scenario('an element with id="Assent" on the page does not stop the widget', async (s) => {
   const url = s.localhost.page({
     site: SITE, endpoint: s.collector.endpoint, bodyHtml: '<p id="Assent">A host element named Assent.</p>',
