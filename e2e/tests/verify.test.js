@@ -4,6 +4,7 @@
 // served by the collector (`--static-dir`) from the files Trunk copies into dist/.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,9 +82,10 @@ function kidOf(jws) {
   return JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString()).kid;
 }
 
-async function cliVerifyFile(collector, path) {
+/** `verify --receipt-file` with the collector's key ring, or with `keys` (`--jwks FILE`). */
+async function cliVerifyFile(collector, path, keys = ['--receipt-key', collector.receiptKey]) {
   try {
-    const { stdout } = await run(ensureCollectorBinary(), ['verify', '--receipt-file', path, '--receipt-key', collector.receiptKey]);
+    const { stdout } = await run(ensureCollectorBinary(), ['verify', '--receipt-file', path, ...keys]);
     return JSON.parse(stdout);
   } catch (error) {
     return JSON.parse(error.stdout);
@@ -273,6 +275,35 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     // localhost, which the page's policy can name.
     await page.locator('#jwks-url').fill(`http://[::1]:${new URL(collector.origin).port}/.well-known/jwks.json`);
     assert.match(await check(page, genuinePath, recheck), /^Genuine\. It is signed with a key published at localhost:/);
+
+    // A receipt key is named by its hash, for the page as for `verify --jwks`. Another
+    // signer's Ed25519 key in the set, under a kid of its own, signs no receipt, even a JWS
+    // shaped as one that names it: not checked, where the CLI finds no key for it.
+    const genuineSet = await (await fetch(`${collector.origin}/.well-known/jwks.json`)).json();
+    const other = generateKeyPairSync('ed25519');
+    const otherKey = { ...other.publicKey.export({ format: 'jwk' }), kid: 'other-signer' };
+    const [signedHead, signedPayload] = answer.receipt.split('.');
+    const otherHead = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(signedHead, 'base64url').toString()), kid: 'other-signer' })).toString('base64url');
+    const otherSignature = sign(null, Buffer.from(`${otherHead}.${signedPayload}`), other.privateKey).toString('base64url');
+    const elsewhere = receiptFile(sent, answer, collector);
+    elsewhere.receipt.jws = `${otherHead}.${signedPayload}.${otherSignature}`;
+    const elsewherePath = join(dir, 'elsewhere.json');
+    writeFileSync(elsewherePath, JSON.stringify(elsewhere));
+    const keySet = async (name, keys) => {
+      await page.route(`${collector.origin}/${name}`, (route) => route.fulfill({ json: { keys }, headers: { 'access-control-allow-origin': '*' } }));
+      await page.locator('#jwks-url').fill(`${collector.origin}/${name}`);
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify({ keys }));
+      return path;
+    };
+    const mixedPath = await keySet('mixed-keys.json', [...genuineSet.keys, otherKey]);
+    assert.match(await check(page, elsewherePath), /^Not checked\. The receipt was signed by key other-signer, which .* does not publish/);
+    assert.equal((await cliVerifyFile(collector, elsewherePath, ['--jwks', mixedPath])).ok, false, 'the CLI finds no key for it either');
+    assert.match(await check(page, genuinePath), /^Genuine\./, 'the collector\'s own key beside it');
+    // The collector's key published without a kid: found by its hash, as the CLI finds it.
+    const unnamedPath = await keySet('unnamed-keys.json', genuineSet.keys.map(({ kid, ...key }) => key));
+    assert.match(await check(page, genuinePath, recheck), /^Genuine\./, 'a key without a kid, found by its hash');
+    assert.equal((await cliVerifyFile(collector, genuinePath, ['--jwks', unnamedPath])).ok, true, 'and by the CLI');
     assert.deepEqual(await page.evaluate(() => window.__violations), [], 'no CSP violation');
     await page.close();
 

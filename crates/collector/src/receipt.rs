@@ -267,6 +267,11 @@ impl PublicKeys {
             // which looks a receipt's key up by its `kid`, passes over them.
             .filter(|(_, jwk)| jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"))
             .filter_map(|(i, jwk)| {
+                // A kid no receipt key has is another signer's: passed over before its key
+                // is read, whatever that key holds.
+                if jwk.kid.as_deref().is_some_and(|kid| !is_key_id(kid)) {
+                    return None;
+                }
                 let Some(key) = jwk.x.as_deref().and_then(verifying_key_from_b64) else {
                     return Some(Err(JwksError::Key(i)));
                 };
@@ -323,6 +328,11 @@ pub fn key_id(key: &VerifyingKey) -> String {
     let mut hex = assent_record::sha256_hex(key.as_bytes());
     hex.truncate(16);
     hex
+}
+
+/// Whether `kid` has the form of a receipt key's id (`key_id`): 16 lowercase hex digits.
+fn is_key_id(kid: &str) -> bool {
+    kid.len() == 16 && kid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A verifying key from its base64url form (a JWK's `x`).
@@ -574,6 +584,12 @@ mod tests {
             PublicKeys::from_jwks(&broken.to_string()),
             Err(JwksError::Key(0))
         );
+        // Another signer's key that can't be read is passed over all the same.
+        let mut others_broken = ring.jwks();
+        others_broken["keys"][0]["kid"] = "company-2024".into();
+        others_broken["keys"][0]["x"] = "AAAA".into();
+        let public = PublicKeys::from_jwks(&others_broken.to_string()).unwrap();
+        assert_eq!(public.verify(&before), Ok(claims()));
         let marked = format!("\u{feff}{}", ring.jwks());
         assert_eq!(PublicKeys::from_jwks(&marked).unwrap(), ring.public());
     }

@@ -114,12 +114,22 @@ pub struct LinkKey {
     file: Option<(PathBuf, Mutex<Option<FileState>>)>,
 }
 
-/// A file's modification time and length: a rotation replaces the file with a longer one.
-type FileState = (std::time::SystemTime, u64);
+/// What tells one version of a file from another without reading it: its modification
+/// time and length and, on Unix, its inode and change time (a rotation renames a new file
+/// into place, and an edit within the same second as the last read that leaves the length
+/// as it was still moves the change time, which no one can set back).
+type FileState = (std::time::SystemTime, u64, u64, i64, i64);
 
 fn file_state(path: &Path) -> Option<FileState> {
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    #[cfg(unix)]
+    let (inode, ctime, ctime_nsec) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (inode, ctime, ctime_nsec) = (0, 0, 0);
+    Some((meta.modified().ok()?, meta.len(), inode, ctime, ctime_nsec))
 }
 
 impl std::fmt::Debug for LinkKey {
@@ -153,10 +163,17 @@ impl LinkKey {
     /// The ring in `path` (made with one key if missing), read again when a token names a
     /// key it lacks.
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        // The file's state before it is read: taken after, a rotation between the two
+        // would pass for read; taken before, one is at worst read again. (A file made here
+        // has its state from then.)
+        let state = file_state(path);
         let keys = keys::read_or_create_ring(path)?;
         Ok(Self {
             keys: RwLock::new(keys),
-            file: Some((path.to_owned(), Mutex::new(file_state(path)))),
+            file: Some((
+                path.to_owned(),
+                Mutex::new(state.or_else(|| file_state(path))),
+            )),
         })
     }
 
@@ -204,10 +221,15 @@ impl LinkKey {
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let claims = match self.claims_under(token, header.kid.as_deref(), &validation) {
+        let kid = header.kid.as_deref();
+        // A token that fails under the key it names is refused as it is; only one naming a
+        // key the ring lacks sends it to its file (a forged token naming a real key, whose
+        // id is no secret, takes no lock).
+        let named_known = kid.is_some_and(|kid| self.holds(kid));
+        let claims = match self.claims_under(token, kid, &validation) {
             Some(claims) => claims,
-            None if self.reread_for(header.kid.as_deref()) => self
-                .claims_under(token, header.kid.as_deref(), &validation)
+            None if !named_known && self.reread_for(kid) => self
+                .claims_under(token, kid, &validation)
                 .ok_or(TokenError::Invalid)?,
             None => return Err(TokenError::Invalid),
         };
@@ -242,28 +264,33 @@ impl LinkKey {
         let (Some(kid), Some((path, read))) = (kid, &self.file) else {
             return false;
         };
-        let holds = |keys: &[[u8; 32]]| keys.iter().any(|key| key_id(key) == kid);
         let mut read = read.lock().unwrap_or_else(PoisonError::into_inner);
         // Another request may have read it meanwhile.
-        if holds(&self.keys()) {
+        if self.holds(kid) {
             return true;
         }
         let now = file_state(path);
         if now.is_none() || now == *read {
             return false;
         }
+        // Noted even when the file can't be read: a broken ring is not read (and warned
+        // of) again for each token until it changes once more; the keys read before stay.
+        *read = now;
         match keys::read_ring(path) {
             Ok(keys) => {
-                *read = now;
-                let found = holds(&keys);
                 *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
-                found
+                self.holds(kid)
             }
             Err(err) => {
                 tracing::warn!(%err, "link key ring: cannot read it again");
                 false
             }
         }
+    }
+
+    /// Whether the ring holds the key `kid` names.
+    fn holds(&self, kid: &str) -> bool {
+        self.keys().iter().any(|key| key_id(key) == kid)
     }
 }
 
@@ -409,6 +436,38 @@ mod tests {
         );
         let stranger = LinkKey::new([9; 32]).mint(&claims).unwrap();
         assert_eq!(running.verify(&stranger, &site), Err(TokenError::Invalid));
+    }
+
+    /// A ring file replaced by another of the same length with the same modification time
+    /// (one key taken out and another put in, within the second of the last read on a
+    /// coarse clock) is still seen to have changed.
+    #[test]
+    fn a_ring_file_replaced_alike_is_read_again() {
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.key");
+        let line = |key: &[u8; 32]| {
+            format!(
+                "{}\n",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+            )
+        };
+        std::fs::write(&path, line(&[1; 32])).unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let running = LinkKey::from_file(&path).unwrap();
+        let replacement = dir.path().join("link.key.new");
+        std::fs::write(&replacement, line(&[2; 32])).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&replacement)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        std::fs::rename(&replacement, &path).unwrap();
+        let site = Site::try_from("pci.qualys.com").unwrap();
+        let claims = claims(now() + 3600);
+        let token = LinkKey::new([2; 32]).mint(&claims).unwrap();
+        assert_eq!(running.verify(&token, &site), Ok(claims));
     }
 
     #[test]
