@@ -43,8 +43,10 @@ function paintBanner(shadow, locale, chose) {
         if (!event.isTrusted || painted.getAttribute('data-chosen') < 'o') return;
         painted.setAttribute('data-chosen', action);
         painted.hidden = action !== 'open';
-        // Until the wasm opens the highlights, up to a second or two on a slow phone.
-        banner.setAttribute('aria-busy', 'true');
+        // Until the wasm opens the highlights, up to a second or two on a slow phone: the
+        // button, not the banner, whose accept and decline still count meanwhile (a screen
+        // reader may hold back a busy region's content).
+        event.target.setAttribute('aria-busy', 'true');
         chose(action);
       });
   });
