@@ -155,8 +155,9 @@ impl Widget {
     /// in a language whose file this page could not load: a choice counts only under the
     /// notice it was made on), or retired by another tab's widget. Nothing, and it is
     /// retired, when a choice made after it is current (on another covered site, through
-    /// the shared cookie: the visitor's later word stands), or when it is older than the
-    /// outbox keeps a record (its record would never be sent); then the banner asks again
+    /// the shared cookie: the visitor's later word stands), when it is older than the
+    /// outbox keeps a record (its record would never be sent), or when it is dated after
+    /// now (a clock set back since the click); then the banner asks again
     /// if no choice is current. Else its record, at the moment kept with it and under the
     /// id kept with it, if one was.
     pub fn handed_click(&self, action: &str) -> HandedClick {
@@ -181,7 +182,11 @@ impl Widget {
             Kept::Unstated => return HandedClick::Record(None),
         };
         let made = env::millis_of(*click.client_time);
-        if click.too_old(env::now_millis())
+        let now = env::now_millis();
+        // A moment after now: the clock was set back since the click (it ran fast then),
+        // so the click's moment is unknown, and as of now it could outrank a later choice.
+        if made > now
+            || click.too_old(now)
             || current
                 .as_ref()
                 .is_some_and(|choice| choice.made_after(made))

@@ -229,6 +229,19 @@ async fn a_click_kept_too_long_ago_is_asked_again_in_every_tab() {
     remove(&second);
 }
 
+/// A click kept at a moment still to come (the clock ran fast at the click and has been
+/// set right since): when it was made is unknown, and recorded at that moment it would
+/// outrank the choices made until then, as of now the ones made since. The banner asks
+/// again, and the click is retired.
+#[wasm_bindgen_test]
+async fn a_click_kept_at_a_moment_to_come_is_asked_again() {
+    let site = "painted-ahead.test";
+    let ahead = env::now_millis() + days(1);
+    remove(&handed_asked_again(site, ahead, KEPT_ID).await);
+    let painted = format!("assent:v1:{site}:painted");
+    assert_eq!(get_item(&painted).as_deref(), Some("retired"));
+}
+
 /// Where the page could not make the click's id (crypto.randomUUID is for secure contexts
 /// only, so the loader kept "undefined"), the click still states its moment: too old, it
 /// is asked again; recent, it is recorded at that moment, under an id made now.
@@ -285,8 +298,13 @@ async fn a_later_click_in_another_tab_is_the_one_recorded() {
 /// A page on `site` handed an accept kept 31 days ago under the id `id`: the banner asks
 /// again, and nothing is recorded or sent.
 async fn handed_too_old(site: &str, id: &str) -> Started {
-    let long_ago = env::now_millis() - days(31);
-    let started = handed(site, &kept_click("accept-all", &format!("{long_ago} {id}"))).await;
+    handed_asked_again(site, env::now_millis() - days(31), id).await
+}
+
+/// A page on `site` handed an accept kept at `at` (ms) under the id `id`: the banner asks
+/// again, and nothing is recorded or sent.
+async fn handed_asked_again(site: &str, at: i64, id: &str) -> Started {
+    let started = handed(site, &kept_click("accept-all", &format!("{at} {id}"))).await;
     assert!(banner_shown(&started), "the banner asks");
     assert_eq!(stored_choice(site), None, "nothing recorded");
     assert!(stored_outbox(site).is_empty(), "nothing sent");
