@@ -3,8 +3,9 @@
 // and the -Oz after it drops the code only a panic reached: the formatting and Yew's
 // console_error_panic_hook with its three imports (7.0 KB raw, 2.9 KB brotli, measured on
 // 2026-12-06). The data keeps the messages' text, which no tool can tell unused: the source
-// paths of panic locations, and the messages passed whole to the cut functions that no other
-// code names, are made zeros here (below; 0.2 KB brotli more, on 2026-12-06). A panic
+// paths of panic locations, the messages passed whole to the cut functions that no other
+// code names, and the templates of the formatted ones only the cut code named, are made
+// zeros here (below; 0.4 KB brotli more, on 2026-12-06). A panic
 // (or running out of memory) is a bug, and the wasm aborts on one either way (panic = abort
 // on wasm32): it now traps at once ("RuntimeError: unreachable", which the loader reports if it happens while starting)
 // instead of first printing Rust's message to the console. The Rust and WebAssembly book's
@@ -53,6 +54,8 @@ const DIVERGING = new RegExp(
 const HOOK_CALL = '(call $console_error_panic_hook::';
 
 const module = binaryen.readBinary(readFileSync(wasmPath));
+// The code as it was, to tell afterwards what only the cut code named.
+const textBefore = module.emitText();
 const snipped = [];
 for (let i = 0; i < module.getNumFunctions(); i++) {
   const fn = module.getFunctionByIndex(i);
@@ -74,14 +77,24 @@ if (!snipped.some((name) => /::panicking::panic_fmt$/.test(name))) {
 if (!module.validate()) fail('the snipped module does not validate');
 const messages = panicMessages(module.emitText(), new Set(snipped));
 const bytes = module.emitBinary();
+// The code that runs: a copy (with its names) without the functions only the cut code
+// called, which the -Oz after drops, so that what they alone named is told apart below.
+binaryen.setDebugInfo(true);
+const running = binaryen.readBinary(module.emitBinary());
+binaryen.setDebugInfo(false);
 module.dispose();
+running.runPasses(['remove-unused-module-elements']);
+const textAfter = running.emitText();
+running.dispose();
 const paths = zeroPanicLocations(bytes);
 // None found: rustc laid `Location` out otherwise. Fail rather than ship the paths unnoticed.
 if (paths.count === 0) fail('no panic location found to zero (has core::panic::Location changed?)');
 const zeroedMessages = zeroPanicMessages(bytes, messages);
 if (zeroedMessages.count === 0) fail('no panic message found to zero (have the panic functions changed?)');
+const templates = zeroDeadTemplates(bytes, textBefore, textAfter, new Set(snipped));
+if (templates.count === 0) fail('no panic message template found to zero (has core::fmt::Arguments changed?)');
 writeFileSync(wasmPath, bytes);
-console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B) and ${zeroedMessages.count} messages (${zeroedMessages.bytes} B) zeroed`);
+console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B), ${zeroedMessages.count} messages (${zeroedMessages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
 
 // The messages (`&'static str`, an address and a length) that calls to the cut functions
 // taking one as their first two arguments pass (`panic("assertion failed: …")`,
@@ -126,6 +139,70 @@ function zeroPanicMessages(wasm, messages) {
     wasm.fill(0, start, start + length);
     count += 1;
     zeroed += length;
+  }
+  return { count, bytes: zeroed };
+}
+
+/** The i32 constants a module's text names. */
+function constants(text) {
+  const found = new Set();
+  for (const [, value] of text.matchAll(/\(i32\.const (\d+)\)/g)) found.add(Number(value));
+  return found;
+}
+
+// The formatted messages only the cut code wrote (`index out of bounds: the len is {} but
+// the index is {}`, the slicing errors, `assert_eq!`'s): `core::fmt::Arguments` names each
+// by the address of a template in the data, its text pieces each after its length byte
+// (1-127), between argument marks (0xC0), ended by a 0. Each template whose address the
+// code named before the cut and names no more (`textAfter`: the code that runs, but for
+// what it passes the cut functions, which they no longer read), whose pieces hold words
+// (a table of characters or digits, which code reads at an offset from its start so that
+// no constant names the bytes inside it, holds none), and whose bytes nothing else points
+// at (no constant of the code that runs, no word of the data) is zeroed whole. An address
+// that leads to no template of that form is left alone, as is every other byte.
+function zeroDeadTemplates(wasm, textBefore, textAfter, cut) {
+  const after = constants(textAfter.replace(
+    /\(call \$("[^"]*"|[^\s()]+)((?:\s*\(i32\.const \d+\))+)/g,
+    (call, name) => (cut.has(name.replace(/^"|"$/g, '')) ? '' : call),
+  ));
+  const segments = dataSegments(wasm);
+  const view = new DataView(wasm.buffer, wasm.byteOffset, wasm.byteLength);
+  const pointed = new Set(after);
+  for (const segment of segments) {
+    for (let i = 0; i + 4 <= segment.length; i++) pointed.add(view.getUint32(segment.offset + i, true));
+  }
+  let count = 0;
+  let zeroed = 0;
+  for (const address of constants(textBefore)) {
+    const segment = segments.find((s) => address >= s.address && address < s.address + s.length);
+    if (after.has(address) || !segment) continue;
+    const at = (a) => segment.offset + (a - segment.address);
+    const end = segment.address + segment.length;
+    let text = '';
+    let a = address;
+    let whole = false;
+    while (a < end) {
+      const byte = wasm[at(a)];
+      if (byte === 0) {
+        whole = text !== '';
+        break;
+      }
+      if (byte === 0xc0) {
+        a += 1;
+        continue;
+      }
+      const piece = byte < 0x80 && a + 1 + byte <= end && Buffer.from(wasm.subarray(at(a + 1), at(a + 1 + byte))).toString('latin1');
+      if (!piece || !/^[\x20-\x7e\n]+$/.test(piece)) break;
+      text += piece;
+      a += 1 + byte;
+    }
+    if (!whole || !/ /.test(text) || !/[a-z]{2}/.test(text)) continue;
+    let alone = true;
+    for (let inner = address; alone && inner < a; inner++) alone = !pointed.has(inner);
+    if (!alone) continue;
+    wasm.fill(0, at(address), at(a));
+    zeroed += a - address;
+    count += 1;
   }
   return { count, bytes: zeroed };
 }

@@ -148,7 +148,9 @@ impl Widget {
     /// What the accept or decline clicked on the painted banner that this widget was
     /// handed (`action`) still asks for. Nothing, when a choice is stored and the click is
     /// no longer kept: it was recorded since, or superseded (the loader of a second tab,
-    /// opened before this one's wasm recorded the click, hands it over too). Nothing
+    /// opened before this one's wasm recorded the click, hands it over too), and the
+    /// banner asks again when that choice is under another notice (saved in a tab showing
+    /// it in another language, after the click). Nothing
     /// either when another action is kept in its place: the visitor clicked again since, in
     /// another tab, and that later click is the one to record. Nothing, and the banner asks
     /// again, when it was kept under another notice than the one shown (an earlier page's,
@@ -168,7 +170,13 @@ impl Widget {
         let Some(kept) = painted else {
             return if current.is_some() {
                 HandedClick::Nothing
+            } else if self.store.has_choice() {
+                // A choice saved since under another notice (in a tab showing it in
+                // another language), whose save forgot the click: the visitor's later word,
+                // which this click's record, made now, would outrank.
+                self.asked_again()
             } else {
+                // Not kept: storage refused it.
                 HandedClick::Record(None)
             };
         };

@@ -209,6 +209,41 @@ fn days(n: i64) -> i64 {
     n * 86_400_000
 }
 
+/// The visitor accepted on the painted banner of a page in one language, then, before its
+/// wasm arrived, declined in a tab that shows the notice in another language, whose save
+/// forgets the kept click. The first tab's widget, finding no click kept and a choice
+/// stored, records nothing over that later word (made now, the accept would outrank it):
+/// the banner asks again.
+#[wasm_bindgen_test]
+async fn a_click_overtaken_by_a_choice_under_another_notice_is_not_recorded() {
+    let site = "painted-overtaken.test";
+    let painted = format!("assent:v1:{site}:painted");
+    let kept = kept_click("accept-all", &format!("{} {KEPT_ID}", recent()));
+    set_item(&painted, &kept);
+    let later: assent_record::ConsentRecord = serde_json::from_value(serde_json::json!({
+        "record_id": "00000000-0000-4000-8000-000000000001",
+        "site": site,
+        "notice": {"id": "n", "version": "1", "hash": format!("sha256:{}", "0".repeat(64))},
+        "language": "de",
+        "purposes": [{"purpose": "updates", "basis": "consent", "state": "denied"}],
+        "gpc": false, "widget_version": "0.1.0", "client_time": env::now().as_str(),
+    }))
+    .expect("a record");
+    let site_name = assent_record::Site::try_from(site).expect("a site");
+    assent::store::Store::open(&site_name).save_choice(&later);
+    assert_eq!(get_item(&painted), None, "the save forgets the click");
+
+    let (started, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
+    assert!(banner_shown(&started), "the banner asks again");
+    assert_eq!(
+        stored_choice(site).expect("the later choice")["record_id"],
+        "00000000-0000-4000-8000-000000000001",
+        "the later decline stands"
+    );
+    assert!(stored_outbox(site).is_empty(), "nothing recorded");
+    remove(&started);
+}
+
 /// A click kept longer than the outbox keeps a record (the visitor left the page before
 /// the wasm recorded it, and came back weeks later): made now, its record would outrank
 /// every choice made since. The banner asks again, and the click is retired. A second
