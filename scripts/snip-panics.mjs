@@ -3,9 +3,9 @@
 // and the -Oz after it drops the code only a panic reached: the formatting and Yew's
 // console_error_panic_hook with its three imports (7.0 KB raw, 2.9 KB brotli, measured on
 // 2026-12-06). The data keeps the messages' text, which no tool can tell unused: the source
-// paths of panic locations, the messages passed whole to the cut functions that no other
-// code names, and the templates of the formatted ones only the cut code named, are made
-// zeros here (below; 0.4 KB brotli more, on 2026-12-06). A panic
+// paths of panic locations, and the messages (and the templates of the formatted ones) that
+// only the cut functions read, are made zeros here where nothing else reads them (below;
+// 0.4 KB brotli more, on 2026-12-06). A panic
 // (or running out of memory) is a bug, and the wasm aborts on one either way (panic = abort
 // on wasm32): it now traps at once ("RuntimeError: unreachable", which the loader reports if it happens while starting)
 // instead of first printing Rust's message to the console. The Rust and WebAssembly book's
@@ -75,7 +75,6 @@ if (!snipped.some((name) => /::panicking::panic_fmt$/.test(name))) {
   fail(`core::panicking::panic_fmt not found in ${wasmPath} (are its names kept?)`);
 }
 if (!module.validate()) fail('the snipped module does not validate');
-const messages = panicMessages(module.emitText(), new Set(snipped));
 const bytes = module.emitBinary();
 // The code that runs: a copy (with its names) without the functions only the cut code
 // called, which the -Oz after drops, so that what they alone named is told apart below.
@@ -89,120 +88,165 @@ running.dispose();
 const paths = zeroPanicLocations(bytes);
 // None found: rustc laid `Location` out otherwise. Fail rather than ship the paths unnoticed.
 if (paths.count === 0) fail('no panic location found to zero (has core::panic::Location changed?)');
-const zeroedMessages = zeroPanicMessages(bytes, messages);
-if (zeroedMessages.count === 0) fail('no panic message found to zero (have the panic functions changed?)');
-const templates = zeroDeadTemplates(bytes, textBefore, textAfter, new Set(snipped));
+const cut = new Set(snipped);
+const memory = dataOf(bytes);
+const reads = readable(memory, textAfter, cut);
+const messages = zeroPanicMessages(memory, textAfter, cut, reads);
+if (messages.count === 0) fail('no panic message found to zero (have the panic functions changed?)');
+const templates = zeroDeadTemplates(memory, textBefore, reads);
 if (templates.count === 0) fail('no panic message template found to zero (has core::fmt::Arguments changed?)');
 writeFileSync(wasmPath, bytes);
-console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B), ${zeroedMessages.count} messages (${zeroedMessages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
+console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B), ${messages.count} messages (${messages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
 
-// The messages (`&'static str`, an address and a length) that calls to the cut functions
-// taking one as their first two arguments pass (`panic("assertion failed: …")`,
-// `expect_failed`, `unwrap_failed`; a formatted message's pieces are not followed), each
-// only where its address is a constant nowhere else in the code: text that other code reads
-// too is left alone. Their text, like the paths, only a panic printed.
-function panicMessages(text, cut) {
-  const call = /\(call \$("[^"]*"|[^\s()]+)\s*\(i32\.const (\d+)\)\s*\(i32\.const (\d+)\)/g;
-  const takers = /::(panicking::panic|option::expect_failed|result::unwrap_failed)$/;
-  const passed = new Map();
-  for (const [, quoted, address, length] of text.matchAll(call)) {
-    const name = quoted.replace(/^"|"$/g, '');
-    if (!cut.has(name) || !takers.test(name)) continue;
-    const entry = passed.get(address) ?? { length: Number(length), uses: 0 };
-    // The same address with two lengths: not one message.
-    if (entry.length !== Number(length)) entry.length = -1;
-    entry.uses += 1;
-    passed.set(address, entry);
+/** The i32 constants and memory offsets (`i32.load offset=N`) a module's text names: the
+ *  addresses its code can read at, or read from onwards. */
+function constants(text) {
+  const found = new Set();
+  for (const [, constant, offset] of text.matchAll(/\(i32\.const (\d+)\)|offset=(\d+)/g)) {
+    found.add(Number(constant ?? offset));
   }
-  const constants = new Map();
-  for (const [, value] of text.matchAll(/\(i32\.const (\d+)\)/g)) constants.set(value, (constants.get(value) ?? 0) + 1);
-  return [...passed].filter(([address, { length, uses }]) => length > 0 && constants.get(address) === uses)
-    .map(([address, { length }]) => ({ address: Number(address), length }));
+  return found;
 }
 
-// Zeroes each message of `panicMessages` that is printable text within one data segment and
-// that no word of the data points at (as a formatted message's pieces would).
-function zeroPanicMessages(wasm, messages) {
+/** The data of `wasm` by memory address: `text(address, length)` gives the bytes there as
+ *  text (undefined unless one segment holds them all), `words()` every aligned word, and
+ *  `zero(address, length)` makes them zeros. */
+function dataOf(wasm) {
   const segments = dataSegments(wasm);
-  const view = new DataView(wasm.buffer, wasm.byteOffset, wasm.byteLength);
-  const pointed = new Set();
-  for (const segment of segments) {
-    for (let i = segment.offset; i + 4 <= segment.offset + segment.length; i++) pointed.add(view.getUint32(i, true));
+  const offset = (address, length) => {
+    const segment = segments.find((s) => address >= s.address && address + length <= s.address + s.length);
+    return segment ? segment.offset + (address - segment.address) : -1;
+  };
+  return {
+    text(address, length) {
+      const start = offset(address, length);
+      return start < 0 ? undefined : Buffer.from(wasm.subarray(start, start + length)).toString('latin1');
+    },
+    // Aligned, as Rust lays a pointer out in static data.
+    *words() {
+      const view = new DataView(wasm.buffer, wasm.byteOffset, wasm.byteLength);
+      for (const segment of segments) {
+        for (let i = (4 - (segment.address % 4)) % 4; i + 4 <= segment.length; i += 4) {
+          yield view.getUint32(segment.offset + i, true);
+        }
+      }
+    },
+    zero(address, length) {
+      const start = offset(address, length);
+      wasm.fill(0, start, start + length);
+    },
+  };
+}
+
+/** The addresses something still reads from: those the running code names (but for what
+ *  it passes the cut functions, which they no longer read) and every word of the data. */
+function readable(memory, textAfter, cut) {
+  const reads = constants(textAfter.replace(
+    /\(call \$("[^"]*"|[^\s()]+)((?:\s*\(i32\.const \d+\))+)/g,
+    (call, name) => (cut.has(name.replace(/^"|"$/g, '')) ? '' : call),
+  ));
+  for (const word of memory.words()) reads.add(word);
+  return reads;
+}
+
+/** Whether `text` is there, and printable. */
+function printable(text) {
+  return text !== undefined && /^[\x20-\x7e\n]+$/.test(text);
+}
+
+/** Zeroes the `length` bytes at `address` unless anything reads from one of them; says
+ *  whether it did. */
+function zeroUnread(memory, address, length, reads) {
+  for (let inner = address; inner < address + length; inner++) if (reads.has(inner)) return false;
+  memory.zero(address, length);
+  return true;
+}
+
+// The messages (`&'static str`, an address and a length) that the running code passes the
+// cut functions taking one as their first two arguments (`panic("assertion failed: …")`,
+// `expect_failed`, `unwrap_failed`), the same length wherever it passes the address, when
+// they are printable text none of which anything else reads. Their text, like the paths,
+// only a panic printed.
+function zeroPanicMessages(memory, textAfter, cut, reads) {
+  const call = /\(call \$("[^"]*"|[^\s()]+)\s*\(i32\.const (\d+)\)\s*\(i32\.const (\d+)\)/g;
+  const takers = /::(panicking::panic|option::expect_failed|result::unwrap_failed)$/;
+  const lengths = new Map();
+  for (const [, quoted, address, length] of textAfter.matchAll(call)) {
+    const name = quoted.replace(/^"|"$/g, '');
+    if (!cut.has(name) || !takers.test(name)) continue;
+    // The same address with two lengths: not one message.
+    const seen = lengths.get(address);
+    lengths.set(address, seen === undefined || seen === Number(length) ? Number(length) : -1);
   }
   let count = 0;
   let zeroed = 0;
-  for (const { address, length } of messages) {
-    const target = segments.find((s) => address >= s.address && address + length <= s.address + s.length);
-    if (!target || pointed.has(address) || length > 512) continue;
-    const start = target.offset + (address - target.address);
-    if (!/^[\x20-\x7e\n]+$/.test(Buffer.from(wasm.subarray(start, start + length)).toString('latin1'))) continue;
-    wasm.fill(0, start, start + length);
-    count += 1;
-    zeroed += length;
+  for (const [address, length] of lengths) {
+    if (length < 1 || length > 512 || !printable(memory.text(Number(address), length))) continue;
+    if (zeroUnread(memory, Number(address), length, reads)) {
+      count += 1;
+      zeroed += length;
+    }
   }
   return { count, bytes: zeroed };
 }
 
-/** The i32 constants a module's text names. */
-function constants(text) {
-  const found = new Set();
-  for (const [, value] of text.matchAll(/\(i32\.const (\d+)\)/g)) found.add(Number(value));
-  return found;
+/** Whether `text` has words: a table of characters or digits (which code reads at an
+ *  offset from its start, so that no address names the bytes inside it) has none. */
+function worded(text) {
+  return / /.test(text) && /[a-z]{2}/.test(text);
 }
 
 // The formatted messages only the cut code wrote (`index out of bounds: the len is {} but
 // the index is {}`, the slicing errors, `assert_eq!`'s): `core::fmt::Arguments` names each
 // by the address of a template in the data, its text pieces each after its length byte
-// (1-127), between argument marks (0xC0), ended by a 0. Each template whose address the
-// code named before the cut and names no more (`textAfter`: the code that runs, but for
-// what it passes the cut functions, which they no longer read), whose pieces hold words
-// (a table of characters or digits, which code reads at an offset from its start so that
-// no constant names the bytes inside it, holds none), and whose bytes nothing else points
-// at (no constant of the code that runs, no word of the data) is zeroed whole. An address
-// that leads to no template of that form is left alone, as is every other byte.
-function zeroDeadTemplates(wasm, textBefore, textAfter, cut) {
-  const after = constants(textAfter.replace(
-    /\(call \$("[^"]*"|[^\s()]+)((?:\s*\(i32\.const \d+\))+)/g,
-    (call, name) => (cut.has(name.replace(/^"|"$/g, '')) ? '' : call),
-  ));
-  const segments = dataSegments(wasm);
-  const view = new DataView(wasm.buffer, wasm.byteOffset, wasm.byteLength);
-  const pointed = new Set(after);
-  for (const segment of segments) {
-    for (let i = 0; i + 4 <= segment.length; i++) pointed.add(view.getUint32(segment.offset + i, true));
-  }
+// (1-127), between argument marks (0xC0, which no UTF-8 text holds), ended by a 0. Each
+// template whose address the code named before the cut and nothing reads now, that has at
+// least one mark and words (a table of characters or digits, which code reads at an offset
+// from its start, has none), and none of whose bytes anything reads, is zeroed whole. An
+// address that leads to no template of that form is left alone, as is every other byte.
+function zeroDeadTemplates(memory, textBefore, reads) {
   let count = 0;
   let zeroed = 0;
+  const lengths = new Map();
+  for (const [, address, length] of textBefore.matchAll(/\(i32\.const (\d+)\)\s*\(i32\.const (\d+)\)/g)) {
+    const seen = lengths.get(address);
+    lengths.set(address, seen === undefined || seen === Number(length) ? Number(length) : -1);
+  }
+  for (const [key, length] of lengths) {
+    const address = Number(key);
+    const text = length > 0 && length <= 512 ? memory.text(address, length) : undefined;
+    if (reads.has(address) || !printable(text) || !worded(text)) continue;
+    if (zeroUnread(memory, address, length, reads)) {
+      count += 1;
+      zeroed += length;
+    }
+  }
   for (const address of constants(textBefore)) {
-    const segment = segments.find((s) => address >= s.address && address < s.address + s.length);
-    if (after.has(address) || !segment) continue;
-    const at = (a) => segment.offset + (a - segment.address);
-    const end = segment.address + segment.length;
+    if (reads.has(address)) continue;
     let text = '';
-    let a = address;
+    let marks = 0;
+    let end = address;
     let whole = false;
-    while (a < end) {
-      const byte = wasm[at(a)];
+    for (let byte = memory.text(end, 1)?.charCodeAt(0); byte !== undefined; byte = memory.text(end, 1)?.charCodeAt(0)) {
       if (byte === 0) {
         whole = text !== '';
         break;
       }
       if (byte === 0xc0) {
-        a += 1;
+        marks += 1;
+        end += 1;
         continue;
       }
-      const piece = byte < 0x80 && a + 1 + byte <= end && Buffer.from(wasm.subarray(at(a + 1), at(a + 1 + byte))).toString('latin1');
-      if (!piece || !/^[\x20-\x7e\n]+$/.test(piece)) break;
+      const piece = byte < 0x80 ? memory.text(end + 1, byte) : undefined;
+      if (!printable(piece)) break;
       text += piece;
-      a += 1 + byte;
+      end += 1 + byte;
     }
-    if (!whole || !/ /.test(text) || !/[a-z]{2}/.test(text)) continue;
-    let alone = true;
-    for (let inner = address; alone && inner < a; inner++) alone = !pointed.has(inner);
-    if (!alone) continue;
-    wasm.fill(0, at(address), at(a));
-    zeroed += a - address;
-    count += 1;
+    if (!whole || marks === 0 || !worded(text)) continue;
+    if (zeroUnread(memory, address, end - address, reads)) {
+      count += 1;
+      zeroed += end - address;
+    }
   }
   return { count, bytes: zeroed };
 }
