@@ -295,11 +295,11 @@
     }
     // A receipt key is named by its hash, as the collector names it and `verify --jwks`
     // looks it up: an Ed25519 key the set names otherwise is another signer's, which signs
-    // no receipt, and one the set names not at all is found by its hash.
+    // no receipt, and one the set names not at all (no kid, or null) is found by its hash.
     let jwk;
     for (const candidate of set && Array.isArray(set.keys) ? set.keys : []) {
       if (candidate?.kty === 'OKP' && candidate.crv === 'Ed25519' && typeof candidate.x === 'string'
-        && (candidate.kid === undefined || candidate.kid === kid) && await keyId(candidate.x) === kid) {
+        && (candidate.kid == null || candidate.kid === kid) && await keyId(candidate.x) === kid) {
         jwk = candidate;
         break;
       }

@@ -304,6 +304,9 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     const unnamedPath = await keySet('unnamed-keys.json', genuineSet.keys.map(({ kid, ...key }) => key));
     assert.match(await check(page, genuinePath, recheck), /^Genuine\./, 'a key without a kid, found by its hash');
     assert.equal((await cliVerifyFile(collector, genuinePath, ['--jwks', unnamedPath])).ok, true, 'and by the CLI');
+    const nullPath = await keySet('null-kid-keys.json', genuineSet.keys.map((key) => ({ ...key, kid: null })));
+    assert.match(await check(page, genuinePath, recheck), /^Genuine\./, 'a key whose kid is null, likewise');
+    assert.equal((await cliVerifyFile(collector, genuinePath, ['--jwks', nullPath])).ok, true, 'and by the CLI');
     assert.deepEqual(await page.evaluate(() => window.__violations), [], 'no CSP violation');
     await page.close();
 
