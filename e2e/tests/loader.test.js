@@ -280,6 +280,9 @@ world.scenario('a page that swaps its body for the next page\'s (Turbo Drive, ht
   await w.banner.waitFor({ state: 'visible' });
   await nextPage();
   assert.equal(await w.banner.isVisible(), true, "the widget's own banner still shows");
+  // As htmx's hx-boost renders the next page: the body's content replaced, the body kept.
+  await page.evaluate(() => { document.body.innerHTML = '<main><p>The next page.</p></main>'; });
+  assert.equal(await w.banner.isVisible(), true, 'and after the body\'s content is replaced');
   await w.bannerButton('decline-all').click();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assert.equal(record.site, SITE);
