@@ -5,7 +5,7 @@
 // 2026-12-06). The data keeps the messages' text, which no tool can tell unused: the source
 // paths of panic locations, and the messages (and the templates of the formatted ones) that
 // only the cut functions read, are made zeros here where nothing else reads them (below;
-// 0.4 KB brotli more, on 2026-12-06). A panic
+// 0.6 KB brotli more, on 2026-12-06). A panic
 // (or running out of memory) is a bug, and the wasm aborts on one either way (panic = abort
 // on wasm32): it now traps at once ("RuntimeError: unreachable", which the loader reports if it happens while starting)
 // instead of first printing Rust's message to the console. The Rust and WebAssembly book's
@@ -85,13 +85,14 @@ module.dispose();
 running.runPasses(['remove-unused-module-elements']);
 const textAfter = running.emitText();
 running.dispose();
+const cut = new Set(snipped);
+const memory = dataOf(bytes);
+const named = namedByCode(textAfter, cut);
+const reads = new Set([...named, ...memory.words()]);
 const paths = zeroPanicLocations(bytes);
 // None found: rustc laid `Location` out otherwise. Fail rather than ship the paths unnoticed.
 if (paths.count === 0) fail('no panic location found to zero (has core::panic::Location changed?)');
-const cut = new Set(snipped);
-const memory = dataOf(bytes);
-const reads = readable(memory, textAfter, cut);
-const messages = zeroPanicMessages(memory, textAfter, cut, reads);
+const messages = zeroPanicMessages(memory, textBefore, cut, reads);
 if (messages.count === 0) fail('no panic message found to zero (have the panic functions changed?)');
 const templates = zeroDeadTemplates(memory, textBefore, reads);
 if (templates.count === 0) fail('no panic message template found to zero (has core::fmt::Arguments changed?)');
@@ -138,20 +139,32 @@ function dataOf(wasm) {
   };
 }
 
-/** The addresses something still reads from: those the running code names (but for what
- *  it passes the cut functions, which they no longer read) and every word of the data. */
-function readable(memory, textAfter, cut) {
-  const reads = constants(textAfter.replace(
+/** The addresses the running code names, as an i32 constant, a load's or store's offset,
+ *  or a half of an i64 constant (LLVM packs a `&'static str` it stores, its address and its
+ *  length, into one), but for what it passes the cut functions, which they no longer read. */
+function namedByCode(textAfter, cut) {
+  const running = textAfter.replace(
     /\(call \$("[^"]*"|[^\s()]+)((?:\s*\(i32\.const \d+\))+)/g,
     (call, name) => (cut.has(name.replace(/^"|"$/g, '')) ? '' : call),
-  ));
-  for (const word of memory.words()) reads.add(word);
-  return reads;
+  );
+  const named = constants(running);
+  for (const [, value] of running.matchAll(/\(i64\.const (-?\d+)\)/g)) {
+    const both = BigInt.asUintN(64, BigInt(value));
+    named.add(Number(both & 0xffffffffn));
+    named.add(Number(both >> 32n));
+  }
+  return named;
 }
 
 /** Whether `text` is there, and printable. */
 function printable(text) {
   return text !== undefined && /^[\x20-\x7e\n]+$/.test(text);
+}
+
+/** Whether `text` has words: a table of characters or digits (which code reads at an
+ *  offset from its start, so that no address names the bytes inside it) has none. */
+function worded(text) {
+  return / /.test(text) && /[a-z]{2}/.test(text);
 }
 
 /** Zeroes the `length` bytes at `address` unless anything reads from one of them; says
@@ -162,38 +175,35 @@ function zeroUnread(memory, address, length, reads) {
   return true;
 }
 
-// The messages (`&'static str`, an address and a length) that the running code passes the
-// cut functions taking one as their first two arguments (`panic("assertion failed: …")`,
-// `expect_failed`, `unwrap_failed`), the same length wherever it passes the address, when
-// they are printable text none of which anything else reads. Their text, like the paths,
-// only a panic printed.
-function zeroPanicMessages(memory, textAfter, cut, reads) {
+// The messages (`&'static str`) the code passed the cut functions as their first two
+// arguments, when they are printable words none of whose bytes anything else reads: the
+// address and the length (`panic("assertion failed: …")`, `expect_failed`,
+// `unwrap_failed`), or, for `panic_fmt` handed a message without arguments, the address
+// and twice the length plus one; the same length wherever the address is passed. Their
+// text, like the paths, only a panic printed.
+function zeroPanicMessages(memory, textBefore, cut, reads) {
   const call = /\(call \$("[^"]*"|[^\s()]+)\s*\(i32\.const (\d+)\)\s*\(i32\.const (\d+)\)/g;
-  const takers = /::(panicking::panic|option::expect_failed|result::unwrap_failed)$/;
   const lengths = new Map();
-  for (const [, quoted, address, length] of textAfter.matchAll(call)) {
+  for (const [, quoted, address, passed] of textBefore.matchAll(call)) {
     const name = quoted.replace(/^"|"$/g, '');
-    if (!cut.has(name) || !takers.test(name)) continue;
-    // The same address with two lengths: not one message.
+    if (!cut.has(name)) continue;
+    const formatted = /::panicking::panic_fmt$/.test(name);
+    const length = !formatted ? Number(passed) : Number(passed) % 2 === 1 ? (Number(passed) - 1) / 2 : -1;
     const seen = lengths.get(address);
-    lengths.set(address, seen === undefined || seen === Number(length) ? Number(length) : -1);
+    lengths.set(address, seen === undefined || seen === length ? length : -1);
   }
   let count = 0;
   let zeroed = 0;
-  for (const [address, length] of lengths) {
-    if (length < 1 || length > 512 || !printable(memory.text(Number(address), length))) continue;
-    if (zeroUnread(memory, Number(address), length, reads)) {
+  for (const [key, length] of lengths) {
+    const address = Number(key);
+    const text = length > 0 && length <= 512 ? memory.text(address, length) : undefined;
+    if (!printable(text) || !worded(text)) continue;
+    if (zeroUnread(memory, address, length, reads)) {
       count += 1;
       zeroed += length;
     }
   }
   return { count, bytes: zeroed };
-}
-
-/** Whether `text` has words: a table of characters or digits (which code reads at an
- *  offset from its start, so that no address names the bytes inside it) has none. */
-function worded(text) {
-  return / /.test(text) && /[a-z]{2}/.test(text);
 }
 
 // The formatted messages only the cut code wrote (`index out of bounds: the len is {} but
@@ -207,20 +217,6 @@ function worded(text) {
 function zeroDeadTemplates(memory, textBefore, reads) {
   let count = 0;
   let zeroed = 0;
-  const lengths = new Map();
-  for (const [, address, length] of textBefore.matchAll(/\(i32\.const (\d+)\)\s*\(i32\.const (\d+)\)/g)) {
-    const seen = lengths.get(address);
-    lengths.set(address, seen === undefined || seen === Number(length) ? Number(length) : -1);
-  }
-  for (const [key, length] of lengths) {
-    const address = Number(key);
-    const text = length > 0 && length <= 512 ? memory.text(address, length) : undefined;
-    if (reads.has(address) || !printable(text) || !worded(text)) continue;
-    if (zeroUnread(memory, address, length, reads)) {
-      count += 1;
-      zeroed += length;
-    }
-  }
   for (const address of constants(textBefore)) {
     if (reads.has(address)) continue;
     let text = '';
@@ -255,7 +251,10 @@ function zeroDeadTemplates(memory, textBefore, reads) {
 // then the line and the column), which only a panic's message printed, made zeros: the
 // -Oz after this leaves zero runs out of the data segments (memory starts zeroed). A path
 // is zeroed only as a location names it, by its address and length, so no neighbouring
-// text goes with it; and only if it is a path: printable, with a slash, ending in `.rs`.
+// text goes with it; only if it is a path: printable, with a slash, ending in `.rs`; and
+// only if a line and a column follow it. (The running code passes locations on to the
+// functions that may panic, which only the cut code reads them in: no crate of the widget
+// prints one, through `Location::caller()` or `file!()`, but in a panic's message.)
 // (Rust's own way, -Zlocation-detail=none, is for nightly compilers.)
 function zeroPanicLocations(wasm) {
   const segments = dataSegments(wasm);
@@ -276,6 +275,10 @@ function zeroPanicLocations(wasm) {
       const start = target.offset + (address - target.address);
       const text = Buffer.from(wasm.subarray(start, start + length)).toString('latin1');
       if (!path.test(text)) continue;
+      // A location: its line and column follow the path.
+      const line = i + 16 <= segment.offset + segment.length ? view.getUint32(i + 8, true) : 0;
+      const column = line ? view.getUint32(i + 12, true) : 0;
+      if (line < 1 || line > 1e6 || column < 1 || column > 1e4) continue;
       wasm.fill(0, start, start + length);
       count += 1;
       zeroed += length;
