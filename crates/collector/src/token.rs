@@ -183,6 +183,16 @@ impl LinkKey {
 
     /// Signs the claims as a JWT with the newest key, named by its `kid`.
     pub fn mint(&self, claims: &LinkClaims) -> Result<String, SignError> {
+        let [token] = self.mint_each([claims])?;
+        Ok(token)
+    }
+
+    /// Signs each of the claims as [`mint`](Self::mint) does, all with the same key: a
+    /// ring read again meanwhile (a rotation) can't sign a link's tokens with two keys.
+    pub fn mint_each<const N: usize>(
+        &self,
+        claims: [&LinkClaims; N],
+    ) -> Result<[String; N], SignError> {
         let keys = self.keys();
         let newest = keys.last().ok_or_else(|| SignError("no link key".into()))?;
         // Only an empty secret is refused, and this one has 32 bytes.
@@ -191,7 +201,15 @@ impl LinkKey {
             kid: Some(key_id(newest)),
             ..Header::new(Algorithm::HS256)
         };
-        jsonwebtoken::encode(&header, claims, &key).map_err(|err| SignError(err.to_string()))
+        let mut tokens = Vec::with_capacity(N);
+        for claims in claims {
+            let token = jsonwebtoken::encode(&header, claims, &key);
+            tokens.push(token.map_err(|err| SignError(err.to_string()))?);
+        }
+        // N claims make N tokens.
+        tokens
+            .try_into()
+            .map_err(|_| SignError("a token short".into()))
     }
 
     /// Checks signature and algorithm, then that the token may read and change preferences
