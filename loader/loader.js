@@ -254,9 +254,10 @@ function loadGlue() {
 
 // The widget's host element, with an open shadow root (host CSS can't reach in) styled
 // by a constructed stylesheet (no <style>, no style=, so a strict style-src allows it).
-// It goes in the root element, after the body: a page that swaps its body for the next
-// page's (Turbo Drive, htmx's hx-boost) keeps the widget, which this script, run once,
-// could not mount again.
+// It goes in the root element, outside the body (after it, or before it when attached
+// before the parser has made it): a page that swaps its body for the next page's (Turbo
+// Drive, htmx's hx-boost) keeps the widget, which this script, run once, could not mount
+// again.
 function attach() {
   if (shadow) return shadow;
   var host = document.createElement('div');

@@ -5,7 +5,7 @@
 // 2026-12-06). The data keeps the messages' text, which no tool can tell unused: the source
 // paths of panic locations, and the messages (and the templates of the formatted ones) that
 // only the cut functions read, are made zeros here where nothing else reads them (below;
-// 0.6 KB brotli more, on 2026-12-06). A panic
+// 1.0 KB brotli more, on 2026-12-06). A panic
 // (or running out of memory) is a bug, and the wasm aborts on one either way (panic = abort
 // on wasm32): it now traps at once ("RuntimeError: unreachable", which the loader reports if it happens while starting)
 // instead of first printing Rust's message to the console. The Rust and WebAssembly book's
@@ -97,7 +97,7 @@ if (messages.count === 0) fail('no panic message found to zero (have the panic f
 const templates = zeroDeadTemplates(memory, textBefore, reads);
 if (templates.count === 0) fail('no panic message template found to zero (has core::fmt::Arguments changed?)');
 writeFileSync(wasmPath, bytes);
-console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B), ${messages.count} messages (${messages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
+console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B) of ${paths.locations} locations, ${messages.count} messages (${messages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
 
 /** The i32 constants and memory offsets (`i32.load offset=N`) a module's text names: the
  *  addresses its code can read at, or read from onwards. */
@@ -248,7 +248,9 @@ function zeroDeadTemplates(memory, textBefore, reads) {
 }
 
 // The source file paths of panic locations (`core::panic::Location`: a `&str` of the file,
-// then the line and the column), which only a panic's message printed, made zeros: the
+// then the line and the column), which only a panic's message printed, made zeros, and
+// their lines and columns 1 (so that a change to a source file's lines changes no byte of
+// the wasm, and its size with it, which moved by up to 100 B brotli with a comment): the
 // -Oz after this leaves zero runs out of the data segments (memory starts zeroed). A path
 // is zeroed only as a location names it, by its address and length, so no neighbouring
 // text goes with it; only if it is a path: printable, with a slash, ending in `.rs`; and
@@ -262,11 +264,11 @@ function zeroPanicLocations(wasm) {
   const at = (address, length) =>
     segments.find((s) => address >= s.address && address + length <= s.address + s.length);
   const path = /^[\x21-\x7e]*\/[\x21-\x7e]*\.rs$/;
-  let count = 0;
-  let zeroed = 0;
+  // Found first, zeroed after: several locations name one path.
+  const locations = [];
   for (const segment of segments) {
     const first = segment.offset + ((4 - (segment.address % 4)) % 4);
-    for (let i = first; i + 8 <= segment.offset + segment.length; i += 4) {
+    for (let i = first; i + 16 <= segment.offset + segment.length; i += 4) {
       const address = view.getUint32(i, true);
       const length = view.getUint32(i + 4, true);
       if (length < 4 || length > 512) continue;
@@ -276,15 +278,25 @@ function zeroPanicLocations(wasm) {
       const text = Buffer.from(wasm.subarray(start, start + length)).toString('latin1');
       if (!path.test(text)) continue;
       // A location: its line and column follow the path.
-      const line = i + 16 <= segment.offset + segment.length ? view.getUint32(i + 8, true) : 0;
-      const column = line ? view.getUint32(i + 12, true) : 0;
+      const line = view.getUint32(i + 8, true);
+      const column = view.getUint32(i + 12, true);
       if (line < 1 || line > 1e6 || column < 1 || column > 1e4) continue;
-      wasm.fill(0, start, start + length);
-      count += 1;
-      zeroed += length;
+      locations.push({ at: i, start, length });
     }
   }
-  return { count, bytes: zeroed };
+  const paths = new Map();
+  for (const location of locations) {
+    paths.set(location.start, location.length);
+    // Line 1, column 1: the same bytes for every location, whatever the lines of the code.
+    view.setUint32(location.at + 8, 1, true);
+    view.setUint32(location.at + 12, 1, true);
+  }
+  let zeroed = 0;
+  for (const [start, length] of paths) {
+    wasm.fill(0, start, start + length);
+    zeroed += length;
+  }
+  return { count: paths.size, locations: locations.length, bytes: zeroed };
 }
 
 // The active data segments of memory 0: their memory address, and where their bytes are

@@ -152,11 +152,6 @@ impl Store {
         }
     }
 
-    /// Whether a choice is stored, readable or not, under whichever notice.
-    pub fn has_choice(&self) -> bool {
-        self.get(&self.choice_key).is_some()
-    }
-
     /// Keeps `record` as the visitor's choice, and forgets a click kept on the painted
     /// banner: it is recorded now (or superseded). Here rather than in the loader once the
     /// wasm has started, because the click is recorded in a Yew effect, which may run a task

@@ -150,7 +150,7 @@ impl Widget {
     /// no longer kept: it was recorded since, or superseded (the loader of a second tab,
     /// opened before this one's wasm recorded the click, hands it over too), and the
     /// banner asks again when that choice is under another notice (saved in a tab showing
-    /// it in another language, after the click). Nothing
+    /// it in another language, since this page started). Nothing
     /// either when another action is kept in its place: the visitor clicked again since, in
     /// another tab, and that later click is the one to record. Nothing, and the banner asks
     /// again, when it was kept under another notice than the one shown (an earlier page's,
@@ -170,10 +170,13 @@ impl Widget {
         let Some(kept) = painted else {
             return if current.is_some() {
                 HandedClick::Nothing
-            } else if self.store.has_choice() {
-                // A choice saved since under another notice (in a tab showing it in
-                // another language), whose save forgot the click: the visitor's later word,
-                // which this click's record, made now, would outrank.
+            } else if self.store.choice().is_some_and(|record| {
+                env::millis_of(*record.client_time) > env::page_start_millis()
+            }) {
+                // A choice saved since this page started, under another notice (in a tab
+                // showing it in another language), whose save forgot the click: the
+                // visitor's later word, which this click's record, made now, would outrank.
+                // (A choice saved before is older than the click, which storage refused.)
                 self.asked_again()
             } else {
                 // Not kept: storage refused it.

@@ -234,13 +234,13 @@ async fn a_click_overtaken_by_a_choice_under_another_notice_is_not_recorded() {
     remove(&started);
 }
 
-/// Storage that refused to keep the click (the host page filled it), and nothing stored:
-/// the click is this page's own, and is recorded, as of now. (With a choice stored under
-/// another notice, the widget can't tell this from a later choice in another tab, and asks
-/// again: see above.)
+/// Storage that refused to keep the click (the host page filled it), with a choice stored
+/// under another notice before this page started (the notice has changed since): the click
+/// is this page's own, and is recorded, as of now.
 #[wasm_bindgen_test]
-async fn a_click_storage_refused_to_keep_is_recorded_when_no_choice_is_stored() {
+async fn a_click_storage_refused_to_keep_is_recorded_over_an_older_choice() {
     let site = "painted-unkept.test";
+    save_under_another_notice(site, "2026-01-05T10:00:00Z");
     let (started, _) = start_with(site, &[("data-chosen", "accept-all")]).await;
     assert!(!banner_shown(&started), "answered");
     assert_eq!(states(&started), ["granted"; 4], "the click is recorded");

@@ -32,6 +32,17 @@ pub fn now_millis() -> i64 {
     js_sys::Date::now() as i64
 }
 
+/// When this page started (`performance.timeOrigin`), in milliseconds since 1970 as
+/// [`now_millis`] counts them; now where the browser can't say.
+pub fn page_start_millis() -> i64 {
+    // Read as a property, through the Reflect.get the glue has already (no import of its own).
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .and_then(|performance| js_sys::Reflect::get(&performance, &"timeOrigin".into()).ok())
+        .and_then(|origin| origin.as_f64())
+        .map_or_else(now_millis, |origin| origin as i64)
+}
+
 /// A moment in milliseconds since 1970, as [`now_millis`] gives it; `None` beyond the
 /// years a record can state.
 pub fn at_millis(millis: i64) -> Option<Rfc3339Time> {
