@@ -34,6 +34,26 @@ function outlastTheFirstRetries() {
   return new Promise((resolve) => { setTimeout(resolve, 2_000); });
 }
 
+/**
+ * The page's one POST was answered for good: its outbox empties, the page tries no more
+ * (and `beforeReload` holds of it), and with the collector answering
+ * now, the next page finds nothing to send (no wasm fetched) and sends nothing.
+ */
+async function outboxSettledAfterOneTry(s, page, w, attempts, beforeReload = async () => {}) {
+  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
+  await outlastTheFirstRetries();
+  assert.equal(attempts.length, 1, 'one attempt, not retried by this page');
+  await beforeReload();
+  // Let the collector answer now: a record the widget still kept would be sent on load.
+  await s.context.unrouteAll({ behavior: 'ignoreErrors' });
+  const served = s.widget.wasmRequests();
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForLoadState('networkidle');
+  // The loader decides before the load event: a page with something to send fetches the wasm.
+  assert.equal(s.widget.wasmRequests(), served, 'nothing left to send: the next page fetched no wasm');
+  assert.equal(s.posts.length, 1, `no further tries (POSTs: ${s.posts.length})`);
+}
+
 /** CORS headers a real endpoint would send to the page's origin. */
 function cors(origin, extra = {}) {
   return {
@@ -181,18 +201,7 @@ world.scenario('HTTP 400: the record is dropped, assent:error tells the host, no
   assert.equal(errors[0].record_id, id, 'assent:error names the record');
   assert.equal(errors[0].status, 400, 'assent:error carries the HTTP status');
   assert.equal(typeof errors[0].message, 'string', 'assent:error says why');
-  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
-  await outlastTheFirstRetries();
-  assert.equal(attempts.length, 1, 'one attempt, not retried by this page');
-
-  // Let the collector answer now: a record the widget still kept would be sent on load.
-  await s.context.unrouteAll({ behavior: 'ignoreErrors' });
-  const served = s.widget.wasmRequests();
-  await page.reload({ waitUntil: 'load' });
-  await page.waitForLoadState('networkidle');
-  // The loader decides before the load event: a page with something to send fetches the wasm.
-  assert.equal(s.widget.wasmRequests(), served, 'nothing left to send: the next page fetched no wasm');
-  assert.equal(s.posts.length, 1, `no further tries (POSTs: ${s.posts.length})`);
+  await outboxSettledAfterOneTry(s, page, w, attempts);
   assert.equal((await s.collector.records()).length, 0, 'the dropped record is not stored');
   assert.equal((await w.preferences())?.record_id, id, 'the choice itself is still kept');
 });
@@ -203,17 +212,9 @@ world.scenario('HTTP 409 (the server already has it): the record leaves the outb
     headers: cors(s.localhost.origin),
     body: '{"error":"conflict","message":"already stored"}',
   }));
-  await eventually('an empty outbox', async () => ['[]', null].includes(await w.storage(SITE, 'outbox')));
-  await outlastTheFirstRetries();
-  assert.equal(attempts.length, 1, 'one attempt, not retried by this page');
-  assert.deepEqual((await w.seen()).errors, [], 'no assent:error');
-  // Let the collector answer now: a record the widget still kept would be sent on load.
-  await s.context.unrouteAll({ behavior: 'ignoreErrors' });
-  const served = s.widget.wasmRequests();
-  await page.reload({ waitUntil: 'load' });
-  await page.waitForLoadState('networkidle');
-  assert.equal(s.widget.wasmRequests(), served, 'nothing left to send: the next page fetched no wasm');
-  assert.equal(s.posts.length, 1, `no further tries (POSTs: ${s.posts.length})`);
+  await outboxSettledAfterOneTry(s, page, w, attempts, async () => {
+    assert.deepEqual((await w.seen()).errors, [], 'no assent:error');
+  });
   assert.equal((await s.collector.records()).length, 0, 'nothing sent to the collector after the 409');
 });
 
