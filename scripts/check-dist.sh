@@ -64,6 +64,17 @@ for page in "${pages[@]}"; do
   if grep -qE ' style=|<style|javascript:' "$page"; then fail "$page: inline style or script"; fi
 done
 
+# Every page names its icon (one dist/ holds, or the empty data: one): a browser asks for
+# /favicon.ico otherwise, and the 404 is an error in the console of every demo page.
+for page in "$dist"/*.html "$dist"/sites/*.html; do
+  icon=$(grep -o '<link rel="icon" href="[^"]*">' "$page" | sed 's|.*href="\([^"]*\)".*|\1|') || true
+  case "$icon" in
+    data:,) ;;
+    /?*) [ -f "$dist$icon" ] || fail "$page: its icon $icon is not in dist/" ;;
+    *) fail "$page: no icon" ;;
+  esac
+done
+
 # One line per file: bytes on disk, brotli bytes (what a visitor downloads), the budget
 # and what is left of it; for assent.js, also its brotli bytes with the stand-in hashes
 # (what the budget is for).
