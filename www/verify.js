@@ -200,13 +200,14 @@
   /**
    * The record in its canonical form, as the collector hashed it (assent_record's: the
    * schema's field order, purposes in the schema's order, `source` left out when it is the
-   * default), for a file a tool has rewritten with its keys in another order.
+   * default, the time as it writes it), for a file a tool has rewritten with its keys in
+   * another order or its time spelled otherwise.
    */
   function canonical(record) {
     const rank = (p) => PURPOSES.indexOf(p.purpose);
     const { id, version, hash } = record.notice;
     return JSON.stringify({
-      record_id: String(record.record_id).toLowerCase(),
+      record_id: uuid(record.record_id) ?? record.record_id,
       site: record.site,
       notice: { id, version, hash },
       language: record.language,
@@ -214,9 +215,37 @@
         .map(({ purpose, basis, state }) => (state === undefined ? { purpose, basis } : { purpose, basis, state })),
       gpc: record.gpc,
       widget_version: record.widget_version,
-      client_time: record.client_time,
+      client_time: rfc3339(record.client_time),
       ...(record.source === undefined || record.source === 'widget' ? {} : { source: record.source }),
     });
+  }
+
+  /**
+   * An RFC 3339 time as the collector writes it (the `time` crate's RFC 3339 format): capital
+   * T, the fraction without its trailing zeros, a zero offset as Z, any other kept as it is.
+   * Text that is not such a time is left as it is, to fail the digest.
+   */
+  function rfc3339(text) {
+    const parts = typeof text === 'string'
+      && /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/i.exec(text);
+    if (!parts) return text;
+    const [, date, time, fraction = '', offset] = parts;
+    const digits = fraction.replace(/0+$/, '');
+    const zone = /^(z|[+-]00:00)$/i.test(offset) ? 'Z' : offset;
+    return `${date}T${time}${digits ? `.${digits}` : ''}${zone}`;
+  }
+
+  /**
+   * A UUID as the collector writes it (hyphenated, lower case), from any form it reads (the
+   * `uuid` crate's: hyphenated, 32 digits, in braces, or after urn:uuid:, in either case);
+   * null for text that is none.
+   */
+  function uuid(text) {
+    const parts = /^(?:urn:uuid:([\da-f-]{36})|\{([\da-f-]{36})\}|([\da-f-]{36})|([\da-f]{32}))$/i.exec(text);
+    const digits = parts && (parts[4] ?? (parts[1] ?? parts[2] ?? parts[3]).replace(/^(.{8})-(.{4})-(.{4})-(.{4})-(.{12})$/, '$1$2$3$4$5'));
+    return digits && /^[\da-f]{32}$/i.test(digits)
+      ? digits.toLowerCase().replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')
+      : null;
   }
 
   function base64url(part) {
@@ -372,8 +401,8 @@
 
   function compareClaims(claims, record, file) {
     const differs = (what) => fail(`The signed receipt does not match the file: its ${what} differs. The file was altered.`);
-    // A record id in capitals is the same id (the collector reads it so).
-    if (claims.record_id !== String(record.record_id).toLowerCase()) differs('record id');
+    // A record id in capitals, braces or another UUID form is the same id (the collector reads it so).
+    if (claims.record_id !== uuid(record.record_id)) differs('record id');
     if (claims.site !== record.site) differs('site');
     if (!sameNotice(claims.notice, record.notice)) differs('notice');
     if (!samePurposes(claims.purposes, 'basis', record.purposes, 'basis')) differs('purposes');
@@ -387,7 +416,7 @@
 
   function compareSummary(file, record) {
     const differs = (what) => fail(`The file's ${what} does not match its record. The file was altered.`);
-    if (file.receipt_id !== record.record_id) differs('receipt id');
+    if (uuid(file.receipt_id) === null || uuid(file.receipt_id) !== uuid(record.record_id)) differs('receipt id');
     if (file.site !== record.site) differs('site');
     if (!sameNotice(file.notice, record.notice)) differs('notice');
     if (!samePurposes(file.purposes, 'lawful_basis', record.purposes, 'basis')) differs('purposes');

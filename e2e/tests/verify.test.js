@@ -204,6 +204,14 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
         f.record = reversed({ ...f.record, notice: reversed(f.record.notice) });
         f.record.purposes = [...f.record.purposes].reverse().map(reversed);
       }, /^Genuine\./, true],
+      // Its time of the choice respelled by a tool, the same instant: what was signed is the
+      // time as the collector writes it, and the page, like the CLI, reads it so.
+      ['respelled', (f) => {
+        f.record.client_time = f.record.client_time.replace('T', 't').replace(/Z$/, '000+00:00');
+      }, /^Genuine\./, true],
+      // The same, an hour on in another offset: another text for the same instant, but not
+      // the time as the visitor's clock gave it, which the record states and the receipt signs.
+      ['offset', (f) => { f.record.client_time = f.record.client_time.replace(/T06(.*)Z$/, 'T07$1+01:00'); }, /^Not genuine\..*digest differs/, false],
       // A record with a field records do not have: not what was signed, however hashed.
       ['noted', (f) => { f.record.note = 'approved by the company'; }, /^Not genuine\. Not a receipt file: its record has a field/, false],
       // A signature cut to one character: a forgery, not a check that could not be made.
@@ -227,6 +235,14 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       }, /^Not checked\. The receipt was signed by key 0000000000000000/, false],
       // The record id in capitals: the same record, for the page as for the CLI.
       ['capitals', (f) => { f.record.record_id = f.record.record_id.toUpperCase(); f.receipt_id = f.receipt_id.toUpperCase(); }, /^Genuine\./, true],
+      // The same id in the other forms the collector reads: braces, a URN, 32 digits.
+      ['braced', (f) => {
+        f.record.record_id = `{${f.record.record_id.toUpperCase()}}`;
+        f.receipt_id = `urn:uuid:${f.receipt_id}`;
+      }, /^Genuine\./, true],
+      ['undashed', (f) => { f.receipt_id = f.receipt_id.replaceAll('-', ''); }, /^Genuine\./, true],
+      // Another record's id in the summary: not this record's receipt.
+      ['other id', (f) => { f.receipt_id = crypto.randomUUID(); }, /^Not genuine\..*receipt id does not match/, false],
     ]) {
       const outcome = await changed(name, change);
       assert.match(outcome.shown, shown, name);
