@@ -2,9 +2,11 @@
 //! for one subject and some covered sites. A JWT (HS256) under the link key, made and
 //! checked only here; the widget carries it without reading it.
 
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use assent_record::{PurposeId, Site};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -111,8 +113,21 @@ pub struct LinkKey {
     /// The ring's file, read again for a token that names a key the ring lacks if it
     /// changed since it was read (`link` signs with a key added since this process
     /// started), with what it was when read.
-    file: Option<(PathBuf, Mutex<Option<FileState>>)>,
+    file: Option<(PathBuf, Mutex<Reread>)>,
 }
+
+/// What the ring's file was when last read, and, if that read failed for a cause outside
+/// the file (too many open files, an I/O error), when it may be tried again though the
+/// file has not changed.
+#[derive(Debug, Default)]
+struct Reread {
+    state: Option<FileState>,
+    retry_at: Option<Instant>,
+}
+
+/// How soon a read of the ring's file that failed for a cause outside it is tried again:
+/// tokens naming unknown keys cost at most one read a second while it fails.
+const REREAD_RETRY: Duration = Duration::from_secs(1);
 
 /// What tells one version of a file from another without reading it: its modification
 /// time and length and, on Unix, its inode and change time (a rotation renames a new file
@@ -172,7 +187,10 @@ impl LinkKey {
             keys: RwLock::new(keys),
             file: Some((
                 path.to_owned(),
-                Mutex::new(state.or_else(|| file_state(path))),
+                Mutex::new(Reread {
+                    state: state.or_else(|| file_state(path)),
+                    retry_at: None,
+                }),
             )),
         })
     }
@@ -279,6 +297,16 @@ impl LinkKey {
     /// Whether the ring holds the key `kid` names once its file is read again, if it has
     /// changed since it was read: a made-up `kid` costs a `stat`, not a read.
     fn reread_for(&self, kid: Option<&str>) -> bool {
+        self.reread_with(kid, Instant::now(), keys::read_ring)
+    }
+
+    /// [`Self::reread_for`] at `now`, reading the ring with `read_ring`.
+    fn reread_with(
+        &self,
+        kid: Option<&str>,
+        now: Instant,
+        read_ring: impl FnOnce(&Path) -> Result<Vec<[u8; 32]>, KeyError>,
+    ) -> bool {
         let (Some(kid), Some((path, read))) = (kid, &self.file) else {
             return false;
         };
@@ -287,19 +315,29 @@ impl LinkKey {
         if self.holds(kid) {
             return true;
         }
-        let now = file_state(path);
-        if now.is_none() || now == *read {
+        let state = file_state(path);
+        let retry_due = read.retry_at.is_some_and(|at| now >= at);
+        if state.is_none() || (state == read.state && !retry_due) {
             return false;
         }
         // Noted even when the file can't be read: a broken ring is not read (and warned
         // of) again for each token until it changes once more; the keys read before stay.
-        *read = now;
-        match keys::read_ring(path) {
+        // A read that failed for a cause outside the file is tried again a while later.
+        read.state = state;
+        read.retry_at = None;
+        match read_ring(path) {
             Ok(keys) => {
                 *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
                 self.holds(kid)
             }
             Err(err) => {
+                let passing = match &err {
+                    KeyError::Read { source, .. } => source.kind() != ErrorKind::InvalidData,
+                    _ => false,
+                };
+                if passing {
+                    read.retry_at = Some(now + REREAD_RETRY);
+                }
                 tracing::warn!(%err, "link key ring: cannot read it again");
                 false
             }
@@ -454,6 +492,67 @@ mod tests {
         );
         let stranger = LinkKey::new([9; 32]).mint(&claims).unwrap();
         assert_eq!(running.verify(&stranger, &site), Err(TokenError::Invalid));
+    }
+
+    /// A read of the ring's file that failed for a cause outside it (here, too many open
+    /// files) is tried again a while later though the file has not changed, and the token
+    /// of the key added is then taken; one that failed for what the file holds is not tried
+    /// again until the file changes.
+    #[test]
+    fn a_ring_read_that_failed_for_a_passing_cause_is_tried_again() {
+        use std::cell::Cell;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.key");
+        let site = Site::try_from("pci.qualys.com").unwrap();
+        let claims = claims(now() + 3600);
+        let running = LinkKey::from_file(&path).unwrap();
+        let rotated = LinkKey::ring(keys::rotate(&path).unwrap()).unwrap();
+        let token = rotated.mint(&claims).unwrap();
+        let kid = jsonwebtoken::decode_header(&token).unwrap().kid;
+        let kid = kid.as_deref();
+        let reads = Cell::new(0);
+        let failing = |cause: std::io::Error| {
+            let reads = &reads;
+            move |path: &Path| {
+                reads.set(reads.get() + 1);
+                Err(KeyError::Read {
+                    path: path.into(),
+                    source: cause,
+                })
+            }
+        };
+        let too_many_files = || std::io::Error::from_raw_os_error(24);
+        let start = Instant::now();
+
+        assert!(!running.reread_with(kid, start, failing(too_many_files())));
+        assert_eq!(reads.get(), 1);
+        let soon = start + REREAD_RETRY / 2;
+        assert!(!running.reread_with(kid, soon, failing(too_many_files())));
+        assert_eq!(reads.get(), 1, "not read again at once");
+        assert!(running.reread_with(kid, start + REREAD_RETRY, keys::read_ring));
+        assert_eq!(running.verify(&token, &site), Ok(claims.clone()));
+
+        // What the file holds: not its reader's passing trouble.
+        let broken = dir.path().join("broken.key");
+        let running = LinkKey::from_file(&broken).unwrap();
+        std::fs::write(&broken, "not a key\n").unwrap();
+        assert!(!running.reread_with(kid, start, keys::read_ring));
+        let later = start + REREAD_RETRY * 10;
+        assert!(!running.reread_with(kid, later, failing(too_many_files())));
+        assert_eq!(
+            reads.get(),
+            1,
+            "a broken ring is not read again until it changes"
+        );
+        // Nor one that is not text (read_to_string's InvalidData).
+        std::fs::write(&broken, [0xff, 0xfe, b'\n']).unwrap();
+        assert!(!running.reread_with(kid, start, keys::read_ring));
+        assert!(!running.reread_with(kid, later, failing(too_many_files())));
+        assert_eq!(
+            reads.get(),
+            1,
+            "a ring that is not text is not read again until it changes"
+        );
     }
 
     /// A ring file replaced by another of the same length with the same modification time
