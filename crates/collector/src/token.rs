@@ -472,26 +472,45 @@ mod tests {
         assert!(LinkKey::ring(Vec::new()).is_none());
     }
 
+    /// A server's ring read from `path` at its start, and a token of the key
+    /// `keygen --rotate` added to the file after it.
+    struct Rotated {
+        running: LinkKey,
+        token: String,
+        claims: LinkClaims,
+        site: Site,
+    }
+
+    fn rotated_after_start(path: &Path) -> Rotated {
+        let claims = claims(now() + 3600);
+        let running = LinkKey::from_file(path).unwrap();
+        let rotated = LinkKey::ring(keys::rotate(path).unwrap()).unwrap();
+        Rotated {
+            running,
+            token: rotated.mint(&claims).unwrap(),
+            claims,
+            site: Site::try_from("pci.qualys.com").unwrap(),
+        }
+    }
+
     /// A running server whose ring's file gained a key (`keygen --rotate`, then `link`
     /// before the restart) checks a token of the new key by reading the file again; a
     /// token naming a key the file does not hold either is still refused.
     #[test]
     fn a_ring_read_from_its_file_reads_it_again_for_a_key_it_lacks() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("link.key");
-        let site = Site::try_from("pci.qualys.com").unwrap();
-        let claims = claims(now() + 3600);
-        let running = LinkKey::from_file(&path).unwrap();
-        let rotated = LinkKey::ring(keys::rotate(&path).unwrap()).unwrap();
-        let token = rotated.mint(&claims).unwrap();
-        assert_eq!(running.verify(&token, &site), Ok(claims.clone()));
+        let r = rotated_after_start(&dir.path().join("link.key"));
+        assert_eq!(r.running.verify(&r.token, &r.site), Ok(r.claims.clone()));
         assert_eq!(
-            running.mint(&claims).unwrap(),
-            token,
+            r.running.mint(&r.claims).unwrap(),
+            r.token,
             "and signs with it from then on"
         );
-        let stranger = LinkKey::new([9; 32]).mint(&claims).unwrap();
-        assert_eq!(running.verify(&stranger, &site), Err(TokenError::Invalid));
+        let stranger = LinkKey::new([9; 32]).mint(&r.claims).unwrap();
+        assert_eq!(
+            r.running.verify(&stranger, &r.site),
+            Err(TokenError::Invalid)
+        );
     }
 
     /// A read of the ring's file that failed for a cause outside it (here, too many open
@@ -502,12 +521,12 @@ mod tests {
     fn a_ring_read_that_failed_for_a_passing_cause_is_tried_again() {
         use std::cell::Cell;
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("link.key");
-        let site = Site::try_from("pci.qualys.com").unwrap();
-        let claims = claims(now() + 3600);
-        let running = LinkKey::from_file(&path).unwrap();
-        let rotated = LinkKey::ring(keys::rotate(&path).unwrap()).unwrap();
-        let token = rotated.mint(&claims).unwrap();
+        let Rotated {
+            running,
+            token,
+            claims,
+            site,
+        } = rotated_after_start(&dir.path().join("link.key"));
         let kid = jsonwebtoken::decode_header(&token).unwrap().kid;
         let kid = kid.as_deref();
         let reads = Cell::new(0);
