@@ -215,24 +215,45 @@
         .map(({ purpose, basis, state }) => (state === undefined ? { purpose, basis } : { purpose, basis, state })),
       gpc: record.gpc,
       widget_version: record.widget_version,
-      client_time: rfc3339(record.client_time),
+      client_time: readTime(record.client_time)?.text ?? record.client_time,
       ...(record.source === undefined || record.source === 'widget' ? {} : { source: record.source }),
     });
   }
 
   /**
-   * An RFC 3339 time as the collector writes it (the `time` crate's RFC 3339 format): capital
-   * T, the fraction without its trailing zeros, a zero offset as Z, any other kept as it is.
-   * Text that is not such a time is left as it is, to fail the digest.
+   * An RFC 3339 time read as the collector reads it (the `time` crate's RFC 3339 parser:
+   * any one character between the date and the time, any number of fraction digits, those
+   * past nine dropped, an offset up to 23:59, and a leap second, :60 at the last second of a
+   * month in UTC, read as the nanosecond before it): `text`, the time as the collector
+   * writes it (capital T, the fraction without its trailing zeros, a zero offset as Z, any
+   * other kept), and `instant`, one text for the moment it names, to the nanosecond; null
+   * for text that is no such time.
    */
-  function rfc3339(text) {
+  function readTime(text) {
     const parts = typeof text === 'string'
-      && /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/i.exec(text);
-    if (!parts) return text;
-    const [, date, time, fraction = '', offset] = parts;
-    const digits = fraction.replace(/0+$/, '');
-    const zone = /^(z|[+-]00:00)$/i.test(offset) ? 'Z' : offset;
-    return `${date}T${time}${digits ? `.${digits}` : ''}${zone}`;
+      && /^(\d{4})-(\d\d)-(\d\d)[\0-\x7f](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:(Z)|([+-])(\d\d):(\d\d))$/i.exec(text);
+    if (!parts) return null;
+    const [, year, month, day, hour, minute, second, digits = '', utc, sign, offsetHour, offsetMinute] = parts;
+    const leap = second === '60';
+    const nanos = leap ? '999999999' : digits.slice(0, 9).padEnd(9, '0');
+    const date = new Date(0);
+    date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+    const offset = utc ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHour) * 60 + Number(offsetMinute));
+    if (date.getUTCDate() !== Number(day) || date.getUTCMonth() !== Number(month) - 1
+      || Number(hour) > 23 || Number(minute) > 59 || (Number(second) > 59 && !leap)
+      || (!utc && (Number(offsetHour) > 23 || Number(offsetMinute) > 59))) return null;
+    const ms = date.getTime() + ((Number(hour) * 60 + Number(minute) - offset) * 60 + (leap ? 59 : Number(second))) * 1000
+      + Number(nanos.slice(0, 3));
+    // A leap second stands only for the last second of a month, in UTC: the moment after
+    // it begins a month.
+    const next = new Date(ms + 1);
+    if (leap && (next.getUTCDate() !== 1 || next.getUTCHours() || next.getUTCMinutes() || next.getUTCSeconds())) return null;
+    const fraction = nanos.replace(/0+$/, '');
+    const zone = offset === 0 ? 'Z' : `${sign}${offsetHour}:${offsetMinute}`;
+    return {
+      text: `${year}-${month}-${day}T${hour}:${minute}:${leap ? '59' : second}${fraction ? `.${fraction}` : ''}${zone}`,
+      instant: `${ms}.${nanos.slice(3)}`,
+    };
   }
 
   /**
@@ -387,16 +408,7 @@
   const samePurposes = (a, aBasis, b, bBasis) => Array.isArray(a) && Array.isArray(b)
     && purposeList(a, aBasis) !== null && purposeList(a, aBasis) === purposeList(b, bBasis);
 
-  /**
-   * An RFC 3339 time as one text for the instant it names, to the nanosecond (as the
-   * collector compares them), or null if it is not one.
-   */
-  const instant = (text) => {
-    const parts = typeof text === 'string'
-      && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,9}))?(?:Z|[+-]\d\d:\d\d)$/i.exec(text);
-    const ms = parts ? Date.parse(text) : NaN;
-    return Number.isNaN(ms) ? null : `${ms}.${(parts[1] || '').padEnd(9, '0').slice(3)}`;
-  };
+  const instant = (text) => readTime(text)?.instant ?? null;
   const sameInstant = (a, b) => instant(a) !== null && instant(a) === instant(b);
 
   function compareClaims(claims, record, file) {

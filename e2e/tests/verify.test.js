@@ -209,6 +209,9 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       ['respelled', (f) => {
         f.record.client_time = f.record.client_time.replace('T', 't').replace(/Z$/, '000+00:00');
       }, /^Genuine\./, true],
+      // As SQLite and Python's isoformat(' ') write it, with a tenth fraction digit, which
+      // the collector drops.
+      ['spaced', (f) => { f.record.client_time = f.record.client_time.replace('T', ' ').replace(/Z$/, '0000009Z'); }, /^Genuine\./, true],
       // The same, an hour on in another offset: another text for the same instant, but not
       // the time as the visitor's clock gave it, which the record states and the receipt signs.
       ['offset', (f) => { f.record.client_time = f.record.client_time.replace(/T06(.*)Z$/, 'T07$1+01:00'); }, /^Not genuine\..*digest differs/, false],
@@ -247,6 +250,23 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       const outcome = await changed(name, change);
       assert.match(outcome.shown, shown, name);
       assert.equal(outcome.cli, cli, `${name}: the CLI agrees`);
+    }
+
+    // A choice in a month's last second: its time written as the leap second RFC 3339 allows
+    // there is the same moment, to the page as to the CLI; a leap second elsewhere is no time.
+    const last = { ...record({ new_products: 'denied', updates: 'granted' }), client_time: '2026-11-30T23:59:59.999999999Z' };
+    const lastAnswer = await post(collector, last);
+    for (const [i, [stamp, expected, cli]] of [
+      ['2026-11-30T23:59:60Z', /^Genuine\./, true],
+      ['2026-12-01T00:59:60+01:00', /^Genuine\./, true],
+      ['2026-11-29T23:59:60Z', /^Not genuine\..*time of the choice does not match/, false],
+    ].entries()) {
+      const file = receiptFile(last, lastAnswer, collector);
+      file.consent_timestamp = stamp;
+      const path = join(dir, `leap-${i}.json`);
+      writeFileSync(path, JSON.stringify(file));
+      assert.match(await check(page, path), expected, stamp);
+      assert.equal((await cliVerifyFile(collector, path)).ok, cli, `${stamp}: the CLI agrees`);
     }
 
     // A name twice in one object: JSON.parse keeps the last, and whoever reads the file the
@@ -360,7 +380,7 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     assert.equal((await cliVerifyFile(collector, genuinePath)).ok, true, 'the CLI too, with the ring');
     const verified = await collector.verify();
     assert.equal(verified.ok, true, JSON.stringify(verified));
-    assert.equal(verified.verified, 2);
+    assert.equal(verified.verified, 3, 'the three records posted: the first, the one of a month’s last second, the later one');
   } catch (error) {
     error.message += `\n--- collector log ---\n${collector.log().slice(-6000)}`;
     throw error;
