@@ -224,11 +224,8 @@ pub enum JwksError {
     /// Not JSON of the form `{"keys": [...]}`.
     #[error("not a JWK set: {0}")]
     Form(String),
-    /// An Ed25519 key that is not a valid public key.
-    #[error("key {0} of the JWK set is not a valid Ed25519 public key (x of 32 bytes)")]
-    Key(usize),
-    /// No Ed25519 key named by its hash.
-    #[error("the JWK set holds no Ed25519 key named (kid) by its hash")]
+    /// No readable Ed25519 key named by its hash or by nothing.
+    #[error("the JWK set holds no Ed25519 public key named (kid) by its hash, or named by none")]
     Empty,
 }
 
@@ -257,28 +254,22 @@ impl PublicKeys {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let set: JwkSet =
             serde_json::from_str(text).map_err(|err| JwksError::Form(err.to_string()))?;
-        let keys = set
+        // Keys of other kinds (a company's set may hold its RSA or EC keys too), Ed25519
+        // keys named otherwise than by their hash (another signer's, whose `kid` no receipt
+        // names), and ones whose `x` is no Ed25519 public key (no receipt key's hash names
+        // it) sign no receipt: passed over, as the verify page, which looks a receipt's key
+        // up by the hash its `kid` gives, passes over them. A receipt of a key the set does
+        // not hold is then refused as of an unknown key.
+        let keys: Vec<_> = set
             .keys
             .iter()
-            .enumerate()
-            // Keys of other kinds (a company's set may hold its RSA or EC keys too), and
-            // Ed25519 keys named otherwise than by their hash (another signer's, whose
-            // `kid` no receipt names), sign no receipt: passed over, as the verify page,
-            // which looks a receipt's key up by its `kid`, passes over them.
-            .filter(|(_, jwk)| jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"))
-            .filter_map(|(i, jwk)| {
-                // A kid no receipt key has is another signer's: passed over before its key
-                // is read, whatever that key holds.
-                if jwk.kid.as_deref().is_some_and(|kid| !is_key_id(kid)) {
-                    return None;
-                }
-                let Some(key) = jwk.x.as_deref().and_then(verifying_key_from_b64) else {
-                    return Some(Err(JwksError::Key(i)));
-                };
+            .filter(|jwk| jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"))
+            .filter_map(|jwk| {
+                let key = jwk.x.as_deref().and_then(key_from_x)?;
                 let named = jwk.kid.as_deref().is_none_or(|kid| kid == key_id(&key));
-                named.then_some(Ok(key))
+                named.then_some(key)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         if keys.is_empty() {
             return Err(JwksError::Empty);
         }
@@ -330,14 +321,15 @@ pub fn key_id(key: &VerifyingKey) -> String {
     hex
 }
 
-/// Whether `kid` has the form of a receipt key's id (`key_id`): 16 lowercase hex digits.
-fn is_key_id(kid: &str) -> bool {
-    kid.len() == 16 && kid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+/// A verifying key from its base64url form (a JWK's `x`), as typed or pasted: white
+/// space around it is no part of it.
+pub fn verifying_key_from_b64(x: &str) -> Option<VerifyingKey> {
+    key_from_x(x.trim())
 }
 
-/// A verifying key from its base64url form (a JWK's `x`).
-pub fn verifying_key_from_b64(x: &str) -> Option<VerifyingKey> {
-    let bytes = URL_SAFE_NO_PAD.decode(x.trim()).ok()?;
+/// A verifying key from a JWK's `x`, exactly (the verify page reads it so).
+fn key_from_x(x: &str) -> Option<VerifyingKey> {
+    let bytes = URL_SAFE_NO_PAD.decode(x).ok()?;
     let bytes = <[u8; 32]>::try_from(bytes).ok()?;
     VerifyingKey::from_bytes(&bytes).ok()
 }
@@ -578,18 +570,36 @@ mod tests {
             PublicKeys::from_jwks(&named_otherwise.to_string()),
             Err(JwksError::Empty)
         );
-        let mut broken = ring.jwks();
-        broken["keys"][0]["x"] = "AAAA".into();
+        // A key whose x is no Ed25519 key (too short, padded with white space), named by
+        // a receipt key's id, by another signer's or not at all: passed over, as the
+        // verify page passes over it; the set's other keys still check their receipts.
+        for (kid, x) in [
+            (Some(ring.current().kid().to_owned()), "AAAA".to_owned()),
+            (Some("company-2024".to_owned()), "AAAA".to_owned()),
+            (None, "AAAA".to_owned()),
+            (
+                None,
+                format!("{} ", ring.jwks()["keys"][0]["x"].as_str().unwrap()),
+            ),
+        ] {
+            let mut broken = ring.jwks();
+            broken["keys"][0]["kid"] = kid.into();
+            broken["keys"][0]["x"] = x.into();
+            let public = PublicKeys::from_jwks(&broken.to_string()).unwrap();
+            assert_eq!(public.verify(&before), Ok(claims()), "{broken}");
+            assert_eq!(
+                public.verify(&after),
+                Err(ReceiptError::UnknownKey(ring.current().kid().to_owned())),
+                "{broken}"
+            );
+        }
+        let mut all_broken = ring.jwks();
+        all_broken["keys"][0]["x"] = "AAAA".into();
+        all_broken["keys"][1]["x"] = "AAAA".into();
         assert_eq!(
-            PublicKeys::from_jwks(&broken.to_string()),
-            Err(JwksError::Key(0))
+            PublicKeys::from_jwks(&all_broken.to_string()),
+            Err(JwksError::Empty)
         );
-        // Another signer's key that can't be read is passed over all the same.
-        let mut others_broken = ring.jwks();
-        others_broken["keys"][0]["kid"] = "company-2024".into();
-        others_broken["keys"][0]["x"] = "AAAA".into();
-        let public = PublicKeys::from_jwks(&others_broken.to_string()).unwrap();
-        assert_eq!(public.verify(&before), Ok(claims()));
         let marked = format!("\u{feff}{}", ring.jwks());
         assert_eq!(PublicKeys::from_jwks(&marked).unwrap(), ring.public());
     }
