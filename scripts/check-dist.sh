@@ -22,7 +22,7 @@ fail() { echo "check-dist: $*" >&2; exit 1; }
 # brotli size moves by up to about 200 B with the order binaryen leaves its functions in
 # alone (the same raw bytes measured 121,639 to 121,839 B across pass orders): when a
 # change seems to cost much, compare the raw column too.
-JS_BUDGET=3533
+JS_BUDGET=3528
 GLUE_BUDGET=3312
 WASM_BUDGET=110643
 
