@@ -262,11 +262,10 @@
    * null for text that is none.
    */
   function uuid(text) {
-    const parts = /^(?:urn:uuid:([\da-f-]{36})|\{([\da-f-]{36})\}|([\da-f-]{36})|([\da-f]{32}))$/i.exec(text);
-    const digits = parts && (parts[4] ?? (parts[1] ?? parts[2] ?? parts[3]).replace(/^(.{8})-(.{4})-(.{4})-(.{4})-(.{12})$/, '$1$2$3$4$5'));
-    return digits && /^[\da-f]{32}$/i.test(digits)
-      ? digits.toLowerCase().replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')
-      : null;
+    const bare = /^urn:uuid:(.{36})$/i.exec(text)?.[1] ?? /^\{(.{36})\}$/.exec(text)?.[1];
+    const parts = /^([\da-f]{8})-([\da-f]{4})-([\da-f]{4})-([\da-f]{4})-([\da-f]{12})$/i.exec(bare ?? text)
+      ?? (bare === undefined && /^([\da-f]{8})([\da-f]{4})([\da-f]{4})([\da-f]{4})([\da-f]{12})$/i.exec(text));
+    return parts ? parts.slice(1).join('-').toLowerCase() : null;
   }
 
   function base64url(part) {
@@ -428,7 +427,8 @@
 
   function compareSummary(file, record) {
     const differs = (what) => fail(`The file's ${what} does not match its record. The file was altered.`);
-    if (uuid(file.receipt_id) === null || uuid(file.receipt_id) !== uuid(record.record_id)) differs('receipt id');
+    const id = uuid(record.record_id);
+    if (id === null || uuid(file.receipt_id) !== id) differs('receipt id');
     if (file.site !== record.site) differs('site');
     if (!sameNotice(file.notice, record.notice)) differs('notice');
     if (!samePurposes(file.purposes, 'lawful_basis', record.purposes, 'basis')) differs('purposes');

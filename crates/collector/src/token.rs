@@ -119,7 +119,7 @@ pub struct LinkKey {
 /// What the ring's file was when last read, and, if that read failed for a cause outside
 /// the file (too many open files, an I/O error), when it may be tried again though the
 /// file has not changed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Reread {
     state: Option<FileState>,
     retry_at: Option<Instant>,
@@ -295,7 +295,8 @@ impl LinkKey {
     }
 
     /// Whether the ring holds the key `kid` names once its file is read again, if it has
-    /// changed since it was read: a made-up `kid` costs a `stat`, not a read.
+    /// changed since it was read (or its last read failed for a cause outside it, a while
+    /// ago): a made-up `kid` costs a `stat`, not a read.
     fn reread_for(&self, kid: Option<&str>) -> bool {
         self.reread_with(kid, Instant::now(), keys::read_ring)
     }
