@@ -10,9 +10,10 @@
 // data-cookie-domain it reads the choice the wasm keeps in a cookie shared by the covered
 // sites of that parent domain: a later choice found there counts too, so a second site
 // needs no wasm.
-// The tag twice on one page: the first one runs the widget. (Its API, not any window.Assent:
-// an element with id="Assent" is window.Assent too, through the window's named properties.)
-if (window.Assent?.preferences) return;
+// The tag twice on one page: the first one runs the widget. (Its API, the window's own
+// property: an element with id="Assent" or a frame named Assent is window.Assent too, through
+// the window's named properties, and reading a cross-origin frame's properties throws.)
+if (window.hasOwnProperty('Assent')) return;
 var script = document.currentScript;
 var data = script?.dataset || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
@@ -185,7 +186,8 @@ function sharedChoice() {
   if (!parts) return ignoreCookie('is garbled');
   return {
     record_id: parts[2],
-    client_time: new Date(+parts[3]).toISOString(),
+    // toJSON is toISOString for a valid date, which any 15 digits of ms are (3 B less).
+    client_time: new Date(+parts[3]).toJSON(),
     notice: { hash: 'sha256:' + parts[1] },
     purposes: parts[4].split('.').map(function (entry) {
       var purpose = entry.split(':');

@@ -290,9 +290,12 @@ world.scenario('a page that swaps its body for the next page\'s (Turbo Drive, ht
   assert.equal(record.site, SITE);
 });
 
-world.scenario('an element with id="Assent" on the page does not stop the widget', async (s) => {
+world.scenario('an element with id="Assent" or a cross-origin frame named Assent does not stop the widget', async (s) => {
+  // Each is window.Assent until the loader defines its own. The frame is sandboxed: another
+  // origin (an opaque one) from the start, whose properties throw when read.
   const url = s.localhost.page({
-    site: SITE, endpoint: s.collector.endpoint, bodyHtml: '<p id="Assent">A host element named Assent.</p>',
+    site: SITE, endpoint: s.collector.endpoint,
+    bodyHtml: '<p id="Assent">A host element named Assent.</p><iframe name="Assent" sandbox title="A frame"></iframe>',
   });
   const page = await s.open(url);
   const w = s.ui(page);
@@ -301,6 +304,21 @@ world.scenario('an element with id="Assent" on the page does not stop the widget
   await w.bannerButton('decline-all').click();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assert.equal(record.site, SITE);
+});
+
+world.scenario('the script tag twice on one page: one widget, one banner, one record', async (s) => {
+  const tag = `<script src="${s.widget.scriptUrl}" integrity="${s.widget.integrity['assent.js']}" crossorigin="anonymous" data-site="${SITE}" data-endpoint="${s.collector.endpoint}" defer></script>`;
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, bodyHtml: tag });
+  const page = await s.open(url);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  assert.equal(await page.locator('[data-assent-host]').count(), 1, 'one host element');
+  await w.bannerButton('decline-all').click();
+  await s.collector.waitForRecords({ count: 1 });
+  await widgetReady(page);
+  assert.equal(await page.locator('[data-assent-host]').count(), 1, 'still one, with the wasm running');
+  assert.equal((await s.collector.records()).length, 1, 'one record');
+  assert.deepEqual(s.console.filter((line) => /^\[(pageerror|error)\]/.test(line)), [], 'the second tag ran without an error');
 });
 
 world.scenario('the widget leaves no global but window.Assent', async (s) => {
