@@ -32,9 +32,9 @@ pub struct Change {
     pub widget_version: String,
     /// When the collector received it, RFC 3339 UTC.
     pub received_at: String,
-    /// When it was made, as the page's clock said (the record's `client_time`): a choice
-    /// from a page made before an unsubscribe does not undo it, whenever it arrives
-    /// (`Standing::apply`).
+    /// When it was made, as the page's clock said (the record's `client_time`): a grant
+    /// made before the person's later word on its purpose does not undo it, whenever it
+    /// arrives (`Standing::apply`).
     #[serde(with = "time::serde::rfc3339")]
     pub client_time: time::OffsetDateTime,
 }

@@ -49,19 +49,25 @@ pub struct PurposeStanding {
 pub struct Standing {
     /// By purpose.
     pub purposes: BTreeMap<PurposeId, PurposeStanding>,
+    /// By purpose, when the person last said something of it: the latest time at which a
+    /// record folded in chose it (a page's record, or an unsubscribe that targets it).
+    #[serde(skip)]
+    last_said: BTreeMap<PurposeId, OffsetDateTime>,
 }
 
 impl Standing {
     /// Folds in the subject's next record (rows must come in chain order). A purpose's
     /// `set_by` moves when its state changes, so it says since when it has been so, and
     /// with every unsubscribe that denies it, denied already or not (an unsubscribe denies
-    /// only the purposes it targets). A choice made on a page before an unsubscribe but
-    /// received after it (from a browser's outbox, its manage link's token still valid)
-    /// does not undo that unsubscribe: the person's latest word counts, by when each was
-    /// said (the page's clock for the choice, the collector's for the unsubscribe; a page
-    /// whose clock is behind errs towards the denial). A body this collector can't read is
-    /// an error: the standing made without it could miss the person's latest word. Returns
-    /// the record read.
+    /// only the purposes it targets). A grant said before the person's latest word on its
+    /// purpose leaves the purpose as it is, whenever it arrives: a page's outbox sends late
+    /// (offline, or its manage link's token still valid after an unsubscribe by mail), and
+    /// two records of one page can cross on the way (sent at once as the page is left). A
+    /// denial counts whenever it arrives, so a page whose clock is behind errs towards
+    /// the denial. When a record was said: the page's clock for a choice (no later than
+    /// its arrival), the collector's for an unsubscribe. A body this collector can't read
+    /// is an error: the standing made without it could miss the person's latest word.
+    /// Returns the record read.
     pub fn apply(&mut self, stored: &Stored) -> Result<ConsentRecord, StoreError> {
         let record = serde_json::from_str::<ConsentRecord>(&stored.body)
             .map_err(|_| StoreError::Unreadable { seq: stored.seq })?;
@@ -72,22 +78,38 @@ impl Standing {
             site: stored.site.clone(),
             source: record.source,
         };
-        let said_before = |unsubscribe: &SetBy| {
-            unsubscribe.source == Source::Unsubscribe
-                && record.source.is_widget()
-                && OffsetDateTime::parse(&unsubscribe.received_at, &Rfc3339)
-                    .is_ok_and(|unsubscribed| *record.client_time < unsubscribed)
+        let received = OffsetDateTime::parse(&stored.received_at, &Rfc3339).ok();
+        let said = match (record.source, received) {
+            (Source::Unsubscribe, Some(received)) => received,
+            (_, received) => received.map_or(*record.client_time, |received| {
+                received.min(*record.client_time)
+            }),
         };
         for choice in record.purposes.iter() {
-            let now = self.purposes.get(&choice.purpose());
+            let purpose = choice.purpose();
+            let now = self.purposes.get(&purpose);
             let unchanged =
                 now.is_some_and(|now| now.state == choice.state() && now.basis == choice.basis());
             let unsubscribed = record.source == Source::Unsubscribe
                 && choice.state() == Some(ConsentState::Denied)
                 && record.widget_version.as_str() != RESTATING_UNSUBSCRIBES;
-            if (unsubscribed || !unchanged) && !now.is_some_and(|now| said_before(&now.set_by)) {
+            let outdated = choice.state() == Some(ConsentState::Granted)
+                && self
+                    .last_said
+                    .get(&purpose)
+                    .is_some_and(|last| said < *last);
+            if outdated {
+                continue;
+            }
+            let changes = unsubscribed || !unchanged;
+            // An unsubscribe restates the purposes it does not target: not the person's word.
+            if changes || record.source.is_widget() {
+                let last = self.last_said.entry(purpose).or_insert(said);
+                *last = (*last).max(said);
+            }
+            if changes {
                 self.purposes.insert(
-                    choice.purpose(),
+                    purpose,
                     PurposeStanding {
                         basis: choice.basis(),
                         state: choice.state(),
@@ -209,13 +231,69 @@ mod tests {
             (now.state, now.set_by.seq),
             (Some(ConsentState::Granted), 4)
         );
-        // Between two choices made on pages, the order they arrive in still decides.
+        // A denial counts whenever it arrives, said before the grant or not.
         standing
             .apply(&made_at(5, "denied", None, "2026-11-30T22:41:00Z"))
             .unwrap();
         assert_eq!(
             standing.state_of(PurposeId::NewProducts),
             Some(ConsentState::Denied)
+        );
+    }
+
+    /// A page's grant and the denial it made a moment later, sent at once as the page was
+    /// left, arrive the other way round: the denial stands.
+    #[test]
+    fn a_grant_that_arrives_after_a_denial_said_later_does_not_undo_it() {
+        let mut standing = Standing::default();
+        standing
+            .apply(&made_at(1, "denied", None, "2026-11-30T22:40:05Z"))
+            .unwrap();
+        standing
+            .apply(&made_at(2, "granted", None, "2026-11-30T22:40:00Z"))
+            .unwrap();
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!((now.state, now.set_by.seq), (Some(ConsentState::Denied), 1));
+        // The same when the later word only said again what was so: denied, then denied
+        // once more (set_by stays), then a grant made between the two.
+        let mut standing = Standing::default();
+        standing
+            .apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"))
+            .unwrap();
+        standing
+            .apply(&made_at(2, "denied", None, "2026-11-30T22:40:00Z"))
+            .unwrap();
+        standing
+            .apply(&made_at(3, "granted", None, "2026-11-30T22:20:00Z"))
+            .unwrap();
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        assert_eq!((now.state, now.set_by.seq), (Some(ConsentState::Denied), 1));
+        // A grant said after the latest word counts, whenever it arrives.
+        standing
+            .apply(&made_at(4, "granted", None, "2026-11-30T22:41:00Z"))
+            .unwrap();
+        assert_eq!(
+            standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Granted)
+        );
+    }
+
+    /// A page whose clock is ahead said its choice no later than it arrived: a year ahead,
+    /// it does not outrank the person's choices for a year.
+    #[test]
+    fn a_choice_from_a_clock_ahead_counts_as_said_when_it_arrived() {
+        let mut standing = Standing::default();
+        // Received at 00:00:01 (the row's received_at), its clock a year ahead.
+        standing
+            .apply(&made_at(1, "denied", None, "2027-12-01T00:00:01Z"))
+            .unwrap();
+        // Said at 00:00:02 by a right clock, received then.
+        standing
+            .apply(&made_at(2, "granted", None, "2026-12-01T00:00:02Z"))
+            .unwrap();
+        assert_eq!(
+            standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Granted)
         );
     }
 
@@ -256,6 +334,44 @@ mod tests {
                 "{version}"
             );
         }
+    }
+
+    /// An unsubscribe from another purpose says nothing of this one, which it restates as
+    /// granted: a grant of it said before the unsubscribe, after the person's last word on
+    /// it, counts.
+    #[test]
+    fn what_an_unsubscribe_restates_is_not_the_persons_word() {
+        let mut standing = Standing::default();
+        standing
+            .apply(&made_at(1, "granted", None, "2026-11-30T22:00:00Z"))
+            .unwrap();
+        // Unsubscribed from updates at 00:00:02, new_products restated as granted.
+        let mut updates_only = row(2, "granted", Some("unsubscribe"));
+        updates_only.body = updates_only.body.replace(
+            r#"{"basis":"contract","purpose":"security"}"#,
+            r#"{"basis":"contract","purpose":"security"},{"basis":"consent","purpose":"updates","state":"denied"}"#,
+        );
+        assert!(
+            updates_only.body.contains("updates"),
+            "{}",
+            updates_only.body
+        );
+        standing.apply(&updates_only).unwrap();
+        // Two choices of a page that was offline arrive: a denial, then a later grant.
+        standing
+            .apply(&made_at(3, "denied", None, "2026-11-30T22:10:00Z"))
+            .unwrap();
+        standing
+            .apply(&made_at(4, "granted", None, "2026-11-30T22:20:00Z"))
+            .unwrap();
+        assert_eq!(
+            standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Granted)
+        );
+        assert_eq!(
+            standing.state_of(PurposeId::Updates),
+            Some(ConsentState::Denied)
+        );
     }
 
     /// An unsubscribe from another purpose says nothing of this one: an earlier choice of

@@ -445,6 +445,42 @@ async fn records_are_stored_under_the_token_subject_and_no_address_is_in_the_fil
     }
 }
 
+/// A page's grant and the denial made a moment later, sent at once as the page was left
+/// (each its own request), arrive the other way round: the person is still opted out, for
+/// identity, the lookup and the suppression list alike.
+#[tokio::test]
+async fn a_grant_arriving_after_a_denial_made_later_leaves_the_person_opted_out() {
+    let (_dir, state, email) = a_person().await;
+    let token = mint(&state, &email, &["pci.qualys.com"], None).token;
+    let mut granted = links::token_record(&token, "granted", "granted");
+    granted["client_time"] = "2026-12-02T10:00:00.000Z".into();
+    let mut denied = links::token_record(&token, "denied", "granted");
+    denied["client_time"] = "2026-12-02T10:00:04.000Z".into();
+    for body in [&denied, &granted] {
+        let reply = send(&state, post(body.to_string())).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json());
+    }
+
+    assert_eq!(
+        links::preferences(&state, &token).await,
+        json!({"new_products": "denied", "updates": "granted"})
+    );
+    let subject = state.subject_key.subject_of(&email);
+    let suppressed = assent_collector::suppression::list(
+        &state.store,
+        assent_collector::suppression::optional_purpose("new_products").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        suppressed
+            .iter()
+            .map(|row| (row.subject.as_str(), row.record_id.as_str()))
+            .collect::<Vec<_>>(),
+        [(subject.as_str(), denied["record_id"].as_str().unwrap())]
+    );
+}
+
 #[tokio::test]
 async fn one_click_unsubscribe_records_a_denial_once() {
     let (_dir, db) = sqlite();
