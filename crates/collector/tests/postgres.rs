@@ -18,6 +18,10 @@ async fn storage_behaves_as_on_sqlite() {
     suite::chain_detects_a_modified_row(
         &db,
         &pg.url,
+        &[
+            "INSERT INTO records SELECT * FROM records WHERE record_id = '{id}' \
+           ON CONFLICT (seq) DO UPDATE SET body = replace(EXCLUDED.body, 'denied', 'granted')",
+        ],
         "ALTER TABLE records DISABLE TRIGGER records_no_update",
     )
     .await;

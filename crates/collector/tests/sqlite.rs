@@ -20,7 +20,18 @@ async fn repeats_and_conflicts_under_concurrent_posts() {
 async fn chain_detects_a_modified_row() {
     let (_dir, db) = sqlite();
     let url = common::sqlite_url(&db);
-    suite::chain_detects_a_modified_row(&db, &url, "DROP TRIGGER records_no_update").await;
+    // REPLACE deletes the row it writes over without firing a delete trigger (unless
+    // recursive_triggers is on): over its seq, or under a new seq with its record_id.
+    let replaces = [
+        "INSERT OR REPLACE INTO records SELECT seq, record_id, site, subject, \
+         replace(body, 'denied', 'granted'), digest, prev_hash, chain_hash, received_at, \
+         receipt FROM records WHERE record_id = '{id}'",
+        "REPLACE INTO records SELECT (SELECT max(seq) FROM records) + 1, record_id, site, \
+         subject, body, digest, prev_hash, chain_hash, received_at, receipt FROM records \
+         WHERE record_id = '{id}'",
+    ];
+    suite::chain_detects_a_modified_row(&db, &url, &replaces, "DROP TRIGGER records_no_update")
+        .await;
 }
 
 #[tokio::test]

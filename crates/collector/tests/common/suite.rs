@@ -118,9 +118,16 @@ pub async fn repeats_and_conflicts_under_concurrent_posts(database: &Database) {
     assert_eq!(chain.verified, before + ids.len() as i64);
 }
 
-/// The table refuses UPDATE and DELETE; a row changed behind the triggers' back breaks the
-/// chain at that row. `bypass` is the dialect's statement that disables the trigger.
-pub async fn chain_detects_a_modified_row(database: &Database, url: &str, bypass: &str) {
+/// The table refuses UPDATE and DELETE, and the dialect's `replaces` (statements that write
+/// a row over another, `{id}` standing for a stored record's id); a row changed behind the
+/// triggers' back breaks the chain at that row. `bypass` is the dialect's statement that
+/// disables the trigger.
+pub async fn chain_detects_a_modified_row(
+    database: &Database,
+    url: &str,
+    replaces: &[&str],
+    bypass: &str,
+) {
     let state = state(database, 0, 0).await;
     // Earlier tests may have stored rows in this database already.
     let before = walk(&state.store, None).await.unwrap().unwrap().verified;
@@ -150,6 +157,15 @@ pub async fn chain_detects_a_modified_row(database: &Database, url: &str, bypass
         pool.execute("DELETE FROM records").await.is_err(),
         "DELETE must be refused"
     );
+    for replace in replaces {
+        let replace = replace.replace("{id}", &ids[1]);
+        assert!(
+            pool.execute(replace.as_str()).await.is_err(),
+            "must be refused: {replace}"
+        );
+    }
+    let whole = walk(&state.store, Some(&key)).await.unwrap().unwrap();
+    assert_eq!(whole.verified, before + 3, "every row as it was stored");
 
     pool.execute(bypass).await.unwrap();
     // The last row's body written out again with the same meaning (as a jsonb round trip
