@@ -115,7 +115,7 @@
     }
     const twice = repeatedName(text);
     if (twice !== undefined) fail(`Not a receipt file: one of its objects names "${twice}" twice.`);
-    const record = shape(file);
+    const record = shape(withoutNulls(file));
     const jws = parseJws(file.receipt.jws);
     if (!globalThis.crypto?.subtle) {
       unchecked('This page can check signatures only where the browser allows it: on https: or on localhost. Check the file with assent-collector verify --receipt-file.');
@@ -158,6 +158,26 @@
       }
     }
     return undefined;
+  }
+
+  /**
+   * The file without the nulls the collector reads as absent: its schema's optional fields (a
+   * record's email and subject_token, a purpose's state, the controller's contact, and that
+   * contact's telephone and fax), which a tool that writes every field may have filled so.
+   * The CLI reads such a file as the one without them, and so does the page.
+   */
+  function withoutNulls(file) {
+    const drop = (object, names) => {
+      if (object === null || typeof object !== 'object') return;
+      for (const name of names) if (object[name] === null) delete object[name];
+    };
+    drop(file?.record, ['email', 'subject_token']);
+    for (const purposes of [file?.record?.purposes, file?.purposes]) {
+      if (Array.isArray(purposes)) purposes.forEach((purpose) => drop(purpose, ['state']));
+    }
+    drop(file?.controller, ['contact']);
+    drop(file?.controller?.contact, ['telephone', 'fax']);
+    return file;
   }
 
   /** Checks the file's form; returns its record. */
@@ -456,9 +476,11 @@
     if (state === 'genuine') describe(file, keysUrl, controllerSigned);
   }
 
+  // The instant as the checks read it (readTime), not as Date would parse the text: that
+  // reads some forms the collector takes otherwise (a "(" for the "T" begins a comment).
   const when = (text) => {
-    const date = new Date(text);
-    return Number.isNaN(date.getTime()) ? text : `${date.toLocaleString()} (${text})`;
+    const read = readTime(text);
+    return read ? `${new Date(Number.parseInt(read.instant, 10)).toLocaleString()} (${text})` : text;
   };
 
   function describe(file, keysUrl, controllerSigned) {

@@ -244,12 +244,36 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
         f.receipt_id = `urn:uuid:${f.receipt_id}`;
       }, /^Genuine\./, true],
       ['undashed', (f) => { f.receipt_id = f.receipt_id.replaceAll('-', ''); }, /^Genuine\./, true],
+      // Rewritten by a tool that writes every field, the absent ones as null: the same file,
+      // for the page as for the CLI (which reads a null optional field as absent).
+      ['nulled', (f) => {
+        Object.assign(f.record, { email: null, subject_token: null });
+        for (const p of [...f.record.purposes, ...f.purposes]) if (p.state === undefined) p.state = null;
+        for (const name of ['telephone', 'fax']) f.controller.contact[name] ??= null;
+      }, /^Genuine\./, true],
+      ['no contact', (f) => { f.controller.contact = null; }, /^Not genuine\..*controller differs/, false],
       // Another record's id in the summary: not this record's receipt.
       ['other id', (f) => { f.receipt_id = crypto.randomUUID(); }, /^Not genuine\..*receipt id does not match/, false],
     ]) {
       const outcome = await changed(name, change);
       assert.match(outcome.shown, shown, name);
       assert.equal(outcome.cli, cli, `${name}: the CLI agrees`);
+    }
+
+    // Times written with another separator that the time crate, and so the page, reads (any
+    // one ASCII character): the page shows the instants that were signed, not what the
+    // browser's Date makes of such text (a "(" begins a comment to V8: the date's midnight).
+    const separated = await changed('separated', (f) => {
+      f.record.client_time = f.record.client_time.replace('T', '(');
+      f.consent_timestamp = f.consent_timestamp.replace('T', '(');
+      f.recorded_at = f.recorded_at.replace('T', '(');
+    });
+    assert.match(separated.shown, /^Genuine\./);
+    assert.equal(separated.cli, true, 'separated: the CLI agrees');
+    const separatedFacts = await page.locator('#facts').textContent();
+    for (const [term, time] of [['Chosen at', sent.client_time], ['Recorded at', answer.received_at]]) {
+      const local = await page.evaluate((t) => new Date(t).toLocaleString(), time);
+      assert.ok(separatedFacts.includes(`${term}${local} (${time.replace('T', '(')})`), `${term} ${local}: ${separatedFacts}`);
     }
 
     // A choice in a month's last second: its time written as the leap second RFC 3339 allows
