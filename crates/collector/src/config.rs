@@ -247,6 +247,12 @@ pub struct VerifyArgs {
     /// that is a value, not an option.
     #[arg(long, allow_hyphen_values = true, conflicts_with = "jwks")]
     pub public_key: Option<String>,
+    /// With `--receipt` or `--receipt-file`: also that the database's chain verifies (every
+    /// stored receipt too) and still holds the receipt's row as it was signed, its link and
+    /// its digest. A receipt a visitor kept shows a chain whose end was cut, or rewritten
+    /// from that row on, which the chain alone can't.
+    #[arg(long)]
+    pub in_chain: bool,
 }
 
 /// `export` options.

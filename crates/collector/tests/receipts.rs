@@ -295,6 +295,76 @@ async fn a_receipt_signed_before_a_rotation_still_verifies_after_it() {
     );
 }
 
+/// The chain alone can't show that its end was cut: a receipt a visitor kept can, with
+/// `verify --in-chain`. Rows written again in its place don't pass for it either.
+#[tokio::test]
+async fn a_kept_receipt_shows_a_chain_whose_end_was_cut() {
+    let (dir, db) = temp_db();
+    let key = dir.path().join("receipt.key");
+    let key_s = path_str(&key);
+    let server = Server::start(&db, &["--receipt-key", key_s]);
+    let (_, first) = post_record(&server).await;
+    let (_, last) = post_record(&server).await;
+    drop(server);
+    let kept = |name: &str, answer: &Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, answer["receipt_file"].to_string()).unwrap();
+        path
+    };
+    let (first_file, last_file) = (kept("first.json", &first), kept("last.json", &last));
+    let in_chain = |file: &Path| {
+        process::verify(
+            &db,
+            &[
+                "--in-chain",
+                "--receipt-file",
+                path_str(file),
+                "--receipt-key",
+                key_s,
+            ],
+        )
+    };
+    let (ok, report) = in_chain(&last_file);
+    assert!(ok, "{report}");
+    assert_eq!(
+        (
+            report["verified"].as_i64(),
+            report["claims"]["seq"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
+
+    // The newest row deleted behind the triggers: the shorter chain verifies…
+    let database = assent_collector::store::Database::Sqlite(db.clone().into());
+    common::behind_the_triggers(&database, "DELETE FROM records WHERE seq = 2").await;
+    let (ok, report) = process::verify(&db, &["--receipt-key", key_s]);
+    assert!(ok, "{report}");
+    assert_eq!(report["verified"], 1);
+    // …but not with the receipt kept of the row that is gone.
+    let (ok, report) = in_chain(&last_file);
+    assert!(!ok, "{report}");
+    assert!(reason(&report).contains("no row 2"), "{report}");
+    let (ok, report) = in_chain(&first_file);
+    assert!(ok, "the first row is still as signed: {report}");
+
+    // Another record stored as row 2: a chain that verifies, but not the row signed.
+    let server = Server::start(&db, &["--receipt-key", key_s]);
+    let (_, other) = post_record(&server).await;
+    drop(server);
+    assert_eq!(other["seq"], 2);
+    let (ok, report) = in_chain(&last_file);
+    assert!(!ok, "{report}");
+    assert!(
+        reason(&report).contains("not the row the receipt signed"),
+        "{report}"
+    );
+
+    // Without a receipt to check, --in-chain is a usage error.
+    let output = process::run(&["verify", "--database", &db, "--in-chain"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--in-chain"));
+}
+
 /// Writes `file` and runs `verify --receipt-file` on it with `keys`.
 fn verify_file(dir: &Path, name: &str, file: &str, keys: &[&str]) -> (bool, Value) {
     let path = dir.join(name);

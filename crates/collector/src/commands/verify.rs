@@ -12,49 +12,98 @@ use crate::keys::{self, KeyError};
 use crate::receipt::{self, PublicKeys, ReceiptKeys};
 use crate::store::{Store, StoreError, Stored};
 
-/// `verify`: checks one receipt or receipt file, or walks the chain (and every stored
-/// receipt when keys are given). Exit status 1 when something fails.
+/// `verify`: checks one receipt or receipt file (with `--in-chain`, against the chain too),
+/// or walks the chain (and every stored receipt when keys are given). Exit status 1 when
+/// something fails.
 pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
     let keys = public_keys(&args)?;
     let needs_keys =
         CommandError::Usage("checking a receipt needs --receipt-key, --jwks or --public-key");
-    if let Some(token) = &args.receipt {
-        let keys = keys.ok_or(needs_keys)?;
-        return Ok(match keys.verify(token) {
-            Ok(claims) => report(json!({ "ok": true, "claims": claims })),
-            Err(err) => report(json!({ "ok": false, "reason": err.to_string() })),
-        });
-    }
-    if let Some(path) = &args.receipt_file {
-        let keys = keys.ok_or(needs_keys)?;
-        let outcome = std::fs::read_to_string(path)
-            .map_err(|err| format!("cannot read {}: {err}", path.display()))
-            .and_then(|text| {
-                crate::receipt_file::check(&text, &keys).map_err(|err| err.to_string())
-            });
-        return Ok(match outcome {
-            Ok(claims) => report(json!({ "ok": true, "claims": claims })),
-            Err(reason) => report(json!({ "ok": false, "reason": reason })),
-        });
-    }
+    let held = if let Some(token) = &args.receipt {
+        let keys = keys.as_ref().ok_or(needs_keys)?;
+        Some(keys.verify(token).map_err(|err| err.to_string()))
+    } else if let Some(path) = &args.receipt_file {
+        let keys = keys.as_ref().ok_or(needs_keys)?;
+        Some(
+            std::fs::read_to_string(path)
+                .map_err(|err| format!("cannot read {}: {err}", path.display()))
+                .and_then(|text| {
+                    crate::receipt_file::check(&text, keys).map_err(|err| err.to_string())
+                }),
+        )
+    } else if args.in_chain {
+        return Err(CommandError::Usage(
+            "--in-chain checks a receipt: give --receipt or --receipt-file",
+        ));
+    } else {
+        None
+    };
+    let claims = match held {
+        Some(Err(reason)) => return Ok(report(json!({ "ok": false, "reason": reason }))),
+        Some(Ok(claims)) if !args.in_chain => {
+            return Ok(report(json!({ "ok": true, "claims": claims })))
+        }
+        Some(Ok(claims)) => Some(claims),
+        None => None,
+    };
 
     let store = Store::open_existing(&args.database.database()?).await?;
     let outcome = walk(&store, keys.as_ref()).await;
+    let row = match &claims {
+        Some(claims) => store
+            .page(claims.seq.saturating_sub(1), 1, None)
+            .await
+            .map(|rows| rows.into_iter().find(|row| row.seq == claims.seq)),
+        None => Ok(None),
+    };
     store.close().await;
-    Ok(match outcome? {
-        Ok(chain) => report(json!({
-            "ok": true,
-            "verified": chain.verified,
-            "head": chain.head,
-            "receipts_checked": keys.is_some(),
-        })),
-        Err(broken) => report(json!({
+    let (outcome, row) = (outcome?, row?);
+    Ok(match (outcome, claims) {
+        (Err(broken), claims) => report(json!({
             "ok": false,
+            "claims": claims,
             "verified": broken.verified,
             "broken_seq": broken.seq,
             "record_id": broken.record_id,
             "reason": broken.reason,
         })),
+        (Ok(chain), None) => report(json!({
+            "ok": true,
+            "verified": chain.verified,
+            "head": chain.head,
+            "receipts_checked": keys.is_some(),
+        })),
+        (Ok(chain), Some(claims)) => {
+            let missing = match row {
+                None => Some(format!(
+                    "the chain has no row {}, the receipt's (it verifies to row {}): its end \
+                     was cut, or the receipt is another database's",
+                    claims.seq, chain.verified
+                )),
+                Some(row) if row.chain_hash != claims.chain_hash || row.digest != claims.digest => {
+                    Some(format!(
+                        "row {} is not the row the receipt signed: the chain was rewritten \
+                         from there, or the receipt is another database's",
+                        claims.seq
+                    ))
+                }
+                Some(_) => None,
+            };
+            match missing {
+                Some(reason) => report(json!({
+                    "ok": false,
+                    "claims": claims,
+                    "verified": chain.verified,
+                    "reason": reason,
+                })),
+                None => report(json!({
+                    "ok": true,
+                    "claims": claims,
+                    "verified": chain.verified,
+                    "head": chain.head,
+                })),
+            }
+        }
     })
 }
 

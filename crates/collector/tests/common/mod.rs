@@ -72,9 +72,15 @@ pub async fn behind_the_triggers(db: &assent_collector::store::Database, sql: &s
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&sqlite_url(db)).await.unwrap();
-    pool.execute("DROP TRIGGER records_no_update")
-        .await
-        .unwrap();
+    for trigger in [
+        "records_no_update",
+        "records_no_delete",
+        "records_no_replace",
+    ] {
+        pool.execute(format!("DROP TRIGGER {trigger}").as_str())
+            .await
+            .unwrap();
+    }
     pool.execute(sql).await.unwrap();
     pool.close().await;
 }
