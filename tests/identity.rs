@@ -258,6 +258,34 @@ async fn each_refused_link_is_told_in_plain_words_and_attributes_nothing() {
     }
 }
 
+/// In a right-to-left language the masked address keeps its own order: one that starts with
+/// a digit was laid out as `example.com@•••4`.
+#[wasm_bindgen_test]
+async fn in_arabic_the_persons_address_is_laid_out_in_its_own_order() {
+    stub_fetch();
+    let (site, hint) = ("ar-link.test", "4•••@example.com");
+    let answer = json!({"hint": hint, "expires_at": "2026-12-31T00:00:00Z", "sites": [site], "preferences": {}});
+    route(IDENTITY, 200, &answer.to_string());
+    let before = visit(&format!("/#assent={TOKEN}"));
+    let served = js_sys::JSON::parse(&common::locales::served("ar", None).to_string());
+    let arabic = assent::locale::read(&served.expect("JSON")).expect("a valid file");
+    let w = assent::widget::start(&attributes(site), false, Some(arabic), common::place())
+        .await
+        .expect("starts");
+    settle().await;
+    assert!(dialog_opens(&w).await, "the preferences open");
+    assert!(
+        wait_until(3000, || find(&w, "#assent-person").is_some()).await,
+        "the person is named"
+    );
+    let person = find(&w, "#assent-person").expect("the person's line");
+    assert!(person.text_content().unwrap_or_default().ends_with(hint));
+    assert!(laid_out_in_order(&person, hint));
+    replace_address(&before, "null");
+    restore_fetch();
+    remove(&w);
+}
+
 #[wasm_bindgen_test]
 async fn a_link_that_cannot_be_checked_says_so() {
     let cases: [(&str, u16, &str, Option<&str>); 8] = [

@@ -10,6 +10,7 @@ use assent::config::ScriptAttributes;
 use assent::locale::{self, Locale, LocaleError};
 use assent::notice;
 use assent::widget::{self, Started};
+use common::locales::{served, source};
 use common::*;
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
@@ -17,39 +18,7 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const LOCALES: [(&str, &str); 3] = [
-    ("de", include_str!("../locales/de.json")),
-    ("es", include_str!("../locales/es.json")),
-    ("ar", include_str!("../locales/ar.json")),
-];
 const GERMAN_NOTICE: &str = include_str!("../notices/qualys-privacy-highlights.de.json");
-
-fn source(tag: &str) -> Value {
-    let (_, text) = LOCALES
-        .iter()
-        .find(|(t, _)| *t == tag)
-        .expect("a test language");
-    serde_json::from_str(text).expect("locale JSON")
-}
-
-/// `locales/<tag>.json` in the form the release serves: the messages as a list in sorted
-/// key order, `rtl`, the purposes, and the notice's translation if given.
-fn served(tag: &str, notice: Option<&str>) -> Value {
-    let locale = source(tag);
-    let messages = locale["messages"].as_object().expect("messages");
-    let mut keys: Vec<&String> = messages.keys().collect();
-    keys.sort();
-    let mut file = json!({
-        "language": locale["language"],
-        "rtl": locale["dir"] == "rtl",
-        "messages": keys.iter().map(|k| messages[k.as_str()].clone()).collect::<Vec<_>>(),
-        "purposes": locale["purposes"],
-    });
-    if let Some(notice) = notice {
-        file["notice"] = serde_json::from_str(notice).expect("notice JSON");
-    }
-    file
-}
 
 /// The language an element is read in: its own `lang`, or its nearest ancestor's.
 fn language_of(host: &Started, selector: &str) -> Option<String> {
@@ -264,6 +233,59 @@ async fn the_purposes_of_a_sites_own_notice_are_marked_in_its_language() {
         "en",
         "the record names the language the notice was read in"
     );
+    restore_fetch();
+    remove(&started);
+}
+
+/// In a right-to-left language the receipt number keeps its own order: one whose first
+/// group is all digits and whose second starts with a letter (about one in 110) showed that
+/// group at its end.
+#[wasm_bindgen_test]
+async fn in_arabic_the_receipt_number_is_laid_out_in_its_own_order() {
+    stub_fetch();
+    route_receipt(ENDPOINT, 201);
+    fix_random_bytes("12345678abcdef0189ab0123456789ab");
+    let site = "ar-receipt.test";
+    let arabic = read(&served("ar", None)).expect("a valid file");
+    let started = widget::start(&attributes(site), false, Some(arabic), common::place())
+        .await
+        .expect("starts");
+    settle().await;
+    click(&started, ".banner [data-action=decline-all]").await;
+    let records = posted_records_once(1).await;
+    restore_random_bytes();
+    assert_eq!(
+        records[0]["record_id"], "12345678-abcd-4f01-89ab-0123456789ab",
+        "the id made of the bytes given"
+    );
+    assert!(
+        wait_until(3000, || get_item(&format!("assent:v1:{site}:receipt"))
+            .is_some())
+        .await,
+        "the receipt is kept"
+    );
+    assert!(
+        wait_until(3000, || find(&started, ".receipt-id").is_some() || {
+            started.widget.open();
+            false
+        })
+        .await,
+        "the receipt appears in the preferences"
+    );
+    settle().await;
+    let number = find(&started, ".receipt-id").expect("the receipt number");
+    assert_eq!(
+        number
+            .closest("[dir]")
+            .ok()
+            .flatten()
+            .and_then(|e| e.get_attribute("dir"))
+            .as_deref(),
+        Some("rtl")
+    );
+    let id = "12345678-abcd-4f01-89ab-0123456789ab";
+    assert_eq!(number.text_content().as_deref().map(str::trim), Some(id));
+    assert!(laid_out_in_order(&number, id));
     restore_fetch();
     remove(&started);
 }

@@ -106,7 +106,9 @@ pub fn Highlights(props: &HighlightsProps) -> Html {
                 <div>
                     <h2 id="assent-title" tabindex="-1" ref={title_ref} {lang} {dir}>{ notice.title.as_str().to_owned() }</h2>
                     if let Some(person) = props.person.clone() {
-                        <p class="person" id="assent-person">{ m.preferences_for }{ person }</p>
+                        // The address isolated: in a right-to-left language, one that
+                        // starts with a digit would show its parts out of order.
+                        <p class="person" id="assent-person">{ m.preferences_for }<bdi>{ person }</bdi></p>
                     }
                 </div>
                 <button type="button" class="close" data-action="close" aria-label={m.close} onclick={on_click(&props.on_close)}>

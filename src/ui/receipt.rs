@@ -27,7 +27,9 @@ pub fn Receipt(props: &ReceiptProps) -> Html {
                 <dt>{ m.recorded_at }</dt>
                 <dd><time datetime={receipt.recorded_at.clone()}>{ receipt.recorded_at_text.clone() }</time></dd>
                 <dt>{ m.receipt_number }</dt>
-                <dd class="receipt-id">{ receipt.receipt_id.clone() }</dd>
+                // Isolated, as the address is (highlights.rs): a number whose first group is
+                // all digits moved that group to the end in a right-to-left language.
+                <dd class="receipt-id"><bdi>{ receipt.receipt_id.clone() }</bdi></dd>
             </dl>
             <a class="choice" data-action="download-receipt" href={receipt.file_href.clone()} download={receipt.file_name.clone()}>
                 { m.download_receipt }

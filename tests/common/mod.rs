@@ -2,6 +2,8 @@
 //! shadow root, click, wait for Yew, and stand in for the network with a scripted `fetch`.
 #![allow(dead_code)]
 
+pub mod locales;
+
 use assent::browser::dom::Painted;
 use assent::config::ScriptAttributes;
 use assent::widget::{self, Place, Started};
@@ -115,6 +117,27 @@ export function address() { return location.pathname + location.search + locatio
 export function history_state() { return JSON.stringify(history.state); }
 export function history_length() { return history.length; }
 export function storage_dump() { return JSON.stringify(Object.entries(window.localStorage)); }
+export function fix_random_bytes(hex) {
+  const bytes = hex.match(/../g).map((pair) => parseInt(pair, 16));
+  crypto.getRandomValues = (array) => {
+    new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(bytes.slice(0, array.byteLength));
+    return array;
+  };
+}
+export function restore_random_bytes() { delete crypto.getRandomValues; }
+export function laid_out_in_order(element, text) {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  let node = walker.nextNode();
+  while (node && node.data !== text) node = walker.nextNode();
+  if (!node || node.length < 2) return false;
+  const lefts = [...node.data].map((_, i) => {
+    const range = document.createRange();
+    range.setStart(node, i);
+    range.setEnd(node, i + 1);
+    return range.getBoundingClientRect().left;
+  });
+  return lefts.every((left, i) => i === 0 || left > lefts[i - 1]);
+}
 "#)]
 extern "C" {
     pub fn stub_fetch();
@@ -151,6 +174,12 @@ extern "C" {
     pub fn history_length() -> u32;
     /// Every `localStorage` entry as `[[key, value], …]` JSON.
     pub fn storage_dump() -> String;
+    /// From now on `crypto.getRandomValues` gives these bytes (hex), for a known record id.
+    pub fn fix_random_bytes(hex: &str);
+    pub fn restore_random_bytes();
+    /// Whether the text node under `element` whose text is `text` is laid out left to
+    /// right in the order written (false when there is none).
+    pub fn laid_out_in_order(element: &Element, text: &str) -> bool;
 }
 
 pub const ENDPOINT: &str = "https://collector.test/v1/records";

@@ -1,0 +1,37 @@
+//! Language files for the browser tests, as the release serves them.
+
+use serde_json::{json, Value};
+
+const LOCALES: [(&str, &str); 3] = [
+    ("de", include_str!("../../locales/de.json")),
+    ("es", include_str!("../../locales/es.json")),
+    ("ar", include_str!("../../locales/ar.json")),
+];
+
+/// `locales/<tag>.json` as written, for one of the test languages.
+pub fn source(tag: &str) -> Value {
+    let (_, text) = LOCALES
+        .iter()
+        .find(|(t, _)| *t == tag)
+        .expect("a test language");
+    serde_json::from_str(text).expect("locale JSON")
+}
+
+/// `locales/<tag>.json` in the form the release serves: the messages as a list in sorted
+/// key order, `rtl`, the purposes, and the notice's translation if given.
+pub fn served(tag: &str, notice: Option<&str>) -> Value {
+    let locale = source(tag);
+    let messages = locale["messages"].as_object().expect("messages");
+    let mut keys: Vec<&String> = messages.keys().collect();
+    keys.sort();
+    let mut file = json!({
+        "language": locale["language"],
+        "rtl": locale["dir"] == "rtl",
+        "messages": keys.iter().map(|k| messages[k.as_str()].clone()).collect::<Vec<_>>(),
+        "purposes": locale["purposes"],
+    });
+    if let Some(notice) = notice {
+        file["notice"] = serde_json::from_str(notice).expect("notice JSON");
+    }
+    file
+}
