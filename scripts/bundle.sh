@@ -12,7 +12,7 @@
 #   integrity.json   = sha256 SRI of assent.js, assent_bg.js and assent_bg.wasm
 #   locales/         = the other languages' words and translated notices, and their SRI
 #                      index (scripts/build-locales.mjs); the loader pins the index's hash
-#   *.br             = brotli copies for precompressed serving
+#   *.br             = brotli copies for precompressed serving (scripts/brotli.mjs)
 # and writes assent.js's SRI into the demo pages' script tags.
 set -euo pipefail
 staging="${TRUNK_STAGING_DIR:?run by trunk}"
@@ -124,6 +124,4 @@ printf '{\n  "assent.js": "%s",\n  "assent_bg.js": "%s",\n  "assent_bg.wasm": "%
 # from (inject_scripts = false); the demo page a visitor gets has no use for it.
 find "$staging" -name '*.html' -exec sed -i -e "s|__ASSENT_JS_INTEGRITY__|$js_sri|g" -e '/<link data-trunk /d' {} +
 
-if command -v brotli >/dev/null 2>&1; then
-  brotli -f -q 11 -k "$glue" "$module" "$wasm" "$staging"/locales/*.json
-fi
+node "$root/scripts/brotli.mjs" "$glue" "$module" "$wasm" "$staging"/locales/*.json

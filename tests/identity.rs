@@ -258,6 +258,32 @@ async fn each_refused_link_is_told_in_plain_words_and_attributes_nothing() {
     }
 }
 
+/// A save, then the host page names the person (`Assent.identify`, a sign-in on a
+/// single-page site), then another save: announced again, as after any opening of the
+/// preferences (the same words would be no change to a screen reader).
+#[wasm_bindgen_test]
+async fn a_save_after_the_page_names_the_person_is_announced_again() {
+    stub_fetch();
+    route(IDENTITY, 200, &known("announce.test"));
+    route(ENDPOINT, 201, "{}");
+    let w = start(attributes("announce.test")).await;
+    click(&w, ".banner [data-action=decline-all]").await;
+    assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
+    w.widget.identify(TOKEN).await.expect("the person is known");
+    settle().await;
+    assert!(dialog_opens(&w).await, "the preferences open");
+    assert_eq!(
+        text(&w, "[role=alert]"),
+        "",
+        "emptied while the person chooses"
+    );
+    click(&w, "[data-action=save]").await;
+    assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
+    posted_records_once(2).await;
+    restore_fetch();
+    remove(&w);
+}
+
 /// In a right-to-left language the masked address keeps its own order: one that starts with
 /// a digit was laid out as `example.com@•••4`.
 #[wasm_bindgen_test]

@@ -4,7 +4,9 @@
 // shows up as a 404 in the run's log instead of being silently measured.
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { brotliDecompressSync } from 'node:zlib';
+
+import { smallest } from '../../scripts/brotli.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -16,15 +18,9 @@ const TYPES = {
 
 const typeOf = (path) => TYPES[path.slice(path.lastIndexOf('.'))] || 'application/octet-stream';
 
-/** Brotli at quality 11, the setting a build step would use for static files. */
-export function brotli(buffer) {
-  return brotliCompressSync(buffer, {
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: 11,
-      [constants.BROTLI_PARAM_SIZE_HINT]: buffer.length,
-    },
-  });
-}
+/** Brotli as Assent's build writes its own `.br` files (scripts/brotli.mjs): quality 11, the
+ * smallest of a few encoder settings, so every widget's files are compressed alike. */
+export const brotli = smallest;
 
 /**
  * `files`: URL path → { disk } (compressed here at startup), { disk, br } (an existing `.br`

@@ -109,8 +109,9 @@ impl Reducible for UiState {
         // One clone, changed in place: a struct literal per action cloned it in each.
         let mut next = (*self).clone();
         match action {
-            // The status line empties, so that the next save's words, the same as the last
-            // one's, are a change screen readers announce.
+            // The status line empties (here and for a manage link's person), so that the
+            // next save's words, the same as the last one's, are a change screen readers
+            // announce.
             Action::Open => {
                 next.saved = None;
                 next.view = View::Highlights;
@@ -141,6 +142,7 @@ impl Reducible for UiState {
                 choices,
             } => {
                 next.view = View::Highlights;
+                next.saved = None;
                 next.kept = choices.clone();
                 next.choices = choices;
                 next.person = person;
