@@ -30,6 +30,15 @@ fn known(site: &str) -> String {
     .to_string()
 }
 
+/// A widget on `site` whose collector knows the person ([`known`]) and answers records
+/// with `status` and `body`.
+async fn with_known_person(site: &str, status: u16, body: &str) -> Started {
+    stub_fetch();
+    route(IDENTITY, 200, &known(site));
+    route(ENDPOINT, status, body);
+    start(attributes(site)).await
+}
+
 /// Opens the page at `url` (path, query, fragment) with a host history state, and
 /// returns the address to go back to.
 fn visit(url: &str) -> String {
@@ -160,10 +169,7 @@ async fn a_manage_link_opens_the_preferences_of_its_person() {
 
 #[wasm_bindgen_test]
 async fn a_retried_record_keeps_its_token() {
-    stub_fetch();
-    route(IDENTITY, 200, &known("retry-token.test"));
-    route(ENDPOINT, 503, "busy");
-    let w = start(attributes("retry-token.test")).await;
+    let w = with_known_person("retry-token.test", 503, "busy").await;
     let identity = w.widget.identify(TOKEN).await.expect("known");
     assert_eq!(identity.hint.as_str(), HINT);
     settle().await;
@@ -263,23 +269,13 @@ async fn each_refused_link_is_told_in_plain_words_and_attributes_nothing() {
 /// preferences (the same words would be no change to a screen reader).
 #[wasm_bindgen_test]
 async fn a_save_after_the_page_names_the_person_is_announced_again() {
-    stub_fetch();
-    route(IDENTITY, 200, &known("announce.test"));
-    route(ENDPOINT, 201, "{}");
-    let w = start(attributes("announce.test")).await;
+    let w = with_known_person("announce.test", 201, "{}").await;
     click(&w, ".banner [data-action=decline-all]").await;
     assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
     w.widget.identify(TOKEN).await.expect("the person is known");
     settle().await;
     assert!(dialog_opens(&w).await, "the preferences open");
-    assert_eq!(
-        text(&w, "[role=alert]"),
-        "",
-        "emptied while the person chooses"
-    );
-    click(&w, "[data-action=save]").await;
-    assert_eq!(text(&w, "[role=alert]"), "Your choices are saved.");
-    posted_records_once(2).await;
+    second_save_announced(&w, &[]).await;
     restore_fetch();
     remove(&w);
 }

@@ -424,6 +424,23 @@ pub fn remove(started: &Started) {
     started.host.remove();
 }
 
+/// A second save on the page (after `clicks`): the status line, emptied while the visitor
+/// chooses again, says the words of the first once more, a change a screen reader announces;
+/// the second record is posted.
+pub async fn second_save_announced(started: &Started, clicks: &[&str]) {
+    assert_eq!(
+        text(started, "[role=alert]"),
+        "",
+        "emptied while the visitor chooses"
+    );
+    for selector in clicks {
+        click(started, selector).await;
+    }
+    click(started, "[data-action=save]").await;
+    assert_eq!(text(started, "[role=alert]"), "Your choices are saved.");
+    posted_records_once(2).await;
+}
+
 /// `assent:error` details heard since [`listen_errors`].
 pub fn error_events() -> Vec<Value> {
     serde_json::from_str(&errors()).expect("events are JSON")

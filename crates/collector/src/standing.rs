@@ -241,60 +241,63 @@ mod tests {
         );
     }
 
-    /// A page's grant and the denial it made a moment later, sent at once as the page was
-    /// left, arrive the other way round: the denial stands.
-    #[test]
-    fn a_grant_that_arrives_after_a_denial_said_later_does_not_undo_it() {
+    /// The standing after page records folded in this order, seq 1, 2, … ([`fold_in`]).
+    fn folded(records: &str) -> Standing {
         let mut standing = Standing::default();
+        fold_in(&mut standing, 1, records);
         standing
-            .apply(&made_at(1, "denied", None, "2026-11-30T22:40:05Z"))
-            .unwrap();
-        standing
-            .apply(&made_at(2, "granted", None, "2026-11-30T22:40:00Z"))
-            .unwrap();
-        let now = &standing.purposes[&PurposeId::NewProducts];
-        assert_eq!((now.state, now.set_by.seq), (Some(ConsentState::Denied), 1));
-        // The same when the later word only said again what was so: denied, then denied
-        // once more (set_by stays), then a grant made between the two.
-        let mut standing = Standing::default();
-        standing
-            .apply(&made_at(1, "denied", None, "2026-11-30T22:00:00Z"))
-            .unwrap();
-        standing
-            .apply(&made_at(2, "denied", None, "2026-11-30T22:40:00Z"))
-            .unwrap();
-        standing
-            .apply(&made_at(3, "granted", None, "2026-11-30T22:20:00Z"))
-            .unwrap();
-        let now = &standing.purposes[&PurposeId::NewProducts];
-        assert_eq!((now.state, now.set_by.seq), (Some(ConsentState::Denied), 1));
-        // A grant said after the latest word counts, whenever it arrives.
-        standing
-            .apply(&made_at(4, "granted", None, "2026-11-30T22:41:00Z"))
-            .unwrap();
-        assert_eq!(
-            standing.state_of(PurposeId::NewProducts),
-            Some(ConsentState::Granted)
-        );
     }
 
-    /// A page whose clock is ahead said its choice no later than it arrived: a year ahead,
-    /// it does not outrank the person's choices for a year.
+    /// Folds in page records in this order, seq `first`, `first + 1`, …: each
+    /// "<new_products' state> <when the page said it>", an RFC 3339 time, or one of 30
+    /// November 2026 (UTC) as "hh:mm:ss".
+    fn fold_in(standing: &mut Standing, first: i64, records: &str) {
+        for (seq, record) in (first..).zip(records.split(", ")) {
+            let (state, said) = record.split_once(' ').unwrap();
+            let said = if said.len() == 8 {
+                format!("2026-11-30T{said}Z")
+            } else {
+                said.to_owned()
+            };
+            standing.apply(&made_at(seq, state, None, &said)).unwrap();
+        }
+    }
+
+    /// new_products' state, and the seq of the record that set it.
+    fn new_products(standing: &Standing) -> (Option<ConsentState>, i64) {
+        let now = &standing.purposes[&PurposeId::NewProducts];
+        (now.state, now.set_by.seq)
+    }
+
+    /// A grant counts only when said after the person's latest word on its purpose,
+    /// whenever it arrives; a page's clock ahead counts as said when the record arrived.
     #[test]
-    fn a_choice_from_a_clock_ahead_counts_as_said_when_it_arrived() {
-        let mut standing = Standing::default();
-        // Received at 00:00:01 (the row's received_at), its clock a year ahead.
-        standing
-            .apply(&made_at(1, "denied", None, "2027-12-01T00:00:01Z"))
-            .unwrap();
-        // Said at 00:00:02 by a right clock, received then.
-        standing
-            .apply(&made_at(2, "granted", None, "2026-12-01T00:00:02Z"))
-            .unwrap();
-        assert_eq!(
-            standing.state_of(PurposeId::NewProducts),
-            Some(ConsentState::Granted)
-        );
+    fn a_grant_said_before_the_latest_word_does_not_undo_it() {
+        use ConsentState::{Denied, Granted};
+        for (records, (state, seq), case) in [
+            // A page's grant and its denial a moment later, crossed on the way.
+            ("denied 22:40:05, granted 22:40:00", (Denied, 1), "crossed"),
+            // The later word said again what was so (set_by stays).
+            (
+                "denied 22:00:00, denied 22:40:00, granted 22:20:00",
+                (Denied, 1),
+                "restated",
+            ),
+            (
+                "denied 22:00:00, denied 22:40:00, granted 22:41:00",
+                (Granted, 3),
+                "said after",
+            ),
+            // Received at 00:00:01 (the row's received_at), its clock a year ahead: it does
+            // not outrank the person's choices for a year.
+            (
+                "denied 2027-12-01T00:00:01Z, granted 2026-12-01T00:00:02Z",
+                (Granted, 2),
+                "clock ahead",
+            ),
+        ] {
+            assert_eq!(new_products(&folded(records)), (Some(state), seq), "{case}");
+        }
     }
 
     /// Denied on a page, granted on another page that was offline, unsubscribed by mail
@@ -358,16 +361,8 @@ mod tests {
         );
         standing.apply(&updates_only).unwrap();
         // Two choices of a page that was offline arrive: a denial, then a later grant.
-        standing
-            .apply(&made_at(3, "denied", None, "2026-11-30T22:10:00Z"))
-            .unwrap();
-        standing
-            .apply(&made_at(4, "granted", None, "2026-11-30T22:20:00Z"))
-            .unwrap();
-        assert_eq!(
-            standing.state_of(PurposeId::NewProducts),
-            Some(ConsentState::Granted)
-        );
+        fold_in(&mut standing, 3, "denied 22:10:00, granted 22:20:00");
+        assert_eq!(new_products(&standing), (Some(ConsentState::Granted), 4));
         assert_eq!(
             standing.state_of(PurposeId::Updates),
             Some(ConsentState::Denied)

@@ -61,6 +61,15 @@ fn temp_db() -> (tempfile::TempDir, String) {
     (dir, db)
 }
 
+/// A temp directory, an SQLite file in it, its receipt key's path there, and a server on
+/// both (which makes the key).
+fn serving_with_a_key() -> (tempfile::TempDir, String, std::path::PathBuf, Server) {
+    let (dir, db) = temp_db();
+    let key = dir.path().join("receipt.key");
+    let server = Server::start(&db, &["--receipt-key", path_str(&key)]);
+    (dir, db, key, server)
+}
+
 async fn fetch_jwks(server: &Server) -> String {
     reqwest::get(format!("http://{}/.well-known/jwks.json", server.addr))
         .await
@@ -299,10 +308,8 @@ async fn a_receipt_signed_before_a_rotation_still_verifies_after_it() {
 /// `verify --in-chain`. Rows written again in its place don't pass for it either.
 #[tokio::test]
 async fn a_kept_receipt_shows_a_chain_whose_end_was_cut() {
-    let (dir, db) = temp_db();
-    let key = dir.path().join("receipt.key");
+    let (dir, db, key, server) = serving_with_a_key();
     let key_s = path_str(&key);
-    let server = Server::start(&db, &["--receipt-key", key_s]);
     let (_, first) = post_record(&server).await;
     let (_, last) = post_record(&server).await;
     drop(server);
@@ -381,10 +388,8 @@ fn reason(report: &Value) -> &str {
 
 #[tokio::test]
 async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() {
-    let (dir, db) = temp_db();
-    let key = dir.path().join("receipt.key");
+    let (dir, _db, key, server) = serving_with_a_key();
     let key_s = path_str(&key);
-    let server = Server::start(&db, &["--receipt-key", key_s]);
     let (sent, answer) = post_record(&server).await;
     let file = answer["receipt_file"].clone();
     assert_eq!(
