@@ -17,6 +17,13 @@ use crate::store::{Store, StoreError, Stored};
 /// those, only a change of state counts, as for any record.
 const RESTATING_UNSUBSCRIBES: &str = "collector-0.1.0";
 
+/// How far ahead of the collector's a page's clock may be and still say when a choice was
+/// made: further ahead, the choice counts as made that long after it arrived, so that a
+/// clock a year ahead does not outrank the person's choices for a year, while one a few
+/// minutes ahead keeps the order of its page's own choices (sent at once as it is left,
+/// they can arrive the other way round).
+const CLOCK_AHEAD: time::Duration = time::Duration::minutes(5);
+
 /// The record that set a purpose's current state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SetBy {
@@ -65,9 +72,10 @@ impl Standing {
     /// two records of one page can cross on the way (sent at once as the page is left). A
     /// denial counts whenever it arrives, so a page whose clock is behind errs towards
     /// the denial. When a record was said: the page's clock for a choice (no later than
-    /// its arrival), the collector's for an unsubscribe. A body this collector can't read
-    /// is an error: the standing made without it could miss the person's latest word.
-    /// Returns the record read.
+    /// [`CLOCK_AHEAD`] after its arrival), the collector's for an unsubscribe, whose
+    /// restated grants (the purposes it does not target) say nothing. A body this
+    /// collector can't read is an error: the standing made without it could miss the
+    /// person's latest word. Returns the record read.
     pub fn apply(&mut self, stored: &Stored) -> Result<ConsentRecord, StoreError> {
         let record = serde_json::from_str::<ConsentRecord>(&stored.body)
             .map_err(|_| StoreError::Unreadable { seq: stored.seq })?;
@@ -82,7 +90,7 @@ impl Standing {
         let said = match (record.source, received) {
             (Source::Unsubscribe, Some(received)) => received,
             (_, received) => received.map_or(*record.client_time, |received| {
-                received.min(*record.client_time)
+                (received + CLOCK_AHEAD).min(*record.client_time)
             }),
         };
         for choice in record.purposes.iter() {
@@ -93,16 +101,18 @@ impl Standing {
             let unsubscribed = record.source == Source::Unsubscribe
                 && choice.state() == Some(ConsentState::Denied)
                 && record.widget_version.as_str() != RESTATING_UNSUBSCRIBES;
-            let outdated = choice.state() == Some(ConsentState::Granted)
+            let granted = choice.state() == Some(ConsentState::Granted);
+            let outdated = granted
                 && self
                     .last_said
                     .get(&purpose)
                     .is_some_and(|last| said < *last);
-            if outdated {
+            // What an unsubscribe restates as granted is the standing as it was folded then
+            // (before this rule, if it was stored before it), not the person's word.
+            if outdated || (granted && record.source == Source::Unsubscribe) {
                 continue;
             }
             let changes = unsubscribed || !unchanged;
-            // An unsubscribe restates the purposes it does not target: not the person's word.
             if changes || record.source.is_widget() {
                 let last = self.last_said.entry(purpose).or_insert(said);
                 *last = (*last).max(said);
@@ -270,7 +280,7 @@ mod tests {
     }
 
     /// A grant counts only when said after the person's latest word on its purpose,
-    /// whenever it arrives; a page's clock ahead counts as said when the record arrived.
+    /// whenever it arrives.
     #[test]
     fn a_grant_said_before_the_latest_word_does_not_undo_it() {
         use ConsentState::{Denied, Granted};
@@ -288,16 +298,26 @@ mod tests {
                 (Granted, 3),
                 "said after",
             ),
-            // Received at 00:00:01 (the row's received_at), its clock a year ahead: it does
-            // not outrank the person's choices for a year.
+            // A page's clock a minute ahead: its grant and its denial crossed all the same.
             (
-                "denied 2027-12-01T00:00:01Z, granted 2026-12-01T00:00:02Z",
-                (Granted, 2),
-                "clock ahead",
+                "denied 2026-12-01T00:01:05Z, granted 2026-12-01T00:01:00Z",
+                (Denied, 1),
+                "clock a minute ahead",
             ),
         ] {
             assert_eq!(new_products(&folded(records)), (Some(state), seq), "{case}");
         }
+    }
+
+    /// A page's clock a year ahead: its choice counts as made five minutes after it
+    /// arrived, not a year on, so a grant made later on a right clock counts.
+    #[test]
+    fn a_clock_far_ahead_counts_as_said_soon_after_its_choice_arrived() {
+        let mut standing = folded("denied 2027-12-01T00:00:01Z");
+        let mut later = made_at(2, "granted", None, "2026-12-01T00:06:00Z");
+        later.received_at = "2026-12-01T00:06:00Z".into();
+        standing.apply(&later).unwrap();
+        assert_eq!(new_products(&standing), (Some(ConsentState::Granted), 2));
     }
 
     /// Denied on a page, granted on another page that was offline, unsubscribed by mail
@@ -344,12 +364,30 @@ mod tests {
     /// it, counts.
     #[test]
     fn what_an_unsubscribe_restates_is_not_the_persons_word() {
-        let mut standing = Standing::default();
-        standing
-            .apply(&made_at(1, "granted", None, "2026-11-30T22:00:00Z"))
-            .unwrap();
-        // Unsubscribed from updates at 00:00:02, new_products restated as granted.
-        let mut updates_only = row(2, "granted", Some("unsubscribe"));
+        let mut standing = folded("granted 22:00:00");
+        standing.apply(&unsubscribed_from_updates(2)).unwrap();
+        // Two choices of a page that was offline arrive: a denial, then a later grant.
+        fold_in(&mut standing, 3, "denied 22:10:00, granted 22:20:00");
+        assert_eq!(new_products(&standing), (Some(ConsentState::Granted), 4));
+        assert_eq!(
+            standing.state_of(PurposeId::Updates),
+            Some(ConsentState::Denied)
+        );
+    }
+
+    /// An unsubscribe stored before this rule restated as granted what the old one folded
+    /// (a grant that crossed a later denial on the way): it grants nothing.
+    #[test]
+    fn an_unsubscribes_restated_grant_grants_nothing() {
+        let mut standing = folded("denied 22:40:05, granted 22:40:00");
+        standing.apply(&unsubscribed_from_updates(3)).unwrap();
+        assert_eq!(new_products(&standing), (Some(ConsentState::Denied), 1));
+    }
+
+    /// An unsubscribe from updates at 00:00:0`seq` (the row's received_at), restating
+    /// new_products as granted.
+    fn unsubscribed_from_updates(seq: i64) -> Stored {
+        let mut updates_only = row(seq, "granted", Some("unsubscribe"));
         updates_only.body = updates_only.body.replace(
             r#"{"basis":"contract","purpose":"security"}"#,
             r#"{"basis":"contract","purpose":"security"},{"basis":"consent","purpose":"updates","state":"denied"}"#,
@@ -359,14 +397,7 @@ mod tests {
             "{}",
             updates_only.body
         );
-        standing.apply(&updates_only).unwrap();
-        // Two choices of a page that was offline arrive: a denial, then a later grant.
-        fold_in(&mut standing, 3, "denied 22:10:00, granted 22:20:00");
-        assert_eq!(new_products(&standing), (Some(ConsentState::Granted), 4));
-        assert_eq!(
-            standing.state_of(PurposeId::Updates),
-            Some(ConsentState::Denied)
-        );
+        updates_only
     }
 
     /// An unsubscribe from another purpose says nothing of this one: an earlier choice of

@@ -465,6 +465,15 @@ async fn a_grant_arriving_after_a_denial_made_later_leaves_the_person_opted_out(
         links::preferences(&state, &token).await,
         json!({"new_products": "denied", "updates": "granted"})
     );
+    let body = json!({ "email": email }).to_string();
+    let lookup =
+        common::mailer::admin_request("POST", "/v1/subjects/lookup", Some(ADMIN_KEY), &body);
+    let standing = send(&state, lookup).await.json();
+    assert_eq!(standing["purposes"]["new_products"]["state"], "denied");
+    assert_eq!(
+        standing["purposes"]["new_products"]["set_by"]["record_id"],
+        denied["record_id"]
+    );
     let subject = state.subject_key.subject_of(&email);
     let suppressed = assent_collector::suppression::list(
         &state.store,

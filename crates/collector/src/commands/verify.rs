@@ -59,14 +59,19 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
     store.close().await;
     let (outcome, row) = (outcome?, row?);
     Ok(match (outcome, claims) {
-        (Err(broken), claims) => report(json!({
-            "ok": false,
-            "claims": claims,
-            "verified": broken.verified,
-            "broken_seq": broken.seq,
-            "record_id": broken.record_id,
-            "reason": broken.reason,
-        })),
+        (Err(broken), claims) => {
+            let mut failed = json!({
+                "ok": false,
+                "verified": broken.verified,
+                "broken_seq": broken.seq,
+                "record_id": broken.record_id,
+                "reason": broken.reason,
+            });
+            if let Some(claims) = claims {
+                failed["claims"] = json!(claims);
+            }
+            report(failed)
+        }
         (Ok(chain), None) => report(json!({
             "ok": true,
             "verified": chain.verified,

@@ -408,7 +408,7 @@ pub fn assert_denied_since(standing: &Value, receipt: &Value) {
     assert_eq!(set_by["source"], "widget");
 }
 
-fn admin_request(
+pub fn admin_request(
     method: &str,
     uri: &str,
     key: Option<&str>,
