@@ -303,7 +303,7 @@ mod tests {
         let record = deny(None, &Standing::default(), None).unwrap();
         assert_eq!(record.notice.hash, notice.hash());
         assert_eq!(record.source, Source::Unsubscribe);
-        assert_eq!(record.widget_version.as_str(), "collector-0.1.1");
+        assert_eq!(record.widget_version.as_str(), "collector-0.1.2");
         assert_eq!(record.purposes.iter().count(), 9);
         for choice in record.purposes.iter() {
             let expected = choice

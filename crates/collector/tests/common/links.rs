@@ -216,7 +216,7 @@ pub async fn one_click_unsubscribe(database: &Database) {
     let record: Value = serde_json::from_str(&rows[0].body).unwrap();
     assert_eq!(record["source"], "unsubscribe");
     assert_eq!(record["site"], "www.qualys.com");
-    assert_eq!(record["widget_version"], "collector-0.1.1");
+    assert_eq!(record["widget_version"], "collector-0.1.2");
     assert_eq!(record["notice"]["id"], "qualys-privacy-highlights");
     let claims = receipt::verify(
         &rows[0].receipt,
