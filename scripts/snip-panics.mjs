@@ -53,6 +53,21 @@ const DIVERGING = new RegExp(
 // functions that call its imports (the hook's body) are cut as well.
 const HOOK_CALL = '(call $console_error_panic_hook::';
 
+// The formatting functions of Rust's library and serde's that only panics' messages called
+// through the function table (`<char as Debug>::fmt`, with the Unicode tables it escapes
+// by, for a slicing error's message; `<Range<usize> as Debug>::fmt`…): the table keeps
+// them, and with them their code, though no running code can call them any more. A call
+// through the table needs the entry's index, which the code names as a constant or the
+// data holds as a word (a vtable's); an entry whose index neither names is replaced by a
+// function of its type that traps, so that the -Oz after drops the function (2.4 KB raw,
+// 820 B brotli, on 2026-12-06; e2e/tests/hardening.test.js runs serde's error paths). Only these: the wasm-bindgen glue calls closures'
+// entries by indices the wasm hands it, which this could not see.
+const FORMATTING = new RegExp(
+  '^(<.* as (core|alloc)(\\[[0-9a-f]+\\])?::fmt::(Debug|Display|Write)>::(fmt|write_fmt|write_str|write_char)' +
+    '|<T as serde_core::de::Expected>::fmt::h[0-9a-f]+' +
+    '|std(\\[[0-9a-f]+\\])?::alloc::default_alloc_error_hook)(\\[\\d+\\])?$'
+);
+
 const module = binaryen.readBinary(readFileSync(wasmPath));
 // The code as it was, to tell afterwards what only the cut code named.
 const textBefore = module.emitText();
@@ -75,20 +90,13 @@ if (!snipped.some((name) => /::panicking::panic_fmt$/.test(name))) {
   fail(`core::panicking::panic_fmt not found in ${wasmPath} (are its names kept?)`);
 }
 if (!module.validate()) fail('the snipped module does not validate');
-const bytes = module.emitBinary();
-// The code that runs: a copy (with its names) without the functions only the cut code
-// called, which the -Oz after drops, so that what they alone named is told apart below.
-binaryen.setDebugInfo(true);
-const running = binaryen.readBinary(module.emitBinary());
-binaryen.setDebugInfo(false);
-module.dispose();
-running.runPasses(['remove-unused-module-elements']);
-const textAfter = running.emitText();
-running.dispose();
 const cut = new Set(snipped);
+const entries = cutUnnamedEntries(module, readsOf(module, cut));
+if (!module.validate()) fail('the module does not validate with its table entries cut');
+const bytes = module.emitBinary();
+const reads = readsOf(module, cut);
+module.dispose();
 const memory = dataOf(bytes);
-const named = namedByCode(textAfter, cut);
-const reads = new Set([...named, ...memory.words()]);
 const paths = zeroPanicLocations(bytes);
 // None found: rustc laid `Location` out otherwise. Fail rather than ship the paths unnoticed.
 if (paths.count === 0) fail('no panic location found to zero (has core::panic::Location changed?)');
@@ -97,7 +105,52 @@ if (messages.count === 0) fail('no panic message found to zero (have the panic f
 const templates = zeroDeadTemplates(memory, textBefore, reads);
 if (templates.count === 0) fail('no panic message template found to zero (has core::fmt::Arguments changed?)');
 writeFileSync(wasmPath, bytes);
-console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${paths.count} source paths (${paths.bytes} B) of ${paths.locations} locations, ${messages.count} messages (${messages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
+console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${entries} table entries, ${paths.count} source paths (${paths.bytes} B) of ${paths.locations} locations, ${messages.count} messages (${messages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
+
+/** What the running code of `module` can read or call: the addresses and numbers its code
+ *  names (but what it passes the `cut` functions, which no longer read it) and every aligned
+ *  word of its data (a vtable's function table indices among them). The running code is a
+ *  copy (with its names) without the functions only the cut code called, which the -Oz
+ *  after drops. */
+function readsOf(module, cut) {
+  binaryen.setDebugInfo(true);
+  const running = binaryen.readBinary(module.emitBinary());
+  binaryen.setDebugInfo(false);
+  running.runPasses(['remove-unused-module-elements']);
+  const named = namedByCode(running.emitText(), cut);
+  running.dispose();
+  // With the panic locations' lines and columns made 1 (below), as they will be: a line
+  // number is no table index.
+  const data = module.emitBinary();
+  zeroPanicLocations(data);
+  return new Set([...named, ...dataOf(data).words()]);
+}
+
+/** Replaces the formatting functions' table entries whose index nothing `reads` by traps,
+ *  one function of each type; returns how many. */
+function cutUnnamedEntries(module, reads) {
+  if (module.getNumElementSegments() !== 1) fail('a function table not of one element segment');
+  const segment = binaryen.getElementSegmentInfo(module.getElementSegmentByIndex(0));
+  const start = binaryen.getExpressionInfo(segment.offset).value;
+  if (typeof start !== 'number') fail('a function table whose offset is not a constant');
+  const traps = new Map();
+  let count = 0;
+  const functions = segment.data.map((name, i) => {
+    if (!FORMATTING.test(name) || reads.has(start + i)) return name;
+    const { params, results } = binaryen.getFunctionInfo(module.getFunction(name));
+    const type = `${params}:${results}`;
+    if (!traps.has(type)) {
+      const trap = `snipped_table_entry_${traps.size}`;
+      module.addFunction(trap, params, results, [], module.unreachable());
+      traps.set(type, trap);
+    }
+    count += 1;
+    return traps.get(type);
+  });
+  module.removeElementSegment(segment.name);
+  module.addActiveElementSegment(segment.table, segment.name, functions, module.i32.const(start));
+  return count;
+}
 
 /** The i32 constants and memory offsets (`i32.load offset=N`) a module's text names: the
  *  addresses its code can read at, or read from onwards. */
@@ -123,14 +176,17 @@ function dataOf(wasm) {
       const start = offset(address, length);
       return start < 0 ? undefined : Buffer.from(wasm.subarray(start, start + length)).toString('latin1');
     },
-    // Aligned, as Rust lays a pointer out in static data.
+    // Aligned, as Rust lays a pointer out in static data, and read from memory as the
+    // segments fill it: binaryen's memory packing splits the data where runs of zeros begin,
+    // so a word's zero high bytes (a small number's, a table index's) are in no segment,
+    // and its low ones end one.
     *words() {
-      const view = new DataView(wasm.buffer, wasm.byteOffset, wasm.byteLength);
-      for (const segment of segments) {
-        for (let i = (4 - (segment.address % 4)) % 4; i + 4 <= segment.length; i += 4) {
-          yield view.getUint32(segment.offset + i, true);
-        }
-      }
+      const start = Math.min(...segments.map((s) => s.address)) & ~3;
+      const end = Math.max(...segments.map((s) => s.address + s.length));
+      const memory = new Uint8Array(end - start + 4);
+      for (const s of segments) memory.set(wasm.subarray(s.offset, s.offset + s.length), s.address - start);
+      const view = new DataView(memory.buffer);
+      for (let i = 0; i < end - start; i += 4) yield view.getUint32(i, true);
     },
     zero(address, length) {
       const start = offset(address, length);

@@ -37,9 +37,10 @@ pub struct Messages {
     pub saved: &'static str,
     /// Status after a save kept only in this browser.
     pub saved_locally: &'static str,
-    /// Label of the telephone number.
+    /// Label of the telephone number, with what separates it from the number (French puts
+    /// a no-break space before the colon).
     pub telephone: &'static str,
-    /// Label of the fax number.
+    /// Label of the fax number, with its separator.
     pub fax: &'static str,
     /// Before the masked address of the person the preferences are for.
     pub preferences_for: &'static str,

@@ -10,7 +10,7 @@ mod receipt;
 mod state;
 
 pub use app::{App, AppProps};
-pub use state::{Action, ReceiptShown};
+pub use state::{Action, Held, ReceiptShown};
 
 use std::ops::Deref;
 use std::rc::Rc;

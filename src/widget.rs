@@ -25,7 +25,7 @@ use crate::preferences::{self, Choices, RecordContext, RecordError};
 use crate::receipt::{self, ReceiptSummary, RECEIPT_EVENT};
 use crate::shared_choice::SharedChoice;
 use crate::store::Store;
-use crate::ui::{Action, App, AppProps, ReceiptShown};
+use crate::ui::{Action, App, AppProps, Held, ReceiptShown};
 
 /// The event the host page hears after every save; its `detail` is the record.
 pub const CHANGE_EVENT: &str = "assent:change";
@@ -256,13 +256,15 @@ impl Widget {
     }
 
     fn shown_receipt(&self, summary: &ReceiptSummary, file: &str) -> Option<ReceiptShown> {
-        let written = env::local_date_time(&summary.recorded_at, self.messages.language)?;
+        let (written, written_in) =
+            env::local_date_time(&summary.recorded_at, self.messages.language)?;
         Some(ReceiptShown {
             file_name: AttrValue::from(receipt::file_name(&summary.receipt_id)),
             file_href: AttrValue::from(env::json_data_url(file)),
             receipt_id: AttrValue::from(summary.receipt_id.clone()),
             recorded_at: AttrValue::from(summary.recorded_at.clone()),
             recorded_at_text: AttrValue::from(written),
+            recorded_at_language: AttrValue::from(written_in),
         })
     }
 
@@ -358,26 +360,25 @@ impl Widget {
             token,
         )
         .await;
-        let action = match &checked {
+        match &checked {
             Ok(identity) => {
                 *self.identity.borrow_mut() = Some(identity.clone());
-                Action::Identity {
+                self.tell_ui(Action::Identity {
                     person: Some(AttrValue::from(identity.hint.to_string())),
                     refusal: None,
                     choices: identity.choices.clone(),
-                }
+                });
             }
             Err(reason) => {
                 env::warn(&reason.to_string());
                 dom::dispatch_or_warn(ERROR_EVENT, &reason.detail());
-                Action::Identity {
+                self.tell_ui(Action::Identity {
                     person: None,
                     refusal: Some(reason.refusal()),
                     choices: self.browser_choices(),
-                }
+                });
             }
-        };
-        self.tell_ui(action);
+        }
         checked
     }
 
@@ -387,9 +388,22 @@ impl Widget {
         spawn_local(async move { done(widget.identify(&token).await) });
     }
 
-    /// Opens the highlights and preferences.
+    /// Opens the highlights and preferences: with the choice this browser holds now
+    /// (another tab of the site may have saved one since this page read it, which a save
+    /// here would otherwise undo unseen), or the person's a manage link vouched for.
     pub fn open(&self) {
-        self.tell_ui(Action::Open);
+        let person_known = self.identity.borrow().is_some();
+        self.tell_ui(Action::Open((!person_known).then(|| self.held())));
+    }
+
+    /// What this browser holds under the notice shown: the toggles, whether there is a
+    /// current choice, and its receipt.
+    pub fn held(&self) -> Held {
+        Held {
+            choices: self.browser_choices(),
+            has_choice: self.current_choice().is_some(),
+            receipt: self.receipt_shown(),
+        }
     }
 
     fn tell_ui(&self, action: Action) {

@@ -178,6 +178,33 @@ async fn a_spanish_visitor_reads_spanish_and_the_record_says_so_with_the_english
     remove(&started);
 }
 
+/// The contact block's labels end as each language writes a label before a number: French
+/// with a no-break space before the colon (the catalogue's words, separator included).
+#[wasm_bindgen_test]
+async fn the_contact_lines_are_written_as_each_language_writes_them() {
+    for (tag, telephone, fax) in [
+        ("en", "Telephone: 650.801.6100", "Fax: 650.801.6101"),
+        (
+            "fr",
+            "T\u{e9}l\u{e9}phone\u{a0}: 650.801.6100",
+            "Fax\u{a0}: 650.801.6101",
+        ),
+    ] {
+        let locale = (tag != "en").then(|| read(&served(tag, None)).expect("a valid file"));
+        let site = format!("{tag}.contact.test");
+        let started = widget::start(&attributes(&site), true, locale, common::place())
+            .await
+            .expect("starts");
+        settle().await;
+        let lines: Vec<String> = find_all(&started, ".contact .line[lang]")
+            .iter()
+            .filter_map(|line| line.text_content())
+            .collect();
+        assert_eq!(lines, [telephone, fax], "{tag}");
+        remove(&started);
+    }
+}
+
 /// A site's own notice is not translated: its purposes, in its language, are marked as the
 /// summary is, for a screen reader to read them in that language.
 #[wasm_bindgen_test]
@@ -288,6 +315,50 @@ async fn in_arabic_the_receipt_number_is_laid_out_in_its_own_order() {
     assert!(laid_out_in_order(&number, id));
     restore_fetch();
     remove(&started);
+}
+
+/// The receipt's date is read in the language it is written in: German in a German widget;
+/// in an Irish one, where the browser has no Irish date format (Chromium has none), its
+/// default language's, which the date is marked with (it was English inside lang="ga").
+#[wasm_bindgen_test]
+async fn the_receipt_date_is_marked_with_the_language_it_is_written_in() {
+    for tag in ["de", "ga"] {
+        stub_fetch();
+        route_receipt(ENDPOINT, 201);
+        let site = format!("{tag}-receipt-date.test");
+        let words = read(&served(tag, None)).expect("a valid file");
+        let started = widget::start(&attributes(&site), false, Some(words), common::place())
+            .await
+            .expect("starts");
+        settle().await;
+        click(&started, ".banner [data-action=decline-all]").await;
+        posted_records_once(1).await;
+        assert!(
+            wait_until(3000, || find(&started, ".receipt time").is_some() || {
+                started.widget.open();
+                false
+            })
+            .await,
+            "the receipt appears in the preferences"
+        );
+        // The language the browser writes this tag's dates in.
+        let options = js_sys::Object::new();
+        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&tag.into()), &options);
+        let written_in = js_sys::Reflect::get(&format.resolved_options(), &"locale".into())
+            .ok()
+            .and_then(|locale| locale.as_string())
+            .expect("a resolved locale");
+        if tag == "de" {
+            assert_eq!(written_in, "de", "German dates, written in German");
+        }
+        assert_eq!(
+            language_of(&started, ".receipt time"),
+            Some(written_in),
+            "{tag}"
+        );
+        restore_fetch();
+        remove(&started);
+    }
 }
 
 #[wasm_bindgen_test]

@@ -502,3 +502,85 @@ async fn the_js_api_boots_opens_and_reports_preferences() {
     restore_fetch();
     host.remove();
 }
+
+/// Two tabs of one site: a change saved in one is what the other's preferences show when
+/// opened, so that a save there does not undo it unseen.
+#[wasm_bindgen_test]
+async fn preferences_opened_in_a_second_tab_show_what_the_first_saved() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let site = "two-tabs.test";
+    let first = start(attributes(site)).await;
+    click(&first, ".banner [data-action=decline-all]").await;
+    let second = start(attributes(site)).await;
+    assert!(
+        !banner_shown(&second),
+        "the decline is current in the second tab"
+    );
+
+    open(&first).await;
+    click(&first, "li[data-purpose=updates] input").await;
+    click(&first, "[data-action=save]").await;
+    assert_eq!(posted_records_once(2).await.len(), 2);
+
+    open(&second).await;
+    assert!(
+        checkbox(&second, "updates").checked(),
+        "the grant saved in the first tab"
+    );
+    click(&second, "li[data-purpose=new_products] input").await;
+    click(&second, "[data-action=save]").await;
+    let records = posted_records_once(3).await;
+    let states: Vec<&Value> = records[2]["purposes"]
+        .as_array()
+        .expect("purposes")
+        .iter()
+        .filter_map(|p| p.get("state"))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            &json!("granted"),
+            &json!("denied"),
+            &json!("denied"),
+            &json!("granted")
+        ],
+        "new_products granted here, updates still granted from the first tab"
+    );
+    restore_fetch();
+    remove(&first);
+    remove(&second);
+}
+
+/// The banner's own open button reads what this browser holds too: a tab still showing the
+/// banner when another tab of the site saved a choice opens on that choice, and once closed
+/// asks no more.
+#[wasm_bindgen_test]
+async fn a_banner_opened_after_another_tab_saved_shows_that_choice() {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    let site = "two-tabs-banner.test";
+    let first = start(attributes(site)).await;
+    let second = start(attributes(site)).await;
+    assert!(banner_shown(&second), "no choice yet in the second tab");
+
+    click(&first, ".banner [data-action=open]").await;
+    click(&first, "li[data-purpose=updates] input").await;
+    click(&first, "[data-action=save]").await;
+    assert_eq!(posted_records_once(1).await.len(), 1);
+
+    click(&second, ".banner [data-action=open]").await;
+    assert!(
+        checkbox(&second, "updates").checked(),
+        "the grant saved in the first tab"
+    );
+    assert!(!checkbox(&second, "new_products").checked());
+    click(&second, "[data-action=close]").await;
+    assert!(
+        !banner_shown(&second),
+        "a choice is stored: the banner asks no more"
+    );
+    restore_fetch();
+    remove(&first);
+    remove(&second);
+}

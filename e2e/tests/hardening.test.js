@@ -31,6 +31,35 @@ world.scenario('localStorage that throws: the widget works and the record is sto
   }],
 });
 
+world.scenario('stored values of the wrong types: the release wasm reads past them, the banner shows, and a click is recorded', async (s) => {
+  // The wasm starts at once for the outbox, reads all three and refuses each as it would
+  // a damaged entry: serde's "invalid type" error, whose message the release build
+  // must still be able to write (scripts/snip-panics.mjs leaves what it calls).
+  const page = await s.open(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint }));
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await eventually('the widget started', () => page.evaluate(() => performance.getEntriesByName('assent:ready').length > 0));
+  await w.bannerButton('accept-all').click();
+  const [record] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  assert.deepEqual(s.console.filter((line) => /pageerror|RuntimeError|unreachable|could not start/.test(line)), []);
+}, {
+  initScripts: [{
+    fn: (site) => {
+      if (location.protocol !== 'http:') return;
+      const key = (name) => `assent:v1:${site}:${name}`;
+      // Each refused at another field: a string, enums, an option, a boolean, a list.
+      const wrong = [{ record_id: true }, { source: 5 }, { gpc: 'yes' }, { subject_token: 5 }, { client_time: 5 },
+        { notice: { hash: 5 } }, { purposes: [{ basis: 5 }] }, { purposes: [{ purpose: 'updates', basis: 'consent', state: 5 }] },
+        { purposes: 'all' }, 'text', 12];
+      localStorage.setItem(key('choice'), JSON.stringify({ purposes: [{ basis: 5 }] }));
+      localStorage.setItem(key('outbox'), JSON.stringify(wrong));
+      localStorage.setItem(key('receipt'), JSON.stringify({ receipt_id: [], site: false }));
+    },
+    arg: SITE,
+  }],
+});
+
 world.scenario('in a sandboxed frame, where storage and cookies throw, with data-cookie-domain: the banner shows and takes a click', async (s) => {
   const inner = s.localhost.page({
     site: SITE, endpoint: s.collector.endpoint, extraAttributes: { 'data-cookie-domain': 'localhost' },

@@ -4,7 +4,7 @@ use assent_record::Rfc3339Time;
 use js_sys::Reflect;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Writes a warning to the console, prefixed so a site's developers know who spoke.
 pub fn warn(message: &str) {
@@ -71,10 +71,12 @@ pub fn random_uuid() -> Option<Uuid> {
 }
 
 /// An RFC 3339 moment as a catalogue's language writes a date and time
-/// (`Date.toLocaleString` with `dateStyle: long, timeStyle: short`), in the visitor's time
-/// zone; `None` if it is not a date. `catalogue_language` is one of the widget's own tags,
-/// never input, since a tag the browser does not accept makes `toLocaleString` throw.
-pub fn local_date_time(rfc3339: &str, catalogue_language: &str) -> Option<String> {
+/// (`Intl.DateTimeFormat` with `dateStyle: long, timeStyle: short`), in the visitor's time
+/// zone, and the language that text is in: the catalogue's, or where the browser has no
+/// data for that language (Chromium has none for Irish or Maltese), its default one's,
+/// which the page must then mark. `None` if it is not a date, or the browser
+/// refuses the tag (`catalogue_language` is one of the widget's own, never input).
+pub fn local_date_time(rfc3339: &str, catalogue_language: &str) -> Option<(String, String)> {
     let date = js_sys::Date::new(&JsValue::from_str(rfc3339));
     if date.get_time().is_nan() {
         return None;
@@ -82,8 +84,27 @@ pub fn local_date_time(rfc3339: &str, catalogue_language: &str) -> Option<String
     let options = js_sys::Object::new();
     let _ = Reflect::set(&options, &"dateStyle".into(), &"long".into());
     let _ = Reflect::set(&options, &"timeStyle".into(), &"short".into());
-    date.to_locale_string(catalogue_language, &options)
-        .as_string()
+    // Through Reflect and calls the glue already has (Intl.DateTimeFormat may be called
+    // without `new`), not js_sys's typed Intl bindings, each of which is one more import in
+    // the glue every start downloads.
+    let get = |target: &JsValue, key: &str| Reflect::get(target, &JsValue::from_str(key)).ok();
+    let function = |value: Option<JsValue>| {
+        value
+            .filter(JsValue::is_function)
+            .map(JsCast::unchecked_into::<js_sys::Function>)
+    };
+    let intl = get(&js_sys::global(), "Intl")?;
+    let format = function(get(&intl, "DateTimeFormat"))?
+        .call2(&intl, &catalogue_language.into(), &options)
+        .ok()?;
+    let text = function(get(&format, "format"))?
+        .call1(&format, &date)
+        .ok()?
+        .as_string()?;
+    let resolved = function(get(&format, "resolvedOptions"))?
+        .call0(&format)
+        .ok()?;
+    Some((text, get(&resolved, "locale")?.as_string()?))
 }
 
 /// `text` as a `data:` URL of JSON, which an `<a download>` saves as a file.

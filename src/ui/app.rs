@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use super::banner::{Banner, VISIBLE_MARK};
 use super::highlights::Highlights;
-use super::state::{Action, Saved, UiState, View};
+use super::state::{Action, Held, Saved, UiState, View};
 use super::ShownNoticeRef;
 use crate::browser::dom::{self, Painted};
 use crate::browser::env;
@@ -26,7 +26,11 @@ pub struct AppProps {
 }
 
 fn initial_state(props: &AppProps) -> UiState {
-    let has_choice = props.widget.current_choice().is_some();
+    let Held {
+        choices,
+        has_choice,
+        receipt,
+    } = props.widget.held();
     // A click on the painted banner is carried out after the first render (below); the
     // banner an accept or decline answered is not drawn again in between. One that opens
     // the highlights opens them from this banner (drawn under the painted one until that
@@ -37,7 +41,6 @@ fn initial_state(props: &AppProps) -> UiState {
         (_, _, Some("accept-all" | "decline-all")) | (true, false, _) => View::Hidden,
         (false, false, _) => View::Banner,
     };
-    let choices = props.widget.browser_choices();
     UiState {
         view,
         kept: choices.clone(),
@@ -46,7 +49,7 @@ fn initial_state(props: &AppProps) -> UiState {
         saved: None,
         person: None,
         refusal: None,
-        receipt: props.widget.receipt_shown(),
+        receipt,
     }
 }
 
@@ -92,9 +95,14 @@ pub fn App(props: &AppProps) -> Html {
     };
     let on_accept_all = save_all(true);
     let on_decline_all = save_all(false);
-    let dispatch = |action: Action| {
+    let on_close = {
         let dispatcher = state.dispatcher();
-        Callback::from(move |()| dispatcher.dispatch(action.clone()))
+        Callback::from(move |()| dispatcher.dispatch(Action::Close))
+    };
+    // Through the widget, which reads what this browser holds now.
+    let on_open = {
+        let widget = Rc::clone(widget);
+        Callback::from(move |()| widget.open())
     };
     let on_toggle = {
         let dispatcher = state.dispatcher();
@@ -114,7 +122,7 @@ pub fn App(props: &AppProps) -> Html {
         let widget = Rc::clone(widget);
         let banner_shown = state.view == View::Banner;
         let (save, notice) = (save.clone(), Rc::clone(&notice));
-        let on_open = dispatch(Action::Open);
+        let on_open = on_open.clone();
         let root = root.clone();
         use_effect_with((), move |_| {
             let Some(painted) = painted else {
@@ -177,7 +185,7 @@ pub fn App(props: &AppProps) -> Html {
                     {messages}
                     on_accept_all={on_accept_all.clone()}
                     on_decline_all={on_decline_all.clone()}
-                    on_open={dispatch(Action::Open)}
+                    {on_open}
                 />
             }
             if state.view == View::Highlights {
@@ -194,7 +202,7 @@ pub fn App(props: &AppProps) -> Html {
                     {on_save}
                     {on_accept_all}
                     {on_decline_all}
-                    on_close={dispatch(Action::Close)}
+                    {on_close}
                 />
             }
             <p class="visually-hidden" role="alert">{ status }</p>

@@ -43,10 +43,10 @@ fn contact(contact: &Contact, messages: &'static Messages) -> Html {
             { for contact.address.as_str().split('\n').map(|line| html! { <span class="line">{ line.to_owned() }</span> }) }
             // The widget's words (and a number), in a notice that may be in another language.
             if let Some(telephone) = &contact.telephone {
-                <span class="line" lang={messages.language}>{ messages.telephone }{ ": " }{ link(telephone) }</span>
+                <span class="line" lang={messages.language}>{ messages.telephone }{ link(telephone) }</span>
             }
             if let Some(fax) = &contact.fax {
-                <span class="line" lang={messages.language}>{ messages.fax }{ ": " }{ text(&fax.as_str()) }</span>
+                <span class="line" lang={messages.language}>{ messages.fax }{ text(&fax.as_str()) }</span>
             }
         </address>
     }

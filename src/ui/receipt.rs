@@ -25,7 +25,7 @@ pub fn Receipt(props: &ReceiptProps) -> Html {
             <h3 id="assent-receipt">{ m.receipt_heading }</h3>
             <dl>
                 <dt>{ m.recorded_at }</dt>
-                <dd><time datetime={receipt.recorded_at.clone()}>{ receipt.recorded_at_text.clone() }</time></dd>
+                <dd><time datetime={receipt.recorded_at.clone()} lang={receipt.recorded_at_language.clone()}>{ receipt.recorded_at_text.clone() }</time></dd>
                 <dt>{ m.receipt_number }</dt>
                 // Isolated, as the address is (highlights.rs): a number whose first group is
                 // all digits moved that group to the end in a right-to-left language.

@@ -37,10 +37,25 @@ pub struct ReceiptShown {
     pub recorded_at: AttrValue,
     /// The same moment as the visitor's language writes it.
     pub recorded_at_text: AttrValue,
+    /// The language that text is in (another than the widget's where the browser can't
+    /// write dates in that one).
+    pub recorded_at_language: AttrValue,
     /// The receipt file as a `data:` URL, for a download link.
     pub file_href: AttrValue,
     /// The name the file is saved under.
     pub file_name: AttrValue,
+}
+
+/// What this browser holds under the notice, read as the highlights open: another tab of
+/// the site may have saved a choice (and had its receipt) since this page read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The toggles: the current choice, or all off.
+    pub choices: Choices,
+    /// Whether there is a current choice.
+    pub has_choice: bool,
+    /// The current choice's receipt, if it has come.
+    pub receipt: Option<ReceiptShown>,
 }
 
 /// The UI's state.
@@ -79,8 +94,9 @@ impl UiState {
 /// What can happen to it.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Show the highlights.
-    Open,
+    /// Show the highlights, with what this browser holds now; none for the person a manage
+    /// link vouched for, whose choices are the collector's.
+    Open(Option<Held>),
     /// Close the highlights: back to the banner if the visitor has not chosen yet.
     Close,
     /// Flip one optional purpose.
@@ -112,7 +128,15 @@ impl Reducible for UiState {
             // The status line empties (here and for a manage link's person), so that the
             // next save's words, the same as the last one's, are a change screen readers
             // announce.
-            Action::Open => {
+            Action::Open(held) => {
+                // Already open (the page called Assent.open() again): the toggles the
+                // visitor is changing stay.
+                if let Some(held) = held.filter(|_| self.view != View::Highlights) {
+                    next.kept = held.choices.clone();
+                    next.choices = held.choices;
+                    next.has_choice = held.has_choice;
+                    next.receipt = held.receipt;
+                }
                 next.saved = None;
                 next.view = View::Highlights;
             }

@@ -2,10 +2,12 @@
 
 use serde_json::{json, Value};
 
-const LOCALES: [(&str, &str); 3] = [
+const LOCALES: [(&str, &str); 5] = [
     ("de", include_str!("../../locales/de.json")),
     ("es", include_str!("../../locales/es.json")),
     ("ar", include_str!("../../locales/ar.json")),
+    ("fr", include_str!("../../locales/fr.json")),
+    ("ga", include_str!("../../locales/ga.json")),
 ];
 
 /// `locales/<tag>.json` as written, for one of the test languages.
