@@ -30,6 +30,13 @@ pub(crate) const MAX_BATCH: usize = 128;
 /// database's name, through a CRC32: never this one.)
 const CHAIN_LOCK: i64 = i64::from_be_bytes(*b"assent:c");
 
+/// PostgreSQL: takes the chain's lock for the transaction, and makes its commit wait for
+/// the flush if the session's `synchronous_commit` is `off` (the replication levels, which
+/// wait longer, stay).
+const LOCK_CHAIN_ON_DISK: &str = "SELECT pg_advisory_xact_lock($1), \
+     CASE WHEN current_setting('synchronous_commit') = 'off' \
+     THEN set_config('synchronous_commit', 'on', true) END";
+
 /// Appends waiting for the writer beyond this make their callers wait to queue.
 const QUEUE: usize = 4 * MAX_BATCH;
 
@@ -175,7 +182,11 @@ impl Chain {
                 // An advisory lock, held to the commit: a lock on the table itself would
                 // wait behind (auto)vacuum and ANALYZE, and an anti-wraparound vacuum,
                 // which PostgreSQL never cancels, would hold every append for its run.
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                // And `synchronous_commit` on for this transaction where the session has it
+                // off: Store::open sets it as a session opens, but a configuration reload
+                // turns an open session's off too, and a pooler in transaction mode hands
+                // out other sessions; a commit would then answer before it is on disk.
+                sqlx::query(LOCK_CHAIN_ON_DISK)
                     .bind(CHAIN_LOCK)
                     .execute(&mut *tx)
                     .await?;
@@ -733,5 +744,54 @@ mod tests {
 
         assert_eq!(stored_ids(&store).await, vec![A, C, D, E]);
         assert_eq!(chain_verifies(&store).await, 4);
+    }
+
+    /// PostgreSQL: an append's commit waits for the flush though the session it runs on has
+    /// `synchronous_commit` off (a configuration reloaded under open sessions, or a pooler's
+    /// session set by another client), not only the sessions Store::open found off.
+    #[tokio::test]
+    async fn on_postgres_an_append_is_on_disk_whatever_its_session_says() {
+        let pg = assent_temp_postgres::TempPostgres::start();
+        sqlx::any::install_default_drivers();
+        let store = Store::open(&Database::Postgres(pg.url.clone()))
+            .await
+            .expect("opens");
+        // What each insert into the chain runs under.
+        for statement in [
+            "CREATE TABLE noted (level text)",
+            "CREATE FUNCTION note_level() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+               INSERT INTO noted VALUES (current_setting('synchronous_commit')); RETURN NEW; END $$",
+            "CREATE TRIGGER note_level BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION note_level()",
+        ] {
+            sqlx::query(statement)
+                .execute(store.pool())
+                .await
+                .expect("test trigger");
+        }
+        // Every session of the store's pool turned off after it opened.
+        let mut sessions = Vec::new();
+        for _ in 0..store.pool().options().get_max_connections() {
+            let mut session = store.pool().acquire().await.expect("a session");
+            session
+                .execute("SET synchronous_commit = off")
+                .await
+                .expect("set");
+            sessions.push(session);
+        }
+        drop(sessions);
+
+        let outcomes = settle(&store, vec![(record(A, "a.example.com", false), None)]).await;
+        created(&outcomes[0]);
+        let levels: Vec<String> = sqlx::query_scalar("SELECT level FROM noted")
+            .fetch_all(store.pool())
+            .await
+            .expect("noted");
+        assert_eq!(levels, ["on"]);
+        let after: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(store.pool())
+            .await
+            .expect("show");
+        assert_eq!(after, "off", "only the append's transaction is changed");
+        store.close().await;
     }
 }
