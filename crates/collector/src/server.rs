@@ -16,7 +16,13 @@ use tower::ServiceExt;
 /// Longest wait for a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish.
+/// Longest wait, once told to stop, for the responses being written to finish: a client
+/// that stops reading one would otherwise hold the process, and a restart, for ever. (A
+/// record's append is not among them: it goes on detached, and `serve` waits for it.)
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish,
+/// for up to [`DRAIN_TIMEOUT`].
 /// Handlers see the peer as `ConnectInfo<SocketAddr>`.
 pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
@@ -50,5 +56,13 @@ pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Outpu
             }
         });
     }
-    graceful.shutdown().await;
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "responses still being written {}s after the signal to stop: cut off",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
 }

@@ -475,3 +475,45 @@ async fn trickled_headers_lose_the_connection() {
     // The server still serves others.
     assert_eq!(process::burst(&[server.addr], 1, 1).await.len(), 1);
 }
+
+/// A client that stops reading a response (a large static file) holds neither the process
+/// nor its restart once it is told to stop: open responses get `DRAIN_TIMEOUT` (10 s).
+#[test]
+fn a_client_that_stops_reading_does_not_hold_a_stop() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    // Far more than the loopback socket's buffers hold.
+    std::fs::write(www.join("big.bin"), vec![7u8; 64 << 20]).unwrap();
+    let db = dir.path().join("records.db");
+    let mut server = Server::start(
+        db.to_str().unwrap(),
+        &["--static-dir", www.to_str().unwrap()],
+    );
+    let mut stalled = std::net::TcpStream::connect(server.addr).unwrap();
+    stalled
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    // The answer under way, and stuck: the client reads none of it.
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = std::time::Instant::now();
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(30),
+            "still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "serve exited {status} on SIGTERM");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(9),
+        "the response had its time"
+    );
+    drop(stalled);
+}
