@@ -51,7 +51,7 @@ pub enum AppError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
-    /// The record id is stored with a different body.
+    /// The record id is stored with a different body, or for another person.
     #[error("a different record with this record_id is already stored")]
     Conflict,
     /// An admin route without `Authorization: Bearer <admin key>`.

@@ -266,9 +266,18 @@ impl Store {
                     .fetch_one(&pool)
                     .await?;
                 if !mode.eq_ignore_ascii_case("wal") {
-                    sqlx::query("PRAGMA journal_mode = WAL")
-                        .execute(&pool)
+                    let now: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+                        .fetch_one(&pool)
                         .await?;
+                    // SQLite keeps the old mode where WAL can't be had (a file system
+                    // without shared memory): still durable, but readers then wait for
+                    // the writer, and the operator should know.
+                    if !now.eq_ignore_ascii_case("wal") {
+                        tracing::warn!(
+                            journal_mode = now,
+                            "the SQLite file could not be switched to WAL"
+                        );
+                    }
                 }
                 sqlx::migrate!("./migrations/sqlite").run(&pool).await?
             }
