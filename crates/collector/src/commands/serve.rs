@@ -128,11 +128,14 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
         _ => None,
     };
 
+    // Before the process says it listens: a SIGTERM sent as soon as it has (a quick
+    // restart, a test) stops it gracefully, where the default action would kill it.
+    let shutdown = shutdown()?;
     tracing::info!(%local, "listening");
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("listening on http://{local}");
     std::io::stdout().flush()?;
-    crate::server::run(listener, crate::app(state), shutdown()).await;
+    crate::server::run(listener, crate::app(state), shutdown).await;
     // The requests' work whose clients went away before it was done (an unsubscribe, a
     // record): finished before the store closes under it.
     tasks.close();
@@ -145,23 +148,24 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves at SIGTERM or Ctrl-C (SIGINT); the handlers are in place once this returns.
+fn shutdown() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// The `--notice` documents, each checked as the widget checks a notice.
