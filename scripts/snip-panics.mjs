@@ -63,7 +63,10 @@ const HOOK_CALL = '(call $console_error_panic_hook::';
 // 830 B brotli, on 2026-12-06; e2e/tests/hardening.test.js runs serde's error paths).
 // Sound only while nothing outside the module indexes the table: wasm-bindgen's glue calls
 // closures through exports (its `makeMutClosure` is handed the export), and the table is
-// neither exported nor imported, which is checked.
+// neither exported nor imported, which is checked; and while every index the code uses is
+// a constant it names: LLVM never computes one (they are link-time relocations), and
+// binaryen 132's -Oz, run before this, keeps a `select` of two of them as it is (it could
+// otherwise have made one `C + condition`, naming neither).
 
 const module = binaryen.readBinary(readFileSync(wasmPath));
 // The code as it was, to tell afterwards what only the cut code named.

@@ -56,6 +56,8 @@ pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Outpu
             }
         });
     }
+    // New connections are refused from now on, not left waiting in the backlog.
+    drop(listener);
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()

@@ -522,20 +522,6 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
                         if level == "off" {
                             conn.execute("SET synchronous_commit = on").await?;
                         }
-                        // A collector that dies (or is cut off) inside an append leaves its
-                        // session idle in a transaction holding the chain's lock, every other
-                        // process's appends waiting behind it, until the server notices the
-                        // socket is dead (two hours, with default keepalives): the server
-                        // ends such a session after a minute, unless set otherwise. No
-                        // transaction of the collector waits between its statements.
-                        let idle: String =
-                            sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
-                                .fetch_one(&mut *conn)
-                                .await?;
-                        if idle == "0" {
-                            conn.execute("SET idle_in_transaction_session_timeout = '1min'")
-                                .await?;
-                        }
                         // Read committed, whatever the database's or role's default: an
                         // append reads the chain's last row after waiting for its lock,
                         // and a webhook claim skips rows others hold; under repeatable
@@ -673,31 +659,6 @@ mod tests {
             .unwrap();
         store.close().await;
         setting
-    }
-
-    /// A session left idle inside a transaction (its collector died holding the chain's
-    /// lock) is ended by the server after a minute, where the server would never end it; an
-    /// operator's own limit stays.
-    #[tokio::test]
-    async fn postgres_ends_a_transaction_its_collector_left_open() {
-        let pg = assent_temp_postgres::TempPostgres::start();
-        sqlx::any::install_default_drivers();
-        let idle = |store: Store| async move {
-            let setting: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
-            store.close().await;
-            setting
-        };
-        let url = Database::Postgres(pg.url.clone());
-        assert_eq!(idle(Store::open(&url).await.unwrap()).await, "1min");
-        let admin = AnyPool::connect(&pg.url).await.unwrap();
-        sqlx::query("ALTER ROLE CURRENT_USER SET idle_in_transaction_session_timeout = '10s'")
-            .execute(&admin)
-            .await
-            .unwrap();
-        assert_eq!(idle(Store::open(&url).await.unwrap()).await, "10s");
     }
 
     #[tokio::test]

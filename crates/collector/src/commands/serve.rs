@@ -148,7 +148,8 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves at SIGTERM or Ctrl-C (SIGINT); the handlers are in place once this returns.
+/// Resolves at SIGTERM or Ctrl-C (SIGINT); on unix the handlers are in place once this
+/// returns (elsewhere, Ctrl-C's once it is first polled).
 fn shutdown() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {

@@ -30,12 +30,18 @@ pub(crate) const MAX_BATCH: usize = 128;
 /// database's name, through a CRC32: never this one.)
 const CHAIN_LOCK: i64 = i64::from_be_bytes(*b"assent:c");
 
-/// PostgreSQL: takes the chain's lock for the transaction, and makes its commit wait for
-/// the flush if the session's `synchronous_commit` is `off` (the replication levels, which
-/// wait longer, stay).
-const LOCK_CHAIN_ON_DISK: &str = "SELECT pg_advisory_xact_lock($1), \
+/// PostgreSQL: takes the chain's lock for the transaction; makes its commit wait for the
+/// flush if the session's `synchronous_commit` is `off` (the replication levels, which wait
+/// longer, stay); and, where the server or role sets no limit, has the server end the
+/// transaction if it sits idle for a minute (its collector died or was cut off holding the
+/// lock, every other process's appends waiting behind it, until the server noticed the
+/// dead socket: two hours, with default keepalives). Both for this transaction only, which
+/// a pooler in transaction mode keeps to it.
+const LOCK_CHAIN: &str = "SELECT pg_advisory_xact_lock($1), \
      CASE WHEN current_setting('synchronous_commit') = 'off' \
-     THEN set_config('synchronous_commit', 'on', true) END";
+     THEN set_config('synchronous_commit', 'on', true) END, \
+     CASE WHEN current_setting('idle_in_transaction_session_timeout') = '0' \
+     THEN set_config('idle_in_transaction_session_timeout', '1min', true) END";
 
 /// Appends waiting for the writer beyond this make their callers wait to queue.
 const QUEUE: usize = 4 * MAX_BATCH;
@@ -186,7 +192,7 @@ impl Chain {
                 // off: Store::open sets it as a session opens, but a configuration reload
                 // turns an open session's off too, and a pooler in transaction mode hands
                 // out other sessions; a commit would then answer before it is on disk.
-                sqlx::query(LOCK_CHAIN_ON_DISK)
+                sqlx::query(LOCK_CHAIN)
                     .bind(CHAIN_LOCK)
                     .execute(&mut *tx)
                     .await?;
@@ -746,11 +752,20 @@ mod tests {
         assert_eq!(chain_verifies(&store).await, 4);
     }
 
+    /// What each insert into the chain ran under: `synchronous_commit` and the idle limit.
+    async fn noted(store: &Store) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT level, idle FROM noted")
+            .fetch_all(store.pool())
+            .await
+            .expect("noted")
+    }
+
     /// PostgreSQL: an append's commit waits for the flush though the session it runs on has
     /// `synchronous_commit` off (a configuration reloaded under open sessions, or a pooler's
-    /// session set by another client), not only the sessions Store::open found off.
+    /// session set by another client), not only the sessions Store::open found off; and the
+    /// server ends its transaction should it sit idle a minute (a role's own limit kept).
     #[tokio::test]
-    async fn on_postgres_an_append_is_on_disk_whatever_its_session_says() {
+    async fn on_postgres_an_append_is_on_disk_and_ended_if_left_whatever_its_session_says() {
         let pg = assent_temp_postgres::TempPostgres::start();
         sqlx::any::install_default_drivers();
         let store = Store::open(&Database::Postgres(pg.url.clone()))
@@ -758,9 +773,10 @@ mod tests {
             .expect("opens");
         // What each insert into the chain runs under.
         for statement in [
-            "CREATE TABLE noted (level text)",
+            "CREATE TABLE noted (level text, idle text)",
             "CREATE FUNCTION note_level() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-               INSERT INTO noted VALUES (current_setting('synchronous_commit')); RETURN NEW; END $$",
+               INSERT INTO noted VALUES (current_setting('synchronous_commit'),
+                 current_setting('idle_in_transaction_session_timeout')); RETURN NEW; END $$",
             "CREATE TRIGGER note_level BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION note_level()",
         ] {
             sqlx::query(statement)
@@ -782,16 +798,33 @@ mod tests {
 
         let outcomes = settle(&store, vec![(record(A, "a.example.com", false), None)]).await;
         created(&outcomes[0]);
-        let levels: Vec<String> = sqlx::query_scalar("SELECT level FROM noted")
-            .fetch_all(store.pool())
+        assert_eq!(noted(&store).await, [("on".to_owned(), "1min".to_owned())]);
+        let after: (String, String) = sqlx::query_as(
+            "SELECT current_setting('synchronous_commit'), \
+             current_setting('idle_in_transaction_session_timeout')",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("settings");
+        assert_eq!(
+            after,
+            ("off".to_owned(), "0".to_owned()),
+            "only the append's transaction is changed"
+        );
+        store.close().await;
+
+        // An operator's own idle limit stays.
+        let admin = sqlx::AnyPool::connect(&pg.url).await.expect("admin");
+        sqlx::query("ALTER ROLE CURRENT_USER SET idle_in_transaction_session_timeout = '10s'")
+            .execute(&admin)
             .await
-            .expect("noted");
-        assert_eq!(levels, ["on"]);
-        let after: String = sqlx::query_scalar("SHOW synchronous_commit")
-            .fetch_one(store.pool())
+            .expect("role");
+        let store = Store::open(&Database::Postgres(pg.url.clone()))
             .await
-            .expect("show");
-        assert_eq!(after, "off", "only the append's transaction is changed");
+            .expect("opens");
+        let outcomes = settle(&store, vec![(record(B, "a.example.com", false), None)]).await;
+        created(&outcomes[0]);
+        assert_eq!(noted(&store).await[1], ("on".to_owned(), "10s".to_owned()));
         store.close().await;
     }
 }
