@@ -145,16 +145,25 @@ pub fn write_new(path: &Path, line: &str) -> Result<(), KeyError> {
 }
 
 /// Makes the secret file with `make()`'s line if it does not exist yet; if another
-/// process made it meanwhile, leaves that one.
+/// process made it meanwhile, leaves that one. Either way its name is on disk when this
+/// returns: a process starting beside the one making it may sign with the key before that
+/// one has synced the directory, and a power cut then must not lose the key.
 pub fn ensure(
     path: &Path,
     make: impl FnOnce() -> Result<String, KeyError>,
 ) -> Result<(), KeyError> {
+    // Made by another process (best effort: a directory this process may only pass
+    // through, not read, holds a key made long ago, and that one is on disk).
+    let synced = |path: &Path| {
+        let _ = sync_dir(path);
+        Ok(())
+    };
     if path.exists() {
-        return Ok(());
+        return synced(path);
     }
     match write_new(path, &make()?) {
-        Ok(()) | Err(KeyError::Exists(_)) => Ok(()),
+        Ok(()) => Ok(()),
+        Err(KeyError::Exists(_)) => synced(path),
         Err(err) => Err(err),
     }
 }
