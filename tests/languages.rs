@@ -292,11 +292,7 @@ async fn in_arabic_the_receipt_number_is_laid_out_in_its_own_order() {
         "the receipt is kept"
     );
     assert!(
-        wait_until(3000, || find(&started, ".receipt-id").is_some() || {
-            started.widget.open();
-            false
-        })
-        .await,
+        shows_on_reopening(&started, ".receipt-id").await,
         "the receipt appears in the preferences"
     );
     settle().await;
@@ -334,11 +330,7 @@ async fn the_receipt_date_is_marked_with_the_language_it_is_written_in() {
         click(&started, ".banner [data-action=decline-all]").await;
         posted_records_once(1).await;
         assert!(
-            wait_until(3000, || find(&started, ".receipt time").is_some() || {
-                started.widget.open();
-                false
-            })
-            .await,
+            shows_on_reopening(&started, ".receipt time").await,
             "the receipt appears in the preferences"
         );
         // The language the browser writes this tag's dates in.

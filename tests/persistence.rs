@@ -6,6 +6,7 @@ mod common;
 
 use assent::config::ScriptAttributes;
 use assent::notice;
+use assent::widget::Started;
 use common::*;
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
@@ -38,9 +39,7 @@ async fn a_returning_visitor_sees_no_banner_and_can_reopen() {
         checkbox(&again, "updates").checked(),
         "shows the stored choice"
     );
-    click(&again, "li[data-purpose=updates] input").await;
-    click(&again, "[data-action=save]").await;
-    let records = posted_records_once(2).await;
+    let records = toggle_and_save(&again, "updates", 2).await;
     assert_eq!(records.len(), 2, "a change is a second record");
     assert_ne!(records[0]["record_id"], records[1]["record_id"]);
     assert_eq!(
@@ -503,14 +502,19 @@ async fn the_js_api_boots_opens_and_reports_preferences() {
     host.remove();
 }
 
+/// The first of two tabs of `site`, its records answered 201 by the endpoint.
+async fn first_tab(site: &str) -> Started {
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    start(attributes(site)).await
+}
+
 /// Two tabs of one site: a change saved in one is what the other's preferences show when
 /// opened, so that a save there does not undo it unseen.
 #[wasm_bindgen_test]
 async fn preferences_opened_in_a_second_tab_show_what_the_first_saved() {
-    stub_fetch();
-    route(ENDPOINT, 201, "{}");
     let site = "two-tabs.test";
-    let first = start(attributes(site)).await;
+    let first = first_tab(site).await;
     click(&first, ".banner [data-action=decline-all]").await;
     let second = start(attributes(site)).await;
     assert!(
@@ -519,18 +523,14 @@ async fn preferences_opened_in_a_second_tab_show_what_the_first_saved() {
     );
 
     open(&first).await;
-    click(&first, "li[data-purpose=updates] input").await;
-    click(&first, "[data-action=save]").await;
-    assert_eq!(posted_records_once(2).await.len(), 2);
+    assert_eq!(toggle_and_save(&first, "updates", 2).await.len(), 2);
 
     open(&second).await;
     assert!(
         checkbox(&second, "updates").checked(),
         "the grant saved in the first tab"
     );
-    click(&second, "li[data-purpose=new_products] input").await;
-    click(&second, "[data-action=save]").await;
-    let records = posted_records_once(3).await;
+    let records = toggle_and_save(&second, "new_products", 3).await;
     let states: Vec<&Value> = records[2]["purposes"]
         .as_array()
         .expect("purposes")
@@ -557,17 +557,13 @@ async fn preferences_opened_in_a_second_tab_show_what_the_first_saved() {
 /// asks no more.
 #[wasm_bindgen_test]
 async fn a_banner_opened_after_another_tab_saved_shows_that_choice() {
-    stub_fetch();
-    route(ENDPOINT, 201, "{}");
     let site = "two-tabs-banner.test";
-    let first = start(attributes(site)).await;
+    let first = first_tab(site).await;
     let second = start(attributes(site)).await;
     assert!(banner_shown(&second), "no choice yet in the second tab");
 
     click(&first, ".banner [data-action=open]").await;
-    click(&first, "li[data-purpose=updates] input").await;
-    click(&first, "[data-action=save]").await;
-    assert_eq!(posted_records_once(1).await.len(), 1);
+    assert_eq!(toggle_and_save(&first, "updates", 1).await.len(), 1);
 
     click(&second, ".banner [data-action=open]").await;
     assert!(

@@ -441,6 +441,26 @@ pub async fn second_save_announced(started: &Started, clicks: &[&str]) {
     posted_records_once(2).await;
 }
 
+/// Whether `selector` shows in the preferences within 3 s, opening them again until it
+/// does: what comes after a save (its receipt) shows in the preferences opened after it.
+pub async fn shows_on_reopening(started: &Started, selector: &str) -> bool {
+    wait_until(3000, || {
+        find(started, selector).is_some() || {
+            started.widget.open();
+            false
+        }
+    })
+    .await
+}
+
+/// Flips `purpose`'s toggle in the open preferences, saves, and returns the records posted
+/// once there are `count`.
+pub async fn toggle_and_save(started: &Started, purpose: &str, count: usize) -> Vec<Value> {
+    click(started, &format!("li[data-purpose={purpose}] input")).await;
+    click(started, "[data-action=save]").await;
+    posted_records_once(count).await
+}
+
 /// `assent:error` details heard since [`listen_errors`].
 pub fn error_events() -> Vec<Value> {
     serde_json::from_str(&errors()).expect("events are JSON")
