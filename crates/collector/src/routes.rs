@@ -83,13 +83,6 @@ pub(crate) async fn detached<T: Send + 'static>(
 
 /// The collector's router.
 pub fn app(state: AppState) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(state.allowed_origins.iter().cloned()))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
-        // The widget reads Retry-After of a 429 to schedule its retry.
-        .expose_headers([header::RETRY_AFTER])
-        .max_age(std::time::Duration::from_secs(600));
     let api = Router::new()
         .route("/v1/records", post(records::create))
         .route("/v1/records/{id}/receipt", get(records::receipt))
@@ -109,8 +102,8 @@ pub fn app(state: AppState) -> Router {
         // or without --static-dir. (/.well-known/ is shared: a site may serve its own files
         // there, security.txt or an ACME challenge.)
         .route("/v1/{*rest}", any(|| async { AppError::NotFound }))
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(cors);
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
+    let api = readable_by(api, &state.allowed_origins);
     let router = match &state.static_dir {
         Some(dir) => api.fallback_service(static_files(dir)),
         None => api.fallback(|| async { AppError::NotFound }),
@@ -121,12 +114,33 @@ pub fn app(state: AppState) -> Router {
             crate::metrics::track,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(span_without_path))
-        // A bug must still answer with the JSON error, not a dropped connection.
-        .layer(CatchPanicLayer::custom(|_| {
-            AppError::Internal("handler panicked".into()).into_response()
-        }))
+        // The static files' and the middleware's.
+        .layer(panic_answer())
         .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
+}
+
+/// The API as pages of the allowed origins may call and read it. A panic is caught inside
+/// the CORS layer, so that its JSON 500 carries the CORS headers too: without them the
+/// page sees only a failed fetch, not the error.
+fn readable_by<S: Clone + Send + Sync + 'static>(
+    api: Router<S>,
+    origins: &[HeaderValue],
+) -> Router<S> {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        // The widget reads Retry-After of a 429 to schedule its retry.
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(std::time::Duration::from_secs(600));
+    api.layer(panic_answer()).layer(cors)
+}
+
+/// A bug must still answer with the JSON error, not a dropped connection.
+fn panic_answer() -> CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> axum::response::Response>
+{
+    CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".into()).into_response())
 }
 
 /// The files of `--static-dir` (the widget and its demo pages), `x.br` for `x` to a client
@@ -186,6 +200,42 @@ mod tests {
     use tokio_util::task::TaskTracker;
 
     use super::detached;
+
+    /// A bug's 500 is the JSON error, and a page of an allowed origin can read it (without
+    /// the CORS headers it sees a failed fetch).
+    #[tokio::test]
+    async fn a_panic_answers_json_500_readable_by_an_allowed_origin() {
+        use axum::http::{header, HeaderValue, Request, StatusCode};
+        use tower::ServiceExt;
+        let api = axum::Router::new().route(
+            "/v1/records",
+            axum::routing::post(|| async {
+                panic!("a bug");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        );
+        let origin = HeaderValue::from_static("https://www.qualys.com");
+        let response = super::readable_by(api, std::slice::from_ref(&origin))
+            .oneshot(
+                Request::post("/v1/records")
+                    .header(header::ORIGIN, &origin)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            Some(&origin)
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"], "internal");
+    }
 
     /// A handler whose client went away (its future dropped) once its work had started:
     /// the work goes on, and shutdown, which waits for the tracker, waits for it.
