@@ -22,7 +22,7 @@ use crate::changes::Change;
 
 pub use backoff::Backoff;
 pub use secret::{SecretError, WebhookSecret};
-pub use worker::{spawn, WorkerError};
+pub use worker::{spawn, Deliveries, WorkerError};
 
 /// The `type` of every delivery.
 pub const EVENT_TYPE: &str = "preferences.changed";

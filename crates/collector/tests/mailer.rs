@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use common::mailer::{
     self, metric, post_choice, post_record, signature_valid, start_logged, wait_until, Receiver,
-    FAILING,
+    FAILING, HELD,
 };
 use common::process;
 
@@ -107,6 +107,56 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
         metric(&client, addr, "assent_webhook_delivered_total").await,
         Some(0)
     );
+}
+
+/// A SIGTERM while a delivery is being posted: the process waits for the endpoint's answer
+/// and marks the delivery delivered before it exits, so no process posts it again.
+#[tokio::test]
+async fn a_delivery_in_flight_at_a_sigterm_is_finished_before_the_exit() {
+    let (dir, db) = temp_db();
+    let receiver = Receiver::start(HELD).await;
+    let url = receiver.url();
+    let secret = dir.path().join("webhook.secret");
+    let mut server = start_logged(
+        &db,
+        &[
+            "--webhook-url",
+            &url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+        ],
+        &dir.path().join("collector.log"),
+    );
+    post_record(
+        &reqwest::Client::new(),
+        server.addr,
+        Some("ada@example.com"),
+    )
+    .await;
+    receiver
+        .wait_for("the delivery", |log| log.len() == 1)
+        .await;
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    // The listener closes as the stop begins: from then on the answer comes in a stopping
+    // process.
+    let addr = server.addr;
+    wait_until("the listener closed", || async move {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
+    receiver.release();
+    let status = tokio::task::spawn_blocking(move || server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "serve exited {status} on SIGTERM");
+    assert_eq!(
+        mailer::db_value(&db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered' AND lease_until IS NULL").await,
+        1,
+        "the delivery the endpoint took is marked delivered"
+    );
+    assert_eq!(receiver.log().len(), 1);
 }
 
 /// A change this collector can't read (a later version's, sharing the database during a

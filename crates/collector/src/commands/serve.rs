@@ -140,9 +140,10 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
     // record): finished before the store closes under it.
     tasks.close();
     tasks.wait().await;
-    // Deliveries cut short here are posted again once their lease runs out.
+    // Deliveries in flight end with their outcome written (a killed process's are posted
+    // again once their lease runs out).
     if let Some(worker) = worker {
-        worker.abort();
+        worker.stop().await;
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
 
 use super::queue::{now_ms, Claim, Queue};
 use super::{message_id, Backoff, Payload, WebhookSecret, WebhookSettings, EVENT_TYPE};
@@ -46,13 +47,34 @@ pub enum WorkerError {
     Random(#[from] crate::keys::KeyError),
 }
 
+/// A running worker.
+#[derive(Debug)]
+pub struct Deliveries {
+    claiming: JoinHandle<()>,
+    attempts: TaskTracker,
+}
+
+impl Deliveries {
+    /// Claims no more deliveries, and waits for the attempts in flight to post and write
+    /// their outcome (each is over within its limit, the request's timeout and the read's):
+    /// a delivery the endpoint took as the process was told to stop is not posted again
+    /// once its lease has run out.
+    pub async fn stop(self) {
+        self.claiming.abort();
+        // A claim cut short here leaves its row leased, tried again after the lease.
+        let _ = self.claiming.await;
+        self.attempts.close();
+        self.attempts.wait().await;
+    }
+}
+
 /// Starts delivering `store`'s queued changes to the endpoint of `settings`.
 pub fn spawn(
     store: Arc<Store>,
     settings: &WebhookSettings,
     secret: WebhookSecret,
     metrics: Arc<Metrics>,
-) -> Result<JoinHandle<()>, WorkerError> {
+) -> Result<Deliveries, WorkerError> {
     let client = reqwest::Client::builder()
         .timeout(settings.timeout)
         // A redirect would turn the POST into a GET elsewhere: a 3xx is a failure.
@@ -72,8 +94,12 @@ pub fn spawn(
         metrics,
         id: URL_SAFE_NO_PAD.encode(&crate::keys::random()?[..12]),
         claims: AtomicU64::new(0),
+        attempts: TaskTracker::new(),
     });
-    Ok(tokio::spawn(worker.run()))
+    Ok(Deliveries {
+        attempts: worker.attempts.clone(),
+        claiming: tokio::spawn(worker.run()),
+    })
 }
 
 #[derive(Debug)]
@@ -91,6 +117,8 @@ struct Worker {
     metrics: Arc<Metrics>,
     id: String,
     claims: AtomicU64,
+    /// The attempts in flight, which stopping waits for.
+    attempts: TaskTracker,
 }
 
 /// Why an attempt did not deliver.
@@ -132,7 +160,7 @@ impl Worker {
                 match queue.claim(now_ms(), self.lease, &token).await {
                     Ok(Some(claim)) => {
                         let (worker, finished) = (self.clone(), finished.clone());
-                        tokio::spawn(async move {
+                        self.attempts.spawn(async move {
                             worker.attempt(claim, deadline).await;
                             drop(slot);
                             finished.notify_one();
@@ -316,6 +344,7 @@ mod tests {
             metrics: Arc::new(Metrics::default()),
             id: "test".to_owned(),
             claims: AtomicU64::new(0),
+            attempts: TaskTracker::new(),
         };
         let claim = Queue::new(&store)
             .claim(now_ms(), worker.lease, "test-0")

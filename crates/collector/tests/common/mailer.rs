@@ -32,6 +32,8 @@ pub const UP: u8 = 0;
 pub const FAILING: u8 = 1;
 /// Never answers.
 pub const HANGING: u8 = 2;
+/// Answers 204 once [`Receiver::release`] is called.
+pub const HELD: u8 = 3;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
@@ -57,6 +59,7 @@ struct Inner {
     mode: AtomicU8,
     log: Mutex<Vec<Delivery>>,
     arrived: Notify,
+    released: Notify,
 }
 
 /// A webhook endpoint on loopback.
@@ -75,7 +78,7 @@ async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) 
     };
     let mode = inner.mode.load(Ordering::SeqCst);
     let status = match mode {
-        UP => StatusCode::NO_CONTENT,
+        UP | HELD => StatusCode::NO_CONTENT,
         FAILING => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::from_u16(599).unwrap(),
     };
@@ -88,8 +91,10 @@ async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) 
         at: Instant::now(),
     });
     inner.arrived.notify_waiters();
-    if mode == HANGING {
-        std::future::pending::<()>().await;
+    match mode {
+        HANGING => std::future::pending::<()>().await,
+        HELD => inner.released.notified().await,
+        _ => {}
     }
     status
 }
@@ -142,6 +147,11 @@ impl Receiver {
 
     pub fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
+    }
+
+    /// Lets a request held by [`HELD`] (one arrived or the next) have its answer.
+    pub fn release(&self) {
+        self.inner.released.notify_one();
     }
 
     pub fn set_mode(&self, mode: u8) {
