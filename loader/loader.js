@@ -224,9 +224,10 @@ function receipt() {
 }
 
 // No record waits to be sent, or there is nowhere to send one: a page without data-endpoint
-// (a site that took it out) keeps them waiting without the wasm.
+// (a site that took it out) keeps them waiting without the wasm. An outbox holding a record
+// is a JSON array of objects, "[{…", which sorts after "[]" (none, or null, does not).
 function nothingToSend() {
-  return !data.endpoint || (stored('outbox') || '[]') === '[]';
+  return !data.endpoint || !(stored('outbox') > '[]');
 }
 
 // The wasm-bindgen glue, an ES module: a modulepreload link fetches it checked against its
@@ -394,9 +395,12 @@ document.addEventListener('click', function (event) {
 
 var chosen = currentChoice();
 var manage = /(^#|&)assent=/.test(location.hash);
-if (!(chosen && nothingToSend()) || manage) {
+// A kept click is handed over even with a choice stored: made later (on a tab whose banner
+// was painted before another tab's choice), it is the visitor's last word. The wasm
+// retires one older than the choice (Widget::handed_click).
+var kept = !ownNotice && keptClick();
+if (!(chosen && nothingToSend()) || manage || kept) {
   var paintable = !chosen && !ownNotice;
-  var kept = paintable && keptClick();
   if (paintable && !kept) paint();
   // A first visit with nothing to send and no manage link needs no wasm until the visitor
   // clicks the banner (or the page calls Assent): most never download it.

@@ -205,6 +205,38 @@ world.scenario('accept clicked on the painted banner, and a second tab opened be
   assert.equal((await w.preferences()).record_id, record.record_id, 'the first tab shows that record');
 });
 
+world.scenario('two tabs show the painted banner, one accepts, then the other declines and is left before its wasm arrives: the next page records the decline, the later word', async (s) => {
+  const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const first = await openHoldingWasm(s, url);
+  const second = await openHoldingWasm(s, url);
+  await s.ui(first.page).bannerButton('accept-all').click();
+  await eventually("the first tab's wasm asked for", () => first.caught());
+  first.release();
+  const [accepted] = await s.collector.waitForRecords({ count: 1 });
+  assertRecord(accepted, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
+  await eventually('the accept delivered', async () => ['[]', null].includes(await s.ui(first.page).storage(SITE, 'outbox')));
+  await first.page.close();
+
+  // The second tab's banner, painted before the accept, is still up.
+  const w = s.ui(second.page);
+  await w.bannerButton('decline-all').click();
+  const kept = await eventually('the decline kept', async () => {
+    const value = await w.storage(SITE, 'painted');
+    return /decline-all/.test(value) && value;
+  });
+  await eventually("the second tab's wasm asked for, and held back", () => second.caught());
+  await second.page.close();
+
+  const next = await s.open(url);
+  const records = await s.collector.waitForRecords({ count: 2 });
+  const declined = records.find((record) => record.record_id !== accepted.record_id);
+  assertRecord(declined, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
+  assert.equal(declined.record_id, kept.split(' ')[3], 'under the record id kept at the click');
+  await widgetReady(next);
+  assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
+  assert.deepEqual((await s.ui(next).preferences()).record_id, declined.record_id, 'the decline is the choice the page holds');
+});
+
 world.scenario('accept clicked on the painted banner offline: the widget cannot be fetched, the choice is kept, and the next page online records it', async (s) => {
   const url = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
   const page = await s.open(url);
