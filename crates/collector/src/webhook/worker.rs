@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::queue::{now_ms, Claim, Queue};
@@ -51,6 +52,7 @@ pub enum WorkerError {
 #[derive(Debug)]
 pub struct Deliveries {
     claiming: JoinHandle<()>,
+    stopping: CancellationToken,
     attempts: TaskTracker,
 }
 
@@ -60,8 +62,9 @@ impl Deliveries {
     /// a delivery the endpoint took as the process was told to stop is not posted again
     /// once its lease has run out.
     pub async fn stop(self) {
-        self.claiming.abort();
-        // A claim cut short here leaves its row leased, tried again after the lease.
+        // Between claims, never inside one: a claim cut short would leave its row leased,
+        // and posted only once the lease had run out.
+        self.stopping.cancel();
         let _ = self.claiming.await;
         self.attempts.close();
         self.attempts.wait().await;
@@ -94,9 +97,11 @@ pub fn spawn(
         metrics,
         id: URL_SAFE_NO_PAD.encode(&crate::keys::random()?[..12]),
         claims: AtomicU64::new(0),
+        stopping: CancellationToken::new(),
         attempts: TaskTracker::new(),
     });
     Ok(Deliveries {
+        stopping: worker.stopping.clone(),
         attempts: worker.attempts.clone(),
         claiming: tokio::spawn(worker.run()),
     })
@@ -117,6 +122,8 @@ struct Worker {
     metrics: Arc<Metrics>,
     id: String,
     claims: AtomicU64,
+    /// Cancelled when the process stops: no more claims.
+    stopping: CancellationToken,
     /// The attempts in flight, which stopping waits for.
     attempts: TaskTracker,
 }
@@ -138,7 +145,7 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
         let finished = Arc::new(Notify::new());
         let mut counted: Option<tokio::time::Instant> = None;
-        loop {
+        while !self.stopping.is_cancelled() {
             let queue = Queue::new(&self.store);
             if counted.is_none_or(|at| at.elapsed() >= COUNT_EVERY) {
                 counted = Some(tokio::time::Instant::now());
@@ -148,6 +155,9 @@ impl Worker {
                 }
             }
             while let Ok(slot) = slots.clone().try_acquire_owned() {
+                if self.stopping.is_cancelled() {
+                    return;
+                }
                 let token = format!(
                     "{}-{}",
                     self.id,
@@ -174,6 +184,7 @@ impl Worker {
                 }
             }
             tokio::select! {
+                () = self.stopping.cancelled() => {}
                 () = self.store.webhook_queued().notified() => {}
                 () = finished.notified() => {}
                 () = tokio::time::sleep(self.poll) => {}
@@ -344,6 +355,7 @@ mod tests {
             metrics: Arc::new(Metrics::default()),
             id: "test".to_owned(),
             claims: AtomicU64::new(0),
+            stopping: CancellationToken::new(),
             attempts: TaskTracker::new(),
         };
         let claim = Queue::new(&store)
