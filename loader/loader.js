@@ -15,7 +15,11 @@
 // the window's named properties, and reading a cross-origin frame's properties throws.)
 if (window.hasOwnProperty('Assent')) return;
 var script = document.currentScript;
-var data = script?.dataset || {};
+// The tag's data-* attributes, if it is the tag: an element of the page named currentScript
+// (<img name="currentScript" data-endpoint=…>, markup a page may let through) takes that
+// name's place on document. Its src then only points the files' requests elsewhere,
+// which their SRI hashes refuse.
+var data = script instanceof HTMLScriptElement && script.dataset || {};
 var WASM_INTEGRITY = '__ASSENT_WASM_INTEGRITY__';
 var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
@@ -73,7 +77,7 @@ function chooseLanguage() {
 }
 
 function warn(message) {
-  console.warn('Assent: ' + message);
+  console.warn('Assent:', message);
 }
 
 // The widget's files are fetched in the default credentials mode, as the glue's module is:
@@ -255,7 +259,7 @@ function loadGlue() {
   }).then(function (module) { return module.default; });
 }
 
-// The widget's host element, with an open shadow root (host CSS can't reach in) styled
+// The widget's host element, <assent-host>, with an open shadow root (host CSS can't reach in) styled
 // by a constructed stylesheet (no <style>, no style=, so a strict style-src allows it).
 // It goes in the root element, outside the body (after it, or before it when attached
 // before the parser has made it): a page that swaps its body for the next page's (Turbo
@@ -263,8 +267,7 @@ function loadGlue() {
 // again.
 function attach() {
   if (shadow) return shadow;
-  var host = document.createElement('div');
-  host.setAttribute('data-assent-host', '');
+  var host = document.createElement('assent-host');
   shadow = host.attachShadow({ mode: 'open' });
   var sheet = new CSSStyleSheet();
   sheet.replaceSync(BUILD_css);

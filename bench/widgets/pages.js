@@ -42,10 +42,10 @@ export const WIDGETS = [
     body: '',
     // The widget marks the moment it shows its banner; this is the fallback if it does not.
     mark: 'assent:banner-visible',
-    banner: `document.querySelector('div[data-assent-host]')?.shadowRoot?.querySelector('section.banner')`,
+    banner: `document.querySelector('assent-host')?.shadowRoot?.querySelector('section.banner')`,
     // The banner's accept button, and the record the wasm stores once it has run (not the
     // click the loader keeps at once).
-    accept: `document.querySelector('div[data-assent-host]').shadowRoot.querySelector('button[data-action="accept-all"]')`,
+    accept: `document.querySelector('assent-host').shadowRoot.querySelector('button[data-action="accept-all"]')`,
     stored: `localStorage.getItem('assent:v1:www.example.com:choice') !== null`,
   },
   {

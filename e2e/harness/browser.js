@@ -50,7 +50,7 @@ export function recorderInitScript() {
 
 /** Locators for the widget in `page` (Playwright's CSS locators pierce open shadow roots). */
 export function widgetOf(page) {
-  const host = page.locator('div[data-assent-host]');
+  const host = page.locator('assent-host');
   const banner = host.locator('section.banner');
   const dialog = host.locator('[role=dialog]');
   return {

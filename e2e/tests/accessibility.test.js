@@ -247,7 +247,7 @@ world.scenario('320 px wide and in forced colours: nothing scrolls sideways, bot
  */
 async function reachable(page, selector) {
   return page.evaluate((selector) => {
-    const root = document.querySelector('div[data-assent-host]').shadowRoot;
+    const root = document.querySelector('assent-host').shadowRoot;
     const element = root.querySelector(selector);
     element.scrollIntoView({ block: 'nearest' });
     const box = element.getBoundingClientRect();
@@ -286,7 +286,7 @@ world.scenario('400 % zoom of a 1280 x 1024 window (320 x 256 CSS px), in French
 
 /** Elements of the widget that move: a transition or animation of any length. */
 function moving() {
-  const all = [...document.querySelector('div[data-assent-host]').shadowRoot.querySelectorAll('*')];
+  const all = [...document.querySelector('assent-host').shadowRoot.querySelectorAll('*')];
   return all.filter((element) => {
     const style = getComputedStyle(element);
     const durations = `${style.transitionDuration}, ${style.animationDuration}`.split(', ');
@@ -326,7 +326,7 @@ world.scenario('the preferences are modal: the page behind is inert, Escape clos
     await page.keyboard.press('Tab');
     // In the dialog itself, not only in the widget (whose banner is behind the dialog).
     const inside = await page.evaluate(() => {
-      const host = document.querySelector('[data-assent-host]');
+      const host = document.querySelector('assent-host');
       return document.activeElement === host && !!host.shadowRoot.activeElement?.closest('[role=dialog]');
     });
     const nowhere = await page.evaluate(() => document.activeElement === document.body);
@@ -352,7 +352,7 @@ world.scenario('opened from the painted banner with the keyboard, the preference
   const { page, w } = await pageWithOpener(s);
   await page.locator('body').focus();
   await tabUntil(page, (element) => element?.dataset?.action === 'open');
-  assert.equal(await page.evaluate(() => !!document.querySelector('[data-assent-host]').shadowRoot.activeElement?.closest('.painted')), true,
+  assert.equal(await page.evaluate(() => !!document.querySelector('assent-host').shadowRoot.activeElement?.closest('.painted')), true,
     'the painted banner has the focus');
   assert.equal(await enterThenEscape(page, w), 'open', 'focus is on the banner\'s button that opened them');
 });

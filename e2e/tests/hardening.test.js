@@ -67,7 +67,7 @@ world.scenario('in a sandboxed frame, where storage and cookies throw, with data
   const outer = s.localhost.file('/sandboxed.html', `<!doctype html><html lang="en"><meta charset="utf-8"><title>Sandboxed</title>
 <iframe sandbox="allow-scripts" title="A covered site, sandboxed" src="${inner}" width="1000" height="600"></iframe>`, 'text/html');
   const page = await s.open(outer);
-  const banner = page.frameLocator('iframe').locator('div[data-assent-host] section.banner');
+  const banner = page.frameLocator('iframe').locator('assent-host section.banner');
   await banner.waitFor({ state: 'visible' });
   await banner.locator('button[data-action="decline-all"]').click();
   const frame = page.frames().find((f) => f !== page.mainFrame());
@@ -105,7 +105,7 @@ dialog { display: block !important; position: fixed !important; inset: 0 !import
   width: 100vw !important; height: 100vh !important; z-index: 2147483647 !important; }
 section, p, ul, li, input, label, a, fieldset, legend, footer, header, h1, h2, h3 {
   color: magenta !important; margin: 50px !important; padding: 50px !important; border: 5px solid red !important; }
-div[data-assent-host] { position: absolute !important; top: -9999px !important; transform: scale(3) !important;
+assent-host { position: absolute !important; top: -9999px !important; transform: scale(3) !important;
   filter: invert(1) !important; opacity: 0.1 !important; visibility: hidden !important; }
 `;
 
@@ -247,7 +247,7 @@ function hostileNotice() {
 /** Whatever the payloads could have done in `page`, and what the widget's links point at. */
 async function damage(page) {
   return page.evaluate(() => {
-    const shadow = document.querySelector('[data-assent-host]')?.shadowRoot;
+    const shadow = document.querySelector('assent-host')?.shadowRoot;
     const inShadow = shadow ? [...shadow.querySelectorAll('img, script, iframe, object, embed, svg, style, link')].map((e) => e.outerHTML) : [];
     const hrefs = shadow ? [...shadow.querySelectorAll('a')].map((a) => a.getAttribute('href')) : [];
     const scripts = [...document.querySelectorAll('script')].length;
@@ -297,6 +297,28 @@ world.scenario('XSS payloads in every data-* value: nothing runs, nothing is sen
   assert.equal(await w.storage(choice.site, 'outbox'), null, 'nothing queued to send');
   assert.deepEqual(posted, [], 'no POST to any address');
   assert.equal((await s.collector.records()).length, 0, 'the database holds nothing');
+});
+
+world.scenario('an element of the page named currentScript (DOM clobbering) is not taken for the tag: its data-endpoint and data-site are not used', async (s) => {
+  const posted = [];
+  s.context.on('request', (request) => { if (request.method() === 'POST') posted.push(request.url()); });
+  const elsewhere = `${s.collector.endpoint}/elsewhere`;
+  // As in markup a page lets through (a comment): named currentScript, it takes that name's
+  // place on document; its src the widget's own, so that the files still load.
+  const page = await s.open(s.localhost.page({
+    site: SITE,
+    endpoint: s.collector.endpoint,
+    bodyHtml: `<img name="currentScript" alt="" src="${s.widget.scriptUrl}" data-endpoint="${elsewhere}" data-site="elsewhere.example">`,
+  }));
+  assert.equal(await page.evaluate(() => document.currentScript?.localName), 'img', 'the page is clobbered');
+  const w = s.ui(page);
+  await w.bannerButton('accept-all').click();
+  const choice = await eventually('the choice kept', () => w.preferences());
+  assert.notEqual(choice.site, 'elsewhere.example', "the element's data-site is not the widget's");
+  // The choice is saved with its record in the outbox where there is an endpoint: with
+  // none known (the tag's own could not be told from the element), no outbox.
+  assert.equal(await w.storage(choice.site, 'outbox'), null, 'nothing queued to send');
+  assert.deepEqual(posted.filter((url) => url.startsWith(elsewhere)), [], "nothing sent to the element's data-endpoint");
 });
 
 world.scenario('XSS payloads in every notice string: shown as text, no script runs, the record is stored', async (s) => {
@@ -351,7 +373,7 @@ world.scenario('a host script calling .click() on the widget\'s buttons: no reco
   await w.banner.waitFor({ state: 'visible' });
   // What a host (or injected) script can do from the page.
   await page.evaluate(() => {
-    const root = document.querySelector('[data-assent-host]').shadowRoot;
+    const root = document.querySelector('assent-host').shadowRoot;
     root.querySelector('section.banner [data-action="accept-all"]').click();
     root.querySelector('section.banner [data-action="decline-all"]').click();
     root.querySelector('section.banner [data-action="accept-all"]')
@@ -362,7 +384,7 @@ world.scenario('a host script calling .click() on the widget\'s buttons: no reco
   await page.evaluate(() => window.Assent.open());
   await w.dialog.waitFor({ state: 'visible' });
   await page.evaluate(() => {
-    const root = document.querySelector('[data-assent-host]').shadowRoot;
+    const root = document.querySelector('assent-host').shadowRoot;
     root.querySelector('[role=dialog] [data-action="save"]').click();
     root.querySelector('[role=dialog] [data-action="accept-all"]').click();
     root.querySelector('[role=dialog] [data-action="decline-all"]').click();
@@ -395,7 +417,7 @@ world.scenario('a host script calling .click() on a purpose toggle does not chan
   // A script ticks every optional purpose behind the visitor's back (the change event the
   // browser fires for a scripted click is itself trusted: only the click is not).
   await page.evaluate((ids) => {
-    const root = document.querySelector('[data-assent-host]').shadowRoot;
+    const root = document.querySelector('assent-host').shadowRoot;
     for (const id of ids) root.querySelector(`li[data-purpose="${id}"] input`).click();
   }, OPTIONAL);
   await w.dialogButton('save').click();

@@ -312,11 +312,11 @@ world.scenario('the script tag twice on one page: one widget, one banner, one re
   const page = await s.open(url);
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
-  assert.equal(await page.locator('[data-assent-host]').count(), 1, 'one host element');
+  assert.equal(await page.locator('assent-host').count(), 1, 'one host element');
   await w.bannerButton('decline-all').click();
   await s.collector.waitForRecords({ count: 1 });
   await widgetReady(page);
-  assert.equal(await page.locator('[data-assent-host]').count(), 1, 'still one, with the wasm running');
+  assert.equal(await page.locator('assent-host').count(), 1, 'still one, with the wasm running');
   assert.equal((await s.collector.records()).length, 1, 'one record');
   assert.deepEqual(s.console.filter((line) => /^\[(pageerror|error)\]/.test(line)), [], 'the second tag ran without an error');
 });

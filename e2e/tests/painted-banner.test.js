@@ -38,7 +38,7 @@ function fetched(page) {
 /** The widget's banner as a tree: each element's name, attributes (sorted) and children. */
 function bannerTree(page) {
   return page.evaluate(() => {
-    const shadow = document.querySelector('[data-assent-host]').shadowRoot;
+    const shadow = document.querySelector('assent-host').shadowRoot;
     const tree = (node) => (node.nodeType === Node.TEXT_NODE ? node.data : {
       tag: node.localName,
       attributes: [...node.attributes].map((a) => `${a.name}=${a.value}`).sort(),
@@ -76,7 +76,7 @@ for (const lang of ['en', 'de', 'ar']) {
     await w.bannerButton('open').click();
     await eventually('the click fetches the glue and the wasm', () => fetched(page).join() === 'assent_bg.js,assent_bg.wasm');
     assert.deepEqual(await page.evaluate(() => {
-      const banner = document.querySelector('[data-assent-host]').shadowRoot.querySelector('section.banner');
+      const banner = document.querySelector('assent-host').shadowRoot.querySelector('section.banner');
       const open = banner.querySelector('[data-action=open]');
       return [banner.getAttribute('aria-busy'), open.getAttribute('aria-busy'), getComputedStyle(open, '::after').content];
     }), [null, 'true', '"…" / ""'], 'while the wasm arrives, the open button says it is busy, and shows it (seen only: its name stays the catalogue words); not the banner, whose accept and decline still count');
@@ -111,7 +111,7 @@ world.scenario('accept clicked on the painted banner: it goes at once, and the r
       for (const node of changes.flatMap((change) => [...change.addedNodes])) {
         if (node.nodeType === Node.ELEMENT_NODE && node.querySelector('section.banner')) window.drawnBanners++;
       }
-    }).observe(document.querySelector('[data-assent-host]').shadowRoot, { childList: true, subtree: true });
+    }).observe(document.querySelector('assent-host').shadowRoot, { childList: true, subtree: true });
   });
 
   release();
@@ -304,7 +304,7 @@ world.scenario('a click kept on the painted banner is forgotten only once its ch
 const SHOWN_PER_FRAME = () => {
   window.shownPerFrame = [];
   const frame = () => {
-    const shadow = document.querySelector('[data-assent-host]')?.shadowRoot;
+    const shadow = document.querySelector('assent-host')?.shadowRoot;
     const shown = [...(shadow?.querySelectorAll('.assent') ?? [])]
       .map((root) => [root.closest('.painted') ? 'painted' : 'own', root])
       .filter(([, root]) => [...root.querySelectorAll('section.banner, dialog')].some((e) => e.checkVisibility()))
@@ -343,7 +343,7 @@ world.scenario('the painted banner from the keyboard: Tab reaches its buttons, E
   const { page, release, delivered, caught } = await openHoldingWasm(s, url);
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
-  const focused = () => page.evaluate(() => document.querySelector('[data-assent-host]')
+  const focused = () => page.evaluate(() => document.querySelector('assent-host')
     .shadowRoot.activeElement?.getAttribute('data-action') ?? null);
   for (let i = 0; i < 20 && (await focused()) !== 'decline-all'; i++) await page.keyboard.press('Tab');
   assert.equal(await focused(), 'decline-all', 'Tab reaches the painted decline button');

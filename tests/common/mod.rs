@@ -218,7 +218,7 @@ pub async fn boot_in(attributes: &str, locale: JsValue) -> Element {
     let hosts = web_sys::window()
         .and_then(|w| w.document())
         .expect("document")
-        .query_selector_all("[data-assent-host]")
+        .query_selector_all("assent-host")
         .expect("query");
     hosts
         .item(hosts.length() - 1)
@@ -247,9 +247,7 @@ pub fn host_shadow() -> ShadowRoot {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .expect("document");
-    let host = document.create_element("div").expect("div");
-    host.set_attribute("data-assent-host", "")
-        .expect("attribute");
+    let host = document.create_element("assent-host").expect("host");
     let shadow = host
         .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
         .expect("shadow root");
