@@ -81,6 +81,17 @@ pub enum Broken {
     /// `chain_hash` does not match the recomputed link.
     #[error("chain_hash does not match the recomputed link")]
     Link,
+    /// The subject column is not a subject: the link writes no subject as an empty line,
+    /// so an empty one (or any other text in its place) must not pass for none.
+    #[error("subject column is not an hmac-sha256 subject")]
+    Subject,
+}
+
+/// `hmac-sha256:` and 64 lowercase hex digits, as the collector writes a subject.
+fn is_subject(text: &str) -> bool {
+    text.strip_prefix("hmac-sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// Walks rows in sequence order, carrying the expected next link.
@@ -122,6 +133,13 @@ impl Walker {
         }
         if row.prev_hash != self.prev {
             return Err(Broken::Prev);
+        }
+        if row
+            .subject
+            .as_deref()
+            .is_some_and(|subject| !is_subject(subject))
+        {
+            return Err(Broken::Subject);
         }
         let expected = link(
             &self.prev,

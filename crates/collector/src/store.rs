@@ -434,7 +434,9 @@ impl Store {
         subject: Option<&str>,
         mut visit: impl FnMut(Stored) -> ControlFlow<B>,
     ) -> Result<Option<B>, StoreError> {
-        let mut after = 0;
+        // From the lowest: a row slipped in at seq 0 (or below), which the schema refuses,
+        // is visited too, and the chain's walk finds it out of sequence.
+        let mut after = i64::MIN;
         loop {
             let page = self.page(after, 1000, subject).await?;
             let Some(last) = page.last() else {

@@ -372,6 +372,55 @@ async fn a_kept_receipt_shows_a_chain_whose_end_was_cut() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--in-chain"));
 }
 
+/// What the walk can't vouch for is where the chain breaks, with only the rows before it
+/// counted: a stored receipt replaced (its row's link intact), a subject column emptied
+/// (the link writes no subject as an empty line), a row slipped in at seq 0 (which the
+/// schema refuses). Each on a database of three records, behind its triggers and checks.
+#[tokio::test]
+async fn verify_breaks_at_the_first_row_it_cannot_vouch_for() {
+    let cases = [
+        (
+            "UPDATE records SET receipt = (SELECT receipt FROM records WHERE seq = 1) WHERE seq = 2",
+            (Some(1), Some(2)),
+            "receipt does not match the row",
+        ),
+        (
+            "UPDATE records SET subject = '' WHERE seq = 2",
+            (Some(1), Some(2)),
+            "subject",
+        ),
+        (
+            "INSERT INTO records SELECT 0, '00000000-0000-4000-8000-000000000000', site, subject, \
+             body, digest, prev_hash, chain_hash, received_at, receipt FROM records WHERE seq = 1",
+            (Some(0), Some(0)),
+            "sequence gap",
+        ),
+    ];
+    for (tampering, (verified, broken_seq), why) in cases {
+        let (_dir, db, key, server) = serving_with_a_key();
+        for _ in 0..3 {
+            post_record(&server).await;
+        }
+        drop(server);
+        let (ok, report) = process::verify(&db, &["--receipt-key", path_str(&key)]);
+        assert!(ok, "{report}");
+        let database = assent_collector::store::Database::Sqlite(db.clone().into());
+        common::behind_the_triggers(
+            &database,
+            &format!("PRAGMA ignore_check_constraints = ON; {tampering}"),
+        )
+        .await;
+        let (ok, report) = process::verify(&db, &["--receipt-key", path_str(&key)]);
+        assert!(!ok, "{tampering}: {report}");
+        assert_eq!(
+            (report["verified"].as_i64(), report["broken_seq"].as_i64()),
+            (verified, broken_seq),
+            "{tampering}: {report}"
+        );
+        assert!(reason(&report).contains(why), "{tampering}: {report}");
+    }
+}
+
 /// Writes `file` and runs `verify --receipt-file` on it with `keys`.
 fn verify_file(dir: &Path, name: &str, file: &str, keys: &[&str]) -> (bool, Value) {
     let path = dir.join(name);

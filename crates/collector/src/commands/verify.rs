@@ -176,6 +176,8 @@ pub async fn walk(
     let mut walker = chain::Walker::default();
     let broken = store
         .scan(None, |stored| {
+            // Before this row's check, which counts it once its link holds.
+            let verified = walker.verified();
             let broken = walker
                 .check(&stored.chain_row())
                 .err()
@@ -183,7 +185,7 @@ pub async fn walk(
                 .or_else(|| receipt_problem(&stored, keys?));
             match broken {
                 Some(reason) => ControlFlow::Break(BrokenAt {
-                    verified: walker.verified(),
+                    verified,
                     seq: stored.seq,
                     record_id: stored.record_id,
                     reason,

@@ -380,7 +380,8 @@ mod tests {
     const C: &str = "2d6f9c6f-4f79-4c8e-9f2f-7f3f6e5d4c32";
     const D: &str = "3e7fad7f-5f8a-4d9f-8f3f-8f4f7f6e5d43";
     const E: &str = "4f8fbe8f-6f9b-4eaf-9f4f-9f5f8f7f6e54";
-    const SUBJECT: &str = "hmac-sha256:680e";
+    const SUBJECT: &str =
+        "hmac-sha256:680e000000000000000000000000000000000000000000000000000000000000";
 
     fn record(id: &str, site: &str, gpc: bool) -> ConsentRecord {
         let mut value: serde_json::Value =
@@ -741,7 +742,9 @@ mod tests {
             &store,
             vec![(
                 record(E, site, false),
-                Some("hmac-sha256:other"),
+                Some(
+                    "hmac-sha256:0111111111111111111111111111111111111111111111111111111111111111",
+                ),
                 Some(IfNewest(None)),
             )],
         )
