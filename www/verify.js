@@ -98,7 +98,9 @@
     verdict.dataset.check = String(mine);
     if (outcome.state === 'genuine') {
       const { file, keysUrl, controllerSigned } = outcome.file;
-      show(outcome.state, `It is signed with a key published at ${keysUrl.host}, and the file says what was signed.`, file, keysUrl, controllerSigned);
+      // The whole address, not its host alone: another path on that host (a collector under
+      // a path prefix shares it) may serve a key set that is not the collector's.
+      show(outcome.state, `It is signed with a key published at ${keysUrl.href}, and the file says what was signed.`, file, keysUrl, controllerSigned);
     } else {
       show(outcome.state, outcome.reason);
     }
@@ -350,7 +352,7 @@
   async function findKey(url, kid) {
     let response;
     try {
-      // Not redirected: the verdict names the host the keys came from.
+      // Not redirected: the verdict names the address the keys came from.
       response = await fetch(url, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-cache', redirect: 'error' });
     } catch (error) {
       unchecked(`The public keys could not be fetched from ${url} (${error.message}; a redirect is not followed); nothing can be said about the receipt.`);
