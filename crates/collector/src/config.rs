@@ -384,7 +384,7 @@ pub enum ConfigError {
         message: String,
     },
     /// An allowed origin is not of the form `scheme://host[:port]`.
-    #[error("allowed origin {0:?} must be scheme://host[:port] with no path, e.g. https://pci.qualys.com (and never *)")]
+    #[error("allowed origin {0:?} must be written as browsers send it: scheme://host[:port] in lower case, without the scheme's default port, a path or a Unicode host name, e.g. https://pci.qualys.com (and never *)")]
     Origin(String),
     /// The allow-list is empty.
     #[error("allowed origins must not be empty")]
@@ -609,7 +609,9 @@ fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
     Ok(file)
 }
 
-/// Checks each origin is exactly `scheme://host[:port]`, as browsers send it.
+/// Checks each origin is exactly `scheme://host[:port]` as browsers send it: the CORS check
+/// compares the `Origin` header byte for byte, so an origin written otherwise (a default
+/// port, upper case, a Unicode host name) would refuse every page of its site.
 pub fn parse_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError> {
     let parsed: Vec<HeaderValue> = origins
         .iter()
@@ -617,12 +619,10 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError
         .filter(|o| !o.is_empty())
         .map(|origin| {
             let bad = || ConfigError::Origin(origin.to_owned());
-            let (scheme, host) = origin.split_once("://").ok_or_else(bad)?;
-            let host_ok = !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b));
-            if !matches!(scheme, "http" | "https") || !host_ok {
+            let url = url::Url::parse(origin).map_err(|_| bad())?;
+            if !matches!(url.scheme(), "http" | "https")
+                || url.origin().ascii_serialization() != origin
+            {
                 return Err(bad());
             }
             HeaderValue::from_str(origin).map_err(|_| bad())
@@ -676,15 +676,24 @@ mod tests {
     fn origins_must_be_exact() {
         assert!(parse_origins(&[
             "https://pci.qualys.com".into(),
-            "http://127.0.0.1:8787".into()
+            "http://127.0.0.1:8787".into(),
+            "http://[::1]:8787".into(),
+            "https://xn--bcher-kva.example".into(),
         ])
         .is_ok());
+        // Each would match no Origin header a browser sends.
         for bad in [
             "*",
             "https://pci.qualys.com/",
             "pci.qualys.com",
             "ftp://x.com",
             "https://PCI.qualys.com",
+            "https://pci.qualys.com:443",
+            "http://pci.qualys.com:80",
+            "https://pci.qualys.com:",
+            "https://pci.qualys.com:abc",
+            "https://[::1",
+            "https://bücher.example",
         ] {
             assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
         }
