@@ -187,6 +187,12 @@ pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
     if !path.exists() {
         return Err(KeyError::Missing(path.into()));
     }
+    // The file a symbolic link names, replaced where it is: a rename onto the link would
+    // put a file in the link's place and leave the new key out of the file it named.
+    let path = &std::fs::canonicalize(path).map_err(|source| KeyError::Read {
+        path: path.into(),
+        source,
+    })?;
     // Rotations take turns: two reading the same ring would each write it back with only
     // their own new key, and the first one's would be lost.
     let _turn = lock(path)?;
@@ -335,6 +341,25 @@ mod tests {
         .unwrap();
         let err = read_ring(&path).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    /// A ring reached through a symbolic link (a secrets directory): the link stays a link,
+    /// and the file it names is the one that gets the new key.
+    #[cfg(unix)]
+    #[test]
+    fn a_ring_behind_a_symbolic_link_is_rotated_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets/receipt.key");
+        let first = create(&file).unwrap();
+        let link = dir.path().join("receipt.key");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let ring = rotate(&link).unwrap();
+        assert_eq!((ring.len(), ring[0]), (2, first));
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(read_ring(&file).unwrap(), ring);
     }
 
     /// A ring the service reads through its group, rotated by root: still the service's.
