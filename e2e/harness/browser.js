@@ -51,11 +51,16 @@ export function recorderInitScript() {
 /** Locators for the widget in `page` (Playwright's CSS locators pierce open shadow roots). */
 export function widgetOf(page) {
   const host = page.locator('assent-host');
-  const banner = host.locator('section.banner');
+  // Every banner element, and the one a visitor sees: while the wasm's banner replaces the
+  // painted one over a render that yields (a busy machine), both are in the shadow root,
+  // the widget's own hidden (src/ui/highlights.css), so waits and clicks take the shown one.
+  const banners = host.locator('section.banner');
+  const banner = banners.filter({ visible: true });
   const dialog = host.locator('[role=dialog]');
   return {
     host,
     banner,
+    banners,
     dialog,
     bannerButton: (action) => banner.locator(`button[data-action="${action}"]`),
     /**

@@ -214,7 +214,7 @@ world.scenario('the host page\'s links, reached with Tab, are never behind the b
   assert.deepEqual(await linksHiddenByBanner(page, w, 40), [], 'the widget\'s banner hides no focused link');
 
   await w.bannerButton('accept-all').click();
-  await w.banner.waitFor({ state: 'detached' });
+  await w.banners.waitFor({ state: 'detached' });
   await eventually('the scroll padding removed', async () => (await padding()) === '');
   assert.equal(await w.host.evaluate((host) => host.getBoundingClientRect().height), 0, 'the host element takes no room');
 });

@@ -31,7 +31,7 @@ world.scenario('first visit, choose, reload, reopen and change, notice changed: 
   // Reload: no banner, same stored choice, no new record.
   await page.reload({ waitUntil: 'load' });
   await page.waitForLoadState('networkidle');
-  assert.equal(await w.banner.count(), 0, 'no banner after a reload');
+  assert.equal(await w.banners.count(), 0, 'no banner after a reload');
   assert.equal((await w.preferences())?.record_id, first.record_id, 'the choice survives the reload');
 
   // Reopen from the host's data-assent-open element; turn one purpose off; save.

@@ -189,7 +189,7 @@ world.scenario('strict CSP with Trusted Types: no violations, the flow completes
   await page.reload({ waitUntil: 'load' });
   assert.equal(await page.evaluate(() => window.Assent.preferences()?.record_id), record.record_id, 'the choice is read');
   await page.evaluate(() => new Promise((resolve) => setTimeout(resolve)));
-  assert.equal(await w.banner.count(), 0, 'no banner');
+  assert.equal(await w.banners.count(), 0, 'no banner');
   const { violations } = await w.seen();
   assert.deepEqual(violations, [], 'no securitypolicyviolation events after the reload');
   const cspConsole = s.console.filter((line) => /Content Security Policy|Trusted Type/i.test(line));
@@ -444,6 +444,6 @@ world.scenario('an origin the collector does not allow: 403, assent:error, the c
   assert.equal((await s.collector.records()).length, 0, 'the database holds nothing');
   await page.reload({ waitUntil: 'load' });
   await page.waitForLoadState('networkidle');
-  assert.equal(await w.banner.count(), 0, 'the banner stays away');
+  assert.equal(await w.banners.count(), 0, 'the banner stays away');
   assert.equal((await w.preferences())?.record_id, choice.record_id, 'the choice survives a reload');
 }, { allowedOrigins: (world) => [world.localhost.origin] });

@@ -234,7 +234,7 @@ world.scenario('records waiting, a page without data-endpoint: no wasm, the choi
   const later = s.ui(await s.open(withEndpoint));
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assert.equal(record.record_id, id, 'the waiting record is sent');
-  assert.equal(await later.banner.count(), 0, 'and no banner asks again');
+  assert.equal(await later.banners.count(), 0, 'and no banner asks again');
 });
 
 // A glue that could not be fetched once (a network blip, say) is tried again: the page's

@@ -117,7 +117,7 @@ world.scenario('accept clicked on the painted banner: it goes at once, and the r
   release();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
-  assert.equal(await w.banner.count(), 0, 'no banner comes back');
+  assert.equal(await w.banners.count(), 0, 'no banner comes back');
   await widgetReady(page);
   assert.equal(await page.evaluate(() => window.drawnBanners), 0, 'the wasm never draws the banner the click answered');
   assert.deepEqual((await w.preferences()).record_id, record.record_id);
@@ -136,7 +136,7 @@ world.scenario('open, then decline clicked on the painted banner before the wasm
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
   await widgetReady(page);
   assert.equal(await w.dialog.isVisible(), false, 'the highlights not opened over the answered banner');
-  assert.equal(await w.banner.count(), 0, 'no banner comes back');
+  assert.equal(await w.banners.count(), 0, 'no banner comes back');
 });
 
 world.scenario('accept clicked on the painted banner, then the page left before the wasm arrived: the next page records it, showing no banner', async (s) => {
@@ -158,7 +158,7 @@ world.scenario('accept clicked on the painted banner, then the page left before 
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
   assert.equal(shown, 0, 'no banner painted on the next page');
   const after = s.ui(next);
-  assert.equal(await after.banner.count(), 0, 'and none shown by the widget');
+  assert.equal(await after.banners.count(), 0, 'and none shown by the widget');
   await eventually('the kept click forgotten', async () => (await after.storage(SITE, 'painted')) === null);
   await eventually('the record delivered', async () => ['[]', null].includes(await after.storage(SITE, 'outbox')));
   // The page after: a returning visitor, who sends nothing (the click is not handed over
@@ -195,7 +195,7 @@ world.scenario('accept clicked on the painted banner, and a second tab opened be
   first.release();
   await widgetReady(first.page);
   const w = s.ui(first.page);
-  assert.equal(await w.banner.count(), 0, 'the first tab asks nothing');
+  assert.equal(await w.banners.count(), 0, 'the first tab asks nothing');
   // Opened through the API once it runs: by then the click has been handled (or not).
   await first.page.evaluate(() => window.Assent.open());
   await w.dialog.waitFor({ state: 'visible' });
@@ -233,7 +233,7 @@ world.scenario('two tabs show the painted banner, one accepts, then the other de
   assertRecord(declined, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
   assert.equal(declined.record_id, kept.split(' ')[3], 'under the record id kept at the click');
   await widgetReady(next);
-  assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
+  assert.equal(await s.ui(next).banners.count(), 0, 'no banner on the next page');
   assert.deepEqual((await s.ui(next).preferences()).record_id, declined.record_id, 'the decline is the choice the page holds');
 });
 
@@ -254,7 +254,7 @@ world.scenario('accept clicked on the painted banner offline: the widget cannot 
   const next = await s.open(url);
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: OPTIONAL });
-  assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
+  assert.equal(await s.ui(next).banners.count(), 0, 'no banner on the next page');
 });
 
 world.scenario('a click kept by an earlier build, under the whole notice hash, is still recorded on the next page', async (s) => {
@@ -268,7 +268,7 @@ world.scenario('a click kept by an earlier build, under the whole notice hash, i
   const next = await s.open(url);
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
-  assert.equal(await s.ui(next).banner.count(), 0, 'no banner on the next page');
+  assert.equal(await s.ui(next).banners.count(), 0, 'no banner on the next page');
 });
 
 world.scenario('a click kept on the painted banner is forgotten only once its choice is stored, even on a CPU so slow that the widget\'s first render yields to the page', async (s) => {
@@ -385,7 +385,7 @@ for (const [how, initScripts] of [['a modulepreload link', []], ['a module scrip
     await w.bannerButton('open').click();
     await eventually('the failure reported', () => s.console.some((line) => /Assent: the widget could not start/.test(line)));
     assert.equal(await page.evaluate(() => window.__tampered ?? null), null, 'the tampered glue did not run');
-    assert.equal(await w.banner.count(), 0, 'no banner whose buttons could not work');
+    assert.equal(await w.banners.count(), 0, 'no banner whose buttons could not work');
   }, { initScripts });
 }
 
