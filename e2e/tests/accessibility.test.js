@@ -219,6 +219,26 @@ world.scenario('the host page\'s links, reached with Tab, are never behind the b
   assert.equal(await w.host.evaluate((host) => host.getBoundingClientRect().height), 0, 'the host element takes no room');
 });
 
+world.scenario('400 % zoom (320 x 256 CSS px), in French: the banner takes at most half the viewport, and the page\'s links reached with Tab are never behind it', async (s) => {
+  const links = Array.from({ length: 30 }, (_, i) => `<p style="margin:0;height:48px"><a id="host-link-${i}" href="#${i}">Host link ${i}</a></p>`).join('');
+  const page = await s.context.newPage();
+  await page.setViewportSize({ width: 320, height: 256 });
+  await page.goto(s.localhost.page({ site: SITE, endpoint: s.collector.endpoint, lang: 'fr', bodyHtml: links }), { waitUntil: 'load' });
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  const half = async (what) => {
+    const box = await w.banner.boundingBox();
+    assert.ok(box.height <= 128 && box.y >= 128, `${what} in the viewport's lower half: ${JSON.stringify(box)}`);
+  };
+  await half('the painted banner');
+  assert.deepEqual(await linksHiddenByBanner(page, w, 40), [], 'the painted banner hides no focused link');
+  await w.runWithOwnBanner();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator('#host-link-0').focus();
+  await half('the widget\'s banner');
+  assert.deepEqual(await linksHiddenByBanner(page, w, 40), [], 'the widget\'s banner hides no focused link');
+});
+
 world.scenario('320 px wide and in forced colours: nothing scrolls sideways, both fit, axe still finds nothing', async (s) => {
   const page = await s.context.newPage();
   await page.setViewportSize({ width: 320, height: 640 });
