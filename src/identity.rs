@@ -98,6 +98,12 @@ pub enum IdentityError {
     /// The answer is not an identity or an error the widget can read.
     #[error("the collector's answer to the link (HTTP {0}) could not be read")]
     Unreadable(u16),
+    /// Another check started before this one's answer came; that one's counts.
+    #[error("a later check replaced this one")]
+    Superseded,
+    /// The link the identity came from expired while the page was open.
+    #[error("the link expired; records carry no token")]
+    Lapsed,
 }
 
 impl IdentityError {
@@ -124,6 +130,8 @@ impl IdentityError {
     pub fn code(&self) -> &str {
         match self {
             Self::Malformed => "token_invalid",
+            Self::Lapsed => "token_expired",
+            Self::Superseded => "identity_superseded",
             Self::Refused { code, .. } => code,
             _ => UNAVAILABLE,
         }
@@ -153,6 +161,18 @@ pub struct Identity {
     pub choices: Choices,
     /// The collector's whole answer, for `Assent.identify`.
     pub answer: String,
+    /// When the link expires, by this browser's clock (`Date.now()`), from the seconds it
+    /// had left when the collector answered, so that the clock need not be right; none
+    /// from a collector that does not say.
+    pub expires_millis: Option<i64>,
+}
+
+impl Identity {
+    /// Whether its link has expired.
+    pub fn lapsed(&self) -> bool {
+        self.expires_millis
+            .is_some_and(|at| env::now_millis() >= at)
+    }
 }
 
 /// Checks `token` for `site` with the collector next to `endpoint`: POST `{token, site}`
@@ -193,6 +213,8 @@ pub async fn check(
                 env::string_property(&preferences, purpose.as_str()).as_deref() == Some("granted")
             }),
             answer: text,
+            expires_millis: env::number_property(&answer, "expires_in")
+                .map(|seconds| env::now_millis().saturating_add((seconds * 1000.0) as i64)),
         }),
         _ => Err(IdentityError::Unreadable(status)),
     }

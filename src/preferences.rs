@@ -74,6 +74,9 @@ pub enum RecordError {
     /// The widget version is not a valid field (a build problem).
     #[error("the widget version is invalid")]
     Version,
+    /// The manage link the preferences were for expired before the save.
+    #[error("the link expired before the save; the preferences show again without it")]
+    LinkExpired,
 }
 
 /// What a record needs besides the choices.

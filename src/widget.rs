@@ -78,6 +78,8 @@ pub struct Widget {
     courier: Option<Rc<Courier>>,
     /// The person the collector vouched for, for this page only.
     identity: RefCell<Option<Identity>>,
+    /// How many identity checks have started: only the latest one's answer counts.
+    identity_checks: Cell<u32>,
     /// Where the widget tells the UI what happened.
     ui: RefCell<UiLink>,
     /// A forged shared cookie was already reported in the console.
@@ -122,6 +124,7 @@ impl Widget {
             messages,
             courier,
             identity: RefCell::new(None),
+            identity_checks: Cell::new(0),
             ui: RefCell::new(UiLink::Waiting(Vec::new())),
             cookie_reported: Cell::new(false),
         }
@@ -327,6 +330,19 @@ impl Widget {
             None => (env::random_uuid(), env::now()),
         };
         let mut record = preferences::record(&context, choices, record_id, client_time)?;
+        // A choice made for the person whose link has expired since is not stored as this
+        // browser's alone unseen (the collector would store it under nobody): the visitor
+        // is told, with the toggles as they set them, and a save then is this browser's.
+        if self
+            .identity
+            .borrow()
+            .as_ref()
+            .is_some_and(Identity::lapsed)
+        {
+            self.identity.borrow_mut().take();
+            self.refuse(&IdentityError::Lapsed, choices.clone());
+            return Err(RecordError::LinkExpired);
+        }
         let token = self.identity.borrow().as_ref().map(|i| i.token.clone());
         if let Some(courier) = &self.courier {
             record.subject_token = token;
@@ -352,6 +368,8 @@ impl Widget {
     /// carry no token. Until the answer, records carry none either.
     pub async fn identify(&self, token: &str) -> Result<Identity, IdentityError> {
         self.identity.borrow_mut().take();
+        let check = self.identity_checks.get().wrapping_add(1);
+        self.identity_checks.set(check);
         let config = &self.config;
         let checked = identity::check(
             config.endpoint_url(),
@@ -360,6 +378,12 @@ impl Widget {
             token,
         )
         .await;
+        // A later check started meanwhile (Assent.identify beside a manage link): its answer
+        // is the one that counts, whichever comes first, or a choice saved after it would
+        // be attributed to this one's person.
+        if self.identity_checks.get() != check {
+            return Err(IdentityError::Superseded);
+        }
         match &checked {
             Ok(identity) => {
                 *self.identity.borrow_mut() = Some(identity.clone());
@@ -371,15 +395,21 @@ impl Widget {
             }
             Err(reason) => {
                 env::warn(&reason.to_string());
-                dom::dispatch_or_warn(ERROR_EVENT, &reason.detail());
-                self.tell_ui(Action::Identity {
-                    person: None,
-                    refusal: Some(reason.refusal()),
-                    choices: self.browser_choices(),
-                });
+                self.refuse(reason, self.browser_choices());
             }
         }
         checked
+    }
+
+    /// Tells the host page (`assent:error`) and the visitor why no person is known, the
+    /// preferences showing `choices`.
+    fn refuse(&self, reason: &IdentityError, choices: Choices) {
+        dom::dispatch_or_warn(ERROR_EVENT, &reason.detail());
+        self.tell_ui(Action::Identity {
+            person: None,
+            refusal: Some(reason.refusal()),
+            choices,
+        });
     }
 
     /// [`Widget::identify`] in the background; `done` hears how it went.

@@ -153,6 +153,77 @@ world.scenario('Assent.identify(token) on a signed-in page attributes the choice
   for (const id of OPTIONAL) assert.equal(preferences.purposes[id].state, 'granted');
 });
 
+// A signed-in page's identify beside another (a manage link's, a second call): the one
+// started last is whom the preferences are for, whichever answer comes first.
+world.scenario('two Assent.identify calls at once: the later one counts even when the earlier one\'s answer comes last', async (s) => {
+  const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const first = await s.collector.link({ email: 'ann@example.com', site: SITE, page: pageUrl });
+  const later = await s.collector.link({ email: EMAIL, site: SITE, page: pageUrl });
+  const page = await s.open(pageUrl);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  // The first check's request is held until the later one has been answered.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/v1/identity', async (route) => {
+    if ((route.request().postData() ?? '').includes(first.token)) await held;
+    await route.continue();
+  });
+  await page.evaluate((token) => {
+    window.__firstIdentify = window.Assent.identify(token).then(() => 'resolved', (error) => error.code);
+  }, first.token);
+  await page.evaluate((token) => window.Assent.identify(token), later.token);
+  await eventually('the dialog names the later person', async () => (await w.dialog.textContent()).includes(HINT));
+  release();
+  assert.equal(await page.evaluate(() => window.__firstIdentify), 'identity_superseded', 'the earlier call is told it was replaced');
+  assert.ok((await w.dialog.textContent()).includes(HINT), 'still the later person');
+  assert.ok(!(await w.dialog.textContent()).includes('a•••@example.com'), 'not the earlier one');
+  await w.dialogButton('accept-all').click();
+  await eventually('one stored row', async () => (await s.collector.rows()).length === 1);
+  for (const id of OPTIONAL) assert.equal((await s.collector.preferences(EMAIL)).purposes[id].state, 'granted', `${id}: the later person's`);
+  assert.deepEqual((await s.collector.preferences('ann@example.com')).purposes, {}, 'nothing for the earlier person');
+});
+
+// A signed-in page's identity (minted for ten minutes) left open past its link's expiry: a
+// save then would be stored under no one while the dialog still named the person. The
+// collector's answer is made to say one second is left (the widget counts it by its own
+// clock from the answer).
+world.scenario('an identity whose link expires while the preferences are open: the save says so and stores nothing, the next save is this browser\'s', async (s) => {
+  const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const link = await s.collector.link({ email: EMAIL, site: SITE, page: pageUrl });
+  const page = await s.open(pageUrl);
+  const w = s.ui(page);
+  await w.banner.waitFor({ state: 'visible' });
+  await page.route('**/v1/identity', async (route) => {
+    const response = await route.fetch();
+    const answer = await response.json();
+    assert.ok(answer.expires_in > 60, `the collector says how long is left: ${JSON.stringify(answer)}`);
+    await route.fulfill({ response, json: { ...answer, expires_in: 1 } });
+  });
+  await page.evaluate((token) => window.Assent.identify(token), link.token);
+  await eventually('the dialog names the person', async () => (await w.dialog.textContent()).includes(HINT));
+  await w.toggle('new_products').click();
+  await new Promise((r) => setTimeout(r, 1_100));
+  await w.dialogButton('save').click();
+  const alert = w.host.locator('.refusal[role=alert]');
+  await alert.waitFor({ state: 'visible' });
+  assert.ok(!(await widgetText(w)).includes(HINT), 'nobody is named any more');
+  assert.equal(await w.toggle('new_products').isChecked(), true, 'the toggles as the visitor set them');
+  const seen = await w.seen();
+  assert.equal(seen.errors.at(-1)?.code, 'token_expired', 'the host hears why');
+  assert.equal(seen.changes.length, 0, 'nothing saved');
+  assert.equal(await w.storage(SITE, 'outbox'), null, 'nothing to send');
+  // Saved again, it is this browser's choice.
+  await w.dialogButton('save').click();
+  const rows = await eventually('one stored row', async () => {
+    const all = await s.collector.rows();
+    return all.length === 1 && all;
+  });
+  assert.equal(rows[0].subject, null, 'this browser\'s, under no one');
+  assert.equal((await s.collector.preferences(EMAIL)).purposes.new_products?.state ?? 'denied', 'denied',
+    'not in the person\'s preferences');
+});
+
 // The record keeps its token in the outbox while the collector is out of reach. Should the
 // token expire meanwhile, the record still reaches the collector and is stored, under no
 // one. (The time passing is the outbox's token swapped for one already expired: waiting for

@@ -136,6 +136,13 @@ pub fn string_property(object: &JsValue, name: &str) -> Option<String> {
         .as_string()
 }
 
+/// The property `name` of a JavaScript object, if it is a number.
+pub fn number_property(object: &JsValue, name: &str) -> Option<f64> {
+    Reflect::get(object, &JsValue::from_str(name))
+        .ok()?
+        .as_f64()
+}
+
 /// The property `name` of a JavaScript object, if it is a boolean.
 pub fn bool_property(object: &JsValue, name: &str) -> Option<bool> {
     Reflect::get(object, &JsValue::from_str(name))

@@ -902,6 +902,9 @@ async fn cli_link_is_honoured_by_the_server_and_never_logged() {
     assert_eq!(identity.status().as_u16(), 200);
     let identity: Value = identity.json().await.unwrap();
     assert_eq!(identity["preferences"]["updates"], "denied");
+    // The seconds the 90-minute link has left, for a widget whose clock is off.
+    let left = identity["expires_in"].as_i64().unwrap();
+    assert!((90 * 60 - 60..=90 * 60).contains(&left), "{identity}");
     let metrics = client
         .get(format!("{public}/metrics"))
         .send()

@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::records::{counted, read_page_post};
 use crate::error::AppError;
@@ -26,6 +27,9 @@ struct IdentityBody {
 pub struct Identity {
     hint: String,
     expires_at: String,
+    /// Seconds left until `expires_at`: the widget forgets the identity then by its own
+    /// clock, which need not agree with this one.
+    expires_in: i64,
     sites: Vec<Site>,
     #[serde(skip_serializing_if = "Option::is_none")]
     purpose: Option<PurposeId>,
@@ -59,6 +63,9 @@ async fn identity(
         .collect();
     Ok(Json(Identity {
         expires_at: claims.expires_at(),
+        expires_in: claims
+            .exp
+            .saturating_sub(OffsetDateTime::now_utc().unix_timestamp()),
         hint: claims.hint,
         sites: claims.aud,
         purpose: claims.purpose,
