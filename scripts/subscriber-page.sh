@@ -10,7 +10,7 @@ collector=$1 out=$2 origin=$3 database=$4 subject_key=$5 link_key=$6
 root=$(cd "$(dirname "$0")/.." && pwd)
 subscriber=jane.doe@example.com
 link=$("$collector" link --email "$subscriber" --site pci.qualys.com \
-  --page "$origin/sites/pci.qualys.com.html" --public-url "$origin" \
+  --page "$origin/sites/pci.qualys.com.html" --public-url "$origin" --allowed-origins "$origin" \
   --database "$database" --subject-key "$subject_key" --link-key "$link_key")
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$link" "$1"; }
 # Assignments, not substitutions inside sed's arguments: a failing field stops the script.

@@ -152,7 +152,8 @@ export async function startCollector({ allowedOrigins, listen = '127.0.0.1:0', s
       if (ttl) extra.push('--ttl', ttl);
       if (purpose) extra.push('--purpose', purpose);
       const out = await cli('link', '--email', email, '--site', site, '--page', page, '--public-url', origin,
-        '--database', database, '--subject-key', subjectKey, '--link-key', key, ...extra);
+        '--database', database, '--subject-key', subjectKey, '--link-key', key,
+        '--allowed-origins', allowedOrigins.join(','), ...extra);
       return JSON.parse(out.trim());
     },
     /** `assent-collector preferences --email`: the person's standing preferences. */

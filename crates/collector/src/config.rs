@@ -354,6 +354,10 @@ pub struct LinkArgs {
     /// Accepted so one set of settings serves every command; minting reads no records.
     #[arg(long, env = "ASSENT_DATABASE")]
     pub database: Option<String>,
+    /// The origins `serve` takes records from, as `serve --allowed-origins`: the page must
+    /// be of one [default: the config file's, else the six covered sites].
+    #[arg(long, env = "ASSENT_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
     /// The config file.
     #[command(flatten)]
     pub config: ConfigArg,

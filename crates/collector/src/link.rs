@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use assent_record::{Email, PurposeId, Site, SubjectToken};
+use axum::http::HeaderValue;
 use serde::Serialize;
 use time::OffsetDateTime;
 use url::Url;
@@ -27,6 +28,10 @@ pub enum LinkError {
     /// The page is not an https URL (http only on localhost).
     #[error("page must be an https URL of a covered page (http only for localhost or 127.0.0.1), without user name or password")]
     Page,
+    /// The page's origin is not one the collector takes records from: the link would be
+    /// refused there, or carry its token to a page of another host.
+    #[error("page must be on a covered site: its origin is not one of the allowed origins (--allowed-origins)")]
+    NotCovered,
     /// The purpose is not an optional purpose.
     #[error("purpose must be the name of an optional purpose: new_products, announcements, upgrades or updates")]
     Purpose,
@@ -108,13 +113,14 @@ pub struct LinkRequest {
 }
 
 impl LinkRequest {
-    /// Checks each part.
+    /// Checks each part; the page against `covered`, the origins records are taken from.
     pub fn new(
         email: &str,
         sites: &[String],
         page: &str,
         purpose: Option<&str>,
         ttl: Ttl,
+        covered: &[HeaderValue],
     ) -> Result<Self, LinkError> {
         let email = Email::try_from(email.trim()).map_err(|_| LinkError::Email)?;
         if sites.is_empty() || sites.len() > MAX_SITES {
@@ -131,7 +137,7 @@ impl LinkRequest {
         Ok(Self {
             email,
             sites: checked,
-            page: parse_page(page)?,
+            page: parse_page(page, covered)?,
             purpose,
             ttl,
         })
@@ -146,20 +152,39 @@ pub fn parse_purpose(name: &str) -> Result<PurposeId, LinkError> {
         .ok_or(LinkError::Purpose)
 }
 
-/// A covered page: https, or http on this machine for development.
-fn parse_page(page: &str) -> Result<Url, LinkError> {
+/// A covered page: https, or http on this machine for development, of an origin in
+/// `covered`.
+fn parse_page(page: &str, covered: &[HeaderValue]) -> Result<Url, LinkError> {
     let url = Url::parse(page.trim()).map_err(|_| LinkError::Page)?;
     let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && local);
-    if scheme_ok
+    if !(scheme_ok
         && url.host_str().is_some()
         && url.username().is_empty()
-        && url.password().is_none()
+        && url.password().is_none())
     {
-        Ok(url)
-    } else {
-        Err(LinkError::Page)
+        return Err(LinkError::Page);
     }
+    let origin = url.origin().ascii_serialization();
+    if !covered.iter().any(|allowed| allowed == origin.as_str()) {
+        return Err(LinkError::NotCovered);
+    }
+    Ok(url)
+}
+
+/// The page's fragment with the token's part added: a fragment the page has already (a
+/// single-page app's route) stays, before it, as the widget keeps the other `&`-separated
+/// parts when it takes the token out; an `assent=` part of its own goes, or the widget
+/// would take that one.
+fn with_token(fragment: Option<&str>, token: &str) -> String {
+    let mut parts: Vec<&str> = fragment
+        .unwrap_or_default()
+        .split('&')
+        .filter(|part| !part.is_empty() && !part.starts_with("assent="))
+        .collect();
+    let token = format!("assent={token}");
+    parts.push(&token);
+    parts.join("&")
 }
 
 /// What a mint answers.
@@ -227,7 +252,7 @@ pub fn mint(
         return Err(LinkError::TooLong);
     }
     let mut manage = request.page;
-    manage.set_fragment(Some(&format!("assent={token}")));
+    manage.set_fragment(Some(&with_token(manage.fragment(), &token)));
     Ok(Link {
         manage_url: manage.into(),
         unsubscribe_url: public_url.unsubscribe_url(&unsubscribe_token),
@@ -244,6 +269,17 @@ mod tests {
     use super::*;
     use crate::token::TokenError;
 
+    /// The origins the tests' pages are of.
+    fn covered() -> Vec<HeaderValue> {
+        [
+            "https://pci.qualys.com",
+            "http://127.0.0.1:8787",
+            "http://localhost",
+        ]
+        .map(HeaderValue::from_static)
+        .to_vec()
+    }
+
     fn request(page: &str) -> Result<LinkRequest, LinkError> {
         LinkRequest::new(
             "Jo@Example.com",
@@ -251,6 +287,7 @@ mod tests {
             page,
             None,
             Ttl::default(),
+            &covered(),
         )
     }
 
@@ -268,6 +305,39 @@ mod tests {
         ] {
             assert!(matches!(request(bad), Err(LinkError::Page)), "{bad:?}");
         }
+    }
+
+    /// A typo in a mailer's page (another host, another port, plain http where the site is
+    /// https) is refused, not minted into links that fail, or that carry their token to
+    /// another host's page.
+    #[test]
+    fn pages_must_be_of_an_allowed_origin() {
+        for bad in [
+            "https://pci.qualys.co/account",
+            "https://evil.example/",
+            "https://pci.qualys.com:8443/",
+            "http://127.0.0.1:8788/sites/pci.html",
+            "https://www.qualys.com/",
+        ] {
+            assert!(
+                matches!(request(bad), Err(LinkError::NotCovered)),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            request("https://PCI.qualys.com:443/account").is_ok(),
+            "as its origin"
+        );
+    }
+
+    /// A page's own fragment (a single-page app's route) stays before the token's part, as
+    /// the widget keeps the others when it takes the token out; an `assent=` of its own goes.
+    #[test]
+    fn a_pages_fragment_stays_beside_the_token() {
+        assert_eq!(with_token(None, "t"), "assent=t");
+        assert_eq!(with_token(Some(""), "t"), "assent=t");
+        assert_eq!(with_token(Some("/account"), "t"), "/account&assent=t");
+        assert_eq!(with_token(Some("a=1&assent=old&b"), "t"), "a=1&b&assent=t");
     }
 
     /// A one-click unsubscribe URL must be https (RFC 8058), its token in clear otherwise:
@@ -319,7 +389,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             link.manage_url,
-            format!("https://pci.qualys.com/p#assent={}", link.token)
+            format!("https://pci.qualys.com/p#old&assent={}", link.token)
         );
         let unsubscribe_token = link
             .unsubscribe_url
@@ -357,22 +427,29 @@ mod tests {
         let page = "https://pci.qualys.com/";
         let sites = ["pci.qualys.com".to_owned()];
         assert!(matches!(
-            LinkRequest::new("nope", &sites, page, None, ttl),
+            LinkRequest::new("nope", &sites, page, None, ttl, &covered()),
             Err(LinkError::Email)
         ));
         assert!(matches!(
-            LinkRequest::new("a@b.co", &[], page, None, ttl),
+            LinkRequest::new("a@b.co", &[], page, None, ttl, &covered()),
             Err(LinkError::Site)
         ));
         assert!(matches!(
-            LinkRequest::new("a@b.co", &["PCI.example".into()], page, None, ttl),
+            LinkRequest::new(
+                "a@b.co",
+                &["PCI.example".into()],
+                page,
+                None,
+                ttl,
+                &covered()
+            ),
             Err(LinkError::Site)
         ));
         assert!(matches!(
-            LinkRequest::new("a@b.co", &sites, page, Some("security"), ttl),
+            LinkRequest::new("a@b.co", &sites, page, Some("security"), ttl, &covered()),
             Err(LinkError::Purpose)
         ));
-        assert!(LinkRequest::new("a@b.co", &sites, page, Some("updates"), ttl).is_ok());
+        assert!(LinkRequest::new("a@b.co", &sites, page, Some("updates"), ttl, &covered()).is_ok());
         for bad in [
             "ftp://x.example",
             "https://x.example/?q",

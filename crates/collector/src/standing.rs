@@ -89,9 +89,10 @@ impl Standing {
         let received = OffsetDateTime::parse(&stored.received_at, &Rfc3339).ok();
         let said = match (record.source, received) {
             (Source::Unsubscribe, Some(received)) => received,
-            (_, received) => received.map_or(*record.client_time, |received| {
-                (received + CLOCK_AHEAD).min(*record.client_time)
-            }),
+            // (A cap past the year 9999, of a row made so behind the triggers, caps nothing.)
+            (_, received) => received
+                .and_then(|received| received.checked_add(CLOCK_AHEAD))
+                .map_or(*record.client_time, |cap| cap.min(*record.client_time)),
         };
         for choice in record.purposes.iter() {
             let purpose = choice.purpose();
@@ -216,6 +217,20 @@ mod tests {
         // A purpose that is not a choice keeps the record that first listed it.
         assert_eq!(standing.purposes[&PurposeId::Security].set_by.seq, 1);
         assert_eq!(standing.state_of(PurposeId::Security), None);
+    }
+
+    /// A row received at the end of the year 9999 (one inserted behind the triggers) is
+    /// folded, not a panic in every lookup, export and unsubscribe of its person.
+    #[test]
+    fn a_row_received_at_the_end_of_time_is_folded() {
+        let mut standing = Standing::default();
+        let mut last = made_at(1, "granted", None, "9999-12-31T23:59:00Z");
+        last.received_at = "9999-12-31T23:58:00Z".into();
+        standing.apply(&last).unwrap();
+        assert_eq!(
+            standing.state_of(PurposeId::NewProducts),
+            Some(ConsentState::Granted)
+        );
     }
 
     #[test]

@@ -106,7 +106,7 @@ async fn links_need_an_admin_key_and_answer_the_link() {
         links_post(
             Some(ADMIN_KEY),
             json!({"email": email, "site": ["pci.qualys.com", "www.qualys.com"],
-                   "page": "https://www.qualys.com/", "purpose": "updates", "ttl": "12h"}),
+                   "page": "https://pci.qualys.com/app#/settings", "purpose": "updates", "ttl": "12h"}),
         ),
     )
     .await
@@ -114,6 +114,14 @@ async fn links_need_an_admin_key_and_answer_the_link() {
     assert_eq!(
         several["sites"],
         json!(["pci.qualys.com", "www.qualys.com"])
+    );
+    // The page's own fragment (its app's route) stays.
+    assert_eq!(
+        several["manage_url"],
+        format!(
+            "https://pci.qualys.com/app#/settings&assent={}",
+            several["token"].as_str().unwrap()
+        )
     );
     let claims = state
         .link_key
@@ -183,6 +191,8 @@ async fn bad_link_requests_get_422_without_echo() {
         with("site", json!([])),
         with("page", json!(format!("http://pci.qualys.com/{marker}"))),
         with("page", json!("javascript:alert(1)")),
+        // Not a page the collector takes records from (a typo in the host).
+        with("page", json!(format!("https://pci.qualys.co/{marker}"))),
         with("purpose", json!("security")),
         with("purpose", json!(marker)),
         with("ttl", json!("forever")),

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::CommandError;
-use crate::config::{ConfigError, LinkArgs};
+use crate::config::{parse_origins, ConfigError, LinkArgs, DEFAULT_ORIGINS};
 use crate::keys;
 use crate::link::{self, LinkRequest, PublicUrl};
 use crate::subject::SubjectKey;
@@ -11,14 +11,19 @@ use crate::token::LinkKey;
 
 /// `link`: the same JSON as `POST /v1/links`.
 pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
+    let config = &args.config;
+    // The origins `serve` takes records from, as it finds them.
+    let covered = config
+        .or_file(args.allowed_origins, |file| &file.allowed_origins)?
+        .unwrap_or_else(|| DEFAULT_ORIGINS.map(str::to_owned).to_vec());
     let request = LinkRequest::new(
         &args.email,
         &args.sites,
         &args.page,
         args.purpose.as_deref(),
         args.ttl,
+        &parse_origins(&covered)?,
     )?;
-    let config = &args.config;
     let subject_key = config.needed(args.subject_key, |file| &file.subject_key, "--subject-key")?;
     let link_key = config.needed(args.link_key, |file| &file.link_key, "--link-key")?;
     let public_url: PublicUrl = config

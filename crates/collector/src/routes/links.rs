@@ -67,6 +67,7 @@ async fn mint(
         &body.page,
         body.purpose.as_deref(),
         ttl,
+        &state.allowed_origins,
     )?;
     let link = link::mint(
         &state.link_key,

@@ -28,6 +28,7 @@ pub fn mint(state: &AppState, email: &str, sites: &[&str], purpose: Option<&str>
         "https://pci.qualys.com/account",
         purpose,
         Ttl::default(),
+        &state.allowed_origins,
     )
     .unwrap();
     link::mint(
