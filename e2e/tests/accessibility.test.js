@@ -390,6 +390,33 @@ for (const scheme of ['light', 'dark']) {
   });
 }
 
+// A choice takes away what had the focus (the banner's button, and with the preferences
+// opened from the banner, their opener too): the focus goes back to the page's element it
+// came from, not to the page's start (WCAG 2.4.3).
+for (const [how, choose] of [
+  ['with the banner\'s decline', async (page) => {
+    await tabUntil(page, (element) => element?.dataset?.action === 'decline-all');
+    await page.keyboard.press('Enter');
+  }],
+  ['with a save in the preferences opened from the banner', async (page, w) => {
+    await tabUntil(page, (element) => element?.dataset?.action === 'open');
+    await page.keyboard.press('Enter');
+    await w.dialog.waitFor({ state: 'visible' });
+    await tabUntil(page, (element) => element?.dataset?.action === 'save');
+    await page.keyboard.press('Enter');
+  }],
+]) {
+  world.scenario(`a choice made ${how} gives the focus back to the page's element it came from`, async (s) => {
+    const { page, w } = await pageWithOpener(s);
+    await w.runWithOwnBanner();
+    await page.locator('#privacy-choices').focus();
+    await choose(page, w);
+    await w.banners.waitFor({ state: 'detached' });
+    await eventually('the focus back on the page\'s link', async () => (await page.evaluate(() => document.activeElement?.id)) === 'privacy-choices');
+    await s.collector.waitForRecords({ count: 1 });
+  });
+}
+
 world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
   const { page, w } = await pageWithOpener(s);
   // Tab from the top of the page until the banner's decline button has focus.

@@ -1,6 +1,9 @@
 //! The widget's place in the host page: one host element with an open shadow root, so
 //! host CSS can't reach the widget and the widget's CSS can't reach the host.
 
+use std::cell::{Cell, RefCell};
+
+use gloo::events::EventListener;
 use thiserror::Error;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
@@ -50,6 +53,7 @@ pub fn mount(shadow: &ShadowRoot, css: &str) -> Result<Mount, DomError> {
     shadow.set_adopted_style_sheets(&sheets);
     let root = document.create_element("div").map_err(refused)?;
     shadow.append_child(&root).map_err(refused)?;
+    track_focus_origin(&root);
     Ok(Mount {
         host: shadow.host(),
         root,
@@ -154,12 +158,66 @@ pub fn focus(element: Option<web_sys::HtmlElement>) {
     }
 }
 
-/// The element that has keyboard focus in the page, if any.
+/// The element that has keyboard focus, if any: inside the widget's shadow root (or any
+/// other open one) the element itself, not its host, which can't take the focus back.
 pub fn active_element() -> Option<web_sys::HtmlElement> {
-    document().ok()?.active_element()?.dyn_into().ok()
+    // Read through Reflect.get, which the glue has: imports of their own were 7 B more of it.
+    let inner = |host: &JsValue| {
+        js_sys::Reflect::get(host, &JsValue::from_str("shadowRoot"))
+            .ok()
+            .filter(JsValue::is_object)
+            .and_then(|root| js_sys::Reflect::get(&root, &JsValue::from_str("activeElement")).ok())
+            .filter(JsValue::is_object)
+    };
+    let mut active = JsValue::from(document().ok()?.active_element()?);
+    while let Some(element) = inner(&active) {
+        active = element;
+    }
+    active.dyn_into().ok()
 }
 
-/// Moves focus back to `element` if it is still in the page.
+thread_local! {
+    /// The page's element the keyboard focus last came from into the widget; none when it
+    /// came from nowhere (a click, a screen reader's cursor).
+    static FOCUS_ORIGIN: RefCell<Option<web_sys::HtmlElement>> = const { RefCell::new(None) };
+    /// A choice was made in the preferences open now ([`focus_back_on_close`]).
+    static CHOSEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Notes, for as long as the page lives, where the keyboard focus comes from each time it
+/// enters `root`'s elements from the page.
+fn track_focus_origin(root: &Element) {
+    let inside = root.clone();
+    EventListener::new(root, "focusin", move |event| {
+        let from = js_sys::Reflect::get(event, &JsValue::from_str("relatedTarget"))
+            .ok()
+            .and_then(|from| from.dyn_into::<web_sys::HtmlElement>().ok());
+        // A move between the widget's own elements keeps where the focus came from.
+        if !from
+            .as_ref()
+            .is_some_and(|from| inside.contains(Some(from)))
+        {
+            FOCUS_ORIGIN.set(from);
+        }
+    })
+    .forget();
+}
+
+/// Moves focus back to `element` if it is still in the page, else where it came from into
+/// the widget (the widget's element that had it went with a choice), so that it is not
+/// left to the page's start; there at once after [`focus_back_on_close`].
 pub fn restore_focus(element: Option<web_sys::HtmlElement>) {
-    focus(element.filter(|e| e.is_connected()));
+    let chosen = CHOSEN.take();
+    focus(
+        element
+            .filter(|e| !chosen && e.is_connected())
+            .or_else(|| FOCUS_ORIGIN.with_borrow(Clone::clone)),
+    );
+}
+
+/// A choice made in the preferences: as they close, the focus goes back where it came from
+/// into the widget, not to their opener, which may be the banner's button going with the
+/// choice (still in the page while they close).
+pub fn focus_back_on_close() {
+    CHOSEN.set(true);
 }

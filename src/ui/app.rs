@@ -72,6 +72,7 @@ pub fn App(props: &AppProps) -> Html {
     let save = {
         let widget = Rc::clone(widget);
         let dispatcher = state.dispatcher();
+        let in_preferences = state.view == View::Highlights;
         // With the id and time kept for a click on the painted banner, that click's record.
         Callback::from(move |(choices, kept): (Choices, Option<KeptClick>)| {
             match widget.save(&choices, kept) {
@@ -82,6 +83,14 @@ pub fn App(props: &AppProps) -> Html {
                         Saved::LocalOnly
                     };
                     dispatcher.dispatch(Action::Saved(choices, saved));
+                    // What has the focus goes with the choice (the banner's button): it
+                    // goes back where it came from; with the preferences open, whose page
+                    // is inert behind them, as they close.
+                    if in_preferences {
+                        dom::focus_back_on_close();
+                    } else {
+                        dom::restore_focus(None);
+                    }
                 }
                 Err(reason) => env::warn(&format!("your choice could not be recorded: {reason}")),
             }
