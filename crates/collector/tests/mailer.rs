@@ -4,10 +4,11 @@
 mod common;
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use common::mailer::{
     self, metric, post_choice, post_record, signature_valid, start_logged, wait_until, Receiver,
-    FAILING, HELD,
+    FAILING, GONE, HELD, THROTTLING, UP,
 };
 use common::process;
 
@@ -106,6 +107,81 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     assert_eq!(
         metric(&client, addr, "assent_webhook_delivered_total").await,
         Some(0)
+    );
+}
+
+/// An endpoint that answers 410 Gone is gone (Standard Webhooks): the delivery is given up
+/// at its first attempt, not retried for its whole window.
+#[tokio::test]
+async fn a_delivery_answered_410_gone_is_given_up_at_once() {
+    let (dir, db) = temp_db();
+    let secret = dir.path().join("webhook.secret");
+    let receiver = Receiver::start(GONE).await;
+    let url = receiver.url();
+    let server = start_logged(
+        &db,
+        &[
+            "--webhook-url",
+            &url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+            "--webhook-retry-base",
+            "100ms",
+        ],
+        &dir.path().join("collector.log"),
+    );
+    let client = reqwest::Client::new();
+    post_record(&client, server.addr, Some("ada@example.com")).await;
+    let addr = server.addr;
+    wait_until("the delivery given up", || async {
+        metric(&client, addr, "assent_webhook_failed_total").await == Some(1)
+    })
+    .await;
+    assert_eq!(receiver.log().len(), 1, "posted once");
+    assert_eq!(
+        mailer::db_value(&db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed' AND last_error LIKE '%410%'").await,
+        1
+    );
+}
+
+/// An endpoint that answers 429 with Retry-After is not posted to again before the wait it
+/// asked for, however short the backoff's (the assertion is a lower bound: a busy machine
+/// only makes the wait longer).
+#[tokio::test]
+async fn a_delivery_answered_429_waits_for_its_retry_after() {
+    let (dir, db) = temp_db();
+    let secret = dir.path().join("webhook.secret");
+    let receiver = Receiver::start(THROTTLING).await;
+    let url = receiver.url();
+    let server = start_logged(
+        &db,
+        &[
+            "--webhook-url",
+            &url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+            "--webhook-retry-base",
+            "100ms",
+        ],
+        &dir.path().join("collector.log"),
+    );
+    let client = reqwest::Client::new();
+    post_record(&client, server.addr, Some("ada@example.com")).await;
+    receiver
+        .wait_for("the first attempt", |log| !log.is_empty())
+        .await;
+    receiver.set_mode(UP);
+    let addr = server.addr;
+    wait_until("the delivery delivered", || async {
+        metric(&client, addr, "assent_webhook_delivered_total").await == Some(1)
+    })
+    .await;
+    let log = receiver.log();
+    assert_eq!(log.len(), 2);
+    let waited = log[1].at - log[0].at;
+    assert!(
+        waited >= Duration::from_secs(2),
+        "posted again after {waited:?}"
     );
 }
 

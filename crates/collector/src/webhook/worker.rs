@@ -132,6 +132,8 @@ struct Worker {
 enum Failure {
     /// Worth trying again, within the retry window.
     Retry(String),
+    /// The same, not before the wait the endpoint asked for (429 or 503 with Retry-After).
+    RetryAfter(String, Duration),
     /// The stored change is not one this process can read (a later version's, sharing the
     /// database during a rolling upgrade): tried again, by whichever process claims it
     /// next, however long that takes; never given up on.
@@ -212,7 +214,17 @@ impl Worker {
             Err(Failure::Retry(reason)) if !self.backoff.gives_up(claim.first_attempt_at, now) => {
                 self.retry(&queue, &claim, now, &reason).await
             }
-            Err(Failure::Retry(reason) | Failure::Permanent(reason)) => {
+            Err(Failure::RetryAfter(reason, asked))
+                if !self.backoff.gives_up(claim.first_attempt_at, now) =>
+            {
+                self.retry_not_before(&queue, &claim, now, &reason, asked)
+                    .await
+            }
+            Err(
+                Failure::Retry(reason)
+                | Failure::RetryAfter(reason, _)
+                | Failure::Permanent(reason),
+            ) => {
                 self.metrics.webhook_failed();
                 tracing::error!(seq = claim.seq, attempts = claim.attempts, %reason, "webhook delivery given up");
                 queue.failed(&claim, now, &reason).await
@@ -232,7 +244,24 @@ impl Worker {
         now: i64,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let wait = self.backoff.delay(claim.attempts, random());
+        self.retry_not_before(queue, claim, now, reason, Duration::ZERO)
+            .await
+    }
+
+    /// Puts the claimed delivery back, due after the backoff's wait or the wait the
+    /// endpoint `asked` for, whichever is longer; never longer than the backoff's cap.
+    async fn retry_not_before(
+        &self,
+        queue: &Queue<'_>,
+        claim: &Claim,
+        now: i64,
+        reason: &str,
+        asked: Duration,
+    ) -> Result<(), StoreError> {
+        let wait = self
+            .backoff
+            .delay(claim.attempts, random())
+            .max(asked.min(self.backoff.cap));
         tracing::info!(seq = claim.seq, attempts = claim.attempts, %reason, retry_in = ?wait, "webhook delivery failed; will retry");
         let at = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
         queue.retry(claim, at, reason).await
@@ -273,12 +302,43 @@ impl Worker {
             // The URL may carry a token of the receiver's: keep it out of logs and the table.
             .map_err(|err| Failure::Retry(describe(&err.without_url())))?;
         let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(Failure::Retry(format!("endpoint answered {status}")))
+        let reason = format!("endpoint answered {status}");
+        match status {
+            _ if status.is_success() => Ok(()),
+            // Standard Webhooks: an endpoint that answers 410 is gone, and is not posted to
+            // again; the change stays in the feed.
+            reqwest::StatusCode::GONE => Err(Failure::Permanent(reason)),
+            // One that is throttling or down for a while may say when to come back.
+            reqwest::StatusCode::TOO_MANY_REQUESTS | reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+                match retry_after(response.headers(), std::time::SystemTime::now()) {
+                    Some(asked) => Err(Failure::RetryAfter(reason, asked)),
+                    None => Err(Failure::Retry(reason)),
+                }
+            }
+            _ => Err(Failure::Retry(reason)),
         }
     }
+}
+
+/// The wait a `Retry-After` header asks for (RFC 9110, 10.2.3): seconds, or an HTTP date
+/// (none once it has passed); none without one or with another value.
+fn retry_after(
+    headers: &reqwest::header::HeaderMap,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Any number of digits: more seconds than a u64 holds is as long as can be.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    httpdate::parse_http_date(value)
+        .ok()?
+        .duration_since(now)
+        .ok()
 }
 
 /// An error with its causes ("error sending request: … : Connection refused").
@@ -308,6 +368,40 @@ mod tests {
 
     use super::*;
     use crate::store::Database;
+
+    /// Retry-After in either form RFC 9110 allows, and what is not one.
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let asked = |value: &str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::RETRY_AFTER,
+                reqwest::header::HeaderValue::from_str(value).unwrap(),
+            );
+            retry_after(&headers, now)
+        };
+        assert_eq!(asked("120"), Some(Duration::from_secs(120)));
+        assert_eq!(asked(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            asked("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        // 2015-10-21T07:28:00Z is `now`; a minute after it.
+        assert_eq!(
+            asked("Wed, 21 Oct 2015 07:29:00 GMT"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            asked("Wed, 21 Oct 2015 07:27:00 GMT"),
+            None,
+            "passed already"
+        );
+        for bad in ["-1", "1.5", "soon", ""] {
+            assert_eq!(asked(bad), None, "{bad:?}");
+        }
+        assert_eq!(retry_after(&reqwest::header::HeaderMap::new(), now), None);
+    }
 
     /// A claim that waited long (for a connection, a lock) leaves its attempt little of
     /// the lease: the attempt ends at its deadline and is retried, rather than post on

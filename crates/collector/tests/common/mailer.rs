@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -34,6 +35,10 @@ pub const FAILING: u8 = 1;
 pub const HANGING: u8 = 2;
 /// Answers 204 once [`Receiver::release`] is called.
 pub const HELD: u8 = 3;
+/// Answers 410 Gone.
+pub const GONE: u8 = 4;
+/// Answers 429 with `Retry-After: 2`.
+pub const THROTTLING: u8 = 5;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
@@ -68,7 +73,11 @@ pub struct Receiver {
     inner: Arc<Inner>,
 }
 
-async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn hook(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
     let header = |name: &str| {
         headers
             .get(name)
@@ -80,6 +89,8 @@ async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) 
     let status = match mode {
         UP | HELD => StatusCode::NO_CONTENT,
         FAILING => StatusCode::SERVICE_UNAVAILABLE,
+        GONE => StatusCode::GONE,
+        THROTTLING => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::from_u16(599).unwrap(),
     };
     inner.log.lock().unwrap().push(Delivery {
@@ -96,7 +107,14 @@ async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) 
         HELD => inner.released.notified().await,
         _ => {}
     }
-    status
+    let mut response = status.into_response();
+    if mode == THROTTLING {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("2"),
+        );
+    }
+    response
 }
 
 /// A receiver that is down: its loopback port is bound but not listening, so the collector's
