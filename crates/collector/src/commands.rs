@@ -98,13 +98,13 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
         if named[..i].contains(path) {
             return Err(CommandError::Usage("each key needs a file of its own"));
         }
-        if !args.rotate && path.exists() {
+        if !args.rotate && keys::present(path)? {
             return Err(keys::KeyError::Exists((*path).clone()).into());
         }
         // Each ring there and readable before either is rotated: a receipt key added and
         // then the link key's file found missing would leave the command half done.
         if args.rotate {
-            if !path.exists() {
+            if !keys::present(path)? {
                 return Err(keys::KeyError::Missing((*path).clone()).into());
             }
             keys::read_ring(path)?;

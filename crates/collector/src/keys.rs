@@ -81,10 +81,20 @@ pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
     decode(&read_text(path)?).ok_or_else(|| KeyError::Form(path.into()))
 }
 
+/// Whether the key file is there; an error, saying why, when that can't be told (a
+/// directory on its path this process may not enter, or a file in a directory's place),
+/// which `Path::exists` took for "not there": a key never made, or made anew.
+pub fn present(path: &Path) -> Result<bool, KeyError> {
+    path.try_exists().map_err(|source| KeyError::Read {
+        path: path.into(),
+        source,
+    })
+}
+
 /// Reads a one-key file the server made: one that is not there is [`KeyError::NotMade`],
 /// never created, since a key of this command's own would not be the server's.
 pub fn read_made(path: &Path) -> Result<[u8; 32], KeyError> {
-    if !path.exists() {
+    if !present(path)? {
         return Err(KeyError::NotMade(path.into()));
     }
     read(path)
@@ -92,7 +102,7 @@ pub fn read_made(path: &Path) -> Result<[u8; 32], KeyError> {
 
 /// [`read_ring`] of a ring the server made: one that is not there is [`KeyError::NotMade`].
 pub fn read_made_ring(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
-    if !path.exists() {
+    if !present(path)? {
         return Err(KeyError::NotMade(path.into()));
     }
     read_ring(path)
@@ -158,7 +168,7 @@ pub fn ensure(
         let _ = sync_dir(path);
         Ok(())
     };
-    if path.exists() {
+    if present(path)? {
         return synced(path);
     }
     match write_new(path, &make()?) {
@@ -184,7 +194,7 @@ pub fn read_or_create_ring(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
 /// returns the whole ring. The file is replaced in one rename: a reader sees the old ring
 /// or the new one, never a part.
 pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
-    if !path.exists() {
+    if !present(path)? {
         return Err(KeyError::Missing(path.into()));
     }
     // The file a symbolic link names, replaced where it is: a rename onto the link would
@@ -312,6 +322,25 @@ fn sync_dir(path: &Path) -> Result<(), KeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key file whose presence can't be told (here a file stands where its directory
+    /// should; a directory the process may not enter is the same) is an error that says
+    /// why, not a key "not made yet", nor one to make anew.
+    #[test]
+    fn a_key_file_that_cannot_be_looked_at_is_not_taken_for_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "not a directory").unwrap();
+        let key = file.join("receipt.key");
+        let unreadable = |error: Option<KeyError>| {
+            matches!(error, Some(KeyError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotADirectory)
+        };
+        assert!(unreadable(read_made(&key).err()));
+        assert!(unreadable(read_made_ring(&key).err()));
+        assert!(unreadable(rotate(&key).err()));
+        assert!(unreadable(read_or_create(&key).err()));
+    }
 
     #[test]
     fn a_ring_grows_by_rotation_and_a_one_line_file_is_a_ring() {
