@@ -164,7 +164,7 @@ function sharedDomain() {
   var host = location.hostname.toLowerCase();
   if (HOST.test(domain) &&
       ('.' + host).endsWith('.' + domain)) return domain;
-  warn('data-cookie-domain is not this host or a parent; the choice is not shared');
+  warn('data-cookie-domain is not this host or a parent: ignored');
   return null;
 }
 
@@ -209,7 +209,7 @@ function currentChoice() {
   var shared = sharedChoice();
   if (shared && !underNotice(shared.notice.hash)) shared = null;
   if (shared && shared.purposes.map(function (p) { return p.purpose; }).join('.') !== OPTIONAL_PURPOSES) {
-    shared = ignoreCookie("does not state this notice's purposes");
+    shared = ignoreCookie('is for other purposes');
   }
   var later = shared && (!local || (shared.record_id !== local.record_id &&
     Date.parse(shared.client_time) > Date.parse(local.client_time)));

@@ -128,7 +128,7 @@ world.scenario('a garbled or forged shared cookie is ignored with a warning; one
     { value: 'h=nothex&r=x&p=new_products:g', warning: /shared cookie is garbled: ignored/ },
     {
       value: `h=${hashHex}&r=${id}&t=1764000000000&p=security:g.announcements:g.upgrades:g.updates:g`,
-      warning: /shared cookie does not state this notice's purposes: ignored/,
+      warning: /shared cookie is for other purposes: ignored/,
     },
     { value: `h=${'0'.repeat(64)}&r=${id}&t=1764000000000&p=${OPTIONAL.map((p) => `${p}:g`).join('.')}`, warning: null },
   ];
@@ -161,7 +161,7 @@ world.scenario('a garbled or forged shared cookie is ignored with a warning; one
   await w.bannerButton('accept-all').click();
   await s.collector.waitForRecords({ count: 1 });
   assert.ok(
-    s.console.slice(logged).some((line) => /data-cookie-domain is not this host or a parent; the choice is not shared/.test(line)),
+    s.console.slice(logged).some((line) => /data-cookie-domain is not this host or a parent: ignored/.test(line)),
     'the bad attribute is said',
   );
   assert.deepEqual(await s.context.cookies(), [], 'no cookie anywhere');
