@@ -134,12 +134,18 @@ world.scenario('a returning visitor (no wasm on a plain reload) who follows a ma
   for (const id of OPTIONAL) assert.equal(await w.toggle(id).isChecked(), false, `${id} as the collector holds it`);
 });
 
-world.scenario('Assent.identify(token) on a signed-in page attributes the choice', async (s) => {
+/** A covered page showing the banner, and a manage link minted for it for `email`. */
+async function signedInPage(s, email = EMAIL) {
   const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const link = await s.collector.link({ email: EMAIL, site: SITE, page: pageUrl });
+  const link = await s.collector.link({ email, site: SITE, page: pageUrl });
   const page = await s.open(pageUrl);
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
+  return { pageUrl, link, page, w };
+}
+
+world.scenario('Assent.identify(token) on a signed-in page attributes the choice', async (s) => {
+  const { link, page, w } = await signedInPage(s);
   await page.evaluate((token) => window.Assent.identify(token), link.token);
   await w.dialog.waitFor({ state: 'visible' });
   await eventually('the dialog names the person', async () => (await w.dialog.textContent()).includes(HINT));
@@ -156,12 +162,8 @@ world.scenario('Assent.identify(token) on a signed-in page attributes the choice
 // A signed-in page's identify beside another (a manage link's, a second call): the one
 // started last is whom the preferences are for, whichever answer comes first.
 world.scenario('two Assent.identify calls at once: the later one counts even when the earlier one\'s answer comes last', async (s) => {
-  const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const { pageUrl, link: later, page, w } = await signedInPage(s);
   const first = await s.collector.link({ email: 'ann@example.com', site: SITE, page: pageUrl });
-  const later = await s.collector.link({ email: EMAIL, site: SITE, page: pageUrl });
-  const page = await s.open(pageUrl);
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
   // The first check's request is held until the later one has been answered.
   let release;
   const held = new Promise((resolve) => { release = resolve; });
@@ -189,11 +191,7 @@ world.scenario('two Assent.identify calls at once: the later one counts even whe
 // collector's answer is made to say one second is left (the widget counts it by its own
 // clock from the answer).
 world.scenario('an identity whose link expires while the preferences are open: the save says so and stores nothing, the next save is this browser\'s', async (s) => {
-  const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
-  const link = await s.collector.link({ email: EMAIL, site: SITE, page: pageUrl });
-  const page = await s.open(pageUrl);
-  const w = s.ui(page);
-  await w.banner.waitFor({ state: 'visible' });
+  const { link, page, w } = await signedInPage(s);
   await page.route('**/v1/identity', async (route) => {
     const response = await route.fetch();
     const answer = await response.json();

@@ -110,13 +110,14 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     );
 }
 
-/// An endpoint that answers 410 Gone is gone (Standard Webhooks): the delivery is given up
-/// at its first attempt, not retried for its whole window.
-#[tokio::test]
-async fn a_delivery_answered_410_gone_is_given_up_at_once() {
+/// A collector with a webhook to a receiver in `mode` (retries 100 ms apart at first), on a
+/// temp database, and one record posted to it.
+async fn one_record_to_a_webhook(
+    mode: u8,
+) -> (tempfile::TempDir, String, Receiver, process::Server) {
     let (dir, db) = temp_db();
     let secret = dir.path().join("webhook.secret");
-    let receiver = Receiver::start(GONE).await;
+    let receiver = Receiver::start(mode).await;
     let url = receiver.url();
     let server = start_logged(
         &db,
@@ -130,8 +131,21 @@ async fn a_delivery_answered_410_gone_is_given_up_at_once() {
         ],
         &dir.path().join("collector.log"),
     );
+    post_record(
+        &reqwest::Client::new(),
+        server.addr,
+        Some("ada@example.com"),
+    )
+    .await;
+    (dir, db, receiver, server)
+}
+
+/// An endpoint that answers 410 Gone is gone (Standard Webhooks): the delivery is given up
+/// at its first attempt, not retried for its whole window.
+#[tokio::test]
+async fn a_delivery_answered_410_gone_is_given_up_at_once() {
+    let (_dir, db, receiver, server) = one_record_to_a_webhook(GONE).await;
     let client = reqwest::Client::new();
-    post_record(&client, server.addr, Some("ada@example.com")).await;
     let addr = server.addr;
     wait_until("the delivery given up", || async {
         metric(&client, addr, "assent_webhook_failed_total").await == Some(1)
@@ -149,24 +163,8 @@ async fn a_delivery_answered_410_gone_is_given_up_at_once() {
 /// only makes the wait longer).
 #[tokio::test]
 async fn a_delivery_answered_429_waits_for_its_retry_after() {
-    let (dir, db) = temp_db();
-    let secret = dir.path().join("webhook.secret");
-    let receiver = Receiver::start(THROTTLING).await;
-    let url = receiver.url();
-    let server = start_logged(
-        &db,
-        &[
-            "--webhook-url",
-            &url,
-            "--webhook-secret-file",
-            secret.to_str().unwrap(),
-            "--webhook-retry-base",
-            "100ms",
-        ],
-        &dir.path().join("collector.log"),
-    );
+    let (_dir, _db, receiver, server) = one_record_to_a_webhook(THROTTLING).await;
     let client = reqwest::Client::new();
-    post_record(&client, server.addr, Some("ada@example.com")).await;
     receiver
         .wait_for("the first attempt", |log| !log.is_empty())
         .await;
@@ -189,26 +187,7 @@ async fn a_delivery_answered_429_waits_for_its_retry_after() {
 /// and marks the delivery delivered before it exits, so no process posts it again.
 #[tokio::test]
 async fn a_delivery_in_flight_at_a_sigterm_is_finished_before_the_exit() {
-    let (dir, db) = temp_db();
-    let receiver = Receiver::start(HELD).await;
-    let url = receiver.url();
-    let secret = dir.path().join("webhook.secret");
-    let mut server = start_logged(
-        &db,
-        &[
-            "--webhook-url",
-            &url,
-            "--webhook-secret-file",
-            secret.to_str().unwrap(),
-        ],
-        &dir.path().join("collector.log"),
-    );
-    post_record(
-        &reqwest::Client::new(),
-        server.addr,
-        Some("ada@example.com"),
-    )
-    .await;
+    let (_dir, db, receiver, mut server) = one_record_to_a_webhook(HELD).await;
     receiver
         .wait_for("the delivery", |log| log.len() == 1)
         .await;
