@@ -13,7 +13,15 @@ use crate::AppState;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Lookup {
+    #[serde(deserialize_with = "trimmed_email")]
     email: Email,
+}
+
+/// The address with the spaces around it taken off, as `POST /v1/links`, `link` and
+/// `preferences --email` take it: a mailer's copy of it with a stray space is the person.
+fn trimmed_email<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Email, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Email::try_from(text.trim()).map_err(serde::de::Error::custom)
 }
 
 /// Answers the standing of the address's subject (`purposes` is empty when nothing is
