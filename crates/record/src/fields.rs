@@ -569,10 +569,10 @@ fn parse_rfc3339(text: &[u8]) -> Option<time::OffsetDateTime> {
         (utc.hour(), utc.minute(), utc.second()) == (23, 59, 59)
             && utc.day() == utc.month().length(utc.year())
     };
+    // The moment in UTC by its Unix time, which the widget converts already, not by
+    // `checked_to_offset`, which brought conversion code of its own.
     if leap
-        && !moment
-            .checked_to_offset(UtcOffset::UTC)
-            .is_some_and(last_of_a_month)
+        && !OffsetDateTime::from_unix_timestamp(moment.unix_timestamp()).is_ok_and(last_of_a_month)
     {
         return None;
     }
