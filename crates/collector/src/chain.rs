@@ -87,13 +87,6 @@ pub enum Broken {
     Subject,
 }
 
-/// `hmac-sha256:` and 64 lowercase hex digits, as the collector writes a subject.
-fn is_subject(text: &str) -> bool {
-    text.strip_prefix("hmac-sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    })
-}
-
 /// Walks rows in sequence order, carrying the expected next link.
 #[derive(Debug)]
 pub struct Walker {
@@ -137,7 +130,7 @@ impl Walker {
         if row
             .subject
             .as_deref()
-            .is_some_and(|subject| !is_subject(subject))
+            .is_some_and(|subject| !crate::subject::is_subject(subject))
         {
             return Err(Broken::Subject);
         }

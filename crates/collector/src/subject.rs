@@ -7,6 +7,16 @@ use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// What a subject starts with; 64 lowercase hex digits follow.
+const PREFIX: &str = "hmac-sha256:";
+
+/// Whether `text` is of a subject's form, as [`SubjectKey::subject`] writes it.
+pub fn is_subject(text: &str) -> bool {
+    text.strip_prefix(PREFIX).is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 /// The server secret for subject hashes.
 #[derive(Clone)]
 pub struct SubjectKey([u8; 32]);
@@ -40,7 +50,7 @@ impl SubjectKey {
         mac.update(normalised.as_bytes());
         let bytes = mac.finalize().into_bytes();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!("hmac-sha256:{hex}")
+        format!("{PREFIX}{hex}")
     }
 }
 
@@ -105,9 +115,8 @@ mod tests {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        assert_eq!(
-            key.subject_of("ada@example.com"),
-            format!("hmac-sha256:{hex}")
-        );
+        let subject = key.subject_of("ada@example.com");
+        assert_eq!(subject, format!("hmac-sha256:{hex}"));
+        assert!(is_subject(&subject), "its own form");
     }
 }
