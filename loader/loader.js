@@ -25,7 +25,7 @@ var GLUE_INTEGRITY = '__ASSENT_GLUE_INTEGRITY__';
 var OPTIONAL_PURPOSES = '__ASSENT_OPTIONAL_PURPOSES__';
 // The widget's languages (English is compiled in; the others are files in locales/, listed
 // in locales/index.json, whose SRI is BUILD_localesIntegrity), and the hashes of the
-// embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 40
+// embedded notice and its translations, {en: <hex>, de: <hex>…}, each cut to its first 32
 // bits: enough to tell this browser's choices under one notice from another, and every
 // visitor downloads them (the wasm compares whole hashes whenever it runs).
 var LANGUAGES = '__ASSENT_LANGUAGES__'.split(' ');
@@ -153,7 +153,7 @@ function keptClick() {
 
 // Whether a notice hash (whole, or cut as in NOTICE_HASHES) is the notice's shown.
 function underNotice(hash) {
-  return (hash + '').slice(0, 17) === noticeHash;
+  return (hash + '').slice(0, 15) === noticeHash;
 }
 
 // data-cookie-domain, if it is this page's host name or a parent of it.

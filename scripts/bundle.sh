@@ -62,13 +62,14 @@ glue_sri=$(sri "$module")
 notice() { (cd "$root" && cargo run --quiet -p assent-record --bin assent-notice -- "$1" "${2:-notices/qualys-privacy-highlights.en.json}"); }
 optional_purposes=$(notice optional)
 # The notice's and its translations' hashes, {"de":"<hex>","en":"<hex>",…}, each cut to its
-# first 40 bits, so the loader can tell a returning visitor's choice under one of them.
+# first 32 bits, so the loader can tell a returning visitor's choice under one of them (two
+# versions of a notice share them once in 4 billion; the wasm compares whole hashes).
 notice_hashes=$(for file in "$root"/notices/qualys-privacy-highlights.*.json; do
   tag=${file%.json}; tag=${tag##*.}
   # An assignment, so that a failing `notice hash` stops the build.
   hash=$(notice hash "$file")
   [[ $hash =~ ^sha256:[0-9a-f]{64}$ ]] || { echo "bundle.sh: no hash for $file" >&2; exit 1; }
-  printf '"%s":"%s",' "$tag" "${hash:7:10}"
+  printf '"%s":"%s",' "$tag" "${hash:7:8}"
 done)
 notice_hashes="{${notice_hashes%,}}"
 languages=$(cd "$root/locales" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')

@@ -23,10 +23,10 @@ pub enum HandedClick {
 }
 
 /// Whether the click kept in `kept` was made under the notice `shown`. The loader keeps
-/// "sha256:" and the hash's first 10 hex digits, 17 characters (earlier builds, its first
-/// 12, or the whole hash): those are compared.
+/// "sha256:" and the hash's first 8 hex digits, 15 characters (earlier builds, its first
+/// 10 or 12, or the whole hash): those are compared.
 pub fn under(kept: &str, shown: &ContentHash) -> bool {
-    kept.get(..17)
+    kept.get(..15)
         .is_some_and(|start| shown.as_str().starts_with(start))
 }
 

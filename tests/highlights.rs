@@ -170,6 +170,11 @@ async fn mandatory_purposes_are_shown_locked_with_a_reason() {
     route(ENDPOINT, 201, "{}");
     let w = start(attributes("locked.test")).await;
     click(&w, ".banner [data-action=open]").await;
+    assert_eq!(text(&w, ".purposes:has(.locked) legend"), "Not optional");
+    assert_eq!(
+        text(&w, ".purposes:not(:has(.locked)) legend"),
+        "Your choice"
+    );
     for id in MANDATORY {
         let input = checkbox(&w, id);
         assert!(input.checked() && input.disabled(), "{id} is on and locked");
@@ -178,9 +183,13 @@ async fn mandatory_purposes_are_shown_locked_with_a_reason() {
             "{id} is drawn locked"
         );
         assert!(text(&w, &format!("li[data-purpose={id}] .badge")).contains("Always on"));
+        // What the statement says of them, nothing it does not ("you may not opt out of
+        // receiving information regarding the security, … of our products or services").
+        let description = text(&w, &format!("li[data-purpose={id}] .description"));
         assert!(
-            !text(&w, &format!("li[data-purpose={id}] .description")).is_empty(),
-            "{id} says why"
+            description.starts_with("Information about ")
+                && description.ends_with(" of Qualys products or services."),
+            "{id}: {description}"
         );
         // A click on a disabled control does nothing, so the lock is tried as a host
         // script could: enabled first.

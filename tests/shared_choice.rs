@@ -144,7 +144,7 @@ async fn a_later_shared_choice_supersedes_a_click_kept_on_the_painted_banner() {
     let kept_at = now - 3_600_000;
     let kept = format!(
         "{} accept-all {kept_at} 0b6f4f6e-3c1d-4c8e-9f3a-2d5e6f7a8b9c",
-        &embedded_hash()[..17]
+        &embedded_hash()[..15]
     );
     set_item(&format!("assent:v1:{site}:painted"), &kept);
     let later = js_sys::Date::new(&(now as f64 - 60_000.0).into());
