@@ -239,6 +239,10 @@ impl Courier {
                     self.receipt(transport::fetch_receipt_file(endpoint, record.record_id).await);
                 }
                 Outcome::Rejected { status } => self.reject(&record, status),
+                Outcome::Held { status } => {
+                    tell(&record, status, "it waits in the outbox for a later page");
+                    return Round::Retry(Some(transport::LONGEST_RETRY_AFTER));
+                }
                 Outcome::Retry { reason, after } => {
                     env::info(&format!(
                         "a record waits in the outbox for a later try: {reason}"
@@ -253,18 +257,7 @@ impl Courier {
 
     fn reject(&self, record: &ConsentRecord, status: u16) {
         self.settled(record.record_id);
-        let message = format!(
-            "the endpoint refused the record with HTTP {status}; it will not be sent again"
-        );
-        env::warn(&message);
-        let record_id = record.record_id.to_string();
-        let detail = ErrorDetail {
-            code: None,
-            message: &message,
-            record_id: Some(&record_id),
-            status,
-        };
-        dom::dispatch_or_warn(ERROR_EVENT, &detail.to_js());
+        tell(record, status, "it will not be sent again");
     }
 
     fn retry_later(self: &Rc<Self>, server_delay: Option<Duration>) {
@@ -296,4 +289,19 @@ impl Courier {
             transport::deliver_on_exit(&self.endpoint, &pending);
         }
     }
+}
+
+/// Warns, and tells the host page, that the endpoint refused `record`, and what becomes of
+/// it.
+fn tell(record: &ConsentRecord, status: u16, then: &str) {
+    let message = format!("the endpoint refused the record with HTTP {status}; {then}");
+    env::warn(&message);
+    let record_id = record.record_id.to_string();
+    let detail = ErrorDetail {
+        code: None,
+        message: &message,
+        record_id: Some(&record_id),
+        status,
+    };
+    dom::dispatch_or_warn(ERROR_EVENT, &detail.to_js());
 }

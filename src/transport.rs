@@ -24,9 +24,16 @@ pub enum Outcome {
         /// The server's `Retry-After`.
         after: Option<Duration>,
     },
-    /// Any other answer: the endpoint will never take this record. It is dropped and the
-    /// host page is told.
+    /// The record is at fault (400, 413, 415, 422, or a manage link's token refused): the
+    /// endpoint will never take it. It is dropped and the host page is told.
     Rejected {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// Any other answer refuses the site's setup, not the record: an origin not on the
+    /// collector's list, a wrong endpoint path, a firewall. The record waits in the outbox
+    /// (up to its age limit) for the setup to be fixed, and the host page is told.
+    Held {
         /// The HTTP status.
         status: u16,
     },
@@ -42,13 +49,14 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outco
             reason: format!("the endpoint answered HTTP {status}"),
             after: retry_after,
         },
-        _ => Outcome::Rejected { status },
+        400 | 413 | 415 | 422 => Outcome::Rejected { status },
+        _ => Outcome::Held { status },
     }
 }
 
 /// The longest `Retry-After` waited for. A browser timer takes a wait past 2^31 ms as no
 /// wait at all, and a page is rarely open an hour: the next page load tries again anyway.
-const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(3600);
+pub const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// `Retry-After` in seconds, or as an HTTP date relative to `now_ms`, at most an hour.
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<Duration> {
@@ -109,18 +117,15 @@ pub async fn fetch_receipt_file(endpoint: &str, record_id: Uuid) -> Option<Strin
 /// Browsers allow 64 KiB of keepalive bodies in flight per page; stay under it.
 const KEEPALIVE_BUDGET: usize = 60 * 1024;
 
-/// Sends `records` as the page goes away, as many as fit the keepalive budget. Returns
-/// how many were sent; the rest wait in the outbox for the next page load.
-pub fn deliver_on_exit(endpoint: &str, records: &[ConsentRecord]) -> usize {
+/// Sends `records` as the page goes away, as many as fit the keepalive budget; the rest
+/// wait in the outbox for the next page load.
+pub fn deliver_on_exit(endpoint: &str, records: &[ConsentRecord]) {
     let mut spent = 0;
-    let mut sent = 0;
     for record in records {
         let body = record.canonical_json();
-        if spent + body.len() > KEEPALIVE_BUDGET || http::post_on_exit(endpoint, &body).is_err() {
+        spent += body.len();
+        if spent > KEEPALIVE_BUDGET || http::post_on_exit(endpoint, &body).is_err() {
             break;
         }
-        spent += body.len();
-        sent += 1;
     }
-    sent
 }

@@ -91,10 +91,20 @@ fn answers_decide_what_happens_to_a_record() {
             "{status}"
         );
     }
-    for status in [400, 401, 403, 404, 413, 422] {
+    // The record at fault: never taken.
+    for status in [400, 413, 415, 422] {
         assert_eq!(
-            classify(status, None, ""),
+            classify(status, None, "{\"error\":\"invalid_record\"}"),
             Outcome::Rejected { status },
+            "{status}"
+        );
+    }
+    // The site's setup at fault (an origin not allowed, a wrong path, a firewall): the
+    // record waits for it to be fixed.
+    for status in [401, 403, 404, 405, 410, 451] {
+        assert_eq!(
+            classify(status, None, "{\"error\":\"origin_not_allowed\"}"),
+            Outcome::Held { status },
             "{status}"
         );
     }
@@ -181,6 +191,55 @@ async fn a_refused_record_is_dropped_and_the_host_told() {
     );
     gloo_timers::future::TimeoutFuture::new(1200).await;
     assert_eq!(posted_records().len(), 1, "never tried again");
+    remove(&w);
+    restore_fetch();
+}
+
+/// An answer that refuses the site's setup, not the record (here the collector's, for an
+/// origin not on its list): the host is told, and the record waits in the outbox, not
+/// tried again on this page, until a page finds the endpoint taking it.
+#[wasm_bindgen_test]
+async fn a_record_refused_for_the_sites_setup_waits_until_it_is_fixed() {
+    stub_fetch();
+    listen_errors();
+    route(ENDPOINT, 403, "{\"error\":\"origin_not_allowed\"}");
+    let w = start(attributes("setup.test")).await;
+    click(&w, ".banner [data-action=accept-all]").await;
+    assert!(
+        wait_until(3000, || !error_events().is_empty()).await,
+        "assent:error fired"
+    );
+    let stored = stored_choice("setup.test").expect("the choice is kept locally");
+    let events = error_events();
+    assert_eq!(events[0]["record_id"], stored["record_id"]);
+    assert_eq!(events[0]["status"], 403);
+    assert!(
+        events[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("waits in the outbox")),
+        "{:?}",
+        events[0]
+    );
+    let waiting = stored_outbox("setup.test");
+    assert_eq!(waiting.len(), 1, "kept in the outbox");
+    assert_eq!(waiting[0]["record_id"], stored["record_id"]);
+    gloo_timers::future::TimeoutFuture::new(1200).await;
+    assert_eq!(posted_records().len(), 1, "not tried again on this page");
+    remove(&w);
+
+    // The collector's list fixed: the next page sends it, and it leaves the outbox.
+    route(ENDPOINT, 201, "{}");
+    let w = start(attributes("setup.test")).await;
+    assert!(
+        wait_until(3000, || stored_outbox("setup.test").is_empty()).await,
+        "delivered by the next page"
+    );
+    let posted = posted_records();
+    assert_eq!(posted.len(), 2);
+    assert_eq!(
+        posted[1]["record_id"], stored["record_id"],
+        "the same record"
+    );
     remove(&w);
     restore_fetch();
 }

@@ -425,7 +425,7 @@ world.scenario('a host script calling .click() on a purpose toggle does not chan
   assertRecord(record, { site: SITE, notice: { ...EMBEDDED, hash: s.widget.embeddedNoticeHash }, granted: [] });
 });
 
-world.scenario('an origin the collector does not allow: 403, assent:error, the choice still kept locally', async (s) => {
+world.scenario('an origin the collector does not allow: 403, assent:error, the choice kept locally and its record waiting to be sent again', async (s) => {
   const page = await s.open(s.ip.page({ site: SITE, endpoint: s.collector.endpoint }));
   const w = s.ui(page);
   await w.banner.waitFor({ state: 'visible' });
@@ -442,8 +442,18 @@ world.scenario('an origin the collector does not allow: 403, assent:error, the c
   // Playwright reports a response a moment after the page has it: wait for it.
   await eventually('the collector answered 403', () => s.posts.some((p) => p.status === 403));
   assert.equal((await s.collector.records()).length, 0, 'the database holds nothing');
+  // The site's setup refused, not the record: it waits for the collector's list to be fixed.
+  const waiting = JSON.parse(await w.storage(SITE, 'outbox'));
+  assert.deepEqual(waiting.map((r) => r.record_id), [choice.record_id], 'the record waits in the outbox');
   await page.reload({ waitUntil: 'load' });
   await page.waitForLoadState('networkidle');
   assert.equal(await w.banners.count(), 0, 'the banner stays away');
   assert.equal((await w.preferences())?.record_id, choice.record_id, 'the choice survives a reload');
+  // (Each page's assent:error is its own: the one leaving sends it too, by keepalive, and
+  // hears no answer.)
+  const again = await eventually('the next page sends it again, and is told', async () => {
+    const seen = await w.seen();
+    return seen.errors.length > 0 ? seen.errors : null;
+  });
+  assert.equal(again[0].record_id, choice.record_id);
 }, { allowedOrigins: (world) => [world.localhost.origin] });
