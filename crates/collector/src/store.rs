@@ -513,7 +513,14 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
                 // file or the server was tuned to.
                 match dialect {
                     Dialect::Sqlite => {
-                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        // On macOS, fsync() leaves the drive's write cache unflushed:
+                        // F_FULLFSYNC instead, for commits and checkpoints (elsewhere the
+                        // two settings change nothing).
+                        conn.execute(
+                            "PRAGMA synchronous = FULL; PRAGMA fullfsync = ON; \
+                             PRAGMA checkpoint_fullfsync = ON",
+                        )
+                        .await?;
                     }
                     Dialect::Postgres => {
                         // Only `off` answers before the flush; the stronger replication
@@ -661,6 +668,26 @@ mod tests {
             .unwrap();
         store.close().await;
         setting
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_are_on_disk_whatever_the_file_says() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("assent.db");
+        let store = Store::open(&Database::Sqlite(path)).await.unwrap();
+        for (pragma, on) in [
+            ("synchronous", 2), // FULL
+            ("fullfsync", 1),
+            ("checkpoint_fullfsync", 1),
+        ] {
+            let value: i64 = sqlx::query_scalar(&format!("PRAGMA {pragma}"))
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(value, on, "{pragma}");
+        }
+        store.close().await;
     }
 
     #[tokio::test]
