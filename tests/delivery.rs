@@ -12,6 +12,7 @@ use assent::transport::{classify, parse_retry_after, Outcome};
 use assent::widget::Started;
 use assent_record::{ConsentRecord, Site};
 use common::*;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -169,22 +170,31 @@ async fn a_conflict_means_the_endpoint_already_has_it() {
     restore_fetch();
 }
 
-#[wasm_bindgen_test]
-async fn a_refused_record_is_dropped_and_the_host_told() {
+/// A widget on `site` whose accept the endpoint answers with `status` and `body`, once it
+/// has fired its one `assent:error`, which names the record: the widget, the choice it
+/// kept, and the error's detail.
+async fn refused_accept(site: &str, status: u16, body: &str) -> (Started, Value, Value) {
     stub_fetch();
     listen_errors();
-    route(ENDPOINT, 400, "{\"error\":\"invalid_record\"}");
-    let w = start(attributes("refused.test")).await;
+    route(ENDPOINT, status, body);
+    let w = start(attributes(site)).await;
     click(&w, ".banner [data-action=accept-all]").await;
     assert!(
         wait_until(3000, || !error_events().is_empty()).await,
         "assent:error fired"
     );
-    let stored = stored_choice("refused.test").expect("the choice is still kept locally");
+    let stored = stored_choice(site).expect("the choice is still kept locally");
     let events = error_events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["record_id"], stored["record_id"]);
-    assert_eq!(events[0]["status"], 400);
+    assert_eq!(events[0]["status"], status);
+    let error = events[0].clone();
+    (w, stored, error)
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_record_is_dropped_and_the_host_told() {
+    let (w, _, _) = refused_accept("refused.test", 400, "{\"error\":\"invalid_record\"}").await;
     assert!(
         stored_outbox("refused.test").is_empty(),
         "dropped from the outbox"
@@ -200,25 +210,13 @@ async fn a_refused_record_is_dropped_and_the_host_told() {
 /// tried again on this page, until a page finds the endpoint taking it.
 #[wasm_bindgen_test]
 async fn a_record_refused_for_the_sites_setup_waits_until_it_is_fixed() {
-    stub_fetch();
-    listen_errors();
-    route(ENDPOINT, 403, "{\"error\":\"origin_not_allowed\"}");
-    let w = start(attributes("setup.test")).await;
-    click(&w, ".banner [data-action=accept-all]").await;
+    let (w, stored, error) =
+        refused_accept("setup.test", 403, "{\"error\":\"origin_not_allowed\"}").await;
     assert!(
-        wait_until(3000, || !error_events().is_empty()).await,
-        "assent:error fired"
-    );
-    let stored = stored_choice("setup.test").expect("the choice is kept locally");
-    let events = error_events();
-    assert_eq!(events[0]["record_id"], stored["record_id"]);
-    assert_eq!(events[0]["status"], 403);
-    assert!(
-        events[0]["message"]
+        error["message"]
             .as_str()
             .is_some_and(|m| m.contains("waits in the outbox")),
-        "{:?}",
-        events[0]
+        "{error:?}"
     );
     let waiting = stored_outbox("setup.test");
     assert_eq!(waiting.len(), 1, "kept in the outbox");
@@ -228,13 +226,7 @@ async fn a_record_refused_for_the_sites_setup_waits_until_it_is_fixed() {
     remove(&w);
 
     // The collector's list fixed: the next page sends it, and it leaves the outbox.
-    route(ENDPOINT, 201, "{}");
-    let w = start(attributes("setup.test")).await;
-    assert!(
-        wait_until(3000, || stored_outbox("setup.test").is_empty()).await,
-        "delivered by the next page"
-    );
-    let posted = posted_records();
+    let (w, posted) = delivered_by_the_next_page("setup.test").await;
     assert_eq!(posted.len(), 2);
     assert_eq!(
         posted[1]["record_id"], stored["record_id"],

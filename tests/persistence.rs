@@ -405,13 +405,7 @@ async fn a_failing_endpoint_keeps_the_record_until_a_later_load_sends_it() {
     );
     remove(&offline);
 
-    route(ENDPOINT, 201, "{}");
-    let later = start(attributes("outbox.test")).await;
-    assert!(
-        wait_until(3000, || stored_outbox("outbox.test").is_empty()).await,
-        "delivered on the next load"
-    );
-    let posted = posted_records();
+    let (later, posted) = delivered_by_the_next_page("outbox.test").await;
     assert!(posted.len() >= 3, "503, network error, then 201");
     assert!(
         posted.iter().all(|r| *r == pending[0]),

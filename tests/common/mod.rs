@@ -464,6 +464,18 @@ pub fn error_events() -> Vec<Value> {
     serde_json::from_str(&errors()).expect("events are JSON")
 }
 
+/// The next page load of `site`, its endpoint answering 201: once what earlier pages left
+/// in the outbox is delivered, the widget and every record POSTed so far.
+pub async fn delivered_by_the_next_page(site: &str) -> (Started, Vec<Value>) {
+    route(ENDPOINT, 201, "{}");
+    let w = start(attributes(site)).await;
+    assert!(
+        wait_until(3000, || stored_outbox(site).is_empty()).await,
+        "delivered by the next page"
+    );
+    (w, posted_records())
+}
+
 /// Waits until `done` holds, up to `limit_ms`; returns whether it did.
 pub async fn wait_until(limit_ms: u32, done: impl Fn() -> bool) -> bool {
     let mut waited = 0;
