@@ -67,8 +67,10 @@
   });
 
   async function load(file) {
+    // A file that can't be checked makes an earlier file's check still under way moot too.
     if (file.size > MAX_FILE) {
       current = null;
+      generation++;
       show('not-genuine', `Not a receipt file: it is larger than ${MAX_FILE / 1024} KiB.`);
       return;
     }
@@ -76,6 +78,7 @@
       current = await file.text();
     } catch (error) {
       current = null;
+      generation++;
       show('unchecked', `The file could not be read: ${error.message}`);
       return;
     }
@@ -94,13 +97,17 @@
         : { state: 'unchecked', reason: error instanceof Unchecked ? error.message : `The receipt could not be checked: ${error.message}` };
     }
     if (mine !== generation) return;
-    // Which check the verdict is of, for whoever waits for a fresh one.
-    verdict.dataset.check = String(mine);
     if (outcome.state === 'genuine') {
-      const { file, keysUrl, controllerSigned } = outcome.file;
+      const { file, keysUrl, controllerSigned, vouched } = outcome.file;
       // The whole address, not its host alone: another path on that host (a collector under
       // a path prefix shares it) may serve a key set that is not the collector's.
-      show(outcome.state, `It is signed with a key published at ${keysUrl.href}, and the file says what was signed.`, file, keysUrl, controllerSigned);
+      const signed = `It is signed with a key published at ${keysUrl.href}`;
+      if (vouched) {
+        show('genuine', `${signed}, and the file says what was signed.`, file, keysUrl, controllerSigned);
+      } else {
+        // Anyone can publish a key set and name it in a file they signed themselves.
+        show('signed', `${signed}, an address the file itself names, on another server than this page's, and the file says what was signed. It is the company's receipt only if that address is their collector's: type the address you trust for them above to check against it.`, file, keysUrl, controllerSigned);
+      }
     } else {
       show(outcome.state, outcome.reason);
     }
@@ -122,7 +129,10 @@
     if (!globalThis.crypto?.subtle) {
       unchecked('This page can check signatures only where the browser allows it: on https: or on localhost. Check the file with assent-collector verify --receipt-file.');
     }
-    const keysUrl = jwksAddress(jwksInput.value.trim() || file.keys.jwks_uri);
+    // An address typed is the reader's to trust; one the file names is only the file's word
+    // (a wrong one typed is no verdict on the receipt).
+    const typed = jwksInput.value.trim();
+    const keysUrl = jwksAddress(typed || file.keys.jwks_uri, typed ? unchecked : fail);
     const key = await findKey(keysUrl, jws.header.kid);
     const signatureOk = await crypto.subtle.verify('Ed25519', key, jws.signature, jws.signed);
     if (!signatureOk) fail('The signature does not verify: the receipt was altered or not signed by this collector.');
@@ -132,7 +142,8 @@
     const digests = [await sha256(JSON.stringify(record)), await sha256(canonical(record))];
     if (!digests.includes(claims.digest)) fail('The record in the file is not the one that was signed (its digest differs).');
     compareSummary(file, record);
-    return { file, keysUrl: new URL(keysUrl), controllerSigned: claims.controller !== undefined };
+    const url = new URL(keysUrl);
+    return { file, keysUrl: url, controllerSigned: claims.controller !== undefined, vouched: typed !== '' || thisServer(url) };
   }
 
   /**
@@ -332,21 +343,33 @@
     };
   }
 
-  /** The JWK set's address: https:, or http: on this machine only. */
-  function jwksAddress(text) {
+  const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+  /** The JWK set's address: https:, or http: on this machine only; `refuse` says why not. */
+  function jwksAddress(text, refuse) {
     let url;
     try {
       url = new URL(text);
     } catch {
-      fail('The public keys address is not a URL.');
+      refuse('The public keys address is not a URL.');
     }
-    const local = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    const local = url.protocol === 'http:' && LOOPBACK.includes(url.hostname);
     if ((url.protocol !== 'https:' && !local) || url.username || url.password) {
-      fail('The public keys address must be https: (http: only for localhost, 127.0.0.1 or [::1]).');
+      refuse('The public keys address must be https: (http: only for localhost, 127.0.0.1 or [::1]).');
     }
     // This machine by name: a page's Content-Security-Policy can't name an IPv6 address.
     if (url.hostname === '[::1]') url.hostname = 'localhost';
     return url.href;
+  }
+
+  /**
+   * Whether `url` is on the server that serves this page, whose operator vouches for the
+   * keys it publishes (this machine's names for itself count as one).
+   */
+  function thisServer(url) {
+    if (url.origin === location.origin) return true;
+    return LOOPBACK.includes(url.hostname) && LOOPBACK.includes(location.hostname)
+      && url.protocol === location.protocol && url.port === location.port;
   }
 
   async function findKey(url, kid) {
@@ -466,16 +489,23 @@
     verdict.replaceChildren(document.createTextNode('Checking…'));
   }
 
-  const VERDICTS = { genuine: 'Genuine.', 'not-genuine': 'Not genuine.', unchecked: 'Not checked.' };
+  const VERDICTS = {
+    genuine: 'Genuine.', signed: 'Signed, by keys the file names.', 'not-genuine': 'Not genuine.', unchecked: 'Not checked.',
+  };
 
-  /** `state`: genuine, not-genuine or unchecked. */
+  /**
+   * `state`: genuine, signed (genuine, by keys only the file vouches for), not-genuine or
+   * unchecked.
+   */
   function show(state, reason, file, keysUrl, controllerSigned) {
     const strong = document.createElement('strong');
     strong.className = state;
     strong.textContent = VERDICTS[state];
     verdict.replaceChildren(strong, document.createTextNode(` ${reason}`));
-    details.hidden = state !== 'genuine';
-    if (state === 'genuine') describe(file, keysUrl, controllerSigned);
+    // Which check the verdict is of, for whoever waits for a fresh one.
+    verdict.dataset.check = String(generation);
+    details.hidden = !file;
+    if (file) describe(file, keysUrl, controllerSigned);
   }
 
   // The instant as the checks read it (readTime), not as Date would parse the text: that
@@ -486,17 +516,24 @@
   };
 
   function describe(file, keysUrl, controllerSigned) {
-    // An older receipt does not sign the controller: then it is only the file's word.
+    // An older receipt does not sign the controller: then it is only the file's word, said
+    // before the name (which the file may have made long, or right-to-left), and the name
+    // isolated from it.
     const name = file.controller && typeof file.controller.name === 'string' ? file.controller.name : null;
-    const controller = name === null ? '—' : `${name}${controllerSigned ? '' : ' (as the file names it; not signed)'}`;
+    const controller = [];
+    if (name !== null && !controllerSigned) controller.push('Not signed; the file names: ');
+    const isolated = document.createElement('bdi');
+    isolated.textContent = name === null ? '—' : name;
+    controller.push(isolated);
     const rows = [
       ['Site', file.site],
       ['Signed with a key from', keysUrl.href],
       ['Given to', controller],
-      ['Chosen at', when(file.consent_timestamp)],
+      ['Chosen at (the visitor\'s device clock)', when(file.consent_timestamp)],
       ['Recorded at', when(file.recorded_at)],
-      ['Receipt id', file.receipt_id],
-      ['Receipt number', String(file.receipt.seq)],
+      // As the widget names it, beside the download.
+      ['Receipt number', file.receipt_id],
+      ['Entry in the collector\'s log', String(file.receipt.seq)],
       ['Notice', `${file.notice.id}, version ${file.notice.version}`],
       ['How', typeof file.collection_method === 'string' ? file.collection_method : '—'],
       ['Global Privacy Control', file.record.gpc ? 'on' : 'off'],
@@ -505,7 +542,7 @@
       const dt = document.createElement('dt');
       dt.textContent = term;
       const dd = document.createElement('dd');
-      dd.textContent = value;
+      dd.append(...[value].flat());
       return [dt, dd];
     }));
     purposesBody.replaceChildren(...file.purposes.map((p) => {

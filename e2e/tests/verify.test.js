@@ -271,7 +271,7 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     assert.match(separated.shown, /^Genuine\./);
     assert.equal(separated.cli, true, 'separated: the CLI agrees');
     const separatedFacts = await page.locator('#facts').textContent();
-    for (const [term, time] of [['Chosen at', sent.client_time], ['Recorded at', answer.received_at]]) {
+    for (const [term, time] of [['Chosen at (the visitor\'s device clock)', sent.client_time], ['Recorded at', answer.received_at]]) {
       const local = await page.evaluate((t) => new Date(t).toLocaleString(), time);
       assert.ok(separatedFacts.includes(`${term}${local} (${time.replace('T', '(')})`), `${term} ${local}: ${separatedFacts}`);
     }
@@ -367,6 +367,55 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     const nullPath = await keySet('null-kid-keys.json', genuineSet.keys.map((key) => ({ ...key, kid: null })));
     assert.match(await check(page, genuinePath, recheck), /^Genuine\./, 'a key whose kid is null, likewise');
     assert.equal((await cliVerifyFile(collector, genuinePath, ['--jwks', nullPath])).ok, true, 'and by the CLI');
+
+    // Keys at an address the file names on another server: anyone can publish a key set
+    // and sign a file that names it, so the page does not call that genuine (here the
+    // collector's own keys, served elsewhere); the reader's typed address vouches for them.
+    const named = receiptFile(sent, answer, collector);
+    named.keys.jwks_uri = 'https://keys.elsewhere.test/.well-known/jwks.json';
+    const namedPath = join(dir, 'named.json');
+    writeFileSync(namedPath, JSON.stringify(named));
+    await page.route(named.keys.jwks_uri, (route) => route.fulfill({ json: genuineSet, headers: { 'access-control-allow-origin': '*' } }));
+    await page.locator('#jwks-url').fill('');
+    const signedOnly = await check(page, namedPath);
+    assert.match(signedOnly, /^Signed, by keys the file names\. It is signed with a key published at https:\/\/keys\.elsewhere\.test\/\.well-known\/jwks\.json, an address the file itself names, on another server than this page's/, signedOnly);
+    assert.equal(await page.locator('#details').isVisible(), true, 'what it says, shown');
+    await page.locator('#jwks-url').fill(named.keys.jwks_uri);
+    assert.match(await check(page, namedPath, recheck), /^Genuine\./, 'an address the reader typed');
+    // A typo in the typed address says nothing of the receipt.
+    await page.locator('#jwks-url').fill('keys.elsewhere.test/.well-known/jwks.json');
+    assert.match(await check(page, genuinePath, recheck), /^Not checked\. The public keys address is not a URL\./);
+    await page.locator('#jwks-url').fill('');
+
+    // A file too large to be a receipt, chosen while an earlier file's keys are on their
+    // way: that earlier check's verdict, when it comes, is not shown for it.
+    await page.evaluate(() => {
+      window.__verdicts = [];
+      new MutationObserver(() => window.__verdicts.push(document.getElementById('verdict').textContent))
+        .observe(document.getElementById('verdict'), { childList: true, subtree: true, characterData: true });
+    });
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    const keysUrl = `${collector.origin}/.well-known/jwks.json`;
+    await page.route(keysUrl, async (route) => { await held; await route.continue(); });
+    const keysAsked = page.waitForRequest(keysUrl);
+    await page.locator('#receipt-file').setInputFiles(genuinePath);
+    const earlier = await keysAsked;
+    const largePath = join(dir, 'large.json');
+    writeFileSync(largePath, ' '.repeat(65 * 1024));
+    // (The earlier check took a number of its own: check() would wait for that one.)
+    await page.locator('#receipt-file').setInputFiles(largePath);
+    await page.locator('#verdict', { hasText: 'larger than 64 KiB' }).waitFor();
+    assert.match((await page.locator('#verdict').textContent()).trim(), /^Not genuine\. Not a receipt file: it is larger than 64 KiB\./);
+    const answered = page.waitForEvent('requestfinished', (request) => request === earlier);
+    release();
+    await answered;
+    await page.unroute(keysUrl);
+    assert.match(await check(page, genuinePath), /^Genuine\./, 'a check after it');
+    const verdicts = await page.evaluate(() => window.__verdicts);
+    const large = verdicts.findIndex((text) => text.includes('larger than 64 KiB'));
+    assert.deepEqual(verdicts.slice(large + 1, verdicts.indexOf('Checking…', large)).filter((text) => text.startsWith('Genuine')), [],
+      `the earlier check's verdict not shown over it: ${verdicts.join(' | ')}`);
     assert.deepEqual(await page.evaluate(() => window.__violations), [], 'no CSP violation');
     await page.close();
 
