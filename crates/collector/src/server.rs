@@ -21,6 +21,17 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// record's append is not among them: it goes on detached, and `serve` waits for it.)
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Raises this process's soft limit on open files to its hard limit, as Go's runtime does:
+/// every client connection is one, and a shell's usual soft limit of 1,024 is a few seconds
+/// of browsers each keeping theirs open after a POST (up to [`HEADER_TIMEOUT`] idle); past
+/// it, connections wait unaccepted. A limit that can't be raised is said, not fatal.
+pub fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files"),
+        Err(err) => tracing::warn!(%err, "the limit on open files could not be raised"),
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish,
 /// for up to [`DRAIN_TIMEOUT`].
 /// Handlers see the peer as `ConnectInfo<SocketAddr>`.

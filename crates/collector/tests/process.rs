@@ -476,6 +476,31 @@ async fn trickled_headers_lose_the_connection() {
     assert_eq!(process::burst(&[server.addr], 1, 1).await.len(), 1);
 }
 
+/// A shell's soft limit on open files is raised to the hard one: each connection is one.
+#[test]
+fn serve_raises_its_limit_on_open_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("assent.db").display());
+    let (_, hard) = rlimit::Resource::NOFILE.get().unwrap();
+    let soft = 256.min(hard);
+    let server = Server::start_with_open_files(&database, soft);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("no open files line: {limits}"));
+    let values: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    let hard_shown = match hard {
+        rlimit::INFINITY => "unlimited".to_owned(),
+        limit => limit.to_string(),
+    };
+    assert_eq!(values, [hard_shown.as_str(); 2], "{line}");
+    assert!(
+        hard > soft,
+        "the hard limit ({hard}) is the test's soft one: nothing shown"
+    );
+}
+
 /// A client that stops reading a response (a large static file) holds neither the process
 /// nor its restart once it is told to stop: open responses get `DRAIN_TIMEOUT` (10 s).
 #[test]

@@ -79,6 +79,22 @@ impl Server {
         Starting(Some(command.spawn().unwrap())).ready()
     }
 
+    /// Starts `serve` like [`Server::start`], its soft limit on open files set to `soft`
+    /// first, as a shell's `ulimit -Sn` would.
+    pub fn start_with_open_files(database: &str, soft: u64) -> Self {
+        use std::os::unix::process::CommandExt;
+        let mut command = Self::command(database, &[], "warn", Stdio::inherit());
+        // SAFETY: between fork and exec the closure makes two system calls and allocates
+        // nothing.
+        unsafe {
+            command.pre_exec(move || {
+                let (_, hard) = rlimit::Resource::NOFILE.get()?;
+                rlimit::Resource::NOFILE.set(soft, hard)
+            });
+        }
+        Starting(Some(command.spawn().unwrap())).ready()
+    }
+
     fn spawn_with(database: &str, extra: &[&str], log_level: &str, stderr: Stdio) -> Starting {
         Starting(Some(
             Self::command(database, extra, log_level, stderr)
