@@ -168,6 +168,20 @@ async function begin(world, name, options) {
       await page.close();
       return record;
     },
+    /**
+     * The records stored once what was on its way has arrived: at least `count`, then every
+     * POST of a tab still open answered or failed (a closed tab's keepalive ones may never
+     * be reported), then read again. An exact count checked on the read that first reached
+     * `count` could not see one more record arriving just after.
+     */
+    async settledRecords({ count = 1, timeout } = {}) {
+      await collector.waitForRecords({ count, timeout });
+      const closed = (request) => {
+        try { return request.frame().page().isClosed(); } catch { return true; }
+      };
+      await eventually('every POST of an open tab answered', () => posts.every((p) => p.done || closed(p.request)));
+      return collector.records();
+    },
     /** Successful (2xx) POSTs per record id. */
     deliveredCounts() {
       const counts = {};

@@ -129,7 +129,7 @@ world.scenario('HTTP 500 three times, then 200: retried with backoff and stored 
   const { w, id, attempts } = await chooseWhileAnswering(s, (n, route) => (n <= 3
     ? route.fulfill({ status: 500, headers: cors(s.localhost.origin), body: '{"error":"internal","message":"test"}' })
     : route.continue()));
-  const records = await s.collector.waitForRecords({ count: 1, timeout: 25_000 });
+  const records = await s.settledRecords({ count: 1, timeout: 25_000 });
   assert.equal(records.length, 1);
   assert.equal(records[0].record_id, id);
   assert.ok(attempts.length >= 4, `four attempts (${attempts.length})`);
@@ -180,7 +180,7 @@ world.scenario('HTTP 429 with Retry-After: 1 is honoured, then stored once', asy
       body: '{"error":"rate_limited","message":"slow down"}',
     })
     : route.continue()), 'decline-all');
-  const records = await s.collector.waitForRecords({ count: 1, timeout: 15_000 });
+  const records = await s.settledRecords({ count: 1, timeout: 15_000 });
   assert.equal(records.length, 1);
   assert.equal(records[0].record_id, id);
   assert.ok(attempts.length >= 2);
@@ -248,7 +248,7 @@ async function tabClosedSoonAfterTheClick(s, { holdPosts }) {
   // the next page's wasm records it once it has started, after the load).
   const next = await s.open(url);
   const choice = await eventually('the choice kept', () => s.ui(next).preferences());
-  const records = await s.collector.waitForRecords({ count: 1, timeout: 5_000 });
+  const records = await s.settledRecords({ count: 1, timeout: 5_000 });
   assert.equal(records.length, 1, 'exactly one record');
   assert.equal(records[0].record_id, choice.record_id);
 }

@@ -19,7 +19,7 @@ world.scenario('first visit, choose, reload, reopen and change, notice changed: 
   await w.banner.waitFor({ state: 'visible' });
   await w.bannerButton('accept-all').click();
   await w.banner.waitFor({ state: 'hidden' });
-  let records = await s.collector.waitForRecords({ count: 1 });
+  let records = await s.settledRecords({ count: 1 });
   assert.equal(records.length, 1, 'exactly one record after the first choice');
   assertRecord(records[0], { site: SITE, notice, granted: OPTIONAL });
   const first = records[0];
@@ -41,7 +41,7 @@ world.scenario('first visit, choose, reload, reopen and change, notice changed: 
   await w.toggle('announcements').click();
   assert.equal(await w.toggle('announcements').isChecked(), false);
   await w.dialogButton('save').click();
-  records = await s.collector.waitForRecords({ count: 2 });
+  records = await s.settledRecords({ count: 2 });
   assert.equal(records.length, 2, 'a second record after the change');
   assert.notEqual(records[1].record_id, first.record_id, 'a new record id');
   assertRecord(records[1], { site: SITE, notice, granted: OPTIONAL.filter((id) => id !== 'announcements') });
@@ -58,7 +58,7 @@ world.scenario('first visit, choose, reload, reopen and change, notice changed: 
   const w2 = s.ui(changedPage);
   await w2.banner.waitFor({ state: 'visible' });
   await w2.bannerButton('decline-all').click();
-  records = await s.collector.waitForRecords({ count: 3 });
+  records = await s.settledRecords({ count: 3 });
   assert.equal(records.length, 3);
   assertRecord(records[2], { site: SITE, notice: { id: notice.id, version: '2026-11-30' }, granted: [] });
   assert.notEqual(records[2].notice.hash, notice.hash, 'the changed notice has another hash');
