@@ -24,15 +24,17 @@ pub enum Outcome {
         /// The server's `Retry-After`.
         after: Option<Duration>,
     },
-    /// The record is at fault (400, 413, 415, 422, or a manage link's token refused): the
-    /// endpoint will never take it. It is dropped and the host page is told.
+    /// The record is at fault (400, 413, 415, 422): the endpoint will never take it. It is
+    /// dropped and the host page is told.
     Rejected {
         /// The HTTP status.
         status: u16,
     },
     /// Any other answer refuses the site's setup, not the record: an origin not on the
     /// collector's list, a wrong endpoint path, a firewall. The record waits in the outbox
-    /// (up to its age limit) for the setup to be fixed, and the host page is told.
+    /// (up to its age limit) for the setup to be fixed, and the host page is told. (The
+    /// collector's 403 for a manage link's token of another site, which no page sends, is
+    /// not told apart from its 403 for an origin: 215 B of the wasm, brotli.)
     Held {
         /// The HTTP status.
         status: u16,
