@@ -161,9 +161,9 @@ function sharedDomain() {
   var declared = (data.cookieDomain || '').trim();
   if (!declared) return null;
   var domain = declared.replace(/^\./, '').toLowerCase();
-  var host = location.hostname.toLowerCase();
+  // (The URL parser writes a host name in lowercase.)
   if (HOST.test(domain) &&
-      ('.' + host).endsWith('.' + domain)) return domain;
+      ('.' + location.hostname).endsWith('.' + domain)) return domain;
   warn('data-cookie-domain is not this host or a parent: ignored');
   return null;
 }

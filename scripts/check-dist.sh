@@ -25,7 +25,7 @@ fail() { echo "check-dist: $*" >&2; exit 1; }
 # pass orders), and a one-byte change by 160 B: the build's .br files are the smallest of a
 # few settings (scripts/brotli.mjs), which a byte moves by about 10 B. What is measured is
 # those files, the bytes a visitor downloads; the stand-in assent.js is compressed alike.
-JS_BUDGET=3511
+JS_BUDGET=3504
 GLUE_BUDGET=3296
 WASM_BUDGET=107585
 
