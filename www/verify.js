@@ -208,6 +208,7 @@
       && isObject(file.keys) && isText(file.keys.jwks_uri) && isObject(file.notice)
       && Array.isArray(file.purposes) && isText(file.site) && isText(file.receipt_id)
       && isText(file.consent_timestamp) && isText(file.recorded_at)
+      && isObject(file.controller) && isText(file.controller.name) && isText(file.collection_method)
       && record.purposes.every(isObject) && file.purposes.every(isObject);
     if (!valid) fail('Not a receipt file: a field is missing or of the wrong kind.');
     if ('email' in record || 'subject_token' in record) {
@@ -220,8 +221,9 @@
     }
     // As strict as the collector's own reading of a file (assent_record's ReceiptFile).
     if (!only(file.receipt, ['jws', 'seq', 'chain_hash']) || !only(file.keys, ['jwks_uri'])
+      || !only(file.notice, ['id', 'version', 'hash'])
       || !file.purposes.every((p) => only(p, ['purpose', 'lawful_basis', 'state']))
-      || (file.controller !== undefined && !(isObject(file.controller) && only(file.controller, ['name', 'contact'])))) {
+      || !only(file.controller, ['name', 'contact'])) {
       fail('Not a receipt file: a part of it has a field that receipt files do not have.');
     }
     if (!Number.isSafeInteger(file.receipt.seq) || file.receipt.seq < 1) {
@@ -519,11 +521,10 @@
     // An older receipt does not sign the controller: then it is only the file's word, said
     // before the name (which the file may have made long, or right-to-left), and the name
     // isolated from it.
-    const name = file.controller && typeof file.controller.name === 'string' ? file.controller.name : null;
     const controller = [];
-    if (name !== null && !controllerSigned) controller.push('Not signed; the file names: ');
+    if (!controllerSigned) controller.push('Not signed; the file names: ');
     const isolated = document.createElement('bdi');
-    isolated.textContent = name === null ? '—' : name;
+    isolated.textContent = file.controller.name;
     controller.push(isolated);
     const rows = [
       ['Site', file.site],
@@ -535,7 +536,7 @@
       ['Receipt number', file.receipt_id],
       ['Entry in the collector\'s log', String(file.receipt.seq)],
       ['Notice', `${file.notice.id}, version ${file.notice.version}`],
-      ['How', typeof file.collection_method === 'string' ? file.collection_method : '—'],
+      ['How', file.collection_method],
       ['Global Privacy Control', file.record.gpc ? 'on' : 'off'],
     ];
     facts.replaceChildren(...rows.flatMap(([term, value]) => {

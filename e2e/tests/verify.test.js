@@ -252,6 +252,10 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
         for (const name of ['telephone', 'fax']) f.controller.contact[name] ??= null;
       }, /^Genuine\./, true],
       ['no contact', (f) => { f.controller.contact = null; }, /^Not genuine\..*controller differs/, false],
+      // What the CLI refuses as no receipt file, the page refuses too.
+      ['no controller', (f) => { delete f.controller; }, /^Not genuine\. Not a receipt file: a field is missing/, false],
+      ['no method', (f) => { delete f.collection_method; }, /^Not genuine\. Not a receipt file: a field is missing/, false],
+      ['notice with more', (f) => { f.notice = { ...f.notice, url: 'https://example.com/' }; }, /^Not genuine\. Not a receipt file: a part of it has a field/, false],
       // Another record's id in the summary: not this record's receipt.
       ['other id', (f) => { f.receipt_id = crypto.randomUUID(); }, /^Not genuine\..*receipt id does not match/, false],
     ]) {
