@@ -124,6 +124,9 @@
     }
     const twice = repeatedName(text);
     if (twice !== undefined) fail(`Not a receipt file: one of its objects names "${twice}" twice.`);
+    // Its one number, the receipt's place in the log, as the CLI reads it: digits only.
+    const unwhole = tokensOf(text).find((token) => /^-?\d/.test(token) && !/^\d+$/.test(token));
+    if (unwhole !== undefined) fail(`Not a receipt file: its receipt number ${unwhole} is not a whole number written in digits.`);
     const record = shape(withoutNulls(file));
     const jws = parseJws(file.receipt.jws);
     if (!globalThis.crypto?.subtle) {
@@ -146,6 +149,11 @@
     return { file, keysUrl: url, controllerSigned: claims.controller !== undefined, vouched: typed !== '' || thisServer(url) };
   }
 
+  /** The strings, numbers and punctuation of `text` (JSON that parsed), in order. */
+  function tokensOf(text) {
+    return Array.from(text.matchAll(/"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|[{}[\],]/g), ([token]) => token);
+  }
+
   /**
    * The first name an object of `text` (JSON that parsed) has twice, if any. JSON.parse
    * keeps the last: a file could show one value to whoever reads it and have the page check
@@ -154,7 +162,7 @@
   function repeatedName(text) {
     const objects = []; // the names seen in each object open, or null for an array
     let name = false; // whether the next string is a name
-    for (const [token] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],]/g)) {
+    for (const token of tokensOf(text)) {
       if (token === '{' || token === '[') {
         objects.push(token === '{' ? new Set() : null);
         name = token === '{';

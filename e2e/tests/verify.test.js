@@ -304,6 +304,13 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     assert.match(await check(page, twicePath), /^Not genuine\. Not a receipt file: one of its objects names "purposes" twice/);
     assert.equal((await cliVerifyFile(collector, twicePath)).ok, false, 'a name twice: the CLI agrees');
 
+    // Its receipt number written 1.0: the same number to JSON.parse, no whole number to the
+    // CLI, and so to the page.
+    const decimalPath = join(dir, 'decimal.json');
+    writeFileSync(decimalPath, readFileSync(genuinePath, 'utf8').replace(/"seq": (\d+)/, '"seq": $1.0'));
+    assert.match(await check(page, decimalPath), /^Not genuine\. Not a receipt file: its receipt number \d+\.0 is not a whole number/);
+    assert.equal((await cliVerifyFile(collector, decimalPath)).ok, false, '1.0: the CLI agrees');
+
     // Saved again by an editor that writes a byte order mark first: the same file.
     const markedPath = join(dir, 'marked.json');
     writeFileSync(markedPath, `\uFEFF${readFileSync(genuinePath, 'utf8')}`);
