@@ -231,15 +231,14 @@ pub enum JwksError {
 
 #[derive(Deserialize)]
 struct JwkSet {
-    keys: Vec<Jwk>,
+    // Each key as it is: one missing a member, or with a member of another type, is passed
+    // over (RFC 7517, section 5), as the verify page passes over it, not the whole set refused.
+    keys: Vec<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct Jwk {
-    kty: String,
-    crv: Option<String>,
-    x: Option<String>,
-    kid: Option<String>,
+/// A JWK's member `name`, if it is text.
+fn member<'a>(jwk: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    jwk.get(name).and_then(serde_json::Value::as_str)
 }
 
 impl PublicKeys {
@@ -263,10 +262,15 @@ impl PublicKeys {
         let keys: Vec<_> = set
             .keys
             .iter()
-            .filter(|jwk| jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"))
+            .filter(|jwk| {
+                member(jwk, "kty") == Some("OKP") && member(jwk, "crv") == Some("Ed25519")
+            })
             .filter_map(|jwk| {
-                let key = jwk.x.as_deref().and_then(key_from_x)?;
-                let named = jwk.kid.as_deref().is_none_or(|kid| kid == key_id(&key));
+                let key = member(jwk, "x").and_then(key_from_x)?;
+                let named = match jwk.get("kid") {
+                    None | Some(serde_json::Value::Null) => true,
+                    Some(kid) => kid.as_str() == Some(key_id(&key).as_str()),
+                };
                 named.then_some(key)
             })
             .collect();
@@ -602,5 +606,20 @@ mod tests {
         );
         let marked = format!("\u{feff}{}", ring.jwks());
         assert_eq!(PublicKeys::from_jwks(&marked).unwrap(), ring.public());
+        // Keys the set spoils (no kty, a member of another type, not an object at all):
+        // passed over, as the verify page passes over them, not the whole set refused.
+        let mut spoiled = ring.jwks();
+        let x = ring.jwks()["keys"][0]["x"].clone();
+        let others = [
+            serde_json::json!({"crv": "Ed25519", "x": x}),
+            serde_json::json!({"kty": "OKP", "crv": 25519, "x": x}),
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": 7}),
+            serde_json::json!("a key"),
+        ];
+        spoiled["keys"].as_array_mut().unwrap().splice(0..0, others);
+        assert_eq!(
+            PublicKeys::from_jwks(&spoiled.to_string()).unwrap(),
+            ring.public()
+        );
     }
 }
