@@ -122,21 +122,24 @@ impl StoreError {
     }
 }
 
-/// Whether a database error code is one of failing for a while, not of refusing a
-/// statement: SQLite BUSY, LOCKED, IOERR, FULL, CANTOPEN (the primary code is the extended
-/// one's low byte); PostgreSQL's SQLSTATE classes 08 (connection), 53 (insufficient
-/// resources), 57 (operator intervention: shutting down, a statement timeout) and 40
-/// (a deadlock or serialization failure: try again), and 55P03 (a lock not had in time,
-/// under an operator's `lock_timeout`).
+/// Whether a database error code is one of failing for a while, for every statement alike,
+/// not of refusing one: SQLite BUSY, LOCKED, READONLY (a file or mount made read-only), IOERR,
+/// FULL, CANTOPEN (the primary code is the extended one's low byte); PostgreSQL's SQLSTATE
+/// classes 08 (connection), 53 (insufficient resources), 57 (operator intervention:
+/// shutting down, a statement timeout), 58 (an I/O error) and 40 (a deadlock or
+/// serialization failure: try again), 55P03 (a lock not had in time, under an operator's
+/// `lock_timeout`), 25006 (a read-only transaction: the address now leads to a standby, as
+/// after a failover) and 42501 (the role's rights to the tables taken away). Until the
+/// operator has seen to those, a page keeps its record and tries again.
 pub(crate) fn failed_for_a_while(dialect: Dialect, code: &str) -> bool {
     match dialect {
         Dialect::Sqlite => matches!(
             code.parse::<i32>().map(|code| code & 0xff),
-            Ok(5 | 6 | 10 | 13 | 14)
+            Ok(5 | 6 | 8 | 10 | 13 | 14)
         ),
         Dialect::Postgres => {
-            code == "55P03"
-                || ["08", "53", "57", "40"]
+            ["55P03", "25006", "42501"].contains(&code)
+                || ["08", "53", "57", "58", "40"]
                     .iter()
                     .any(|class| code.starts_with(class))
         }
@@ -625,9 +628,11 @@ mod tests {
     #[test]
     fn database_codes_of_failing_for_a_while() {
         // Connection lost, admin shutdown, too many connections, statement timeout,
-        // serialization failure, deadlock, lock not available (lock_timeout).
+        // serialization failure, deadlock, lock not available (lock_timeout), I/O error, a
+        // standby's read-only transaction, rights taken away.
         for code in [
-            "08006", "57P01", "53300", "57014", "40001", "40P01", "55P03",
+            "08006", "57P01", "53300", "57014", "40001", "40P01", "55P03", "58030", "25006",
+            "42501",
         ] {
             assert!(failed_for_a_while(Dialect::Postgres, code), "{code}");
         }
@@ -635,8 +640,8 @@ mod tests {
         for code in ["23505", "23514", "55006"] {
             assert!(!failed_for_a_while(Dialect::Postgres, code), "{code}");
         }
-        // BUSY, BUSY_SNAPSHOT (517), FULL.
-        for code in ["5", "517", "13"] {
+        // BUSY, BUSY_SNAPSHOT (517), FULL, READONLY, READONLY_DBMOVED (1032).
+        for code in ["5", "517", "13", "8", "1032"] {
             assert!(failed_for_a_while(Dialect::Sqlite, code), "{code}");
         }
         // CONSTRAINT_UNIQUE (2067), CONSTRAINT_CHECK (275).

@@ -712,6 +712,61 @@ mod tests {
         assert!(!StoreError::Sql(check).is_transient());
     }
 
+    /// Appends three records to `store` once every session of its pool has run `read_only`:
+    /// each fails for a while (503, the page keeps it), the batch whole, not one record's
+    /// fault tried record by record.
+    async fn a_read_only_database_fails_a_batch_whole(store: &Store, read_only: &str) {
+        let first = settle(store, vec![(record(A, "pci.qualys.com", false), None)]).await;
+        created(&first[0]);
+        let mut sessions = Vec::new();
+        for _ in 0..store.pool().options().get_max_connections() {
+            let mut session = store.pool().acquire().await.expect("a session");
+            session.execute(read_only).await.expect("read only");
+            sessions.push(session);
+        }
+        drop(sessions);
+
+        let three = [B, C, D].map(|id| (record(id, "pci.qualys.com", false), None));
+        let outcomes = settle(store, three.into()).await;
+        assert!(
+            matches!(&outcomes[0], Err(StoreError::Sql(err)) if err.to_string().contains("read")),
+            "{:?}",
+            outcomes[0]
+        );
+        for later in &outcomes[1..] {
+            assert!(
+                matches!(later, Err(StoreError::BatchFailed(_))),
+                "{later:?}"
+            );
+        }
+        for outcome in &outcomes {
+            let err = outcome.as_ref().expect_err("failed");
+            assert!(err.is_transient(), "{err}");
+        }
+    }
+
+    /// SQLite refuses every write (SQLITE_READONLY) once its file or mount is made
+    /// read-only under the collector; `query_only` does the same.
+    #[tokio::test]
+    async fn a_sqlite_file_made_read_only_fails_a_batch_whole_for_a_while() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        a_read_only_database_fails_a_batch_whole(&store, "PRAGMA query_only = ON").await;
+    }
+
+    /// PostgreSQL refuses every write (25006) once the address leads to a standby, as
+    /// after a failover; a session's read-only default does the same.
+    #[tokio::test]
+    async fn a_postgres_standby_fails_a_batch_whole_for_a_while() {
+        let pg = assent_temp_postgres::TempPostgres::start();
+        sqlx::any::install_default_drivers();
+        let store = Store::open(&Database::Postgres(pg.url.clone()))
+            .await
+            .expect("opens");
+        let read_only = "SET default_transaction_read_only = on";
+        a_read_only_database_fails_a_batch_whole(&store, read_only).await;
+    }
+
     #[tokio::test]
     async fn a_conditional_append_is_stored_only_if_the_subjects_newest_row_is_unchanged() {
         let dir = tempfile::tempdir().expect("temp dir");
