@@ -535,6 +535,30 @@ async fn one_click_unsubscribe_takes_either_form_encoding() {
     assert_eq!(links::rows_of(&state, &subject).await.len(), 1);
 }
 
+/// RFC 8058's own example (section 8.3, as published, before errata 5117 and 8927), byte
+/// for byte, writes its delimiter lines as the boundary parameter without RFC 7578's two
+/// hyphens before it; mail software that copied it, or ended its lines with a bare LF,
+/// still unsubscribes the person.
+#[tokio::test]
+async fn one_click_unsubscribe_reads_the_rfcs_own_example() {
+    let content_type = "multipart/form-data; boundary=---FormBoundaryjWmhtjORrn";
+    let example = "---FormBoundaryjWmhtjORrn\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n---FormBoundaryjWmhtjORrn--\r\n";
+    for body in [example.to_owned(), example.replace("\r\n", "\n")] {
+        let (_dir, state, email) = a_person().await;
+        let link = mint(&state, &email, &["pci.qualys.com"], None);
+        let request = links::unsubscribe_as(links::unsubscribe_token(&link), content_type, &body);
+        let reply = send(&state, request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{body}");
+        assert!(links::html(&reply).contains("unsubscribed"));
+        let subject = state.subject_key.subject_of(&email);
+        assert_eq!(
+            links::rows_of(&state, &subject).await.len(),
+            1,
+            "one denial"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_one_purpose_link_denies_only_that_purpose() {
     let (_dir, db) = sqlite();

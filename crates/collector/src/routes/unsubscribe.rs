@@ -146,10 +146,16 @@ impl Form {
                 form_urlencoded::parse(&body).any(|(name, value)| name == NAME && value == VALUE)
             }
             Self::Multipart(boundary) => {
-                let body = futures_util::stream::once(async move { Ok::<_, Infallible>(body) });
-                let mut parts = multer::Multipart::new(body, boundary);
-                while let Ok(Some(part)) = parts.next_field().await {
-                    if part.name() == Some(NAME) && part.text().await.is_ok_and(|v| v == VALUE) {
+                // Read as RFC 7578 has it, and else as RFC 8058's own example (section 8.3,
+                // as published: errata 5117 and 8927 correct it) writes it, which mail
+                // software may have copied: each delimiter line the boundary parameter itself
+                // ("---FormBoundary…"), without the two hyphens put before it. A body whose
+                // lines end in a bare LF is read as with CRLF. A one-click POST refused is
+                // mail the person goes on getting, unseen by them.
+                let body = with_crlf(body);
+                let loose = boundary.strip_prefix("--").map(str::to_owned);
+                for boundary in std::iter::once(boundary).chain(loose) {
+                    if multipart_says(body.clone(), boundary, NAME, VALUE).await {
                         return true;
                     }
                 }
@@ -157,4 +163,31 @@ impl Form {
             }
         }
     }
+}
+
+/// Whether a multipart body split at `boundary` has a part `name` whose text is `value`.
+async fn multipart_says(body: Bytes, boundary: String, name: &str, value: &str) -> bool {
+    let body = futures_util::stream::once(async move { Ok::<_, Infallible>(body) });
+    let mut parts = multer::Multipart::new(body, boundary);
+    while let Ok(Some(part)) = parts.next_field().await {
+        if part.name() == Some(name) && part.text().await.is_ok_and(|v| v == value) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `body` with every line ending CRLF, if none of them did (no CR in it at all).
+fn with_crlf(body: Bytes) -> Bytes {
+    if body.contains(&b'\r') {
+        return body;
+    }
+    let mut crlf = Vec::with_capacity(body.len() + body.len() / 16);
+    for &byte in body.iter() {
+        if byte == b'\n' {
+            crlf.push(b'\r');
+        }
+        crlf.push(byte);
+    }
+    Bytes::from(crlf)
 }
