@@ -383,7 +383,8 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Up to `limit` rows after `after_seq`, in order; `subject` narrows to one subject.
+    /// Up to `limit` rows after `after_seq`, in order (rows sharing a seq, which only a
+    /// tampered table has, by record id); `subject` narrows to one subject.
     pub async fn page(
         &self,
         after_seq: i64,
@@ -393,7 +394,7 @@ impl Store {
         let rows = match subject {
             Some(subject) => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM records WHERE seq > $1 AND subject = $2 ORDER BY seq LIMIT $3"
+                    "SELECT {COLUMNS} FROM records WHERE seq > $1 AND subject = $2 ORDER BY seq, record_id LIMIT $3"
                 ))
                 .bind(after_seq)
                 .bind(subject)
@@ -402,7 +403,7 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE seq > $1 ORDER BY seq, record_id LIMIT $2"))
                     .bind(after_seq)
                     .bind(limit)
                     .fetch_all(&self.pool)
@@ -435,17 +436,49 @@ impl Store {
     pub async fn scan<B>(
         &self,
         subject: Option<&str>,
+        visit: impl FnMut(Stored) -> ControlFlow<B>,
+    ) -> Result<Option<B>, StoreError> {
+        self.scan_in_pages(subject, 1000, visit).await
+    }
+
+    /// [`Store::scan`], `size` rows a page.
+    async fn scan_in_pages<B>(
+        &self,
+        subject: Option<&str>,
+        size: usize,
         mut visit: impl FnMut(Stored) -> ControlFlow<B>,
     ) -> Result<Option<B>, StoreError> {
         // From the lowest: a row slipped in at seq 0 (or below), which the schema refuses,
-        // is visited too, and the chain's walk finds it out of sequence.
+        // is visited too, and the chain's walk finds it out of sequence. Each page after
+        // the first starts at the last one's last seq again and passes over the rows of it
+        // visited already: rows sharing a seq (a table whose keys were dropped, then written
+        // to) are all visited, at a page's edge too, and the walk finds them out of sequence
+        // (verify, export).
         let mut after = i64::MIN;
+        let mut seen_at_last = 0;
         loop {
-            let page = self.page(after, 1000, subject).await?;
-            let Some(last) = page.last() else {
+            let from = if seen_at_last == 0 {
+                after
+            } else {
+                after.saturating_sub(1)
+            };
+            let limit = i64::try_from(size + seen_at_last).unwrap_or(i64::MAX);
+            let page: Vec<Stored> = self
+                .page(from, limit, subject)
+                .await?
+                .into_iter()
+                .skip(seen_at_last)
+                .collect();
+            let Some(last) = page.last().map(|row| row.seq) else {
                 return Ok(None);
             };
-            after = last.seq;
+            let at_last = page.iter().rev().take_while(|row| row.seq == last).count();
+            seen_at_last = if last == after && seen_at_last > 0 {
+                seen_at_last + at_last
+            } else {
+                at_last
+            };
+            after = last;
             for stored in page {
                 if let ControlFlow::Break(value) = visit(stored) {
                     return Ok(Some(value));
@@ -623,6 +656,54 @@ mod tests {
         assert!(Store::open_existing(&Database::Sqlite(missing))
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_scan_visits_rows_that_share_a_seq_at_a_pages_edge() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&Database::Sqlite(dir.path().join("records.db")))
+            .await
+            .unwrap();
+        for n in 1..=4 {
+            let mut value: serde_json::Value =
+                serde_json::from_str(include_str!("../tests/data/record.json")).unwrap();
+            value["record_id"] = format!("00000000-0000-4000-8000-{n:012}").into();
+            let record = serde_json::from_value(value).unwrap();
+            store
+                .append(&record, None, None, |_| String::new())
+                .await
+                .unwrap();
+        }
+        // The table as someone with the file could remake it, without its keys and
+        // triggers, and a second row at seq 2: pages of two rows end between the two.
+        // (On one connection: the pool's others would still know the table as it was.)
+        let mut conn = store.pool().acquire().await.unwrap();
+        for statement in [
+            "CREATE TABLE loose AS SELECT * FROM records",
+            "ALTER TABLE records RENAME TO keyed",
+            "ALTER TABLE loose RENAME TO records",
+            "INSERT INTO records SELECT * FROM keyed WHERE seq = 2",
+            "UPDATE records SET record_id = 'slipped-in' WHERE rowid = (SELECT max(rowid) FROM records)",
+        ] {
+            sqlx::query(statement).execute(&mut *conn).await.unwrap();
+        }
+        drop(conn);
+        let mut visited = Vec::new();
+        let none = store
+            .scan_in_pages(None, 2, |row| {
+                visited.push((row.seq, row.record_id));
+                ControlFlow::<()>::Continue(())
+            })
+            .await
+            .unwrap();
+        assert!(none.is_none());
+        let seqs: Vec<i64> = visited.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, [1, 2, 2, 3, 4]);
+        assert_eq!(visited[2].1, "slipped-in");
+        // And so the chain's walk (verify) finds it, whatever the page size.
+        let broken = crate::commands::walk(&store, None).await.unwrap();
+        assert_eq!(broken.map_err(|at| at.seq), Err(2));
     }
 
     #[test]
