@@ -675,23 +675,7 @@ mod tests {
         // A batch meeting that lock fails whole, once (after the pool's busy timeout), not
         // record by record, each after the same wait.
         let three = [A, B, C].map(|id| (record(id, "pci.qualys.com", false), None));
-        let outcomes = settle(&store, three.into()).await;
-        assert!(
-            matches!(&outcomes[0], Err(StoreError::Sql(err)) if err.to_string().contains("locked")),
-            "{:?}",
-            outcomes[0]
-        );
-        for later in &outcomes[1..] {
-            assert!(
-                matches!(later, Err(StoreError::BatchFailed(reason)) if reason.contains("locked")),
-                "{later:?}"
-            );
-        }
-        // Each a failure for a while: the client is told to come back (503, Retry-After).
-        for outcome in &outcomes {
-            let err = outcome.as_ref().expect_err("failed");
-            assert!(err.is_transient(), "{err}");
-        }
+        failed_whole_for_a_while(&settle(&store, three.into()).await, "locked");
         let answer = crate::error::AppError::from(StoreError::BatchFailed("locked".into()));
         assert_eq!(answer.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(answer.code(), "unavailable");
@@ -727,19 +711,25 @@ mod tests {
         drop(sessions);
 
         let three = [B, C, D].map(|id| (record(id, "pci.qualys.com", false), None));
-        let outcomes = settle(store, three.into()).await;
+        failed_whole_for_a_while(&settle(store, three.into()).await, "read");
+    }
+
+    /// The answers of a batch that failed whole, for the database's reason (`says`): the
+    /// first record with the error, the others with `BatchFailed`, each a failure for a
+    /// while (the client is told to come back: 503, Retry-After).
+    fn failed_whole_for_a_while(outcomes: &[Result<Appended, StoreError>], says: &str) {
         assert!(
-            matches!(&outcomes[0], Err(StoreError::Sql(err)) if err.to_string().contains("read")),
+            matches!(&outcomes[0], Err(StoreError::Sql(err)) if err.to_string().contains(says)),
             "{:?}",
             outcomes[0]
         );
         for later in &outcomes[1..] {
             assert!(
-                matches!(later, Err(StoreError::BatchFailed(_))),
+                matches!(later, Err(StoreError::BatchFailed(reason)) if reason.contains(says)),
                 "{later:?}"
             );
         }
-        for outcome in &outcomes {
+        for outcome in outcomes {
             let err = outcome.as_ref().expect_err("failed");
             assert!(err.is_transient(), "{err}");
         }
@@ -754,15 +744,21 @@ mod tests {
         a_read_only_database_fails_a_batch_whole(&store, "PRAGMA query_only = ON").await;
     }
 
-    /// PostgreSQL refuses every write (25006) once the address leads to a standby, as
-    /// after a failover; a session's read-only default does the same.
-    #[tokio::test]
-    async fn a_postgres_standby_fails_a_batch_whole_for_a_while() {
+    /// A store on a PostgreSQL of its own, which stops when the first is dropped.
+    async fn on_postgres() -> (assent_temp_postgres::TempPostgres, Store) {
         let pg = assent_temp_postgres::TempPostgres::start();
         sqlx::any::install_default_drivers();
         let store = Store::open(&Database::Postgres(pg.url.clone()))
             .await
             .expect("opens");
+        (pg, store)
+    }
+
+    /// PostgreSQL refuses every write (25006) once the address leads to a standby, as
+    /// after a failover; a session's read-only default does the same.
+    #[tokio::test]
+    async fn a_postgres_standby_fails_a_batch_whole_for_a_while() {
+        let (_pg, store) = on_postgres().await;
         let read_only = "SET default_transaction_read_only = on";
         a_read_only_database_fails_a_batch_whole(&store, read_only).await;
     }
@@ -824,11 +820,7 @@ mod tests {
     /// server ends its transaction should it sit idle a minute (a role's own limit kept).
     #[tokio::test]
     async fn on_postgres_an_append_is_on_disk_and_ended_if_left_whatever_its_session_says() {
-        let pg = assent_temp_postgres::TempPostgres::start();
-        sqlx::any::install_default_drivers();
-        let store = Store::open(&Database::Postgres(pg.url.clone()))
-            .await
-            .expect("opens");
+        let (pg, store) = on_postgres().await;
         // What each insert into the chain runs under.
         for statement in [
             "CREATE TABLE noted (level text, idle text)",
