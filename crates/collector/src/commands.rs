@@ -125,7 +125,16 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
     }
     if let Some(seeds) = seeds {
         let ring = ReceiptKeys::from_seeds(&seeds).ok_or(CommandError::Usage("no receipt key"))?;
-        println!("{}", ring.jwks());
+        print_line(ring.jwks())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `line` and a newline to standard output. A failed write (the pipe's reader gone,
+/// as when `verify … | head` has read enough) is the command's error, told on standard
+/// error with exit code 1, where `println!` would panic (Rust ignores SIGPIPE).
+pub(crate) fn print_line(line: impl std::fmt::Display) -> Result<(), CommandError> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(())
 }

@@ -58,6 +58,30 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_record() {
     );
 }
 
+/// A command whose output's reader has gone (`verify … | head`, the reader done) fails
+/// with exit code 1 and says why, where `println!` panicked (exit code 101).
+#[test]
+fn a_command_whose_reader_is_gone_fails_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("receipt.key");
+    // The pipe's read end closed before the command starts: its one write meets EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(process::BIN)
+        .args(["keygen", "--receipt-key", key.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("Broken pipe"), "{stderr}");
+    assert!(
+        key.exists(),
+        "the key is made before its JWK set is printed"
+    );
+}
+
 #[tokio::test]
 async fn cli_keygen_export_and_verify() {
     let dir = tempfile::tempdir().unwrap();

@@ -36,6 +36,6 @@ pub fn link(args: LinkArgs) -> Result<ExitCode, CommandError> {
     let link = link::mint(&link_key, &subject_key, &public_url, request)?;
     // Fields in the order of the struct, as `POST /v1/links` answers them.
     let line = serde_json::to_string(&link).map_err(std::io::Error::from)?;
-    println!("{line}");
+    super::print_line(line)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,6 @@ pub async fn preferences(args: PreferencesArgs) -> Result<ExitCode, CommandError
     store.close().await;
     let json = serde_json::to_string(&preferences?)
         .map_err(|err| CommandError::Io(std::io::Error::other(err)))?;
-    println!("{json}");
+    super::print_line(json)?;
     Ok(ExitCode::SUCCESS)
 }

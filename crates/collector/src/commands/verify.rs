@@ -39,9 +39,9 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
         None
     };
     let claims = match held {
-        Some(Err(reason)) => return Ok(report(json!({ "ok": false, "reason": reason }))),
+        Some(Err(reason)) => return report(json!({ "ok": false, "reason": reason })),
         Some(Ok(claims)) if !args.in_chain => {
-            return Ok(report(json!({ "ok": true, "claims": claims })))
+            return report(json!({ "ok": true, "claims": claims }))
         }
         Some(Ok(claims)) => Some(claims),
         None => None,
@@ -58,7 +58,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
     };
     store.close().await;
     let (outcome, row) = (outcome?, row?);
-    Ok(match (outcome, claims) {
+    match (outcome, claims) {
         (Err(broken), claims) => {
             let mut failed = json!({
                 "ok": false,
@@ -109,7 +109,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
                 })),
             }
         }
-    })
+    }
 }
 
 /// The public keys given: one key, a JWK set file, or a key ring file, in that order (the
@@ -218,11 +218,11 @@ fn receipt_problem(stored: &Stored, keys: &PublicKeys) -> Option<String> {
     }
 }
 
-fn report(value: serde_json::Value) -> ExitCode {
-    println!("{value}");
-    if value["ok"] == true {
+fn report(value: serde_json::Value) -> Result<ExitCode, CommandError> {
+    super::print_line(&value)?;
+    Ok(if value["ok"] == true {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
+    })
 }
