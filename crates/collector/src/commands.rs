@@ -6,7 +6,7 @@ mod preferences;
 mod serve;
 mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub use export::export;
@@ -110,19 +110,20 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
             keys::read_ring(path)?;
         }
     }
-    let seeds = match &args.receipt_key {
-        Some(path) if args.rotate => Some(keys::rotate(path)?),
-        Some(path) => Some(vec![keys::create(path)?]),
-        None => None,
+    let seeds = if args.rotate {
+        let seeds = args.receipt_key.as_deref().map(keys::rotate).transpose()?;
+        if let Some(path) = &args.link_key {
+            keys::rotate(path)?;
+        }
+        seeds
+    } else {
+        // `named` begins with the receipt key, if one is named.
+        let paths: Vec<&Path> = named.iter().map(|path| path.as_path()).collect();
+        let made = keys::create_all(&paths)?;
+        args.receipt_key
+            .as_ref()
+            .and(made.first().map(|seed| vec![*seed]))
     };
-    match &args.link_key {
-        Some(path) if args.rotate => drop(keys::rotate(path)?),
-        Some(path) => drop(keys::create(path)?),
-        None => {}
-    }
-    if let Some(path) = &args.subject_key {
-        keys::create(path)?;
-    }
     if let Some(seeds) = seeds {
         let ring = ReceiptKeys::from_seeds(&seeds).ok_or(CommandError::Usage("no receipt key"))?;
         print_line(ring.jwks())?;

@@ -128,20 +128,52 @@ pub fn read_ring(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
     Ok(seeds)
 }
 
-/// Writes a new key file; never overwrites one (a lost key would orphan every receipt).
-pub fn create(path: &Path) -> Result<[u8; 32], KeyError> {
-    let bytes = random()?;
-    write_new(path, &URL_SAFE_NO_PAD.encode(bytes))?;
-    Ok(bytes)
+/// Writes a new key file at each of `paths`; never overwrites one (a lost key would
+/// orphan every receipt). Every key is written beside its name before any is given its
+/// name: a directory that refuses one (not writable, not a directory, full) leaves none
+/// made, and the same command can be run again once it is seen to.
+pub fn create_all(paths: &[&Path]) -> Result<Vec<[u8; 32]>, KeyError> {
+    let mut written = Vec::with_capacity(paths.len());
+    for path in paths {
+        let made = random().and_then(|bytes| {
+            let temp = write_temp(path, &format!("{}\n", URL_SAFE_NO_PAD.encode(bytes)))?;
+            Ok((temp, bytes))
+        });
+        match made {
+            Ok(made) => written.push(made),
+            Err(err) => {
+                for (temp, _) in &written {
+                    let _ = std::fs::remove_file(temp);
+                }
+                return Err(err);
+            }
+        }
+    }
+    let mut keys = Vec::with_capacity(paths.len());
+    let mut named = Ok(());
+    for ((temp, bytes), path) in written.into_iter().zip(paths) {
+        if named.is_ok() {
+            named = link_new(&temp, path);
+            keys.push(bytes);
+        } else {
+            let _ = std::fs::remove_file(&temp);
+        }
+    }
+    named.map(|()| keys)
 }
 
 /// Writes `line` to a new secret file (owner-only, synced), making its directory; never
 /// overwrites one ([`KeyError::Exists`]). The file appears with its whole content.
 pub fn write_new(path: &Path, line: &str) -> Result<(), KeyError> {
-    let temp = write_temp(path, &format!("{line}\n"))?;
+    link_new(&write_temp(path, &format!("{line}\n"))?, path)
+}
+
+/// Gives the written file `temp` the name `path` (and removes `temp`), unless `path`
+/// exists.
+fn link_new(temp: &Path, path: &Path) -> Result<(), KeyError> {
     // A hard link fails if the name exists, unlike a rename: the atomic "create new".
-    let linked = std::fs::hard_link(&temp, path);
-    let _ = std::fs::remove_file(&temp);
+    let linked = std::fs::hard_link(temp, path);
+    let _ = std::fs::remove_file(temp);
     match linked {
         Ok(()) => sync_dir(path),
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -322,6 +354,11 @@ fn sync_dir(path: &Path) -> Result<(), KeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One new key file.
+    fn create(path: &Path) -> Result<[u8; 32], KeyError> {
+        create_all(&[path]).map(|keys| keys[0])
+    }
 
     /// A key file whose presence can't be told (here a file stands where its directory
     /// should; a directory the process may not enter is the same) is an error that says

@@ -123,6 +123,26 @@ async fn cli_keygen_export_and_verify() {
     let again = process::run(&["keygen", "--link-key", link_s, "--receipt-key", other_s]);
     assert!(!again.status.success(), "never overwrites a link key");
     assert!(!other.exists(), "refused before writing anything");
+    // A key whose directory refuses it once written to (not found before: Linux's /proc,
+    // where none can be made, as a directory this user may not write to, or a full disk):
+    // none is made, no written file is left beside its name, and the command can be run
+    // again.
+    let blocked = std::path::Path::new("/proc/assent-test-subject.key");
+    let args = ["keygen", "--receipt-key", other_s, "--subject-key"];
+    let half = process::run(&[&args[..], &[blocked.to_str().unwrap()]].concat());
+    assert!(!half.status.success());
+    assert!(!other.exists(), "no receipt key left behind");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let free = dir.path().join("free/subject.key");
+    let again = process::run(&[&args[..], &[free.to_str().unwrap()]].concat());
+    assert!(again.status.success());
+    assert!(other.exists() && free.exists());
+    std::fs::remove_file(&other).unwrap();
     let same = dir.path().join("same.key");
     let same_s = same.to_str().unwrap();
     let twice = process::run(&["keygen", "--subject-key", same_s, "--link-key", same_s]);
