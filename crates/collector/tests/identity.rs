@@ -619,6 +619,11 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
             &multipart("One-Click"),
         ),
         ("multipart/form-data; boundary=b0und", garbled.as_str()),
+        // A boundary of two hyphens, which the RFC example's reading leaves empty.
+        (
+            "multipart/form-data; boundary=--",
+            "----\r\n\r\nOne-Click\r\n------\r\n",
+        ),
     ] {
         let reply = send(&state, links::unsubscribe_as(&token, content_type, body)).await;
         assert_eq!(
