@@ -18,10 +18,11 @@ use crate::store::{Store, StoreError, Stored};
 const RESTATING_UNSUBSCRIBES: &str = "collector-0.1.0";
 
 /// How far ahead of the collector's a page's clock may be and still say when a choice was
-/// made: further ahead, the choice counts as made that long after it arrived, so that a
-/// clock a year ahead does not outrank the person's choices for a year, while one a few
-/// minutes ahead keeps the order of its page's own choices (sent at once as it is left,
-/// they can arrive the other way round).
+/// made: further ahead, its denial counts as made that long after it arrived, so that a
+/// clock a year ahead does not outrank the person's choices for a year, and its grant has
+/// no time to tell (it may have waited in the page's outbox), while one a few minutes ahead
+/// keeps the order of its page's own choices (sent at once as it is left, they can arrive
+/// the other way round).
 const CLOCK_AHEAD: time::Duration = time::Duration::minutes(5);
 
 /// The record that set a purpose's current state.
@@ -73,7 +74,11 @@ impl Standing {
     /// denial counts whenever it arrives, so a page whose clock is behind errs towards
     /// the denial. When a record was said: the page's clock for a choice (no later than
     /// [`CLOCK_AHEAD`] after its arrival), the collector's for an unsubscribe, whose
-    /// restated grants (the purposes it does not target) say nothing. A body this
+    /// restated grants (the purposes it does not target) say nothing. A grant of a page
+    /// whose clock is further ahead than that says no time: it may have waited in the
+    /// page's outbox (made offline before an unsubscribe by mail, sent after it), so it
+    /// outranks no word said of its purpose, and is none (it errs towards the denial, as a
+    /// clock behind does). A body this
     /// collector can't read is an error: the standing made without it could miss the
     /// person's latest word. Returns the record read.
     pub fn apply(&mut self, stored: &Stored) -> Result<ConsentRecord, StoreError> {
@@ -87,12 +92,12 @@ impl Standing {
             source: record.source,
         };
         let received = OffsetDateTime::parse(&stored.received_at, &Rfc3339).ok();
+        // (A cap past the year 9999, of a row made so behind the triggers, caps nothing.)
+        let cap = received.and_then(|received| received.checked_add(CLOCK_AHEAD));
+        let clock_ahead = cap.is_some_and(|cap| *record.client_time > cap);
         let said = match (record.source, received) {
             (Source::Unsubscribe, Some(received)) => received,
-            // (A cap past the year 9999, of a row made so behind the triggers, caps nothing.)
-            (_, received) => received
-                .and_then(|received| received.checked_add(CLOCK_AHEAD))
-                .map_or(*record.client_time, |cap| cap.min(*record.client_time)),
+            _ => cap.map_or(*record.client_time, |cap| cap.min(*record.client_time)),
         };
         for choice in record.purposes.iter() {
             let purpose = choice.purpose();
@@ -103,18 +108,19 @@ impl Standing {
                 && choice.state() == Some(ConsentState::Denied)
                 && record.widget_version.as_str() != RESTATING_UNSUBSCRIBES;
             let granted = choice.state() == Some(ConsentState::Granted);
+            let timeless = granted && clock_ahead && record.source.is_widget();
             let outdated = granted
                 && self
                     .last_said
                     .get(&purpose)
-                    .is_some_and(|last| said < *last);
+                    .is_some_and(|last| timeless || said < *last);
             // What an unsubscribe restates as granted is the standing as it was folded then
             // (before this rule, if it was stored before it), not the person's word.
             if outdated || (granted && record.source == Source::Unsubscribe) {
                 continue;
             }
             let changes = unsubscribed || !unchanged;
-            if changes || record.source.is_widget() {
+            if (changes || record.source.is_widget()) && !timeless {
                 let last = self.last_said.entry(purpose).or_insert(said);
                 *last = (*last).max(said);
             }
@@ -333,6 +339,39 @@ mod tests {
         later.received_at = "2026-12-01T00:06:00Z".into();
         standing.apply(&later).unwrap();
         assert_eq!(new_products(&standing), (Some(ConsentState::Granted), 2));
+    }
+
+    /// Granted on a laptop whose clock is two hours ahead, offline; unsubscribed by mail
+    /// half an hour later; the laptop back online an hour after that: its grant, said
+    /// "11:00" and capped at five minutes after it arrived (01:05), may have been made
+    /// before the unsubscribe (it was), so it does not undo it. A grant of that clock
+    /// counts where the purpose has no word yet, and a later one on a right clock counts
+    /// as ever.
+    #[test]
+    fn a_grant_of_a_clock_far_ahead_outranks_no_word() {
+        let mut standing = Standing::default();
+        let mut unsubscribe = row(1, "denied", Some("unsubscribe"));
+        unsubscribe.received_at = "2026-12-01T00:30:00Z".into();
+        standing.apply(&unsubscribe).unwrap();
+        let mut late = made_at(2, "granted", None, "2026-12-01T02:00:00Z");
+        late.received_at = "2026-12-01T01:00:00Z".into();
+        standing.apply(&late).unwrap();
+        assert_eq!(new_products(&standing), (Some(ConsentState::Denied), 1));
+
+        let mut first = Standing::default();
+        first.apply(&late).unwrap();
+        assert_eq!(new_products(&first), (Some(ConsentState::Granted), 2));
+        // Not a word: a denial of a right clock made before it and arriving after it
+        // counts (as every denial), and so does a grant said after that denial.
+        for (seq, state, said, received) in [
+            (3, "denied", "2026-12-01T00:50:00Z", "2026-12-01T01:10:00Z"),
+            (4, "granted", "2026-12-01T01:11:00Z", "2026-12-01T01:11:00Z"),
+        ] {
+            let mut row = made_at(seq, state, None, said);
+            row.received_at = received.into();
+            first.apply(&row).unwrap();
+            assert_eq!(new_products(&first).1, seq, "{state}");
+        }
     }
 
     /// Denied on a page, granted on another page that was offline, unsubscribed by mail
