@@ -375,7 +375,10 @@ async fn a_kept_receipt_shows_a_chain_whose_end_was_cut() {
 /// What the walk can't vouch for is where the chain breaks, with only the rows before it
 /// counted: a stored receipt replaced (its row's link intact), a subject column emptied
 /// (the link writes no subject as an empty line), a row slipped in at seq 0 (which the
-/// schema refuses). Each on a database of three records, behind its triggers and checks.
+/// schema refuses), the record given to another person (a subject of the right form) or
+/// another time of receipt (only the recomputed link holds either), a row pointed at
+/// itself, and two rows swapped. Each on a database of three records, behind its triggers
+/// and checks.
 #[tokio::test]
 async fn verify_breaks_at_the_first_row_it_cannot_vouch_for() {
     let cases = [
@@ -394,6 +397,27 @@ async fn verify_breaks_at_the_first_row_it_cannot_vouch_for() {
              body, digest, prev_hash, chain_hash, received_at, receipt FROM records WHERE seq = 1",
             (Some(0), Some(0)),
             "sequence gap",
+        ),
+        (
+            "UPDATE records SET subject = 'hmac-sha256:' || printf('%064d', 7) WHERE seq = 2",
+            (Some(1), Some(2)),
+            "chain_hash does not match",
+        ),
+        (
+            "UPDATE records SET received_at = '2026-01-01T00:00:00Z' WHERE seq = 2",
+            (Some(1), Some(2)),
+            "chain_hash does not match",
+        ),
+        (
+            "UPDATE records SET prev_hash = chain_hash WHERE seq = 2",
+            (Some(1), Some(2)),
+            "prev_hash does not match",
+        ),
+        (
+            "UPDATE records SET seq = 9 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; \
+             UPDATE records SET seq = 3 WHERE seq = 9",
+            (Some(1), Some(2)),
+            "prev_hash does not match",
         ),
     ];
     for (tampering, (verified, broken_seq), why) in cases {
