@@ -150,14 +150,25 @@ impl Standing {
 
     /// The standing of `subject`, from every record stored under it.
     pub async fn of_subject(store: &Store, subject: &str) -> Result<Self, StoreError> {
+        Self::of_subject_at(store, subject, i64::MAX).await
+    }
+
+    /// The standing of `subject` as its records up to `seq` (that one included) made it:
+    /// what a lookup answered right after the change at `seq`.
+    pub async fn of_subject_at(store: &Store, subject: &str, seq: i64) -> Result<Self, StoreError> {
         let mut standing = Self::default();
         let unreadable = store
-            .scan(Some(subject), |stored| match standing.apply(&stored) {
-                Ok(_) => ControlFlow::Continue(()),
-                Err(err) => ControlFlow::Break(err),
+            .scan(Some(subject), |stored| {
+                if stored.seq > seq {
+                    return ControlFlow::Break(None);
+                }
+                match standing.apply(&stored) {
+                    Ok(_) => ControlFlow::Continue(()),
+                    Err(err) => ControlFlow::Break(Some(err)),
+                }
             })
             .await?;
-        unreadable.map_or(Ok(standing), Err)
+        unreadable.flatten().map_or(Ok(standing), Err)
     }
 }
 

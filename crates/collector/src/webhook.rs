@@ -13,12 +13,15 @@ pub mod queue;
 pub mod secret;
 mod worker;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use assent_record::PurposeId;
 use serde::Serialize;
 
 use crate::changes::Change;
+use crate::standing::PurposeStanding;
 
 pub use backoff::Backoff;
 pub use secret::{SecretError, WebhookSecret};
@@ -86,6 +89,10 @@ pub struct Payload<'a> {
     /// The change.
     #[serde(flatten)]
     pub change: &'a Change,
+    /// The person's preferences as of this change (what the subject lookup answered right
+    /// after it): deliveries can arrive in any order, so a receiver keeps, for each
+    /// subject, the standing of the highest `seq` it got, and needs no fold of its own.
+    pub standing: &'a BTreeMap<PurposeId, PurposeStanding>,
 }
 
 #[cfg(test)]

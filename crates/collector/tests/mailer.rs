@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::mailer::{
-    self, metric, post_choice, post_record, signature_valid, start_logged, wait_until, Receiver,
-    FAILING, GONE, HELD, THROTTLING, UP,
+    self, metric, post_choice, post_choice_made_at, post_record, signature_valid, start_logged,
+    wait_until, DownReceiver, Receiver, FAILING, GONE, HELD, THROTTLING, UP,
 };
 use common::process;
 
@@ -138,6 +138,78 @@ async fn one_record_to_a_webhook(
     )
     .await;
     (dir, db, receiver, server)
+}
+
+/// Each delivery carries its person's standing as of its change, so a receiver that gets
+/// them in any order keeps the right one by `seq`: a grant, a denial, then a grant made
+/// before that denial (sent late from an outbox), which leaves it denied.
+#[tokio::test]
+async fn each_delivery_carries_the_standing_as_of_its_change() {
+    let (dir, db) = temp_db();
+    // Down until all four are stored, so that each is delivered after the later ones.
+    let down = DownReceiver::new();
+    let url = down.url();
+    let secret = dir.path().join("webhook.secret");
+    let server = start_logged(
+        &db,
+        &[
+            "--webhook-url",
+            &url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+            "--webhook-retry-base",
+            "100ms",
+        ],
+        &dir.path().join("collector.log"),
+    );
+    let client = reqwest::Client::new();
+    let ada = Some("ada@example.com");
+    let hours_ago = |hours| {
+        (time::OffsetDateTime::now_utc() - time::Duration::hours(hours))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    for (email, state, made) in [
+        (ada, "granted", 3),
+        (Some("bob@example.com"), "denied", 3),
+        (ada, "denied", 1),
+        (ada, "granted", 2),
+    ] {
+        post_choice_made_at(&client, server.addr, email, state, Some(&hours_ago(made))).await;
+    }
+    let receiver = down.start(UP);
+    receiver
+        .wait_for("four deliveries", |log| log.len() >= 4)
+        .await;
+    let mut bodies: Vec<_> = receiver.log().iter().map(|d| d.json()).collect();
+    bodies.sort_by_key(|body| body["seq"].as_i64());
+    let seen: Vec<_> = bodies
+        .iter()
+        .map(|body| {
+            let new_products = &body["standing"]["new_products"];
+            (
+                body["seq"].as_i64().unwrap(),
+                new_products["state"].as_str().unwrap().to_owned(),
+                new_products["set_by"]["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let states = |list: &[(i64, &str, i64)]| {
+        list.iter()
+            .map(|&(seq, state, set_by)| (seq, state.to_owned(), set_by))
+            .collect::<Vec<_>>()
+    };
+    // Seq 2 is another person's.
+    assert_eq!(
+        seen,
+        states(&[
+            (1, "granted", 1),
+            (2, "denied", 2),
+            (3, "denied", 3),
+            (4, "denied", 3)
+        ])
+    );
+    assert_eq!(bodies[3]["standing"]["security"]["basis"], "contract");
 }
 
 /// An endpoint that answers 410 Gone is gone (Standard Webhooks): the delivery is given up

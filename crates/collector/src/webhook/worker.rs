@@ -15,6 +15,7 @@ use super::queue::{now_ms, Claim, Queue};
 use super::{message_id, Backoff, Payload, WebhookSecret, WebhookSettings, EVENT_TYPE};
 use crate::changes::Change;
 use crate::metrics::Metrics;
+use crate::standing::Standing;
 use crate::store::{Store, StoreError};
 
 /// Deliveries in flight at once per process.
@@ -267,11 +268,12 @@ impl Worker {
         queue.retry(claim, at, reason).await
     }
 
-    /// POSTs the change at `seq`, signed.
-    async fn post(&self, seq: i64) -> Result<(), Failure> {
-        let rows = tokio::time::timeout(READ_TIMEOUT, self.store.page(seq - 1, 1, None))
+    /// The change at `seq`, and its subject's standing as of it.
+    async fn read(&self, seq: i64) -> Result<(Change, Standing), Failure> {
+        let rows = self
+            .store
+            .page(seq - 1, 1, None)
             .await
-            .map_err(|_| Failure::Retry("the change could not be read in time".to_owned()))?
             .map_err(|err| Failure::Retry(format!("cannot read the change: {err}")))?;
         let change = rows
             .iter()
@@ -281,9 +283,24 @@ impl Worker {
             .map_err(|err| Failure::Unreadable(err.to_string()))?
             .flatten()
             .ok_or_else(|| Failure::Permanent("the stored change is gone".to_owned()))?;
+        let standing = Standing::of_subject_at(&self.store, &change.subject, seq)
+            .await
+            .map_err(|err| match err {
+                StoreError::Unreadable { .. } => Failure::Unreadable(err.to_string()),
+                _ => Failure::Retry(format!("cannot read the standing: {err}")),
+            })?;
+        Ok((change, standing))
+    }
+
+    /// POSTs the change at `seq`, signed.
+    async fn post(&self, seq: i64) -> Result<(), Failure> {
+        let (change, standing) = tokio::time::timeout(READ_TIMEOUT, self.read(seq))
+            .await
+            .map_err(|_| Failure::Retry("the change could not be read in time".to_owned()))??;
         let body = serde_json::to_vec(&Payload {
             kind: EVENT_TYPE,
             change: &change,
+            standing: &standing.purposes,
         })
         .map_err(|err| Failure::Permanent(format!("cannot encode the change: {err}")))?;
         let id = message_id(&change.record_id);

@@ -307,8 +307,22 @@ pub async fn post_choice(
     email: Option<&str>,
     new_products: &str,
 ) -> Value {
+    post_choice_made_at(client, addr, email, new_products, None).await
+}
+
+/// [`post_choice`], made at `client_time` if given (else the record's own).
+pub async fn post_choice_made_at(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    email: Option<&str>,
+    new_products: &str,
+    client_time: Option<&str>,
+) -> Value {
     let mut body = record(&new_id());
     body["purposes"][0]["state"] = new_products.into();
+    if let Some(client_time) = client_time {
+        body["client_time"] = client_time.into();
+    }
     let mut request = client
         .post(format!("http://{addr}/v1/records"))
         .header("content-type", "application/json");
