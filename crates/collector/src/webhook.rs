@@ -61,16 +61,23 @@ pub enum UrlError {
 /// Checks a webhook URL: https, or http to a loopback host.
 pub fn parse_url(text: &str) -> Result<reqwest::Url, UrlError> {
     let url = reqwest::Url::parse(text).map_err(|_| UrlError::Parse)?;
-    let loopback = match url.host() {
+    if url.host().is_none() {
+        return Err(UrlError::Parse);
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        _ => Err(UrlError::Scheme),
+    }
+}
+
+/// Whether `url`'s host is this machine: `localhost` or a loopback address.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
         Some(url::Host::Domain(host)) => host == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(UrlError::Parse),
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(UrlError::Scheme),
+        None => false,
     }
 }
 

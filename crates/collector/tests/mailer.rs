@@ -212,6 +212,45 @@ async fn each_delivery_carries_the_standing_as_of_its_change() {
     assert_eq!(bodies[3]["standing"]["security"]["basis"], "contract");
 }
 
+/// A proxy named in the environment (as company containers often set one) is not used for
+/// a loopback webhook URL: the signed body would go to it in clear, and its own loopback
+/// is not this machine's receiver (here it is a closed port: every attempt failed).
+#[tokio::test]
+async fn a_loopback_webhook_is_posted_to_directly_whatever_the_proxy() {
+    let (dir, db) = temp_db();
+    let receiver = Receiver::start(UP).await;
+    let url = receiver.url();
+    let secret = dir.path().join("webhook.secret");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = mailer::start_logged_with(
+        &db,
+        &[
+            "--webhook-url",
+            &url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+        ],
+        &dir.path().join("collector.log"),
+        &[
+            ("HTTP_PROXY", &proxy),
+            ("http_proxy", &proxy),
+            ("ALL_PROXY", &proxy),
+            ("NO_PROXY", ""),
+        ],
+    );
+    post_record(
+        &reqwest::Client::new(),
+        server.addr,
+        Some("ada@example.com"),
+    )
+    .await;
+    receiver
+        .wait_for("the delivery", |log| !log.is_empty())
+        .await;
+}
+
 /// An endpoint that answers 410 Gone is gone (Standard Webhooks): the delivery is given up
 /// at its first attempt, not retried for its whole window.
 #[tokio::test]

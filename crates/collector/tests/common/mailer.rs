@@ -266,6 +266,16 @@ pub fn admin_keys_file(dir: &Path) -> PathBuf {
 /// Starts `serve` (limits off, the test admin key, `extra` flags) with `RUST_LOG=debug`
 /// appended to `log`.
 pub fn start_logged(database: &str, extra: &[&str], log: &Path) -> Server {
+    start_logged_with(database, extra, log, &[])
+}
+
+/// [`start_logged`] with `env` set too.
+pub fn start_logged_with(
+    database: &str,
+    extra: &[&str],
+    log: &Path,
+    env: &[(&str, &str)],
+) -> Server {
     let admin_keys = admin_keys_file(log.parent().unwrap());
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -279,6 +289,7 @@ pub fn start_logged(database: &str, extra: &[&str], log: &Path) -> Server {
         .args(["--admin-keys", admin_keys.to_str().unwrap()])
         .args(extra)
         .env("RUST_LOG", "debug")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
