@@ -166,3 +166,68 @@ impl<'a> Queue<'a> {
         Ok(depth)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Database;
+    use assent_record::ConsentRecord;
+
+    /// A worker whose lease ran out writes no outcome once another has claimed the
+    /// delivery: the row stays the other's to settle, pending and leased to it.
+    async fn an_outcome_after_the_lease_is_not_written(store: Store) {
+        let store = store.with_webhooks();
+        let record: ConsentRecord =
+            serde_json::from_str(include_str!("../../tests/data/record.json")).unwrap();
+        store
+            .append(
+                &record,
+                Some(format!("hmac-sha256:{}", "ab".repeat(32))),
+                None,
+                |_| String::new(),
+            )
+            .await
+            .unwrap();
+        let queue = Queue::new(&store);
+        let now = now_ms();
+        let first = queue
+            .claim(now, Duration::from_millis(1), "first")
+            .await
+            .unwrap()
+            .expect("due");
+        let second = queue
+            .claim(now + 10, Duration::from_secs(60), "second")
+            .await
+            .unwrap()
+            .expect("the first lease ran out");
+        assert_eq!((first.seq, second.attempts), (second.seq, 2));
+        let row = || async {
+            sqlx::query_as::<_, (String, Option<String>)>(
+                "SELECT status, lease_token FROM webhook_deliveries",
+            )
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        };
+        queue.delivered(&first, now + 20).await.unwrap();
+        queue.failed(&first, now + 20, "late").await.unwrap();
+        assert_eq!(row().await, ("pending".into(), Some("second".into())));
+        queue.delivered(&second, now + 30).await.unwrap();
+        assert_eq!(row().await.0, "delivered");
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_an_outcome_after_the_lease_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::Sqlite(dir.path().join("records.db"));
+        an_outcome_after_the_lease_is_not_written(Store::open(&database).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn on_postgres_an_outcome_after_the_lease_is_not_written() {
+        let pg = assent_temp_postgres::TempPostgres::start();
+        sqlx::any::install_default_drivers();
+        let database = Database::Postgres(pg.url.clone());
+        an_outcome_after_the_lease_is_not_written(Store::open(&database).await.unwrap()).await;
+    }
+}
