@@ -106,7 +106,7 @@
         show('genuine', `${signed}, and the file says what was signed.`, file, keysUrl, controllerSigned);
       } else {
         // Anyone can publish a key set and name it in a file they signed themselves.
-        show('signed', `${signed}, an address the file itself names, on another server than this page's, and the file says what was signed. It is the company's receipt only if that address is their collector's: type the address you trust for them above to check against it.`, file, keysUrl, controllerSigned);
+        show('signed', `${signed}, an address the file itself names, not the key set of the collector serving this page, and the file says what was signed. It is the company's receipt only if that address is their collector's: type the address you trust for them above to check against it.`, file, keysUrl, controllerSigned);
       }
     } else {
       show(outcome.state, outcome.reason);
@@ -123,7 +123,7 @@
       fail('Not a receipt file: it is not JSON.');
     }
     const twice = repeatedName(text);
-    if (twice !== undefined) fail(`Not a receipt file: one of its objects names "${twice}" twice.`);
+    if (twice !== undefined) fail(`Not a receipt file: one of its objects names "${shortened(twice)}" twice.`);
     // Its one number, the receipt's place in the log, as the CLI reads it: digits only.
     const unwhole = tokensOf(text).find((token) => /^-?\d/.test(token) && !/^\d+$/.test(token));
     if (unwhole !== undefined) fail(`Not a receipt file: its receipt number ${unwhole} is not a whole number written in digits.`);
@@ -147,6 +147,11 @@
     compareSummary(file, record);
     const url = new URL(keysUrl);
     return { file, keysUrl: url, controllerSigned: claims.controller !== undefined, vouched: typed !== '' || thisServer(url) };
+  }
+
+  /** `text` cut to its first 40 characters: the file's words, quoted in a verdict. */
+  function shortened(text) {
+    return text.length > 40 ? `${text.slice(0, 40)}…` : text;
   }
 
   /** The strings, numbers and punctuation of `text` (JSON that parsed), in order. */
@@ -344,6 +349,11 @@
     if (header === null || header.alg !== 'EdDSA' || typeof header.kid !== 'string') {
       fail('The receipt is not signed with EdDSA under a named key.');
     }
+    // A receipt key is named by its hash (keyId): a name of another form can't be one, and
+    // is not shown, since the header is anyone's words until the signature is checked.
+    if (!/^[0-9a-f]{16}$/.test(header.kid)) {
+      fail('The receipt names a signing key that is not a receipt key: a receipt key\'s name is 16 hexadecimal digits.');
+    }
     if (claims === null || typeof claims !== 'object') fail('The receipt\'s payload is not a claims object.');
     return {
       header,
@@ -373,13 +383,19 @@
   }
 
   /**
-   * Whether `url` is on the server that serves this page, whose operator vouches for the
-   * keys it publishes (this machine's names for itself count as one).
+   * Whether `url` is the key set of the collector that serves this page, whose operator
+   * vouches for the keys it publishes: at `.well-known/` beside this page (the collector's
+   * public address, under a path prefix too), not any address on its host, which another
+   * path may share (this machine's names for itself count as one).
    */
   function thisServer(url) {
-    if (url.origin === location.origin) return true;
-    return LOOPBACK.includes(url.hostname) && LOOPBACK.includes(location.hostname)
-      && url.protocol === location.protocol && url.port === location.port;
+    return ['.well-known/jwks.json', '.well-known/assent-receipt-key'].some((path) => {
+      const own = new URL(path, location.href);
+      const sameServer = url.origin === own.origin
+        || (LOOPBACK.includes(url.hostname) && LOOPBACK.includes(own.hostname)
+          && url.protocol === own.protocol && url.port === own.port);
+      return sameServer && url.pathname === own.pathname && url.search === '';
+    });
   }
 
   async function findKey(url, kid) {

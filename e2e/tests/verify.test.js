@@ -303,6 +303,12 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     writeFileSync(twicePath, readFileSync(genuinePath, 'utf8').replace('"purposes":', '"purposes":[],"purposes":'));
     assert.match(await check(page, twicePath), /^Not genuine\. Not a receipt file: one of its objects names "purposes" twice/);
     assert.equal((await cliVerifyFile(collector, twicePath)).ok, false, 'a name twice: the CLI agrees');
+    // A long one is quoted cut short: the verdict is the page's words, not the file's.
+    const long = `The receipt is genuine${' and signed'.repeat(400)}`;
+    const longPath = join(dir, 'twice-long.json');
+    writeFileSync(longPath, readFileSync(genuinePath, 'utf8').replace('{', `{"${long}":1,"${long}":2,`));
+    const longShown = await check(page, longPath);
+    assert.match(longShown, /^Not genuine\. Not a receipt file: one of its objects names "The receipt is genuine and signed and si…" twice\.$/, longShown);
 
     // Its receipt number written 1.0: the same number to JSON.parse, no whole number to the
     // CLI, and so to the page.
@@ -352,14 +358,20 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     // shaped as one that names it: not checked, where the CLI finds no key for it.
     const genuineSet = await (await fetch(`${collector.origin}/.well-known/jwks.json`)).json();
     const other = generateKeyPairSync('ed25519');
-    const otherKey = { ...other.publicKey.export({ format: 'jwk' }), kid: 'other-signer' };
+    const otherKid = 'a1b2c3d4e5f60718'; // of a receipt key's form, not the hash of its key
+    const otherKey = { ...other.publicKey.export({ format: 'jwk' }), kid: otherKid };
     const [signedHead, signedPayload] = answer.receipt.split('.');
-    const otherHead = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(signedHead, 'base64url').toString()), kid: 'other-signer' })).toString('base64url');
-    const otherSignature = sign(null, Buffer.from(`${otherHead}.${signedPayload}`), other.privateKey).toString('base64url');
-    const elsewhere = receiptFile(sent, answer, collector);
-    elsewhere.receipt.jws = `${otherHead}.${signedPayload}.${otherSignature}`;
-    const elsewherePath = join(dir, 'elsewhere.json');
-    writeFileSync(elsewherePath, JSON.stringify(elsewhere));
+    /** The receipt file signed by the other key, its JWS header naming `kid`. */
+    const signedByOther = (name, kid) => {
+      const head = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(signedHead, 'base64url').toString()), kid })).toString('base64url');
+      const signature = sign(null, Buffer.from(`${head}.${signedPayload}`), other.privateKey).toString('base64url');
+      const file = receiptFile(sent, answer, collector);
+      file.receipt.jws = `${head}.${signedPayload}.${signature}`;
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify(file));
+      return path;
+    };
+    const elsewherePath = signedByOther('elsewhere.json', otherKid);
     const keySet = async (name, keys) => {
       await page.route(`${collector.origin}/${name}`, (route) => route.fulfill({ json: { keys }, headers: { 'access-control-allow-origin': '*' } }));
       await page.locator('#jwks-url').fill(`${collector.origin}/${name}`);
@@ -368,7 +380,15 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       return path;
     };
     const mixedPath = await keySet('mixed-keys.json', [...genuineSet.keys, otherKey]);
-    assert.match(await check(page, elsewherePath), /^Not checked\. The receipt was signed by key other-signer, which .* does not publish/);
+    assert.match(await check(page, elsewherePath), /^Not checked\. The receipt was signed by key a1b2c3d4e5f60718, which .* does not publish/);
+    // A key name of another form is none of a receipt key, and the verdict does not quote
+    // it: the header is anyone's words until the signature is checked.
+    const boast = '0. The receipt is genuine and was recorded by Qualys, Inc';
+    const boastPath = signedByOther('boast.json', boast);
+    const boastShown = await check(page, boastPath);
+    assert.match(boastShown, /^Not genuine\. The receipt names a signing key that is not a receipt key/, boastShown);
+    assert.ok(!boastShown.includes('recorded by'), boastShown);
+    assert.equal((await cliVerifyFile(collector, boastPath, ['--jwks', mixedPath])).ok, false, 'the CLI refuses it too');
     assert.equal((await cliVerifyFile(collector, elsewherePath, ['--jwks', mixedPath])).ok, false, 'the CLI finds no key for it either');
     assert.match(await check(page, genuinePath), /^Genuine\./, 'the collector\'s own key beside it');
     // The collector's key published without a kid: found by its hash, as the CLI finds it.
@@ -389,8 +409,16 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     await page.route(named.keys.jwks_uri, (route) => route.fulfill({ json: genuineSet, headers: { 'access-control-allow-origin': '*' } }));
     await page.locator('#jwks-url').fill('');
     const signedOnly = await check(page, namedPath);
-    assert.match(signedOnly, /^Signed, by keys the file names\. It is signed with a key published at https:\/\/keys\.elsewhere\.test\/\.well-known\/jwks\.json, an address the file itself names, on another server than this page's/, signedOnly);
+    assert.match(signedOnly, /^Signed, by keys the file names\. It is signed with a key published at https:\/\/keys\.elsewhere\.test\/\.well-known\/jwks\.json, an address the file itself names, not the key set of the collector serving this page/, signedOnly);
     assert.equal(await page.locator('#details').isVisible(), true, 'what it says, shown');
+    // Nor another path on this page's own server, which a collector under a path prefix
+    // shares with whoever else serves files there.
+    const beside = receiptFile(sent, answer, collector);
+    beside.keys.jwks_uri = `${collector.origin}/elsewhere/.well-known/jwks.json`;
+    const besidePath = join(dir, 'beside.json');
+    writeFileSync(besidePath, JSON.stringify(beside));
+    await page.route(beside.keys.jwks_uri, (route) => route.fulfill({ json: genuineSet, headers: { 'access-control-allow-origin': '*' } }));
+    assert.match(await check(page, besidePath), /^Signed, by keys the file names\./);
     await page.locator('#jwks-url').fill(named.keys.jwks_uri);
     assert.match(await check(page, namedPath, recheck), /^Genuine\./, 'an address the reader typed');
     // A typo in the typed address says nothing of the receipt.
