@@ -58,9 +58,9 @@ pub enum Broken {
         /// The number that should have come.
         expected: i64,
     },
-    /// The body no longer parses as a record.
-    #[error("stored body is not a valid record")]
-    Body,
+    /// The body no longer parses as a record: why (tampering, or a later version's).
+    #[error("stored body is not a valid record: {0}")]
+    Body(String),
     /// The body does not match its id column.
     #[error("record_id column does not match the body")]
     RecordId,
@@ -111,7 +111,8 @@ impl Walker {
                 expected: self.next_seq,
             });
         }
-        let record: ConsentRecord = serde_json::from_str(&row.body).map_err(|_| Broken::Body)?;
+        let record: ConsentRecord =
+            serde_json::from_str(&row.body).map_err(|err| Broken::Body(err.to_string()))?;
         if record.record_id.hyphenated().to_string() != row.record_id {
             return Err(Broken::RecordId);
         }

@@ -86,9 +86,9 @@ struct Header {
 /// Why a receipt does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptError {
-    /// Not three base64url parts with a JSON header and payload.
-    #[error("not a JWS compact receipt")]
-    Form,
+    /// Not three base64url parts with a JSON header and payload: which rule it breaks.
+    #[error("not a JWS compact receipt: {0}")]
+    Form(&'static str),
     /// Not signed with EdDSA.
     #[error("receipt algorithm is not EdDSA")]
     Algorithm,
@@ -339,7 +339,9 @@ fn key_from_x(x: &str) -> Option<VerifyingKey> {
 }
 
 fn decode_part(part: &str) -> Result<Vec<u8>, ReceiptError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| ReceiptError::Form)
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| ReceiptError::Form("a part is not unpadded base64url"))
 }
 
 /// The header and the three parts of a compact JWS.
@@ -348,10 +350,10 @@ fn split(token: &str) -> Result<(Header, [&str; 3]), ReceiptError> {
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(ReceiptError::Form);
+        return Err(ReceiptError::Form("not three parts separated by dots"));
     };
-    let head: Header =
-        serde_json::from_slice(&decode_part(header)?).map_err(|_| ReceiptError::Form)?;
+    let head: Header = serde_json::from_slice(&decode_part(header)?)
+        .map_err(|_| ReceiptError::Form("its header is not a JWS header"))?;
     if head.alg != "EdDSA" {
         return Err(ReceiptError::Algorithm);
     }
@@ -369,11 +371,13 @@ pub fn stored_claims(token: &str) -> Option<Claims> {
 pub fn verify(token: &str, key: &VerifyingKey) -> Result<Claims, ReceiptError> {
     let (_, [header, payload, signature]) = split(token)?;
     let decode = decode_part;
-    let signature = <[u8; 64]>::try_from(decode(signature)?).map_err(|_| ReceiptError::Form)?;
+    let signature = <[u8; 64]>::try_from(decode(signature)?)
+        .map_err(|_| ReceiptError::Form("its signature is not 64 bytes"))?;
     let signed = &token.trim()[..header.len() + 1 + payload.len()];
     key.verify(signed.as_bytes(), &Signature::from_bytes(&signature))
         .map_err(|_| ReceiptError::Signature)?;
-    serde_json::from_slice(&decode(payload)?).map_err(|_| ReceiptError::Form)
+    serde_json::from_slice(&decode(payload)?)
+        .map_err(|_| ReceiptError::Form("its payload is not a receipt's claims"))
 }
 
 #[cfg(test)]
@@ -521,7 +525,10 @@ mod tests {
             verify(&token, &other.verifying_key()),
             Err(ReceiptError::Signature)
         );
-        assert_eq!(verify("a.b", &key.verifying_key()), Err(ReceiptError::Form));
+        assert_eq!(
+            verify("a.b", &key.verifying_key()),
+            Err(ReceiptError::Form("not three parts separated by dots"))
+        );
     }
 
     #[test]

@@ -57,16 +57,20 @@ impl ReceiptIssuer {
     /// was signed: the notice's now).
     pub fn file(&self, record: &ConsentRecord, stored: &Stored) -> Option<ReceiptFile> {
         let known = self.controllers.get(&record.notice.id)?;
+        let jwks_uri = self.jwks_uri.clone()?;
         let signed = crate::receipt::stored_claims(&stored.receipt).and_then(|c| c.controller);
         let controller = signed.unwrap_or_else(|| known.clone());
-        let answer = ReceiptAnswer {
-            record_id: record.record_id,
-            seq: NonZeroU64::new(u64::try_from(stored.seq).ok()?)?,
-            received_at: stored.received_at.parse().ok()?,
-            chain_hash: ContentHash::try_from(stored.chain_hash.clone()).ok()?,
-            receipt: Jws::try_from(stored.receipt.clone()).ok()?,
-        };
-        ReceiptFile::new(record, &answer, controller, self.jwks_uri.clone()?).ok()
+        // A row that makes no file was stored otherwise than the collector stores one (or
+        // changed since): the answer goes without it, and the log says why.
+        file_of_row(record, stored, controller, jwks_uri)
+            .inspect_err(|field| {
+                tracing::warn!(
+                    seq = stored.seq,
+                    field,
+                    "no receipt file: the stored row's field is not as the collector writes it"
+                );
+            })
+            .ok()
     }
 
     /// Who a record under `notice` gives its choice to, if the collector knows the notice.
@@ -79,6 +83,26 @@ impl ReceiptIssuer {
         let record = serde_json::from_str::<ConsentRecord>(&stored.body).ok()?;
         self.file(&record, stored)
     }
+}
+
+/// The receipt file of a stored row, or the field of the row that can't be in one.
+fn file_of_row(
+    record: &ConsentRecord,
+    stored: &Stored,
+    controller: Controller,
+    jwks_uri: JwksUri,
+) -> Result<ReceiptFile, &'static str> {
+    let answer = ReceiptAnswer {
+        record_id: record.record_id,
+        seq: u64::try_from(stored.seq)
+            .ok()
+            .and_then(NonZeroU64::new)
+            .ok_or("seq")?,
+        received_at: stored.received_at.parse().map_err(|_| "received_at")?,
+        chain_hash: ContentHash::try_from(stored.chain_hash.clone()).map_err(|_| "chain_hash")?,
+        receipt: Jws::try_from(stored.receipt.clone()).map_err(|_| "receipt")?,
+    };
+    ReceiptFile::new(record, &answer, controller, jwks_uri).map_err(|_| "record")
 }
 
 #[cfg(test)]
@@ -105,5 +129,42 @@ mod tests {
             local.jwks_uri.as_ref().map(JwksUri::as_str),
             Some("http://[::1]:8787/.well-known/jwks.json")
         );
+    }
+
+    /// A row that makes no file names the field at fault, which the log gives.
+    #[test]
+    fn a_row_that_makes_no_file_names_its_field() {
+        let record: ConsentRecord =
+            serde_json::from_str(include_str!("../tests/data/record.json")).unwrap();
+        let row = Stored {
+            seq: 1,
+            record_id: record.record_id.to_string(),
+            site: record.site.as_str().to_owned(),
+            subject: None,
+            body: record.canonical_json(),
+            digest: record.digest().as_str().to_owned(),
+            prev_hash: String::new(),
+            chain_hash: format!("sha256:{}", "ab".repeat(32)),
+            received_at: "2026-12-07T10:00:00Z".into(),
+            receipt: "x".repeat(100_000),
+        };
+        let jwks: JwksUri = "https://consent.example.com/.well-known/jwks.json"
+            .to_owned()
+            .try_into()
+            .unwrap();
+        let controller = || Controller::from_notice(&serde_json::from_str(DEFAULT_NOTICE).unwrap());
+        let field = |row: &Stored| {
+            file_of_row(&record, row, controller(), jwks.clone())
+                .err()
+                .unwrap_or("none")
+        };
+        assert_eq!(field(&row), "receipt", "a receipt too long to be one");
+        let unhashed = Stored {
+            chain_hash: "ab".into(),
+            ..row.clone()
+        };
+        assert_eq!(field(&unhashed), "chain_hash");
+        let unsequenced = Stored { seq: 0, ..row };
+        assert_eq!(field(&unsequenced), "seq");
     }
 }

@@ -399,6 +399,11 @@ async fn verify_breaks_at_the_first_row_it_cannot_vouch_for() {
             "sequence gap",
         ),
         (
+            "UPDATE records SET body = replace(body, '\"site\"', '\"sight\"') WHERE seq = 2",
+            (Some(1), Some(2)),
+            "stored body is not a valid record: unknown field `sight`",
+        ),
+        (
             "UPDATE records SET subject = 'hmac-sha256:' || printf('%064d', 7) WHERE seq = 2",
             (Some(1), Some(2)),
             "chain_hash does not match",
@@ -532,6 +537,16 @@ async fn verify_receipt_file_accepts_a_genuine_file_and_refuses_tampered_ones() 
     assert!(!ok);
     assert!(
         reason(&report).contains("signature does not verify"),
+        "{report}"
+    );
+
+    // The signature cut short: not a JWS, and the reason says which part.
+    let mut cut = file.clone();
+    cut["receipt"]["jws"] = format!("{}.{}.{}", parts[0], parts[1], &parts[2][..16]).into();
+    let (ok, report) = verify_file(d, "cut.json", &cut.to_string(), &keys);
+    assert!(!ok);
+    assert!(
+        reason(&report).contains("its signature is not 64 bytes"),
         "{report}"
     );
 
