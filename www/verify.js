@@ -365,7 +365,12 @@
 
   const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 
-  /** The JWK set's address: https:, or http: on this machine only; `refuse` says why not. */
+  /**
+   * The JWK set's address: https:, or http: on this machine only; `refuse` says why not.
+   * Read as written, as the CLI reads it (assent_record's JwksUri), not only as the URL
+   * parser makes it: that turns 127.1 and 2130706433 into 127.0.0.1, a backslash into a
+   * slash, and drops spaces around it, which the CLI refuses.
+   */
   function jwksAddress(text, refuse) {
     let url;
     try {
@@ -373,8 +378,11 @@
     } catch {
       refuse('The public keys address is not a URL.');
     }
-    const local = url.protocol === 'http:' && LOOPBACK.includes(url.hostname);
-    if ((url.protocol !== 'https:' && !local) || url.username || url.password) {
+    const written = /^(https?):\/\/([^/?#]*)/i.exec(text);
+    const host = written?.[2].replace(/:\d*$/, '').toLowerCase();
+    const local = url.protocol === 'http:' && LOOPBACK.includes(host);
+    if ((url.protocol !== 'https:' && !local) || !host || /[\s\\@]/.test(text)
+      || url.username || url.password) {
       refuse('The public keys address must be https: (http: only for localhost, 127.0.0.1 or [::1]).');
     }
     // This machine by name: a page's Content-Security-Policy can't name an IPv6 address.

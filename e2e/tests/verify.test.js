@@ -256,6 +256,11 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       ['no controller', (f) => { delete f.controller; }, /^Not genuine\. Not a receipt file: a field is missing/, false],
       ['no method', (f) => { delete f.collection_method; }, /^Not genuine\. Not a receipt file: a field is missing/, false],
       ['notice with more', (f) => { f.notice = { ...f.notice, url: 'https://example.com/' }; }, /^Not genuine\. Not a receipt file: a part of it has a field/, false],
+      // Key set addresses read as written, as the CLI reads them: not as the URL parser
+      // makes them (127.1 is 127.0.0.1 to it, this page's server), nor a port no URL has.
+      ['short loopback', (f) => { f.keys.jwks_uri = f.keys.jwks_uri.replace('127.0.0.1', '127.1'); }, /^Not genuine\. The public keys address must be https:/, false],
+      ['backslash', (f) => { f.keys.jwks_uri = 'https://keys.example.com\\@evil.test/jwks.json'; }, /^Not genuine\. The public keys address must be https:/, false],
+      ['port', (f) => { f.keys.jwks_uri = 'https://keys.example.com:99999/jwks.json'; }, /^Not genuine\. The public keys address is not a URL/, false],
       // Another record's id in the summary: not this record's receipt.
       ['other id', (f) => { f.receipt_id = crypto.randomUUID(); }, /^Not genuine\..*receipt id does not match/, false],
     ]) {

@@ -250,16 +250,19 @@ fn web_address(value: &str, field: &'static str) -> Result<(), FieldError> {
     let lower = value.to_ascii_lowercase();
     let authority_ok = |rest: &str, local_only: bool| {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = authority
-            .rsplit_once(':')
-            .map_or(authority, |(host, port)| {
-                if port.bytes().all(|b| b.is_ascii_digit()) {
-                    host
-                } else {
-                    authority
-                }
-            });
-        !host.is_empty()
+        let (host, port_ok) =
+            authority
+                .rsplit_once(':')
+                .map_or((authority, true), |(host, port)| {
+                    if port.bytes().all(|b| b.is_ascii_digit()) {
+                        // Empty, or a port a URL can have (as a browser reads it).
+                        (host, port.is_empty() || port.parse::<u16>().is_ok())
+                    } else {
+                        (authority, true)
+                    }
+                });
+        port_ok
+            && !host.is_empty()
             && !authority.contains('@')
             && (!local_only || matches!(host, "localhost" | "127.0.0.1" | "[::1]"))
     };
@@ -786,8 +789,13 @@ mod tests {
                 "http://localhost/.well-known/jwks.json",
                 "http://[::1]:8787/.well-known/jwks.json",
                 "http://[::1]/.well-known/jwks.json",
+                "https://consent.qualys.com:65535/.well-known/jwks.json",
+                "https://consent.qualys.com:/.well-known/jwks.json",
             ],
             &[
+                "https://consent.qualys.com:65536/.well-known/jwks.json",
+                "https://consent.qualys.com:99999/.well-known/jwks.json",
+                "http://127.1:8787/.well-known/jwks.json",
                 "http://consent.qualys.com/.well-known/jwks.json",
                 "http://127.0.0.1.evil.com/",
                 "http://[::2]:8787/",
