@@ -375,6 +375,52 @@ async fn rate_limits_answer_429_with_retry_after() {
     let reply = send(&by_site, post_new()).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
+    // The budget is the page's origin's, not the site the record names, which anyone can
+    // make up (each a new budget): another name from that page is over it too…
+    let mut renamed = record(&new_id());
+    renamed["site"] = "x1.example".into();
+    assert_eq!(
+        send(&by_site, post(renamed.to_string())).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // …while another covered page has its own, and every POST without an Origin (not
+    // from a page) shares one, whatever site each names.
+    let from = |origin: &str, site: &str| {
+        let mut body = record(&new_id());
+        body["site"] = site.into();
+        post_as("application/json", origin, body.to_string())
+    };
+    assert_eq!(
+        status(by_site.clone(), from("http://127.0.0.1:8787", "localhost")).await,
+        StatusCode::CREATED
+    );
+    let no_origin = |site: &str| {
+        let mut request = from(ORIGIN, site);
+        request.headers_mut().remove(header::ORIGIN);
+        request
+    };
+    for (site, expected) in [
+        ("x1.example", StatusCode::CREATED),
+        ("x2.example", StatusCode::CREATED),
+        ("x3.example", StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        assert_eq!(
+            status(by_site.clone(), no_origin(site)).await,
+            expected,
+            "{site}"
+        );
+    }
+    // The company's own server, with the admin key, spends none.
+    let mut addressed = record(&new_id());
+    addressed["email"] = "ada@example.com".into();
+    assert_eq!(
+        status(
+            by_site.clone(),
+            common::post_as_admin(addressed.to_string())
+        )
+        .await,
+        StatusCode::CREATED
+    );
 }
 
 fn get(uri: &str) -> Request<Body> {
