@@ -3,6 +3,7 @@
 mod export;
 mod link;
 mod preferences;
+mod requeue;
 mod serve;
 mod verify;
 
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 pub use export::export;
 pub use link::link;
 pub use preferences::preferences;
+pub use requeue::requeue;
 pub use serve::serve;
 pub use verify::{verify, walk, BrokenAt, Verified};
 

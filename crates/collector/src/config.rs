@@ -60,6 +60,9 @@ pub enum Command {
     /// Print one person's current preferences as JSON: each purpose's state, basis and the
     /// record that set it.
     Preferences(PreferencesArgs),
+    /// Put the webhook deliveries given up on (`failed`) back in the queue, each with a new
+    /// retry window: the `serve` processes post them again. Prints how many.
+    Requeue(RequeueArgs),
 }
 
 /// `serve` options.
@@ -134,7 +137,7 @@ pub struct ServeArgs {
     /// Longest wait between retries, e.g. `1h`.
     #[arg(long, hide = true)]
     pub webhook_retry_cap: Option<String>,
-    /// How long after its first attempt a delivery is still retried, e.g. `24h`.
+    /// How long after its first attempt a delivery is still retried, e.g. `72h`.
     #[arg(long, hide = true)]
     pub webhook_give_up_after: Option<String>,
     /// Longest wait for the endpoint's answer, e.g. `10s`.
@@ -297,6 +300,14 @@ pub struct PreferencesArgs {
     /// The subject key file the server uses [default: the config file's].
     #[arg(long, env = "ASSENT_SUBJECT_KEY")]
     pub subject_key: Option<PathBuf>,
+}
+
+/// `requeue` options.
+#[derive(Debug, Args)]
+pub struct RequeueArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArg,
 }
 
 /// `keygen` options.
@@ -761,7 +772,7 @@ mod tests {
         assert_eq!(on.backoff.base, std::time::Duration::from_millis(250));
         assert_eq!(
             on.backoff.give_up_after,
-            std::time::Duration::from_secs(86_400)
+            std::time::Duration::from_secs(3 * 86_400)
         );
         assert_eq!(on.timeout, crate::webhook::DEFAULT_TIMEOUT);
         for (url, secret, base, expected) in [

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             Command::Keygen(args) => commands::keygen(args),
             Command::Link(args) => commands::link(args),
             Command::Preferences(args) => commands::preferences(args).await,
+            Command::Requeue(args) => commands::requeue(args).await,
         }
     });
     match outcome {

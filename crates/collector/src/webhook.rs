@@ -5,7 +5,7 @@
 //! (`Store::with_webhooks`), so a stored change always has its delivery; a worker in each
 //! `serve` process claims due deliveries with a lease (several processes never post one
 //! message at the same time), retries failures with capped exponential backoff and jitter
-//! for at least a day, and a restart resumes where the database says. Delivery is at least
+//! for three days, and a restart resumes where the database says. Delivery is at least
 //! once: a process killed mid-delivery posts that message again after the lease runs out.
 
 pub mod backoff;

@@ -108,6 +108,29 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
         metric(&client, addr, "assent_webhook_delivered_total").await,
         Some(0)
     );
+
+    // The endpoint back, `requeue` puts the delivery back in the queue, with a new window.
+    receiver.set_mode(UP);
+    let output = process::run(&["requeue", "--database", db]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"requeued\":1}\n"
+    );
+    receiver
+        .wait_for("the delivery, posted again", |log| {
+            log.iter().any(|d| d.answered == 204)
+        })
+        .await;
+    wait_until("the delivery delivered", || async {
+        metric(&client, addr, "assent_webhook_delivered_total").await == Some(1)
+    })
+    .await;
+    let output = process::run(&["requeue", "--database", db]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"requeued\":0}\n"
+    );
 }
 
 /// A collector with a webhook to a receiver in `mode` (retries 100 ms apart at first), on a

@@ -157,6 +157,22 @@ impl<'a> Queue<'a> {
         Ok(())
     }
 
+    /// Puts every delivery given up on back in the queue, due at `now`, with a new retry
+    /// window (its attempts and first attempt forgotten); returns how many.
+    pub async fn requeue_failed(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries
+             SET status = 'pending', attempts = 0, next_attempt_at = $1,
+                 first_attempt_at = NULL, finished_at = NULL, last_error = NULL,
+                 lease_until = NULL, lease_token = NULL
+             WHERE status = 'failed'",
+        )
+        .bind(now)
+        .execute(self.store.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Deliveries not yet delivered nor given up on.
     pub async fn depth(&self) -> Result<i64, StoreError> {
         let depth: i64 =
