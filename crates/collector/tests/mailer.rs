@@ -206,6 +206,9 @@ async fn each_delivery_carries_the_standing_as_of_its_change() {
         .await;
     let mut bodies: Vec<_> = receiver.log().iter().map(|d| d.json()).collect();
     bodies.sort_by_key(|body| body["seq"].as_i64());
+    for body in &bodies {
+        common::openapi::assert_schema("WebhookPayload", body);
+    }
     let seen: Vec<_> = bodies
         .iter()
         .map(|body| {

@@ -3,6 +3,7 @@
 
 pub mod links;
 pub mod mailer;
+pub mod openapi;
 pub mod postgres;
 pub mod process;
 pub mod suite;
@@ -128,7 +129,9 @@ impl Reply {
 }
 
 /// Sends one request through the router without a socket.
+/// Its answer is held to `openapi.json` ([`openapi::check`]).
 pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
+    let (method, path) = (request.method().clone(), request.uri().to_string());
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -139,6 +142,10 @@ pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
         .unwrap()
         .to_bytes()
         .to_vec();
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    openapi::check(method.as_str(), &path, status.as_u16(), content_type, &body);
     Reply {
         status,
         headers,
