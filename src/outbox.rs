@@ -12,7 +12,7 @@ use crate::store::Store;
 /// Most records kept waiting.
 pub const MAX_RECORDS: usize = 50;
 /// Oldest record kept waiting.
-pub const MAX_AGE: Duration = Duration::days(30);
+pub const MAX_AGE: Duration = assent_record::LONGEST_WAIT;
 
 /// The records still waiting, oldest first, after dropping those over the bounds.
 pub fn pending(store: &Store, now: OffsetDateTime) -> Vec<ConsentRecord> {

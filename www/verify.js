@@ -381,8 +381,8 @@
     const written = /^(https?):\/\/([^/?#]*)/i.exec(text);
     const host = written?.[2].replace(/:\d*$/, '').toLowerCase();
     const local = url.protocol === 'http:' && LOOPBACK.includes(host);
-    if ((url.protocol !== 'https:' && !local) || !host || /[\s\\@]/.test(text)
-      || url.username || url.password) {
+    if ((url.protocol !== 'https:' && !local) || !host || written[2].includes('@')
+      || /[\s\\]/.test(text) || url.username || url.password) {
       refuse('The public keys address must be https: (http: only for localhost, 127.0.0.1 or [::1]).');
     }
     // This machine by name: a page's Content-Security-Policy can't name an IPv6 address.

@@ -424,6 +424,12 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     writeFileSync(besidePath, JSON.stringify(beside));
     await page.route(beside.keys.jwks_uri, (route) => route.fulfill({ json: genuineSet, headers: { 'access-control-allow-origin': '*' } }));
     assert.match(await check(page, besidePath), /^Signed, by keys the file names\./);
+    // An "@" in the path is no user name: the address is read, as the CLI reads it.
+    const atPath = join(dir, 'at.json');
+    writeFileSync(atPath, JSON.stringify({ ...beside, keys: { jwks_uri: 'https://keys.elsewhere.test/@acme/jwks.json' } }));
+    await page.route('https://keys.elsewhere.test/@acme/jwks.json', (route) => route.fulfill({ json: genuineSet, headers: { 'access-control-allow-origin': '*' } }));
+    assert.match(await check(page, atPath), /^Signed, by keys the file names\. It is signed with a key published at https:\/\/keys\.elsewhere\.test\/@acme\/jwks\.json,/);
+    assert.equal((await cliVerifyFile(collector, atPath)).ok, true, 'and the CLI reads it');
     await page.locator('#jwks-url').fill(named.keys.jwks_uri);
     assert.match(await check(page, namedPath, recheck), /^Genuine\./, 'an address the reader typed');
     // A typo in the typed address says nothing of the receipt.

@@ -103,6 +103,16 @@ impl Default for Walker {
     }
 }
 
+/// serde's reason, at most 200 characters of it: it may quote the stored value, which can
+/// be as long as a body.
+fn shortened(err: &serde_json::Error) -> String {
+    let reason = err.to_string();
+    match reason.char_indices().nth(200) {
+        Some((end, _)) => format!("{}…", &reason[..end]),
+        None => reason,
+    }
+}
+
 impl Walker {
     /// Checks one row; rows must come in `seq` order.
     pub fn check(&mut self, row: &Row) -> Result<(), Broken> {
@@ -112,7 +122,7 @@ impl Walker {
             });
         }
         let record: ConsentRecord =
-            serde_json::from_str(&row.body).map_err(|err| Broken::Body(err.to_string()))?;
+            serde_json::from_str(&row.body).map_err(|err| Broken::Body(shortened(&err)))?;
         if record.record_id.hyphenated().to_string() != row.record_id {
             return Err(Broken::RecordId);
         }

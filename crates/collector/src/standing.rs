@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use assent_record::{ConsentRecord, ConsentState, LawfulBasis, PurposeId, Source};
+use assent_record::{ConsentRecord, ConsentState, LawfulBasis, PurposeId, Source, LONGEST_WAIT};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -60,7 +60,18 @@ pub struct Standing {
     /// By purpose, when the person last said something of it: the latest time at which a
     /// record folded in chose it (a page's record, or an unsubscribe that targets it).
     #[serde(skip)]
-    last_said: BTreeMap<PurposeId, OffsetDateTime>,
+    last_said: BTreeMap<PurposeId, LastWord>,
+}
+
+/// When the person last said something of a purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LastWord {
+    /// When, as [`Standing::apply`] reads a record's time.
+    said: OffsetDateTime,
+    /// The page's own time of it, where that page's clock was further ahead than
+    /// [`CLOCK_AHEAD`]: a grant of a clock so far ahead (that page's, most likely) is
+    /// ordered against it by the two pages' times.
+    ahead: Option<OffsetDateTime>,
 }
 
 impl Standing {
@@ -75,10 +86,13 @@ impl Standing {
     /// the denial. When a record was said: the page's clock for a choice (no later than
     /// [`CLOCK_AHEAD`] after its arrival), the collector's for an unsubscribe, whose
     /// restated grants (the purposes it does not target) say nothing. A grant of a page
-    /// whose clock is further ahead than that says no time: it may have waited in the
-    /// page's outbox (made offline before an unsubscribe by mail, sent after it), so it
-    /// outranks no word said of its purpose, and is none (it errs towards the denial, as a
-    /// clock behind does). A body this
+    /// whose clock is further ahead than that can't say when it was made: it may have
+    /// waited in the page's outbox (made offline before an unsubscribe by mail, sent after
+    /// it). It outranks the purpose's last word only if that word was said before the
+    /// grant can have been made (more than [`LONGEST_WAIT`], the outbox's limit, before
+    /// it arrived), or by a page whose clock was as far ahead, at an earlier time of that
+    /// clock (the same device, most likely); and it is no word itself (it errs towards the
+    /// denial, as a clock behind does). A body this
     /// collector can't read is an error: the standing made without it could miss the
     /// person's latest word. Returns the record read.
     pub fn apply(&mut self, stored: &Stored) -> Result<ConsentRecord, StoreError> {
@@ -94,10 +108,25 @@ impl Standing {
         let received = OffsetDateTime::parse(&stored.received_at, &Rfc3339).ok();
         // (A cap past the year 9999, of a row made so behind the triggers, caps nothing.)
         let cap = received.and_then(|received| received.checked_add(CLOCK_AHEAD));
-        let clock_ahead = cap.is_some_and(|cap| *record.client_time > cap);
+        let clock_ahead =
+            record.source.is_widget() && cap.is_some_and(|cap| *record.client_time > cap);
         let said = match (record.source, received) {
             (Source::Unsubscribe, Some(received)) => received,
             _ => cap.map_or(*record.client_time, |cap| cap.min(*record.client_time)),
+        };
+        let word = LastWord {
+            said,
+            ahead: clock_ahead.then_some(*record.client_time),
+        };
+        // The earliest its choice can have been made.
+        let made_since = received.and_then(|received| received.checked_sub(LONGEST_WAIT));
+        let later_than = |last: &LastWord| {
+            if clock_ahead {
+                made_since.is_some_and(|since| since > last.said)
+                    || last.ahead.is_some_and(|then| *record.client_time > then)
+            } else {
+                said >= last.said
+            }
         };
         for choice in record.purposes.iter() {
             let purpose = choice.purpose();
@@ -108,21 +137,22 @@ impl Standing {
                 && choice.state() == Some(ConsentState::Denied)
                 && record.widget_version.as_str() != RESTATING_UNSUBSCRIBES;
             let granted = choice.state() == Some(ConsentState::Granted);
-            let timeless = granted && clock_ahead && record.source.is_widget();
             let outdated = granted
                 && self
                     .last_said
                     .get(&purpose)
-                    .is_some_and(|last| timeless || said < *last);
+                    .is_some_and(|last| !later_than(last));
             // What an unsubscribe restates as granted is the standing as it was folded then
             // (before this rule, if it was stored before it), not the person's word.
             if outdated || (granted && record.source == Source::Unsubscribe) {
                 continue;
             }
             let changes = unsubscribed || !unchanged;
-            if (changes || record.source.is_widget()) && !timeless {
-                let last = self.last_said.entry(purpose).or_insert(said);
-                *last = (*last).max(said);
+            if (changes || record.source.is_widget()) && !(granted && clock_ahead) {
+                let last = self.last_said.entry(purpose).or_insert(word);
+                if word.said >= last.said {
+                    *last = word;
+                }
             }
             if changes {
                 self.purposes.insert(
@@ -382,6 +412,68 @@ mod tests {
             row.received_at = received.into();
             first.apply(&row).unwrap();
             assert_eq!(new_products(&first).1, seq, "{state}");
+        }
+    }
+
+    /// A laptop ten minutes ahead, whose choices are ordered by its own clock: denied on
+    /// Monday, granted on Friday (or a minute after the denial) counts. Against a word on
+    /// another clock (an unsubscribe, a right clock's denial) its grant counts only when
+    /// that word is older than the outbox's longest wait before the grant arrived.
+    #[test]
+    fn a_clock_far_ahead_orders_its_own_choices() {
+        let ahead = |seq, state, said: &str, received: &str| {
+            let mut row = made_at(seq, state, None, said);
+            row.received_at = received.into();
+            row
+        };
+        for (then, granted) in [
+            ("2026-12-04T09:10:00Z", "2026-12-04T09:00:00Z"),
+            ("2026-11-30T09:11:00Z", "2026-11-30T09:01:00Z"),
+        ] {
+            let mut standing = Standing::default();
+            standing
+                .apply(&ahead(
+                    1,
+                    "denied",
+                    "2026-11-30T09:10:00Z",
+                    "2026-11-30T09:00:00Z",
+                ))
+                .unwrap();
+            standing.apply(&ahead(2, "granted", then, granted)).unwrap();
+            assert_eq!(
+                new_products(&standing),
+                (Some(ConsentState::Granted), 2),
+                "{then}"
+            );
+        }
+        for (word_received, state) in [
+            ("2026-10-31T00:00:00Z", ConsentState::Granted),
+            ("2026-11-02T00:00:00Z", ConsentState::Denied),
+        ] {
+            for word in [
+                {
+                    let mut unsubscribe = row(1, "denied", Some("unsubscribe"));
+                    unsubscribe.received_at = word_received.into();
+                    unsubscribe
+                },
+                ahead(1, "denied", word_received, word_received),
+            ] {
+                let mut standing = Standing::default();
+                standing.apply(&word).unwrap();
+                standing
+                    .apply(&ahead(
+                        2,
+                        "granted",
+                        "2026-12-01T02:00:00Z",
+                        "2026-12-01T00:00:00Z",
+                    ))
+                    .unwrap();
+                assert_eq!(
+                    standing.state_of(PurposeId::NewProducts),
+                    Some(state),
+                    "{word_received}"
+                );
+            }
         }
     }
 

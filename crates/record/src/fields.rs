@@ -244,7 +244,11 @@ fn web_address(value: &str, field: &'static str) -> Result<(), FieldError> {
         field,
         expected: "an https: URL (http: only for localhost, 127.0.0.1 or [::1])",
     };
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // A backslash is a slash to a browser's URL parser (the verify page's): another address.
+    if value
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
         return Err(FieldError::Character { field });
     }
     let lower = value.to_ascii_lowercase();
@@ -791,9 +795,11 @@ mod tests {
                 "http://[::1]/.well-known/jwks.json",
                 "https://consent.qualys.com:65535/.well-known/jwks.json",
                 "https://consent.qualys.com:/.well-known/jwks.json",
+                "https://consent.qualys.com/@acme/jwks.json",
             ],
             &[
                 "https://consent.qualys.com:65536/.well-known/jwks.json",
+                "https://consent.qualys.com/keys\\jwks.json",
                 "https://consent.qualys.com:99999/.well-known/jwks.json",
                 "http://127.1:8787/.well-known/jwks.json",
                 "http://consent.qualys.com/.well-known/jwks.json",

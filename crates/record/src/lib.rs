@@ -25,4 +25,4 @@ pub use receipt_file::{
     CollectionMethod, Controller, FileVersion, KeysRef, ReceiptAnswer, ReceiptFile, ReceiptPurpose,
     SignedReceipt,
 };
-pub use record::{ConsentRecord, NoticeRef, Source};
+pub use record::{ConsentRecord, NoticeRef, Source, LONGEST_WAIT};

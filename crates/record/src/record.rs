@@ -36,6 +36,11 @@ impl Source {
     }
 }
 
+/// The longest a widget keeps a record waiting to be sent, by its page's clock (its outbox
+/// drops older ones, and so does a kept click): a record arrives at most this long after
+/// its choice was made, whatever that clock says of the time.
+pub const LONGEST_WAIT: time::Duration = time::Duration::days(30);
+
 /// Which notice the visitor saw, down to its content hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
