@@ -133,27 +133,38 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     );
 }
 
+/// `serve` on `db` with webhooks to `url` (retries 100 ms apart at first), its secret and
+/// log in `dir`, with `env` set too.
+fn serving_webhooks(
+    db: &str,
+    dir: &std::path::Path,
+    url: &str,
+    env: &[(&str, &str)],
+) -> process::Server {
+    let secret = dir.join("webhook.secret");
+    mailer::start_logged_with(
+        db,
+        &[
+            "--webhook-url",
+            url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+            "--webhook-retry-base",
+            "100ms",
+        ],
+        &dir.join("collector.log"),
+        env,
+    )
+}
+
 /// A collector with a webhook to a receiver in `mode` (retries 100 ms apart at first), on a
 /// temp database, and one record posted to it.
 async fn one_record_to_a_webhook(
     mode: u8,
 ) -> (tempfile::TempDir, String, Receiver, process::Server) {
     let (dir, db) = temp_db();
-    let secret = dir.path().join("webhook.secret");
     let receiver = Receiver::start(mode).await;
-    let url = receiver.url();
-    let server = start_logged(
-        &db,
-        &[
-            "--webhook-url",
-            &url,
-            "--webhook-secret-file",
-            secret.to_str().unwrap(),
-            "--webhook-retry-base",
-            "100ms",
-        ],
-        &dir.path().join("collector.log"),
-    );
+    let server = serving_webhooks(&db, dir.path(), &receiver.url(), &[]);
     post_record(
         &reqwest::Client::new(),
         server.addr,
@@ -171,20 +182,7 @@ async fn each_delivery_carries_the_standing_as_of_its_change() {
     let (dir, db) = temp_db();
     // Down until all four are stored, so that each is delivered after the later ones.
     let down = DownReceiver::new();
-    let url = down.url();
-    let secret = dir.path().join("webhook.secret");
-    let server = start_logged(
-        &db,
-        &[
-            "--webhook-url",
-            &url,
-            "--webhook-secret-file",
-            secret.to_str().unwrap(),
-            "--webhook-retry-base",
-            "100ms",
-        ],
-        &dir.path().join("collector.log"),
-    );
+    let server = serving_webhooks(&db, dir.path(), &down.url(), &[]);
     let client = reqwest::Client::new();
     let ada = Some("ada@example.com");
     let hours_ago = |hours| {
@@ -245,27 +243,16 @@ async fn each_delivery_carries_the_standing_as_of_its_change() {
 async fn a_loopback_webhook_is_posted_to_directly_whatever_the_proxy() {
     let (dir, db) = temp_db();
     let receiver = Receiver::start(UP).await;
-    let url = receiver.url();
-    let secret = dir.path().join("webhook.secret");
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let server = mailer::start_logged_with(
-        &db,
-        &[
-            "--webhook-url",
-            &url,
-            "--webhook-secret-file",
-            secret.to_str().unwrap(),
-        ],
-        &dir.path().join("collector.log"),
-        &[
-            ("HTTP_PROXY", &proxy),
-            ("http_proxy", &proxy),
-            ("ALL_PROXY", &proxy),
-            ("NO_PROXY", ""),
-        ],
-    );
+    let proxies = [
+        ("HTTP_PROXY", proxy.as_str()),
+        ("http_proxy", &proxy),
+        ("ALL_PROXY", &proxy),
+        ("NO_PROXY", ""),
+    ];
+    let server = serving_webhooks(&db, dir.path(), &receiver.url(), &proxies);
     post_record(
         &reqwest::Client::new(),
         server.addr,

@@ -381,50 +381,26 @@ async fn a_kept_receipt_shows_a_chain_whose_end_was_cut() {
 /// and checks.
 #[tokio::test]
 async fn verify_breaks_at_the_first_row_it_cannot_vouch_for() {
-    let cases = [
-        (
-            "UPDATE records SET receipt = (SELECT receipt FROM records WHERE seq = 1) WHERE seq = 2",
-            (Some(1), Some(2)),
-            "receipt does not match the row",
-        ),
-        (
-            "UPDATE records SET subject = '' WHERE seq = 2",
-            (Some(1), Some(2)),
-            "subject",
-        ),
-        (
-            "INSERT INTO records SELECT 0, '00000000-0000-4000-8000-000000000000', site, subject, \
-             body, digest, prev_hash, chain_hash, received_at, receipt FROM records WHERE seq = 1",
-            (Some(0), Some(0)),
-            "sequence gap",
-        ),
-        (
-            "UPDATE records SET body = replace(body, '\"site\"', '\"sight\"') WHERE seq = 2",
-            (Some(1), Some(2)),
-            "stored body is not a valid record: unknown field `sight`",
-        ),
-        (
-            "UPDATE records SET subject = 'hmac-sha256:' || printf('%064d', 7) WHERE seq = 2",
-            (Some(1), Some(2)),
-            "chain_hash does not match",
-        ),
-        (
-            "UPDATE records SET received_at = '2026-01-01T00:00:00Z' WHERE seq = 2",
-            (Some(1), Some(2)),
-            "chain_hash does not match",
-        ),
-        (
-            "UPDATE records SET prev_hash = chain_hash WHERE seq = 2",
-            (Some(1), Some(2)),
-            "prev_hash does not match",
-        ),
-        (
-            "UPDATE records SET seq = 9 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; \
-             UPDATE records SET seq = 3 WHERE seq = 9",
-            (Some(1), Some(2)),
-            "prev_hash does not match",
-        ),
-    ];
+    // Each breaks the chain at row 2, with row 1 verified…
+    let at_row_2 = [
+        ("SET receipt = (SELECT receipt FROM records WHERE seq = 1) WHERE seq = 2", "receipt does not match the row"),
+        ("SET subject = '' WHERE seq = 2", "subject"),
+        ("SET body = replace(body, '\"site\"', '\"sight\"') WHERE seq = 2", "stored body is not a valid record: unknown field `sight`"),
+        ("SET subject = 'hmac-sha256:' || printf('%064d', 7) WHERE seq = 2", "chain_hash does not match"),
+        ("SET received_at = '2026-01-01T00:00:00Z' WHERE seq = 2", "chain_hash does not match"),
+        ("SET prev_hash = chain_hash WHERE seq = 2", "prev_hash does not match"),
+        ("SET seq = 9 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; UPDATE records SET seq = 3 WHERE seq = 9", "prev_hash does not match"),
+    ]
+    .map(|(update, why)| (format!("UPDATE records {update}"), (Some(1), Some(2)), why));
+    // …and a row before the first breaks it at once.
+    let slipped_in = (
+        "INSERT INTO records SELECT 0, '00000000-0000-4000-8000-000000000000', site, subject, \
+         body, digest, prev_hash, chain_hash, received_at, receipt FROM records WHERE seq = 1"
+            .to_owned(),
+        (Some(0), Some(0)),
+        "sequence gap",
+    );
+    let cases = at_row_2.into_iter().chain([slipped_in]);
     for (tampering, (verified, broken_seq), why) in cases {
         let (_dir, db, key, server) = serving_with_a_key();
         for _ in 0..3 {
