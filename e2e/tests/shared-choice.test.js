@@ -50,6 +50,9 @@ world.scenario('choose on one covered site: the other shows no banner, loads no 
   await w1.bannerButton('decline-all').click();
   const [record] = await s.collector.waitForRecords({ count: 1 });
   assert.equal(record.site, 'www.qualys.com');
+  // Its outbox empty (the POST answered), or a later www page would find the record
+  // waiting there and fetch the wasm to send it.
+  await eventually('www\'s outbox empty', async () => ['[]', null].includes(await w1.storage('www.qualys.com', 'outbox')));
 
   const [cookie] = await eventually('the shared cookie', async () => {
     const found = await sharedCookie(s);
