@@ -103,16 +103,16 @@ async fn store_record(
         return Err(AppError::EmailAndToken);
     }
     // Anyone can type an address: a record under one is taken only from the company's own
-    // servers, or anyone could opt a stranger in or undo their unsubscribe.
+    // servers, or anyone could opt a stranger in or undo their unsubscribe. Their admin key
+    // (which only such a record needs) also spares them the site's budget below.
+    let checked = Admin::check(headers, state);
+    let admin = checked.is_ok();
     if record.email.is_some() {
-        Admin::check(headers, state).map_err(|err| match err {
+        checked.map_err(|err| match err {
             AppError::Unauthorized => AppError::EmailNeedsAdminKey,
             other => other,
         })?;
     }
-    // The company's own server: an admin key, checked (only a record with an address
-    // needs one).
-    let admin = headers.contains_key(header::AUTHORIZATION) && Admin::check(headers, state).is_ok();
 
     // Only the keyed hash of an address is kept; a manage link's token names its subject
     // and is checked for this site, and is not kept either. A token that expired while
@@ -168,7 +168,6 @@ async fn store_record(
             return repeat(stored);
         }
     }
-    // The company's own servers (an address needs the admin key) spend none.
     if !admin {
         state.limits.check_site(&site_budget(headers))?;
     }
