@@ -19,8 +19,8 @@ const RESTATING_UNSUBSCRIBES: &str = "collector-0.1.0";
 
 /// How far ahead of the collector's a page's clock may be and still say when a choice was
 /// made: further ahead, its denial counts as made that long after it arrived, so that a
-/// clock a year ahead does not outrank the person's choices for a year, and its grant has
-/// no time to tell (it may have waited in the page's outbox), while one a few minutes ahead
+/// clock a year ahead does not outrank the person's choices for a year, and its grant
+/// outranks only what it surely came after ([`Standing::apply`]), while one a few minutes ahead
 /// keeps the order of its page's own choices (sent at once as it is left, they can arrive
 /// the other way round).
 const CLOCK_AHEAD: time::Duration = time::Duration::minutes(5);
@@ -271,8 +271,7 @@ mod tests {
     #[test]
     fn a_row_received_at_the_end_of_time_is_folded() {
         let mut standing = Standing::default();
-        let mut last = made_at(1, "granted", None, "9999-12-31T23:59:00Z");
-        last.received_at = "9999-12-31T23:58:00Z".into();
+        let last = received(1, "granted", "9999-12-31T23:59:00Z", "9999-12-31T23:58:00Z");
         standing.apply(&last).unwrap();
         assert_eq!(
             standing.state_of(PurposeId::NewProducts),
@@ -311,6 +310,13 @@ mod tests {
             standing.state_of(PurposeId::NewProducts),
             Some(ConsentState::Denied)
         );
+    }
+
+    /// A page's row made at `said` (its clock) and received at `received` (the collector's).
+    fn received(seq: i64, state: &str, said: &str, received: &str) -> Stored {
+        let mut row = made_at(seq, state, None, said);
+        row.received_at = received.into();
+        row
     }
 
     /// The standing after page records folded in this order, seq 1, 2, … ([`fold_in`]).
@@ -376,8 +382,7 @@ mod tests {
     #[test]
     fn a_clock_far_ahead_counts_as_said_soon_after_its_choice_arrived() {
         let mut standing = folded("denied 2027-12-01T00:00:01Z");
-        let mut later = made_at(2, "granted", None, "2026-12-01T00:06:00Z");
-        later.received_at = "2026-12-01T00:06:00Z".into();
+        let later = received(2, "granted", "2026-12-01T00:06:00Z", "2026-12-01T00:06:00Z");
         standing.apply(&later).unwrap();
         assert_eq!(new_products(&standing), (Some(ConsentState::Granted), 2));
     }
@@ -394,8 +399,7 @@ mod tests {
         let mut unsubscribe = row(1, "denied", Some("unsubscribe"));
         unsubscribe.received_at = "2026-12-01T00:30:00Z".into();
         standing.apply(&unsubscribe).unwrap();
-        let mut late = made_at(2, "granted", None, "2026-12-01T02:00:00Z");
-        late.received_at = "2026-12-01T01:00:00Z".into();
+        let late = received(2, "granted", "2026-12-01T02:00:00Z", "2026-12-01T01:00:00Z");
         standing.apply(&late).unwrap();
         assert_eq!(new_products(&standing), (Some(ConsentState::Denied), 1));
 
@@ -404,13 +408,11 @@ mod tests {
         assert_eq!(new_products(&first), (Some(ConsentState::Granted), 2));
         // Not a word: a denial of a right clock made before it and arriving after it
         // counts (as every denial), and so does a grant said after that denial.
-        for (seq, state, said, received) in [
+        for (seq, state, said, arrived) in [
             (3, "denied", "2026-12-01T00:50:00Z", "2026-12-01T01:10:00Z"),
             (4, "granted", "2026-12-01T01:11:00Z", "2026-12-01T01:11:00Z"),
         ] {
-            let mut row = made_at(seq, state, None, said);
-            row.received_at = received.into();
-            first.apply(&row).unwrap();
+            first.apply(&received(seq, state, said, arrived)).unwrap();
             assert_eq!(new_products(&first).1, seq, "{state}");
         }
     }
@@ -421,25 +423,22 @@ mod tests {
     /// that word is older than the outbox's longest wait before the grant arrived.
     #[test]
     fn a_clock_far_ahead_orders_its_own_choices() {
-        let ahead = |seq, state, said: &str, received: &str| {
-            let mut row = made_at(seq, state, None, said);
-            row.received_at = received.into();
-            row
-        };
         for (then, granted) in [
             ("2026-12-04T09:10:00Z", "2026-12-04T09:00:00Z"),
             ("2026-11-30T09:11:00Z", "2026-11-30T09:01:00Z"),
         ] {
             let mut standing = Standing::default();
             standing
-                .apply(&ahead(
+                .apply(&received(
                     1,
                     "denied",
                     "2026-11-30T09:10:00Z",
                     "2026-11-30T09:00:00Z",
                 ))
                 .unwrap();
-            standing.apply(&ahead(2, "granted", then, granted)).unwrap();
+            standing
+                .apply(&received(2, "granted", then, granted))
+                .unwrap();
             assert_eq!(
                 new_products(&standing),
                 (Some(ConsentState::Granted), 2),
@@ -456,12 +455,12 @@ mod tests {
                     unsubscribe.received_at = word_received.into();
                     unsubscribe
                 },
-                ahead(1, "denied", word_received, word_received),
+                received(1, "denied", word_received, word_received),
             ] {
                 let mut standing = Standing::default();
                 standing.apply(&word).unwrap();
                 standing
-                    .apply(&ahead(
+                    .apply(&received(
                         2,
                         "granted",
                         "2026-12-01T02:00:00Z",
