@@ -70,7 +70,8 @@ struct LastWord {
     said: OffsetDateTime,
     /// The page's own time of it, where that page's clock was further ahead than
     /// [`CLOCK_AHEAD`]: a grant of a clock so far ahead (that page's, most likely) is
-    /// ordered against it by the two pages' times.
+    /// ordered against it by the two pages' times, until a word on another clock is
+    /// folded in after it.
     ahead: Option<OffsetDateTime>,
 }
 
@@ -91,10 +92,10 @@ impl Standing {
     /// it). It outranks the purpose's last word only if that word was said before the
     /// grant can have been made (more than [`LONGEST_WAIT`], the outbox's limit, before
     /// it arrived), or by a page whose clock was as far ahead, at an earlier time of that
-    /// clock (the same device, most likely); and it is no word itself (it errs towards the
-    /// denial, as a clock behind does). A body this
-    /// collector can't read is an error: the standing made without it could miss the
-    /// person's latest word. Returns the record read.
+    /// clock (the same device, most likely) and with no word on another clock folded in
+    /// since; and it is no word itself (it errs towards the denial, as a clock behind
+    /// does). A body this collector can't read is an error: the standing made without it
+    /// could miss the person's latest word. Returns the record read.
     pub fn apply(&mut self, stored: &Stored) -> Result<ConsentRecord, StoreError> {
         let record = serde_json::from_str::<ConsentRecord>(&stored.body)
             .map_err(|_| StoreError::Unreadable { seq: stored.seq })?;
@@ -152,6 +153,10 @@ impl Standing {
                 let last = self.last_said.entry(purpose).or_insert(word);
                 if word.said >= last.said {
                     *last = word;
+                } else {
+                    // A word on another clock since a clock far ahead said the last one:
+                    // that clock no longer orders its grants after the person's last word.
+                    last.ahead = None;
                 }
             }
             if changes {
@@ -473,6 +478,36 @@ mod tests {
                     "{word_received}"
                 );
             }
+        }
+    }
+
+    /// A laptop ten minutes ahead denies at 10:00 (its time 10:10: said, capped, at 10:05)
+    /// and grants at 10:01 (its 10:11), offline; the person unsubscribes by mail at 10:03,
+    /// or denies on a phone of a right clock, and the grant arrives at 10:04. The laptop's
+    /// own clock orders its grant after its denial, not after the word between them on
+    /// another clock: the later word stands.
+    #[test]
+    fn a_word_between_two_choices_of_a_clock_far_ahead_stands() {
+        for word in [
+            {
+                let mut unsubscribe = row(2, "denied", Some("unsubscribe"));
+                unsubscribe.received_at = "2026-11-30T10:03:00Z".into();
+                unsubscribe
+            },
+            received(2, "denied", "2026-11-30T10:03:00Z", "2026-11-30T10:03:00Z"),
+        ] {
+            let mut standing = Standing::default();
+            let denied = received(1, "denied", "2026-11-30T10:10:00Z", "2026-11-30T10:00:00Z");
+            standing.apply(&denied).unwrap();
+            standing.apply(&word).unwrap();
+            let granted = received(3, "granted", "2026-11-30T10:11:00Z", "2026-11-30T10:04:00Z");
+            standing.apply(&granted).unwrap();
+            assert_eq!(
+                standing.state_of(PurposeId::NewProducts),
+                Some(ConsentState::Denied),
+                "{}",
+                word.body
+            );
         }
     }
 
