@@ -31,6 +31,7 @@ MSG
 exec "$collector" serve \
   --database "sqlite:.demo/assent.db" \
   --listen "$address" \
+  --public-url "http://$address" \
   --static-dir dist \
   --allowed-origins "http://$address,http://localhost:8787" \
   --receipt-key .demo/receipt.key \

@@ -3,8 +3,9 @@
 //! Each link is `sha256:` + SHA-256 of the previous link and of everything stored about the
 //! record that a verifier must be able to trust: sequence number, receive time, subject
 //! and the record's canonical digest, one per line. Changing, removing or reordering any
-//! stored row breaks every later link; the newest rows, which no later link follows, are
-//! vouched for by their receipts (README: the chain's end).
+//! stored row breaks every later link, unless they are all linked anew (the links hold no
+//! secret): rows rewritten so, and the newest rows, which no later link follows, are
+//! vouched for by their signed receipts (README: the chain's end).
 
 use assent_record::{sha256_hex, ConsentRecord};
 

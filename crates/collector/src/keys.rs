@@ -83,12 +83,18 @@ pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
 
 /// Whether the key file is there; an error, saying why, when that can't be told (a
 /// directory on its path this process may not enter, or a file in a directory's place),
-/// which `Path::exists` took for "not there": a key never made, or made anew.
+/// which `Path::exists` took for "not there": a key never made, or made anew. A symbolic
+/// link to nothing is there: its name can't be given to a new key (a hard link onto it
+/// fails), so taking it for missing left keygen's other keys made and this one not.
 pub fn present(path: &Path) -> Result<bool, KeyError> {
-    path.try_exists().map_err(|source| KeyError::Read {
-        path: path.into(),
-        source,
-    })
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(KeyError::Read {
+            path: path.into(),
+            source,
+        }),
+    }
 }
 
 /// Reads a one-key file the server made: one that is not there is [`KeyError::NotMade`],
@@ -136,7 +142,7 @@ pub fn create_all(paths: &[&Path]) -> Result<Vec<[u8; 32]>, KeyError> {
     let mut written = Vec::with_capacity(paths.len());
     for path in paths {
         let made = random().and_then(|bytes| {
-            let temp = write_temp(path, &format!("{}\n", URL_SAFE_NO_PAD.encode(bytes)))?;
+            let temp = write_temp(path, &format!("{}\n", URL_SAFE_NO_PAD.encode(bytes)), None)?;
             Ok((temp, bytes))
         });
         match made {
@@ -165,7 +171,7 @@ pub fn create_all(paths: &[&Path]) -> Result<Vec<[u8; 32]>, KeyError> {
 /// Writes `line` to a new secret file (owner-only, synced), making its directory; never
 /// overwrites one ([`KeyError::Exists`]). The file appears with its whole content.
 pub fn write_new(path: &Path, line: &str) -> Result<(), KeyError> {
-    link_new(&write_temp(path, &format!("{line}\n"))?, path)
+    link_new(&write_temp(path, &format!("{line}\n"), None)?, path)
 }
 
 /// Gives the written file `temp` the name `path` (and removes `temp`), unless `path`
@@ -244,8 +250,12 @@ pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
         .iter()
         .map(|seed| format!("{}\n", URL_SAFE_NO_PAD.encode(seed)))
         .collect();
-    let temp = write_temp(path, &text)?;
-    if let Err(source) = same_access(path, &temp).and_then(|()| std::fs::rename(&temp, path)) {
+    let old = std::fs::metadata(path).map_err(|source| KeyError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let temp = write_temp(path, &text, Some(&old))?;
+    if let Err(source) = std::fs::rename(&temp, path) {
         let _ = std::fs::remove_file(&temp);
         return Err(KeyError::Write {
             path: path.into(),
@@ -256,16 +266,18 @@ pub fn rotate(path: &Path) -> Result<Vec<[u8; 32]>, KeyError> {
     Ok(ring)
 }
 
-/// Gives `temp` the mode and, where allowed, the owner and group of the file it replaces:
+/// Gives the open file `made` the mode and, where allowed, the owner and group of `old`:
 /// an operator rotating as root must not leave the ring unreadable to the service's user.
-fn same_access(path: &Path, temp: &Path) -> std::io::Result<()> {
-    let old = std::fs::metadata(path)?;
-    std::fs::set_permissions(temp, old.permissions())?;
+/// Through the handle of a file this process made, never by name: the service's user can
+/// write the directory, and a name it swapped for a symbolic link to /etc/shadow would
+/// have root give that file to it.
+fn same_access(made: &std::fs::File, old: &std::fs::Metadata) -> std::io::Result<()> {
+    made.set_permissions(old.permissions())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         // Only root may give a file away; anyone else's rotation keeps the file theirs.
-        match std::os::unix::fs::chown(temp, Some(old.uid()), Some(old.gid())) {
+        match std::os::unix::fs::fchown(made, Some(old.uid()), Some(old.gid())) {
             Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {}
             other => other?,
         }
@@ -281,16 +293,33 @@ fn lock(path: &Path) -> Result<std::fs::File, KeyError> {
         path: path.into(),
         source,
     };
+    let lock_path = beside(path, "lock");
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let lock_path = beside(path, "lock");
-    let file = options.open(&lock_path).map_err(lock_err)?;
-    // The ring's owner and mode, as the ring itself keeps them: made by a rotation run as
-    // root, a lock file of root's own would refuse the service's user its next rotation.
-    // (Best effort: the lock is held whether or not the owner could be given.)
-    let _ = same_access(path, &lock_path);
+    let file = match options.open(&lock_path) {
+        Ok(made) => {
+            // The ring's owner and mode, as the ring itself keeps them: made by a rotation
+            // run as root, a lock file of root's own would refuse the service's user its
+            // next rotation. (Best effort: the lock is held whether or not the owner could
+            // be given.)
+            if let Ok(old) = std::fs::metadata(path) {
+                let _ = same_access(&made, &old);
+            }
+            made
+        }
+        // One made before is only locked, never given away, and not followed if a
+        // symbolic link (see same_access).
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+            options.open(&lock_path).map_err(lock_err)?
+        }
+        Err(err) => return Err(lock_err(err)),
+    };
     file.lock().map_err(lock_err)?;
     Ok(file)
 }
@@ -307,8 +336,13 @@ fn new_line() -> Result<String, KeyError> {
     Ok(URL_SAFE_NO_PAD.encode(random()?))
 }
 
-/// Writes `text` to a fresh owner-only temp file next to `path`, synced.
-fn write_temp(path: &Path, text: &str) -> Result<PathBuf, KeyError> {
+/// Writes `text` to a fresh owner-only temp file next to `path`, synced; with the mode and
+/// owner of `like` if given (see same_access).
+fn write_temp(
+    path: &Path,
+    text: &str,
+    like: Option<&std::fs::Metadata>,
+) -> Result<PathBuf, KeyError> {
     let write_err = |source| KeyError::Write {
         path: path.into(),
         source,
@@ -321,6 +355,9 @@ fn write_temp(path: &Path, text: &str) -> Result<PathBuf, KeyError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let written = options.open(&temp).and_then(|mut file| {
+        if let Some(like) = like {
+            same_access(&file, like)?;
+        }
         file.write_all(text.as_bytes())?;
         file.sync_all()
     });
@@ -452,5 +489,32 @@ mod tests {
         let lock = std::fs::metadata(beside(&path, "lock")).unwrap();
         assert_eq!((lock.uid(), lock.gid()), (before.uid(), before.gid()));
         assert_eq!(lock.permissions().mode() & 0o777, 0o640);
+    }
+
+    /// The service's user, which may write the ring's directory, puts a symbolic link to
+    /// another file where the rotations' lock file goes; root rotates. That file is not
+    /// given the ring's mode or owner (with /etc/shadow, the service's user would be root).
+    #[cfg(unix)]
+    #[test]
+    fn a_rotation_gives_away_no_file_a_planted_link_names() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("receipt.key");
+        create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let root = std::fs::metadata(&path).unwrap().uid() == 0;
+        if root {
+            std::os::unix::fs::chown(&path, Some(4321), Some(4322)).unwrap();
+        }
+        let victim = dir.path().join("shadow");
+        std::fs::write(&victim, "root:x:0:0\n").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o604)).unwrap();
+        let before = std::fs::metadata(&victim).unwrap();
+        std::os::unix::fs::symlink(&victim, beside(&path, "lock")).unwrap();
+        assert!(rotate(&path).is_err());
+        let after = std::fs::metadata(&victim).unwrap();
+        assert_eq!(after.permissions().mode() & 0o777, 0o604);
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+        assert_eq!(read_ring(&path).unwrap().len(), 1);
     }
 }

@@ -112,6 +112,19 @@ async fn cli_keygen_export_and_verify() {
     ]);
     assert!(!refused.status.success());
     assert!(!other.exists(), "no receipt key left behind");
+    // A subject key's name that is a symbolic link to a file not there (a secrets mount
+    // not filled yet): refused as there before anything is written, as a file would be.
+    let dangling = dir.path().join("dangling-subject.key");
+    std::os::unix::fs::symlink(dir.path().join("mount/subject.key"), &dangling).unwrap();
+    let refused = process::run(&[
+        "keygen",
+        "--receipt-key",
+        other.to_str().unwrap(),
+        "--subject-key",
+        dangling.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(!other.exists(), "no receipt key left behind");
     // A link key alone (the key `link` signs with, which it never makes itself).
     let link_key = dir.path().join("link.key");
     let link_s = link_key.to_str().unwrap();

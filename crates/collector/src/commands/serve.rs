@@ -74,6 +74,9 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
         None => {
             if local.ip().is_unspecified() {
                 tracing::warn!(%local, "no --public-url: unsubscribe links would name an address no one can reach; set it");
+            } else if local.ip().is_loopback() {
+                // The usual bind behind a proxy, where mail would carry links to 127.0.0.1.
+                tracing::warn!(%local, "no --public-url: unsubscribe links and receipt files name this loopback address, which only this machine reaches; behind a proxy, set it to the proxy's https address");
             }
             format!("http://{local}")
                 .parse()
