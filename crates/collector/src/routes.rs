@@ -88,8 +88,6 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/records/{id}/receipt", get(records::receipt))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
-        .route("/.well-known/assent-receipt-key", get(meta::jwks))
-        .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/v1/links", post(links::create))
         .route("/v1/identity", post(identity::identify))
         .route(
@@ -103,7 +101,15 @@ pub fn app(state: AppState) -> Router {
         // there, security.txt or an ACME challenge.)
         .route("/v1/{*rest}", any(|| async { AppError::NotFound }))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
-    let api = readable_by(api, &state.allowed_origins);
+    // Public data that any page may read (a verify page on another origin), always with
+    // `Access-Control-Allow-Origin: *`: outside the CORS layer, which would put an allowed
+    // origin's own name in its place (a cache that ignores Vary then kept that answer for
+    // every page).
+    let keys = Router::new()
+        .route("/.well-known/assent-receipt-key", get(meta::jwks))
+        .route("/.well-known/jwks.json", get(meta::jwks))
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
+    let api = readable_by(api, &state.allowed_origins).merge(keys);
     let router = match &state.static_dir {
         Some(dir) => api.fallback_service(static_files(dir)),
         None => api.fallback(|| async { AppError::NotFound }),
