@@ -265,8 +265,12 @@ fn web_address(value: &str, field: &'static str) -> Result<(), FieldError> {
                         (authority, true)
                     }
                 });
+        // A colon left in the host is a port no URL can have (`host:abc`, `host:1:443`),
+        // but for an IPv6 address's.
+        let bracketed = host.starts_with('[') && host.ends_with(']');
         port_ok
             && !host.is_empty()
+            && (bracketed || !host.contains(':'))
             && !authority.contains('@')
             && (!local_only || matches!(host, "localhost" | "127.0.0.1" | "[::1]"))
     };
@@ -801,6 +805,8 @@ mod tests {
                 "https://consent.qualys.com:65536/.well-known/jwks.json",
                 "https://consent.qualys.com/keys\\jwks.json",
                 "https://consent.qualys.com:99999/.well-known/jwks.json",
+                "https://consent.qualys.com:abc/.well-known/jwks.json",
+                "https://consent.qualys.com:99999:443/.well-known/jwks.json",
                 "http://127.1:8787/.well-known/jwks.json",
                 "http://consent.qualys.com/.well-known/jwks.json",
                 "http://127.0.0.1.evil.com/",
