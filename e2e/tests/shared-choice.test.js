@@ -120,6 +120,10 @@ world.scenario('choose on one covered site: the other shows no banner, loads no 
   await w3.dialog.waitFor({ state: 'visible' });
   assert.equal(await w3.toggle('new_products').isChecked(), true, 'and so does its dialog');
   assert.equal(await w3.toggle('updates').isChecked(), false);
+  // A record the wasm made here would be in this site's storage by now (its POST may be
+  // heard of later).
+  assert.ok(['[]', null].includes(await w3.storage('www.qualys.com', 'outbox')), 'nothing on its way');
+  assert.deepEqual((await w3.seen()).changes, [], 'nothing recorded here');
   assert.equal(s.posts.length, postsBefore + 1, 'nothing more was sent');
 }, { allowedOrigins: both });
 
