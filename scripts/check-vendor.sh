@@ -5,12 +5,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/vendor/serde_core/Cargo.toml" | head -n1)
-upstream=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"serde_core-$version" 2>/dev/null | head -n1)
+# (`|| true`: with pipefail, ls finding nothing would end the script here, silently.)
+upstream=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"serde_core-$version" 2>/dev/null | head -n1 || true)
 if [ -z "$upstream" ]; then
   # The patch replaces the registry copy, so cargo may never have fetched it.
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  crate=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"serde_core-$version.crate" 2>/dev/null | head -n1)
+  crate=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"serde_core-$version.crate" 2>/dev/null | head -n1 || true)
   [ -n "$crate" ] || { echo "check-vendor: serde_core $version is not in the cargo registry cache" >&2; exit 1; }
   tar -xzf "$crate" -C "$tmp"
   upstream="$tmp/serde_core-$version"

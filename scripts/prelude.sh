@@ -3,7 +3,7 @@
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 "$root/scripts/setup.sh"
-export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
+export PATH="$root/scripts/tools/node_modules/.bin:$HOME/.cargo/bin:/usr/local/bin:$PATH"
 export TRUNK_SKIP_VERSION_CHECK=true
 # The wasm names the source file of each place where it could panic; crates.io's by the
 # directory cargo unpacked them into. Left out, the wasm (and its SRI) is the same whatever

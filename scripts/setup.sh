@@ -7,10 +7,11 @@ set -euo pipefail
 WASM_BINDGEN_VERSION=0.2.130
 TRUNK_VERSION=0.21.14
 WASM_PACK_VERSION=0.15.1
-BINARYEN_VERSION=132.0.0
-TERSER_VERSION=5.51.4
-CSSO_CLI_VERSION=4.0.2
-export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
+root=$(cd "$(dirname "$0")/.." && pwd)
+# wasm-opt, terser and csso: npm packages of scripts/tools, pinned with everything they
+# depend on by its package-lock.json (the size budgets are exact: a newer css-tree or
+# acorn under a pinned csso or terser could move the bytes on a fresh machine).
+export PATH="$root/scripts/tools/node_modules/.bin:$HOME/.cargo/bin:/usr/local/bin:$PATH"
 
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -39,23 +40,12 @@ if ! has_version wasm-pack "$WASM_PACK_VERSION"; then
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
 fi
 
-# Debian's binaryen and the wasm-opt crate can't read current rustc output; npm's can.
-if ! has_version wasm-opt "version 132"; then
-  say "installing wasm-opt from npm binaryen@$BINARYEN_VERSION"
-  npm install -g --prefix /usr/local "binaryen@$BINARYEN_VERSION"
-fi
-
-# The one embeddable script is minified with terser (npm), like any script a site serves.
-if ! has_version terser "$TERSER_VERSION"; then
-  say "installing terser $TERSER_VERSION from npm"
-  npm install -g --prefix /usr/local "terser@$TERSER_VERSION"
-fi
-
-# The banner's stylesheet, which the loader carries, is minified with csso (npm).
-# (`csso --version` says csso's own version, so the package's is read.)
-if ! grep -qs "\"version\": \"$CSSO_CLI_VERSION\"" /usr/local/lib/node_modules/csso-cli/package.json; then
-  say "installing csso-cli $CSSO_CLI_VERSION from npm"
-  npm install -g --prefix /usr/local "csso-cli@$CSSO_CLI_VERSION"
+# wasm-opt from npm's binaryen (Debian's binaryen and the wasm-opt crate can't read current
+# rustc output), terser for the one embeddable script and csso for the banner's stylesheet
+# it carries: scripts/tools/package.json.
+if ! node "$root/scripts/npm-ready.mjs" "$root/scripts/tools"; then
+  say "installing wasm-opt, terser and csso from npm (scripts/tools)"
+  (cd "$root/scripts/tools" && npm ci --no-audit --no-fund)
 fi
 
 need_apt=()
@@ -76,7 +66,6 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 # Whole-system tests drive Chromium through playwright-core; never a browser download.
-root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -f "$root/e2e/package.json" ] && ! node "$root/scripts/npm-ready.mjs" "$root/e2e"; then
   say "installing e2e dependencies"
   (cd "$root/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)

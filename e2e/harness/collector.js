@@ -18,18 +18,16 @@ export const binary = join(resolve(root, process.env.CARGO_TARGET_DIR || 'target
 let pinned = null;
 
 /**
- * Builds the collector if `cargo test` has not already left the binary behind, then pins
- * this process to that build (a hard link, or a copy), so a rebuild while the suite runs
- * can't swap the binary under a scenario.
+ * Builds the collector (nothing to do when `cargo test` has just built it, but a binary
+ * left from before a change to the collector's source would be tested otherwise), then
+ * pins this process to that build (a hard link, or a copy), so a rebuild while the suite
+ * runs can't swap the binary under a scenario.
  */
 export function ensureCollectorBinary() {
   if (pinned) return pinned;
-  if (!existsSync(binary)) {
-    process.stderr.write(`e2e: ${binary} is missing; building it with cargo build -p assent-collector\n`);
-    const built = spawnSync('cargo', ['build', '-p', 'assent-collector'], { cwd: root, stdio: 'inherit' });
-    if (built.status !== 0 || !existsSync(binary)) {
-      throw new Error(`could not build the collector (cargo build -p assent-collector exited ${built.status})`);
-    }
+  const built = spawnSync('cargo', ['build', '--quiet', '-p', 'assent-collector'], { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0 || !existsSync(binary)) {
+    throw new Error(`could not build the collector (cargo build -p assent-collector exited ${built.status})`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-bin-'));
   const copy = join(dir, 'assent-collector');
