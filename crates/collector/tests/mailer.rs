@@ -338,6 +338,60 @@ async fn a_delivery_in_flight_at_a_sigterm_is_finished_before_the_exit() {
     assert_eq!(receiver.log().len(), 1);
 }
 
+/// A SIGTERM while a response holds the drain (a client that stopped reading a large file)
+/// and the receiver fails: the process claims no retry from the signal on, though its
+/// requests drain for seconds, so its exit waits for no new attempt (each of which could
+/// hold it as long again, and be posted again by another process if the exit is cut short).
+#[tokio::test]
+async fn no_delivery_is_claimed_after_a_sigterm_while_requests_drain() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (dir, db) = temp_db();
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    // Far more than the loopback socket's buffers hold.
+    std::fs::write(www.join("big.bin"), vec![7u8; 64 << 20]).unwrap();
+    let receiver = Receiver::start(FAILING).await;
+    let mut server = serving_webhooks(
+        &db,
+        dir.path(),
+        &receiver.url(),
+        &[("ASSENT_STATIC_DIR", www.to_str().unwrap())],
+    );
+    post_record(
+        &reqwest::Client::new(),
+        server.addr,
+        Some("ada@example.com"),
+    )
+    .await;
+    receiver
+        .wait_for("the first attempt", |log| !log.is_empty())
+        .await;
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stalled
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    // The answer under way (its first bytes read), then stuck: the drain waits for it.
+    let mut first = [0u8; 12];
+    stalled.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let before = receiver.log().len();
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = tokio::task::spawn_blocking(move || server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "serve exited {status} on SIGTERM");
+    // Retries are 100 ms apart at first, doubling: several in the drain's 10 s without the
+    // stop. At most one was on its way as the signal came.
+    let attempts = receiver.log().len();
+    assert!(
+        attempts <= before + 1,
+        "{before} attempts before the SIGTERM, {attempts} at the exit"
+    );
+}
+
 /// A change this collector can't read (a later version's, sharing the database during a
 /// rolling upgrade) is not given up once its retry window has passed: it is tried again,
 /// until a process that can read it delivers it.

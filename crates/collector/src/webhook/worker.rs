@@ -58,6 +58,20 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
+    /// Claims no more deliveries from when `signal` resolves (the process told to stop, not
+    /// once its requests have drained: a claim made meanwhile would post, and hold the
+    /// exit, for as long again). [`Deliveries::stop`] still waits for the attempts.
+    pub fn stop_claiming_at(
+        &self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> impl std::future::Future<Output = ()> {
+        let stopping = self.stopping.clone();
+        async move {
+            signal.await;
+            stopping.cancel();
+        }
+    }
+
     /// Claims no more deliveries, and waits for the attempts in flight to post and write
     /// their outcome (each is over within its limit, the request's timeout and the read's):
     /// a delivery the endpoint took as the process was told to stop is not posted again
