@@ -83,6 +83,10 @@ pub enum StoreError {
     /// database were busy, since the same record would meet the same bug.
     #[error("the append's batch failed on a bug in the writer")]
     WriterPanicked,
+    /// The chain's last row has the largest `seq` there can be, which no append of this
+    /// collector makes: a row inserted behind it (`verify` shows it). No record can follow.
+    #[error("the chain's last row has seq {0}, after which no record can be stored: a row was inserted behind the collector (run verify)")]
+    ChainEnd(i64),
     /// A stored body this collector can't read as a record: written by a later version
     /// sharing the database, or changed behind the triggers (`verify` says which). What
     /// is made of the records (a standing, the suppression list, the feed, a webhook) is

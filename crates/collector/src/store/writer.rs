@@ -241,7 +241,7 @@ impl Chain {
                     continue;
                 }
             }
-            seq += 1;
+            seq = seq.checked_add(1).ok_or(StoreError::ChainEnd(seq))?;
             let received_at = now_rfc3339();
             let chain_hash = chain::link(
                 &prev_hash,
@@ -453,6 +453,31 @@ mod tests {
             outcomes.push(answer.await.expect("every job is answered"));
         }
         outcomes
+    }
+
+    /// A row inserted behind the collector at the largest seq there is: appends fail,
+    /// saying so, where adding one to it wrapped round to a seq the schema refuses (every
+    /// record then "refused" alone) or, in a debug build, panicked.
+    #[tokio::test]
+    async fn a_row_at_the_largest_seq_ends_the_chain_plainly() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(&dir).await;
+        let hash = format!("sha256:{}", "0".repeat(64));
+        sqlx::query(
+            "INSERT INTO records (seq, record_id, site, subject, body, digest, prev_hash, chain_hash, received_at, receipt)
+             VALUES ($1, $2, 'pci.qualys.com', NULL, '{}', $3, $3, $3, '2026-12-07T00:00:00Z', 'x')",
+        )
+        .bind(i64::MAX)
+        .bind(E)
+        .bind(&hash)
+        .execute(store.pool())
+        .await
+        .expect("inserted behind the collector");
+        let outcomes = settle(&store, vec![(record(A, "pci.qualys.com", false), None)]).await;
+        assert!(
+            matches!(outcomes[0], Err(StoreError::ChainEnd(i64::MAX))),
+            "{outcomes:?}"
+        );
     }
 
     /// The record ids stored, in chain order.
