@@ -465,19 +465,27 @@ mod tests {
         assert_eq!(read_ring(&file).unwrap(), ring);
     }
 
+    /// A ring in `dir` that the service reads through its group, 0640, and (when the tests
+    /// run as root) owned by the service's user and group.
+    #[cfg(unix)]
+    fn service_ring(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let path = dir.join("receipt.key");
+        create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        if std::fs::metadata(&path).unwrap().uid() == 0 {
+            std::os::unix::fs::chown(&path, Some(4321), Some(4322)).unwrap();
+        }
+        path
+    }
+
     /// A ring the service reads through its group, rotated by root: still the service's.
     #[cfg(unix)]
     #[test]
     fn a_rotated_ring_keeps_its_mode_and_owner() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("receipt.key");
-        create(&path).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let root = std::fs::metadata(&path).unwrap().uid() == 0;
-        if root {
-            std::os::unix::fs::chown(&path, Some(4321), Some(4322)).unwrap();
-        }
+        let path = service_ring(dir.path());
         let before = std::fs::metadata(&path).unwrap();
         rotate(&path).unwrap();
         let after = std::fs::metadata(&path).unwrap();
@@ -499,13 +507,7 @@ mod tests {
     fn a_rotation_gives_away_no_file_a_planted_link_names() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("receipt.key");
-        create(&path).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let root = std::fs::metadata(&path).unwrap().uid() == 0;
-        if root {
-            std::os::unix::fs::chown(&path, Some(4321), Some(4322)).unwrap();
-        }
+        let path = service_ring(dir.path());
         let victim = dir.path().join("shadow");
         std::fs::write(&victim, "root:x:0:0\n").unwrap();
         std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o604)).unwrap();

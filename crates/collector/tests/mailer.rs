@@ -158,13 +158,14 @@ fn serving_webhooks(
 }
 
 /// A collector with a webhook to a receiver in `mode` (retries 100 ms apart at first), on a
-/// temp database, and one record posted to it.
+/// temp database, with `env` set too, and one record posted to it.
 async fn one_record_to_a_webhook(
     mode: u8,
+    env: &[(&str, &str)],
 ) -> (tempfile::TempDir, String, Receiver, process::Server) {
     let (dir, db) = temp_db();
     let receiver = Receiver::start(mode).await;
-    let server = serving_webhooks(&db, dir.path(), &receiver.url(), &[]);
+    let server = serving_webhooks(&db, dir.path(), &receiver.url(), env);
     post_record(
         &reqwest::Client::new(),
         server.addr,
@@ -241,8 +242,6 @@ async fn each_delivery_carries_the_standing_as_of_its_change() {
 /// is not this machine's receiver (here it is a closed port: every attempt failed).
 #[tokio::test]
 async fn a_loopback_webhook_is_posted_to_directly_whatever_the_proxy() {
-    let (dir, db) = temp_db();
-    let receiver = Receiver::start(UP).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
@@ -252,13 +251,7 @@ async fn a_loopback_webhook_is_posted_to_directly_whatever_the_proxy() {
         ("ALL_PROXY", &proxy),
         ("NO_PROXY", ""),
     ];
-    let server = serving_webhooks(&db, dir.path(), &receiver.url(), &proxies);
-    post_record(
-        &reqwest::Client::new(),
-        server.addr,
-        Some("ada@example.com"),
-    )
-    .await;
+    let (_dir, _db, receiver, _server) = one_record_to_a_webhook(UP, &proxies).await;
     receiver
         .wait_for("the delivery", |log| !log.is_empty())
         .await;
@@ -268,7 +261,7 @@ async fn a_loopback_webhook_is_posted_to_directly_whatever_the_proxy() {
 /// at its first attempt, not retried for its whole window.
 #[tokio::test]
 async fn a_delivery_answered_410_gone_is_given_up_at_once() {
-    let (_dir, db, receiver, server) = one_record_to_a_webhook(GONE).await;
+    let (_dir, db, receiver, server) = one_record_to_a_webhook(GONE, &[]).await;
     let client = reqwest::Client::new();
     let addr = server.addr;
     wait_until("the delivery given up", || async {
@@ -287,7 +280,7 @@ async fn a_delivery_answered_410_gone_is_given_up_at_once() {
 /// only makes the wait longer).
 #[tokio::test]
 async fn a_delivery_answered_429_waits_for_its_retry_after() {
-    let (_dir, _db, receiver, server) = one_record_to_a_webhook(THROTTLING).await;
+    let (_dir, _db, receiver, server) = one_record_to_a_webhook(THROTTLING, &[]).await;
     let client = reqwest::Client::new();
     receiver
         .wait_for("the first attempt", |log| !log.is_empty())
@@ -311,7 +304,7 @@ async fn a_delivery_answered_429_waits_for_its_retry_after() {
 /// and marks the delivery delivered before it exits, so no process posts it again.
 #[tokio::test]
 async fn a_delivery_in_flight_at_a_sigterm_is_finished_before_the_exit() {
-    let (_dir, db, receiver, mut server) = one_record_to_a_webhook(HELD).await;
+    let (_dir, db, receiver, mut server) = one_record_to_a_webhook(HELD, &[]).await;
     receiver
         .wait_for("the delivery", |log| log.len() == 1)
         .await;
@@ -345,24 +338,11 @@ async fn a_delivery_in_flight_at_a_sigterm_is_finished_before_the_exit() {
 #[tokio::test]
 async fn no_delivery_is_claimed_after_a_sigterm_while_requests_drain() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (dir, db) = temp_db();
-    let www = dir.path().join("www");
-    std::fs::create_dir(&www).unwrap();
+    let www = tempfile::tempdir().unwrap();
     // Far more than the loopback socket's buffers hold.
-    std::fs::write(www.join("big.bin"), vec![7u8; 64 << 20]).unwrap();
-    let receiver = Receiver::start(FAILING).await;
-    let mut server = serving_webhooks(
-        &db,
-        dir.path(),
-        &receiver.url(),
-        &[("ASSENT_STATIC_DIR", www.to_str().unwrap())],
-    );
-    post_record(
-        &reqwest::Client::new(),
-        server.addr,
-        Some("ada@example.com"),
-    )
-    .await;
+    std::fs::write(www.path().join("big.bin"), vec![7u8; 64 << 20]).unwrap();
+    let static_dir = [("ASSENT_STATIC_DIR", www.path().to_str().unwrap())];
+    let (_dir, _db, receiver, mut server) = one_record_to_a_webhook(FAILING, &static_dir).await;
     receiver
         .wait_for("the first attempt", |log| !log.is_empty())
         .await;

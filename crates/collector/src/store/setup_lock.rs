@@ -83,9 +83,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let held = SetupLock::acquire(&real).await.unwrap();
         assert!(
-            tokio::time::timeout(Duration::from_millis(300), SetupLock::acquire(&link))
-                .await
-                .is_err(),
+            waits(&link).await,
             "the link's lock waits while the file's is held"
         );
         drop(held);
@@ -106,11 +104,16 @@ mod tests {
         let real = dir.path().join("volume/records.db");
         std::fs::write(&real, b"").unwrap();
         assert!(
-            tokio::time::timeout(Duration::from_millis(300), SetupLock::acquire(&real))
-                .await
-                .is_err(),
+            waits(&real).await,
             "the file's lock waits while the link's is held"
         );
         drop(held);
+    }
+
+    /// Whether the lock of `database` is still not taken after 300 ms: held by another.
+    async fn waits(database: &Path) -> bool {
+        tokio::time::timeout(Duration::from_millis(300), SetupLock::acquire(database))
+            .await
+            .is_err()
     }
 }
