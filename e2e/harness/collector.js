@@ -18,16 +18,19 @@ export const binary = join(resolve(root, process.env.CARGO_TARGET_DIR || 'target
 let pinned = null;
 
 /**
- * Builds the collector (nothing to do when `cargo test` has just built it, but a binary
- * left from before a change to the collector's source would be tested otherwise), then
- * pins this process to that build (a hard link, or a copy), so a rebuild while the suite
- * runs can't swap the binary under a scenario.
+ * Builds the collector (a binary left from before a change to the collector's source would
+ * be tested otherwise) as scripts/test.sh's `cargo test` builds it, with the same crates
+ * and so the same features, so that after it there is nothing to do (`cargo build -p
+ * assent-collector` alone would build it anew without the test dependencies' features),
+ * then pins this process to that build (a hard link, or a copy), so a rebuild while the
+ * suite runs can't swap the binary under a scenario.
  */
 export function ensureCollectorBinary() {
   if (pinned) return pinned;
-  const built = spawnSync('cargo', ['build', '--quiet', '-p', 'assent-collector'], { cwd: root, stdio: 'inherit' });
+  const args = ['test', '--quiet', '--workspace', '--exclude', 'assent', '--no-run'];
+  const built = spawnSync('cargo', args, { cwd: root, stdio: 'inherit' });
   if (built.status !== 0 || !existsSync(binary)) {
-    throw new Error(`could not build the collector (cargo build -p assent-collector exited ${built.status})`);
+    throw new Error(`could not build the collector (cargo ${args.join(' ')} exited ${built.status})`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-bin-'));
   const copy = join(dir, 'assent-collector');

@@ -309,14 +309,24 @@ fn lock(path: &Path) -> Result<std::fs::File, KeyError> {
             }
             made
         }
-        // One made before is only locked, never given away, and not followed if a
-        // symbolic link (see same_access).
+        // One made before is not followed if a symbolic link (see same_access), and is
+        // given the ring's owner only if it is a file of its own: a hard link to another
+        // file (/etc/shadow) has more than one name.
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
             let mut options = std::fs::OpenOptions::new();
             options.write(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-            options.open(&lock_path).map_err(lock_err)?
+            let file = options.open(&lock_path).map_err(lock_err)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let own = file.metadata().is_ok_and(|m| m.is_file() && m.nlink() == 1);
+                if let (true, Ok(old)) = (own, std::fs::metadata(path)) {
+                    let _ = same_access(&file, &old);
+                }
+            }
+            file
         }
         Err(err) => return Err(lock_err(err)),
     };
@@ -497,26 +507,42 @@ mod tests {
         let lock = std::fs::metadata(beside(&path, "lock")).unwrap();
         assert_eq!((lock.uid(), lock.gid()), (before.uid(), before.gid()));
         assert_eq!(lock.permissions().mode() & 0o777, 0o640);
+        // A lock file left root's, 0600 (a rotation as root before the ring was given to
+        // the service): the next rotation gives it the ring's owner and mode.
+        let lock_path = beside(&path, "lock");
+        std::fs::set_permissions(&lock_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        rotate(&path).unwrap();
+        let lock = std::fs::metadata(&lock_path).unwrap();
+        assert_eq!((lock.uid(), lock.gid()), (before.uid(), before.gid()));
+        assert_eq!(lock.permissions().mode() & 0o777, 0o640);
     }
 
-    /// The service's user, which may write the ring's directory, puts a symbolic link to
-    /// another file where the rotations' lock file goes; root rotates. That file is not
-    /// given the ring's mode or owner (with /etc/shadow, the service's user would be root).
+    /// The service's user, which may write the ring's directory, puts a symbolic or a hard
+    /// link to another file where the rotations' lock file goes; root rotates. That file is
+    /// not given the ring's mode or owner (with /etc/shadow, the service's user would be
+    /// root). The symbolic link is refused; the hard link is only locked.
     #[cfg(unix)]
     #[test]
     fn a_rotation_gives_away_no_file_a_planted_link_names() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let dir = tempfile::tempdir().unwrap();
-        let path = service_ring(dir.path());
-        let victim = dir.path().join("shadow");
-        std::fs::write(&victim, "root:x:0:0\n").unwrap();
-        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o604)).unwrap();
-        let before = std::fs::metadata(&victim).unwrap();
-        std::os::unix::fs::symlink(&victim, beside(&path, "lock")).unwrap();
-        assert!(rotate(&path).is_err());
-        let after = std::fs::metadata(&victim).unwrap();
-        assert_eq!(after.permissions().mode() & 0o777, 0o604);
-        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
-        assert_eq!(read_ring(&path).unwrap().len(), 1);
+        let symbolic = |victim: &Path, lock: &Path| std::os::unix::fs::symlink(victim, lock);
+        let hard = |victim: &Path, lock: &Path| std::fs::hard_link(victim, lock);
+        for (plant, rotated) in [
+            (&symbolic as &dyn Fn(&Path, &Path) -> std::io::Result<()>, 1),
+            (&hard, 2),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = service_ring(dir.path());
+            let victim = dir.path().join("shadow");
+            std::fs::write(&victim, "root:x:0:0\n").unwrap();
+            std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o604)).unwrap();
+            let before = std::fs::metadata(&victim).unwrap();
+            plant(&victim, &beside(&path, "lock")).unwrap();
+            assert_eq!(rotate(&path).is_ok(), rotated == 2);
+            let after = std::fs::metadata(&victim).unwrap();
+            assert_eq!(after.permissions().mode() & 0o777, 0o604);
+            assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+            assert_eq!(read_ring(&path).unwrap().len(), rotated);
+        }
     }
 }
