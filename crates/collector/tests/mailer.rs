@@ -300,6 +300,18 @@ async fn a_delivery_answered_429_waits_for_its_retry_after() {
     );
 }
 
+/// Sends `server` a SIGTERM and returns once its stop has begun: its listener closed, which
+/// happens as its claims stop (one future does both, commands/serve.rs).
+async fn stop_begun(server: &process::Server) {
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let addr = server.addr;
+    wait_until("the listener closed", || async move {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
+}
+
 /// A SIGTERM while a delivery is being posted: the process waits for the endpoint's answer
 /// and marks the delivery delivered before it exits, so no process posts it again.
 #[tokio::test]
@@ -308,15 +320,8 @@ async fn a_delivery_in_flight_at_a_sigterm_is_finished_before_the_exit() {
     receiver
         .wait_for("the delivery", |log| log.len() == 1)
         .await;
-    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    // The listener closes as the stop begins: from then on the answer comes in a stopping
-    // process.
-    let addr = server.addr;
-    wait_until("the listener closed", || async move {
-        tokio::net::TcpStream::connect(addr).await.is_err()
-    })
-    .await;
+    // From then on the answer comes in a stopping process.
+    stop_begun(&server).await;
     receiver.release();
     let status = tokio::task::spawn_blocking(move || server.child.wait())
         .await
@@ -355,15 +360,8 @@ async fn no_delivery_is_claimed_after_a_sigterm_while_requests_drain() {
     let mut first = [0u8; 12];
     stalled.read_exact(&mut first).await.unwrap();
     assert_eq!(&first, b"HTTP/1.1 200");
-    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    // The listener closes once the stop has begun, claims stopped (one future does both):
-    // counted from then on, however late a busy machine handles the signal.
-    let addr = server.addr;
-    wait_until("the listener closed", || async move {
-        tokio::net::TcpStream::connect(addr).await.is_err()
-    })
-    .await;
+    // Counted from then on, however late a busy machine handles the signal.
+    stop_begun(&server).await;
     let stopped = receiver.log().len();
     let status = tokio::task::spawn_blocking(move || server.child.wait())
         .await
