@@ -134,9 +134,11 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
     // Before the process says it listens: a SIGTERM sent as soon as it has (a quick
     // restart, a test) stops it gracefully, where the default action would kill it.
     let shutdown = shutdown()?;
-    let shutdown: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = match &worker {
-        Some(worker) => Box::pin(worker.stop_claiming_at(shutdown)),
-        None => Box::pin(shutdown),
+    let shutdown = async {
+        shutdown.await;
+        if let Some(worker) = &worker {
+            worker.stop_claiming();
+        }
     };
     crate::server::raise_open_files_limit();
     tracing::info!(%local, "listening");

@@ -49,9 +49,10 @@ fn real_path(database: &Path) -> PathBuf {
         match std::fs::read_link(&path) {
             // A relative target is relative to the link's directory.
             Ok(target) => {
-                path = path
-                    .parent()
-                    .map_or_else(|| target.clone(), |dir| dir.join(&target))
+                path = match path.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                }
             }
             Err(_) => break,
         }

@@ -58,18 +58,11 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    /// Claims no more deliveries from when `signal` resolves (the process told to stop, not
-    /// once its requests have drained: a claim made meanwhile would post, and hold the
-    /// exit, for as long again). [`Deliveries::stop`] still waits for the attempts.
-    pub fn stop_claiming_at(
-        &self,
-        signal: impl std::future::Future<Output = ()>,
-    ) -> impl std::future::Future<Output = ()> {
-        let stopping = self.stopping.clone();
-        async move {
-            signal.await;
-            stopping.cancel();
-        }
+    /// Claims no more deliveries: called as the process is told to stop, not once its
+    /// requests have drained (a claim made meanwhile would post, and hold the exit, for as
+    /// long again). [`Deliveries::stop`] still waits for the attempts in flight.
+    pub fn stop_claiming(&self) {
+        self.stopping.cancel();
     }
 
     /// Claims no more deliveries, and waits for the attempts in flight to post and write
