@@ -17,7 +17,9 @@ field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]
 manage_url=$(field manage_url)
 unsubscribe_url=$(field unsubscribe_url)
 expires_at=$(field expires_at)
+unsubscribe_expires_at=$(field unsubscribe_expires_at)
 # Tokens are base64url and dots, URLs carry no '|': safe in these substitutions.
 sed -e "s|__SUBSCRIBER__|$subscriber|g" -e "s|__MANAGE_URL__|$manage_url|g" \
   -e "s|__UNSUBSCRIBE_URL__|$unsubscribe_url|g" -e "s|__EXPIRES__|$expires_at|g" \
+  -e "s|__UNSUBSCRIBE_EXPIRES__|$unsubscribe_expires_at|g" \
   "$root/www/subscriber.template.html" > "$out"

@@ -126,7 +126,7 @@
     if (twice !== undefined) fail(`Not a receipt file: one of its objects names "${shortened(twice)}" twice.`);
     // Its one number, the receipt's place in the log, as the CLI reads it: digits only.
     const unwhole = tokensOf(text).find((token) => /^-?\d/.test(token) && !/^\d+$/.test(token));
-    if (unwhole !== undefined) fail(`Not a receipt file: its receipt number ${unwhole} is not a whole number written in digits.`);
+    if (unwhole !== undefined) fail(`Not a receipt file: its receipt number ${shortened(unwhole)} is not a whole number written in digits.`);
     const record = shape(withoutNulls(file));
     const jws = parseJws(file.receipt.jws);
     if (!globalThis.crypto?.subtle) {
@@ -149,9 +149,12 @@
     return { file, keysUrl: url, controllerSigned: claims.controller !== undefined, vouched: typed !== '' || thisServer(url) };
   }
 
-  /** `text` cut to its first 40 characters: the file's words, quoted in a verdict. */
+  /** A name or number the file wrote, to quote in a verdict: its first 40 characters, with
+   *  its invisible ones (controls, bidi overrides) shown as escapes, so that it can neither
+   *  fill the verdict nor reorder its line. */
   function shortened(text) {
-    return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+    const cut = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+    return cut.replace(/[\p{Cc}\p{Cf}]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
   }
 
   /** The strings, numbers and punctuation of `text` (JSON that parsed), in order. */
@@ -213,7 +216,7 @@
     if (!isObject(file)) fail('Not a receipt file: it is not a JSON object.');
     if (file.version !== VERSION) fail(`Not a receipt file: its version is not ${VERSION}.`);
     const unknown = Object.keys(file).find((name) => !FIELDS.includes(name));
-    if (unknown !== undefined) fail(`Not a receipt file: it has a field "${unknown}" that receipt files do not have.`);
+    if (unknown !== undefined) fail(`Not a receipt file: it has a field "${shortened(unknown)}" that receipt files do not have.`);
     const record = file.record;
     const valid = isObject(record) && isText(record.record_id) && isText(record.site)
       && isObject(record.notice) && Array.isArray(record.purposes) && typeof record.gpc === 'boolean'

@@ -152,6 +152,10 @@ world.scenario('the six demo pages, served by the collector: each shows the bann
   ], { timeout: 15_000 });
   const mail = await s.open(`${DEMO_ORIGIN}/subscriber.html`);
   assert.match(await mail.locator('pre.mail').textContent(), /List-Unsubscribe-Post: List-Unsubscribe=One-Click/);
+  // Each link's own expiry: the unsubscribe link outlives the manage link by most of a year.
+  const said = (await mail.locator('main').textContent()).replace(/\s+/g, ' ');
+  const [, manageExpires, unsubscribeExpires] = /the manage link expires (\S+), the unsubscribe link (\S+)\./.exec(said) ?? [];
+  assert.ok(Date.parse(unsubscribeExpires) - Date.parse(manageExpires) > 300 * 86_400_000, said);
   await mail.getByRole('link', { name: 'Manage my preferences' }).click();
   await mail.waitForURL(/\/sites\/pci\.qualys\.com\.html/);
   const w = s.ui(mail);

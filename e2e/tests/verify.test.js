@@ -186,6 +186,9 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       ['language', (f) => { f.record.language = 'de'; }, /^Not genuine\..*digest differs/, false],
       // A field receipt files do not have.
       ['extra', (f) => { f.verified_by = 'the company'; }, /^Not genuine\. Not a receipt file: it has a field "verified_by"/, false],
+      // A field's name quoted cut short, its bidi override shown as an escape: a hostile file
+      // can neither fill the verdict nor turn its line around.
+      ['long name', (f) => { f[`\u202e${'x'.repeat(100)}`] = 1; }, /^Not genuine\. Not a receipt file: it has a field "\\u\{202e\}x{39}…" that/, false],
       // The summary's purposes rewritten so that, as joined text, they read as the record's:
       // one purpose whose basis spells out the others. The table would show it as genuine.
       ['spelled', (f) => {
@@ -244,6 +247,7 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
         f.receipt_id = `urn:uuid:${f.receipt_id}`;
       }, /^Genuine\./, true],
       ['undashed', (f) => { f.receipt_id = f.receipt_id.replaceAll('-', ''); }, /^Genuine\./, true],
+      ['URN in capitals', (f) => { f.receipt_id = `URN:UUID:${f.receipt_id}`; }, /^Genuine\./, true],
       // Rewritten by a tool that writes every field, the absent ones as null: the same file,
       // for the page as for the CLI (which reads a null optional field as absent).
       ['nulled', (f) => {

@@ -93,20 +93,25 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
 
     let (_dir, db) = sqlite();
     let state = common::state(&db, 0, 0).await;
-    let mut body = common::record(&common::new_id());
-    body["email"] = "ada@example.com".into();
-    let stored = common::send(&state, common::post_as_admin(body.to_string())).await;
-    assert_eq!(stored.status, axum::http::StatusCode::CREATED);
+    // Two of Ada's records: a grant of updates, then one this collector will not read
+    // (which may have denied them).
+    for updates in ["granted", "denied"] {
+        let mut body = common::record(&common::new_id());
+        body["email"] = "ada@example.com".into();
+        body["purposes"][1]["state"] = updates.into();
+        let stored = common::send(&state, common::post_as_admin(body.to_string())).await;
+        assert_eq!(stored.status, axum::http::StatusCode::CREATED);
+    }
     let subject = state.subject_key.subject_of("ada@example.com");
     assert!(Standing::of_subject(&state.store, &subject).await.is_ok());
 
     common::behind_the_triggers(
         &db,
-        "UPDATE records SET body = replace(body, '\"purposes\"', '\"later_purposes\"')",
+        "UPDATE records SET body = replace(body, '\"purposes\"', '\"later_purposes\"') WHERE seq = 2",
     )
     .await;
     let unreadable =
-        |outcome: Result<_, StoreError>| matches!(outcome, Err(StoreError::Unreadable { seq: 1 }));
+        |outcome: Result<_, StoreError>| matches!(outcome, Err(StoreError::Unreadable { seq: 2 }));
     let purpose = assent_record::PurposeId::NewProducts;
     assert!(unreadable(
         suppression::list(&state.store, purpose).await.map(drop)
@@ -120,8 +125,15 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
 
     // Their manage link is refused rather than answered with preferences that may not be
     // theirs (the widget would start from them, and a save state them); their one-click
-    // unsubscribe is still recorded, restating none: a failed one is never shown to them.
-    let link = common::links::mint(&state, "ada@example.com", &["pci.qualys.com"], None);
+    // unsubscribe from new products is still recorded (a failed one is never shown to
+    // them), restating nothing: not the readable grant of updates, which the unreadable
+    // record may have undone.
+    let link = common::links::mint(
+        &state,
+        "ada@example.com",
+        &["pci.qualys.com"],
+        Some("new_products"),
+    );
     let request = common::links::identity(&link.token, "pci.qualys.com");
     let identity = common::send(&state, request).await;
     assert_eq!(
@@ -132,19 +144,17 @@ async fn an_unreadable_body_is_an_error_not_a_record_left_out() {
     let done = common::send(&state, common::links::one_click(unsubscribe)).await;
     assert_eq!(done.status, axum::http::StatusCode::OK);
     let rows = state.store.page(0, 10, None).await.unwrap();
-    assert_eq!(rows.len(), 2, "the denial is stored");
-    let denial: assent_record::ConsentRecord = serde_json::from_str(&rows[1].body).unwrap();
-    // (The other purposes, not a choice, are stated without one.)
+    assert_eq!(rows.len(), 3, "the denial is stored");
+    let denial: assent_record::ConsentRecord = serde_json::from_str(&rows[2].body).unwrap();
+    // (The mandatory purposes, not a choice, are stated without one.)
     let states: Vec<_> = denial
         .purposes
         .iter()
         .filter_map(|p| Some((p.purpose(), p.state()?)))
         .collect();
-    let optional = assent_record::PurposeId::ALL
-        .iter()
-        .filter(|p| p.is_optional());
-    let denied: Vec<_> = optional
-        .map(|p| (*p, assent_record::ConsentState::Denied))
-        .collect();
-    assert_eq!(states, denied, "every optional purpose denied");
+    assert_eq!(
+        states,
+        [(purpose, assent_record::ConsentState::Denied)],
+        "new products denied, nothing else stated"
+    );
 }
