@@ -82,9 +82,10 @@ pub enum AppError {
     /// An unsubscribe POST without the RFC 8058 form body.
     #[error("an unsubscribe POST must have the form body List-Unsubscribe=One-Click (multipart/form-data or application/x-www-form-urlencoded)")]
     NotOneClick,
-    /// A link token refused: expired, invalid, or for another site.
+    /// A link token refused: expired, invalid, or for another site (one that could not
+    /// be checked is [`AppError::Unavailable`], see the `From`).
     #[error(transparent)]
-    Token(#[from] crate::token::TokenError),
+    Token(crate::token::TokenError),
     /// JSON, but not the fields this route expects.
     #[error("body does not have the fields this route expects (line {line}, column {column})")]
     InvalidRequest {
@@ -227,6 +228,16 @@ impl From<crate::link::LinkError> for AppError {
     }
 }
 
+impl From<crate::token::TokenError> for AppError {
+    fn from(err: crate::token::TokenError) -> Self {
+        match err {
+            // Not the link's fault: the record or the click is tried again, not refused.
+            crate::token::TokenError::Unchecked => Self::Unavailable(err.to_string()),
+            refusal => Self::Token(refusal),
+        }
+    }
+}
+
 impl From<crate::limit::RetryAfter> for AppError {
     fn from(crate::limit::RetryAfter(retry_after): crate::limit::RetryAfter) -> Self {
         Self::RateLimited { retry_after }
@@ -320,6 +331,7 @@ mod tests {
             AppError::Token(TokenError::Invalid),
             AppError::Token(TokenError::WrongSite),
             AppError::Token(TokenError::UnsubscribeOnly),
+            AppError::from(TokenError::Unchecked),
             AppError::InvalidRequest { line: 1, column: 1 },
             AppError::Link(LinkError::TooLong),
             AppError::Unavailable(String::new()),
@@ -350,7 +362,9 @@ mod tests {
                     TokenError::Expired
                     | TokenError::Invalid
                     | TokenError::WrongSite
-                    | TokenError::UnsubscribeOnly,
+                    | TokenError::UnsubscribeOnly
+                    // (Never made: `From` makes it `Unavailable`.)
+                    | TokenError::Unchecked,
                 )
                 | AppError::InvalidRequest { .. }
                 | AppError::Link(_)
@@ -367,5 +381,19 @@ mod tests {
         let listed: BTreeSet<&str> = AppError::CODES.into_iter().collect();
         assert_eq!(given, listed);
         assert_eq!(listed.len(), AppError::CODES.len(), "no code twice");
+    }
+
+    /// A link that could not be checked (its key ring unreadable) is answered 503, which
+    /// the widget tries again, and is no refusal of the link: its record is not stored
+    /// under no one, its unsubscribe page says to try again.
+    #[test]
+    fn an_unchecked_link_is_unavailable_not_refused() {
+        let err = AppError::from(TokenError::Unchecked);
+        assert!(matches!(err, AppError::Unavailable(_)), "{err:?}");
+        assert_eq!(err.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            AppError::from(TokenError::Invalid).status(),
+            axum::http::StatusCode::FORBIDDEN
+        );
     }
 }

@@ -31,6 +31,12 @@ pub enum TokenError {
     /// An unsubscribe URL's token, used to read or change preferences.
     #[error("this link can only unsubscribe; the message's manage link opens the preferences")]
     UnsubscribeOnly,
+    /// Signed, it says, with a link key this process does not hold, and the ring's file,
+    /// which may hold it (rotated since the start), could not be read: not the link's
+    /// fault, so not a refusal (`AppError` makes it a 503: tried again, not stored under no
+    /// one).
+    #[error("the link keys could not be read just now to check this link")]
+    Unchecked,
 }
 
 impl TokenError {
@@ -41,6 +47,7 @@ impl TokenError {
             // To the widget, a link that can't open the preferences is not a valid one.
             Self::Invalid | Self::UnsubscribeOnly => "token_invalid",
             Self::WrongSite => "token_wrong_site",
+            Self::Unchecked => "unavailable",
         }
     }
 }
@@ -123,6 +130,17 @@ pub struct LinkKey {
 struct Reread {
     state: Option<FileState>,
     retry_at: Option<Instant>,
+    /// The last read failed: the keys the file holds now are not known.
+    failed: bool,
+}
+
+/// What the ring's file, read again if it changed, says of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Held,
+    Lacking,
+    /// The file could not be read since it last changed: it may hold the key.
+    Unknown,
 }
 
 /// How soon a read of the ring's file that failed for a cause outside it is tried again:
@@ -190,6 +208,7 @@ impl LinkKey {
                 Mutex::new(Reread {
                     state: state.or_else(|| file_state(path)),
                     retry_at: None,
+                    failed: false,
                 }),
             )),
         })
@@ -264,9 +283,13 @@ impl LinkKey {
         let named_known = kid.is_some_and(|kid| self.holds(kid));
         let claims = match self.claims_under(token, kid, &validation) {
             Some(claims) => claims,
-            None if !named_known && self.reread_for(kid) => self
-                .claims_under(token, kid, &validation)
-                .ok_or(TokenError::Invalid)?,
+            None if !named_known => match self.reread_for(kid) {
+                Found::Held => self
+                    .claims_under(token, kid, &validation)
+                    .ok_or(TokenError::Invalid)?,
+                Found::Lacking => return Err(TokenError::Invalid),
+                Found::Unknown => return Err(TokenError::Unchecked),
+            },
             None => return Err(TokenError::Invalid),
         };
         let purpose_ok = claims.purpose.is_none_or(PurposeId::is_optional);
@@ -296,8 +319,10 @@ impl LinkKey {
 
     /// Whether the ring holds the key `kid` names once its file is read again, if it has
     /// changed since it was read (or its last read failed for a cause outside it, a while
-    /// ago): a made-up `kid` costs a `stat`, not a read.
-    fn reread_for(&self, kid: Option<&str>) -> bool {
+    /// ago): a made-up `kid` costs a `stat`, not a read. Unknown while the file can't be
+    /// read: a token of a key rotated in is then not taken for a forgery (a record of its
+    /// page would be stored under no one, and answered as delivered).
+    fn reread_for(&self, kid: Option<&str>) -> Found {
         self.reread_with(kid, Instant::now(), keys::read_ring)
     }
 
@@ -307,29 +332,38 @@ impl LinkKey {
         kid: Option<&str>,
         now: Instant,
         read_ring: impl FnOnce(&Path) -> Result<Vec<[u8; 32]>, KeyError>,
-    ) -> bool {
+    ) -> Found {
         let (Some(kid), Some((path, read))) = (kid, &self.file) else {
-            return false;
+            return Found::Lacking;
         };
         let mut read = read.lock().unwrap_or_else(PoisonError::into_inner);
         // Another request may have read it meanwhile.
         if self.holds(kid) {
-            return true;
+            return Found::Held;
         }
         let state = file_state(path);
         let retry_due = read.retry_at.is_some_and(|at| now >= at);
         if state.is_none() || (state == read.state && !retry_due) {
-            return false;
+            return if read.failed {
+                Found::Unknown
+            } else {
+                Found::Lacking
+            };
         }
         // Noted even when the file can't be read: a broken ring is not read (and warned
         // of) again for each token until it changes once more; the keys read before stay.
         // A read that failed for a cause outside the file is tried again a while later.
         read.state = state;
         read.retry_at = None;
+        read.failed = false;
         match read_ring(path) {
             Ok(keys) => {
                 *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
-                self.holds(kid)
+                if self.holds(kid) {
+                    Found::Held
+                } else {
+                    Found::Lacking
+                }
             }
             Err(err) => {
                 let passing = match &err {
@@ -340,7 +374,8 @@ impl LinkKey {
                     read.retry_at = Some(now + REREAD_RETRY);
                 }
                 tracing::warn!(%err, "link key ring: cannot read it again");
-                false
+                read.failed = true;
+                Found::Unknown
             }
         }
     }
@@ -517,7 +552,9 @@ mod tests {
     /// A read of the ring's file that failed for a cause outside it (here, too many open
     /// files) is tried again a while later though the file has not changed, and the token
     /// of the key added is then taken; one that failed for what the file holds is not tried
-    /// again until the file changes.
+    /// again until the file changes. Meanwhile a token naming a key the ring lacks is
+    /// unchecked, not invalid: the file may hold its key (a 503, tried again; as invalid,
+    /// its page's record was stored under no one and answered as delivered).
     #[test]
     fn a_ring_read_that_failed_for_a_passing_cause_is_tried_again() {
         use std::cell::Cell;
@@ -544,21 +581,41 @@ mod tests {
         let too_many_files = || std::io::Error::from_raw_os_error(24);
         let start = Instant::now();
 
-        assert!(!running.reread_with(kid, start, failing(too_many_files())));
+        assert_eq!(
+            running.reread_with(kid, start, failing(too_many_files())),
+            Found::Unknown
+        );
         assert_eq!(reads.get(), 1);
+        assert_eq!(
+            running.verify(&token, &site),
+            Err(TokenError::Unchecked),
+            "not refused while the ring can't be read"
+        );
         let soon = start + REREAD_RETRY / 2;
-        assert!(!running.reread_with(kid, soon, failing(too_many_files())));
+        assert_eq!(
+            running.reread_with(kid, soon, failing(too_many_files())),
+            Found::Unknown
+        );
         assert_eq!(reads.get(), 1, "not read again at once");
-        assert!(running.reread_with(kid, start + REREAD_RETRY, keys::read_ring));
+        assert_eq!(
+            running.reread_with(kid, start + REREAD_RETRY, keys::read_ring),
+            Found::Held
+        );
         assert_eq!(running.verify(&token, &site), Ok(claims.clone()));
 
         // What the file holds: not its reader's passing trouble.
         let broken = dir.path().join("broken.key");
         let running = LinkKey::from_file(&broken).unwrap();
         std::fs::write(&broken, "not a key\n").unwrap();
-        assert!(!running.reread_with(kid, start, keys::read_ring));
+        assert_eq!(
+            running.reread_with(kid, start, keys::read_ring),
+            Found::Unknown
+        );
         let later = start + REREAD_RETRY * 10;
-        assert!(!running.reread_with(kid, later, failing(too_many_files())));
+        assert_eq!(
+            running.reread_with(kid, later, failing(too_many_files())),
+            Found::Unknown
+        );
         assert_eq!(
             reads.get(),
             1,
@@ -566,13 +623,28 @@ mod tests {
         );
         // Nor one that is not text (read_to_string's InvalidData).
         std::fs::write(&broken, [0xff, 0xfe, b'\n']).unwrap();
-        assert!(!running.reread_with(kid, start, keys::read_ring));
-        assert!(!running.reread_with(kid, later, failing(too_many_files())));
+        assert_eq!(
+            running.reread_with(kid, start, keys::read_ring),
+            Found::Unknown
+        );
+        assert_eq!(
+            running.reread_with(kid, later, failing(too_many_files())),
+            Found::Unknown
+        );
         assert_eq!(
             reads.get(),
             1,
             "a ring that is not text is not read again until it changes"
         );
+        // Mended, and without the key: the token is a stranger's.
+        use base64::Engine as _;
+        let other = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([3; 32]);
+        std::fs::write(&broken, format!("{other}\n")).unwrap();
+        assert_eq!(
+            running.reread_with(kid, later, keys::read_ring),
+            Found::Lacking
+        );
+        assert_eq!(running.verify(&token, &site), Err(TokenError::Invalid));
     }
 
     /// A ring file replaced by another of the same length with the same modification time
