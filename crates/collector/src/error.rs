@@ -258,7 +258,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(detail) => tracing::error!(%detail, "request failed"),
-            Self::Unavailable(detail) => tracing::warn!(%detail, "database unavailable"),
+            Self::Unavailable(detail) => tracing::warn!(%detail, "unavailable for now"),
             _ => {}
         }
         let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });

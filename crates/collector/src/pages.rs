@@ -127,7 +127,7 @@ pub fn refused(err: &AppError) -> Response {
     match err {
         AppError::Internal(detail) => tracing::error!(%detail, "unsubscribe failed"),
         AppError::Unavailable(detail) => {
-            tracing::warn!(%detail, "unsubscribe: database unavailable")
+            tracing::warn!(%detail, "unsubscribe: unavailable for now")
         }
         _ => {}
     }

@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::error::AppError;
 use crate::AppState;
@@ -119,7 +119,14 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(span_without_path))
+        // A failed request is logged where it fails, at its level (AppError: a 503 a warning,
+        // a 500 an error; a panic by its answer below): tower-http's own line for every
+        // 5xx, at ERROR, would make each busy moment an error to alert on, and each 500 two.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(span_without_path)
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         // The static files' and the middleware's.
         .layer(panic_answer())
         .layer(axum::middleware::map_response(nosniff))
