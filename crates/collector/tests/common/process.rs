@@ -105,8 +105,13 @@ impl Server {
 
     fn command(database: &str, extra: &[&str], log_level: &str, stderr: Stdio) -> Command {
         let mut command = Command::new(BIN);
+        command.arg("serve");
+        // None given: the one a `--config` file names.
+        if !database.is_empty() {
+            command.args(["--database", database]);
+        }
         command
-            .args(["serve", "--database", database, "--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0"])
             .args(["--rate-per-ip", "0", "--rate-per-site", "0"])
             .args(["--allowed-origins", super::ORIGIN])
             .args(extra)
