@@ -49,6 +49,10 @@ const DIVERGING = new RegExp(
     ].join('|') +
     ')(::<.*>)?$'
 );
+// The panic handler's payloads (its message, formatted or static), which only the panic
+// machinery reads, through their vtables, once the cut handler has made one: cut as well,
+// though they return values.
+const PAYLOAD = /^<std(\[[0-9a-f]+\])?::panicking::\S+ as core(\[[0-9a-f]+\])?::(panic::PanicPayload|fmt::Display)>::[a-z_]+$/;
 // Yew sets console_error_panic_hook as the panic hook, which only a panic calls: the
 // functions that call its imports (the hook's body) are cut as well.
 const HOOK_CALL = '(call $console_error_panic_hook::';
@@ -78,7 +82,7 @@ for (let i = 0; i < module.getNumFunctions(); i++) {
   if (imported) continue;
   if (DIVERGING.test(name)) {
     if (results !== binaryen.none) fail(`${name} returns a value: not a panic`);
-  } else if (!binaryen.emitText(body).includes(HOOK_CALL)) {
+  } else if (!PAYLOAD.test(name) && !binaryen.emitText(body).includes(HOOK_CALL)) {
     continue;
   }
   binaryen.Function.setBody(fn, module.unreachable());

@@ -129,6 +129,10 @@ world.scenario('a returning visitor (no wasm on a plain reload) who follows a ma
   await w.dialog.waitFor({ state: 'visible' });
   await eventually('the dialog names the person', async () => (await w.dialog.textContent()).includes(HINT));
   assert.equal(s.widget.wasmRequests(), served + 1, 'the manage link loaded the wasm');
+  // The receipt this browser holds is of its own choice, not the person's: not offered
+  // under their name.
+  assert.ok(await w.storage(SITE, 'receipt'), 'this browser holds a receipt');
+  assert.equal(await w.dialog.locator('section.receipt').count(), 0, 'the dialog offers no receipt of this browser\'s own');
   // The person has no preferences at the collector yet: the toggles say so, whatever this
   // browser chose anonymously before.
   for (const id of OPTIONAL) assert.equal(await w.toggle(id).isChecked(), false, `${id} as the collector holds it`);

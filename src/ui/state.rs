@@ -167,6 +167,10 @@ impl Reducible for UiState {
             } => {
                 next.view = View::Highlights;
                 next.saved = None;
+                // This browser's last receipt is not the person's: none until they save.
+                if person.is_some() {
+                    next.receipt = None;
+                }
                 next.kept = choices.clone();
                 next.choices = choices;
                 next.person = person;
