@@ -149,12 +149,14 @@
     return { file, keysUrl: url, controllerSigned: claims.controller !== undefined, vouched: typed !== '' || thisServer(url) };
   }
 
-  /** A name or number the file wrote, to quote in a verdict: its first 40 characters, with
-   *  its invisible ones (controls, bidi overrides) shown as escapes, so that it can neither
-   *  fill the verdict nor reorder its line. */
+  /** A name or number the file wrote, to quote in a verdict: its first 40 characters (code
+   *  points, so no pair is split), with its invisible ones (controls, bidi overrides, line
+   *  and paragraph separators) shown as escapes, so that it can neither fill the verdict
+   *  nor reorder or break its line. */
   function shortened(text) {
-    const cut = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-    return cut.replace(/[\p{Cc}\p{Cf}]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+    const chars = Array.from(text);
+    const cut = chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : text;
+    return cut.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
   }
 
   /** The strings, numbers and punctuation of `text` (JSON that parsed), in order. */

@@ -189,6 +189,9 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
       // A field's name quoted cut short, its bidi override shown as an escape: a hostile file
       // can neither fill the verdict nor turn its line around.
       ['long name', (f) => { f[`\u202e${'x'.repeat(100)}`] = 1; }, /^Not genuine\. Not a receipt file: it has a field "\\u\{202e\}x{39}…" that/, false],
+      // A line separator shown as an escape too, and a name cut between characters, not
+      // inside one (an emoji is two UTF-16 units).
+      ['separated name', (f) => { f[`a\u2028${'😀'.repeat(50)}`] = 1; }, /^Not genuine\. Not a receipt file: it has a field "a\\u\{2028\}(?:😀){38}…" that/, false],
       // The summary's purposes rewritten so that, as joined text, they read as the record's:
       // one purpose whose basis spells out the others. The table would show it as genuine.
       ['spelled', (f) => {

@@ -97,8 +97,8 @@ pub enum AppError {
     /// A link request with a bad part.
     #[error(transparent)]
     Link(crate::link::LinkError),
-    /// The database is failing for a while (see `StoreError::is_transient`); the detail
-    /// goes to the log only.
+    /// The database is failing for a while (see `StoreError::is_transient`), or the link
+    /// keys can't be read just now to check a token; the detail goes to the log only.
     #[error("the service is unavailable for a moment; retry later")]
     Unavailable(String),
     /// Anything on our side; the detail goes to the log only.

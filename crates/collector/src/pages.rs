@@ -104,7 +104,7 @@ pub fn refused(err: &AppError) -> Response {
         ),
         AppError::Unavailable(_) => (
             "Try again",
-            "We could not record it just now",
+            "We could not do this just now",
             "Nothing was changed. Please try again in a moment.",
         ),
         AppError::Internal(_) => (

@@ -130,9 +130,17 @@ pub struct LinkKey {
 struct Reread {
     state: Option<FileState>,
     retry_at: Option<Instant>,
-    /// The last read failed: the keys the file holds now are not known.
-    failed: bool,
+    /// When the last read failed (or the file could not even be looked at): the keys it
+    /// holds now are not known.
+    failed_at: Option<Instant>,
 }
+
+/// How long after a failed read of the ring's file a token naming a key the ring lacks is
+/// unchecked (503: its page tries it again) rather than invalid: a file half copied, or
+/// deleted and made again, is whole within it. A ring left broken longer is an operator's
+/// to mend (warned of at the read); its tokens are then taken for what they seem, as
+/// before (a record's stored under no one), and can't hold a browser's records waiting.
+const UNREAD_GRACE: Duration = Duration::from_secs(60);
 
 /// What the ring's file, read again if it changed, says of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +216,7 @@ impl LinkKey {
                 Mutex::new(Reread {
                     state: state.or_else(|| file_state(path)),
                     retry_at: None,
-                    failed: false,
+                    failed_at: None,
                 }),
             )),
         })
@@ -343,8 +351,11 @@ impl LinkKey {
         }
         let state = file_state(path);
         let retry_due = read.retry_at.is_some_and(|at| now >= at);
-        if state.is_none() || (state == read.state && !retry_due) {
-            return if read.failed {
+        if state == read.state && !retry_due {
+            let recently_failed = read
+                .failed_at
+                .is_some_and(|at| now.saturating_duration_since(at) < UNREAD_GRACE);
+            return if recently_failed {
                 Found::Unknown
             } else {
                 Found::Lacking
@@ -355,7 +366,13 @@ impl LinkKey {
         // A read that failed for a cause outside the file is tried again a while later.
         read.state = state;
         read.retry_at = None;
-        read.failed = false;
+        if state.is_none() {
+            // Gone (deleted to be made again), or its directory refused: as a failed read.
+            tracing::warn!(path = %path.display(), "link key ring: cannot look at it again");
+            read.failed_at = Some(now);
+            return Found::Unknown;
+        }
+        read.failed_at = None;
         match read_ring(path) {
             Ok(keys) => {
                 *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
@@ -374,7 +391,7 @@ impl LinkKey {
                     read.retry_at = Some(now + REREAD_RETRY);
                 }
                 tracing::warn!(%err, "link key ring: cannot read it again");
-                read.failed = true;
+                read.failed_at = Some(now);
                 Found::Unknown
             }
         }
@@ -636,6 +653,13 @@ mod tests {
             1,
             "a ring that is not text is not read again until it changes"
         );
+        // Left broken past the grace: the token is taken for what it seems again, and
+        // can't hold its page's records waiting for good.
+        assert_eq!(
+            running.reread_with(kid, start + UNREAD_GRACE, failing(too_many_files())),
+            Found::Lacking
+        );
+        assert_eq!(reads.get(), 1);
         // Mended, and without the key: the token is a stranger's.
         use base64::Engine as _;
         let other = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([3; 32]);
@@ -645,6 +669,21 @@ mod tests {
             Found::Lacking
         );
         assert_eq!(running.verify(&token, &site), Err(TokenError::Invalid));
+
+        // Deleted to be made again: unchecked while it is gone, for the grace.
+        std::fs::remove_file(&broken).unwrap();
+        assert_eq!(
+            running.reread_with(kid, later, keys::read_ring),
+            Found::Unknown
+        );
+        assert_eq!(
+            running.reread_with(kid, later + UNREAD_GRACE / 2, keys::read_ring),
+            Found::Unknown
+        );
+        assert_eq!(
+            running.reread_with(kid, later + UNREAD_GRACE, keys::read_ring),
+            Found::Lacking
+        );
     }
 
     /// A ring file replaced by another of the same length with the same modification time
