@@ -53,7 +53,7 @@ impl Default for Metrics {
         });
         registry.register(
             "records_stored",
-            "Records stored (first POST of a record id)",
+            "Records stored (a record id's first POST, and each one-click unsubscribe)",
             stored.clone(),
         );
         registry.register(
