@@ -61,7 +61,8 @@ pub enum Command {
     /// record that set it.
     Preferences(PreferencesArgs),
     /// Put the webhook deliveries given up on (`failed`) back in the queue, each with a new
-    /// retry window: the `serve` processes post them again. Prints how many.
+    /// retry window, and resume posting to an endpoint that answered 410 Gone: the `serve`
+    /// processes post them again. Prints how many of each.
     Requeue(RequeueArgs),
 }
 

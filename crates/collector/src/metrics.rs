@@ -40,6 +40,7 @@ pub struct Metrics {
     webhook_queue_depth: Gauge<i64, AtomicI64>,
     webhook_delivered: Counter<u64, AtomicU64>,
     webhook_failed: Counter<u64, AtomicU64>,
+    webhook_endpoint_gone: Gauge<i64, AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -74,6 +75,7 @@ impl Default for Metrics {
         let webhook_queue_depth = Gauge::<i64, AtomicI64>::default();
         let webhook_delivered = Counter::<u64, AtomicU64>::default();
         let webhook_failed = Counter::<u64, AtomicU64>::default();
+        let webhook_endpoint_gone = Gauge::<i64, AtomicI64>::default();
         registry.register(
             "webhook_queue_depth",
             "Webhook deliveries neither delivered nor given up on, in the whole database",
@@ -86,8 +88,13 @@ impl Default for Metrics {
         );
         registry.register(
             "webhook_failed",
-            "Webhook deliveries this process gave up on after retrying",
+            "Webhook deliveries this process gave up on after retrying, or at an endpoint's 410 Gone",
             webhook_failed.clone(),
+        );
+        registry.register(
+            "webhook_endpoint_gone",
+            "1 while the webhook endpoint is marked gone (it answered 410; nothing is posted to it until `requeue`), as last read",
+            webhook_endpoint_gone.clone(),
         );
         Self {
             registry,
@@ -98,6 +105,7 @@ impl Default for Metrics {
             webhook_queue_depth,
             webhook_delivered,
             webhook_failed,
+            webhook_endpoint_gone,
         }
     }
 }
@@ -131,6 +139,11 @@ impl Metrics {
     /// One webhook given up on.
     pub fn webhook_failed(&self) {
         self.webhook_failed.inc();
+    }
+
+    /// Whether the webhook endpoint is marked gone, as last read.
+    pub fn set_webhook_endpoint_gone(&self, gone: bool) {
+        self.webhook_endpoint_gone.set(i64::from(gone));
     }
 
     /// The Prometheus text exposition.

@@ -115,7 +115,7 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "{\"requeued\":1}\n"
+        "{\"endpoints_resumed\":0,\"requeued\":1}\n"
     );
     receiver
         .wait_for("the delivery, posted again", |log| {
@@ -129,7 +129,7 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     let output = process::run(&["requeue", "--database", db]);
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "{\"requeued\":0}\n"
+        "{\"endpoints_resumed\":0,\"requeued\":0}\n"
     );
 }
 
@@ -257,21 +257,60 @@ async fn a_loopback_webhook_is_posted_to_directly_whatever_the_proxy() {
         .await;
 }
 
-/// An endpoint that answers 410 Gone is gone (Standard Webhooks): the delivery is given up
-/// at its first attempt, not retried for its whole window.
+/// An endpoint that answers 410 Gone is gone (Standard Webhooks: the sender disables it
+/// and stops sending it messages): the delivery is given up at its first attempt, and a
+/// later change is not posted at all, but waits in the queue until `requeue` (the endpoint
+/// back, or its 410 a mistake), which puts both through.
 #[tokio::test]
-async fn a_delivery_answered_410_gone_is_given_up_at_once() {
+async fn an_endpoint_that_answers_410_gone_is_posted_nothing_more_until_requeue() {
     let (_dir, db, receiver, server) = one_record_to_a_webhook(GONE, &[]).await;
     let client = reqwest::Client::new();
     let addr = server.addr;
-    wait_until("the delivery given up", || async {
-        metric(&client, addr, "assent_webhook_failed_total").await == Some(1)
-    })
+    wait_until(
+        "the delivery given up and the endpoint marked gone",
+        || async {
+            metric(&client, addr, "assent_webhook_failed_total").await == Some(1)
+                && metric(&client, addr, "assent_webhook_endpoint_gone").await == Some(1)
+        },
+    )
     .await;
-    assert_eq!(receiver.log().len(), 1, "posted once");
     assert_eq!(
         mailer::db_value(&db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed' AND last_error LIKE '%410%'").await,
         1
+    );
+    let first = receiver.log();
+    assert_eq!(first.len(), 1, "posted once");
+
+    // A later change is queued and counted, not posted: were it posted, it would be
+    // answered 410 and given up on too (two deliveries failed, none queued).
+    post_record(&client, addr, Some("bob@example.com")).await;
+    wait_until("the second change queued", || async {
+        metric(&client, addr, "assent_webhook_queue_depth").await == Some(1)
+    })
+    .await;
+    receiver.set_mode(UP);
+    let output = process::run(&["requeue", "--database", &db]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"endpoints_resumed\":1,\"requeued\":1}\n"
+    );
+    wait_until("both delivered, the endpoint no longer gone", || async {
+        metric(&client, addr, "assent_webhook_delivered_total").await == Some(2)
+            && metric(&client, addr, "assent_webhook_endpoint_gone").await == Some(0)
+    })
+    .await;
+    let log = receiver.log();
+    assert_eq!(
+        log.len(),
+        3,
+        "the first change twice, the second once: {log:?}"
+    );
+    assert_eq!(mailer::delivered_ids(&log).len(), 2);
+    assert!(log[1..].iter().all(|d| d.answered == 204));
+    assert_eq!(
+        metric(&client, addr, "assent_webhook_failed_total").await,
+        Some(1)
     );
 }
 

@@ -87,7 +87,13 @@ async fn a_claim_passes_over_a_row_another_claim_is_taking() {
     .unwrap();
 
     let queue = Queue::new(&store);
-    let claim = queue.claim(now_ms(), std::time::Duration::from_secs(15), "mine");
+    let endpoint = "sha256:00";
+    let claim = queue.claim(
+        endpoint,
+        now_ms(),
+        std::time::Duration::from_secs(15),
+        "mine",
+    );
     let claim = tokio::time::timeout(std::time::Duration::from_secs(10), claim)
         .await
         .expect("not held up by the other claim")

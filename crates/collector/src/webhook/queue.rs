@@ -37,8 +37,9 @@ pub(crate) async fn insert(conn: &mut AnyConnection, seq: i64) -> Result<(), sql
     Ok(())
 }
 
-/// Claims the longest-due row without a running lease: $1 the lease's end, $2 its token,
-/// $3 now.
+/// Claims the longest-due row without a running lease, unless the endpoint is gone: $1 the
+/// lease's end, $2 its token, $3 now, $4 the endpoint ([`endpoint_key`]). The endpoint's
+/// check is in the claim's own statement, so once a 410 is written no claim is made for it.
 macro_rules! claim {
     ($lock:literal) => {
         concat!(
@@ -49,6 +50,7 @@ macro_rules! claim {
                  SELECT seq FROM webhook_deliveries
                  WHERE status = 'pending' AND next_attempt_at <= $3
                    AND (lease_until IS NULL OR lease_until <= $3)
+                   AND NOT EXISTS (SELECT 1 FROM webhook_endpoints_gone WHERE endpoint = $4)
                  ORDER BY next_attempt_at, seq LIMIT 1",
             $lock,
             ")
@@ -59,6 +61,22 @@ macro_rules! claim {
 }
 const CLAIM: &str = claim!("");
 const CLAIM_SKIP_LOCKED: &str = claim!(" FOR UPDATE SKIP LOCKED");
+
+/// An endpoint's name in the queue's tables: the SHA-256 of its URL, which may carry a token
+/// of the receiver's that is not to be stored.
+pub fn endpoint_key(url: &reqwest::Url) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{:x}", Sha256::digest(url.as_str().as_bytes()))
+}
+
+/// What [`Queue::requeue_failed`] put back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requeued {
+    /// Deliveries given up on, queued again.
+    pub deliveries: u64,
+    /// Endpoints marked gone, deliverable again.
+    pub endpoints: u64,
+}
 
 /// A delivery this worker holds the lease of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,10 +102,11 @@ impl<'a> Queue<'a> {
         Self { store }
     }
 
-    /// Claims the longest-due delivery, if any, for `lease`; `token` must be unique to
-    /// this claim.
+    /// Claims the longest-due delivery to `endpoint` ([`endpoint_key`]), if any and if it
+    /// is not gone, for `lease`; `token` must be unique to this claim.
     pub async fn claim(
         &self,
+        endpoint: &str,
         now: i64,
         lease: Duration,
         token: &str,
@@ -100,6 +119,7 @@ impl<'a> Queue<'a> {
             .bind(now.saturating_add(millis(lease)))
             .bind(token)
             .bind(now)
+            .bind(endpoint)
             .fetch_optional(self.store.pool())
             .await?;
         row.map(|row| {
@@ -157,9 +177,45 @@ impl<'a> Queue<'a> {
         Ok(())
     }
 
-    /// Puts every delivery given up on back in the queue, due at `now`, with a new retry
-    /// window (its attempts and first attempt forgotten); returns how many.
-    pub async fn requeue_failed(&self, now: i64) -> Result<u64, StoreError> {
+    /// Marks `endpoint` ([`endpoint_key`]) gone, as its answer to the delivery of `seq`
+    /// said: no more claims for it. An endpoint marked already keeps its first mark.
+    pub async fn endpoint_gone(
+        &self,
+        endpoint: &str,
+        seq: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_endpoints_gone (endpoint, gone_at, seq) VALUES ($1, $2, $3)
+             ON CONFLICT (endpoint) DO NOTHING",
+        )
+        .bind(endpoint)
+        .bind(now)
+        .bind(seq)
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// When `endpoint` ([`endpoint_key`]) was marked gone, if it is.
+    pub async fn gone_at(&self, endpoint: &str) -> Result<Option<i64>, StoreError> {
+        let at =
+            sqlx::query_scalar("SELECT gone_at FROM webhook_endpoints_gone WHERE endpoint = $1")
+                .bind(endpoint)
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(at)
+    }
+
+    /// Every endpoint marked gone made deliverable again, and every delivery given up on
+    /// put back in the queue, due at `now`, with a new retry window (its attempts and first
+    /// attempt forgotten), in one transaction; returns how many of each.
+    pub async fn requeue_failed(&self, now: i64) -> Result<Requeued, StoreError> {
+        let mut transaction = self.store.pool().begin().await?;
+        let endpoints = sqlx::query("DELETE FROM webhook_endpoints_gone")
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
         let done = sqlx::query(
             "UPDATE webhook_deliveries
              SET status = 'pending', attempts = 0, next_attempt_at = $1,
@@ -168,9 +224,13 @@ impl<'a> Queue<'a> {
              WHERE status = 'failed'",
         )
         .bind(now)
-        .execute(self.store.pool())
+        .execute(&mut *transaction)
         .await?;
-        Ok(done.rows_affected())
+        transaction.commit().await?;
+        Ok(Requeued {
+            deliveries: done.rows_affected(),
+            endpoints,
+        })
     }
 
     /// Deliveries not yet delivered nor given up on.
@@ -189,9 +249,8 @@ mod tests {
     use crate::store::Database;
     use assent_record::ConsentRecord;
 
-    /// A worker whose lease ran out writes no outcome once another has claimed the
-    /// delivery: the row stays the other's to settle, pending and leased to it.
-    async fn an_outcome_after_the_lease_is_not_written(store: Store) {
+    /// `store` with webhooks on and one change stored: its delivery is queued, due now.
+    async fn with_one_delivery(store: Store) -> Store {
         let store = store.with_webhooks();
         let record: ConsentRecord =
             serde_json::from_str(include_str!("../../tests/data/record.json")).unwrap();
@@ -204,15 +263,23 @@ mod tests {
             )
             .await
             .unwrap();
+        store
+    }
+
+    /// A worker whose lease ran out writes no outcome once another has claimed the
+    /// delivery: the row stays the other's to settle, pending and leased to it.
+    async fn an_outcome_after_the_lease_is_not_written(store: Store) {
+        let store = with_one_delivery(store).await;
         let queue = Queue::new(&store);
         let now = now_ms();
+        let endpoint = "sha256:00";
         let first = queue
-            .claim(now, Duration::from_millis(1), "first")
+            .claim(endpoint, now, Duration::from_millis(1), "first")
             .await
             .unwrap()
             .expect("due");
         let second = queue
-            .claim(now + 10, Duration::from_secs(60), "second")
+            .claim(endpoint, now + 10, Duration::from_secs(60), "second")
             .await
             .unwrap()
             .expect("the first lease ran out");
@@ -230,6 +297,52 @@ mod tests {
         assert_eq!(row().await, ("pending".into(), Some("second".into())));
         queue.delivered(&second, now + 30).await.unwrap();
         assert_eq!(row().await.0, "delivered");
+    }
+
+    /// No delivery is claimed for an endpoint marked gone, however due, from the moment the
+    /// mark is written; another endpoint's claims go on; `requeue_failed` clears the mark.
+    async fn a_gone_endpoint_is_claimed_nothing_until_requeued(store: Store) {
+        let store = with_one_delivery(store).await;
+        let queue = Queue::new(&store);
+        let (gone, other) = ("sha256:01", "sha256:02");
+        let now = now_ms();
+        let lease = Duration::from_millis(1);
+        assert_eq!(queue.gone_at(gone).await.unwrap(), None);
+        queue.endpoint_gone(gone, 1, now).await.unwrap();
+        // A second 410 keeps the first mark.
+        queue.endpoint_gone(gone, 2, now + 5).await.unwrap();
+        assert_eq!(queue.gone_at(gone).await.unwrap(), Some(now));
+        assert_eq!(queue.claim(gone, now + 10, lease, "a").await.unwrap(), None);
+        let claimed = queue.claim(other, now + 10, lease, "b").await.unwrap();
+        assert!(claimed.is_some(), "another endpoint's claim");
+        let requeued = queue.requeue_failed(now + 20).await.unwrap();
+        assert_eq!(
+            requeued,
+            Requeued {
+                deliveries: 0,
+                endpoints: 1
+            }
+        );
+        assert_eq!(queue.gone_at(gone).await.unwrap(), None);
+        let claimed = queue.claim(gone, now + 30, lease, "c").await.unwrap();
+        assert_eq!(claimed.map(|claim| claim.attempts), Some(2));
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_a_gone_endpoint_is_claimed_nothing_until_requeued() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::Sqlite(dir.path().join("records.db"));
+        a_gone_endpoint_is_claimed_nothing_until_requeued(Store::open(&database).await.unwrap())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn on_postgres_a_gone_endpoint_is_claimed_nothing_until_requeued() {
+        let pg = assent_temp_postgres::TempPostgres::start();
+        sqlx::any::install_default_drivers();
+        let database = Database::Postgres(pg.url.clone());
+        a_gone_endpoint_is_claimed_nothing_until_requeued(Store::open(&database).await.unwrap())
+            .await;
     }
 
     #[tokio::test]

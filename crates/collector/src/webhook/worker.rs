@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::queue::{now_ms, Claim, Queue};
+use super::queue::{endpoint_key, now_ms, Claim, Queue};
 use super::{message_id, Backoff, Payload, WebhookSecret, WebhookSettings, EVENT_TYPE};
 use crate::changes::Change;
 use crate::metrics::Metrics;
@@ -101,6 +101,7 @@ pub fn spawn(
     let worker = Arc::new(Worker {
         store,
         client,
+        endpoint: endpoint_key(&settings.url),
         url: settings.url.clone(),
         secret,
         backoff: settings.backoff,
@@ -125,6 +126,8 @@ struct Worker {
     store: Arc<Store>,
     client: reqwest::Client,
     url: reqwest::Url,
+    /// The URL's name in the queue's tables.
+    endpoint: String,
     secret: WebhookSecret,
     backoff: Backoff,
     lease: Duration,
@@ -153,6 +156,9 @@ enum Failure {
     Unreadable(String),
     /// Never will be: the stored change is gone, or can't be encoded.
     Permanent(String),
+    /// The endpoint answered 410 Gone: given up on, and no delivery posted to it again
+    /// until `requeue`.
+    Gone(String),
 }
 
 impl Worker {
@@ -160,6 +166,7 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(CONCURRENCY));
         let finished = Arc::new(Notify::new());
         let mut counted: Option<tokio::time::Instant> = None;
+        let mut gone = false;
         while !self.stopping.is_cancelled() {
             let queue = Queue::new(&self.store);
             if counted.is_none_or(|at| at.elapsed() >= COUNT_EVERY) {
@@ -167,6 +174,24 @@ impl Worker {
                 match queue.depth().await {
                     Ok(depth) => self.metrics.set_webhook_queue_depth(depth),
                     Err(err) => tracing::warn!(%err, "webhook queue: cannot count"),
+                }
+                // Marked by this process or another, or cleared by `requeue`: said once.
+                match queue.gone_at(&self.endpoint).await {
+                    Ok(at) if at.is_some() != gone => {
+                        gone = at.is_some();
+                        self.metrics.set_webhook_endpoint_gone(gone);
+                        if gone {
+                            tracing::error!("the webhook endpoint answered 410 Gone: nothing is posted to it until `assent-collector requeue`; its deliveries wait in the queue");
+                        } else {
+                            tracing::info!(
+                                "the webhook endpoint is no longer marked gone: deliveries resume"
+                            );
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, "webhook queue: cannot read whether the endpoint is gone")
+                    }
                 }
             }
             while let Ok(slot) = slots.clone().try_acquire_owned() {
@@ -182,7 +207,10 @@ impl Worker {
                 // connection, for SQLite's write lock): the attempt ends within its limit of
                 // it, so it is over before the lease, and before anyone can claim it again.
                 let deadline = tokio::time::Instant::now() + self.attempt_limit;
-                match queue.claim(now_ms(), self.lease, &token).await {
+                match queue
+                    .claim(&self.endpoint, now_ms(), self.lease, &token)
+                    .await
+                {
                     Ok(Some(claim)) => {
                         let (worker, finished) = (self.clone(), finished.clone());
                         self.attempts.spawn(async move {
@@ -232,6 +260,16 @@ impl Worker {
             {
                 self.retry_not_before(&queue, &claim, now, &reason, asked)
                     .await
+            }
+            Err(Failure::Gone(reason)) => {
+                self.metrics.webhook_failed();
+                tracing::error!(seq = claim.seq, %reason, "webhook delivery given up, and the endpoint marked gone");
+                match queue.endpoint_gone(&self.endpoint, claim.seq, now).await {
+                    Ok(()) => queue.failed(&claim, now, &reason).await,
+                    // Unmarked, the delivery stays this claim's until its lease runs out,
+                    // and is posted again: a 410 then marks the endpoint.
+                    Err(err) => Err(err),
+                }
             }
             Err(
                 Failure::Retry(reason)
@@ -335,8 +373,8 @@ impl Worker {
         match status {
             _ if status.is_success() => Ok(()),
             // Standard Webhooks: an endpoint that answers 410 is gone, and is not posted to
-            // again; the change stays in the feed.
-            reqwest::StatusCode::GONE => Err(Failure::Permanent(reason)),
+            // again (this change nor later ones); the changes stay in the feed.
+            reqwest::StatusCode::GONE => Err(Failure::Gone(reason)),
             // One that is throttling or down for a while may say when to come back.
             reqwest::StatusCode::TOO_MANY_REQUESTS | reqwest::StatusCode::SERVICE_UNAVAILABLE => {
                 match retry_after(response.headers(), std::time::SystemTime::now()) {
@@ -469,6 +507,7 @@ mod tests {
                 .timeout(settings.timeout)
                 .build()
                 .unwrap(),
+            endpoint: endpoint_key(&settings.url),
             url: settings.url.clone(),
             secret,
             backoff: settings.backoff,
@@ -482,7 +521,7 @@ mod tests {
             attempts: TaskTracker::new(),
         };
         let claim = Queue::new(&store)
-            .claim(now_ms(), worker.lease, "test-0")
+            .claim(&worker.endpoint, now_ms(), worker.lease, "test-0")
             .await
             .unwrap()
             .expect("the change's delivery is due");
