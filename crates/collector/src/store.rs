@@ -17,7 +17,10 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::chain;
 
+mod health;
 mod setup_lock;
+#[cfg(test)]
+pub(crate) mod testing;
 mod writer;
 
 /// Where records are kept.
@@ -74,6 +77,10 @@ pub enum StoreError {
     /// record (see [`StoreError::Sql`] on the batch's first record for the original).
     #[error("the batch holding this record failed: {0}")]
     BatchFailed(String),
+    /// This process's last appends failed for a reason of the database's, and no write has
+    /// succeeded since (`GET /healthz`).
+    #[error("appends are failing: {0}")]
+    AppendsFailing(String),
     /// The process's writer is gone (the runtime is shutting down) before answering: the
     /// append is not acknowledged.
     #[error("the record writer has stopped")]
@@ -105,7 +112,7 @@ impl StoreError {
     /// A client may try again later.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::BatchFailed(_) | Self::WriterStopped => true,
+            Self::BatchFailed(_) | Self::WriterStopped | Self::AppendsFailing(_) => true,
             Self::Sql(err) => match err {
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
                 sqlx::Error::Database(db) => {
@@ -243,6 +250,8 @@ pub struct Store {
     queue_webhooks: bool,
     // Wakes this process's webhook worker when an append queued a delivery.
     webhook_queued: Arc<Notify>,
+    // Whether this process's appends are failing, as its writer found.
+    health: Arc<health::WriteHealth>,
 }
 
 const COLUMNS: &str =
@@ -307,6 +316,7 @@ impl Store {
             writer: OnceLock::new(),
             queue_webhooks: false,
             webhook_queued: Arc::new(Notify::new()),
+            health: Arc::default(),
         }
     }
 
@@ -373,6 +383,7 @@ impl Store {
             dialect: self.dialect,
             queue_webhooks: self.queue_webhooks,
             webhook_queued: self.webhook_queued.clone(),
+            health: self.health.clone(),
         }
     }
 
@@ -495,6 +506,16 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Checks that the database answers, and that this process's appends are not failing
+    /// for a reason of the database's (`store::health`).
+    pub async fn health(&self) -> Result<(), StoreError> {
+        self.ping().await?;
+        match self.health.failing() {
+            Some(reason) => Err(StoreError::AppendsFailing(reason)),
+            None => Ok(()),
+        }
     }
 }
 

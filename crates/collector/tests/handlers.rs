@@ -425,6 +425,43 @@ fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
+/// `/healthz` says 503 while appends fail for a reason of the database's, though it still
+/// answers reads: here another connection holds SQLite's write lock, so an append waits out
+/// the busy timeout and fails. Once the lock is let go it says 200 again with no append
+/// made meanwhile (a load balancer that took the process out sends it none): the writer's
+/// own probe write found the database taking writes.
+#[tokio::test]
+async fn health_fails_while_appends_fail_and_comes_back_by_itself() {
+    use sqlx::{Connection, Executor};
+    let (_dir, db) = sqlite();
+    let state = state(&db, 0, 0).await;
+    assert_eq!(send(&state, post_new()).await.status, StatusCode::CREATED);
+    let mut holder = sqlx::SqliteConnection::connect(&common::sqlite_url(&db))
+        .await
+        .unwrap();
+    holder.execute("BEGIN IMMEDIATE").await.unwrap();
+    // The lock alone fails nothing yet: reads answer.
+    assert_eq!(send(&state, get("/healthz")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&state, post_new()).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let failing = send(&state, get("/healthz")).await;
+    assert_eq!(failing.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(failing.json()["error"], "unavailable");
+    assert!(failing.headers.contains_key(header::RETRY_AFTER));
+    holder.execute("ROLLBACK").await.unwrap();
+    let started = std::time::Instant::now();
+    while send(&state, get("/healthz")).await.status != StatusCode::OK {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "/healthz never said 200 again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(send(&state, post_new()).await.status, StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn receipts_health_metrics_and_errors_are_json() {
     let (_dir, db) = sqlite();

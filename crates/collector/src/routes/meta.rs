@@ -8,9 +8,10 @@ use axum::Json;
 use crate::error::AppError;
 use crate::AppState;
 
-/// `GET /healthz`: 200 when the database answers.
+/// `GET /healthz`: 200 when the database answers and this process's appends are not
+/// failing (503 while they are, until a write succeeds).
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    state.store.ping().await?;
+    state.store.health().await?;
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 

@@ -15,6 +15,7 @@ use assent_record::ConsentRecord;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::health::{self, WriteHealth, PROBE_EVERY};
 use super::{
     failed_for_a_while, from_row, now_rfc3339, Appended, Dialect, IfNewest, NewRow, StoreError,
     Stored, COLUMNS,
@@ -96,6 +97,7 @@ pub(crate) struct Chain {
     pub(crate) dialect: Dialect,
     pub(crate) queue_webhooks: bool,
     pub(crate) webhook_queued: Arc<Notify>,
+    pub(crate) health: Arc<WriteHealth>,
 }
 
 /// Starts the writer of `chain`; it ends when the returned sender is dropped.
@@ -103,12 +105,33 @@ pub(crate) fn spawn(chain: Chain) -> mpsc::Sender<Job> {
     let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let (chain, jobs) = (chain.clone(), std::mem::take(&mut batch));
+        loop {
+            // While appends fail, a probe write each second without one (recv_many is
+            // cancel safe: a timeout loses no job).
+            let received = if chain.health.failing().is_some() {
+                match tokio::time::timeout(PROBE_EVERY, queue.recv_many(&mut batch, MAX_BATCH))
+                    .await
+                {
+                    Ok(received) => received,
+                    Err(_) => {
+                        match health::probe(&chain.pool, crate::webhook::queue::now_ms()).await {
+                            Ok(()) => chain.health.committed(),
+                            Err(err) => chain.health.failed(err.to_string()),
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                queue.recv_many(&mut batch, MAX_BATCH).await
+            };
+            if received == 0 {
+                break;
+            }
+            let (settling, jobs) = (chain.clone(), std::mem::take(&mut batch));
             // In a task of its own so that a bug panicking in one batch fails that batch's
             // appends (their answers are dropped: StoreError::WriterPanicked, a 500) and not
             // every later one.
-            if let Err(err) = tokio::spawn(async move { chain.settle(jobs).await }).await {
+            if let Err(err) = tokio::spawn(async move { settling.settle(jobs).await }).await {
                 tracing::error!(%err, "a batch of appends failed");
             }
         }
@@ -129,6 +152,7 @@ impl Chain {
             Ok(outcomes) => outcomes,
             Err(err) if batch.len() == 1 || !refused_a_statement(self.dialect, &err) => {
                 let reason = err.to_string();
+                self.note_failure(&err);
                 let mut outcomes = vec![Err(err)];
                 outcomes.resize_with(batch.len(), || Err(StoreError::BatchFailed(reason.clone())));
                 answer(batch, outcomes);
@@ -140,6 +164,7 @@ impl Chain {
                 return;
             }
         };
+        self.health.committed();
         answer(batch, outcomes.into_iter().map(Ok).collect());
     }
 
@@ -155,8 +180,15 @@ impl Chain {
                 .await
                 .map(|mut one| one.remove(0));
             let for_all = match &outcome {
-                Err(err) if !refused_a_statement(self.dialect, err) => Some(err.to_string()),
-                _ => None,
+                Ok(_) => {
+                    self.health.committed();
+                    None
+                }
+                Err(err) if !refused_a_statement(self.dialect, err) => {
+                    self.note_failure(err);
+                    Some(err.to_string())
+                }
+                Err(_) => None,
             };
             let _ = job.reply.send(outcome);
             if let Some(reason) = for_all {
@@ -164,6 +196,16 @@ impl Chain {
                     let _ = job.reply.send(Err(StoreError::BatchFailed(reason.clone())));
                 }
             }
+        }
+    }
+
+    /// A batch failed with `err` for all alike: where the database is failing for a while
+    /// (out of disk, read-only, busy, unreachable), which the probe can tell the end of,
+    /// appends are failing (said before the answers go, so a health check after a refused
+    /// append says so too); a bug's or a tampered chain's error is the log's.
+    fn note_failure(&self, err: &StoreError) {
+        if err.is_transient() {
+            self.health.failed(err.to_string());
         }
     }
 
@@ -398,8 +440,7 @@ mod tests {
     }
 
     async fn open(dir: &tempfile::TempDir) -> Store {
-        let database = Database::Sqlite(dir.path().join("records.db"));
-        Store::open(&database).await.expect("opens").with_webhooks()
+        crate::store::testing::on_sqlite(dir).await.with_webhooks()
     }
 
     /// A store whose database refuses a record for `refused.example.com`, as it could refuse
@@ -769,21 +810,11 @@ mod tests {
         a_read_only_database_fails_a_batch_whole(&store, "PRAGMA query_only = ON").await;
     }
 
-    /// A store on a PostgreSQL of its own, which stops when the first is dropped.
-    async fn on_postgres() -> (assent_temp_postgres::TempPostgres, Store) {
-        let pg = assent_temp_postgres::TempPostgres::start();
-        sqlx::any::install_default_drivers();
-        let store = Store::open(&Database::Postgres(pg.url.clone()))
-            .await
-            .expect("opens");
-        (pg, store)
-    }
-
     /// PostgreSQL refuses every write (25006) once the address leads to a standby, as
     /// after a failover; a session's read-only default does the same.
     #[tokio::test]
     async fn a_postgres_standby_fails_a_batch_whole_for_a_while() {
-        let (_pg, store) = on_postgres().await;
+        let (_pg, store) = crate::store::testing::on_postgres().await;
         let read_only = "SET default_transaction_read_only = on";
         a_read_only_database_fails_a_batch_whole(&store, read_only).await;
     }
@@ -845,7 +876,7 @@ mod tests {
     /// server ends its transaction should it sit idle a minute (a role's own limit kept).
     #[tokio::test]
     async fn on_postgres_an_append_is_on_disk_and_ended_if_left_whatever_its_session_says() {
-        let (pg, store) = on_postgres().await;
+        let (pg, store) = crate::store::testing::on_postgres().await;
         // What each insert into the chain runs under.
         for statement in [
             "CREATE TABLE noted (level text, idle text)",

@@ -246,7 +246,7 @@ impl<'a> Queue<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Database;
+    use crate::store::testing;
     use assent_record::ConsentRecord;
 
     /// `store` with webhooks on and one change stored: its delivery is queued, due now.
@@ -328,35 +328,6 @@ mod tests {
         assert_eq!(claimed.map(|claim| claim.attempts), Some(2));
     }
 
-    #[tokio::test]
-    async fn on_sqlite_a_gone_endpoint_is_claimed_nothing_until_requeued() {
-        let dir = tempfile::tempdir().unwrap();
-        let database = Database::Sqlite(dir.path().join("records.db"));
-        a_gone_endpoint_is_claimed_nothing_until_requeued(Store::open(&database).await.unwrap())
-            .await;
-    }
-
-    #[tokio::test]
-    async fn on_postgres_a_gone_endpoint_is_claimed_nothing_until_requeued() {
-        let pg = assent_temp_postgres::TempPostgres::start();
-        sqlx::any::install_default_drivers();
-        let database = Database::Postgres(pg.url.clone());
-        a_gone_endpoint_is_claimed_nothing_until_requeued(Store::open(&database).await.unwrap())
-            .await;
-    }
-
-    #[tokio::test]
-    async fn on_sqlite_an_outcome_after_the_lease_is_not_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let database = Database::Sqlite(dir.path().join("records.db"));
-        an_outcome_after_the_lease_is_not_written(Store::open(&database).await.unwrap()).await;
-    }
-
-    #[tokio::test]
-    async fn on_postgres_an_outcome_after_the_lease_is_not_written() {
-        let pg = assent_temp_postgres::TempPostgres::start();
-        sqlx::any::install_default_drivers();
-        let database = Database::Postgres(pg.url.clone());
-        an_outcome_after_the_lease_is_not_written(Store::open(&database).await.unwrap()).await;
-    }
+    testing::on_both_databases!(an_outcome_after_the_lease_is_not_written);
+    testing::on_both_databases!(a_gone_endpoint_is_claimed_nothing_until_requeued);
 }
