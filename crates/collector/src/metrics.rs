@@ -93,7 +93,7 @@ impl Default for Metrics {
         );
         registry.register(
             "webhook_endpoint_gone",
-            "1 while the webhook endpoint is marked gone (it answered 410; nothing is posted to it until `requeue`), as last read",
+            "1 while the webhook endpoint is marked gone (it answered 410; no delivery is claimed for it until `requeue`), as last read",
             webhook_endpoint_gone.clone(),
         );
         Self {

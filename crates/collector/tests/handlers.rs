@@ -450,6 +450,13 @@ async fn health_fails_while_appends_fail_and_comes_back_by_itself() {
     assert_eq!(failing.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(failing.json()["error"], "unavailable");
     assert!(failing.headers.contains_key(header::RETRY_AFTER));
+    // Still failing after a probe had time to run into the lock (the busy timeout, 5 s):
+    // a probe that only read, or took its own failure for success, would have said 200.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert_eq!(
+        send(&state, get("/healthz")).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     holder.execute("ROLLBACK").await.unwrap();
     let started = std::time::Instant::now();
     while send(&state, get("/healthz")).await.status != StatusCode::OK {
@@ -459,6 +466,11 @@ async fn health_fails_while_appends_fail_and_comes_back_by_itself() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let probed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_probe")
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(probed, 1, "the probe wrote");
     assert_eq!(send(&state, post_new()).await.status, StatusCode::CREATED);
 }
 

@@ -293,7 +293,8 @@ async fn an_endpoint_that_answers_410_gone_is_posted_nothing_more_until_requeue(
     assert!(output.status.success(), "{output:?}");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "{\"endpoints_resumed\":1,\"requeued\":1}\n"
+        "{\"endpoints_resumed\":1,\"requeued\":2}\n",
+        "the delivery given up on, and the one that waited, each with a new window"
     );
     wait_until("both delivered, the endpoint no longer gone", || async {
         metric(&client, addr, "assent_webhook_delivered_total").await == Some(2)

@@ -4,14 +4,15 @@
 //! made read-only, a standby behind the address, a lock held elsewhere): a health check
 //! that only reads would keep a load balancer sending records to a process that can store
 //! none. The writer says how each batch went; while the last one failed for all alike, the
-//! writer also tries a write of its own each second (one row of `health_probe`), so that a
+//! writer also tries a write of its own each second (a transaction as an append's, under
+//! the chain's lock, that writes one row of `health_probe`), so that a
 //! process a load balancer took out of rotation, which gets no appends to try, comes back
 //! by itself once the database takes writes again.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sqlx::AnyPool;
+use sqlx::AnyConnection;
 
 use super::StoreError;
 
@@ -51,14 +52,15 @@ impl WriteHealth {
     }
 }
 
-/// The probe: a write committed like an append's, of one row that nothing reads.
-pub(crate) async fn probe(pool: &AnyPool, now_ms: i64) -> Result<(), StoreError> {
+/// The probe's write, of one row that nothing reads, in the writer's transaction
+/// (`writer::Chain::probe`).
+pub(crate) async fn probe(conn: &mut AnyConnection, now_ms: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO health_probe (id, written_at) VALUES (1, $1)
          ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
     )
     .bind(now_ms)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -71,7 +73,8 @@ mod tests {
     /// The probe writes its row, and writes it again, on either database.
     async fn the_probe_writes_and_writes_again(store: Store) {
         for now in [1, 2] {
-            probe(store.pool(), now).await.unwrap();
+            let mut conn = store.pool().acquire().await.unwrap();
+            probe(&mut conn, now).await.unwrap();
             let written: i64 = sqlx::query_scalar("SELECT written_at FROM health_probe")
                 .fetch_one(store.pool())
                 .await

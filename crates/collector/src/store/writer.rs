@@ -114,7 +114,7 @@ pub(crate) fn spawn(chain: Chain) -> mpsc::Sender<Job> {
                 {
                     Ok(received) => received,
                     Err(_) => {
-                        match health::probe(&chain.pool, crate::webhook::queue::now_ms()).await {
+                        match chain.probe().await {
                             Ok(()) => chain.health.committed(),
                             Err(err) => chain.health.failed(err.to_string()),
                         }
@@ -209,14 +209,11 @@ impl Chain {
         }
     }
 
-    /// Appends `jobs` in order in one transaction under the chain's lock and commits:
-    /// one outcome per job. A repeated id, stored before or earlier in `jobs`, is
-    /// `Existing` with the same digest and subject and `Conflict` otherwise.
-    async fn append_all(&self, jobs: &[Job]) -> Result<Vec<Appended>, StoreError> {
-        // Other processes may append too: one writer at a time keeps one chain. Readers
-        // (receipts, export, verify) are not blocked. The `seq` primary key refuses a fork
-        // even if this were bypassed.
-        let mut tx = match self.dialect {
+    /// A transaction of the chain's writer: other processes may append too, and one writer
+    /// at a time keeps one chain. Readers (receipts, export, verify) are not blocked. The
+    /// `seq` primary key refuses a fork even if this were bypassed.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.dialect {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => {
                 // Read committed whatever the database's or role's default (as every
@@ -240,8 +237,27 @@ impl Chain {
                     .await?;
                 tx
             }
-        };
+        })
+    }
 
+    /// The probe of [`WriteHealth`]: a transaction as an append's (the chain's lock, a
+    /// read of its last row, a commit synced like an append's) that writes one row of
+    /// `health_probe` instead of records.
+    async fn probe(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT seq FROM records ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        health::probe(&mut tx, crate::webhook::queue::now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Appends `jobs` in order in one transaction under the chain's lock and commits:
+    /// one outcome per job. A repeated id, stored before or earlier in `jobs`, is
+    /// `Existing` with the same digest and subject and `Conflict` otherwise.
+    async fn append_all(&self, jobs: &[Job]) -> Result<Vec<Appended>, StoreError> {
+        let mut tx = self.begin().await?;
         let mut known = self.stored_among(&mut tx, jobs).await?;
         let last = sqlx::query("SELECT seq, chain_hash FROM records ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)

@@ -78,6 +78,33 @@ pub struct Requeued {
     pub endpoints: u64,
 }
 
+/// Ends `claim` with this outcome through `executor` (the pool, or a transaction), if it is
+/// still this claim's.
+async fn settle<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    claim: &Claim,
+    status: &str,
+    next_attempt_at: Option<i64>,
+    finished_at: Option<i64>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE webhook_deliveries
+         SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at),
+             finished_at = $3, last_error = $4, lease_until = NULL
+         WHERE seq = $5 AND lease_token = $6",
+    )
+    .bind(status)
+    .bind(next_attempt_at)
+    .bind(finished_at)
+    .bind(error)
+    .bind(claim.seq)
+    .bind(&claim.token)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 /// A delivery this worker holds the lease of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -136,64 +163,66 @@ impl<'a> Queue<'a> {
 
     /// The endpoint took it.
     pub async fn delivered(&self, claim: &Claim, now: i64) -> Result<(), StoreError> {
-        self.settle(claim, "delivered", None, Some(now), None).await
+        settle(self.store.pool(), claim, "delivered", None, Some(now), None).await
     }
 
     /// Given up on.
     pub async fn failed(&self, claim: &Claim, now: i64, error: &str) -> Result<(), StoreError> {
-        self.settle(claim, "failed", None, Some(now), Some(error))
-            .await
+        settle(
+            self.store.pool(),
+            claim,
+            "failed",
+            None,
+            Some(now),
+            Some(error),
+        )
+        .await
     }
 
     /// Failed this time: try again at `at` (unix milliseconds).
     pub async fn retry(&self, claim: &Claim, at: i64, error: &str) -> Result<(), StoreError> {
-        self.settle(claim, "pending", Some(at), None, Some(error))
-            .await
+        settle(
+            self.store.pool(),
+            claim,
+            "pending",
+            Some(at),
+            None,
+            Some(error),
+        )
+        .await
     }
 
-    /// Ends the claim with this outcome, if it is still this claim's.
-    async fn settle(
+    /// The endpoint ([`endpoint_key`]) answered the claimed delivery 410 Gone: it is marked
+    /// gone (no more claims for it; an endpoint marked already keeps its first mark) and
+    /// the delivery given up on, in one transaction, so that a `requeue` meanwhile finds
+    /// both or neither.
+    pub async fn gone(
         &self,
         claim: &Claim,
-        status: &str,
-        next_attempt_at: Option<i64>,
-        finished_at: Option<i64>,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE webhook_deliveries
-             SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at),
-                 finished_at = $3, last_error = $4, lease_until = NULL
-             WHERE seq = $5 AND lease_token = $6",
-        )
-        .bind(status)
-        .bind(next_attempt_at)
-        .bind(finished_at)
-        .bind(error)
-        .bind(claim.seq)
-        .bind(&claim.token)
-        .execute(self.store.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Marks `endpoint` ([`endpoint_key`]) gone, as its answer to the delivery of `seq`
-    /// said: no more claims for it. An endpoint marked already keeps its first mark.
-    pub async fn endpoint_gone(
-        &self,
         endpoint: &str,
-        seq: i64,
         now: i64,
+        error: &str,
     ) -> Result<(), StoreError> {
+        let mut transaction = self.store.pool().begin().await?;
         sqlx::query(
             "INSERT INTO webhook_endpoints_gone (endpoint, gone_at, seq) VALUES ($1, $2, $3)
              ON CONFLICT (endpoint) DO NOTHING",
         )
         .bind(endpoint)
         .bind(now)
-        .bind(seq)
-        .execute(self.store.pool())
+        .bind(claim.seq)
+        .execute(&mut *transaction)
         .await?;
+        settle(
+            &mut *transaction,
+            claim,
+            "failed",
+            None,
+            Some(now),
+            Some(error),
+        )
+        .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
@@ -209,20 +238,32 @@ impl<'a> Queue<'a> {
 
     /// Every endpoint marked gone made deliverable again, and every delivery given up on
     /// put back in the queue, due at `now`, with a new retry window (its attempts and first
-    /// attempt forgotten), in one transaction; returns how many of each.
+    /// attempt forgotten), in one transaction; returns how many of each. Where a mark is
+    /// cleared, the deliveries that waited behind it (not leased) get a new window too: one
+    /// tried before the 410, days ago, would otherwise be given up at its next failure.
     pub async fn requeue_failed(&self, now: i64) -> Result<Requeued, StoreError> {
         let mut transaction = self.store.pool().begin().await?;
-        let endpoints = sqlx::query("DELETE FROM webhook_endpoints_gone")
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected();
-        let done = sqlx::query(
+        // A database no `serve` of this version has opened yet has no marks.
+        let endpoints = if self.has_gone_table(&mut transaction).await? {
+            sqlx::query("DELETE FROM webhook_endpoints_gone")
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected()
+        } else {
+            0
+        };
+        let waited = if endpoints > 0 {
+            "status = 'failed' OR (status = 'pending' AND (lease_until IS NULL OR lease_until <= $1))"
+        } else {
+            "status = 'failed'"
+        };
+        let done = sqlx::query(&format!(
             "UPDATE webhook_deliveries
              SET status = 'pending', attempts = 0, next_attempt_at = $1,
                  first_attempt_at = NULL, finished_at = NULL, last_error = NULL,
                  lease_until = NULL, lease_token = NULL
-             WHERE status = 'failed'",
-        )
+             WHERE {waited}"
+        ))
         .bind(now)
         .execute(&mut *transaction)
         .await?;
@@ -231,6 +272,21 @@ impl<'a> Queue<'a> {
             deliveries: done.rows_affected(),
             endpoints,
         })
+    }
+
+    /// Whether the database has the table of endpoints marked gone (its migration is
+    /// applied by `serve`).
+    async fn has_gone_table(&self, conn: &mut AnyConnection) -> Result<bool, StoreError> {
+        let query = match self.store.dialect() {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_endpoints_gone'"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'webhook_endpoints_gone' AND schemaname = ANY (current_schemas(false))"
+            }
+        };
+        let count: i64 = sqlx::query_scalar(query).fetch_one(conn).await?;
+        Ok(count > 0)
     }
 
     /// Deliveries not yet delivered nor given up on.
@@ -249,27 +305,34 @@ mod tests {
     use crate::store::testing;
     use assent_record::ConsentRecord;
 
-    /// `store` with webhooks on and one change stored: its delivery is queued, due now.
-    async fn with_one_delivery(store: Store) -> Store {
+    /// `store` with webhooks on and `changes` changes stored: their deliveries are queued,
+    /// due now, in `seq` order from 1.
+    async fn with_deliveries(store: Store, changes: u8) -> Store {
         let store = store.with_webhooks();
         let record: ConsentRecord =
             serde_json::from_str(include_str!("../../tests/data/record.json")).unwrap();
-        store
-            .append(
-                &record,
-                Some(format!("hmac-sha256:{}", "ab".repeat(32))),
-                None,
-                |_| String::new(),
-            )
-            .await
-            .unwrap();
+        for change in 0..changes {
+            let mut record = record.clone();
+            record.record_id = format!("0b4f7a4e-2f57-4a6c-9f0e-5d1e4c3b2a{change:02x}")
+                .parse()
+                .unwrap();
+            store
+                .append(
+                    &record,
+                    Some(format!("hmac-sha256:{}", "ab".repeat(32))),
+                    None,
+                    |_| String::new(),
+                )
+                .await
+                .unwrap();
+        }
         store
     }
 
     /// A worker whose lease ran out writes no outcome once another has claimed the
     /// delivery: the row stays the other's to settle, pending and leased to it.
     async fn an_outcome_after_the_lease_is_not_written(store: Store) {
-        let store = with_one_delivery(store).await;
+        let store = with_deliveries(store, 1).await;
         let queue = Queue::new(&store);
         let now = now_ms();
         let endpoint = "sha256:00";
@@ -299,35 +362,79 @@ mod tests {
         assert_eq!(row().await.0, "delivered");
     }
 
-    /// No delivery is claimed for an endpoint marked gone, however due, from the moment the
-    /// mark is written; another endpoint's claims go on; `requeue_failed` clears the mark.
+    /// The delivery answered 410 is given up on and its endpoint marked gone at once; no
+    /// delivery is claimed for that endpoint then, however due, while another endpoint's
+    /// claims go on; `requeue_failed` clears the mark, and puts back the delivery given up
+    /// on and, with a new window, the one that waited (its attempt under the other
+    /// endpoint forgotten).
     async fn a_gone_endpoint_is_claimed_nothing_until_requeued(store: Store) {
-        let store = with_one_delivery(store).await;
+        let store = with_deliveries(store, 2).await;
         let queue = Queue::new(&store);
         let (gone, other) = ("sha256:01", "sha256:02");
         let now = now_ms();
         let lease = Duration::from_millis(1);
+        let first = queue
+            .claim(gone, now, lease, "a")
+            .await
+            .unwrap()
+            .expect("due");
         assert_eq!(queue.gone_at(gone).await.unwrap(), None);
-        queue.endpoint_gone(gone, 1, now).await.unwrap();
-        // A second 410 keeps the first mark.
-        queue.endpoint_gone(gone, 2, now + 5).await.unwrap();
+        queue
+            .gone(&first, gone, now, "endpoint answered 410 Gone")
+            .await
+            .unwrap();
         assert_eq!(queue.gone_at(gone).await.unwrap(), Some(now));
-        assert_eq!(queue.claim(gone, now + 10, lease, "a").await.unwrap(), None);
-        let claimed = queue.claim(other, now + 10, lease, "b").await.unwrap();
-        assert!(claimed.is_some(), "another endpoint's claim");
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM webhook_deliveries WHERE seq = $1")
+                .bind(first.seq)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(status, "failed");
+        assert_eq!(queue.claim(gone, now + 10, lease, "b").await.unwrap(), None);
+        let second = queue.claim(other, now + 10, lease, "c").await.unwrap();
+        assert_eq!(
+            second.map(|claim| claim.seq),
+            Some(first.seq + 1),
+            "another endpoint's claim"
+        );
         let requeued = queue.requeue_failed(now + 20).await.unwrap();
         assert_eq!(
             requeued,
             Requeued {
-                deliveries: 0,
+                deliveries: 2,
                 endpoints: 1
             }
         );
         assert_eq!(queue.gone_at(gone).await.unwrap(), None);
-        let claimed = queue.claim(gone, now + 30, lease, "c").await.unwrap();
-        assert_eq!(claimed.map(|claim| claim.attempts), Some(2));
+        for token in ["d", "e"] {
+            let claimed = queue.claim(gone, now + 30, lease, token).await.unwrap();
+            assert_eq!(claimed.map(|claim| claim.attempts), Some(1), "a new window");
+        }
+    }
+
+    /// `requeue` on a database whose schema predates the marks (no `serve` of this version
+    /// has opened it) puts back what was given up on, and clears no mark.
+    async fn requeue_works_before_the_marks_table_is_made(store: Store) {
+        let store = with_deliveries(store, 1).await;
+        for sql in [
+            "DROP TABLE webhook_endpoints_gone",
+            "UPDATE webhook_deliveries SET status = 'failed'",
+        ] {
+            sqlx::query(sql).execute(store.pool()).await.unwrap();
+        }
+        let queue = Queue::new(&store);
+        let requeued = queue.requeue_failed(now_ms()).await.unwrap();
+        assert_eq!(
+            requeued,
+            Requeued {
+                deliveries: 1,
+                endpoints: 0
+            }
+        );
     }
 
     testing::on_both_databases!(an_outcome_after_the_lease_is_not_written);
     testing::on_both_databases!(a_gone_endpoint_is_claimed_nothing_until_requeued);
+    testing::on_both_databases!(requeue_works_before_the_marks_table_is_made);
 }

@@ -156,7 +156,7 @@ enum Failure {
     Unreadable(String),
     /// Never will be: the stored change is gone, or can't be encoded.
     Permanent(String),
-    /// The endpoint answered 410 Gone: given up on, and no delivery posted to it again
+    /// The endpoint answered 410 Gone: given up on, and no delivery claimed for it again
     /// until `requeue`.
     Gone(String),
 }
@@ -181,7 +181,7 @@ impl Worker {
                         gone = at.is_some();
                         self.metrics.set_webhook_endpoint_gone(gone);
                         if gone {
-                            tracing::error!("the webhook endpoint answered 410 Gone: nothing is posted to it until `assent-collector requeue`; its deliveries wait in the queue");
+                            tracing::error!("the webhook endpoint answered 410 Gone: no delivery is claimed for it until `assent-collector requeue`; its deliveries wait in the queue");
                         } else {
                             tracing::info!(
                                 "the webhook endpoint is no longer marked gone: deliveries resume"
@@ -264,12 +264,9 @@ impl Worker {
             Err(Failure::Gone(reason)) => {
                 self.metrics.webhook_failed();
                 tracing::error!(seq = claim.seq, %reason, "webhook delivery given up, and the endpoint marked gone");
-                match queue.endpoint_gone(&self.endpoint, claim.seq, now).await {
-                    Ok(()) => queue.failed(&claim, now, &reason).await,
-                    // Unmarked, the delivery stays this claim's until its lease runs out,
-                    // and is posted again: a 410 then marks the endpoint.
-                    Err(err) => Err(err),
-                }
+                // Unwritten, the delivery stays this claim's until its lease runs out, and is
+                // posted again: a 410 then marks the endpoint.
+                queue.gone(&claim, &self.endpoint, now, &reason).await
             }
             Err(
                 Failure::Retry(reason)
