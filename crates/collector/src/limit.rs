@@ -1,4 +1,4 @@
-//! Rate limits per client IP, per site, and per person for one-click unsubscribes. Client
+//! Rate limits per client IP, per site, and per link for one-click unsubscribes. Client
 //! IPs live only in this in-memory table, never in the database or the log.
 
 use std::net::IpAddr;
@@ -16,9 +16,13 @@ pub struct RetryAfter(pub u64);
 pub struct Limits {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_site: Option<DefaultKeyedRateLimiter<String>>,
-    /// Unsubscribes by a verified link, per person, at the per-IP rate: mail providers send
-    /// the one-click POSTs of thousands of people from a few addresses.
-    per_person: Option<DefaultKeyedRateLimiter<String>>,
+    /// Unsubscribes by a verified link, per link (its token's `jti`), at the per-IP rate:
+    /// mail providers send the one-click POSTs of thousands of people from a few addresses.
+    /// Not per person: whoever saw one of a person's unsubscribe URLs (a scanner's log) and
+    /// POSTs it in a loop then spends that URL's budget alone, not the one of the person's
+    /// other mail's links, whose unsubscribe would otherwise be refused (and a mail
+    /// provider's refused one-click POST is never shown to the person).
+    per_link: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
 }
 
@@ -28,7 +32,7 @@ impl Limits {
         Self {
             per_ip: keyed(per_ip),
             per_site: keyed(per_site),
-            per_person: keyed(per_ip),
+            per_link: keyed(per_ip),
             clock: DefaultClock::default(),
         }
     }
@@ -41,11 +45,11 @@ impl Limits {
             .map_or(Ok(()), |l| self.wait(l.check_key(&bucket(ip))))
     }
 
-    /// `Err` when this person (a link's subject) is over the limit of their unsubscribes.
-    pub fn check_person(&self, subject: &str) -> Result<(), RetryAfter> {
-        self.per_person
+    /// `Err` when this link (its token's `jti`) is over the limit of its unsubscribes.
+    pub fn check_link(&self, jti: &str) -> Result<(), RetryAfter> {
+        self.per_link
             .as_ref()
-            .map_or(Ok(()), |l| self.wait(l.check_key(&subject.to_owned())))
+            .map_or(Ok(()), |l| self.wait(l.check_key(&jti.to_owned())))
     }
 
     /// Whether sites have a limit at all.
@@ -77,7 +81,7 @@ impl Limits {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        for l in [&self.per_site, &self.per_person].into_iter().flatten() {
+        for l in [&self.per_site, &self.per_link].into_iter().flatten() {
             l.retain_recent();
             l.shrink_to_fit();
         }

@@ -207,6 +207,12 @@ pub struct Link {
     pub sites: Vec<Site>,
 }
 
+/// `at` in unix seconds, rounded up: a token's `exp` is whole seconds (RFC 7519), and one
+/// rounded down would end its TTL up to a second early (a `1s` one at once).
+fn whole_seconds_up(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp() + i64::from(at.nanosecond() > 0)
+}
+
 /// Mints a link for `request`.
 pub fn mint(
     link_key: &LinkKey,
@@ -227,7 +233,7 @@ pub fn mint(
     let claims = LinkClaims {
         sub: subject_key.subject(&request.email),
         aud: request.sites,
-        exp: (now + request.ttl.duration()).unix_timestamp(),
+        exp: whole_seconds_up(now + request.ttl.duration()),
         iat: now.unix_timestamp(),
         jti: jti(&random[..16]),
         hint: token::hint(request.email.as_str()),
@@ -239,9 +245,9 @@ pub fn mint(
     let unsubscribe_claims = LinkClaims {
         jti: jti(&random[16..]),
         scope: Some(Scope::Unsubscribe),
-        exp: claims
-            .exp
-            .max((now + time::Duration::days(UNSUBSCRIBE_TTL_DAYS)).unix_timestamp()),
+        exp: claims.exp.max(whole_seconds_up(
+            now + time::Duration::days(UNSUBSCRIBE_TTL_DAYS),
+        )),
         ..claims.clone()
     };
     // Both with one key, even should the ring be read again meanwhile.
@@ -422,17 +428,43 @@ mod tests {
         let claims = key
             .verify(&link.token, &Site::try_from("pci.qualys.com").unwrap())
             .unwrap();
-        // For the same person; a year long, where the manage link's default is 30 days.
+        // For the same person; a year long, where the manage link's default is 30 days (its
+        // end rounded up to a whole second, its start down).
         assert_eq!(unsubscribe.sub, claims.sub);
-        assert_eq!(claims.exp - claims.iat, 30 * 86_400);
-        assert_eq!(
-            unsubscribe.exp - unsubscribe.iat,
-            UNSUBSCRIBE_TTL_DAYS * 86_400
+        assert!((0..=1).contains(&(claims.exp - claims.iat - 30 * 86_400)));
+        assert!(
+            (0..=1).contains(&(unsubscribe.exp - unsubscribe.iat - UNSUBSCRIBE_TTL_DAYS * 86_400))
         );
         assert_eq!(link.unsubscribe_expires_at, unsubscribe.expires_at());
         assert_eq!(claims.sub, subjects.subject_of("jo@example.com"));
         assert!(!link.token.contains("example.com"));
         assert!(SubjectToken::try_from(link.token).is_ok());
+    }
+
+    /// A link lasts its whole TTL at least: its `exp`, in whole seconds, is rounded up
+    /// (rounded down, a `1s` token minted at x.9 s expired 0.1 s later).
+    #[test]
+    fn a_link_lasts_its_whole_ttl() {
+        let public: PublicUrl = "https://consent.example/".parse().unwrap();
+        let mut asked = request("https://pci.qualys.com/p").unwrap();
+        asked.ttl = "1s".parse().unwrap();
+        let before = OffsetDateTime::now_utc();
+        let link = mint(
+            &LinkKey::new([1; 32]),
+            &SubjectKey::new([2; 32]),
+            &public,
+            asked,
+        )
+        .unwrap();
+        let claims = LinkKey::new([1; 32])
+            .verify(&link.token, &Site::try_from("pci.qualys.com").unwrap())
+            .unwrap();
+        let end = before + time::Duration::SECOND;
+        assert!(
+            i128::from(claims.exp) * 1_000_000_000 >= end.unix_timestamp_nanos(),
+            "exp {} before {end}",
+            claims.exp
+        );
     }
 
     #[test]

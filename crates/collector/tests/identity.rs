@@ -130,7 +130,8 @@ async fn links_need_an_admin_key_and_answer_the_link() {
             &"www.qualys.com".try_into().unwrap(),
         )
         .unwrap();
-    assert_eq!(claims.exp - claims.iat, 12 * 3600);
+    // Its end rounded up to a whole second, its start down.
+    assert!((0..=1).contains(&(claims.exp - claims.iat - 12 * 3600)));
     assert_eq!(claims.purpose.map(|p| p.as_str()), Some("updates"));
 }
 
@@ -668,7 +669,7 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
         send(&limited, large).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    // The one-click POST is limited per person, as a page.
+    // The one-click POST is limited per link, as a page.
     let reply = send(&limited, one_click(&token)).await;
     assert_eq!(
         reply.status,
@@ -679,6 +680,11 @@ async fn unsubscribe_refuses_other_bodies_and_bad_tokens_with_a_page() {
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
     links::html(&reply);
+    // Not per person: the same person's link of another mail goes through while this URL's
+    // budget is spent (by whoever saw it, looping).
+    let another_mail = mint(&limited, &email, &["pci.qualys.com"], Some("updates"));
+    let reply = send(&limited, one_click(links::unsubscribe_token(&another_mail))).await;
+    assert_eq!(reply.status, StatusCode::OK);
     // Other people's links from the same client (a mail provider's server) go through.
     for _ in 0..3 {
         let other = mint(&limited, &new_email(), &["pci.qualys.com"], None);

@@ -12,8 +12,10 @@ use crate::AppState;
 
 const USAGE: &str = "after must be a seq (an integer from 0) and limit an integer from 1 to 1000";
 
-/// The query string.
+/// The query string. Nothing else: a misspelt `after` (`?cursor=4100`) read as no cursor
+/// would send the mailer every change again.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Cursor {
     after: Option<i64>,
     limit: Option<i64>,

@@ -36,6 +36,12 @@ pub struct Identity {
     preferences: BTreeMap<PurposeId, ConsentState>,
 }
 
+/// The whole seconds from `now` to `exp` (unix seconds), rounded down: a widget that counts
+/// them on its own clock stops using the link before it expires, not up to a second after.
+fn seconds_left(exp: i64, now: OffsetDateTime) -> i64 {
+    exp.saturating_sub(now.unix_timestamp() + i64::from(now.nanosecond() > 0))
+}
+
 /// `POST /v1/identity`: 200, or 403 with the token's code.
 pub async fn identify(
     State(state): State<AppState>,
@@ -63,12 +69,29 @@ async fn identity(
         .collect();
     Ok(Json(Identity {
         expires_at: claims.expires_at(),
-        expires_in: claims
-            .exp
-            .saturating_sub(OffsetDateTime::now_utc().unix_timestamp()),
+        expires_in: seconds_left(claims.exp, OffsetDateTime::now_utc()),
         hint: claims.hint,
         sites: claims.aud,
         purpose: claims.purpose,
         preferences,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seconds_left_are_rounded_down() {
+        let at = |seconds: i64, nanos: u32| {
+            OffsetDateTime::from_unix_timestamp(seconds)
+                .unwrap()
+                .replace_nanosecond(nanos)
+                .unwrap()
+        };
+        assert_eq!(seconds_left(110, at(100, 0)), 10);
+        assert_eq!(seconds_left(110, at(100, 900_000_000)), 9);
+        assert_eq!(seconds_left(110, at(109, 1)), 0);
+        assert_eq!(seconds_left(i64::MIN, at(100, 0)), i64::MIN);
+    }
 }

@@ -2,6 +2,7 @@
 
 use assent_record::Email;
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
@@ -9,6 +10,8 @@ use crate::admin::Admin;
 use crate::error::AppError;
 use crate::preferences::Preferences;
 use crate::AppState;
+
+use super::records::acceptable_type;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,8 +32,13 @@ fn trimmed_email<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Em
 pub async fn lookup(
     _admin: Admin,
     State(state): State<AppState>,
+    headers: HeaderMap,
     request: Request,
 ) -> Result<Json<Preferences>, AppError> {
+    // As the other admin POST (`/v1/links`): JSON, or text/plain.
+    if !acceptable_type(&headers) {
+        return Err(AppError::UnsupportedMediaType);
+    }
     let body = crate::routes::read_body(request.into_body()).await?;
     let lookup: Lookup =
         serde_json::from_slice(&body).map_err(|err| AppError::from_request_parse(&err))?;

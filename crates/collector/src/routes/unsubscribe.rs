@@ -66,14 +66,14 @@ pub async fn unsubscribe(
                 },
                 None => false,
             };
-            // The person's budget (mail providers send many people's one-click POSTs from
-            // a few addresses) is spent by one-click POSTs only: whoever saw the URL can't
+            // The link's budget (mail providers send many people's one-click POSTs from a
+            // few addresses) is spent by one-click POSTs only: whoever saw the URL can't
             // spend it with other bodies, which are limited per client.
             if !one_click {
                 state.limits.check_ip(ip)?;
                 return Err(AppError::NotOneClick);
             }
-            state.limits.check_person(&claims.sub)?;
+            state.limits.check_link(&claims.jti)?;
             unsubscribe::unsubscribe(&state, &claims).await?;
             Ok(claims)
         }

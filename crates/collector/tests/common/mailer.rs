@@ -613,11 +613,29 @@ pub async fn lookup_and_feed(database: &assent_collector::store::Database) {
         "?limit=1001",
         "?limit=abc",
         "?after=1.5",
+        // A misspelt cursor, which read as none would send every change again.
+        &format!("?cursor={last}"),
+        &format!("?after_seq={last}"),
     ] {
         let reply = send(&state, feed(query)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
         assert_eq!(reply.json()["error"], "invalid_query", "{query}");
     }
+
+    // The lookup reads JSON (or text/plain), as `/v1/links`: a form is refused.
+    let mut form = admin_request(
+        "POST",
+        "/v1/subjects/lookup",
+        Some(super::ADMIN_KEY),
+        "email=ada%40example.com",
+    );
+    form.headers_mut().insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let reply = send(&state, form).await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(reply.json()["error"], "unsupported_media_type");
 
     // Without a key 401, with a wrong one 403; neither answer holds any data.
     for (method, uri, body) in [
