@@ -19,6 +19,13 @@ has_version() { # command, expected substring of its --version output
   command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q -- "$2"
 }
 
+# Node.js 20 or later runs the build's tools (terser, csso, binaryen.js) and the e2e suite.
+if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null ||
+   ! command -v npm >/dev/null; then
+  echo "[setup] Node.js 20 or later, with npm, is needed (found: $(node --version 2>/dev/null || echo none)); install it and run this again" >&2
+  exit 1
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

@@ -97,7 +97,7 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
         .flatten()
         .collect();
     for (i, path) in named.iter().enumerate() {
-        if named[..i].contains(path) {
+        if named[..i].iter().any(|other| keys::same_file(other, path)) {
             return Err(CommandError::Usage("each key needs a file of its own"));
         }
         if !args.rotate && keys::present(path)? {

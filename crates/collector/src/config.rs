@@ -40,6 +40,27 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The `ASSENT_*` variables of the environment that no command reads: a misspelt one
+    /// (`ASSENT_NOTICE` for `ASSENT_NOTICES`, or a hidden setting's, which has none) would
+    /// otherwise leave its setting at its default without a word.
+    pub fn unread_variables() -> Vec<String> {
+        let command = <Self as clap::CommandFactory>::command();
+        let read: Vec<String> = command
+            .get_subcommands()
+            .flat_map(clap::Command::get_arguments)
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        let mut unread: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| name.starts_with("ASSENT_") && !read.contains(name))
+            .collect();
+        unread.sort();
+        unread
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 // Made once per process: boxing `serve`'s many settings would save nothing.
@@ -420,7 +441,17 @@ pub enum ConfigError {
     /// The webhook URL is unusable.
     #[error("webhook URL: {0}")]
     WebhookUrl(#[from] crate::webhook::UrlError),
-    /// Only one of the two webhook settings.
+    /// Two key settings name one file.
+    #[error("{first} and {second} name one file, {path}: each key needs a file of its own (a key of one kind read as another's is no secret of either's)")]
+    SharedKeyFile {
+        /// The first setting.
+        first: &'static str,
+        /// The second.
+        second: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The webhook URL and secret file were not given together.
     #[error("--webhook-url and --webhook-secret-file go together: give both or neither")]
     WebhookIncomplete,
     /// A duration that does not parse, or is out of range.
@@ -501,6 +532,20 @@ impl ServeArgs {
             .database
             .or(file.database)
             .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let receipt_key = self.receipt_key.or(file.receipt_key);
+        let subject_key = self.subject_key.or(file.subject_key);
+        let admin_keys = self.admin_keys.or(file.admin_keys);
+        let link_key = self.link_key.or(file.link_key);
+        distinct_key_files(&[
+            ("--receipt-key", receipt_key.as_deref()),
+            ("--subject-key", subject_key.as_deref()),
+            ("--link-key", link_key.as_deref()),
+            ("--admin-keys", admin_keys.as_deref()),
+            (
+                "--webhook-secret-file",
+                webhook.as_ref().map(|w| w.secret_file.as_path()),
+            ),
+        ])?;
         Ok(Settings {
             database: database.parse()?,
             listen: self
@@ -509,8 +554,8 @@ impl ServeArgs {
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8787))),
             allowed_origins: parse_origins(&origins)?,
             static_dir,
-            receipt_key: self.receipt_key.or(file.receipt_key),
-            subject_key: self.subject_key.or(file.subject_key),
+            receipt_key,
+            subject_key,
             rate_per_ip: self
                 .rate_per_ip
                 .or(file.rate_per_ip)
@@ -520,8 +565,8 @@ impl ServeArgs {
                 .or(file.rate_per_site)
                 .unwrap_or(DEFAULT_RATE_PER_SITE),
             client_ip_header,
-            admin_keys: self.admin_keys.or(file.admin_keys),
-            link_key: self.link_key.or(file.link_key),
+            admin_keys,
+            link_key,
             public_url: self
                 .public_url
                 .or(file.public_url)
@@ -540,11 +585,6 @@ fn webhook_settings(
     secret_file: Option<PathBuf>,
     timing: [Option<String>; 4],
 ) -> Result<Option<crate::webhook::WebhookSettings>, ConfigError> {
-    let (url, secret_file) = match (url, secret_file) {
-        (Some(url), Some(secret_file)) => (url, secret_file),
-        (None, None) => return Ok(None),
-        _ => return Err(ConfigError::WebhookIncomplete),
-    };
     let defaults = crate::webhook::Backoff::default();
     let [base, cap, give_up_after, timeout] = timing;
     // Bounded so that no retry runs hot (0) and the worker's arithmetic on them (leases,
@@ -557,24 +597,56 @@ fn webhook_settings(
             .ok_or(ConfigError::Duration { setting }),
         None => Ok(default),
     };
+    // Checked with webhooks off too: a bad setting stops the start, whatever else is set.
+    let backoff = crate::webhook::Backoff {
+        base: duration(base, "--webhook-retry-base", defaults.base)?,
+        cap: duration(cap, "--webhook-retry-cap", defaults.cap)?,
+        give_up_after: duration(
+            give_up_after,
+            "--webhook-give-up-after",
+            defaults.give_up_after,
+        )?,
+    };
+    let timeout = duration(
+        timeout,
+        "--webhook-timeout",
+        crate::webhook::DEFAULT_TIMEOUT,
+    )?;
+    let (url, secret_file) = match (url, secret_file) {
+        (Some(url), Some(secret_file)) => (url, secret_file),
+        (None, None) => return Ok(None),
+        _ => return Err(ConfigError::WebhookIncomplete),
+    };
     Ok(Some(crate::webhook::WebhookSettings {
         url: crate::webhook::parse_url(&url)?,
         secret_file,
-        backoff: crate::webhook::Backoff {
-            base: duration(base, "--webhook-retry-base", defaults.base)?,
-            cap: duration(cap, "--webhook-retry-cap", defaults.cap)?,
-            give_up_after: duration(
-                give_up_after,
-                "--webhook-give-up-after",
-                defaults.give_up_after,
-            )?,
-        },
-        timeout: duration(
-            timeout,
-            "--webhook-timeout",
-            crate::webhook::DEFAULT_TIMEOUT,
-        )?,
+        backoff,
+        timeout,
     }))
+}
+
+/// Refuses two of the key settings naming one file (`keygen` refuses it too): the same 32
+/// bytes would then be the receipt signing seed, the subject key and the link key at once,
+/// an admin bearer key, or the webhook secret, and a rotation of one ring would break the
+/// others.
+fn distinct_key_files(named: &[(&'static str, Option<&Path>)]) -> Result<(), ConfigError> {
+    let given: Vec<(&'static str, &Path)> = named
+        .iter()
+        .filter_map(|(setting, path)| path.map(|path| (*setting, path)))
+        .collect();
+    for (i, (second, path)) in given.iter().enumerate() {
+        if let Some((first, _)) = given[..i]
+            .iter()
+            .find(|(_, other)| crate::keys::same_file(other, path))
+        {
+            return Err(ConfigError::SharedKeyFile {
+                first,
+                second,
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path) -> Result<ServeArgs, ConfigError> {
@@ -751,6 +823,54 @@ mod tests {
     }
 
     #[test]
+    fn each_key_setting_needs_a_file_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k");
+        std::fs::write(&key, "x").unwrap();
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&key, &link).unwrap();
+        let with = |receipt: &Path, other: ServeArgs| {
+            ServeArgs {
+                receipt_key: Some(receipt.to_path_buf()),
+                ..other
+            }
+            .resolve()
+        };
+        let shared = [
+            ServeArgs {
+                subject_key: Some(key.clone()),
+                ..Default::default()
+            },
+            // The same file through a symbolic link, or by another spelling of its path.
+            ServeArgs {
+                link_key: Some(link.clone()),
+                ..Default::default()
+            },
+            ServeArgs {
+                admin_keys: Some(dir.path().join(".").join("k")),
+                ..Default::default()
+            },
+            ServeArgs {
+                webhook_url: Some("https://m.example.com/".into()),
+                webhook_secret_file: Some(key.clone()),
+                ..Default::default()
+            },
+        ];
+        for other in shared {
+            let err = with(&key, other).unwrap_err().to_string();
+            assert!(err.contains("each key needs a file of its own"), "{err}");
+            assert!(err.starts_with("--receipt-key and --"), "{err}");
+        }
+        // Files not made yet are told apart by their paths.
+        let apart = ServeArgs {
+            subject_key: Some(dir.path().join("subject.key")),
+            link_key: Some(dir.path().join("link.key")),
+            ..Default::default()
+        };
+        assert!(with(&dir.path().join("receipt.key"), apart).is_ok());
+    }
+
+    #[test]
     fn webhook_settings_go_together_and_say_what_is_wrong() {
         let with = |url: Option<&str>, secret: Option<&str>, base: Option<&str>| {
             ServeArgs {
@@ -791,6 +911,8 @@ mod tests {
                 Some("soon"),
                 "--webhook-retry-base",
             ),
+            // With webhooks off too: a bad setting stops the start.
+            (None, None, Some("soon"), "--webhook-retry-base"),
             (
                 Some("https://m.example.com/"),
                 Some("w.secret"),

@@ -76,6 +76,17 @@ fn decode(line: &str) -> Option<[u8; 32]> {
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
 }
 
+/// Whether two paths name one file: the same file once symbolic links and `..` are
+/// resolved where it exists, the same absolute path where it does not yet.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let resolved = |path: &Path| {
+        std::fs::canonicalize(path)
+            .or_else(|_| std::path::absolute(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    a == b || resolved(a) == resolved(b)
+}
+
 /// Reads a one-key file.
 pub fn read(path: &Path) -> Result<[u8; 32], KeyError> {
     decode(&read_text(path)?).ok_or_else(|| KeyError::Form(path.into()))

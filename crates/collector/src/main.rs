@@ -14,6 +14,15 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if std::env::var_os("RUST_LOG").is_some() && EnvFilter::try_from_default_env().is_err() {
+        tracing::warn!("RUST_LOG is not a log filter (such as info, or assent_collector=debug): logging at info");
+    }
+    for variable in Cli::unread_variables() {
+        tracing::warn!(
+            variable,
+            "no setting of assent-collector has this environment variable: ignored"
+        );
+    }
     // Before the runtime's threads start: taking the socket edits the environment.
     let passed = match cli.command {
         Command::Serve(_) => Passed::from_env(),

@@ -58,17 +58,14 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_record() {
     );
 }
 
-/// A command whose output's reader has gone (`verify … | head`, the reader done) fails
-/// with exit code 1 and says why, where `println!` panicked (exit code 101).
-#[test]
-fn a_command_whose_reader_is_gone_fails_plainly() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("receipt.key");
-    // The pipe's read end closed before the command starts: its one write meets EPIPE.
+/// Runs the collector with `args`, its standard output's reader gone before it starts (its
+/// first write meets EPIPE), and checks that it failed plainly: exit code 1 and the reason,
+/// where `println!` panicked (exit code 101).
+fn fails_plainly_with_its_reader_gone(args: &[&std::ffi::OsStr]) {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let output = std::process::Command::new(process::BIN)
-        .args(["keygen", "--receipt-key", key.to_str().unwrap()])
+        .args(args)
         .stdout(writer)
         .output()
         .unwrap();
@@ -76,10 +73,52 @@ fn a_command_whose_reader_is_gone_fails_plainly() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("Broken pipe"), "{stderr}");
+}
+
+/// A command whose output's reader has gone (`verify … | head`, the reader done).
+#[test]
+fn a_command_whose_reader_is_gone_fails_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("receipt.key");
+    fails_plainly_with_its_reader_gone(&[
+        "keygen".as_ref(),
+        "--receipt-key".as_ref(),
+        key.as_ref(),
+    ]);
     assert!(
         key.exists(),
         "the key is made before its JWK set is printed"
     );
+}
+
+/// `serve` whose output's reader is gone before its "listening" line.
+#[test]
+fn serve_whose_reader_is_gone_fails_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("records.db");
+    let args = ["serve", "--listen", "127.0.0.1:0", "--database"];
+    let mut args: Vec<&std::ffi::OsStr> = args.iter().map(|arg| arg.as_ref()).collect();
+    args.push(db.as_ref());
+    fails_plainly_with_its_reader_gone(&args);
+}
+
+/// An `ASSENT_*` variable no setting reads (a misspelt one) is warned of, by name; one a
+/// setting reads is not.
+#[test]
+fn an_unread_assent_variable_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(process::BIN)
+        .args(["keygen", "--subject-key"])
+        .arg(dir.path().join("subject.key"))
+        .env("ASSENT_NOTICE", "acme.json")
+        .env("ASSENT_DATABASE", dir.path().join("records.db"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("ASSENT_NOTICE"), "{stderr}");
+    assert!(!stderr.contains("ASSENT_DATABASE"), "{stderr}");
 }
 
 #[tokio::test]

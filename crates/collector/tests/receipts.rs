@@ -749,3 +749,41 @@ fn a_notice_too_long_for_its_receipts_stops_the_start() {
         "{stderr}"
     );
 }
+
+/// A notice under the id of another that names another controller (the default notice's
+/// here, a copy edited without a new id) stops the start, naming both: receipt files find
+/// their controller by the id, and would all name the last one read. The translations of
+/// one notice, one controller, are taken.
+#[test]
+fn a_notice_of_another_controller_under_a_known_id_stops_the_start() {
+    let (dir, db) = temp_db();
+    let mut other: Value = serde_json::from_str(NOTICE).unwrap();
+    other["organisation"] = "Acme, Inc.".into();
+    let path = dir.path().join("acme.json");
+    std::fs::write(&path, other.to_string()).unwrap();
+    let output = process::refused_start(
+        std::process::Command::new(process::BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+            .args(["--notice", path_str(&path)]),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("acme.json") && stderr.contains("the default notice"),
+        "{stderr}"
+    );
+    let notices = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../notices");
+    let translations: Vec<String> = ["de", "fr"]
+        .map(|tag| {
+            notices
+                .join(format!("qualys-privacy-highlights.{tag}.json"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .to_vec();
+    // Starts (or panics saying it did not).
+    let _server = Server::start(
+        &db,
+        &["--notice", &translations[0], "--notice", &translations[1]],
+    );
+}

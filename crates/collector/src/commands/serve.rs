@@ -143,7 +143,9 @@ pub async fn serve(settings: Settings, passed: Passed) -> Result<ExitCode, Comma
     crate::server::raise_open_files_limit();
     tracing::info!(%local, "listening");
     // Tests and scripts read the bound address (port 0 picks one) from this line.
-    println!("listening on http://{local}");
+    // Not println!, which panics where stdout can't be written (its reader gone, a full
+    // disk): the start fails with the reason.
+    super::print_line(format_args!("listening on http://{local}"))?;
     std::io::stdout().flush()?;
     crate::server::run(listener, crate::app(state), shutdown).await;
     // The requests' work whose clients went away before it was done (an unsubscribe, a
@@ -180,9 +182,12 @@ fn shutdown() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-/// The `--notice` documents, each checked as the widget checks a notice.
+/// The `--notice` documents, each checked as the widget checks a notice. Translations of
+/// one notice share its id, and receipt files find their controller by it: two documents
+/// of one id naming different controllers (the default notice's or each other's) are
+/// refused, as every receipt file of that id would name whichever came last.
 fn read_notices(paths: &[std::path::PathBuf]) -> Result<Vec<assent_record::Notice>, CommandError> {
-    paths
+    let notices = paths
         .iter()
         .map(|path| {
             let failed = |reason: String| CommandError::Notice {
@@ -203,5 +208,27 @@ fn read_notices(paths: &[std::path::PathBuf]) -> Result<Vec<assent_record::Notic
             }
             Ok(notice)
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let default = crate::unsubscribe::default_notice().ok();
+    let mut named: Vec<(&assent_record::Notice, Option<&std::path::PathBuf>)> =
+        default.iter().map(|notice| (notice, None)).collect();
+    for (notice, path) in notices.iter().zip(paths) {
+        let controller = assent_record::Controller::from_notice(notice);
+        if let Some((_, earlier)) = named.iter().find(|(other, _)| {
+            other.id == notice.id && assent_record::Controller::from_notice(other) != controller
+        }) {
+            let earlier = earlier.map_or("the default notice".to_owned(), |earlier| {
+                earlier.display().to_string()
+            });
+            return Err(CommandError::Notice {
+                path: path.clone(),
+                reason: format!(
+                    "its id {} is that of {earlier}, which names another organisation or contact block: receipt files find their controller by the id",
+                    notice.id
+                ),
+            });
+        }
+        named.push((notice, Some(path)));
+    }
+    Ok(notices)
 }
