@@ -3,7 +3,7 @@
 //! One code path through `sqlx::Any` serves both; the dialects differ only in their
 //! migrations, connection set-up and how an append takes the chain's lock.
 
-use std::ops::ControlFlow;
+use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
@@ -406,10 +406,26 @@ impl Store {
         limit: i64,
         subject: Option<&str>,
     ) -> Result<Vec<Stored>, StoreError> {
+        self.page_from(Bound::Excluded(after_seq), limit, subject)
+            .await
+    }
+
+    /// [`Store::page`] from `from`, which may include its seq.
+    async fn page_from(
+        &self,
+        from: Bound<i64>,
+        limit: i64,
+        subject: Option<&str>,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let (op, after_seq) = match from {
+            Bound::Included(seq) => (">=", seq),
+            Bound::Excluded(seq) => (">", seq),
+            Bound::Unbounded => (">=", i64::MIN),
+        };
         let rows = match subject {
             Some(subject) => {
                 sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM records WHERE seq > $1 AND subject = $2 ORDER BY seq, record_id LIMIT $3"
+                    "SELECT {COLUMNS} FROM records WHERE seq {op} $1 AND subject = $2 ORDER BY seq, record_id LIMIT $3"
                 ))
                 .bind(after_seq)
                 .bind(subject)
@@ -418,7 +434,7 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE seq > $1 ORDER BY seq, record_id LIMIT $2"))
+                sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE seq {op} $1 ORDER BY seq, record_id LIMIT $2"))
                     .bind(after_seq)
                     .bind(limit)
                     .fetch_all(&self.pool)
@@ -463,23 +479,19 @@ impl Store {
         size: usize,
         mut visit: impl FnMut(Stored) -> ControlFlow<B>,
     ) -> Result<Option<B>, StoreError> {
-        // From the lowest: a row slipped in at seq 0 (or below), which the schema refuses,
-        // is visited too, and the chain's walk finds it out of sequence. Each page after
-        // the first starts at the last one's last seq again and passes over the rows of it
-        // visited already: rows sharing a seq (a table whose keys were dropped, then written
-        // to) are all visited, at a page's edge too, and the walk finds them out of sequence
-        // (verify, export).
+        // From the lowest: a row slipped in at seq 0 (or below, down to i64::MIN), which the
+        // schema refuses, is visited too, and the chain's walk finds it out of sequence.
+        // Each page after the first starts at the last one's last seq again and passes over
+        // the rows of it visited already: rows sharing a seq (a table whose keys were
+        // dropped, then written to) are all visited, at a page's edge too, and the walk
+        // finds them out of sequence (verify, export).
+        let mut from = Bound::Unbounded;
         let mut after = i64::MIN;
         let mut seen_at_last = 0;
         loop {
-            let from = if seen_at_last == 0 {
-                after
-            } else {
-                after.saturating_sub(1)
-            };
             let limit = i64::try_from(size + seen_at_last).unwrap_or(i64::MAX);
             let page: Vec<Stored> = self
-                .page(from, limit, subject)
+                .page_from(from, limit, subject)
                 .await?
                 .into_iter()
                 .skip(seen_at_last)
@@ -494,6 +506,11 @@ impl Store {
                 at_last
             };
             after = last;
+            from = if seen_at_last == 0 {
+                Bound::Excluded(after)
+            } else {
+                Bound::Included(after)
+            };
             for stored in page {
                 if let ControlFlow::Break(value) = visit(stored) {
                     return Ok(Some(value));
@@ -729,6 +746,30 @@ mod tests {
         // And so the chain's walk (verify) finds it, whatever the page size.
         let broken = crate::commands::walk(&store, None).await.unwrap();
         assert_eq!(broken.map_err(|at| at.seq), Err(2));
+        // A row at the lowest seq there is, twice, is visited first, both times.
+        let mut conn = store.pool().acquire().await.unwrap();
+        for id in ["lowest", "lowest again"] {
+            sqlx::query(&format!(
+                "INSERT INTO records SELECT {min}, '{id}', site, subject, body, digest, prev_hash, \
+                 chain_hash, received_at, receipt FROM keyed WHERE seq = 1",
+                min = i64::MIN
+            ))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+        drop(conn);
+        let mut visited = Vec::new();
+        store
+            .scan_in_pages(None, 1, |row| {
+                visited.push(row.seq);
+                ControlFlow::<()>::Continue(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(visited, [i64::MIN, i64::MIN, 1, 2, 2, 3, 4]);
+        let broken = crate::commands::walk(&store, None).await.unwrap();
+        assert_eq!(broken.map_err(|at| at.seq), Err(i64::MIN));
     }
 
     #[test]
