@@ -135,7 +135,12 @@
     // An address typed is the reader's to trust; one the file names is only the file's word
     // (a wrong one typed is no verdict on the receipt).
     const typed = jwksInput.value.trim();
-    const keysUrl = jwksAddress(typed || file.keys.jwks_uri, typed ? unchecked : fail);
+    // The file's own address is checked whatever is typed: the CLI refuses a file whose
+    // address is not one.
+    const named = jwksAddress(file.keys.jwks_uri, typed
+      ? () => fail('Not a receipt file: the public keys address it names is not an https: URL (http: only for localhost, 127.0.0.1 or [::1]).')
+      : fail);
+    const keysUrl = typed ? jwksAddress(typed, unchecked) : named;
     const key = await findKey(keysUrl, jws.header.kid);
     const signatureOk = await crypto.subtle.verify('Ed25519', key, jws.signature, jws.signed);
     if (!signatureOk) fail('The signature does not verify: the receipt was altered or not signed by this collector.');
@@ -211,9 +216,12 @@
     return file;
   }
 
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  // Whether `value` has no field but `names`.
+  const only = (value, names) => Object.keys(value).every((name) => names.includes(name));
+
   /** Checks the file's form; returns its record. */
   function shape(file) {
-    const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
     const isText = (v) => typeof v === 'string' && v.length > 0 && v.length <= 8192;
     if (!isObject(file)) fail('Not a receipt file: it is not a JSON object.');
     if (file.version !== VERSION) fail(`Not a receipt file: its version is not ${VERSION}.`);
@@ -232,7 +240,6 @@
     if ('email' in record || 'subject_token' in record) {
       fail('Not a receipt file: its record holds an e-mail address or a token, which a receipt file never does.');
     }
-    const only = (value, names) => Object.keys(value).every((name) => names.includes(name));
     if (!only(record, RECORD_FIELDS) || !only(record.notice, ['id', 'version', 'hash'])
       || !record.purposes.every((p) => only(p, ['purpose', 'basis', 'state']))) {
       fail('Not a receipt file: its record has a field that records do not have.');
@@ -247,7 +254,35 @@
     if (!Number.isSafeInteger(file.receipt.seq) || file.receipt.seq < 1) {
       fail('Not a receipt file: its receipt number is not a whole number from 1.');
     }
+    if (!controllerValid(file.controller)) {
+      fail('Not a receipt file: its controller is not one the collector writes (a name and contact block of plain text, a telephone link of https:, mailto: or tel:).');
+    }
     return record;
+  }
+
+  /**
+   * Whether a controller is one the collector reads (assent_record's Controller): texts of 1
+   * to 4,000 characters without a control character but the line break, a telephone link
+   * whose address is https: with a host, mailto: or tel:. A signed one must also be the one
+   * the receipt signs; an unsigned one (a receipt from before the controller was signed) is
+   * only the file's word, but the file is refused where the CLI refuses it.
+   */
+  function controllerValid(controller) {
+    const text = (v, max, forbidden) => typeof v === 'string' && v.length > 0 && [...v].length <= max && !forbidden.test(v);
+    const prose = (v) => text(v, 4000, /[\0-\t\v-\x1f\x7f-\x9f]/);
+    const href = (v) => {
+      if (!text(v, 2048, /[\p{Cc}\p{White_Space}]/u) || !v.includes(':')) return false;
+      const [scheme, rest] = [v.slice(0, v.indexOf(':')).toLowerCase(), v.slice(v.indexOf(':') + 1)];
+      if (scheme === 'https') return rest.startsWith('//') && rest.length > 2 && rest[2] !== '/';
+      return (scheme === 'mailto' || scheme === 'tel') && rest !== '';
+    };
+    const contact = controller.contact;
+    const telephone = contact?.telephone;
+    return prose(controller.name) && (contact === undefined || (isObject(contact)
+      && only(contact, ['address', 'telephone', 'fax']) && prose(contact.address)
+      && (contact.fax === undefined || prose(contact.fax))
+      && (telephone === undefined || (isObject(telephone) && only(telephone, ['text', 'href'])
+        && prose(telephone.text) && href(telephone.href)))));
   }
 
   /**

@@ -259,6 +259,11 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
         for (const name of ['telephone', 'fax']) f.controller.contact[name] ??= null;
       }, /^Genuine\./, true],
       ['no contact', (f) => { f.controller.contact = null; }, /^Not genuine\..*controller differs/, false],
+      // A controller the collector would not write (a control character, an empty text):
+      // refused as no receipt file, as the CLI refuses it, signed or not (a receipt from
+      // before the controller was signed has only the file's word for it).
+      ['bell', (f) => { f.controller.name += '\u0007'; }, /^Not genuine\. Not a receipt file: its controller is not one/, false],
+      ['no fax', (f) => { f.controller.contact.fax = ''; }, /^Not genuine\. Not a receipt file: its controller is not one/, false],
       // What the CLI refuses as no receipt file, the page refuses too.
       ['no controller', (f) => { delete f.controller; }, /^Not genuine\. Not a receipt file: a field is missing/, false],
       ['no method', (f) => { delete f.collection_method; }, /^Not genuine\. Not a receipt file: a field is missing/, false],
@@ -347,6 +352,13 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     assert.match(await check(page, genuinePath, () => page.keyboard.press('Enter')), /^Genuine\./);
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'check', 'the button follows the address field');
+    // With an address typed, the file's own is still read as the CLI reads it: a file naming
+    // none it could fetch is no receipt file, whatever the reader trusts.
+    const ftpPath = join(dir, 'ftp.json');
+    writeFileSync(ftpPath, JSON.stringify({ ...JSON.parse(readFileSync(genuinePath, 'utf8')), keys: { jwks_uri: 'ftp://keys.example.com/jwks.json' } }));
+    assert.match(await check(page, ftpPath), /^Not genuine\. Not a receipt file: the public keys address it names is not an https: URL/);
+    assert.equal((await cliVerifyFile(collector, ftpPath)).ok, false, 'ftp: the CLI agrees');
+    assert.match(await check(page, genuinePath), /^Genuine\./, 'the genuine file chosen again');
 
     // Where the check itself can't be made, the page says nothing of the receipt: not that
     // it is forged. The keys out of reach:
