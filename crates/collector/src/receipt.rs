@@ -345,6 +345,11 @@ fn decode_part(part: &str) -> Result<Vec<u8>, ReceiptError> {
 }
 
 /// The header and the three parts of a compact JWS.
+/// The key id a receipt's header names, if it is a receipt's header.
+pub fn kid_of(token: &str) -> Option<String> {
+    split(token).ok().map(|(head, _)| head.kid)
+}
+
 fn split(token: &str) -> Result<(Header, [&str; 3]), ReceiptError> {
     let mut parts = token.trim().split('.');
     let (Some(header), Some(payload), Some(signature), None) =

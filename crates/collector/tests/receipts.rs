@@ -268,6 +268,15 @@ async fn a_receipt_signed_before_a_rotation_still_verifies_after_it() {
         assert!(ok, "the chain walk checks receipts of both keys: {report}");
         assert_eq!(report["verified"], 2);
         assert_eq!(report["receipts_checked"], true);
+        // Which key signed which rows: a key the operator does not know shows here.
+        assert_eq!(
+            report["signed_by"],
+            serde_json::json!([
+                {"kid": old_kid, "first_seq": 1, "last_seq": 1, "rows": 1},
+                {"kid": new_kid, "first_seq": 2, "last_seq": 2, "rows": 1},
+            ]),
+            "{report}"
+        );
     }
     // The old key alone does not know the new receipts.
     let old_only = dir.path().join("old.json");

@@ -72,12 +72,18 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, CommandError> {
             }
             report(failed)
         }
-        (Ok(chain), None) => report(json!({
-            "ok": true,
-            "verified": chain.verified,
-            "head": chain.head,
-            "receipts_checked": keys.is_some(),
-        })),
+        (Ok(chain), None) => {
+            let mut verified = json!({
+                "ok": true,
+                "verified": chain.verified,
+                "head": chain.head,
+                "receipts_checked": keys.is_some(),
+            });
+            if keys.is_some() {
+                verified["signed_by"] = json!(chain.signed_by);
+            }
+            report(verified)
+        }
         (Ok(chain), Some(claims)) => {
             let missing = match row {
                 None => Some(format!(
@@ -152,6 +158,39 @@ pub struct Verified {
     pub verified: i64,
     /// The last link.
     pub head: String,
+    /// With keys: which key signed which rows' receipts, in chain order, a run of rows
+    /// each (none without keys). A key the operator does not know, or one signing rows of
+    /// a time before it was made, is what a ring file someone added a key to shows.
+    pub signed_by: Vec<SignedRun>,
+}
+
+/// Consecutive rows whose receipts one key signed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignedRun {
+    /// The key's id (`kid`).
+    pub kid: String,
+    /// The run's first row.
+    pub first_seq: i64,
+    /// Its last.
+    pub last_seq: i64,
+    /// How many rows.
+    pub rows: i64,
+}
+
+/// Adds the row `seq`, signed by `kid`, to `runs`.
+fn signed(runs: &mut Vec<SignedRun>, kid: String, seq: i64) {
+    match runs.last_mut() {
+        Some(run) if run.kid == kid => {
+            run.last_seq = seq;
+            run.rows += 1;
+        }
+        _ => runs.push(SignedRun {
+            kid,
+            first_seq: seq,
+            last_seq: seq,
+            rows: 1,
+        }),
+    }
 }
 
 /// The first row that failed.
@@ -174,6 +213,7 @@ pub async fn walk(
     keys: Option<&PublicKeys>,
 ) -> Result<Result<Verified, BrokenAt>, StoreError> {
     let mut walker = chain::Walker::default();
+    let mut signed_by = Vec::new();
     let broken = store
         .scan(None, |stored| {
             // Before this row's check, which counts it once its link holds.
@@ -190,7 +230,13 @@ pub async fn walk(
                     record_id: stored.record_id,
                     reason,
                 }),
-                None => ControlFlow::Continue(()),
+                None => {
+                    // Verified by a key of `keys`, whose id its header names.
+                    if let (Some(_), Some(kid)) = (keys, receipt::kid_of(&stored.receipt)) {
+                        signed(&mut signed_by, kid, stored.seq);
+                    }
+                    ControlFlow::Continue(())
+                }
             }
         })
         .await?;
@@ -199,6 +245,7 @@ pub async fn walk(
         None => Ok(Verified {
             verified: walker.verified(),
             head: walker.head().to_owned(),
+            signed_by,
         }),
     })
 }
@@ -225,4 +272,22 @@ fn report(value: serde_json::Value) -> Result<ExitCode, CommandError> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_rows_are_told_in_runs_of_one_key() {
+        let mut runs = Vec::new();
+        for (kid, seq) in [("a", 1), ("a", 2), ("b", 3), ("a", 4)] {
+            signed(&mut runs, kid.to_owned(), seq);
+        }
+        let told: Vec<(&str, i64, i64, i64)> = runs
+            .iter()
+            .map(|run| (run.kid.as_str(), run.first_seq, run.last_seq, run.rows))
+            .collect();
+        assert_eq!(told, [("a", 1, 2, 2), ("b", 3, 3, 1), ("a", 4, 4, 1)]);
+    }
 }
