@@ -23,8 +23,17 @@ pub struct Limits {
     /// other mail's links, whose unsubscribe would otherwise be refused (and a mail
     /// provider's refused one-click POST is never shown to the person).
     per_link: Option<DefaultKeyedRateLimiter<String>>,
+    /// Denials recorded by one unsubscribe link, [`LINK_WRITES_PER_HOUR`]: the same link's
+    /// unsubscribe is recorded again only after a minute (a choice made on a page meanwhile
+    /// may still wait in that page's outbox, and must not undo it), so without this bound
+    /// whoever saw the URL could add a record, a receipt and a webhook delivery to the
+    /// person's every minute for the link's year.
+    per_link_writes: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
 }
+
+/// Denials one unsubscribe link records in an hour at most (on when the per-IP limit is).
+pub const LINK_WRITES_PER_HOUR: u32 = 6;
 
 impl Limits {
     /// Limits of so many requests per minute (0: no limit), each with a full minute's burst.
@@ -33,6 +42,10 @@ impl Limits {
             per_ip: keyed(per_ip),
             per_site: keyed(per_site),
             per_link: keyed(per_ip),
+            per_link_writes: NonZeroU32::new(per_ip).and_then(|_| {
+                NonZeroU32::new(LINK_WRITES_PER_HOUR)
+                    .map(|n| RateLimiter::keyed(Quota::per_hour(n)))
+            }),
             clock: DefaultClock::default(),
         }
     }
@@ -48,6 +61,14 @@ impl Limits {
     /// `Err` when this link (its token's `jti`) is over the limit of its unsubscribes.
     pub fn check_link(&self, jti: &str) -> Result<(), RetryAfter> {
         self.per_link
+            .as_ref()
+            .map_or(Ok(()), |l| self.wait(l.check_key(&jti.to_owned())))
+    }
+
+    /// `Err` when this link (its token's `jti`) has recorded as many denials as an hour
+    /// allows; spends one otherwise.
+    pub fn check_link_write(&self, jti: &str) -> Result<(), RetryAfter> {
+        self.per_link_writes
             .as_ref()
             .map_or(Ok(()), |l| self.wait(l.check_key(&jti.to_owned())))
     }
@@ -81,7 +102,10 @@ impl Limits {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        for l in [&self.per_site, &self.per_link].into_iter().flatten() {
+        for l in [&self.per_site, &self.per_link, &self.per_link_writes]
+            .into_iter()
+            .flatten()
+        {
             l.retain_recent();
             l.shrink_to_fit();
         }

@@ -227,6 +227,23 @@ async fn try_unsubscribe(
     else {
         return Ok(Some(Outcome::Repeat));
     };
+    // A link that has recorded its hour's denials: where the person is unsubscribed from
+    // what it targets already, that is the answer; else (a choice made since, between the
+    // many unsubscribes only a loop makes) it is refused, to be sent again later.
+    if let Err(wait) = state.limits.check_link_write(&claims.jti) {
+        // The purposes it denies are those its link targets (`denial`).
+        let denied = Some(ConsentState::Denied);
+        return if record
+            .purposes
+            .iter()
+            .filter(|choice| choice.state() == denied)
+            .all(|choice| standing.state_of(choice.purpose()) == denied)
+        {
+            Ok(Some(Outcome::Repeat))
+        } else {
+            Err(wait.into())
+        };
+    }
     match append_signed(state, record, Some(claims.sub.clone()), Some(newest)).await? {
         Appended::Created(stored) | Appended::Existing(stored) => {
             Ok(Some(Outcome::Recorded { seq: stored.seq }))

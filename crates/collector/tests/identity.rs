@@ -508,6 +508,55 @@ async fn one_click_unsubscribe_records_a_denial_once() {
     links::one_click_unsubscribe(&db).await;
 }
 
+/// One unsubscribe link records at most six denials an hour: each one-click POST after a
+/// choice made on a page since is the person's word again and recorded (a minute's repeat
+/// window aside), but whoever saw the URL could otherwise add a record, a receipt and a
+/// webhook delivery to the person's every minute for the link's year. Past the bound, a
+/// POST is answered as a repeat where the person is unsubscribed already, else 429.
+#[tokio::test]
+async fn one_unsubscribe_link_records_six_denials_an_hour_at_most() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 1000, 0).await;
+    let email = new_email();
+    let link = mint(&state, &email, &["pci.qualys.com"], None);
+    let token = links::unsubscribe_token(&link);
+    // A grant made now, after the unsubscribes before it: the person's latest word.
+    let grant = || {
+        let mut body = record(&new_id());
+        body["email"] = email.clone().into();
+        body["purposes"][0]["state"] = "granted".into();
+        body["client_time"] = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .into();
+        send(&state, common::post_as_admin(body.to_string()))
+    };
+    let unsubscribes = || async {
+        let rows = state.store.page(0, 1000, None).await.unwrap();
+        rows.iter()
+            .filter(|row| row.body.contains("\"unsubscribe\""))
+            .count()
+    };
+    for _ in 0..6 {
+        assert_eq!(grant().await.status, StatusCode::CREATED);
+        assert_eq!(send(&state, one_click(token)).await.status, StatusCode::OK);
+    }
+    assert_eq!(unsubscribes().await, 6);
+    // Unsubscribed already: the answer is the same, nothing recorded.
+    assert_eq!(send(&state, one_click(token)).await.status, StatusCode::OK);
+    // A choice made since: refused for now.
+    assert_eq!(grant().await.status, StatusCode::CREATED);
+    let refused = send(&state, one_click(token)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(unsubscribes().await, 6);
+    // Another link of the person's has budgets of its own.
+    let other = mint(&state, &email, &["pci.qualys.com"], None);
+    let reply = send(&state, one_click(links::unsubscribe_token(&other))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(unsubscribes().await, 7);
+}
+
 /// RFC 8058 has the POST sent as multipart/form-data (which it recommends) or
 /// application/x-www-form-urlencoded: both unsubscribe.
 #[tokio::test]
