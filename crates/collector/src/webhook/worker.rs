@@ -159,6 +159,9 @@ enum Failure {
     /// The endpoint answered 410 Gone: given up on, and no delivery claimed for it again
     /// until `requeue`.
     Gone(String),
+    /// Claimed before the endpoint was marked gone, and not posted: back in the queue, to
+    /// wait behind the mark.
+    Held(String),
 }
 
 impl Worker {
@@ -252,6 +255,7 @@ impl Worker {
                 queue.delivered(&claim, now).await
             }
             Err(Failure::Unreadable(reason)) => self.retry(&queue, &claim, now, &reason).await,
+            Err(Failure::Held(reason)) => queue.retry(&claim, now, &reason).await,
             Err(Failure::Retry(reason)) if !self.backoff.gives_up(claim.first_attempt_at, now) => {
                 self.retry(&queue, &claim, now, &reason).await
             }
@@ -344,6 +348,15 @@ impl Worker {
         let (change, standing) = tokio::time::timeout(READ_TIMEOUT, self.read(seq))
             .await
             .map_err(|_| Failure::Retry("the change could not be read in time".to_owned()))??;
+        // Marked gone since the claim (another attempt's 410, in this process or another):
+        // not posted, as the spec asks. (Unread, the mark is taken as absent: the claim
+        // itself just checked it.)
+        let gone = Queue::new(&self.store).gone_at(&self.endpoint).await;
+        if matches!(gone, Ok(Some(_))) {
+            return Err(Failure::Held(
+                "held: the endpoint is marked gone (it answered 410)".to_owned(),
+            ));
+        }
         let body = serde_json::to_vec(&Payload {
             kind: EVENT_TYPE,
             change: &change,
@@ -467,12 +480,14 @@ mod tests {
         assert_eq!(retry_after(&reqwest::header::HeaderMap::new(), now), None);
     }
 
-    /// A claim that waited long (for a connection, a lock) leaves its attempt little of
-    /// the lease: the attempt ends at its deadline and is retried, rather than post on
-    /// after the lease when another process may have claimed the delivery.
-    #[tokio::test]
-    async fn an_attempt_not_over_by_its_deadline_is_retried() {
-        let dir = tempfile::tempdir().unwrap();
+    /// The request timeout of [`test_worker`]'s worker.
+    const TEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// A store with one change whose delivery is queued, and a receiver on loopback that
+    /// takes connections and never answers; its URL.
+    async fn one_delivery_to_a_silent_receiver(
+        dir: &tempfile::TempDir,
+    ) -> (Arc<Store>, tokio::net::TcpListener, String) {
         let database = Database::Sqlite(dir.path().join("records.db"));
         let store = Arc::new(Store::open(&database).await.unwrap().with_webhooks());
         let record: ConsentRecord =
@@ -482,20 +497,22 @@ mod tests {
             .append(&record, subject, None, |_| "receipt".to_owned())
             .await
             .unwrap();
-        // A receiver that takes the connection and never answers.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let _receiver = tokio::spawn(async move {
-            let mut open = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                open.push(socket);
-            }
-        });
+        (store, listener, url)
+    }
+
+    /// A worker posting to `url`, and its claim of the queued delivery.
+    async fn test_worker(
+        store: &Arc<Store>,
+        url: &str,
+        dir: &tempfile::TempDir,
+    ) -> (Worker, Claim) {
         let settings = WebhookSettings {
             url: url.parse().unwrap(),
             secret_file: dir.path().join("webhook.secret"),
             backoff: Backoff::default(),
-            timeout: Duration::from_secs(5),
+            timeout: TEST_TIMEOUT,
         };
         let secret = WebhookSecret::from_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let worker = Worker {
@@ -517,26 +534,72 @@ mod tests {
             stopping: CancellationToken::new(),
             attempts: TaskTracker::new(),
         };
-        let claim = Queue::new(&store)
+        let claim = Queue::new(store)
             .claim(&worker.endpoint, now_ms(), worker.lease, "test-0")
             .await
             .unwrap()
             .expect("the change's delivery is due");
+        (worker, claim)
+    }
+
+    /// The delivery's status and last error.
+    async fn outcome(store: &Store) -> (String, String) {
+        sqlx::query_as("SELECT status, last_error FROM webhook_deliveries")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
+    /// A claim that waited long (for a connection, a lock) leaves its attempt little of
+    /// the lease: the attempt ends at its deadline and is retried, rather than post on
+    /// after the lease when another process may have claimed the delivery.
+    #[tokio::test]
+    async fn an_attempt_not_over_by_its_deadline_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, listener, url) = one_delivery_to_a_silent_receiver(&dir).await;
+        let _receiver = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let (worker, claim) = test_worker(&store, &url, &dir).await;
 
         // Its claim used up all but a moment of the attempt's time.
         let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
         let started = std::time::Instant::now();
         worker.attempt(claim, deadline).await;
         assert!(
-            started.elapsed() < settings.timeout,
+            started.elapsed() < TEST_TIMEOUT,
             "over at its deadline, not the request's timeout"
         );
-        let (status, error): (String, String) =
-            sqlx::query_as("SELECT status, last_error FROM webhook_deliveries")
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
+        let (status, error) = outcome(&store).await;
         assert_eq!(status, "pending", "tried again later");
         assert!(error.contains("within its lease"), "{error}");
+    }
+
+    /// A delivery claimed before its endpoint was marked gone (another attempt's 410) is
+    /// not posted: it goes back to the queue, to wait behind the mark.
+    #[tokio::test]
+    async fn a_delivery_claimed_before_its_endpoint_was_marked_gone_is_not_posted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, listener, url) = one_delivery_to_a_silent_receiver(&dir).await;
+        let (worker, claim) = test_worker(&store, &url, &dir).await;
+        sqlx::query(
+            "INSERT INTO webhook_endpoints_gone (endpoint, gone_at, seq) VALUES ($1, 0, 0)",
+        )
+        .bind(&worker.endpoint)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        worker
+            .attempt(claim, tokio::time::Instant::now() + Duration::from_secs(2))
+            .await;
+        // A post would have connected before the attempt ended.
+        let connected = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(connected.is_err(), "posted to an endpoint marked gone");
+        let (status, error) = outcome(&store).await;
+        assert_eq!(status, "pending", "waits behind the mark");
+        assert!(error.contains("marked gone"), "{error}");
     }
 }
