@@ -32,7 +32,8 @@ pub struct Limits {
     clock: DefaultClock,
 }
 
-/// Denials one unsubscribe link records in an hour at most (on when the per-IP limit is).
+/// Denials one unsubscribe link records at once at most, one more each tenth of an hour
+/// after (on when the per-IP limit is; each process counts its own).
 pub const LINK_WRITES_PER_HOUR: u32 = 6;
 
 impl Limits {
@@ -65,8 +66,8 @@ impl Limits {
             .map_or(Ok(()), |l| self.wait(l.check_key(&jti.to_owned())))
     }
 
-    /// `Err` when this link (its token's `jti`) has recorded as many denials as an hour
-    /// allows; spends one otherwise.
+    /// `Err` when this link (its token's `jti`) has recorded as many denials as
+    /// [`LINK_WRITES_PER_HOUR`] allows for now; spends one otherwise.
     pub fn check_link_write(&self, jti: &str) -> Result<(), RetryAfter> {
         self.per_link_writes
             .as_ref()
