@@ -92,14 +92,16 @@ pub enum CommandError {
 pub fn keygen(args: KeygenArgs) -> Result<ExitCode, CommandError> {
     // Refused before anything is written: a key made first would be left behind, and the
     // same command run again refused for it.
+    crate::config::distinct_key_files(&[
+        ("--receipt-key", args.receipt_key.as_deref()),
+        ("--subject-key", args.subject_key.as_deref()),
+        ("--link-key", args.link_key.as_deref()),
+    ])?;
     let named: Vec<&PathBuf> = [&args.receipt_key, &args.subject_key, &args.link_key]
         .into_iter()
         .flatten()
         .collect();
-    for (i, path) in named.iter().enumerate() {
-        if named[..i].iter().any(|other| keys::same_file(other, path)) {
-            return Err(CommandError::Usage("each key needs a file of its own"));
-        }
+    for path in &named {
         if !args.rotate && keys::present(path)? {
             return Err(keys::KeyError::Exists((*path).clone()).into());
         }

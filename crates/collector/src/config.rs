@@ -629,7 +629,9 @@ fn webhook_settings(
 /// bytes would then be the receipt signing seed, the subject key and the link key at once,
 /// an admin bearer key, or the webhook secret, and a rotation of one ring would break the
 /// others.
-fn distinct_key_files(named: &[(&'static str, Option<&Path>)]) -> Result<(), ConfigError> {
+pub(crate) fn distinct_key_files(
+    named: &[(&'static str, Option<&Path>)],
+) -> Result<(), ConfigError> {
     let given: Vec<(&'static str, &Path)> = named
         .iter()
         .filter_map(|(setting, path)| path.map(|path| (*setting, path)))

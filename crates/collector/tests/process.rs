@@ -102,6 +102,28 @@ fn serve_whose_reader_is_gone_fails_plainly() {
     fails_plainly_with_its_reader_gone(&args);
 }
 
+/// `keygen` refuses two keys named to one file, as `serve` does, before making either.
+#[test]
+fn keygen_refuses_one_file_for_two_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let (one, again) = (key.to_str().unwrap(), dir.path().join(".").join("k"));
+    let output = process::run(&[
+        "keygen",
+        "--receipt-key",
+        one,
+        "--link-key",
+        again.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--receipt-key and --link-key name one file"),
+        "{stderr}"
+    );
+    assert!(!key.exists(), "nothing made");
+}
+
 /// An `ASSENT_*` variable no setting reads (a misspelt one) is warned of, by name; one a
 /// setting reads is not.
 #[test]
