@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -29,12 +30,24 @@ pub struct Limits {
     /// whoever saw the URL could add a record, a receipt and a webhook delivery to the
     /// person's every minute for the link's year.
     per_link_writes: Option<DefaultKeyedRateLimiter<String>>,
+    /// New records a page sends with one manage link's token, [`LINK_RECORDS_AT_ONCE`]:
+    /// each is stored under the link's person, whose whole history every identity,
+    /// lookup, unsubscribe and webhook delivery of theirs reads again, so whoever holds
+    /// the link must not grow it without bound. Per link, as unsubscribes are: a flood
+    /// by one leaked link leaves the person's other links alone.
+    per_link_records: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
 }
 
 /// Denials one unsubscribe link records at once at most, one more each tenth of an hour
 /// after (on when the per-IP limit is; each process counts its own).
 pub const LINK_WRITES_PER_HOUR: u32 = 6;
+
+/// New records one manage link's token stores at once at most, one more each ten minutes
+/// after (on when the per-IP limit is; each process counts its own): far more than a
+/// person saves on one visit of their preferences page. Beyond, a 429, which the widget
+/// retries after its Retry-After, the record kept in its outbox meanwhile.
+pub const LINK_RECORDS_AT_ONCE: u32 = 30;
 
 impl Limits {
     /// Limits of so many requests per minute (0: no limit), each with a full minute's burst.
@@ -46,6 +59,11 @@ impl Limits {
             per_link_writes: NonZeroU32::new(per_ip).and_then(|_| {
                 NonZeroU32::new(LINK_WRITES_PER_HOUR)
                     .map(|n| RateLimiter::keyed(Quota::per_hour(n)))
+            }),
+            per_link_records: NonZeroU32::new(per_ip).and_then(|_| {
+                let burst = NonZeroU32::new(LINK_RECORDS_AT_ONCE)?;
+                Quota::with_period(Duration::from_secs(600))
+                    .map(|quota| RateLimiter::keyed(quota.allow_burst(burst)))
             }),
             clock: DefaultClock::default(),
         }
@@ -70,6 +88,14 @@ impl Limits {
     /// [`LINK_WRITES_PER_HOUR`] allows for now; spends one otherwise.
     pub fn check_link_write(&self, jti: &str) -> Result<(), RetryAfter> {
         self.per_link_writes
+            .as_ref()
+            .map_or(Ok(()), |l| self.wait(l.check_key(&jti.to_owned())))
+    }
+
+    /// `Err` when this manage link (its token's `jti`) has stored as many new records as
+    /// [`LINK_RECORDS_AT_ONCE`] allows for now; spends one otherwise.
+    pub fn check_link_record(&self, jti: &str) -> Result<(), RetryAfter> {
+        self.per_link_records
             .as_ref()
             .map_or(Ok(()), |l| self.wait(l.check_key(&jti.to_owned())))
     }
@@ -103,9 +129,14 @@ impl Limits {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        for l in [&self.per_site, &self.per_link, &self.per_link_writes]
-            .into_iter()
-            .flatten()
+        for l in [
+            &self.per_site,
+            &self.per_link,
+            &self.per_link_writes,
+            &self.per_link_records,
+        ]
+        .into_iter()
+        .flatten()
         {
             l.retain_recent();
             l.shrink_to_fit();
@@ -163,5 +194,23 @@ mod tests {
             limits.check_ip(ip("::ffff:192.0.2.1")).is_err(),
             "an IPv4 address mapped into IPv6 is that address"
         );
+    }
+
+    #[test]
+    fn a_manage_link_stores_thirty_records_at_once() {
+        let limits = Limits::per_minute(120, 0);
+        for _ in 0..LINK_RECORDS_AT_ONCE {
+            assert!(limits.check_link_record("a").is_ok());
+        }
+        let RetryAfter(wait) = limits.check_link_record("a").unwrap_err();
+        assert!((1..=600).contains(&wait), "{wait}");
+        assert!(limits.check_link_record("b").is_ok(), "another link");
+        let off = Limits::per_minute(0, 0);
+        for _ in 0..=LINK_RECORDS_AT_ONCE {
+            assert!(
+                off.check_link_record("a").is_ok(),
+                "no limit with the per-IP one off"
+            );
+        }
     }
 }

@@ -558,6 +558,49 @@ async fn one_unsubscribe_link_records_six_denials_at_once_at_most() {
     assert_eq!(unsubscribes().await, 7);
 }
 
+/// One manage link's token stores 30 new records at once at most (then one each ten
+/// minutes): each is read again by every identity, lookup, unsubscribe and webhook
+/// delivery of the person's, so whoever holds the link must not grow their history
+/// without bound. Past it a 429 (the widget keeps the record and retries); a record
+/// stored already is still its repeat, and another link of the person's has its own.
+#[tokio::test]
+async fn one_manage_link_stores_thirty_records_at_once_at_most() {
+    let (_dir, db) = sqlite();
+    let state = state(&db, 1000, 0).await;
+    let email = new_email();
+    let token = mint(&state, &email, &["pci.qualys.com"], None).token;
+    let mut first = None;
+    for _ in 0..assent_collector::limit::LINK_RECORDS_AT_ONCE {
+        let body = links::token_record(&token, "granted", "denied");
+        let reply = send(&state, post(body.to_string())).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json());
+        first.get_or_insert(body);
+    }
+    let refused = send(
+        &state,
+        post(links::token_record(&token, "denied", "denied").to_string()),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.contains_key(header::RETRY_AFTER));
+    let stored = state.store.page(0, 1000, None).await.unwrap();
+    assert_eq!(stored.len(), 30);
+    // A browser's retry of a record stored already: its receipt again.
+    let again = send(&state, post(first.unwrap().to_string())).await;
+    assert_eq!(again.status, StatusCode::OK);
+    let other = mint(&state, &email, &["pci.qualys.com"], None).token;
+    let reply = send(
+        &state,
+        post(links::token_record(&other, "denied", "denied").to_string()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(
+        links::preferences(&state, &other).await,
+        json!({"new_products": "denied", "updates": "denied"})
+    );
+}
+
 /// RFC 8058 has the POST sent as multipart/form-data (which it recommends) or
 /// application/x-www-form-urlencoded: both unsubscribe.
 #[tokio::test]

@@ -127,6 +127,7 @@ async fn a_delivery_is_given_up_after_its_retry_window() {
     })
     .await;
     let output = process::run(&["requeue", "--database", db]);
+    assert!(output.status.success(), "{output:?}");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "{\"endpoints_resumed\":0,\"requeued\":0}\n"

@@ -123,10 +123,14 @@ async fn store_record(
     // too.) A token for another site or an unsubscribe URL's is one no page of this
     // widget sends: a bug, refused.
     let mut unattributed = None;
+    let mut link = None;
     let subject = match (record.email.take(), record.subject_token.take()) {
         (Some(email), _) => Some(state.subject_key.subject(&email)),
         (None, Some(token)) => match state.link_key.verify(token.as_str(), &record.site) {
-            Ok(claims) => Some(claims.sub),
+            Ok(claims) => {
+                link = Some(claims.jti);
+                Some(claims.sub)
+            }
             Err(refusal @ (TokenError::Expired | TokenError::Invalid)) => {
                 unattributed = Some(refusal);
                 None
@@ -163,10 +167,15 @@ async fn store_record(
     // The site's budget is spent by new records that can be stored only: neither a flood
     // of refused ones nor one record posted again and again, naming a site anyone can
     // name, may shut out its visitors. (One read more per record, with the limit on only.)
-    if state.limits.limits_sites() {
+    // So is a manage link's, first: a link over its own limit spends no site's budget.
+    let link = link.filter(|_| !admin);
+    if state.limits.limits_sites() || link.is_some() {
         if let Some(stored) = state.store.get(&id).await? {
             return repeat(stored);
         }
+    }
+    if let Some(jti) = &link {
+        state.limits.check_link_record(jti)?;
     }
     if !admin {
         state.limits.check_site(&site_budget(headers))?;

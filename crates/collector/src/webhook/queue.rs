@@ -242,7 +242,7 @@ impl<'a> Queue<'a> {
     /// cleared, the deliveries that waited behind it (not leased) get a new window too: one
     /// tried before the 410, days ago, would otherwise be given up at its next failure.
     pub async fn requeue_failed(&self, now: i64) -> Result<Requeued, StoreError> {
-        let mut transaction = self.store.pool().begin().await?;
+        let mut transaction = self.store.begin_write().await?;
         // A database no `serve` of this version has opened yet has no marks.
         let endpoints = if self.has_gone_table(&mut transaction).await? {
             sqlx::query("DELETE FROM webhook_endpoints_gone")
@@ -432,6 +432,37 @@ mod tests {
                 endpoints: 0
             }
         );
+    }
+
+    /// `requeue` beside a `serve` that writes meanwhile (its writer's probe each second, a
+    /// worker's outcome): begun deferred, its transaction read, met the other's commit
+    /// as a stale snapshot at its first write, and failed at once (SQLITE_BUSY).
+    #[tokio::test]
+    async fn requeue_waits_for_another_connections_write() {
+        use sqlx::Executor;
+        let dir = tempfile::tempdir().unwrap();
+        let store = with_deliveries(testing::on_sqlite(&dir).await, 1).await;
+        sqlx::query("UPDATE webhook_deliveries SET status = 'failed'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let mut holder = store.pool().acquire().await.unwrap();
+        holder.execute("BEGIN IMMEDIATE").await.unwrap();
+        holder
+            .execute("INSERT INTO health_probe (id, written_at) VALUES (1, 0)")
+            .await
+            .unwrap();
+        let requeued = async {
+            let requeued = Queue::new(&store).requeue_failed(now_ms()).await;
+            requeued.map(|requeued| requeued.deliveries)
+        };
+        let commit = async {
+            // Time for a read it might make before taking the write lock.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            holder.execute("COMMIT").await.unwrap();
+        };
+        let (requeued, ()) = tokio::join!(requeued, commit);
+        assert_eq!(requeued.unwrap(), 1);
     }
 
     testing::on_both_databases!(an_outcome_after_the_lease_is_not_written);
