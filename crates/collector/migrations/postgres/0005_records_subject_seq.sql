@@ -3,5 +3,10 @@
 -- fetched and sorted all of that person's rows. (SQLite's index on subject holds the rowid,
 -- which is seq, so it reads them in order already.) record_id too, as the page's order
 -- has it (rows sharing a seq, which only a tampered table has): no sort at all.
+-- Not CONCURRENTLY: that waits for every other session's snapshot, a second process's wait
+-- for the migrations' advisory lock among them, which waits for this one, and one of them
+-- failed to start (tests/postgres.rs starts two at once). So appends wait for the build, at
+-- the first start of this version. records_subject stays: dropping it would take the
+-- table's exclusive lock after this one's, which an older process's append, holding the
+-- table's share lock of its reads, could meet in a deadlock in a rolling upgrade.
 CREATE INDEX records_subject_seq ON records (subject, seq, record_id) WHERE subject IS NOT NULL;
-DROP INDEX records_subject;

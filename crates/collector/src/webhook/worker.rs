@@ -159,8 +159,8 @@ enum Failure {
     /// The endpoint answered 410 Gone: given up on, and no delivery claimed for it again
     /// until `requeue`.
     Gone(String),
-    /// Claimed before the endpoint was marked gone, and not posted: back in the queue, to
-    /// wait behind the mark.
+    /// Claimed before the endpoint was marked gone, or as the process was told to stop,
+    /// and not posted: back in the queue, to wait behind the mark or for another process.
     Held(String),
 }
 
@@ -240,13 +240,22 @@ impl Worker {
 
     /// One attempt at one claimed delivery, over by `deadline`, and its outcome written back.
     async fn attempt(&self, claim: Claim, deadline: tokio::time::Instant) {
-        let outcome = tokio::time::timeout_at(deadline, self.post(claim.seq))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Failure::Retry(
-                    "the attempt was not over within its lease".to_owned(),
-                ))
-            });
+        let outcome = if self.stopping.is_cancelled() {
+            // Claimed as the process was told to stop (the claim waited for a connection,
+            // for SQLite's write lock): not posted, but put back for whichever process is
+            // up, rather than post after the signal and hold the exit.
+            Err(Failure::Held(
+                "not posted: the collector was stopping".to_owned(),
+            ))
+        } else {
+            tokio::time::timeout_at(deadline, self.post(claim.seq))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure::Retry(
+                        "the attempt was not over within its lease".to_owned(),
+                    ))
+                })
+        };
         let now = now_ms();
         let queue = Queue::new(&self.store);
         let written = match outcome {
@@ -323,7 +332,7 @@ impl Worker {
     async fn read(&self, seq: i64) -> Result<(Change, Standing), Failure> {
         let rows = self
             .store
-            .page(seq - 1, 1, None)
+            .page(seq.saturating_sub(1), 1, None)
             .await
             .map_err(|err| Failure::Retry(format!("cannot read the change: {err}")))?;
         let change = rows
@@ -576,6 +585,25 @@ mod tests {
         let (status, error) = outcome(&store).await;
         assert_eq!(status, "pending", "tried again later");
         assert!(error.contains("within its lease"), "{error}");
+    }
+
+    /// A delivery whose claim was still waiting (for a connection, for SQLite's write lock)
+    /// as the process was told to stop is not posted: it goes back to the queue.
+    #[tokio::test]
+    async fn a_delivery_claimed_as_the_process_stops_is_not_posted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, listener, url) = one_delivery_to_a_silent_receiver(&dir).await;
+        let (worker, claim) = test_worker(&store, &url, &dir).await;
+        worker.stopping.cancel();
+        worker
+            .attempt(claim, tokio::time::Instant::now() + Duration::from_secs(2))
+            .await;
+        // A post would have connected before the attempt ended.
+        let connected = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(connected.is_err(), "posted after the signal to stop");
+        let (status, error) = outcome(&store).await;
+        assert_eq!(status, "pending", "back in the queue");
+        assert!(error.contains("stopping"), "{error}");
     }
 
     /// A delivery claimed before its endpoint was marked gone (another attempt's 410) is
