@@ -167,18 +167,21 @@ async fn store_record(
     // The site's budget is spent by new records that can be stored only: neither a flood
     // of refused ones nor one record posted again and again, naming a site anyone can
     // name, may shut out its visitors. (One read more per record, with the limit on only.)
-    // So is a manage link's, first: a link over its own limit spends no site's budget.
+    // So is a manage link's, after the site's: a record the site's budget refuses (a flood
+    // spent it) and its browser's retries spend none of the person's link. (The other
+    // way round, a leaked link's flood would spare the site's budget, which anyone can
+    // spend with records of no link anyway.)
     let link = link.filter(|_| !admin);
     if state.limits.limits_sites() || link.is_some() {
         if let Some(stored) = state.store.get(&id).await? {
             return repeat(stored);
         }
     }
-    if let Some(jti) = &link {
-        state.limits.check_link_record(jti)?;
-    }
     if !admin {
         state.limits.check_site(&site_budget(headers))?;
+    }
+    if let Some(jti) = &link {
+        state.limits.check_link_record(jti)?;
     }
     match append_signed(state, record, subject.clone(), None).await? {
         Appended::Created(stored) => {
