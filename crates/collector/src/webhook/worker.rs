@@ -259,9 +259,14 @@ impl Worker {
         let now = now_ms();
         let queue = Queue::new(&self.store);
         let written = match outcome {
+            // Each counted once its outcome is written: one that is not is posted again
+            // once its lease runs out, and counted then.
             Ok(()) => {
-                self.metrics.webhook_delivered();
-                queue.delivered(&claim, now).await
+                let written = queue.delivered(&claim, now).await;
+                if written.is_ok() {
+                    self.metrics.webhook_delivered();
+                }
+                written
             }
             Err(Failure::Unreadable(reason)) => self.retry(&queue, &claim, now, &reason).await,
             Err(Failure::Held(reason)) => queue.retry(&claim, now, &reason).await,
@@ -275,20 +280,26 @@ impl Worker {
                     .await
             }
             Err(Failure::Gone(reason)) => {
-                self.metrics.webhook_failed();
                 tracing::error!(seq = claim.seq, %reason, "webhook delivery given up, and the endpoint marked gone");
                 // Unwritten, the delivery stays this claim's until its lease runs out, and is
                 // posted again: a 410 then marks the endpoint.
-                queue.gone(&claim, &self.endpoint, now, &reason).await
+                let written = queue.gone(&claim, &self.endpoint, now, &reason).await;
+                if written.is_ok() {
+                    self.metrics.webhook_failed();
+                }
+                written
             }
             Err(
                 Failure::Retry(reason)
                 | Failure::RetryAfter(reason, _)
                 | Failure::Permanent(reason),
             ) => {
-                self.metrics.webhook_failed();
                 tracing::error!(seq = claim.seq, attempts = claim.attempts, %reason, "webhook delivery given up");
-                queue.failed(&claim, now, &reason).await
+                let written = queue.failed(&claim, now, &reason).await;
+                if written.is_ok() {
+                    self.metrics.webhook_failed();
+                }
+                written
             }
         };
         if let Err(err) = written {
@@ -489,8 +500,9 @@ mod tests {
         assert_eq!(retry_after(&reqwest::header::HeaderMap::new(), now), None);
     }
 
-    /// The request timeout of [`test_worker`]'s worker.
-    const TEST_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The request timeout of [`test_worker`]'s worker: far past what any test step takes
+    /// on a busy machine, so that an attempt over sooner was ended by its deadline.
+    const TEST_TIMEOUT: Duration = Duration::from_secs(300);
 
     /// A store with one change whose delivery is queued, and a receiver on loopback that
     /// takes connections and never answers; its URL.
