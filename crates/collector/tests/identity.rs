@@ -15,8 +15,14 @@ use serde_json::{json, Value};
 
 /// A collector on a new SQLite file (kept while the first value lives), and a new address.
 async fn a_person() -> (tempfile::TempDir, assent_collector::AppState, String) {
+    a_person_at(0).await
+}
+
+/// [`a_person`], with a limit of `per_ip` requests a minute per client (and the limits
+/// that come with it: per link).
+async fn a_person_at(per_ip: u32) -> (tempfile::TempDir, assent_collector::AppState, String) {
     let (dir, db) = sqlite();
-    (dir, state(&db, 0, 0).await, new_email())
+    (dir, state(&db, per_ip, 0).await, new_email())
 }
 
 /// The Prometheus text of `GET /metrics`.
@@ -565,9 +571,7 @@ async fn one_unsubscribe_link_records_six_denials_at_once_at_most() {
 /// stored already is still its repeat, and another link of the person's has its own.
 #[tokio::test]
 async fn one_manage_link_stores_thirty_records_at_once_at_most() {
-    let (_dir, db) = sqlite();
-    let state = state(&db, 1000, 0).await;
-    let email = new_email();
+    let (_dir, state, email) = a_person_at(1000).await;
     let token = mint(&state, &email, &["pci.qualys.com"], None).token;
     let mut first = None;
     for _ in 0..assent_collector::limit::LINK_RECORDS_AT_ONCE {

@@ -599,6 +599,25 @@ mod tests {
         assert!(error.contains("within its lease"), "{error}");
     }
 
+    /// Runs the attempt of `claim`, which must post nothing to `listener`'s endpoint and
+    /// put the delivery back in the queue; returns the error it was put back with.
+    async fn attempt_not_posted(
+        worker: &Worker,
+        claim: Claim,
+        listener: &tokio::net::TcpListener,
+        store: &Store,
+    ) -> String {
+        worker
+            .attempt(claim, tokio::time::Instant::now() + Duration::from_secs(2))
+            .await;
+        // A post would have connected before the attempt ended.
+        let connected = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(connected.is_err(), "posted");
+        let (status, error) = outcome(store).await;
+        assert_eq!(status, "pending", "back in the queue");
+        error
+    }
+
     /// A delivery whose claim was still waiting (for a connection, for SQLite's write lock)
     /// as the process was told to stop is not posted: it goes back to the queue.
     #[tokio::test]
@@ -607,14 +626,7 @@ mod tests {
         let (store, listener, url) = one_delivery_to_a_silent_receiver(&dir).await;
         let (worker, claim) = test_worker(&store, &url, &dir).await;
         worker.stopping.cancel();
-        worker
-            .attempt(claim, tokio::time::Instant::now() + Duration::from_secs(2))
-            .await;
-        // A post would have connected before the attempt ended.
-        let connected = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
-        assert!(connected.is_err(), "posted after the signal to stop");
-        let (status, error) = outcome(&store).await;
-        assert_eq!(status, "pending", "back in the queue");
+        let error = attempt_not_posted(&worker, claim, &listener, &store).await;
         assert!(error.contains("stopping"), "{error}");
     }
 
@@ -632,14 +644,7 @@ mod tests {
         .execute(store.pool())
         .await
         .unwrap();
-        worker
-            .attempt(claim, tokio::time::Instant::now() + Duration::from_secs(2))
-            .await;
-        // A post would have connected before the attempt ended.
-        let connected = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
-        assert!(connected.is_err(), "posted to an endpoint marked gone");
-        let (status, error) = outcome(&store).await;
-        assert_eq!(status, "pending", "waits behind the mark");
+        let error = attempt_not_posted(&worker, claim, &listener, &store).await;
         assert!(error.contains("marked gone"), "{error}");
     }
 }
