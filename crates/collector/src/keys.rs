@@ -409,6 +409,25 @@ fn sync_dir(path: &Path) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// What tells one version of a file from another without reading it: its modification
+/// time and length and, on Unix, its inode and change time (a rotation renames a new file
+/// into place, and an edit within the same second as the last read that leaves the length
+/// as it was still moves the change time, which no one can set back).
+pub(crate) type FileState = (std::time::SystemTime, u64, u64, i64, i64);
+
+/// `path`'s [`FileState`], if it can be looked at.
+pub(crate) fn file_state(path: &Path) -> Option<FileState> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let (inode, ctime, ctime_nsec) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (inode, ctime, ctime_nsec) = (0, 0, 0);
+    Some((meta.modified().ok()?, meta.len(), inode, ctime, ctime_nsec))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

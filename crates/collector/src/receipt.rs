@@ -2,12 +2,15 @@
 //! stored. The visitor can keep one and anyone can check it against the published key.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use assent_record::{ConsentRecord, Controller, NoticeRef, Purposes};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
+
+use crate::keys::{file_state, FileState};
 
 /// The JWS `typ` of a receipt.
 pub const TYP: &str = "assent-receipt+jws";
@@ -153,8 +156,11 @@ impl ReceiptKey {
 #[derive(Debug, Clone)]
 pub struct ReceiptKeys {
     keys: Vec<ReceiptKey>,
-    /// The ring's file, read again for each JWK set (see [`ReceiptKeys::published_from`]).
+    /// The ring's file, read again for a JWK set once it changed (see
+    /// [`ReceiptKeys::published_from`]), and the set made from it as it was then: a flood
+    /// of requests for the public set reads no file and derives no key.
     file: Option<PathBuf>,
+    published: Arc<Mutex<Option<(FileState, serde_json::Value)>>>,
 }
 
 impl ReceiptKeys {
@@ -163,6 +169,7 @@ impl ReceiptKeys {
         (!seeds.is_empty()).then(|| Self {
             keys: seeds.iter().copied().map(ReceiptKey::from_seed).collect(),
             file: None,
+            published: Arc::default(),
         })
     }
 
@@ -193,16 +200,37 @@ impl ReceiptKeys {
     }
 
     /// The JWK set, newest first, for `/.well-known/jwks.json`: this ring's keys and those
-    /// its file holds now (reads the file: call it off the async threads).
+    /// its file holds now (looks at the file, and reads it if it changed: call it off the
+    /// async threads).
     pub fn jwks(&self) -> serde_json::Value {
-        let mut public = self.public();
+        let Some(file) = self.file.as_deref() else {
+            return self.public().jwks();
+        };
+        // Looked at before it is read: a change in between is found at the next request.
+        let state = file_state(file);
+        let mut published = self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let (Some(state), Some((seen, set))) = (state, published.as_ref()) {
+            if state == *seen {
+                return set.clone();
+            }
+        }
         // A file that can't be read now leaves the keys read at start, which verify every
-        // receipt this process signs.
-        let on_file = self
-            .file
-            .as_deref()
-            .and_then(|file| crate::keys::read_ring(file).ok());
-        for seed in on_file.unwrap_or_default() {
+        // receipt this process signs; it is read again at the next request.
+        let on_file = crate::keys::read_ring(file).ok();
+        let set = self.with_keys(on_file.as_deref().unwrap_or_default());
+        *published = state
+            .filter(|_| on_file.is_some())
+            .map(|state| (state, set.clone()));
+        set
+    }
+
+    /// The JWK set of this ring's keys and those of `seeds`.
+    fn with_keys(&self, seeds: &[[u8; 32]]) -> serde_json::Value {
+        let mut public = self.public();
+        for &seed in seeds {
             let key = ReceiptKey::from_seed(seed).verifying_key();
             if !public.0.contains(&key) {
                 // Newer than every key read at start: newest last, as the ring is.
@@ -482,12 +510,19 @@ mod tests {
         let rotated = ReceiptKeys::from_seeds(&crate::keys::rotate(&path).unwrap()).unwrap();
         let second = rotated.current().kid().to_owned();
         assert_ne!(first, second);
-        assert_eq!(kids(ring.jwks()), [second, first.clone()], "newest first");
+        assert_eq!(
+            kids(ring.jwks()),
+            [second.clone(), first.clone()],
+            "newest first"
+        );
         assert_eq!(ring.current().kid(), first, "it still signs with its key");
 
-        // A file that can't be read: the keys read at start.
+        // A file that can't be read: the keys read at start; read again once it can be.
+        let saved = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(kids(ring.jwks()), [first]);
+        assert_eq!(kids(ring.jwks()), std::slice::from_ref(&first));
+        std::fs::write(&path, saved).unwrap();
+        assert_eq!(kids(ring.jwks()), [second, first]);
     }
 
     fn claims() -> Claims {

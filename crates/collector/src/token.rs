@@ -128,7 +128,7 @@ pub struct LinkKey {
 /// file has not changed.
 #[derive(Debug)]
 struct Reread {
-    state: Option<FileState>,
+    state: Option<crate::keys::FileState>,
     retry_at: Option<Instant>,
     /// When the last read failed (or the file could not even be looked at): the keys it
     /// holds now are not known.
@@ -154,24 +154,6 @@ enum Found {
 /// How soon a read of the ring's file that failed for a cause outside it is tried again:
 /// tokens naming unknown keys cost at most one read a second while it fails.
 const REREAD_RETRY: Duration = Duration::from_secs(1);
-
-/// What tells one version of a file from another without reading it: its modification
-/// time and length and, on Unix, its inode and change time (a rotation renames a new file
-/// into place, and an edit within the same second as the last read that leaves the length
-/// as it was still moves the change time, which no one can set back).
-type FileState = (std::time::SystemTime, u64, u64, i64, i64);
-
-fn file_state(path: &Path) -> Option<FileState> {
-    let meta = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    let (inode, ctime, ctime_nsec) = {
-        use std::os::unix::fs::MetadataExt;
-        (meta.ino(), meta.ctime(), meta.ctime_nsec())
-    };
-    #[cfg(not(unix))]
-    let (inode, ctime, ctime_nsec) = (0, 0, 0);
-    Some((meta.modified().ok()?, meta.len(), inode, ctime, ctime_nsec))
-}
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -207,14 +189,14 @@ impl LinkKey {
         // The file's state before it is read: taken after, a rotation between the two
         // would pass for read; taken before, one is at worst read again. (A file made here
         // has its state from then.)
-        let state = file_state(path);
+        let state = crate::keys::file_state(path);
         let keys = keys::read_or_create_ring(path)?;
         Ok(Self {
             keys: RwLock::new(keys),
             file: Some((
                 path.to_owned(),
                 Mutex::new(Reread {
-                    state: state.or_else(|| file_state(path)),
+                    state: state.or_else(|| crate::keys::file_state(path)),
                     retry_at: None,
                     failed_at: None,
                 }),
@@ -349,7 +331,7 @@ impl LinkKey {
         if self.holds(kid) {
             return Found::Held;
         }
-        let state = file_state(path);
+        let state = crate::keys::file_state(path);
         let retry_due = read.retry_at.is_some_and(|at| now >= at);
         if state == read.state && !retry_due {
             let recently_failed = read
