@@ -98,7 +98,8 @@ const cut = new Set(snipped);
 const entries = cutUnnamedEntries(module, readsOf(module, cut));
 if (!module.validate()) fail('the module does not validate with its table entries cut');
 const bytes = module.emitBinary();
-const reads = readsOf(module, cut);
+const textRunning = runningText(module);
+const reads = readsOf(module, cut, textRunning);
 module.dispose();
 const memory = dataOf(bytes);
 const paths = zeroPanicLocations(bytes);
@@ -108,21 +109,17 @@ const messages = zeroPanicMessages(memory, textBefore, cut, reads);
 if (messages.count === 0) fail('no panic message found to zero (have the panic functions changed?)');
 const templates = zeroDeadTemplates(memory, textBefore, reads);
 if (templates.count === 0) fail('no panic message template found to zero (has core::fmt::Arguments changed?)');
+const tables = zeroPrintableTables(memory, textBefore, textRunning, reads);
 writeFileSync(wasmPath, bytes);
-console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${entries} table entries, ${paths.count} source paths (${paths.bytes} B) of ${paths.locations} locations, ${messages.count} messages (${messages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) zeroed`);
+console.error(`snip-panics: ${snipped.length} functions cut to unreachable, ${entries} table entries, ${paths.count} source paths (${paths.bytes} B) of ${paths.locations} locations, ${messages.count} messages (${messages.bytes} B) and ${templates.count} message templates (${templates.bytes} B) and the printable-character tables (${tables} B) zeroed`);
 
 /** What the running code of `module` can read or call: the addresses and numbers its code
  *  names (but what it passes the `cut` functions, which no longer read it) and every aligned
  *  word of its data (a vtable's function table indices among them). The running code is a
  *  copy (with its names) without the functions only the cut code called, which the -Oz
  *  after drops. */
-function readsOf(module, cut) {
-  binaryen.setDebugInfo(true);
-  const running = binaryen.readBinary(module.emitBinary());
-  binaryen.setDebugInfo(false);
-  running.runPasses(['remove-unused-module-elements']);
-  const named = namedByCode(running.emitText(), cut);
-  running.dispose();
+function readsOf(module, cut, textRunning = runningText(module)) {
+  const named = namedByCode(textRunning, cut);
   // With the panic locations' lines and columns made 1 (below), as they will be: a line
   // number is no table index.
   const data = module.emitBinary();
@@ -202,6 +199,18 @@ function dataOf(wasm) {
       wasm.fill(0, start, start + length);
     },
   };
+}
+
+/** The text of the code of `module` that can still run: a copy (with its names) without
+ *  the functions nothing running calls, which the -Oz after drops. */
+function runningText(module) {
+  binaryen.setDebugInfo(true);
+  const running = binaryen.readBinary(module.emitBinary());
+  binaryen.setDebugInfo(false);
+  running.runPasses(['remove-unused-module-elements']);
+  const text = running.emitText();
+  running.dispose();
+  return text;
 }
 
 /** The addresses the running code names, as an i32 constant, a load's or store's offset,
@@ -310,6 +319,45 @@ function zeroDeadTemplates(memory, textBefore, reads) {
     }
   }
   return { count, bytes: zeroed };
+}
+
+// core's tables of printable characters (`core::unicode::printable`: the characters `{:?}`
+// escapes), which only `is_printable` reads, for `Debug for char` (into which binaryen may
+// have inlined it), which only a panic's message (a bad string slice's) wrote: once the cut
+// leaves them unreachable, the tables are made zeros (1,458 B no encoder can shrink: 1.5 KB
+// brotli on 2026-12-07). A table is where such a function reads memory by an index from a
+// fixed address (a load's offset, or a constant added to a local): each is zeroed from
+// there to the next address anything names (a constant of any code, a word of the data, a
+// table), and only if nothing still running reads any of those bytes. Statics never
+// overlap, so no other static's bytes lie in between. Fails rather than ship them unnoticed.
+function zeroPrintableTables(memory, textBefore, textRunning, reads) {
+  const header = /\n \(func \$"(core(\[[0-9a-f]+\])?::unicode::printable::\w+|<char as core(\[[0-9a-f]+\])?::fmt::Debug>::fmt)"/g;
+  const starts = [...textBefore.matchAll(header)].map((match) => match.index);
+  if (starts.length === 0) fail('core::unicode::printable not found (has core changed?)');
+  if (new RegExp(header.source).test(textRunning)) fail('core::unicode::printable still runs: its tables are read');
+  const indexed = new Set();
+  for (const start of starts) {
+    const end = textBefore.indexOf('\n (func ', start + 1);
+    const body = textBefore.slice(start, end < 0 ? undefined : end);
+    for (const [, address] of [
+      ...body.matchAll(/\(i32\.load8_u offset=(\d+)/g),
+      ...body.matchAll(/\(i32\.add\s*\(local\.get \$\w+\)\s*\(i32\.const (\d+)\)\s*\)/g),
+    ]) {
+      // Addresses in the data, not the small offsets of a pair's second byte.
+      if (memory.text(Number(address), 1) !== undefined) indexed.add(Number(address));
+    }
+  }
+  const named = [...new Set([...constants(textBefore), ...reads, ...indexed])].sort((a, b) => a - b);
+  let zeroed = 0;
+  for (const address of indexed) {
+    const next = named.find((other) => other > address);
+    const length = next - address;
+    if (length > 0 && length <= 1024 && memory.text(address, length) !== undefined && zeroUnread(memory, address, length, reads)) {
+      zeroed += length;
+    }
+  }
+  if (zeroed === 0) fail('no printable-character table found to zero (has core changed?)');
+  return zeroed;
 }
 
 // The source file paths of panic locations (`core::panic::Location`: a `&str` of the file,

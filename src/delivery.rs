@@ -199,7 +199,9 @@ impl Courier {
             };
             courier.running.set(false);
             if let (Round::Retry(server_delay), false) = (last, courier.stopped.get()) {
-                courier.retry_later(server_delay);
+                // A save (or the network back) during that round: on the backoff it reset,
+                // as between rounds it is sent at once, not after the endpoint's wait.
+                courier.retry_later(server_delay.filter(|_| !courier.again.get()));
             }
         });
     }

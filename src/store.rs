@@ -123,6 +123,9 @@ impl Store {
     /// the choice out of it: choices made from now on are not written there, and the next
     /// page must ask again rather than read an older one as the visitor's, or replay a
     /// click kept on the painted banner (which `save_choice` can no longer forget there).
+    /// The click is retired, not removed (the choice's room is free by then): a second tab
+    /// handed it too would read an empty place as a click storage refused, and record it
+    /// again, under another id and time.
     fn fall_back_to_memory(&self) {
         let carried = [&self.choice_key, &self.outbox_key, &self.receipt_key]
             .into_iter()
@@ -131,7 +134,10 @@ impl Store {
         if let Backend::Local(local) = &*self.backend.borrow() {
             // Should this fail too, nothing more can be done about it from here.
             let _ = local.remove(&self.choice_key);
-            let _ = local.remove(&key(&self.site, "painted"));
+            let painted = key(&self.site, "painted");
+            if local.set(&painted, "retired").is_err() {
+                let _ = local.remove(&painted);
+            }
         }
         *self.backend.borrow_mut() = Backend::Memory(Memory(carried));
     }

@@ -366,7 +366,7 @@ async fn a_saved_record_another_tab_wrote_over_is_still_delivered() {
 /// retry_after`, `wait_ms` after that answer.
 async fn answered_retry_after(site: &str, status: u16, retry_after: &str, wait_ms: u32) -> Started {
     stub_fetch();
-    route_retry_after(ENDPOINT, status, retry_after);
+    route_retry_after(ENDPOINT, status, retry_after, false);
     let w = start(attributes(site)).await;
     click(&w, ".banner [data-action=accept-all]").await;
     // From the first attempt, which starts after the click's render.
@@ -409,11 +409,35 @@ async fn a_retry_after_beyond_what_a_timer_can_wait_is_not_a_retry_at_once() {
     restore_fetch();
 }
 
+/// A save made while a round is under way (here waiting for another tab's lock) that the
+/// endpoint then answers with an hour's wait (503, Retry-After: 3600) is sent on the
+/// backoff, as a save between rounds is sent at once: not after the hour.
+#[wasm_bindgen_test]
+async fn a_save_during_a_round_held_off_by_the_endpoint_is_sent_soon() {
+    let site = "save-during-round.test";
+    stub_fetch();
+    route(ENDPOINT, 201, "{}");
+    route_retry_after(ENDPOINT, 503, "3600", true);
+    let lock = format!("assent:{site}:outbox");
+    hold_lock(&lock).await;
+    let w = start(attributes(site)).await;
+    // The page's first round waits for the lock; the visitor's save comes meanwhile.
+    click(&w, ".banner [data-action=accept-all]").await;
+    release_lock(&lock).await;
+    assert!(
+        wait_until(5000, || stored_outbox(site).is_empty()).await,
+        "sent on the backoff, not after the hour"
+    );
+    assert_eq!(posted_records().len(), 2, "held off once, then taken");
+    remove(&w);
+    restore_fetch();
+}
+
 #[wasm_bindgen_test]
 async fn coming_back_online_sends_at_once() {
     // The first answer has the next try wait an hour: only `online` can send it sooner.
     stub_fetch();
-    route_retry_after(ENDPOINT, 503, "3600");
+    route_retry_after(ENDPOINT, 503, "3600", false);
     let w = answered("online.test", "accept-all").await;
     assert_eq!(stored_outbox("online.test").len(), 1);
     route(ENDPOINT, 201, "{}");

@@ -160,7 +160,8 @@ async fn a_click_kept_under_another_notice_is_asked_again() {
 
 /// Storage that fills up while the kept click is recorded (the outbox no longer fits):
 /// the widget goes on in memory, and the next page neither finds an older choice nor
-/// replays the click over the visitor's later decline.
+/// replays the click over the visitor's later decline; nor does a second tab that was
+/// handed the same click, which asks again rather than record it under another id.
 #[wasm_bindgen_test]
 async fn a_kept_click_is_not_replayed_once_storage_is_full() {
     let site = "painted-full.test";
@@ -176,15 +177,23 @@ async fn a_kept_click_is_not_replayed_once_storage_is_full() {
     unfill_storage();
     assert_eq!(states(&started), ["denied"; 4]);
     assert_eq!(
-        get_item(&format!("assent:v1:{site}:painted")),
-        None,
-        "the click is forgotten"
+        get_item(&format!("assent:v1:{site}:painted")).as_deref(),
+        Some("retired"),
+        "the click is retired"
     );
     assert!(
         stored_choice(site).is_none_or(|kept| kept["purposes"][0]["state"] == "denied"),
         "the next page reads no accept: {:?}",
         stored_choice(site)
     );
+    let second = start_with(site, &[("data-chosen", "accept-all")]).await.0;
+    assert!(banner_shown(&second), "the second tab asks");
+    assert!(
+        stored_outbox(site).is_empty(),
+        "nothing recorded: {:?}",
+        stored_outbox(site)
+    );
+    remove(&second);
     remove(&started);
 }
 

@@ -45,6 +45,8 @@ export function stub_fetch() {
             chain_hash: 'sha256:' + 'a'.repeat(64), receipt: 'h.p.s', receipt_file: file };
           return new Response(JSON.stringify(answer), { status: route.status });
         }
+        // A route for one answer only: the next request finds the one below it.
+        if (route.once) state.routes.splice(state.routes.indexOf(route), 1);
         const headers = route.retryAfter ? { 'Retry-After': route.retryAfter } : {};
         return new Response(route.body, { status: route.status, headers });
       }
@@ -69,8 +71,8 @@ export function listen_receipts() {
   }
 }
 export function receipts() { return JSON.stringify(window.__assentReceipts || []); }
-export function route_retry_after(prefix, status, retryAfter) {
-  window.__assentFetch.routes.unshift({ prefix, status, body: '', retryAfter });
+export function route_retry_after(prefix, status, retryAfter, once) {
+  window.__assentFetch.routes.unshift({ prefix, status, body: '', retryAfter, once });
 }
 export function fire(target, name) {
   (target === 'window' ? window : document).dispatchEvent(new Event(name));
@@ -149,7 +151,8 @@ extern "C" {
     pub fn route_receipt(prefix: &str, status: u16);
     pub fn listen_receipts();
     fn receipts() -> String;
-    pub fn route_retry_after(prefix: &str, status: u16, retry_after: &str);
+    /// Answers `status` with `Retry-After: retry_after`; with `once`, to one request only.
+    pub fn route_retry_after(prefix: &str, status: u16, retry_after: &str, once: bool);
     /// Dispatches a plain event named `name` on `window` or `document`.
     pub fn fire(target: &str, name: &str);
     pub fn listen_errors();
