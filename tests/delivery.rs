@@ -424,8 +424,9 @@ async fn a_save_during_a_round_held_off_by_the_endpoint_is_sent_soon() {
     // The page's first round waits for the lock; the visitor's save comes meanwhile.
     click(&w, ".banner [data-action=accept-all]").await;
     release_lock(&lock).await;
+    // Any bound far under the hour tells the two apart; a busy machine only makes it later.
     assert!(
-        wait_until(5000, || stored_outbox(site).is_empty()).await,
+        wait_until(60_000, || stored_outbox(site).is_empty()).await,
         "sent on the backoff, not after the hour"
     );
     assert_eq!(posted_records().len(), 2, "held off once, then taken");

@@ -683,42 +683,28 @@ mod tests {
     /// and sorting all of that person's rows for each page (PostgreSQL with the subject
     /// alone indexed: a person's whole history read again for every 1,000 rows of it).
     async fn a_persons_page_needs_no_sort(store: Store) {
-        let plan = match store.dialect() {
-            Dialect::Sqlite => {
-                let sql = format!("EXPLAIN QUERY PLAN {}", page_sql(">", true));
-                let rows = sqlx::query(&sql)
-                    .bind(0_i64)
-                    .bind("hmac-sha256:0")
-                    .bind(1000_i64)
-                    .fetch_all(&store.pool)
-                    .await
-                    .unwrap();
-                rows.iter()
-                    .map(|row| row.get::<String, _>(3))
-                    .collect::<Vec<_>>()
-            }
-            Dialect::Postgres => {
-                // As on a table of many people: the planner is not to read it whole.
-                let mut connection = store.pool.acquire().await.unwrap();
-                for set in ["SET enable_seqscan = off", "SET enable_bitmapscan = off"] {
-                    sqlx::query(set).execute(&mut *connection).await.unwrap();
-                }
-                let sql = format!("EXPLAIN {}", page_sql(">", true));
-                let rows = sqlx::query(&sql)
-                    .bind(0_i64)
-                    .bind("hmac-sha256:0")
-                    .bind(1000_i64)
-                    .fetch_all(&mut *connection)
-                    .await
-                    .unwrap();
-                for reset in ["RESET enable_seqscan", "RESET enable_bitmapscan"] {
-                    sqlx::query(reset).execute(&mut *connection).await.unwrap();
-                }
-                rows.iter()
-                    .map(|row| row.get::<String, _>(0))
-                    .collect::<Vec<_>>()
-            }
+        // PostgreSQL told to avoid reading the table whole, as on a table of many people.
+        let (explain, column, avoided): (_, usize, &[&str]) = match store.dialect() {
+            Dialect::Sqlite => ("EXPLAIN QUERY PLAN", 3, &[]),
+            Dialect::Postgres => ("EXPLAIN", 0, &["enable_seqscan", "enable_bitmapscan"]),
         };
+        let mut connection = store.pool.acquire().await.unwrap();
+        for setting in avoided {
+            let set = format!("SET {setting} = off");
+            sqlx::query(&set).execute(&mut *connection).await.unwrap();
+        }
+        let rows = sqlx::query(&format!("{explain} {}", page_sql(">", true)))
+            .bind(0_i64)
+            .bind("hmac-sha256:0")
+            .bind(1000_i64)
+            .fetch_all(&mut *connection)
+            .await
+            .unwrap();
+        for setting in avoided {
+            let reset = format!("RESET {setting}");
+            sqlx::query(&reset).execute(&mut *connection).await.unwrap();
+        }
+        let plan: Vec<String> = rows.iter().map(|row| row.get(column)).collect();
         // PostgreSQL's Sort and Incremental Sort nodes (and their Sort Key lines), SQLite's
         // temporary B-tree for an ORDER BY.
         let sorted = |line: &String| line.contains("Sort") || line.contains("TEMP B-TREE");

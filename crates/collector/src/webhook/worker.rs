@@ -261,13 +261,10 @@ impl Worker {
         let written = match outcome {
             // Each counted once its outcome is written: one that is not is posted again
             // once its lease runs out, and counted then.
-            Ok(()) => {
-                let written = queue.delivered(&claim, now).await;
-                if written.is_ok() {
-                    self.metrics.webhook_delivered();
-                }
-                written
-            }
+            Ok(()) => queue
+                .delivered(&claim, now)
+                .await
+                .inspect(|()| self.metrics.webhook_delivered()),
             Err(Failure::Unreadable(reason)) => self.retry(&queue, &claim, now, &reason).await,
             Err(Failure::Held(reason)) => queue.retry(&claim, now, &reason).await,
             Err(Failure::Retry(reason)) if !self.backoff.gives_up(claim.first_attempt_at, now) => {
@@ -283,11 +280,10 @@ impl Worker {
                 tracing::error!(seq = claim.seq, %reason, "webhook delivery given up, and the endpoint marked gone");
                 // Unwritten, the delivery stays this claim's until its lease runs out, and is
                 // posted again: a 410 then marks the endpoint.
-                let written = queue.gone(&claim, &self.endpoint, now, &reason).await;
-                if written.is_ok() {
-                    self.metrics.webhook_failed();
-                }
-                written
+                queue
+                    .gone(&claim, &self.endpoint, now, &reason)
+                    .await
+                    .inspect(|()| self.metrics.webhook_failed())
             }
             Err(
                 Failure::Retry(reason)
@@ -295,11 +291,10 @@ impl Worker {
                 | Failure::Permanent(reason),
             ) => {
                 tracing::error!(seq = claim.seq, attempts = claim.attempts, %reason, "webhook delivery given up");
-                let written = queue.failed(&claim, now, &reason).await;
-                if written.is_ok() {
-                    self.metrics.webhook_failed();
-                }
-                written
+                queue
+                    .failed(&claim, now, &reason)
+                    .await
+                    .inspect(|()| self.metrics.webhook_failed())
             }
         };
         if let Err(err) = written {

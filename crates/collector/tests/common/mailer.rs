@@ -353,10 +353,13 @@ pub async fn post_choice_made_at(
     // A 503 is how the collector answers a write lock held past its busy timeout (the other
     // process's commit on a slow disk): nothing is stored, and the widget sends the same
     // record again, as this does.
+    let started = Instant::now();
     loop {
         let response = request.try_clone().unwrap().send().await.unwrap();
         match response.status().as_u16() {
-            503 => tokio::time::sleep(Duration::from_millis(100)).await,
+            503 if started.elapsed() < DEADLINE => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
             status => {
                 assert_eq!(status, 201);
                 return response.json().await.unwrap();

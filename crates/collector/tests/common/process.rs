@@ -255,6 +255,8 @@ async fn posts(
         handles.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             let mut next = None;
+            // At most 90 s of 503s, 100 ms apart: past that, a failure, not slowness.
+            let mut retries = 0;
             while acked.len() < each {
                 let id = next.take().unwrap_or_else(super::new_id);
                 let sent = client
@@ -271,7 +273,8 @@ async fn posts(
                     // The write lock held past the busy timeout (another process's commit
                     // on a slow disk): nothing stored; the same record again, as the widget
                     // sends it.
-                    Ok(r) if r.status().as_u16() == 503 => {
+                    Ok(r) if r.status().as_u16() == 503 && retries < 900 => {
+                        retries += 1;
                         next = Some(id);
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
