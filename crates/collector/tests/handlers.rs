@@ -5,6 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::{new_id, post, post_as, post_new, record, send, sqlite, state, ORIGIN};
+use governor::clock::FakeRelativeClock;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -256,19 +257,28 @@ async fn rate_limits_answer_429_with_retry_after() {
     let (_dir, db) = sqlite();
     let status = |state, request| async move { send(&state, request).await.status };
 
-    let by_ip = state(&db, 3, 0).await;
+    let clock = FakeRelativeClock::default();
+    let by_ip = common::state_on(&db, 3, 0, clock.clone()).await;
     for _ in 0..3 {
         assert_eq!(status(by_ip.clone(), post_new()).await, StatusCode::CREATED);
     }
+    let retry_after = |reply: &common::Reply| -> u64 {
+        let value = reply.headers[header::RETRY_AFTER].to_str().unwrap();
+        value.parse().unwrap()
+    };
     let reply = send(&by_ip, post_new()).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(reply.json()["error"], "rate_limited");
-    let retry: u64 = reply.headers[header::RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry));
+    // Three a minute: one more each 20 s, and Retry-After says when, to the second.
+    assert_eq!(retry_after(&reply), 20);
+    clock.advance(std::time::Duration::from_millis(19_500));
+    let reply = send(&by_ip, post_new()).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&reply), 1, "half a second, rounded up");
+    clock.advance(std::time::Duration::from_millis(500));
+    assert_eq!(status(by_ip.clone(), post_new()).await, StatusCode::CREATED);
+    let reply = send(&by_ip, post_new()).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     // A page on an allowed origin may read it.
     assert_eq!(reply.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], ORIGIN);
     let exposed = reply.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]

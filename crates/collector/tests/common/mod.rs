@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use assent_collector::admin::AdminKeys;
-use assent_collector::limit::Limits;
+use assent_collector::limit::{LimitClock, Limits};
 use assent_collector::metrics::Metrics;
 use assent_collector::receipt::ReceiptKeys;
 use assent_collector::receipt_issuer::ReceiptIssuer;
@@ -22,6 +22,7 @@ use assent_collector::token::LinkKey;
 use assent_collector::{app, AppState};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
+use governor::clock::FakeRelativeClock;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -86,13 +87,29 @@ pub async fn behind_the_triggers(db: &assent_collector::store::Database, sql: &s
     pool.close().await;
 }
 
-/// App state over `database` with limits off unless given.
+/// App state over `database` with limits off unless given, on a clock that stands still:
+/// a limit's budget comes back only when a test says time has passed, never because the
+/// machine was slow.
 pub async fn state(database: &Database, per_ip: u32, per_site: u32) -> AppState {
+    state_on(database, per_ip, per_site, FakeRelativeClock::default()).await
+}
+
+/// As [`state`], its limits on `clock`, which the test advances.
+pub async fn state_on(
+    database: &Database,
+    per_ip: u32,
+    per_site: u32,
+    clock: FakeRelativeClock,
+) -> AppState {
     AppState {
         store: Arc::new(Store::open(database).await.unwrap()),
         receipt_keys: Arc::new(ReceiptKeys::from_seeds(&[RECEIPT_SEED]).unwrap()),
         subject_key: Arc::new(SubjectKey::new([9; 32])),
-        limits: Arc::new(Limits::per_minute(per_ip, per_site)),
+        limits: Arc::new(Limits::per_minute_on(
+            per_ip,
+            per_site,
+            LimitClock::Manual(clock),
+        )),
         metrics: Arc::new(Metrics::default()),
         allowed_origins: Arc::new(vec![
             ORIGIN.parse().unwrap(),
