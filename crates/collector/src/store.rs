@@ -103,6 +103,13 @@ pub enum StoreError {
         /// Its place in the chain.
         seq: i64,
     },
+    /// A webhook delivery's outcome came after its claim's lease ran out and another claim
+    /// took it over: the outcome is that claim's to write (and to count), not this one's.
+    #[error("the webhook delivery at seq {seq} was claimed again once its lease ran out: its outcome is that claim's")]
+    LeaseLost {
+        /// The change the delivery carries.
+        seq: i64,
+    },
 }
 
 impl StoreError {

@@ -79,7 +79,7 @@ pub struct Requeued {
 }
 
 /// Ends `claim` with this outcome through `executor` (the pool, or a transaction), if it is
-/// still this claim's.
+/// still this claim's; [`StoreError::LeaseLost`] if another claim has taken it over.
 async fn settle<'c>(
     executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
     claim: &Claim,
@@ -88,7 +88,7 @@ async fn settle<'c>(
     finished_at: Option<i64>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let written = sqlx::query(
         "UPDATE webhook_deliveries
          SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at),
              finished_at = $3, last_error = $4, lease_until = NULL
@@ -102,7 +102,10 @@ async fn settle<'c>(
     .bind(&claim.token)
     .execute(executor)
     .await?;
-    Ok(())
+    match written.rows_affected() {
+        0 => Err(StoreError::LeaseLost { seq: claim.seq }),
+        _ => Ok(()),
+    }
 }
 
 /// A delivery this worker holds the lease of.
@@ -330,7 +333,8 @@ mod tests {
     }
 
     /// A worker whose lease ran out writes no outcome once another has claimed the
-    /// delivery: the row stays the other's to settle, pending and leased to it.
+    /// delivery (and is told so): the row stays the other's to settle, pending and leased
+    /// to it.
     async fn an_outcome_after_the_lease_is_not_written(store: Store) {
         let store = with_deliveries(store, 1).await;
         let queue = Queue::new(&store);
@@ -355,8 +359,20 @@ mod tests {
             .await
             .unwrap()
         };
-        queue.delivered(&first, now + 20).await.unwrap();
-        queue.failed(&first, now + 20, "late").await.unwrap();
+        // Refused, so that the worker counts it neither delivered nor failed: the second
+        // claim's outcome is the one counted.
+        let lost = |outcome: Result<(), StoreError>| matches!(outcome, Err(StoreError::LeaseLost { seq }) if seq == first.seq);
+        assert!(lost(queue.delivered(&first, now + 20).await));
+        assert!(lost(queue.failed(&first, now + 20, "late").await));
+        assert!(lost(queue.retry(&first, now + 20, "late").await));
+        assert!(lost(
+            queue.gone(&first, "sha256:00", now + 20, "late").await
+        ));
+        assert_eq!(
+            queue.gone_at("sha256:00").await.unwrap(),
+            None,
+            "rolled back"
+        );
         assert_eq!(row().await, ("pending".into(), Some("second".into())));
         queue.delivered(&second, now + 30).await.unwrap();
         assert_eq!(row().await.0, "delivered");
