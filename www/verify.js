@@ -125,8 +125,15 @@
     const twice = repeatedName(text);
     if (twice !== undefined) fail(`Not a receipt file: one of its objects names "${shortened(twice)}" twice.`);
     // Its one number, the receipt's place in the log, as the CLI reads it: digits only.
-    const unwhole = tokensOf(text).find((token) => /^-?\d/.test(token) && !/^\d+$/.test(token));
-    if (unwhole !== undefined) fail(`Not a receipt file: its receipt number ${shortened(unwhole)} is not a whole number written in digits.`);
+    // (Said of another number, the verdict would blame the receipt number.)
+    const tokens = tokensOf(text);
+    const unwhole = tokens.findIndex((token) => /^-?\d/.test(token) && !/^\d+$/.test(token));
+    if (unwhole >= 0) {
+      const number = shortened(tokens[unwhole]);
+      fail(tokens[unwhole - 1] === '"seq"'
+        ? `Not a receipt file: its receipt number ${number} is not a whole number written in digits.`
+        : `Not a receipt file: it has the number ${number}, where its one number is the receipt number, written in digits.`);
+    }
     const record = shape(withoutNulls(file));
     const jws = parseJws(file.receipt.jws);
     if (!globalThis.crypto?.subtle) {

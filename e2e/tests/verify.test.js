@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -24,7 +24,12 @@ before(async () => {
   ensureCollectorBinary();
   browser = await launchBrowser();
   www = mkdtempSync(join(tmpdir(), 'assent-e2e-verify-'));
-  for (const name of PAGE_FILES) copyFileSync(join(root, 'www', name), join(www, name));
+  // At the root, and under a path, as a CDN's folder or a collector behind a path serves it.
+  mkdirSync(join(www, 'assent'));
+  for (const name of PAGE_FILES) {
+    copyFileSync(join(root, 'www', name), join(www, name));
+    copyFileSync(join(root, 'www', name), join(www, 'assent', name));
+  }
 });
 after(async () => {
   await browser?.close();
@@ -93,7 +98,7 @@ async function cliVerifyFile(collector, path, keys = ['--receipt-key', collector
 }
 
 /** Opens the verify page, keeping every request it makes and every CSP violation. */
-async function openPage(context, collector) {
+async function openPage(context, collector, path = '/verify.html') {
   const page = await context.newPage();
   const requests = [];
   page.on('request', (request) => requests.push(request.url()));
@@ -101,7 +106,7 @@ async function openPage(context, collector) {
     window.__violations = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.effectiveDirective), true);
   });
-  await page.goto(`${collector.origin}/verify.html`);
+  await page.goto(`${collector.origin}${path}`);
   return { page, requests };
 }
 
@@ -149,6 +154,14 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     // Only the page itself and the JWK set were fetched.
     const fetched = requests.map((url) => new URL(url).pathname);
     assert.deepEqual(fetched.filter((path) => !PAGE_FILES.map((f) => `/${f}`).includes(path)), ['/.well-known/jwks.json']);
+
+    // Served under a path, it fetches its own files from there (and takes for this
+    // collector's only a key set beside it, which the root's is not).
+    const { page: underPath, requests: fromPath } = await openPage(context, collector, '/assent/verify.html');
+    assert.match(await check(underPath, genuinePath), /^Signed, by keys the file names\./);
+    const pageFiles = fromPath.map((url) => new URL(url).pathname).filter((path) => !path.startsWith('/.well-known/'));
+    assert.deepEqual(pageFiles.sort(), PAGE_FILES.map((f) => `/assent/${f}`).sort());
+    await underPath.close();
 
     // A state flipped in the record and in the summary: the signed purposes differ.
     const flipped = receiptFile(sent, answer, collector);
@@ -333,6 +346,11 @@ test('the verify page: genuine, tampered, and an old receipt after a key rotatio
     writeFileSync(decimalPath, readFileSync(genuinePath, 'utf8').replace(/"seq": (\d+)/, '"seq": $1.0'));
     assert.match(await check(page, decimalPath), /^Not genuine\. Not a receipt file: its receipt number \d+\.0 is not a whole number/);
     assert.equal((await cliVerifyFile(collector, decimalPath)).ok, false, '1.0: the CLI agrees');
+    // Another number that is not one: the verdict does not blame the receipt number.
+    const otherNumberPath = join(dir, 'other-number.json');
+    writeFileSync(otherNumberPath, readFileSync(genuinePath, 'utf8').replace('"gpc": false', '"gpc": 1.5'));
+    assert.match(await check(page, otherNumberPath), /^Not genuine\. Not a receipt file: it has the number 1\.5, where its one number is the receipt number/);
+    assert.equal((await cliVerifyFile(collector, otherNumberPath)).ok, false, '1.5: the CLI agrees');
 
     // Saved again by an editor that writes a byte order mark first: the same file.
     const markedPath = join(dir, 'marked.json');
