@@ -103,6 +103,10 @@ pub enum StoreError {
         /// Its place in the chain.
         seq: i64,
     },
+    /// The PostgreSQL database is not in UTF-8: a record's text may be any Unicode, which
+    /// such a database refuses (a 500 for each such record) or keeps as bytes it can't read.
+    #[error("the PostgreSQL database's encoding is {0}; the collector needs UTF8 (CREATE DATABASE … ENCODING 'UTF8')")]
+    Encoding(String),
     /// A webhook delivery's outcome came after its claim's lease ran out and another claim
     /// took it over: the outcome is that claim's to write (and to count), not this one's.
     #[error("the webhook delivery at seq {seq} was claimed again once its lease ran out: its outcome is that claim's")]
@@ -645,6 +649,15 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
         })
         .connect(&url)
         .await?;
+    if dialect == Dialect::Postgres {
+        let encoding: String = sqlx::query_scalar("SHOW server_encoding")
+            .fetch_one(&pool)
+            .await?;
+        if encoding != "UTF8" {
+            pool.close().await;
+            return Err(StoreError::Encoding(encoding));
+        }
+    }
     Ok((pool, dialect))
 }
 

@@ -77,6 +77,27 @@ async fn two_processes_keep_one_chain_where_transactions_default_to_repeatable_r
     assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
 }
 
+/// A database in another encoding than UTF-8 is refused at start, saying so: it would
+/// refuse each record with a character it can't hold (a 500, retried for a month).
+#[tokio::test]
+async fn a_database_not_in_utf8_is_refused() {
+    let pg = TempPostgres::start();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&pg.url).await.unwrap();
+    sqlx::query(
+        "CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let latin = pg.url.replacen("/assent", "/latin", 1);
+    let refused = assent_collector::store::Store::open(&Database::Postgres(latin)).await;
+    let message = refused.map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("encoding is LATIN1"), "{message}");
+    assert!(message.contains("needs UTF8"), "{message}");
+}
+
 #[tokio::test]
 async fn manage_links_and_unsubscribe_behave_as_on_sqlite() {
     let pg = TempPostgres::start();
