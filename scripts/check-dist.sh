@@ -43,6 +43,11 @@ done
 grep -q "$(sri "$dist/assent_bg.wasm")" "$dist/assent.js" || fail "assent.js does not pin the wasm's hash"
 grep -q "$(sri "$dist/assent_bg.js")" "$dist/assent.js" || fail "assent.js does not pin the glue's hash"
 
+# Nothing the widget runs can set innerHTML: the loader builds nodes, and Yew's node of raw
+# HTML, the wasm's one way to it, is cut in a release build (scripts/snip-panics.mjs), and
+# with it the glue's setter.
+if grep -l 'innerHTML\|outerHTML\|insertAdjacentHTML' "$dist/assent.js" "$dist/assent_bg.js"; then fail "the files above can set HTML from a string"; fi
+
 # The other languages: one file each next to assent.js, each pinned by the SRI index,
 # which assent.js pins (English is compiled into the wasm).
 [ -f "$dist/locales/index.json" ] || fail "missing locales/index.json"

@@ -20,7 +20,7 @@ use wasm_bindgen_futures::spawn_local;
 use crate::browser::{self, dom, env, lifecycle, locks};
 use crate::outbox;
 use crate::store::Store;
-use crate::transport::{self, Outcome};
+use crate::transport::{self, AnotherRecord, Outcome};
 
 /// The event the host page hears when the endpoint refuses a record for good.
 pub const ERROR_EVENT: &str = "assent:error";
@@ -236,11 +236,22 @@ impl Courier {
                     self.receipt(file);
                 }
                 Outcome::Known => {
-                    self.settled(record.record_id);
-                    let endpoint = &self.endpoint;
-                    self.receipt(transport::fetch_receipt_file(endpoint, record.record_id).await);
+                    match transport::fetch_receipt_file(&self.endpoint, &record).await {
+                        Ok(file) => {
+                            self.settled(record.record_id);
+                            self.receipt(file);
+                        }
+                        // Its receipt would prove a choice the visitor did not make.
+                        Err(AnotherRecord) => self.reject(
+                            &record,
+                            409,
+                            "it holds another record under its id; this one will not be sent again",
+                        ),
+                    }
                 }
-                Outcome::Rejected { status } => self.reject(&record, status),
+                Outcome::Rejected { status } => {
+                    self.reject(&record, status, "it will not be sent again")
+                }
                 Outcome::Held { status } => {
                     tell(&record, status, "it waits in the outbox for a later page");
                     return Round::Retry(Some(transport::LONGEST_RETRY_AFTER));
@@ -257,9 +268,9 @@ impl Courier {
         Round::Done
     }
 
-    fn reject(&self, record: &ConsentRecord, status: u16) {
+    fn reject(&self, record: &ConsentRecord, status: u16, then: &str) {
         self.settled(record.record_id);
-        tell(record, status, "it will not be sent again");
+        tell(record, status, then);
     }
 
     fn retry_later(self: &Rc<Self>, server_delay: Option<Duration>) {

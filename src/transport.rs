@@ -13,8 +13,8 @@ pub enum Outcome {
     /// 2xx: the endpoint has the record. It leaves the outbox, and the receipt file the
     /// endpoint answered with (JSON text), if it keeps receipts, is the visitor's.
     Delivered(Option<String>),
-    /// 409: the endpoint already has a record with this id; its receipt can be asked for.
-    /// It leaves the outbox.
+    /// 409: the endpoint already has a record with this id; its receipt can be asked for,
+    /// which tells whether it is this record.
     Known,
     /// A network error, 408, 429 or 5xx: try again later, not before `after` if the
     /// server said so.
@@ -79,8 +79,11 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<Duration> {
 /// The `receipt_file` of an endpoint's answer, as JSON text, if it has one. The widget
 /// keeps and hands it out as it is: checking it is the verifier's job (`verify.html`).
 pub fn receipt_file(body: &str) -> Option<String> {
-    let file = env::object_property(&browser::json(body), "receipt_file")?;
-    js_sys::JSON::stringify(&file).ok()?.as_string()
+    stringify(&env::object_property(&browser::json(body), "receipt_file")?)
+}
+
+fn stringify(value: &wasm_bindgen::JsValue) -> Option<String> {
+    js_sys::JSON::stringify(value).ok()?.as_string()
 }
 
 /// POSTs `record` as JSON, without credentials.
@@ -108,11 +111,33 @@ pub fn receipt_url(endpoint: &str, record_id: Uuid) -> String {
     format!("{}/{record_id}/receipt", base.trim_end_matches('/'))
 }
 
-/// Asks the endpoint for the receipt file of a record it already has (after a 409).
-pub async fn fetch_receipt_file(endpoint: &str, record_id: Uuid) -> Option<String> {
-    match http::get_text(&receipt_url(endpoint, record_id)).await {
-        Ok((200, body)) => receipt_file(&body),
-        _ => None,
+/// After a 409, the receipt file's record is not the one sent: another body was stored
+/// under its id first (posted by whoever read the id, which the shared cookie holds, or
+/// another tab's record of the same click, made in another language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnotherRecord;
+
+/// Asks the endpoint for the receipt file of a record it already has (after a 409): the
+/// file, if there is one and its record is `record` as the collector stores it (without
+/// e-mail or token); [`AnotherRecord`] if it is another.
+pub async fn fetch_receipt_file(
+    endpoint: &str,
+    record: &ConsentRecord,
+) -> Result<Option<String>, AnotherRecord> {
+    let Ok((200, body)) = http::get_text(&receipt_url(endpoint, record.record_id)).await else {
+        return Ok(None);
+    };
+    let Some(file) = env::object_property(&browser::json(&body), "receipt_file") else {
+        return Ok(None);
+    };
+    let stored = ConsentRecord {
+        email: None,
+        subject_token: None,
+        ..record.clone()
+    };
+    match env::object_property(&file, "record") {
+        Some(other) if stringify(&other) != Some(stored.canonical_json()) => Err(AnotherRecord),
+        _ => Ok(stringify(&file)),
     }
 }
 

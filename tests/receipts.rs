@@ -157,6 +157,42 @@ async fn a_409_fetches_the_stored_receipt() {
     remove(&w);
 }
 
+/// A 409 whose stored record is another body under the record's id (posted first by
+/// whoever read the id, which the shared cookie holds): its receipt would prove a choice
+/// the visitor did not make, so it is neither kept nor shown, and the host page is told.
+#[wasm_bindgen_test]
+async fn a_409_for_another_records_body_keeps_no_receipt() {
+    let site = "receipt-409-other.test";
+    stub_fetch();
+    listen_receipts();
+    listen_errors();
+    route(
+        ENDPOINT,
+        409,
+        r#"{"error":"conflict","message":"stored with another body"}"#,
+    );
+    route_receipt_of_another_record(&format!("{ENDPOINT}/"));
+    let w = decline(site).await;
+    let id = posted_records()[0]["record_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(
+        wait_until(3000, || !error_events().is_empty()).await,
+        "the host page is told"
+    );
+    let told = &error_events()[0];
+    assert_eq!(told["status"], 409);
+    assert_eq!(told["record_id"], id.as_str());
+    assert!(stored_outbox(site).is_empty(), "not sent again");
+    assert!(stored_receipt(site).is_none(), "not kept");
+    assert!(receipt_events().is_empty(), "no assent:receipt");
+    open(&w).await;
+    assert!(find(&w, ".receipt").is_none(), "not shown");
+    restore_fetch();
+    remove(&w);
+}
+
 #[wasm_bindgen_test]
 async fn an_endpoint_without_receipts_is_fine() {
     stub_fetch();

@@ -219,6 +219,55 @@ world.scenario('HTTP 409 (the server already has it): the record leaves the outb
   assert.equal((await s.collector.records()).length, 0, 'nothing sent to the collector after the 409');
 });
 
+/** POSTs `record` to the collector itself, not from a page (no Origin); with `email`, as
+ *  the company's server does (the admin key), under that person. */
+async function postDirectly(s, record, { email } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (email) headers.authorization = `Bearer ${s.collector.adminKey}`;
+  const response = await fetch(s.collector.endpoint, {
+    method: 'POST', headers, body: JSON.stringify(email ? { ...record, email } : record),
+  });
+  assert.equal(response.status, 201, await response.text());
+}
+
+world.scenario("HTTP 409 for another body stored first under the record's id: no receipt kept, assent:error tells the host", async (s) => {
+  // Whoever read the id (the shared cookie holds it) posts a record of their own under it
+  // before the visitor's arrives.
+  const { page, w, id, attempts } = await chooseWhileAnswering(s, async (n, route) => {
+    const sent = JSON.parse(route.request().postData());
+    if (n === 1) await postDirectly(s, { ...sent, gpc: !sent.gpc });
+    return route.continue();
+  }, 'decline-all');
+  const errors = await eventually('an assent:error event', async () => {
+    const seen = await w.seen();
+    return seen.errors.length > 0 ? seen.errors : null;
+  });
+  assert.equal(errors.length, 1, 'one assent:error');
+  assert.equal(errors[0].record_id, id);
+  assert.equal(errors[0].status, 409);
+  assert.deepEqual((await w.seen()).receipts, [], 'no assent:receipt');
+  assert.equal(await page.evaluate(() => window.Assent.receipt()), null, "the other body's receipt is not the visitor's");
+  await outboxSettledAfterOneTry(s, page, w, attempts);
+  const [stored] = await s.collector.records();
+  assert.equal(stored.gpc, !(await w.preferences()).gpc, 'the collector holds the other body');
+});
+
+world.scenario('HTTP 409 for this record, stored already under a person: its receipt is kept', async (s) => {
+  // The same body, under another subject (the company's server posted it with the
+  // person's address): a 409, and the receipt file the collector keeps is this record's.
+  const { page, w, id } = await chooseWhileAnswering(s, async (n, route) => {
+    if (n === 1) await postDirectly(s, JSON.parse(route.request().postData()), { email: 'ada@example.com' });
+    return route.continue();
+  }, 'decline-all');
+  const [told] = await eventually('assent:receipt', async () => {
+    const { receipts } = await w.seen();
+    return receipts.length === 1 && receipts;
+  });
+  assert.equal(told.receipt_id, id);
+  assert.deepEqual(await page.evaluate(() => window.Assent.receipt()), told);
+  assert.deepEqual((await w.seen()).errors, [], 'no assent:error');
+});
+
 /** The visitor chooses on the running widget's banner and closes the tab 50 ms later; the
  *  next page must find the choice and the record stored, once. With `holdPosts`, the
  *  closing tab's own POST never gets an answer (the keepalive ones sent as it unloads are

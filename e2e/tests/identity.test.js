@@ -138,6 +138,24 @@ world.scenario('a returning visitor (no wasm on a plain reload) who follows a ma
   for (const id of OPTIONAL) assert.equal(await w.toggle(id).isChecked(), false, `${id} as the collector holds it`);
 });
 
+world.scenario('320 px wide, a manage link for an address with a long domain: its line wraps, nothing scrolls sideways, the close button shows', async (s) => {
+  const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });
+  const domain = 'departmentofexampleuniversityresearch.example.com';
+  const link = await s.collector.link({ email: `jo@${domain}`, site: SITE, page: pageUrl });
+  const page = await s.context.newPage();
+  await page.setViewportSize({ width: 320, height: 640 });
+  await page.goto(link.manage_url, { waitUntil: 'load' });
+  const w = s.ui(page);
+  await w.dialog.waitFor({ state: 'visible' });
+  await eventually('the dialog names the person', async () => (await w.dialog.textContent()).includes(`j•••@${domain}`));
+  const layout = await w.dialog.evaluate((dialog) => {
+    const close = dialog.querySelector('[data-action=close]').getBoundingClientRect();
+    const box = dialog.getBoundingClientRect();
+    return { sideways: dialog.scrollWidth - dialog.clientWidth, closeInside: close.left >= box.left && close.right <= box.right };
+  });
+  assert.deepEqual(layout, { sideways: 0, closeInside: true });
+});
+
 /** A covered page showing the banner, and a manage link minted for it for `email`. */
 async function signedInPage(s, email = EMAIL) {
   const pageUrl = s.localhost.page({ site: SITE, endpoint: s.collector.endpoint });

@@ -37,10 +37,15 @@ export function stub_fetch() {
         }
         if (route.receipt) {
           // A collector's answer: the record's id (from the body, or the receipt URL's
-          // path) and a receipt file for it.
+          // path) and a receipt file for it, with the record as stored (the one posted
+          // last under that id, without its token), or another body under its id.
           const id = body ? JSON.parse(body).record_id : request.url.split('/').slice(-2)[0];
+          const posted = state.calls.filter((call) => call.body && JSON.parse(call.body).record_id === id).at(-1);
+          const record = JSON.parse(posted.body);
+          delete record.subject_token;
+          if (route.another) record.gpc = !record.gpc;
           const file = { version: 'assent-receipt-file/1', receipt_id: id,
-            recorded_at: '2026-12-01T10:00:00Z', receipt: { jws: 'h.p.s', seq: 7 } };
+            recorded_at: '2026-12-01T10:00:00Z', record, receipt: { jws: 'h.p.s', seq: 7 } };
           const answer = { record_id: id, seq: 7, received_at: file.recorded_at,
             chain_hash: 'sha256:' + 'a'.repeat(64), receipt: 'h.p.s', receipt_file: file };
           return new Response(JSON.stringify(answer), { status: route.status });
@@ -62,6 +67,9 @@ export function route_hang(prefix) {
 }
 export function route_receipt(prefix, status) {
   window.__assentFetch.routes.unshift({ prefix, status, receipt: true });
+}
+export function route_receipt_of_another_record(prefix) {
+  window.__assentFetch.routes.unshift({ prefix, status: 200, receipt: true, another: true });
 }
 export function listen_receipts() {
   window.__assentReceipts = [];
@@ -149,6 +157,8 @@ extern "C" {
     pub fn route_hang(prefix: &str);
     /// Answers like a collector: the record's id and a receipt file for it.
     pub fn route_receipt(prefix: &str, status: u16);
+    /// Answers 200 with a receipt file whose record is another body under the id.
+    pub fn route_receipt_of_another_record(prefix: &str);
     pub fn listen_receipts();
     fn receipts() -> String;
     /// Answers `status` with `Retry-After: retry_after`; with `once`, to one request only.
