@@ -4,8 +4,8 @@
 // nodes, never from markup strings; e2e/tests/painted-banner.test.js holds the two to each
 // other. The visitor's click on it is kept as data-chosen (an accept or decline hides it
 // at once, and replaces an open clicked before it) and told to the loader, which fetches
-// the wasm. The wasm takes it over, and the keyboard focus, when its own banner replaces
-// this one (dom::Painted::remove).
+// the wasm. The wasm takes it over, and the keyboard focus and where it came from, when
+// its own banner replaces this one (dom::Painted::remove).
 
 // data-theme as Config::from_attributes reads it (the wasm warns about a wrong one).
 function themeClass() {
@@ -14,8 +14,8 @@ function themeClass() {
 }
 
 // locale: a language file (locales/<tag>.json, or BUILD_english): its language, rtl, the
-// messages (the banner's at BUILD_bannerMessages: banner_label, accept_all, decline_all,
-// open_highlights), and the notice if translated (else English's summary is shown);
+// messages (the banner's first: banner_label, accept_all, decline_all, open_highlights;
+// scripts/build-locales.mjs), and the notice if translated (else English's summary is shown);
 // chose(action) is told each click that counts. Returns the painted element.
 function paintBanner(shadow, locale, chose) {
   function add(parent, tag, attributes, text) {
@@ -25,10 +25,16 @@ function paintBanner(shadow, locale, chose) {
     if (text) element.textContent = text;
     return parent.appendChild(element);
   }
-  var m = BUILD_bannerMessages.map(function (i) { return locale.messages[i]; });
+  var m = locale.messages;
   var notice = locale.notice || BUILD_english.notice;
   // Marked, so that the wasm's banner is not displayed beside it (src/ui/highlights.css).
   var painted = add(shadow, 'div', { 'class': 'painted' });
+  // The page's element the keyboard focus first came from into it, for the wasm to give
+  // the focus back to once a choice takes the banner away (dom::Painted::remove).
+  painted.addEventListener('focusin', function (event) {
+    // Returned, not a statement: 2 B less (a listener's result is ignored).
+    return painted.from ||= event.relatedTarget;
+  });
   var root = add(painted, 'div', { 'class': 'assent ' + themeClass(), lang: locale.language, dir: locale.rtl ? 'rtl' : 'ltr' });
   var banner = add(root, 'section', { 'class': 'banner', 'aria-label': m[0] });
   var other = notice.language !== locale.language;

@@ -5,9 +5,9 @@
 //                       translated notice where notices/ has one
 //   locales/index.json  {<tag>: <sha256 SRI of its file>}
 // English is compiled into the wasm and gets no file. Prints, as JSON, what the loader needs
-// of them: the index's SRI, which it pins; where the banner's words are in a file's
-// messages; and English as a language file of the banner's words alone (at those places,
-// with the notice's language and summary), which it paints without fetching anything.
+// of them: the index's SRI, which it pins, and English as a language file of the banner's
+// words alone (with the notice's language and summary), which it paints without fetching
+// anything.
 // Usage: node build-locales.mjs ROOT OUT_DIR
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -22,9 +22,14 @@ const read = (path) => JSON.parse(readFileSync(path, 'utf8'));
 const sri = (text) => 'sha256-' + createHash('sha256').update(text).digest('base64');
 
 const english = read(join(root, 'locales', 'en.json'));
-const keys = Object.keys(english.messages).sort();
-// The banner's words, in the order loader/banner.js takes them.
+// In the file's order (scripts/check-locales.py holds every language to it).
+const keys = Object.keys(english.messages);
+// The banner's words, first in that order, as loader/banner.js takes them.
 const BANNER = ['banner_label', 'accept_all', 'decline_all', 'open_highlights'];
+if (keys.slice(0, BANNER.length).join() !== BANNER.join()) {
+  console.error(`build-locales: locales/en.json's messages must begin with ${BANNER.join(', ')}`);
+  process.exit(1);
+}
 const index = {};
 mkdirSync(out, { recursive: true });
 for (const name of readdirSync(join(root, 'locales')).sort()) {
@@ -47,10 +52,9 @@ const text = JSON.stringify(index);
 writeFileSync(join(out, 'index.json'), text);
 console.log(JSON.stringify({
   localesIntegrity: sri(text),
-  bannerMessages: BANNER.map((key) => keys.indexOf(key)),
   english: {
     language: 'en',
-    messages: Object.fromEntries(BANNER.map((key) => [keys.indexOf(key), english.messages[key]])),
+    messages: BANNER.map((key) => english.messages[key]),
     notice: (({ language, summary }) => ({ language, summary }))(read(join(root, 'notices', 'qualys-privacy-highlights.en.json'))),
   },
 }));

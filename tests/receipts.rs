@@ -25,14 +25,19 @@ async fn decline(site: &str) -> assent::widget::Started {
     w
 }
 
+/// The id of the first record posted.
+fn posted_id() -> String {
+    posted_records()[0]["record_id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
 /// Declines on `site` and waits until the receipt is kept; returns the widget and the
 /// posted record's id.
 async fn decline_until_receipt(site: &str) -> (assent::widget::Started, String) {
     let w = decline(site).await;
-    let id = posted_records()[0]["record_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = posted_id();
     assert!(
         wait_until(3000, || stored_receipt(site).is_some()).await,
         "the receipt is kept"
@@ -173,10 +178,7 @@ async fn a_409_for_another_records_body_keeps_no_receipt() {
     );
     route_receipt_of_another_record(&format!("{ENDPOINT}/"));
     let w = decline(site).await;
-    let id = posted_records()[0]["record_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = posted_id();
     assert!(
         wait_until(3000, || !error_events().is_empty()).await,
         "the host page is told"

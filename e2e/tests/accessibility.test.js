@@ -419,6 +419,36 @@ for (const [how, choose] of [
   });
 }
 
+// A first visit: the keyboard reaches the loader's painted banner, which the widget's own
+// replaces as the preferences open; where the focus came from into the painted one is
+// where a choice gives it back.
+for (const [how, choose] of [
+  ['a save in the preferences opened from the painted banner', async (page, w) => {
+    await page.keyboard.press('Enter');
+    await w.dialog.waitFor({ state: 'visible' });
+    await tabUntil(page, (element) => element?.dataset?.action === 'save');
+    await page.keyboard.press('Enter');
+  }],
+  ['the widget\'s decline, after the preferences opened from the painted banner closed with Escape', async (page, w) => {
+    assert.equal(await enterThenEscape(page, w), 'open');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset.action), 'decline-all');
+    await page.keyboard.press('Enter');
+  }],
+]) {
+  world.scenario(`${how} gives the focus back to the page's element it came from`, async (s) => {
+    const { page, w } = await pageWithOpener(s);
+    await page.locator('#privacy-choices').focus();
+    await tabUntil(page, (element) => element?.dataset?.action === 'open');
+    assert.equal(await page.evaluate(() => !!document.querySelector('assent-host').shadowRoot.activeElement?.closest('.painted')), true,
+      'the painted banner has the focus');
+    await choose(page, w);
+    await w.banners.waitFor({ state: 'detached' });
+    await eventually('the focus back on the page\'s link', async () => (await page.evaluate(() => document.activeElement?.id)) === 'privacy-choices');
+    await s.collector.waitForRecords({ count: 1 });
+  });
+}
+
 world.scenario('keyboard only: decline, then open the preferences, turn one on with Space, save', async (s) => {
   const { page, w } = await pageWithOpener(s);
   // Tab from the top of the page until the banner's decline button has focus.

@@ -68,12 +68,15 @@ pub struct Painted(pub Element);
 /// What the visitor did on the painted banner: the button they clicked (the loader notes
 /// it as `data-chosen`), and the one that has the keyboard focus. Both are a button's
 /// `data-action`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Handover {
     /// The button clicked, if any.
     pub chosen: Option<String>,
     /// The button focused, if any.
     pub focused: Option<String>,
+    /// The page's element the focus came from into the painted banner (the loader notes it
+    /// as the element's `from`), if any.
+    pub came_from: Option<web_sys::HtmlElement>,
 }
 
 impl Painted {
@@ -92,9 +95,14 @@ impl Painted {
             .and_then(|shadow| shadow.active_element())
             .filter(|active| self.0.contains(Some(active)))
             .and_then(|active| active.get_attribute("data-action"));
+        let came_from = js_sys::Reflect::get(&self.0, &JsValue::from_str("from"))
+            .ok()
+            .and_then(|from| from.dyn_into::<web_sys::HtmlElement>().ok())
+            .filter(|from| !self.0.contains(Some(from)));
         let handover = Handover {
             chosen: self.chosen(),
             focused,
+            came_from,
         };
         self.0.remove();
         handover
@@ -201,6 +209,14 @@ fn track_focus_origin(root: &Element) {
         }
     })
     .forget();
+}
+
+/// Notes `from`, if any, as where the keyboard focus came from into the widget: the page's
+/// element it came from into the painted banner, which the widget's own has replaced.
+pub fn came_from(from: Option<web_sys::HtmlElement>) {
+    if from.is_some() {
+        FOCUS_ORIGIN.set(from);
+    }
 }
 
 /// Moves focus back to `element` if it is still in the page, else where it came from into

@@ -150,6 +150,9 @@ pub fn App(props: &AppProps) -> Html {
                 }
                 Some("open") => {
                     dom::focus_first(root.cast(), "[data-action=open]");
+                    // Once it has moved (from nowhere, the painted button gone): where it
+                    // goes back to after a choice in the preferences.
+                    dom::came_from(handover.came_from);
                     on_open.emit(());
                 }
                 _ => {
@@ -160,6 +163,7 @@ pub fn App(props: &AppProps) -> Html {
                         _ => return,
                     };
                     dom::focus_first(root.cast(), button);
+                    dom::came_from(handover.came_from);
                 }
             }
         });

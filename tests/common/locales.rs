@@ -19,17 +19,15 @@ pub fn source(tag: &str) -> Value {
     serde_json::from_str(text).expect("locale JSON")
 }
 
-/// `locales/<tag>.json` in the form the release serves: the messages as a list in sorted
-/// key order, `rtl`, the purposes, and the notice's translation if given.
+/// `locales/<tag>.json` in the form the release serves: the messages as a list in the
+/// order the catalogue takes them, `rtl`, the purposes, and the notice's translation if given.
 pub fn served(tag: &str, notice: Option<&str>) -> Value {
     let locale = source(tag);
-    let messages = locale["messages"].as_object().expect("messages");
-    let mut keys: Vec<&String> = messages.keys().collect();
-    keys.sort();
+    let messages = &locale["messages"];
     let mut file = json!({
         "language": locale["language"],
         "rtl": locale["dir"] == "rtl",
-        "messages": keys.iter().map(|k| messages[k.as_str()].clone()).collect::<Vec<_>>(),
+        "messages": assent::messages::KEYS.map(|key| messages[key].clone()),
         "purposes": locale["purposes"],
     });
     if let Some(notice) = notice {
