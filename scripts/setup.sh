@@ -19,10 +19,19 @@ has_version() { # command, expected substring of its --version output
   command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q -- "$2"
 }
 
-# Node.js 20 or later runs the build's tools (terser, csso, binaryen.js) and the e2e suite.
-if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null ||
+# Node.js 20.10 or later runs the build's tools (terser, csso, binaryen.js) and the e2e
+# suite (whose node --test takes --test-concurrency since 20.10).
+if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
+              process.exit(major > 20 || (major === 20 && minor >= 10) ? 0 : 1)' 2>/dev/null ||
    ! command -v npm >/dev/null; then
-  echo "[setup] Node.js 20 or later, with npm, is needed (found: $(node --version 2>/dev/null || echo none)); install it and run this again" >&2
+  echo "[setup] Node.js 20.10 or later, with npm, is needed (found: $(node --version 2>/dev/null || echo none)); install it and run this again" >&2
+  exit 1
+fi
+# apt-get below needs root; say so before a long run fails on dpkg's lock.
+if [ "$(id -u)" -ne 0 ] && ! { command -v chromium && command -v chromedriver && command -v brotli &&
+     command -v openssl && command -v curl && command -v python3 &&
+     compgen -G "/usr/lib/postgresql/*/bin/initdb"; } >/dev/null 2>&1; then
+  echo "[setup] Debian packages are missing and installing them needs root: run this as root (or install chromium chromium-driver postgresql brotli openssl curl python3 first)" >&2
   exit 1
 fi
 

@@ -17,7 +17,12 @@ step "native tests: record schema and collector"
 cargo test --workspace --exclude assent
 
 step "browser tests: the widget in headless Chromium"
-wasm-pack test --headless --chrome --mode no-install -- --features synthetic-clicks
+# Chromium's flags for this closed network: webdriver.json (the test runner reads it). Its
+# profiles in a directory of this run's, removed after: chromedriver leaves each test
+# file's (30 MB) in $TMPDIR when the runner stops it.
+browser_tmp=$(mktemp -d)
+trap 'rm -rf "$browser_tmp"' EXIT
+TMPDIR=$browser_tmp wasm-pack test --headless --chrome --mode no-install -- --features synthetic-clicks
 
 step "release build: one script, the wasm, SRI hashes and the demo pages"
 trunk build --release

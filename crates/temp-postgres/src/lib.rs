@@ -71,8 +71,56 @@ fn find_bin() -> Result<PathBuf, Error> {
         })
         .unwrap_or_default();
     versions.retain(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists());
-    versions.sort();
+    // The newest major version: by number, as 15 is after 9.6.
+    versions.sort_by_key(|bin| {
+        let version = bin
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|v| v.to_str());
+        version
+            .unwrap_or_default()
+            .split('.')
+            .map(|part| part.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
     versions.pop().ok_or(Error::NoBinaries)
+}
+
+/// The file in a server's temp directory naming the process that started it.
+const OWNER: &str = "owner.pid";
+
+/// Stops and removes the servers that processes now gone left running: a test run stopped
+/// with Ctrl-C never drops its servers, and pg_ctl starts each in a session of its own, out
+/// of reach of the terminal's signal. Only where `/proc` tells which processes live.
+fn reap_orphans(bin: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for dir in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let ours = dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with("assent-pg-"));
+        // No owner yet: a server being started now.
+        let Some(owner) = ours
+            .then(|| std::fs::read_to_string(dir.join(OWNER)).ok())
+            .flatten()
+        else {
+            continue;
+        };
+        if Path::new("/proc").join(owner.trim()).exists() {
+            continue;
+        }
+        let _ = tool(bin, "pg_ctl")
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 fn is_root() -> bool {
@@ -148,10 +196,13 @@ impl TempPostgres {
     /// initdb, start with `durability`, reached as `listen` says, create database `assent`.
     pub fn try_start(durability: Durability, listen: Listen) -> Result<Self, Error> {
         let bin = find_bin()?;
+        reap_orphans(&bin);
         let dir = tempfile::Builder::new()
             .prefix("assent-pg-")
             .tempdir()
             .map_err(|err| Error::Io("cannot make a temp directory", err))?;
+        std::fs::write(dir.path().join(OWNER), std::process::id().to_string())
+            .map_err(|err| Error::Io("cannot write the server's owner", err))?;
         if is_root() {
             let status = Command::new("chown")
                 .arg("postgres:postgres")
@@ -262,6 +313,28 @@ mod tests {
             .expect("UTF-8")
             .trim()
             .to_owned()
+    }
+
+    /// A server whose starter is gone (a run stopped with Ctrl-C, which drops nothing) is
+    /// stopped, and its directory removed, by the next start.
+    #[test]
+    fn a_server_left_by_a_process_now_gone_is_stopped_by_the_next_start() {
+        let left = TempPostgres::start();
+        let dir = left.dir.path().to_owned();
+        let postmaster = std::fs::read_to_string(dir.join("data/postmaster.pid")).expect("running");
+        let server_pid = postmaster.lines().next().expect("its pid").to_owned();
+        assert!(Path::new("/proc").join(&server_pid).exists());
+        // A process that has ended: its pid names none now.
+        let mut ended = Command::new("true").spawn().expect("true runs");
+        ended.wait().expect("true ends");
+        std::fs::write(dir.join(OWNER), ended.id().to_string()).expect("owner written");
+        std::mem::forget(left);
+        let _next = TempPostgres::start();
+        assert!(!dir.exists(), "its directory is removed");
+        assert!(
+            !Path::new("/proc").join(&server_pid).exists(),
+            "its server is stopped"
+        );
     }
 
     #[test]
