@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The demo: builds the widget and the collector, then serves the six covered-site pages
-# and the collector (embedded SQLite in .demo/) from one process on 127.0.0.1:8787.
+# and the collector (embedded SQLite in .demo/) from one process on 127.0.0.1:8787. It
+# serves a copy of dist/ of its own (.demo/www), which a test run's build of dist/ leaves
+# alone while it runs.
 set -euo pipefail
 source "$(dirname "$0")/prelude.sh"
 
-trunk build --release
-cargo build --profile server -p assent-collector
 mkdir -p .demo
+rm -rf .demo/www.next
+build_widget cp -a dist .demo/www.next
+rm -rf .demo/www
+mv .demo/www.next .demo/www
+cargo build --profile server -p assent-collector
 address=127.0.0.1:8787
 collector="${CARGO_TARGET_DIR:-target}/server/assent-collector"
 keys=(--subject-key .demo/subject.key --link-key .demo/link.key)
@@ -16,7 +21,7 @@ for key in subject link; do
 done
 
 # A sample subscriber's manage and unsubscribe links, as a mailer would mint them.
-scripts/subscriber-page.sh "$collector" dist/subscriber.html "http://$address" \
+scripts/subscriber-page.sh "$collector" .demo/www/subscriber.html "http://$address" \
   "sqlite:.demo/assent.db" .demo/subject.key .demo/link.key
 cat <<MSG
 
@@ -32,7 +37,7 @@ exec "$collector" serve \
   --database "sqlite:.demo/assent.db" \
   --listen "$address" \
   --public-url "http://$address" \
-  --static-dir dist \
+  --static-dir .demo/www \
   --allowed-origins "http://$address,http://localhost:8787" \
   --receipt-key .demo/receipt.key \
   "${keys[@]}"

@@ -25,8 +25,7 @@ trap 'rm -rf "$browser_tmp"' EXIT
 TMPDIR=$browser_tmp wasm-pack test --headless --chrome --mode no-install -- --features synthetic-clicks
 
 step "release build: one script, the wasm, SRI hashes and the demo pages"
-trunk build --release
-"$root/scripts/check-dist.sh" dist
+build_widget "$root/scripts/check-dist.sh" dist
 
 if [ -f "$root/e2e/package.json" ]; then
   step "whole-system tests: widget, collector and database in a real browser"

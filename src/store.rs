@@ -165,8 +165,8 @@ impl Store {
     pub fn save_choice(&self, record: &ConsentRecord) {
         self.set(&self.choice_key, record.canonical_json());
         if let Backend::Local(local) = &*self.backend.borrow() {
-            // Should this fail, no harm: the loader hands a kept click over only when no
-            // choice is stored.
+            // Should this fail, the next page hands the click over again: its record is
+            // this one again (the same id and time), which the endpoint stores once.
             let _ = local.remove(&key(&self.site, "painted"));
         }
     }
