@@ -1,8 +1,8 @@
 // Writes the translations a release serves next to assent.js, from locales/ and notices/:
 //   locales/<tag>.json  {language, rtl, messages: [...], purposes: {...}, notice?}
-//                       messages as a list in the English file's key order, sorted (the
-//                       order build.rs compiles `Messages::from_texts` with), and the
-//                       translated notice where notices/ has one
+//                       messages as a list in the order of locales/en.json's keys (the
+//                       order build.rs compiles `Messages::from_texts` with), the banner's
+//                       four first, and the translated notice where notices/ has one
 //   locales/index.json  {<tag>: <sha256 SRI of its file>}
 // English is compiled into the wasm and gets no file. Prints, as JSON, what the loader needs
 // of them: the index's SRI, which it pins, and English as a language file of the banner's

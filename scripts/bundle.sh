@@ -21,8 +21,9 @@ glue="$staging/assent.js"  # Trunk's name for the glue; the loader takes it over
 wasm="$staging/assent_bg.wasm"
 [ -f "$glue" ] && [ -f "$wasm" ] || { echo "bundle.sh: no assent.js/assent_bg.wasm in $staging" >&2; exit 1; }
 
-# ES2020 output: every browser that has constructed stylesheets, which the widget needs
-# (Safari 16.4, Firefox 101), has it. Function expressions that use neither `this` nor
+# ES2020 output (terser adds nothing later; the loader's one ES2021 form, `||=`, is in
+# every browser with constructed stylesheets, which the widget needs: Safari 16.4,
+# Firefox 101). Function expressions that use neither `this` nor
 # `arguments` become arrows (none of them is a constructor); two passes.
 COMPRESS="passes=2,unsafe_arrows=true"
 TERSER="--compress $COMPRESS --mangle --ecma 2020"

@@ -45,8 +45,8 @@ grep -q "$(sri "$dist/assent_bg.js")" "$dist/assent.js" || fail "assent.js does 
 
 # Nothing the widget runs can set innerHTML: the loader builds nodes, and Yew's node of raw
 # HTML, the wasm's one way to it, is cut in a release build (scripts/snip-panics.mjs), and
-# with it the glue's setter.
-if grep -l 'innerHTML\|outerHTML\|insertAdjacentHTML' "$dist/assent.js" "$dist/assent_bg.js"; then fail "the files above can set HTML from a string"; fi
+# with it the glue's setter; nor does the wasm name one (as a property it could set).
+if grep -a -l 'innerHTML\|outerHTML\|insertAdjacentHTML' "$dist/assent.js" "$dist/assent_bg.js" "$dist/assent_bg.wasm"; then fail "the files above can set HTML from a string"; fi
 
 # The other languages: one file each next to assent.js, each pinned by the SRI index,
 # which assent.js pins (English is compiled into the wasm).

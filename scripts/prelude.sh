@@ -16,7 +16,7 @@ done
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${remap[*]}"
 unset remap src
 # The release build of the widget into dist/, one at a time: the demo and the tests (or two
-# test runs) build the same dist/ and target/, and trunk empties dist/ as it starts. With
+# test runs) build the same dist/ and target/, and trunk replaces dist/'s files as it ends. With
 # arguments, a command run on that dist/ under the same lock (scripts/check-dist.sh).
 build_widget() {
   mkdir -p "$root/target"

@@ -245,7 +245,7 @@ impl Courier {
                         Err(AnotherRecord) => self.reject(
                             &record,
                             409,
-                            "it holds another record under its id; this one will not be sent again",
+                            "it holds another record under its id, or this one for no one or someone else; this one will not be sent again",
                         ),
                     }
                 }

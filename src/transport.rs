@@ -111,19 +111,25 @@ pub fn receipt_url(endpoint: &str, record_id: Uuid) -> String {
     format!("{}/{record_id}/receipt", base.trim_end_matches('/'))
 }
 
-/// After a 409, the receipt file's record is not the one sent: another body was stored
-/// under its id first (posted by whoever read the id, which the shared cookie holds, or
-/// another tab's record of the same click, made in another language).
+/// After a 409, what the endpoint holds under the record's id is not the record sent:
+/// another body, stored first (posted by whoever read the id, which the shared cookie
+/// holds, or another tab's record of the same click, made in another language), or, for a
+/// record of a manage link's person, this body under no one or someone else (the
+/// collector answers 409 for that alone; the same person's is a 200).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnotherRecord;
 
 /// Asks the endpoint for the receipt file of a record it already has (after a 409): the
-/// file, if there is one and its record is `record` as the collector stores it (without
-/// e-mail or token); [`AnotherRecord`] if it is another.
+/// file, if its record is `record` as the collector stores it (without e-mail or token);
+/// none where it has no file or one that does not say its record; [`AnotherRecord`] if it
+/// holds another.
 pub async fn fetch_receipt_file(
     endpoint: &str,
     record: &ConsentRecord,
 ) -> Result<Option<String>, AnotherRecord> {
+    if record.subject_token.is_some() {
+        return Err(AnotherRecord);
+    }
     let Ok((200, body)) = http::get_text(&receipt_url(endpoint, record.record_id)).await else {
         return Ok(None);
     };
@@ -132,12 +138,12 @@ pub async fn fetch_receipt_file(
     };
     let stored = ConsentRecord {
         email: None,
-        subject_token: None,
         ..record.clone()
     };
-    match env::object_property(&file, "record") {
-        Some(other) if stringify(&other) != Some(stored.canonical_json()) => Err(AnotherRecord),
-        _ => Ok(stringify(&file)),
+    match env::object_property(&file, "record").map(|held| stringify(&held)) {
+        None => Ok(None),
+        Some(held) if held == Some(stored.canonical_json()) => Ok(stringify(&file)),
+        Some(_) => Err(AnotherRecord),
     }
 }
 

@@ -167,6 +167,40 @@ async fn a_manage_link_opens_the_preferences_of_its_person() {
     remove(&w);
 }
 
+/// A 409 for a record of the person's: the collector holds its id for another body, or
+/// this body under no one or someone else (the person's own is answered 200), so no
+/// receipt is asked for or shown as theirs, and the host page is told.
+#[wasm_bindgen_test]
+async fn a_409_for_the_persons_record_is_told_not_taken_for_theirs() {
+    let site = "token-409.test";
+    let w = with_known_person(site, 409, r#"{"error":"conflict"}"#).await;
+    listen_errors();
+    listen_receipts();
+    w.widget.identify(TOKEN).await.expect("known");
+    settle().await;
+    click(&w, "[data-action=decline-all]").await;
+    assert!(
+        wait_until(3000, || !error_events().is_empty()).await,
+        "the host page is told"
+    );
+    let told = &error_events()[0];
+    assert_eq!(told["status"], 409);
+    assert_eq!(told["record_id"], posted_records()[0]["record_id"]);
+    assert_eq!(posted_records()[0]["subject_token"], TOKEN);
+    assert!(stored_outbox(site).is_empty(), "not sent again");
+    assert!(
+        !requests().iter().any(|call| call["method"] == "GET"
+            && call["url"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("/receipt")),
+        "no receipt asked for"
+    );
+    assert!(receipt_events().is_empty(), "no assent:receipt");
+    restore_fetch();
+    remove(&w);
+}
+
 #[wasm_bindgen_test]
 async fn a_retried_record_keeps_its_token() {
     let w = with_known_person("retry-token.test", 503, "busy").await;

@@ -32,7 +32,15 @@ export function distFiles() {
   }
   for (let attempt = 1; ; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'assent-e2e-dist-'));
-    cpSync(dist, dir, { recursive: true });
+    try {
+      cpSync(dist, dir, { recursive: true });
+    } catch (error) {
+      // A build replacing dist/'s files as they were copied (a file gone under the copy).
+      rmSync(dir, { recursive: true, force: true });
+      if (attempt >= 20) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+      continue;
+    }
     const source = readFileSync(join(dir, 'assent.js'));
     const wasmSri = sri(readFileSync(join(dir, 'assent_bg.wasm')));
     const glueSri = sri(readFileSync(join(dir, 'assent_bg.js')));

@@ -105,7 +105,7 @@ pub enum StoreError {
     },
     /// The PostgreSQL database is not in UTF-8: a record's text may be any Unicode, which
     /// such a database refuses (a 500 for each such record) or keeps as bytes it can't read.
-    #[error("the PostgreSQL database's encoding is {0}; the collector needs UTF8 (CREATE DATABASE … ENCODING 'UTF8')")]
+    #[error("the PostgreSQL database's encoding is {0}; the collector needs UTF8 (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0, with a UTF-8 LC_COLLATE and LC_CTYPE such as 'C.UTF-8')")]
     Encoding(String),
     /// A webhook delivery's outcome came after its claim's lease ran out and another claim
     /// took it over: the outcome is that claim's to write (and to count), not this one's.
@@ -649,7 +649,9 @@ async fn connect(database: &Database, create: bool) -> Result<(AnyPool, Dialect)
         })
         .connect(&url)
         .await?;
-    if dialect == Dialect::Postgres {
+    // Only for writing: what a LATIN1 database holds can still be read (export, verify)
+    // on the way to moving it.
+    if create && dialect == Dialect::Postgres {
         let encoding: String = sqlx::query_scalar("SHOW server_encoding")
             .fetch_one(&pool)
             .await?;

@@ -92,10 +92,15 @@ async fn a_database_not_in_utf8_is_refused() {
     .unwrap();
     pool.close().await;
     let latin = pg.url.replacen("/assent", "/latin", 1);
-    let refused = assent_collector::store::Store::open(&Database::Postgres(latin)).await;
+    let latin = Database::Postgres(latin);
+    let refused = assent_collector::store::Store::open(&latin).await;
     let message = refused.map(|_| ()).unwrap_err().to_string();
     assert!(message.contains("encoding is LATIN1"), "{message}");
     assert!(message.contains("needs UTF8"), "{message}");
+    // Read (export, verify) on the way to moving it, all the same.
+    assert!(assent_collector::store::Store::open_existing(&latin)
+        .await
+        .is_ok());
 }
 
 #[tokio::test]

@@ -86,13 +86,31 @@ fn find_bin() -> Result<PathBuf, Error> {
     versions.pop().ok_or(Error::NoBinaries)
 }
 
-/// The file in a server's temp directory naming the process that started it.
+/// The file in a server's temp directory naming the process that started it: its pid and
+/// pid namespace ([`owner`]).
 const OWNER: &str = "owner.pid";
+
+/// This process as [`OWNER`] names it: `<pid> <pid namespace>`. A process of another
+/// namespace (a container sharing /tmp) is one this one can't see, not one that is gone.
+fn owner() -> String {
+    format!("{} {}", std::process::id(), owner_namespace())
+}
+
+/// This process's pid namespace, as `/proc/self/ns/pid` names it (`pid:[4026531836]`).
+fn owner_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .map(|link| link.display().to_string())
+        .unwrap_or_default()
+}
 
 /// Stops and removes the servers that processes now gone left running: a test run stopped
 /// with Ctrl-C never drops its servers, and pg_ctl starts each in a session of its own, out
 /// of reach of the terminal's signal. Only where `/proc` tells which processes live.
 fn reap_orphans(bin: &Path) {
+    // One reaper at a time in this process: another, finding the server being stopped,
+    // would return before its directory is gone.
+    static REAPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _reaping = REAPING.lock();
     if !Path::new("/proc/self").exists() {
         return;
     }
@@ -111,7 +129,9 @@ fn reap_orphans(bin: &Path) {
         else {
             continue;
         };
-        if Path::new("/proc").join(owner.trim()).exists() {
+        let (pid, namespace) = owner.trim().split_once(' ').unwrap_or_default();
+        if owner_namespace() != namespace || pid.is_empty() || Path::new("/proc").join(pid).exists()
+        {
             continue;
         }
         let _ = tool(bin, "pg_ctl")
@@ -119,7 +139,10 @@ fn reap_orphans(bin: &Path) {
             .arg(dir.join("data"))
             .args(["-m", "immediate", "-w", "stop"])
             .output();
-        let _ = std::fs::remove_dir_all(&dir);
+        // Left alone where it could not be stopped (another user's, say).
+        if !dir.join("data/postmaster.pid").exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
 
@@ -201,7 +224,7 @@ impl TempPostgres {
             .prefix("assent-pg-")
             .tempdir()
             .map_err(|err| Error::Io("cannot make a temp directory", err))?;
-        std::fs::write(dir.path().join(OWNER), std::process::id().to_string())
+        std::fs::write(dir.path().join(OWNER), owner())
             .map_err(|err| Error::Io("cannot write the server's owner", err))?;
         if is_root() {
             let status = Command::new("chown")
@@ -327,7 +350,9 @@ mod tests {
         // A process that has ended: its pid names none now.
         let mut ended = Command::new("true").spawn().expect("true runs");
         ended.wait().expect("true ends");
-        std::fs::write(dir.join(OWNER), ended.id().to_string()).expect("owner written");
+        let namespace = owner_namespace();
+        std::fs::write(dir.join(OWNER), format!("{} {namespace}", ended.id()))
+            .expect("owner written");
         std::mem::forget(left);
         let _next = TempPostgres::start();
         assert!(!dir.exists(), "its directory is removed");

@@ -297,9 +297,16 @@ impl Worker {
                     .inspect(|()| self.metrics.webhook_failed())
             }
         };
-        if let Err(err) = written {
+        match written {
+            Ok(()) => {}
+            // Another claim has it (this attempt outlasted its lease): that one's outcome counts.
+            Err(err @ StoreError::LeaseLost { .. }) => {
+                tracing::info!(%err, "webhook queue: a late outcome")
+            }
             // The lease runs out and the delivery is tried again: at least once.
-            tracing::warn!(seq = claim.seq, %err, "webhook queue: cannot record the outcome");
+            Err(err) => {
+                tracing::warn!(seq = claim.seq, %err, "webhook queue: cannot record the outcome")
+            }
         }
     }
 
