@@ -355,10 +355,19 @@ mod tests {
             .expect("owner written");
         std::mem::forget(left);
         let _next = TempPostgres::start();
+        // Removed only once its server's pid file is gone: pg_ctl's word that it stopped.
         assert!(!dir.exists(), "its directory is removed");
+        // And the process has ended: gone, or a zombie that whoever adopted it (pg_ctl
+        // started it in a session of its own) has not reaped yet.
+        let state = std::fs::read_to_string(Path::new("/proc").join(&server_pid).join("stat")).map(
+            |stat| {
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.chars().next())
+            },
+        );
         assert!(
-            !Path::new("/proc").join(&server_pid).exists(),
-            "its server is stopped"
+            matches!(state, Err(_) | Ok(Some('Z'))),
+            "its server is stopped: {state:?}"
         );
     }
 
