@@ -102,6 +102,11 @@ async fn settle<'c>(
     .bind(&claim.token)
     .execute(executor)
     .await?;
+    still_its(&written, claim)
+}
+
+/// `Ok` if `written` (an UPDATE under `claim`'s lease token) touched its row.
+fn still_its(written: &sqlx::any::AnyQueryResult, claim: &Claim) -> Result<(), StoreError> {
     match written.rows_affected() {
         0 => Err(StoreError::LeaseLost { seq: claim.seq }),
         _ => Ok(()),
@@ -193,6 +198,29 @@ impl<'a> Queue<'a> {
             Some(error),
         )
         .await
+    }
+
+    /// Not attempted after all (the process stopping, the endpoint marked gone since the
+    /// claim): put back, due at `at`, as if never claimed, so that the attempts and the retry
+    /// window count only the posts made.
+    pub async fn put_back(&self, claim: &Claim, at: i64, error: &str) -> Result<(), StoreError> {
+        // The right-hand sides read the row as it was: one attempt, this claim's, means
+        // none before it, and no window begun. The token goes too: put back twice, the
+        // attempt would be taken off twice.
+        let written = sqlx::query(
+            "UPDATE webhook_deliveries
+             SET status = 'pending', next_attempt_at = $1, last_error = $2, lease_until = NULL,
+                 lease_token = NULL, attempts = attempts - 1,
+                 first_attempt_at = CASE WHEN attempts = 1 THEN NULL ELSE first_attempt_at END
+             WHERE seq = $3 AND lease_token = $4",
+        )
+        .bind(at)
+        .bind(error)
+        .bind(claim.seq)
+        .bind(&claim.token)
+        .execute(self.store.pool())
+        .await?;
+        still_its(&written, claim)
     }
 
     /// The endpoint ([`endpoint_key`]) answered the claimed delivery 410 Gone: it is marked
@@ -481,6 +509,49 @@ mod tests {
         assert_eq!(requeued.unwrap(), 1);
     }
 
+    /// A delivery put back unposted counts no attempt: its first claim's window is undone,
+    /// a later claim's keeps the one an earlier post began.
+    async fn a_delivery_put_back_counts_no_attempt(store: Store) {
+        let store = with_deliveries(store, 1).await;
+        let queue = Queue::new(&store);
+        let now = now_ms();
+        let endpoint = "sha256:00";
+        let row = || async {
+            sqlx::query_as::<_, (i64, Option<i64>)>(
+                "SELECT attempts, first_attempt_at FROM webhook_deliveries",
+            )
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        };
+        let lease = Duration::from_secs(60);
+        let first = queue
+            .claim(endpoint, now, lease, "a")
+            .await
+            .unwrap()
+            .expect("due");
+        queue.put_back(&first, now, "held").await.unwrap();
+        assert_eq!(row().await, (0, None));
+        let posted = queue
+            .claim(endpoint, now, lease, "b")
+            .await
+            .unwrap()
+            .expect("due");
+        queue.retry(&posted, now + 1, "500").await.unwrap();
+        let held = queue
+            .claim(endpoint, now + 1, lease, "c")
+            .await
+            .unwrap()
+            .expect("due");
+        queue.put_back(&held, now + 1, "held").await.unwrap();
+        assert_eq!(row().await, (1, Some(now)));
+        assert!(matches!(
+            queue.put_back(&held, now + 1, "held").await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+    }
+
+    testing::on_both_databases!(a_delivery_put_back_counts_no_attempt);
     testing::on_both_databases!(an_outcome_after_the_lease_is_not_written);
     testing::on_both_databases!(a_gone_endpoint_is_claimed_nothing_until_requeued);
     testing::on_both_databases!(requeue_works_before_the_marks_table_is_made);

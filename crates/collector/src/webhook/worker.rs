@@ -266,7 +266,7 @@ impl Worker {
                 .await
                 .inspect(|()| self.metrics.webhook_delivered()),
             Err(Failure::Unreadable(reason)) => self.retry(&queue, &claim, now, &reason).await,
-            Err(Failure::Held(reason)) => queue.retry(&claim, now, &reason).await,
+            Err(Failure::Held(reason)) => queue.put_back(&claim, now, &reason).await,
             Err(Failure::Retry(reason)) if !self.backoff.gives_up(claim.first_attempt_at, now) => {
                 self.retry(&queue, &claim, now, &reason).await
             }
@@ -617,6 +617,13 @@ mod tests {
         assert!(connected.is_err(), "posted");
         let (status, error) = outcome(store).await;
         assert_eq!(status, "pending", "back in the queue");
+        // As if never claimed: no attempt counted, no retry window begun.
+        let (attempts, first): (i64, Option<i64>) =
+            sqlx::query_as("SELECT attempts, first_attempt_at FROM webhook_deliveries")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!((attempts, first), (0, None));
         error
     }
 
