@@ -360,6 +360,17 @@ mod tests {
         store
     }
 
+    /// `columns` of the queue's one row.
+    async fn the_row<T>(store: &Store, columns: &str) -> T
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        sqlx::query_as(&format!("SELECT {columns} FROM webhook_deliveries"))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
     /// A worker whose lease ran out writes no outcome once another has claimed the
     /// delivery (and is told so): the row stays the other's to settle, pending and leased
     /// to it.
@@ -379,14 +390,7 @@ mod tests {
             .unwrap()
             .expect("the first lease ran out");
         assert_eq!((first.seq, second.attempts), (second.seq, 2));
-        let row = || async {
-            sqlx::query_as::<_, (String, Option<String>)>(
-                "SELECT status, lease_token FROM webhook_deliveries",
-            )
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-        };
+        let row = || the_row::<(String, Option<String>)>(&store, "status, lease_token");
         // Refused, so that the worker counts it neither delivered nor failed: the second
         // claim's outcome is the one counted.
         let lost = |outcome: Result<(), StoreError>| matches!(outcome, Err(StoreError::LeaseLost { seq }) if seq == first.seq);
@@ -516,33 +520,22 @@ mod tests {
         let queue = Queue::new(&store);
         let now = now_ms();
         let endpoint = "sha256:00";
-        let row = || async {
-            sqlx::query_as::<_, (i64, Option<i64>)>(
-                "SELECT attempts, first_attempt_at FROM webhook_deliveries",
-            )
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-        };
+        let row = || the_row::<(i64, Option<i64>)>(&store, "attempts, first_attempt_at");
         let lease = Duration::from_secs(60);
-        let first = queue
-            .claim(endpoint, now, lease, "a")
-            .await
-            .unwrap()
-            .expect("due");
+        let queue = &queue;
+        let due = |at, token| async move {
+            queue
+                .claim(endpoint, at, lease, token)
+                .await
+                .unwrap()
+                .expect("due")
+        };
+        let first = due(now, "a").await;
         queue.put_back(&first, now, "held").await.unwrap();
         assert_eq!(row().await, (0, None));
-        let posted = queue
-            .claim(endpoint, now, lease, "b")
-            .await
-            .unwrap()
-            .expect("due");
+        let posted = due(now, "b").await;
         queue.retry(&posted, now + 1, "500").await.unwrap();
-        let held = queue
-            .claim(endpoint, now + 1, lease, "c")
-            .await
-            .unwrap()
-            .expect("due");
+        let held = due(now + 1, "c").await;
         queue.put_back(&held, now + 1, "held").await.unwrap();
         assert_eq!(row().await, (1, Some(now)));
         assert!(matches!(
